@@ -1,0 +1,568 @@
+"""Configuration: one TOML file, one typed section per component.
+
+The file is validated once, at start-up, against the dataclasses below. An unknown
+key or a bad value stops start-up with a :class:`~antre.errors.ConfigError` that
+names the file, the key, what is allowed and, for typos, the nearest valid key::
+
+    /etc/antre/antre.toml: [mqtt] unknown key 'usrname' (did you mean 'username'?)
+
+Without a file the built-in defaults describe a sample office, Kantor Desa
+Sukamaju, so ``antre serve`` runs with no configuration at all.
+
+Each section is a frozen dataclass. A field may carry a validator in its
+metadata (``field(metadata={"check": fn})``) -- a small pure function that
+returns an error message or ``None``. Fields named in :data:`SECRET_KEYS` are
+masked whenever the configuration is printed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import re
+import tomllib
+import types
+import typing
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+from urllib.parse import urlsplit
+
+from .errors import ConfigError
+
+DEFAULT_PATH = Path("/etc/antre/antre.toml")
+ENV_VAR = "ANTRE_CONFIG"
+SECRET_KEYS = frozenset({"password", "pin", "staff_pin", "key_password", "secret_key"})
+MASK = "********"
+
+
+# --------------------------------------------------------------------------
+# Validators: small pure functions returning an error message or None.
+# --------------------------------------------------------------------------
+
+def slug(value: str) -> str | None:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,31}", value):
+        return "must be 1-32 characters of a-z, 0-9, '-' or '_', starting with a letter or digit"
+    return None
+
+
+def prefix_letter(value: str) -> str | None:
+    if not re.fullmatch(r"[A-Z]", value):
+        return "must be one capital letter A-Z"
+    return None
+
+
+def time_zone(value: str) -> str | None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return "must be an IANA time zone such as 'Asia/Jakarta', 'Asia/Makassar' or 'Asia/Jayapura'"
+    return None
+
+
+_HOURS = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)")
+
+
+def opening_hours(value: str) -> str | None:
+    if value == "closed":
+        return None
+    m = _HOURS.fullmatch(value)
+    if not m or (int(m[1]), int(m[2])) >= (int(m[3]), int(m[4])):
+        return "must be 'HH:MM-HH:MM' (opening before closing) or 'closed'"
+    return None
+
+
+def mqtt_url(value: str) -> str | None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+        return "must look like 'mqtt://host:1883' or 'mqtts://host:8883'"
+    try:
+        parts.port
+    except ValueError:
+        return "has a bad port number"
+    return None
+
+
+def db_url(value: str) -> str | None:
+    if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", value):
+        return "must be a SQLAlchemy URL such as 'sqlite:////var/lib/antre/antre.db' or 'postgresql+psycopg://user@host/antre'"
+    return None
+
+
+def positive(value: float) -> str | None:
+    return None if value > 0 else "must be greater than 0"
+
+
+def non_negative(value: float) -> str | None:
+    return None if value >= 0 else "must be 0 or more"
+
+
+def in_range(lo: float, hi: float):
+    def check(value: float) -> str | None:
+        return None if lo <= value <= hi else f"must be between {lo} and {hi}"
+    return check
+
+
+def non_empty(value: str) -> str | None:
+    return None if value.strip() else "must not be empty"
+
+
+def printer_url(value: str) -> str | None:
+    if value == "none":
+        return None
+    scheme = value.split("://", 1)[0] if "://" in value else ""
+    if scheme not in ("usb", "tcp", "serial", "file", "cups", "dummy"):
+        return ("must be 'none' or a URL: usb://VID:PID, tcp://host:9100, serial:///dev/ttyUSB0, "
+                "file:///dev/usb/lp0, cups://NAME")
+    return None
+
+
+def checked(default: Any = dataclasses.MISSING, *, check=None, default_factory: Any = dataclasses.MISSING,
+            doc: str = "") -> Any:
+    """A dataclass field with an optional validator and a one-line description."""
+    kwargs: dict[str, Any] = {"metadata": {"check": check, "doc": doc}}
+    if default is not dataclasses.MISSING:
+        kwargs["default"] = default
+    if default_factory is not dataclasses.MISSING:
+        kwargs["default_factory"] = default_factory
+    return field(**kwargs)
+
+
+# --------------------------------------------------------------------------
+# The schema.
+# --------------------------------------------------------------------------
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class OpeningHours:
+    mon: str = checked("08:00-15:00", check=opening_hours)
+    tue: str = checked("08:00-15:00", check=opening_hours)
+    wed: str = checked("08:00-15:00", check=opening_hours)
+    thu: str = checked("08:00-15:00", check=opening_hours)
+    fri: str = checked("08:00-11:30", check=opening_hours)
+    sat: str = checked("closed", check=opening_hours)
+    sun: str = checked("closed", check=opening_hours)
+
+    def for_weekday(self, weekday: int) -> tuple[tuple[int, int], tuple[int, int]] | None:
+        """Opening and closing (hour, minute) for Monday=0 ... Sunday=6, or None when closed."""
+        value = getattr(self, WEEKDAYS[weekday])
+        if value == "closed":
+            return None
+        m = _HOURS.fullmatch(value)
+        assert m is not None
+        return (int(m[1]), int(m[2])), (int(m[3]), int(m[4]))
+
+
+@dataclass(frozen=True)
+class OfficeConfig:
+    id: str = checked("sukamaju", check=slug, doc="short id, used in MQTT topics")
+    name: str = checked("Kantor Desa Sukamaju", check=non_empty)
+    address: str = "Jl. Raya Sukamaju No. 1, Kecamatan Cibiru, Kabupaten Bandung"
+    timezone: str = checked("Asia/Jakarta", check=time_zone)
+    logo: str = checked("", doc="path to a PNG logo; empty for none")
+    language: Literal["id", "en"] = "id"
+    hours: OpeningHours = field(default_factory=OpeningHours)
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    code: str = checked(check=slug)
+    name: str = checked(check=non_empty)
+    prefix: str = checked(check=prefix_letter)
+    name_en: str = ""
+    daily_quota: int = checked(0, check=non_negative, doc="tickets per day; 0 for no limit")
+    requirements: list[str] = field(default_factory=list)
+    active: bool = True
+    default_minutes: float = checked(0.0, check=non_negative,
+                                     doc="service time used for the estimate until today has data; 0 = [service] default")
+
+
+@dataclass(frozen=True)
+class CounterConfig:
+    id: str = checked(check=slug)
+    name: str = checked(check=non_empty)
+    services: list[str] = field(default_factory=list)
+    number: int = checked(0, check=non_negative, doc="number spoken in announcements; 0 = taken from the name")
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    url: str = checked("mqtt://localhost:1883", check=mqtt_url)
+    username: str = ""
+    password: str = ""
+    client_id: str = checked("", doc="empty: a per-component default such as 'antre-service'")
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+    keepalive: int = checked(30, check=in_range(5, 600))
+    reconnect_max_delay: float = checked(10.0, check=positive)
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = checked("sqlite:////var/lib/antre/antre.db", check=db_url)
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    """Settings of the queue service (``antre serve``)."""
+    number_width: int = checked(3, check=in_range(1, 6), doc="digits in a ticket number: 3 gives A-012")
+    default_service_minutes: float = checked(5.0, check=positive)
+    enforce_hours: bool = checked(True, doc="refuse new tickets outside opening hours")
+    recent_calls: int = checked(10, check=in_range(1, 50))
+    rating_window_minutes: int = checked(60, check=in_range(1, 24 * 60),
+                                         doc="how long after completion a ticket can be rated from the kiosk list")
+    max_payload_bytes: int = checked(8192, check=in_range(256, 1_000_000))
+    comment_max_chars: int = checked(500, check=in_range(0, 5000))
+
+
+@dataclass(frozen=True)
+class KioskConfig:
+    client_id: str = checked("", doc="empty: 'kiosk-' plus the host name")
+    printer: str = checked("none", check=printer_url)
+    paper_width: Literal[58, 80] = 80
+    print_timeout: float = checked(8.0, check=positive, doc="seconds")
+    ticket_screen_seconds: float = checked(8.0, check=positive)
+    ticket_screen_seconds_no_print: float = checked(30.0, check=positive)
+    idle_seconds: float = checked(60.0, check=positive)
+    mode: Literal["full", "rating"] = checked("full", doc="'rating' shows only the rating prompt for one counter")
+    rating_counter: str = checked("", doc="with mode = 'rating': the counter id this screen faces")
+    staff_pin: str = checked("1234", doc="leaves kiosk mode; change it")
+    fullscreen: bool = True
+    touch_sound: bool = True
+
+
+@dataclass(frozen=True)
+class GpioCounterConfig:
+    """One counter's wiring. Pins are BCM numbers (GPIO17 is 17); 0 means not wired."""
+    counter: str = checked(check=slug)
+    next: int = checked(0, check=in_range(0, 27))
+    recall: int = checked(0, check=in_range(0, 27))
+    skip: int = checked(0, check=in_range(0, 27))
+    done: int = checked(0, check=in_range(0, 27))
+    pause: int = checked(0, check=in_range(0, 27))
+    transfer: int = checked(0, check=in_range(0, 27))
+    transfer_service: str = ""
+    led: int = checked(0, check=in_range(0, 27))
+    buzzer: int = checked(0, check=in_range(0, 27))
+    pull_up: bool = True
+    bounce_time: float = checked(0.05, check=in_range(0.0, 1.0), doc="seconds")
+    hold_next_skips: bool = False
+    hold_time: float = checked(2.0, check=positive, doc="seconds")
+
+
+@dataclass(frozen=True)
+class KeyboardCounterConfig:
+    counter: str = checked(check=slug)
+    device: str = checked("stdin", doc="'stdin' or an evdev path such as /dev/input/by-id/usb-...-kbd")
+    keys: dict[str, str] = field(default_factory=lambda: {
+        "next": "+", "recall": "*", "skip": "-", "done": "enter", "pause": "/", "transfer": ".",
+    })
+    transfer_service: str = ""
+
+
+@dataclass(frozen=True)
+class CounterAppConfig:
+    client_id: str = checked("", doc="empty: 'counter-' plus the host name")
+    request_timeout: float = checked(3.0, check=positive, doc="seconds to wait for the service's reply")
+    gpio: list[GpioCounterConfig] = field(default_factory=list)
+    keyboard: list[KeyboardCounterConfig] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DisplayConfig:
+    client_id: str = checked("", doc="empty: 'display-' plus the host name")
+    fullscreen: bool = True
+    width: int = checked(1920, check=in_range(320, 7680))
+    height: int = checked(1080, check=in_range(240, 4320))
+    ticker: str = "Selamat datang di Kantor Desa. Siapkan KTP dan KK asli sebelum dipanggil."
+    voice: Literal["espeak", "clips", "off"] = "espeak"
+    clips_dir: str = ""
+    number_style: Literal["words", "digits"] = "words"
+    volume: float = checked(1.0, check=in_range(0.0, 2.0))
+    repeat: int = checked(1, check=in_range(1, 3))
+    stale_seconds: float = checked(60.0, check=positive, doc="calls older than this are not read out")
+    highlight_seconds: float = checked(8.0, check=positive)
+    audio_player: str = checked("", doc="command that plays a WAV file; empty: aplay, paplay or play")
+
+
+@dataclass(frozen=True)
+class Config:
+    office: OfficeConfig = field(default_factory=OfficeConfig)
+    services: list[ServiceConfig] = field(default_factory=lambda: list(SAMPLE_SERVICES))
+    counters: list[CounterConfig] = field(default_factory=lambda: list(SAMPLE_COUNTERS))
+    mqtt: MqttConfig = field(default_factory=MqttConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    queue: QueueConfig = field(default_factory=QueueConfig)
+    kiosk: KioskConfig = field(default_factory=KioskConfig)
+    counter: CounterAppConfig = field(default_factory=CounterAppConfig)
+    display: DisplayConfig = field(default_factory=DisplayConfig)
+    source: str = field(default="<built-in defaults>", compare=False, metadata={"internal": True})
+
+    def service(self, code: str) -> ServiceConfig | None:
+        return next((s for s in self.services if s.code == code), None)
+
+    def counter_by_id(self, counter_id: str) -> CounterConfig | None:
+        return next((c for c in self.counters if c.id == counter_id), None)
+
+    @property
+    def base_topic(self) -> str:
+        return f"antre/v1/{self.office.id}"
+
+    def replace(self, **sections: Any) -> "Config":
+        """A copy with some sections replaced, e.g. ``cfg.replace(mqtt=...)``."""
+        return dataclasses.replace(self, **sections)
+
+
+SAMPLE_SERVICES = (
+    ServiceConfig(
+        code="adminduk", prefix="A", name="Administrasi Kependudukan (KTP/KK)",
+        name_en="Population records (ID card, family card)", daily_quota=80,
+        requirements=["KTP asli", "Kartu Keluarga (KK) asli", "Surat pengantar RT/RW"],
+    ),
+    ServiceConfig(
+        code="surat", prefix="B", name="Surat Keterangan (domisili, usaha, nikah)",
+        name_en="Letters (domicile, business, marriage)", daily_quota=100,
+        requirements=["KTP", "KK", "Surat pengantar RT/RW"],
+    ),
+    ServiceConfig(
+        code="umum", prefix="C", name="Pengaduan dan Layanan Lainnya",
+        name_en="Complaints and other services", daily_quota=0,
+        requirements=["KTP"],
+    ),
+)
+
+SAMPLE_COUNTERS = (
+    CounterConfig(id="loket-1", name="Loket 1", number=1, services=["adminduk"]),
+    CounterConfig(id="loket-2", name="Loket 2", number=2, services=["adminduk", "surat"]),
+    CounterConfig(id="loket-3", name="Loket 3", number=3, services=["surat", "umum"]),
+)
+
+
+# --------------------------------------------------------------------------
+# Loading and validation.
+# --------------------------------------------------------------------------
+
+def _type_name(tp: Any) -> str:
+    origin = get_origin(tp)
+    if origin is Literal:
+        return " or ".join(repr(a) for a in get_args(tp))
+    if origin is list:
+        return f"a list of {_type_name(get_args(tp)[0])}"
+    if origin is dict:
+        return "a table"
+    if dataclasses.is_dataclass(tp):
+        return "a table"
+    return {str: "a string", int: "a whole number", float: "a number", bool: "true or false"}.get(tp, str(tp))
+
+
+def _build(cls: type, data: Any, where: str, source: str) -> Any:
+    """Builds dataclass ``cls`` from a TOML table, raising ConfigError on any problem."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: {where or 'top level'} must be a table")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    for key in data:
+        if key not in fields:
+            close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else f" (allowed: {', '.join(fields)})"
+            raise ConfigError(f"{source}: {_label(where)}unknown key '{key}'{hint}")
+    kwargs = {}
+    for name, f in fields.items():
+        if name not in data:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise ConfigError(f"{source}: {_label(where)}missing required key '{name}'")
+            continue
+        key = f"{where}.{name}" if where else name
+        value = _convert(hints[name], data[name], key, source)
+        check = f.metadata.get("check")
+        if check is not None:
+            problem = check(value)
+            if problem:
+                shown = MASK if name in SECRET_KEYS else repr(value)
+                raise ConfigError(f"{source}: '{key}' = {shown} {problem}")
+        kwargs[name] = value
+    return cls(**kwargs)
+
+
+def _label(where: str) -> str:
+    return f"[{where}] " if where else ""
+
+
+def _convert(tp: Any, value: Any, key: str, source: str) -> Any:
+    origin = get_origin(tp)
+    bad = ConfigError(f"{source}: '{key}' must be {_type_name(tp)}, not {value!r}")
+    if origin is Literal:
+        if value not in get_args(tp):
+            raise bad
+        return value
+    if origin is list:
+        if not isinstance(value, list):
+            raise bad
+        (item,) = get_args(tp)
+        return [_convert(item, v, f"{key}[{i}]", source) for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise bad
+        _, vt = get_args(tp)
+        return {str(k): _convert(vt, v, f"{key}.{k}", source) for k, v in value.items()}
+    if origin in (types.UnionType, typing.Union):
+        raise TypeError("unions are not supported in the config schema")
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, key, source)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise bad
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise bad
+        return value
+    raise TypeError(f"unsupported config type {tp!r}")
+
+
+def _cross_check(cfg: Config) -> None:
+    src = cfg.source
+    if not cfg.services:
+        raise ConfigError(f"{src}: at least one [[services]] entry is needed")
+    if not cfg.counters:
+        raise ConfigError(f"{src}: at least one [[counters]] entry is needed")
+    for attr in ("code", "prefix"):
+        seen: set[str] = set()
+        for s in cfg.services:
+            v = getattr(s, attr)
+            if v in seen:
+                raise ConfigError(f"{src}: two services have {attr} '{v}'; each needs its own")
+            seen.add(v)
+    ids: set[str] = set()
+    codes = [s.code for s in cfg.services]
+    for c in cfg.counters:
+        if c.id in ids:
+            raise ConfigError(f"{src}: two counters have id '{c.id}'; each needs its own")
+        ids.add(c.id)
+        if not c.services:
+            raise ConfigError(f"{src}: counter '{c.id}' serves no services")
+        for code in c.services:
+            if code not in codes:
+                close = difflib.get_close_matches(code, codes, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else f" (services: {', '.join(codes)})"
+                raise ConfigError(f"{src}: counter '{c.id}' serves unknown service '{code}'{hint}")
+    for section in (cfg.counter.gpio, cfg.counter.keyboard):
+        for entry in section:
+            if entry.counter not in ids:
+                raise ConfigError(f"{src}: [counter] wiring names unknown counter '{entry.counter}'")
+    if cfg.kiosk.mode == "rating" and cfg.kiosk.rating_counter not in ids:
+        raise ConfigError(f"{src}: kiosk.mode = 'rating' needs kiosk.rating_counter set to a counter id")
+
+
+def from_dict(data: dict[str, Any], source: str = "<dict>") -> Config:
+    """Validates a parsed TOML document and returns the effective Config."""
+    cfg = _build(Config, data, "", source)
+    cfg = dataclasses.replace(cfg, source=source)
+    _cross_check(cfg)
+    return cfg
+
+
+def load(path: str | os.PathLike[str] | None = None) -> Config:
+    """Loads the configuration.
+
+    ``path`` wins; then the ``ANTRE_CONFIG`` environment variable; then
+    ``/etc/antre/antre.toml`` if it exists; otherwise the built-in defaults.
+    An explicitly named file that does not exist is an error.
+    """
+    explicit = path is not None or bool(os.environ.get(ENV_VAR))
+    p = Path(path if path is not None else os.environ.get(ENV_VAR) or DEFAULT_PATH)
+    if not p.exists():
+        if explicit:
+            raise ConfigError(f"{p}: configuration file not found")
+        return from_dict({}, "<built-in defaults>")
+    try:
+        with p.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
+    return from_dict(data, str(p))
+
+
+# --------------------------------------------------------------------------
+# Printing the effective configuration (secrets masked).
+# --------------------------------------------------------------------------
+
+def as_dict(cfg: Any, *, mask: bool = True) -> Any:
+    if dataclasses.is_dataclass(cfg):
+        out = {}
+        for f in dataclasses.fields(cfg):
+            if f.metadata.get("internal"):
+                continue
+            v = getattr(cfg, f.name)
+            out[f.name] = MASK if (mask and f.name in SECRET_KEYS and v) else as_dict(v, mask=mask)
+        return out
+    if isinstance(cfg, list):
+        return [as_dict(v, mask=mask) for v in cfg]
+    if isinstance(cfg, dict):
+        return {k: as_dict(v, mask=mask) for k, v in cfg.items()}
+    return cfg
+
+
+def to_toml(cfg: Config, *, mask: bool = True) -> str:
+    """Renders the effective configuration as TOML (secrets masked by default)."""
+    data = as_dict(cfg, mask=mask)
+    lines: list[str] = []
+
+    def scalar(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return repr(v)
+        if isinstance(v, str):
+            return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if isinstance(v, list):
+            return "[" + ", ".join(scalar(x) for x in v) + "]"
+        if isinstance(v, dict):
+            return "{ " + ", ".join(f'"{k}" = {scalar(x)}' for k, x in v.items()) + " }"
+        raise TypeError(v)
+
+    def table(name: str, d: dict[str, Any], header: str) -> None:
+        simple = {k: v for k, v in d.items()
+                  if not isinstance(v, dict) and not (isinstance(v, list) and v and isinstance(v[0], dict))}
+        lines.append(header)
+        for k, v in simple.items():
+            lines.append(f"{k} = {scalar(v)}")
+        lines.append("")
+        for k, v in d.items():
+            if isinstance(v, dict) and k not in simple:
+                table(f"{name}.{k}", v, f"[{name}.{k}]")
+            elif isinstance(v, list) and v and isinstance(v[0], dict):
+                for item in v:
+                    table(f"{name}.{k}", item, f"[[{name}.{k}]]")
+
+    for name, section in data.items():
+        if isinstance(section, list):
+            for item in section:
+                table(name, item, f"[[{name}]]")
+        else:
+            table(name, section, f"[{name}]")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def load_defaults() -> Config:
+    """The built-in sample office, ignoring any file."""
+    return from_dict({}, "<built-in defaults>")

@@ -1,0 +1,34 @@
+"""Exceptions. One root, :class:`AntreError`; leaves also inherit the matching builtin."""
+
+
+class AntreError(Exception):
+    """Root of every error Antre raises on purpose."""
+
+
+class ConfigError(AntreError, ValueError):
+    """The configuration file (or a flag) is invalid. The message names file, key and fix."""
+
+
+class CommandError(AntreError):
+    """A command was refused. ``code`` is the snake_case code sent in the error reply."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class BadRequest(CommandError, ValueError):
+    """The payload itself is malformed (bad JSON, wrong type, missing field)."""
+
+
+class NotFound(CommandError, LookupError):
+    """A named service, counter or ticket does not exist."""
+
+
+class Conflict(CommandError):
+    """The command is well formed but the queue's state does not allow it now."""
+
+
+class ClockError(AntreError, RuntimeError):
+    """The system clock looks wrong (it jumped backwards past the last business day)."""

@@ -1,0 +1,153 @@
+"""Database models (SQLAlchemy 2.x typed ORM).
+
+The schema itself is created and upgraded by Alembic (``antre/migrations``);
+these classes must match the newest revision -- ``tests/test_storage.py``
+checks that they do.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+from sqlalchemy import (
+    Date, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores aware datetimes as naive UTC; always returns aware UTC datetimes."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use aware UTC datetimes")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+# Ticket states. `transferred` is recorded as an event: a transferred ticket is
+# waiting again in its new service, keeping its number and issue time.
+WAITING, CALLED, DONE, NO_SHOW, EXPIRED = "waiting", "called", "done", "no_show", "expired"
+STATES = (WAITING, CALLED, DONE, NO_SHOW, EXPIRED)
+OPEN_STATES = (WAITING, CALLED)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        UniqueConstraint("business_date", "prefix", "seq", name="uq_ticket_day_number"),
+        # The hot path: the oldest waiting ticket of today for a set of services.
+        Index("ix_ticket_queue", "business_date", "state", "service_code", "priority", "issued_at"),
+        Index("ix_ticket_counter", "counter_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    business_date: Mapped[date] = mapped_column(Date)
+    prefix: Mapped[str] = mapped_column(String(1))
+    seq: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(16))
+    service_code: Mapped[str] = mapped_column(String(32))
+    issued_service_code: Mapped[str] = mapped_column(String(32))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    priority_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    channel: Mapped[str] = mapped_column(String(16), default="kiosk")
+    state: Mapped[str] = mapped_column(String(16), default=WAITING)
+    counter_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    first_called_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    called_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    call_count: Mapped[int] = mapped_column(Integer, default=0)
+    transfer_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    events: Mapped[list["TicketEvent"]] = relationship(back_populates="ticket", order_by="TicketEvent.id")
+
+
+class TicketEvent(Base):
+    """One timestamped transition of a ticket: its history, for reports and audits."""
+
+    __tablename__ = "ticket_events"
+    __table_args__ = (Index("ix_event_ticket", "ticket_id"), Index("ix_event_at", "at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(16))  # issued, called, recalled, completed, skipped, transferred, expired
+    from_state: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    to_state: Mapped[str] = mapped_column(String(16))
+    counter_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    service_code: Mapped[str] = mapped_column(String(32))
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+
+class CounterState(Base):
+    __tablename__ = "counter_states"
+
+    counter_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    paused: Mapped[int] = mapped_column(Integer, default=0)
+    current_ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Rating(Base):
+    __tablename__ = "ratings"
+    __table_args__ = (Index("ix_rating_date", "business_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
+    business_date: Mapped[date] = mapped_column(Date)
+    service_code: Mapped[str] = mapped_column(String(32))
+    counter_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    score: Mapped[int] = mapped_column(Integer)
+    # The nine IKM elements of PermenPANRB 14/2017 (U1..U9), each 1-4; all or none.
+    u1: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    u2: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    u3: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    u4: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    u5: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    u6: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    u7: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    u8: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    u9: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    @property
+    def elements(self) -> list[int] | None:
+        values = [self.u1, self.u2, self.u3, self.u4, self.u5, self.u6, self.u7, self.u8, self.u9]
+        return None if values[0] is None else values  # type: ignore[return-value]
+
+
+class RequestLog(Base):
+    """Replies to applied commands, keyed by request_id: makes every command idempotent."""
+
+    __tablename__ = "requests"
+    __table_args__ = (Index("ix_request_at", "created_at"),)
+
+    request_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    command: Mapped[str] = mapped_column(String(32))
+    reply: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Meta(Base):
+    """Small key/value facts the service keeps, such as the last business day it opened."""
+
+    __tablename__ = "meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

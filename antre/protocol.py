@@ -1,0 +1,202 @@
+"""MQTT protocol v1: topics, command payload validation and reply shapes.
+
+Everything here is pure: no network, no database. ``docs/protocol.md`` is the
+human-readable version of this module; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from . import PROTOCOL_VERSION
+from .errors import BadRequest, CommandError
+
+PRIORITY_KINDS = ("lansia", "disabilitas", "ibu_hamil")
+CHANNELS = ("kiosk", "web", "counter", "admin")
+EVENT_TYPES = ("ticket_issued", "ticket_called", "ticket_completed", "ticket_skipped",
+               "ticket_transferred", "rating_received")
+_REQUEST_ID = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
+_TICKET = re.compile(r"[A-Z]-\d{1,6}")
+_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+
+
+class Topics:
+    """All topic names for one office. ``Topics("sukamaju").state == "antre/v1/sukamaju/state"``."""
+
+    def __init__(self, office_id: str):
+        self.base = f"antre/v1/{office_id}"
+        self.state = f"{self.base}/state"
+        self.ticker = f"{self.base}/ticker"
+        self.commands = f"{self.base}/cmd/+"
+        self.events = f"{self.base}/event/+"
+        self.statuses = f"{self.base}/status/+"
+
+    def command(self, name: str) -> str:
+        return f"{self.base}/cmd/{name}"
+
+    def reply(self, client_id: str) -> str:
+        return f"{self.base}/reply/{client_id}"
+
+    def event(self, name: str) -> str:
+        return f"{self.base}/event/{name}"
+
+    def status(self, client_id: str) -> str:
+        return f"{self.base}/status/{client_id}"
+
+    def command_name(self, topic: str) -> str | None:
+        prefix = f"{self.base}/cmd/"
+        return topic[len(prefix):] if topic.startswith(prefix) else None
+
+
+# ---------------------------------------------------------------------- argument checks
+
+def _string(pattern: re.Pattern[str] | None = None, what: str = "", max_len: int = 200):
+    def check(name: str, value: Any) -> Any:
+        if not isinstance(value, str):
+            raise BadRequest("invalid_argument", f"'{name}' must be a string")
+        if len(value) > max_len or (pattern is not None and not pattern.fullmatch(value)):
+            raise BadRequest("invalid_argument", f"'{name}' must be {what}")
+        return value
+    return check
+
+
+def _choice(options: tuple[str, ...]):
+    def check(name: str, value: Any) -> Any:
+        if value not in options:
+            raise BadRequest("invalid_argument", f"'{name}' must be one of {', '.join(options)}")
+        return value
+    return check
+
+
+def _score(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 4:
+        raise BadRequest("invalid_argument", f"'{name}' must be a whole number from 1 to 4")
+    return value
+
+
+def _elements(name: str, value: Any) -> list[int]:
+    if not isinstance(value, list) or len(value) != 9:
+        raise BadRequest("invalid_argument", f"'{name}' must be a list of the 9 IKM element scores (1-4)")
+    return [_score(f"{name}[{i}]", v) for i, v in enumerate(value)]
+
+
+def _comment(name: str, value: Any) -> str:
+    if not isinstance(value, str) or len(value) > 500:
+        raise BadRequest("invalid_argument", f"'{name}' must be a string of at most 500 characters")
+    return value.strip()
+
+
+def _date(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise BadRequest("invalid_argument", f"'{name}' must be a date YYYY-MM-DD")
+    return value
+
+
+_service = _string(_ID, "a service code such as 'adminduk'", 32)
+_counter = _string(_ID, "a counter id such as 'loket-1'", 32)
+
+
+@dataclass(frozen=True)
+class Arg:
+    check: Callable[[str, Any], Any]
+    required: bool = True
+
+
+COMMANDS: dict[str, dict[str, Arg]] = {
+    "issue_ticket": {"service": Arg(_service), "priority": Arg(_choice(PRIORITY_KINDS), False),
+                     "channel": Arg(_choice(CHANNELS), False)},
+    "call_next": {"counter": Arg(_counter)},
+    "recall": {"counter": Arg(_counter)},
+    "skip": {"counter": Arg(_counter)},
+    "complete": {"counter": Arg(_counter)},
+    "transfer": {"counter": Arg(_counter), "service": Arg(_service)},
+    "pause": {"counter": Arg(_counter)},
+    "resume": {"counter": Arg(_counter)},
+    "rate": {"ticket": Arg(_string(_TICKET, "a ticket number such as 'A-012'", 16)), "score": Arg(_score),
+             "elements": Arg(_elements, False), "comment": Arg(_comment, False), "date": Arg(_date, False)},
+}
+
+
+@dataclass(frozen=True)
+class Request:
+    command: str
+    request_id: str
+    reply_to: str | None
+    args: dict[str, Any]
+
+
+def peek_reply_to(payload: bytes, topics: Topics) -> tuple[str | None, str | None]:
+    """Best effort (request_id, reply_to) from a payload that failed validation, to send the error back."""
+    try:
+        data = json.loads(payload)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    rid, reply_to = data.get("request_id"), data.get("reply_to")
+    rid = rid if isinstance(rid, str) and _REQUEST_ID.fullmatch(rid) else None
+    return rid, reply_to if _valid_reply_to(reply_to, topics) else None
+
+
+def _valid_reply_to(value: Any, topics: Topics) -> bool:
+    return (isinstance(value, str) and value.startswith(f"{topics.base}/reply/") and len(value) <= 200
+            and "+" not in value and "#" not in value and "\x00" not in value)
+
+
+def parse_request(topic: str, payload: bytes, topics: Topics, max_bytes: int) -> Request:
+    """Validates a command message. Raises BadRequest/CommandError with the error code to reply."""
+    if len(payload) > max_bytes:
+        raise BadRequest("payload_too_large", f"payload is {len(payload)} bytes; the limit is {max_bytes}")
+    try:
+        data = json.loads(payload)
+    except UnicodeDecodeError:
+        raise BadRequest("invalid_json", "payload is not UTF-8 text") from None
+    except (ValueError, RecursionError):
+        raise BadRequest("invalid_json", "payload is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise BadRequest("invalid_payload", "payload must be a JSON object")
+    command = topics.command_name(topic)
+    if command not in COMMANDS:
+        raise CommandError("unknown_command", f"unknown command '{command}' (commands: {', '.join(COMMANDS)})")
+    rid = data.pop("request_id", None)
+    if not isinstance(rid, str) or not _REQUEST_ID.fullmatch(rid):
+        raise BadRequest("invalid_request_id", "'request_id' must be a string of 1-64 printable characters")
+    reply_to = data.pop("reply_to", None)
+    if reply_to is not None and not _valid_reply_to(reply_to, topics):
+        raise BadRequest("invalid_reply_to", f"'reply_to' must be a topic under {topics.base}/reply/")
+    spec = COMMANDS[command]
+    for key in data:
+        if key not in spec:
+            raise BadRequest("unknown_argument", f"'{command}' has no argument '{key}' "
+                                                 f"(arguments: {', '.join(spec) or 'none'})")
+    args = {}
+    for name, arg in spec.items():
+        if name not in data or data[name] is None:
+            if arg.required:
+                raise BadRequest("missing_argument", f"'{command}' needs '{name}'")
+            continue
+        args[name] = arg.check(name, data[name])
+    return Request(command, rid, reply_to, args)
+
+
+def ok_reply(request_id: str, result: dict[str, Any]) -> dict[str, Any]:
+    return {"request_id": request_id, "ok": True, "result": result}
+
+
+def error_reply(request_id: str | None, code: str, message: str) -> dict[str, Any]:
+    return {"request_id": request_id, "ok": False, "error": {"code": code, "message": message}}
+
+
+def encode(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def status_payload(component: str, client_id: str, online: bool, **extra: Any) -> dict[str, Any]:
+    return {"online": online, "component": component, "client_id": client_id, "protocol": PROTOCOL_VERSION} | extra
+
+
+__all__ = ["Topics", "COMMANDS", "EVENT_TYPES", "Request", "parse_request", "peek_reply_to", "ok_reply",
+           "error_reply", "encode", "status_payload", "CommandError"]

@@ -1,0 +1,171 @@
+"""``antre serve``: the queue service, the one authority over tickets.
+
+paho's network thread only puts incoming commands on a queue. One writer
+thread takes them in order, runs each through :class:`~antre.queue.QueueService`
+(one durable transaction each), then publishes the reply, the events and -- once
+the backlog is empty -- the new retained state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import queue
+import signal
+import threading
+import time
+from dataclasses import replace
+from typing import Any
+
+from . import config as config_mod
+from .errors import CommandError
+from .mqtt import MqttLink, default_client_id
+from .protocol import Topics, error_reply, ok_reply, parse_request, peek_reply_to
+from .queue import QueueService
+from .storage import open_database
+
+log = logging.getLogger("antre.service")
+
+TICK_SECONDS = 15.0
+_STOP = object()
+_PUBLISH_STATE = object()
+
+
+class QueueServer:
+    """Connects a :class:`QueueService` to the broker. ``start()``, then ``stop()``."""
+
+    def __init__(self, cfg: config_mod.Config, *, clock=None, notify=None):
+        self.cfg = cfg
+        self.topics = Topics(cfg.office.id)
+        self.engine, sessions = open_database(cfg.database.url)
+        self.queue = QueueService(cfg, sessions, clock=clock)
+        self.client_id = default_client_id(cfg.mqtt.client_id, "service")
+        self.link = MqttLink(cfg.mqtt, self.topics, self.client_id, "service")
+        self.link.subscribe(self.topics.commands, self._received)
+        self.link.on_connect(lambda: self._jobs.put(_PUBLISH_STATE))
+        self._jobs: queue.Queue[Any] = queue.Queue()
+        self._writer = threading.Thread(target=self._run, name="antre-writer", daemon=True)
+        self._notify = notify or (lambda *_: None)
+        self._last_tick = 0.0
+
+    def start(self) -> None:
+        self._writer.start()
+        self.link.start()
+
+    def stop(self) -> None:
+        self._jobs.put(_STOP)
+        self._writer.join(timeout=10)
+        self.link.stop()
+        self.engine.dispose()
+
+    # ------------------------------------------------------------------ paho thread
+
+    def _received(self, topic: str, payload: bytes) -> None:
+        self._jobs.put((topic, payload))
+
+    # ------------------------------------------------------------------ writer thread
+
+    def _run(self) -> None:
+        dirty = False
+        while True:
+            try:
+                job = self._jobs.get(timeout=1.0)
+            except queue.Empty:
+                job = None
+            if job is _STOP:
+                return
+            try:
+                if job is _PUBLISH_STATE:
+                    dirty = True
+                elif job is not None:
+                    dirty |= self._handle(*job)
+                if time.monotonic() - self._last_tick >= TICK_SECONDS:
+                    self._last_tick = time.monotonic()
+                    dirty |= self.queue.tick()
+                    self._notify("WATCHDOG=1")
+                if dirty and self._jobs.empty():
+                    self._publish_state()
+                    dirty = False
+            except CommandError as exc:  # tick() refused: clock went backwards
+                log.error("%s", exc.message)
+            except Exception:
+                log.exception("unexpected error in the writer; the command was not applied")
+
+    def _handle(self, topic: str, payload: bytes) -> bool:
+        max_bytes = self.cfg.queue.max_payload_bytes
+        try:
+            req = parse_request(topic, payload, self.topics, max_bytes)
+        except CommandError as exc:
+            rid, reply_to = peek_reply_to(payload, self.topics) if len(payload) <= 1_000_000 else (None, None)
+            log.warning("rejected message on %s: %s (%s)", topic, exc.message, exc.code)
+            if reply_to:
+                self.link.publish(reply_to, error_reply(rid, exc.code, exc.message))
+            return False
+        try:
+            outcome = self.queue.execute(req.command, req.request_id, req.args)
+        except CommandError as exc:
+            log.info("%s refused: %s (%s)", req.command, exc.message, exc.code)
+            if req.reply_to:
+                self.link.publish(req.reply_to, error_reply(req.request_id, exc.code, exc.message))
+            return False
+        except Exception:
+            log.exception("%s failed", req.command)
+            if req.reply_to:
+                self.link.publish(req.reply_to, error_reply(req.request_id, "internal_error",
+                                                            "the service could not apply this command"))
+            return False
+        if req.reply_to:
+            self.link.publish(req.reply_to, ok_reply(req.request_id, outcome.result))
+        for event, data in outcome.events:
+            self.link.publish(self.topics.event(event), data)
+        return outcome.changed
+
+    def _publish_state(self) -> None:
+        self.link.publish(self.topics.state, self.queue.snapshot(), retain=True)
+
+
+# ---------------------------------------------------------------------- CLI
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--mqtt-url", help="broker URL, overrides [mqtt] url (mqtt://host:1883 or mqtts://...)")
+    parser.add_argument("--db-url", help="database URL, overrides [database] url (sqlite:////path/antre.db)")
+
+
+def load_with_overrides(args: argparse.Namespace) -> config_mod.Config:
+    cfg = config_mod.load(args.config)
+    data: dict[str, Any] = {}
+    if args.mqtt_url:
+        problem = config_mod.mqtt_url(args.mqtt_url)
+        if problem:
+            raise config_mod.ConfigError(f"--mqtt-url {args.mqtt_url!r} {problem}")
+        data["mqtt"] = replace(cfg.mqtt, url=args.mqtt_url)
+    if args.db_url:
+        problem = config_mod.db_url(args.db_url)
+        if problem:
+            raise config_mod.ConfigError(f"--db-url {args.db_url!r} {problem}")
+        data["database"] = replace(cfg.database, url=args.db_url)
+    return cfg.replace(**data) if data else cfg
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = load_with_overrides(args)
+    try:
+        import sdnotify
+        notifier = sdnotify.SystemdNotifier()
+        notify = notifier.notify
+    except ImportError:  # pragma: no cover - sdnotify is a dependency
+        notify = None
+    server = QueueServer(cfg, notify=notify)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    server.start()
+    log.info("antre service for %s (%s) running; broker %s", cfg.office.name, cfg.office.id, cfg.mqtt.url)
+    if notify:
+        notify("READY=1")
+    stop.wait()
+    log.info("stopping")
+    if notify:
+        notify("STOPPING=1")
+    server.stop()
+    return 0

@@ -1,0 +1,219 @@
+"""Real parts for tests: a mosquitto broker, the `antre serve` process, and an MQTT test client.
+
+Nothing here is a mock. Waiting is always on a condition with a deadline (:func:`wait_for`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from antre.config import MqttConfig
+from antre.mqtt import MqttLink, Reply, Requester
+from antre.protocol import Topics
+
+ROOT = Path(__file__).resolve().parent.parent
+DEADLINE = float(os.environ.get("ANTRE_TEST_DEADLINE", "20"))
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = DEADLINE, what: str = "condition") -> Any:
+    """Polls ``predicate`` until it returns something truthy; fails the test after ``timeout`` seconds."""
+    end = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.01)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
+class Mosquitto:
+    """A private mosquitto on a free loopback port, with its own config. Can be stopped and restarted."""
+
+    def __init__(self, workdir: Path, port: int | None = None, extra: str = ""):
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.port = port or free_port()
+        self.extra = extra
+        self.proc: subprocess.Popen | None = None
+        self.conf = self.workdir / "mosquitto.conf"
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def start(self) -> "Mosquitto":
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        self.conf.write_text(
+            f"listener {self.port} 127.0.0.1\n"
+            "allow_anonymous true\n"
+            "set_tcp_nodelay true\n"
+            "persistence false\n"
+            f"{self.extra}\n")
+        self.log = open(self.workdir / "mosquitto.log", "ab")
+        self.proc = subprocess.Popen([binary, "-c", str(self.conf)], stdout=self.log, stderr=subprocess.STDOUT)
+        wait_for(lambda: port_open(self.port) or self.proc.poll() is not None, what="mosquitto to listen")
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"mosquitto exited: {(self.workdir / 'mosquitto.log').read_text()}")
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+        wait_for(lambda: not port_open(self.port), what="mosquitto to stop listening")
+
+
+def write_config(path: Path, *, mqtt_url: str, db_path: Path, office_id: str | None = None,
+                 extra: str = "", enforce_hours: bool = False, services: str | None = None,
+                 counters: str | None = None) -> Path:
+    """A test configuration file: the sample office, a private broker and database, hours not enforced."""
+    office_id = office_id or "t" + uuid.uuid4().hex[:8]
+    text = f"""
+[office]
+id = "{office_id}"
+name = "Kantor Desa Uji Coba"
+
+[mqtt]
+url = "{mqtt_url}"
+
+[database]
+url = "sqlite:///{db_path}"
+
+[queue]
+enforce_hours = {str(enforce_hours).lower()}
+"""
+    if services is not None:
+        text += services
+    if counters is not None:
+        text += counters
+    path.write_text(text + extra)
+    return path
+
+
+class ServiceProcess:
+    """``antre serve`` in a subprocess, exactly as systemd runs it."""
+
+    def __init__(self, config_path: Path, log_path: Path):
+        self.config_path = config_path
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "ServiceProcess":
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "antre", "serve", "--config", str(self.config_path)],
+                                     stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
+        return self
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> int | None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                return self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                return self.proc.wait()
+        return self.proc.returncode if self.proc else None
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+class TestClient:
+    """An MQTT client that speaks protocol v1 as a device would, and records what it sees."""
+
+    __test__ = False  # not a pytest class
+
+    def __init__(self, mqtt_url: str, office_id: str, client_id: str | None = None, component: str = "admin"):
+        self.topics = Topics(office_id)
+        self.client_id = client_id or f"test-{uuid.uuid4().hex[:8]}"
+        self.link = MqttLink(MqttConfig(url=mqtt_url), self.topics, self.client_id, component)
+        self.requester = Requester(self.link)
+        self.events: list[tuple[str, dict]] = []
+        self.states: list[dict] = []
+        self.raw: list[tuple[str, bytes]] = []
+        self._lock = threading.Lock()
+        self.link.subscribe(self.topics.events, self._event)
+        self.link.subscribe(self.topics.state, self._state)
+
+    def start(self) -> "TestClient":
+        self.link.start()
+        wait_for(self.link.connected.is_set, what=f"{self.client_id} to connect")
+        return self
+
+    def stop(self) -> None:
+        self.link.stop()
+
+    def _event(self, topic: str, payload: bytes) -> None:
+        with self._lock:
+            self.events.append((topic.rsplit("/", 1)[1], json.loads(payload)))
+
+    def _state(self, topic: str, payload: bytes) -> None:
+        with self._lock:
+            self.states.append(json.loads(payload))
+
+    def request(self, command: str, timeout: float = DEADLINE, request_id: str | None = None, **args) -> Reply:
+        return self.requester.request(command, args, timeout=timeout, request_id=request_id)
+
+    def ok(self, command: str, **args) -> dict:
+        reply = self.request(command, **args)
+        assert reply.ok, f"{command} {args} failed: {reply.code}: {reply.message}"
+        return reply.result
+
+    def error(self, command: str, **args) -> str:
+        reply = self.request(command, **args)
+        assert not reply.ok, f"{command} {args} unexpectedly succeeded: {reply.result}"
+        return reply.code
+
+    def publish_raw(self, topic: str, payload: bytes | str) -> None:
+        self.link.publish(topic, payload.encode() if isinstance(payload, str) else payload).wait_for_publish(5)
+
+    def events_of(self, kind: str) -> list[dict]:
+        with self._lock:
+            return [e for k, e in self.events if k == kind]
+
+    def state(self) -> dict | None:
+        with self._lock:
+            return self.states[-1] if self.states else None
+
+    def wait_state(self, predicate: Callable[[dict], bool], what: str = "state") -> dict:
+        return wait_for(lambda: (s := self.state()) is not None and predicate(s) and s, what=what)
+
+    def service_state(self, code: str) -> dict:
+        return next(s for s in self.state()["services"] if s["code"] == code)
