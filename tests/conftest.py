@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import Mosquitto, ServiceProcess, TestClient, write_config
+from tests.support import Mosquitto, ServiceProcess, TestClient, Xvfb, write_config
 
 
 @pytest.fixture(scope="session")
@@ -53,3 +53,11 @@ def office(tmp_path, broker) -> Office:
     yield o
     o.client.stop()
     o.service.stop()
+
+
+@pytest.fixture(scope="session")
+def xvfb():
+    """One X display per test process (1920x1080); Kivy apps open real windows on it."""
+    x = Xvfb().start()
+    yield x
+    x.stop()

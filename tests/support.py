@@ -217,3 +217,49 @@ class TestClient:
 
     def service_state(self, code: str) -> dict:
         return next(s for s in self.state()["services"] if s["code"] == code)
+
+
+class Xvfb:
+    """A private X display (one per test process) for real Kivy windows."""
+
+    def __init__(self, width: int = 1920, height: int = 1080):
+        self.width, self.height = width, height
+        self.proc: subprocess.Popen | None = None
+        self.display = ""
+
+    def start(self) -> "Xvfb":
+        binary = shutil.which("Xvfb")
+        if binary is None:
+            raise RuntimeError("Xvfb is not installed (apt-get install xvfb)")
+        # -displayfd lets the server pick a free display number and tell us which.
+        r, w = os.pipe()
+        self.proc = subprocess.Popen(
+            [binary, "-displayfd", str(w), "-screen", "0", f"{self.width}x{self.height}x24", "-nolisten", "tcp",
+             "+extension", "GLX", "+render", "-noreset"],
+            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.close(w)
+        with os.fdopen(r) as fh:
+            number = fh.readline().strip()
+        if not number:
+            raise RuntimeError("Xvfb did not start")
+        self.display = f":{number}"
+        return self
+
+    def env(self) -> dict[str, str]:
+        return {"DISPLAY": self.display}
+
+    def screenshot(self, path: Path) -> Path:
+        """The whole screen as a PNG (ImageMagick's `import`)."""
+        subprocess.run(["import", "-display", self.display, "-window", "root", str(path)], check=True,
+                       timeout=30, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        return path
+
+    def click(self, x: int, y: int) -> None:
+        """A real pointer click at screen pixel (x, y), top-left origin."""
+        subprocess.run(["xdotool", "mousemove", "--sync", str(x), str(y), "click", "1"],
+                       env=os.environ | self.env(), check=True, timeout=10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
