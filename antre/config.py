@@ -86,6 +86,8 @@ def mqtt_url(value: str) -> str | None:
 
 
 def db_url(value: str) -> str | None:
+    if value == "":
+        return None
     if not re.match(r"^(sqlite|postgresql)(\+\w+)?://", value):
         return "must be a SQLAlchemy URL such as 'sqlite:////var/lib/antre/antre.db' or 'postgresql+psycopg://user@host/antre'"
     return None
@@ -208,7 +210,19 @@ class MqttConfig:
 
 @dataclass(frozen=True)
 class DatabaseConfig:
-    url: str = checked("sqlite:////var/lib/antre/antre.db", check=db_url)
+    url: str = checked("", check=db_url, doc="empty: /var/lib/antre/antre.db, or ~/.local/share/antre/antre.db "
+                                             "when /var/lib/antre does not exist")
+
+    @property
+    def effective_url(self) -> str:
+        if self.url:
+            return self.url
+        system = Path("/var/lib/antre")
+        if system.is_dir() and os.access(system, os.W_OK):
+            return f"sqlite:///{system / 'antre.db'}"
+        data = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "antre"
+        data.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{data / 'antre.db'}"
 
 
 @dataclass(frozen=True)
@@ -367,7 +381,7 @@ def _type_name(tp: Any) -> str:
 def _build(cls: type, data: Any, where: str, source: str) -> Any:
     """Builds dataclass ``cls`` from a TOML table, raising ConfigError on any problem."""
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: {where or 'top level'} must be a table")
+        raise ConfigError(f"{source}: '{where}' must be a table" if where else f"{source}: the top level must be a table")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
     for key in data:

@@ -37,7 +37,7 @@ class QueueServer:
     def __init__(self, cfg: config_mod.Config, *, clock=None, notify=None):
         self.cfg = cfg
         self.topics = Topics(cfg.office.id)
-        self.engine, sessions = open_database(cfg.database.url)
+        self.engine, sessions = open_database(cfg.database.effective_url)
         self.queue = QueueService(cfg, sessions, clock=clock)
         self.client_id = default_client_id(cfg.mqtt.client_id, "service")
         self.link = MqttLink(cfg.mqtt, self.topics, self.client_id, "service")
@@ -160,7 +160,8 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     server.start()
-    log.info("antre service for %s (%s) running; broker %s", cfg.office.name, cfg.office.id, cfg.mqtt.url)
+    log.info("antre service for %s (%s) running; broker %s, database %s", cfg.office.name, cfg.office.id,
+             cfg.mqtt.url, cfg.database.effective_url)
     if notify:
         notify("READY=1")
     stop.wait()

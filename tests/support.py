@@ -171,6 +171,16 @@ class TestClient:
         self._lock = threading.Lock()
         self.link.subscribe(self.topics.events, self._event)
         self.link.subscribe(self.topics.state, self._state)
+        self.service_status: dict = {}
+        self.link.subscribe(self.topics.status("antre-service"), self._service_status)
+
+    def _service_status(self, topic: str, payload: bytes) -> None:
+        self.service_status = json.loads(payload)
+
+    def wait_service(self, online: bool = True) -> None:
+        """Waits until the service's retained presence says online (or offline)."""
+        wait_for(lambda: self.service_status.get("online") is online,
+                 what=f"service {'online' if online else 'offline'}")
 
     def start(self) -> "TestClient":
         self.link.start()

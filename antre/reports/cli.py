@@ -1,0 +1,218 @@
+"""``antre report``: statistics and the IKM for a period, as text, JSON, CSV, PNG or PDF.
+
+The database is only read: no migration runs, and SQLite connections are set
+to ``query_only``. Heavy imports (matplotlib, fpdf2) happen inside :func:`run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+from . import ReportError
+
+FORMATS = ("text", "json", "csv", "pdf", "png")
+NEEDED_TABLES = {"tickets", "ticket_events", "ratings"}
+PROGRESS_MIN_DAYS = 32  # a progress bar for ranges longer than a month
+PLACE_PREFIXES = ("Kantor Desa ", "Kantor Kelurahan ", "Kantor Kepala Desa ", "Kantor ")
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"'{text}' bukan tanggal yang valid; gunakan YYYY-MM-DD, misalnya 2026-11-30 "
+            f"(not a valid date; use YYYY-MM-DD)") from None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--from", dest="start", type=_date, required=True, metavar="YYYY-MM-DD",
+                        help="first business day of the period")
+    parser.add_argument("--to", dest="end", type=_date, metavar="YYYY-MM-DD",
+                        help="last business day, inclusive (default: the same as --from)")
+    parser.add_argument("--db-url", metavar="URL", help="database URL (default: database.url of the configuration)")
+    parser.add_argument("--format", choices=FORMATS, default="text",
+                        help="text (default, to the terminal), json, csv (a folder of files), "
+                             "png (a folder of charts) or pdf (the printable report)")
+    parser.add_argument("--out", metavar="PATH",
+                        help="file (text, json, pdf) or folder (csv, png) to write; text and json default to "
+                             "standard output, the others to a name with the period in the current folder")
+    parser.add_argument("--place", help="place on the PDF signature line (default: from the office name)")
+    parser.add_argument("--signer", default="", help="name printed under the PDF signature (default: a blank line)")
+
+
+def default_place(office_name: str) -> str:
+    for prefix in PLACE_PREFIXES:
+        if office_name.startswith(prefix) and len(office_name) > len(prefix):
+            return office_name[len(prefix):]
+    return office_name
+
+
+def open_readonly(url: str):
+    """An Engine on an existing Antre database, checked to hold Antre's tables. Never creates anything."""
+    from sqlalchemy import create_engine, event, inspect
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ReportError(f"'{url}' bukan URL database yang valid (not a valid database URL)") from None
+    shown = parsed.render_as_string(hide_password=True)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            path = parsed.database
+            if not path or path == ":memory:":
+                raise ReportError(f"{shown}: laporan butuh file database (a report needs a database file)")
+            if not Path(path).is_file():
+                raise ReportError(f"file database {path} tidak ada; periksa database.url atau --db-url "
+                                  f"(database file does not exist)")
+            engine = create_engine(url, connect_args={"timeout": 5})
+
+            @event.listens_for(engine, "connect")
+            def _read_only(dbapi_conn, _record) -> None:
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA busy_timeout=5000")
+                cur.execute("PRAGMA query_only=ON")
+                cur.close()
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+        names = set(inspect(engine).get_table_names())
+    except (DBAPIError, NoSuchModuleError, ImportError) as exc:
+        reason = getattr(exc, "orig", None) or exc
+        raise ReportError(f"database {shown} tidak dapat dibuka (cannot open database): {reason}") from None
+    missing = NEEDED_TABLES - names
+    if missing:
+        raise ReportError(f"database {shown} tidak berisi data Antre (has no Antre data: "
+                          f"tables {', '.join(sorted(missing))} missing); jalankan 'antre serve' sekali "
+                          f"untuk membuatnya")
+    return engine
+
+
+class ProgressBar:
+    """A one-line bar on stderr, drawn only when stderr is a terminal."""
+
+    def __init__(self, stream=sys.stderr, width: int = 30):
+        self.stream = stream
+        self.width = width
+        self.drawn = False
+
+    def __call__(self, done: int, total: int, day: date) -> None:
+        filled = self.width * done // total
+        self.stream.write(f"\rMembaca data [{'#' * filled}{'.' * (self.width - filled)}] "
+                          f"{done}/{total} hari ({day.isoformat()})")
+        self.stream.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _target(args: argparse.Namespace, suffix: str) -> Path:
+    name = f"laporan-antre-{args.start.isoformat()}_{args.end.isoformat()}{suffix}"
+    if not args.out:
+        return Path(name)
+    out = Path(args.out)
+    if suffix.endswith(".pdf") and out.is_dir():
+        return out / name
+    return out
+
+
+def _write(path: Path, data: str | bytes) -> None:
+    try:
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data, encoding="utf-8")
+    except OSError as exc:
+        raise ReportError(f"tidak dapat menulis {path} (cannot write): {exc.strerror}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.orm import Session
+
+    from .. import config
+    from .stats import build_report, data_range
+    from .tables import period_text, render_json, render_text, write_csv_dir
+
+    if args.end is None:
+        args.end = args.start
+    if args.start > args.end:
+        raise ReportError(f"--from {args.start} sesudah --to {args.end}; tanggal awal harus sebelum "
+                          f"tanggal akhir (--from is after --to)")
+    cfg = config.load(args.config)
+    engine = open_readonly(args.db_url or cfg.database.url)
+    tz = cfg.office.tz
+    n_days = (args.end - args.start).days + 1
+    bar = ProgressBar() if n_days >= PROGRESS_MIN_DAYS and sys.stderr.isatty() else None
+    try:
+        with Session(engine) as session:
+            report = build_report(
+                session, args.start, args.end, tz=tz, office_name=cfg.office.name,
+                office_address=cfg.office.address,
+                service_names={s.code: s.name for s in cfg.services},
+                counter_names={c.id: c.name for c in cfg.counters}, progress=bar)
+            known = data_range(session) if report.is_empty else None
+    except DBAPIError as exc:
+        raise ReportError(f"gagal membaca database (cannot read the database): {exc.orig}") from None
+    finally:
+        if bar is not None:
+            bar.close()
+        engine.dispose()
+
+    if report.is_empty:
+        hint = (f"; database berisi data {known[0].isoformat()} s.d. {known[1].isoformat()}" if known
+                else "; database belum berisi tiket")
+        raise ReportError(f"tidak ada tiket atau penilaian pada {period_text(report)}{hint} "
+                          f"(no tickets or ratings in this period)")
+
+    fmt = args.format
+    if fmt in ("text", "json"):
+        text = render_text(report) if fmt == "text" else render_json(report)
+        if args.out:
+            _write(Path(args.out), text)
+            print(f"Laporan ditulis ke {args.out}")
+        else:
+            sys.stdout.write(text)
+        return 0
+    if fmt == "csv":
+        folder = _target(args, "-csv")
+        if folder.exists() and not folder.is_dir():
+            raise ReportError(f"{folder} sudah ada dan bukan folder; --format csv menulis satu folder "
+                              f"(exists and is not a folder)")
+        try:
+            paths = write_csv_dir(report, folder)
+        except OSError as exc:
+            raise ReportError(f"tidak dapat menulis {folder} (cannot write): {exc.strerror}") from None
+    elif fmt == "png":
+        from .charts import write_charts
+
+        folder = _target(args, "-grafik")
+        if folder.exists() and not folder.is_dir():
+            raise ReportError(f"{folder} sudah ada dan bukan folder; --format png menulis satu folder "
+                              f"(exists and is not a folder)")
+        try:
+            paths = write_charts(report, folder)
+        except OSError as exc:
+            raise ReportError(f"tidak dapat menulis {folder} (cannot write): {exc.strerror}") from None
+        if report.ikm.index is None:
+            print("Catatan: belum ada responden survei IKM, grafik IKM tidak dibuat "
+                  "(no IKM survey answers: no IKM chart).", file=sys.stderr)
+    else:
+        from .pdf import render_pdf
+
+        path = _target(args, ".pdf")
+        signed_on = datetime.now(tz).date()
+        data = render_pdf(report, place=args.place or default_place(cfg.office.name), signed_on=signed_on,
+                          signer=args.signer)
+        _write(path, data)
+        paths = [path]
+    for p in paths:
+        print(p)
+    return 0

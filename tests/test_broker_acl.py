@@ -1,0 +1,451 @@
+"""The shipped mosquitto config and the generated ACL, checked against a real broker.
+
+A mosquitto process runs broker_config/antre.conf unchanged except for three
+lines (password file, ACL file, listener port). Every role is checked against
+every topic with real paho clients:
+
+* publish: the client publishes a probe to the topic under test, then a marker
+  to its own status topic. An admin subscribed to ``antre/#`` waits for the
+  marker; since one client's QoS 1 messages are delivered in order, the probe
+  has arrived by then if and only if the broker accepted it. No sleeps.
+* read: the client subscribes to the topic under test and to a topic it may
+  read (the marker topic); the admin publishes a probe, then the marker. When
+  the marker arrives, the probe has arrived too if the client may read it.
+  (SUBACK alone is not enough: mosquitto 2.0 grants a subscription that matches a
+  write-only ACL line and filters each message on delivery instead.)
+
+The expected permissions below are written out by hand from docs/broker.md,
+not derived from antre.broker, so the test checks the code against the spec.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+paho = pytest.importorskip("paho.mqtt.client")
+from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
+
+from antre import broker  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED_CONF = ROOT / "broker_config" / "antre.conf"
+OFFICE = "sukamaju"
+BASE = f"antre/v1/{OFFICE}"
+TIMEOUT = 15.0
+
+pytestmark = pytest.mark.skipif(shutil.which("mosquitto") is None or shutil.which("mosquitto_passwd") is None,
+                                reason="mosquitto and mosquitto_passwd are not installed (apt install mosquitto)")
+
+DEVICES = [
+    broker.Device("kiosk-1", "kiosk"),
+    broker.Device("kiosk-2", "kiosk"),
+    broker.Device("counter-1", "counter"),
+    broker.Device("display-1", "display"),
+    broker.Device("web-1", "web"),
+    broker.Device("admin", "admin"),
+]
+ROLE_USER = {"service": "antre-service", "kiosk": "kiosk-1", "counter": "counter-1",
+             "display": "display-1", "web": "web-1", "admin": "admin"}
+
+COUNTER_CMDS = ["call_next", "recall", "skip", "complete", "transfer", "pause", "resume"]
+KIOSK_CMDS = ["issue_ticket", "rate"]
+ALL_CMDS = KIOSK_CMDS + COUNTER_CMDS
+
+
+# --------------------------------------------------------------------------
+# The specification, by hand.
+# --------------------------------------------------------------------------
+
+def may_publish(role: str, user: str) -> dict[str, bool]:
+    """Topic suffix (after BASE) -> may this role publish it."""
+    topics = [f"cmd/{c}" for c in ALL_CMDS] + [
+        "reply/kiosk-1", "reply/kiosk-2", "state", "event/ticket_called",
+        f"status/{user}", "status/someone-else", "ticker",
+    ]
+    allowed: set[str] = {f"status/{user}"}
+    if role == "service":
+        allowed |= {"reply/kiosk-1", "reply/kiosk-2", "state", "event/ticket_called"}
+    elif role in ("kiosk", "web"):
+        allowed |= {f"cmd/{c}" for c in KIOSK_CMDS}
+    elif role == "counter":
+        allowed |= {f"cmd/{c}" for c in COUNTER_CMDS}
+    elif role == "admin":
+        allowed |= set(topics)
+    return {t: t in allowed for t in topics}
+
+
+def may_read(role: str, user: str) -> dict[str, bool]:
+    """Topic suffix -> may this role receive messages published there."""
+    topics = ["cmd/issue_ticket", "cmd/call_next", f"reply/{user}", "reply/kiosk-2", "state",
+              "event/ticket_called", "status/antre-service", "status/kiosk-2", "ticker"]
+    if role == "admin":
+        return {t: True for t in topics}
+    allowed: set[str] = set()
+    if role == "service":
+        allowed = {"cmd/issue_ticket", "cmd/call_next", "state", "status/antre-service", "status/kiosk-2", "ticker"}
+    elif role in ("kiosk", "web", "counter"):
+        allowed = {f"reply/{user}", "state", "event/ticket_called", "status/antre-service"}
+    elif role == "display":
+        allowed = {"state", "event/ticket_called", "status/antre-service", "status/kiosk-2", "ticker"}
+    return {t: t in allowed for t in topics}
+
+
+def marker_topic(role: str, user: str) -> str:
+    """A topic the role may read, used as the marker in read checks."""
+    return {"service": "cmd/issue_ticket", "display": "ticker", "admin": "ticker"}.get(role, f"reply/{user}")
+
+
+# --------------------------------------------------------------------------
+# A real broker and real clients.
+# --------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout: float = TIMEOUT, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+class Broker:
+    """mosquitto running the shipped antre.conf on a free port in ``workdir``."""
+
+    def __init__(self, workdir: Path, passwd: Path, acl: Path):
+        self.workdir = workdir
+        self.port = free_port()
+        confd = workdir / "conf.d"
+        confd.mkdir(exist_ok=True)
+        (workdir / "data").mkdir(exist_ok=True)
+        text = SHIPPED_CONF.read_text()
+        replacements = {
+            "password_file /etc/mosquitto/antre.passwd\n": f"password_file {passwd}\n",
+            "acl_file /etc/mosquitto/antre.acl\n": f"acl_file {acl}\n",
+            "listener 1883\n": f"listener {self.port} 127.0.0.1\n",
+        }
+        for old, new in replacements.items():
+            assert text.count(old) == 1, f"shipped antre.conf should contain {old.strip()!r} exactly once"
+            text = text.replace(old, new)
+        (confd / "antre.conf").write_text(text)
+        # The parts Debian's /etc/mosquitto/mosquitto.conf provides.
+        (workdir / "mosquitto.conf").write_text(
+            f"user {pwd.getpwuid(os.getuid()).pw_name}\n"
+            f"persistence_location {workdir / 'data'}/\n"
+            f"log_dest stderr\n"
+            f"include_dir {confd}\n")
+        self.proc: subprocess.Popen | None = None
+        self.log = workdir / "mosquitto.log"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(["mosquitto", "-c", str(self.workdir / "mosquitto.conf")],
+                                     stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
+
+        def listening() -> bool:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"mosquitto exited ({self.proc.returncode}):\n{self.log.read_text()}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+        wait_until(listening, what="mosquitto to listen")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=TIMEOUT)
+
+
+class Client:
+    """A paho client that records what it receives, with condition waits."""
+
+    def __init__(self, port: int, username: str | None, password: str | None, client_id: str,
+                 protocol=paho.MQTTv311):
+        self.port = port
+        self.cond = threading.Condition()
+        self.messages: list[tuple[str, bytes, bool]] = []
+        self.subacks: dict[int, list] = {}
+        self.connack = None
+        self.c = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=protocol)
+        if username is not None:
+            self.c.username_pw_set(username, password)
+        self.c.on_connect = self._on_connect
+        self.c.on_message = self._on_message
+        self.c.on_subscribe = self._on_subscribe
+        self.c.on_disconnect = self._on_disconnect
+        self.disconnected = False
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties):
+        with self.cond:
+            if self.connack is None:  # the first answer; paho may retry on its own afterwards
+                self.connack = reason_code
+            self.cond.notify_all()
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties):
+        with self.cond:
+            self.disconnected = True
+            self.cond.notify_all()
+
+    def _on_message(self, client, userdata, msg):
+        with self.cond:
+            self.messages.append((msg.topic, bytes(msg.payload), bool(msg.retain)))
+            self.cond.notify_all()
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties):
+        with self.cond:
+            self.subacks[mid] = list(reason_codes)
+            self.cond.notify_all()
+
+    def wait(self, predicate, what: str) -> None:
+        with self.cond:
+            if not self.cond.wait_for(predicate, timeout=TIMEOUT):
+                raise AssertionError(f"timed out waiting for {what}")
+
+    def connect(self):
+        """Connects and returns the CONNACK reason code (the loop is stopped on refusal)."""
+        self.c.connect("127.0.0.1", self.port, keepalive=30)
+        self.c.loop_start()
+        self.wait(lambda: self.connack is not None or self.disconnected, "CONNACK")
+        if self.connack is None or self.connack.is_failure:
+            self.close()
+        return self.connack
+
+    def subscribe(self, topic: str) -> list:
+        rc, mid = self.c.subscribe(topic, qos=1)
+        assert rc == paho.MQTT_ERR_SUCCESS
+        self.wait(lambda: mid in self.subacks, f"SUBACK for {topic}")
+        return self.subacks[mid]
+
+    def publish(self, topic: str, payload: bytes, retain: bool = False) -> None:
+        info = self.c.publish(topic, payload, qos=1, retain=retain)
+        info.wait_for_publish(timeout=TIMEOUT)
+        assert info.is_published(), f"PUBACK for {topic} not received"
+
+    def received(self, payload: bytes) -> bool:
+        with self.cond:
+            return any(p == payload for _, p, _ in self.messages)
+
+    def wait_payload(self, payload: bytes, what: str) -> None:
+        self.wait(lambda: any(p == payload for _, p, _ in self.messages), what)
+
+    def close(self) -> None:
+        self.c.disconnect()
+        self.c.loop_stop()
+
+
+@pytest.fixture(scope="module")
+def setup_files(tmp_path_factory):
+    work = tmp_path_factory.mktemp("broker")
+    broker.setup(add=DEVICES, out=work / "etc-antre", passwd_file=work / "antre.passwd",
+                 acl_file=work / "antre.acl", host="127.0.0.1")
+    passwords = {name: broker.existing_password(work / "etc-antre" / "devices" / f"{name}.toml")
+                 for name in [d.name for d in DEVICES] + [broker.SERVICE_USER]}
+    assert all(passwords.values())
+    return work, passwords
+
+
+@pytest.fixture(scope="module")
+def running(setup_files):
+    work, passwords = setup_files
+    b = Broker(work, work / "antre.passwd", work / "antre.acl")
+    b.start()
+    admin = Client(b.port, "admin", passwords["admin"], "admin-observer")
+    assert not admin.connect().is_failure
+    admin.subscribe("antre/#")
+    yield b, passwords, admin
+    admin.close()
+    b.stop()
+
+
+def connect_as(running, user: str, client_id: str | None = None) -> Client:
+    b, passwords, _ = running
+    c = Client(b.port, user, passwords[user], client_id or user)
+    rc = c.connect()
+    assert rc is not None and not rc.is_failure, f"{user} could not connect: {rc}"
+    return c
+
+
+def probe() -> bytes:
+    return uuid.uuid4().hex.encode()
+
+
+# --------------------------------------------------------------------------
+# Tests
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role", ["service", "kiosk", "counter", "display", "web", "admin"])
+def test_publish_permissions(running, role):
+    _, _, admin = running
+    user = ROLE_USER[role]
+    client = connect_as(running, user)
+    wrong = []
+    try:
+        for suffix, allowed in may_publish(role, user).items():
+            payload, marker = probe(), probe()
+            client.publish(f"{BASE}/{suffix}", payload)
+            client.publish(f"{BASE}/status/{user}", marker)
+            admin.wait_payload(marker, f"{user}'s marker after publishing to {suffix}")
+            if admin.received(payload) != allowed:
+                wrong.append(f"{suffix}: expected {'allowed' if allowed else 'denied'}")
+    finally:
+        client.close()
+    assert not wrong, f"{role} ({user}) publish permissions differ from the spec: {wrong}"
+
+
+@pytest.mark.parametrize("role", ["service", "kiosk", "counter", "display", "web", "admin"])
+def test_read_permissions(running, role):
+    _, _, admin = running
+    user = ROLE_USER[role]
+    client = connect_as(running, user)
+    wrong = []
+    try:
+        marker_suffix = marker_topic(role, user)
+        assert client.subscribe(f"{BASE}/{marker_suffix}")[0].value == 1
+        for suffix, allowed in may_read(role, user).items():
+            codes = client.subscribe(f"{BASE}/{suffix}")
+            payload, marker = probe(), probe()
+            admin.publish(f"{BASE}/{suffix}", payload)
+            admin.publish(f"{BASE}/{marker_suffix}", marker)
+            client.wait_payload(marker, f"marker on {marker_suffix} for {user}")
+            if client.received(payload) != allowed:
+                wrong.append(f"{suffix}: expected {'readable' if allowed else 'not readable'}")
+            # An allowed subscription must be granted. A forbidden one gets SUBACK 0x80 when no
+            # ACL line matches it at all; mosquitto 2.0 grants it when a write-only line matches
+            # and then filters every message on delivery -- which is what counts, checked above.
+            if allowed and codes[0].is_failure:
+                wrong.append(f"{suffix}: SUBACK {codes[0]}, expected granted")
+    finally:
+        client.close()
+    assert not wrong, f"{role} ({user}) read permissions differ from the spec: {wrong}"
+
+
+def test_wildcard_subscription_reads_only_own_replies(running):
+    """kiosk-1 subscribing to every reply topic still gets only its own replies."""
+    _, _, admin = running
+    kiosk = connect_as(running, "kiosk-1")
+    try:
+        kiosk.subscribe(f"{BASE}/reply/kiosk-1")
+        kiosk.subscribe(f"{BASE}/reply/#")
+        kiosk.subscribe("#")
+        other, own = probe(), probe()
+        admin.publish(f"{BASE}/reply/kiosk-2", other)
+        admin.publish(f"{BASE}/reply/kiosk-1", own)
+        kiosk.wait_payload(own, "kiosk-1's own reply")
+        assert not kiosk.received(other)
+    finally:
+        kiosk.close()
+
+
+def test_client_id_is_not_identity(running):
+    """kiosk-1's password with client id 'kiosk-2' does not give access to kiosk-2's replies or status."""
+    _, _, admin = running
+    spoof = connect_as(running, "kiosk-1", client_id="kiosk-2")
+    try:
+        spoof.subscribe(f"{BASE}/reply/kiosk-1")
+        spoof.subscribe(f"{BASE}/reply/kiosk-2")
+        stolen, own = probe(), probe()
+        admin.publish(f"{BASE}/reply/kiosk-2", stolen)
+        admin.publish(f"{BASE}/reply/kiosk-1", own)
+        spoof.wait_payload(own, "kiosk-1's own reply")
+        assert not spoof.received(stolen)
+
+        forged, marker = probe(), probe()
+        spoof.publish(f"{BASE}/status/kiosk-2", forged)
+        spoof.publish(f"{BASE}/status/kiosk-1", marker)
+        admin.wait_payload(marker, "kiosk-1's marker")
+        assert not admin.received(forged)
+    finally:
+        spoof.close()
+
+
+def test_last_will_on_own_status_is_delivered(running):
+    """The presence will (published by the broker for the client) passes the ACL."""
+    b, passwords, admin = running
+    will = probe()
+    c = Client(b.port, "display-1", passwords["display-1"], "display-1")
+    c.c.will_set(f"{BASE}/status/display-1", will, qos=1, retain=True)
+    assert not c.connect().is_failure
+    c.c.socket().close()          # a dead network link, not a clean DISCONNECT
+    c.c.loop_stop()
+    admin.wait_payload(will, "display-1's last will")
+
+
+@pytest.mark.parametrize("username,password,client_id", [
+    (None, None, "anon"),
+    ("kiosk-1", "wrong-password", "kiosk-1"),
+    ("nobody", "whatever-password", "nobody"),
+])
+def test_refused_logins(running, username, password, client_id):
+    b, _, _ = running
+    c = Client(b.port, username, password, client_id)
+    rc = c.connect()
+    assert rc is not None and rc.is_failure, f"login {username!r} should be refused"
+    assert str(rc) == "Not authorized"  # MQTT 3.1.1 CONNACK 5, as paho names it
+
+
+def test_empty_client_id_refused(running):
+    """Every client must name itself. Raw CONNECT, because paho retries this case with an id of its own."""
+    b, passwords, _ = running
+
+    def utf8(s: str) -> bytes:
+        return len(s.encode()).to_bytes(2, "big") + s.encode()
+    # MQTT 3.1.1 CONNECT: clean session, user name and password flags, keepalive 30, empty client id.
+    body = utf8("MQTT") + bytes([4, 0b11000010]) + (30).to_bytes(2, "big") + utf8("") \
+        + utf8("kiosk-1") + utf8(passwords["kiosk-1"])
+    with socket.create_connection(("127.0.0.1", b.port), timeout=TIMEOUT) as s:
+        s.sendall(bytes([0x10, len(body)]) + body)
+        connack = s.recv(4)
+    assert connack == bytes([0x20, 0x02, 0x00, 0x02])  # CONNACK 2: identifier rejected
+
+
+def test_oversized_message_disconnects(running):
+    """max_packet_size: a payload over 64 KiB is not delivered and the sender is cut off."""
+    _, _, admin = running
+    kiosk = connect_as(running, "kiosk-1")
+    big = b"x" * 70_000
+    kiosk.c.publish(f"{BASE}/cmd/issue_ticket", big, qos=1)
+    kiosk.wait(lambda: kiosk.disconnected, "the broker to disconnect the sender")
+    kiosk.c.loop_stop()
+    marker = probe()
+    admin.publish(f"{BASE}/ticker", marker)
+    admin.wait_payload(marker, "admin's own marker")
+    assert not admin.received(big)
+
+
+def test_retained_state_survives_restart(setup_files, tmp_path):
+    work, passwords = setup_files
+    b = Broker(tmp_path, work / "antre.passwd", work / "antre.acl")
+    b.start()
+    try:
+        service = Client(b.port, "antre-service", passwords["antre-service"], "antre-service")
+        assert not service.connect().is_failure
+        state = b'{"serving": "A-012", "' + probe() + b'": 1}'
+        service.publish(f"{BASE}/state", state, retain=True)
+        service.close()
+        b.stop()
+        assert (tmp_path / "data" / "mosquitto.db").exists()
+        b.start()
+        display = Client(b.port, "display-1", passwords["display-1"], "display-1")
+        assert not display.connect().is_failure
+        display.subscribe(f"{BASE}/state")
+        display.wait_payload(state, "retained state after a broker restart")
+        assert display.messages[-1][2] is True  # still flagged retained
+        display.close()
+    finally:
+        b.stop()

@@ -1,0 +1,111 @@
+"""Configuration: defaults, validation messages people can act on, masking, the CLI."""
+
+import subprocess
+import sys
+
+import pytest
+
+from antre import config
+from antre.errors import ConfigError
+from tests.support import ROOT
+
+
+def antre(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "antre", *args], capture_output=True, text=True, cwd=ROOT,
+                          env=env, timeout=60)
+
+
+def test_defaults_describe_a_sample_office():
+    cfg = config.load_defaults()
+    assert cfg.office.name == "Kantor Desa Sukamaju"
+    assert len(cfg.services) >= 3 and len(cfg.counters) >= 3
+    assert any(len(c.services) > 1 for c in cfg.counters)
+    assert cfg.base_topic == "antre/v1/sukamaju"
+
+
+def test_missing_default_file_gives_defaults(tmp_path, monkeypatch):
+    monkeypatch.delenv("ANTRE_CONFIG", raising=False)
+    monkeypatch.setattr(config, "DEFAULT_PATH", tmp_path / "absent.toml")
+    assert config.load().source == "<built-in defaults>"
+
+
+def test_env_var_names_the_file(tmp_path, monkeypatch):
+    p = tmp_path / "a.toml"
+    p.write_text('[office]\nid = "desa-x"\nname = "Kantor Desa X"\n')
+    monkeypatch.setenv("ANTRE_CONFIG", str(p))
+    assert config.load().office.id == "desa-x"
+
+
+def test_explicit_missing_file_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        config.load(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[mqtt]\nusrname = "x"\n', r"\[mqtt\] unknown key 'usrname' \(did you mean 'username'\?\)"),
+    ('[ofice]\n', r"unknown key 'ofice' \(did you mean 'office'\?\)"),
+    ('[office]\ntimezone = "Jakarta"\n', r"'office.timezone' = 'Jakarta' must be an IANA time zone"),
+    ('[office]\nhours.mon = "15:00-08:00"\n', r"'office.hours.mon' = '15:00-08:00' must be 'HH:MM-HH:MM'"),
+    ('[mqtt]\nurl = "http://x"\n', r"'mqtt.url' = 'http://x' must look like 'mqtt://host:1883'"),
+    ('[queue]\nnumber_width = "3"\n', r"'queue.number_width' must be a whole number, not '3'"),
+    ('[queue]\nnumber_width = 9\n', r"'queue.number_width' = 9 must be between 1 and 6"),
+    ('[[services]]\ncode = "a"\nname = "A"\nprefix = "AA"\n', r"'services\[0\].prefix' = 'AA' must be one capital"),
+    ('[[services]]\ncode = "a"\nname = "A"\n', r"\[services\[0\]\] missing required key 'prefix'"),
+    ('[[services]]\ncode="a"\nname="A"\nprefix="A"\n[[services]]\ncode="b"\nname="B"\nprefix="A"\n',
+     r"two services have prefix 'A'"),
+    ('[[counters]]\nid = "l1"\nname = "Loket 1"\nservices = ["adminduc"]\n',
+     r"counter 'l1' serves unknown service 'adminduc' \(did you mean 'adminduk'\?\)"),
+    ('[kiosk]\nprinter = "lpt1"\n', r"'kiosk.printer' = 'lpt1' must be 'none' or a URL"),
+    ('office = 3\n', r"'office' must be a table"),
+    ('[office\n', r"not valid TOML"),
+])
+def test_bad_values_name_file_key_and_fix(tmp_path, text, message):
+    p = tmp_path / "antre.toml"
+    p.write_text(text)
+    with pytest.raises(ConfigError, match=message) as err:
+        config.load(p)
+    assert str(p) in str(err.value)
+
+
+def test_secrets_are_masked_in_errors_and_output(tmp_path):
+    p = tmp_path / "antre.toml"
+    p.write_text('[mqtt]\nusername = "kiosk-1"\npassword = "s3cret-pass"\n[kiosk]\nstaff_pin = "9876"\n')
+    out = config.to_toml(config.load(p))
+    assert "s3cret-pass" not in out and "9876" not in out
+    assert 'password = "********"' in out
+    assert "s3cret-pass" in config.to_toml(config.load(p), mask=False)
+
+
+def test_printed_config_loads_back_identically(tmp_path):
+    cfg = config.load_defaults()
+    p = tmp_path / "sample.toml"
+    p.write_text(config.to_toml(cfg, mask=False))
+    assert config.load(p) == cfg
+
+
+def test_cli_config_check_ok_and_error(tmp_path):
+    good = tmp_path / "good.toml"
+    good.write_text('[mqtt]\npassword = "hunter22"\n')
+    r = antre("config", "check", str(good))
+    assert r.returncode == 0, r.stderr
+    assert f"# {good}: OK" in r.stdout and "hunter22" not in r.stdout and "********" in r.stdout
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[database]\nurl = "mysql://x"\n')
+    r = antre("config", "check", str(bad))
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr
+    assert f"{bad}: 'database.url' = 'mysql://x' must be a SQLAlchemy URL" in r.stderr
+
+
+def test_cli_help_is_clear():
+    r = antre("--help")
+    assert r.returncode == 0 and "serve" in r.stdout and "config" in r.stdout
+    r = antre("serve", "--help")
+    assert r.returncode == 0 and "--mqtt-url" in r.stdout and "--db-url" in r.stdout
+
+
+def test_serve_refuses_bad_flags_clearly(tmp_path):
+    r = antre("serve", "--mqtt-url", "tcp://nowhere", "--db-url", f"sqlite:///{tmp_path}/a.db")
+    assert r.returncode == 2 and "--mqtt-url 'tcp://nowhere' must look like" in r.stderr
+    r = antre("serve", "--db-url", f"sqlite:///{tmp_path}/missing/dir/a.db")
+    assert r.returncode == 2 and "does not exist" in r.stderr

@@ -1,0 +1,384 @@
+"""The queue service through its public interface: MQTT messages to and from `antre serve`."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import threading
+import uuid
+
+import pytest
+
+from tests.conftest import start_office
+from tests.support import ROOT, TestClient, wait_for
+
+TWO_COUNTERS = """
+[[counters]]
+id = "loket-1"
+name = "Loket 1"
+services = ["adminduk", "surat", "umum"]
+
+[[counters]]
+id = "loket-2"
+name = "Loket 2"
+services = ["adminduk", "surat", "umum"]
+"""
+
+
+# ---------------------------------------------------------------------------- issuing and numbering
+
+def test_issue_ticket_reply_has_what_a_kiosk_shows(office):
+    c = office.client
+    first = c.ok("issue_ticket", service="adminduk")
+    assert first["number"] == "A-001"
+    assert first["service"] == "adminduk"
+    assert first["service_name"] == "Administrasi Kependudukan (KTP/KK)"
+    assert first["ahead"] == 0 and first["estimated_wait_minutes"] == 0
+    assert first["issued_at"].endswith("+00:00") and first["state"] == "waiting"
+    second = c.ok("issue_ticket", service="adminduk")
+    assert second["number"] == "A-002" and second["ahead"] == 1
+    # Default service time is 5 minutes; adminduk is served by loket-1 and loket-2.
+    assert second["estimated_wait_minutes"] == 3
+    assert c.ok("issue_ticket", service="surat")["number"] == "B-001"
+    issued = wait_for(lambda: len(c.events_of("ticket_issued")) == 3 and c.events_of("ticket_issued"))
+    assert [e["number"] for e in issued] == ["A-001", "A-002", "B-001"]
+    st = c.wait_state(lambda s: c.service_state("adminduk")["waiting"] == 2)
+    assert c.service_state("adminduk")["last_issued"] == "A-002"
+    assert st["office"]["name"] == "Kantor Desa Uji Coba"
+
+
+def test_state_is_retained_and_seq_increases(office):
+    c = office.client
+    before = c.state()["seq"]
+    c.ok("issue_ticket", service="umum")
+    after = c.wait_state(lambda s: s["seq"] > before)["seq"]
+    late = office.new_client()  # a display that starts now sees the truth at once
+    st = late.wait_state(lambda s: True)
+    assert st["seq"] == after and next(s for s in st["services"] if s["code"] == "umum")["waiting"] == 1
+    late.stop()
+
+
+def test_presence_online_and_last_will(office, tmp_path):
+    seen = {}
+    c = office.client
+    c.link.subscribe(c.topics.status("antre-service"), lambda t, p: seen.update(json.loads(p)))
+    wait_for(lambda: seen.get("online") is True, what="service online")
+    assert seen["component"] == "service"
+    office.service.kill()
+    wait_for(lambda: seen.get("online") is False, what="last will: service offline")
+
+
+# ---------------------------------------------------------------------------- calling
+
+def test_call_next_across_services_oldest_first(office):
+    c = office.client
+    c.ok("issue_ticket", service="surat")      # B-001, oldest
+    c.ok("issue_ticket", service="adminduk")   # A-001
+    c.ok("issue_ticket", service="umum")       # C-001: loket-2 does not serve it
+    # loket-2 serves adminduk and surat: B-001 first (older), then A-001, then nothing.
+    assert c.ok("call_next", counter="loket-2")["number"] == "B-001"
+    called = c.ok("call_next", counter="loket-2")
+    assert called["number"] == "A-001"
+    assert called["counter"] == {"id": "loket-2", "name": "Loket 2", "number": 2}
+    assert c.error("call_next", counter="loket-2") == "queue_empty"
+    # "next" while serving completed the previous ticket.
+    done = wait_for(lambda: c.events_of("ticket_completed"))
+    assert done[0]["number"] == "B-001"
+    events = wait_for(lambda: len(c.events_of("ticket_called")) == 2 and c.events_of("ticket_called"))
+    assert [e["number"] for e in events] == ["B-001", "A-001"] and not any(e["recall"] for e in events)
+    st = c.wait_state(lambda s: s["counters"][1]["serving"] and s["counters"][1]["serving"]["number"] == "A-001")
+    assert st["counters"][1]["status"] == "serving"
+    assert [x["number"] for x in st["last_calls"]] == ["A-001", "B-001"]
+
+
+def test_priority_goes_first_within_the_service(office):
+    c = office.client
+    c.ok("issue_ticket", service="adminduk")
+    c.ok("issue_ticket", service="adminduk")
+    prio = c.ok("issue_ticket", service="adminduk", priority="lansia")
+    assert prio["number"] == "A-003" and prio["priority"] == "lansia" and prio["ahead"] == 0
+    assert c.ok("call_next", counter="loket-1")["number"] == "A-003"
+    assert c.ok("call_next", counter="loket-1")["number"] == "A-001"
+    assert c.error("issue_ticket", service="adminduk", priority="vip") == "invalid_argument"
+
+
+def test_recall_skip_complete(office):
+    c = office.client
+    for _ in range(3):
+        c.ok("issue_ticket", service="adminduk")
+    assert c.error("recall", counter="loket-1") == "nothing_to_recall"
+    c.ok("call_next", counter="loket-1")
+    seq = c.wait_state(lambda s: s["counters"][0]["serving"] is not None)["seq"]
+    again = c.ok("recall", counter="loket-1")
+    assert again["number"] == "A-001" and again["recall"] is True
+    wait_for(lambda: any(e["recall"] for e in c.events_of("ticket_called")), what="recall event")
+    skipped = c.ok("skip", counter="loket-1")
+    assert skipped["number"] == "A-001" and skipped["state"] == "no_show"
+    assert wait_for(lambda: c.events_of("ticket_skipped"))[0]["number"] == "A-001"
+    assert c.error("skip", counter="loket-1") == "nothing_to_skip"
+    c.ok("call_next", counter="loket-1")
+    done = c.ok("complete", counter="loket-1")
+    assert done["number"] == "A-002" and done["state"] == "done"
+    assert c.error("complete", counter="loket-1") == "nothing_to_complete"
+    st = c.wait_state(lambda s: s["seq"] > seq and s["counters"][0]["status"] == "idle")
+    assert c.service_state("adminduk")["waiting"] == 1
+    assert [r["number"] for r in st["rateable"]] == ["A-002"]
+
+
+def test_transfer_keeps_number_and_place(office):
+    c = office.client
+    first = c.ok("issue_ticket", service="adminduk")   # A-001 at t0
+    c.ok("issue_ticket", service="surat")              # B-001 at t1 > t0
+    c.ok("call_next", counter="loket-1")               # loket-1 calls A-001
+    moved = c.ok("transfer", counter="loket-1", service="surat")
+    assert moved["number"] == "A-001" and moved["service"] == "surat" and moved["from_service"] == "adminduk"
+    assert moved["issued_at"] == first["issued_at"] and moved["state"] == "waiting"
+    assert wait_for(lambda: c.events_of("ticket_transferred"))[0]["number"] == "A-001"
+    # In the surat queue, A-001 keeps its original issue time, so it is ahead of B-001.
+    assert c.ok("call_next", counter="loket-3")["number"] == "A-001"
+    assert c.error("transfer", counter="loket-3", service="surat") == "same_service"
+    assert c.error("transfer", counter="loket-3", service="nope") == "unknown_service"
+    assert c.error("transfer", counter="loket-1", service="surat") == "nothing_to_transfer"
+
+
+def test_paused_counter_cannot_call(office):
+    c = office.client
+    c.ok("issue_ticket", service="adminduk")
+    assert c.ok("pause", counter="loket-1")["paused"] is True
+    c.wait_state(lambda s: s["counters"][0]["status"] == "paused")
+    assert c.error("call_next", counter="loket-1") == "counter_paused"
+    # With loket-1 on a break only loket-2 serves adminduk: the estimate doubles.
+    c.ok("issue_ticket", service="adminduk")
+    c.wait_state(lambda s: c.service_state("adminduk")["estimated_wait_minutes"] == 10)
+    c.ok("resume", counter="loket-1")
+    assert c.ok("call_next", counter="loket-1")["number"] == "A-001"
+
+
+def test_daily_quota(tmp_path, broker):
+    services = """
+[[services]]
+code = "ktp"
+name = "KTP"
+prefix = "A"
+daily_quota = 2
+
+[[counters]]
+id = "loket-1"
+name = "Loket 1"
+services = ["ktp"]
+"""
+    o = start_office(tmp_path, broker, services=services)
+    try:
+        c = o.client
+        c.ok("issue_ticket", service="ktp")
+        c.ok("issue_ticket", service="ktp")
+        reply = c.request("issue_ticket", service="ktp")
+        assert not reply.ok and reply.code == "quota_reached" and "quota of 2" in reply.message
+        c.wait_state(lambda s: s["services"][0]["quota_reached"] is True)
+        # Calling does not give quota back: it counts tickets issued today.
+        c.ok("call_next", counter="loket-1")
+        assert c.error("issue_ticket", service="ktp") == "quota_reached"
+    finally:
+        o.client.stop()
+        o.service.stop()
+
+
+# ---------------------------------------------------------------------------- ratings
+
+def test_rating_once_after_service(office):
+    c = office.client
+    c.ok("issue_ticket", service="adminduk")
+    assert c.error("rate", ticket="A-001", score=4) == "not_served"
+    c.ok("call_next", counter="loket-1")
+    c.ok("complete", counter="loket-1")
+    r = c.ok("rate", ticket="A-001", score=3, elements=[4, 3, 3, 4, 3, 4, 4, 3, 2], comment="Cepat dan ramah")
+    assert r["score"] == 3 and r["counter"] == "loket-1"
+    ev = wait_for(lambda: c.events_of("rating_received"))[0]
+    assert ev["number"] == "A-001" and ev["elements"][8] == 2
+    assert c.error("rate", ticket="A-001", score=4) == "already_rated"
+    assert c.error("rate", ticket="A-999", score=4) == "ticket_not_found"
+    assert c.error("rate", ticket="A-001", score=5) == "invalid_argument"
+    assert c.error("rate", ticket="A-001", score=4, elements=[4, 4]) == "invalid_argument"
+    c.wait_state(lambda s: s["rateable"] == [])
+    with sqlite3.connect(office.db_path) as db:
+        assert db.execute("select score, u1, u9, comment from ratings").fetchall() == [(3, 4, 2, "Cepat dan ramah")]
+
+
+# ---------------------------------------------------------------------------- idempotency
+
+def test_repeated_request_id_returns_same_reply_and_changes_nothing(office):
+    c = office.client
+    rid = "kiosk-touch-" + uuid.uuid4().hex
+    first = c.request("issue_ticket", request_id=rid, service="surat")
+    again = c.request("issue_ticket", request_id=rid, service="surat")
+    assert first.ok and again.ok and again.result == first.result
+    assert c.ok("issue_ticket", service="surat")["number"] == "B-002"
+    assert c.error("call_next", request_id=rid, counter="loket-3") == "request_id_reused"
+    # ... also after a restart: the request log is in the same transaction as the ticket.
+    office.service.kill()
+    c.wait_service(online=False)
+    office.service.start()
+    c.wait_service(online=True)
+    replay = c.request("issue_ticket", request_id=rid, service="surat")
+    assert replay.ok and replay.result == first.result
+    with sqlite3.connect(office.db_path) as db:
+        assert db.execute("select count(*) from tickets").fetchone() == (2,)
+
+
+# ---------------------------------------------------------------------------- bad input
+
+BAD_INPUTS = [
+    ("issue_ticket", b"{not json", None),                           # no reply topic can be read: log only
+    ("issue_ticket", b"\xff\xfe\x00garbage", None),                 # not UTF-8, no reply topic readable
+    ("issue_ticket", b"[1, 2, 3]", None),
+    ("issue_ticket", {"service": 7}, "invalid_argument"),
+    ("issue_ticket", {"service": "adminduk", "extra": 1}, "unknown_argument"),
+    ("issue_ticket", {}, "missing_argument"),
+    ("issue_ticket", {"service": "bogus"}, "unknown_service"),
+    ("issue_ticket", {"service": "adminduk", "channel": "fax"}, "invalid_argument"),
+    ("call_next", {"counter": "loket-9"}, "unknown_counter"),
+    ("call_next", {"counter": ["loket-1"]}, "invalid_argument"),
+    ("call_next", {"counter": "loket-1"}, "queue_empty"),
+    ("complete", {"counter": "loket-1"}, "nothing_to_complete"),
+    ("rate", {"ticket": "A-1", "score": True}, "invalid_argument"),
+    ("launch_rockets", {}, "unknown_command"),
+]
+
+
+@pytest.mark.parametrize("command, payload, code", BAD_INPUTS,
+                         ids=[f"{c}-{code or i}" for i, (c, _, code) in enumerate(BAD_INPUTS)])
+def test_bad_input_gets_a_specific_error_and_changes_nothing(office, command, payload, code):
+    c = office.client
+    c.ok("issue_ticket", service="umum")
+    seq = c.wait_state(lambda s: c.service_state("umum")["waiting"] == 1)["seq"]
+    got = []
+    c.link.subscribe(c.requester.reply_topic + "-raw", lambda t, p: got.append(json.loads(p)))
+    topic = c.topics.command(command)
+    rid = uuid.uuid4().hex
+    if isinstance(payload, dict):
+        payload = json.dumps({"request_id": rid, "reply_to": c.requester.reply_topic + "-raw"} | payload).encode()
+    c.publish_raw(topic, payload)
+    if code is not None:
+        reply = wait_for(lambda: got and got[0], what="error reply")
+        assert reply["ok"] is False and reply["error"]["code"] == code and reply["error"]["message"]
+        assert reply["request_id"] == rid
+    else:
+        wait_for(lambda: "rejected message" in office.service.output(), what="a log line for the rejection")
+    # The service is alive, and nothing changed.
+    assert c.ok("issue_ticket", service="umum")["number"] == "C-002"
+    st = c.wait_state(lambda s: c.service_state("umum")["waiting"] == 2)
+    assert st["seq"] == seq + 1
+    assert "Traceback" not in office.service.output()
+
+
+def test_oversize_payload_is_refused_with_a_reply(office):
+    c = office.client
+    got = []
+    topic = c.requester.reply_topic + "-big"
+    c.link.subscribe(topic, lambda t, p: got.append(json.loads(p)))
+    payload = json.dumps({"request_id": "big-1", "reply_to": topic, "service": "adminduk",
+                          "comment": "x" * 50_000}).encode()
+    c.publish_raw(c.topics.command("issue_ticket"), payload)
+    reply = wait_for(lambda: got and got[0], what="payload_too_large reply")
+    assert reply["error"]["code"] == "payload_too_large" and reply["request_id"] == "big-1"
+    assert c.ok("issue_ticket", service="adminduk")["number"] == "A-001"
+
+
+# ---------------------------------------------------------------------------- crash and concurrency
+
+def test_kill_9_mid_burst_then_retry_loses_and_duplicates_nothing(office):
+    """kill -9 the service during a burst; retrying every request with its own id recovers exactly."""
+    c = office.client
+    ids = [f"burst-{i}-{uuid.uuid4().hex[:6]}" for i in range(60)]
+    replies: dict[str, object] = {}
+    lock = threading.Lock()
+
+    def record(reply):
+        with lock:
+            replies[reply.request_id] = reply
+
+    for i, rid in enumerate(ids):
+        c.requester.send("issue_ticket", {"service": ("adminduk", "surat", "umum")[i % 3]}, record,
+                         timeout=5, request_id=rid)
+        if i == 20:
+            wait_for(lambda: sum(1 for r in list(replies.values()) if r.ok) >= 5, what="some acknowledged")
+            office.service.kill()
+    wait_for(lambda: len(replies) == len(ids), timeout=30, what="every first attempt to end")
+    acknowledged = {rid: r.result for rid, r in list(replies.items()) if r.ok}
+    c.wait_service(online=False)
+    office.service.start()
+    c.wait_service(online=True)
+    final = {}
+    for rid, svc in zip(ids, [("adminduk", "surat", "umum")[i % 3] for i in range(len(ids))]):
+        r = c.request("issue_ticket", request_id=rid, service=svc)
+        assert r.ok, (rid, r.code, r.message)
+        final[rid] = r.result
+    for rid, result in acknowledged.items():   # an acknowledged ticket is never lost or changed
+        assert final[rid] == result
+    numbers = [r["number"] for r in final.values()]
+    assert len(set(numbers)) == len(ids)       # no number twice
+    st = c.wait_state(lambda s: sum(x["waiting"] for x in s["services"]) == len(ids))
+    assert {x["code"]: x["waiting"] for x in st["services"]} == {"adminduk": 20, "surat": 20, "umum": 20}
+    with sqlite3.connect(office.db_path) as db:
+        assert db.execute("pragma integrity_check").fetchone() == ("ok",)
+        assert db.execute("select count(*) from tickets").fetchone() == (len(ids),)
+
+
+def test_two_counters_pressing_together_never_share_a_ticket(tmp_path, broker):
+    o = start_office(tmp_path, broker, counters=TWO_COUNTERS)
+    try:
+        c = o.client
+        n = 60
+        for i in range(n):
+            c.ok("issue_ticket", service=("adminduk", "surat", "umum")[i % 3])
+        got = {"loket-1": [], "loket-2": []}
+        start = threading.Barrier(2)
+
+        def press(counter):
+            desk = o.new_client()
+            try:
+                start.wait()
+                while True:
+                    r = desk.request("call_next", counter=counter)
+                    if not r.ok:
+                        assert r.code == "queue_empty", r
+                        return
+                    got[counter].append(r.result["number"])
+            finally:
+                desk.stop()
+
+        threads = [threading.Thread(target=press, args=(k,)) for k in got]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        everything = got["loket-1"] + got["loket-2"]
+        assert len(everything) == n and len(set(everything)) == n
+        assert got["loket-1"] and got["loket-2"]
+        called = wait_for(lambda: len(c.events_of("ticket_called")) == n and c.events_of("ticket_called"))
+        assert sorted(e["number"] for e in called) == sorted(everything)
+    finally:
+        o.client.stop()
+        o.service.stop()
+
+
+# ---------------------------------------------------------------------------- no configuration at all
+
+def test_serve_runs_with_no_config(broker, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "ANTRE_CONFIG"} | {"HOME": str(tmp_path),
+                                                                         "XDG_DATA_HOME": str(tmp_path / "data")}
+    proc = subprocess.Popen([sys.executable, "-m", "antre", "serve", "--mqtt-url", broker.url], cwd=tmp_path,
+                            env=env | {"PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    c = TestClient(broker.url, "sukamaju").start()
+    try:
+        st = c.wait_state(lambda s: s["office"]["name"] == "Kantor Desa Sukamaju")
+        assert [s["prefix"] for s in st["services"]] == ["A", "B", "C"]
+        assert (tmp_path / "data" / "antre" / "antre.db").exists()
+    finally:
+        c.stop()
+        proc.terminate()
+        out = proc.communicate(timeout=15)[0].decode()
+    assert proc.returncode == 0, out

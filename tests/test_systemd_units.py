@@ -1,0 +1,225 @@
+"""The shipped systemd units, sysusers.d and tmpfiles.d files.
+
+``systemd-analyze verify`` checks each unit inside a throwaway root
+(``--root``): the shipped unit is copied there unchanged, next to the host's own
+unit files (for targets such as sysinit.target) and an empty executable at
+/opt/antre/venv/bin/antre, because verify insists that ExecStart= exists.
+Any output at all (an unknown key is only a warning) fails the test.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from antre.cli import SUBCOMMANDS
+
+ROOT = Path(__file__).resolve().parents[1]
+UNIT_DIR = ROOT / "systemd"
+UNITS = sorted(p.name for p in UNIT_DIR.glob("*.service"))
+EXPECTED_UNITS = ["antre-counter.service", "antre-display.service", "antre-kiosk.service", "antre.service"]
+ANTRE = "/opt/antre/venv/bin/antre"
+
+HOST_UNIT_DIRS = [Path("/usr/lib/systemd/system"), Path("/lib/systemd/system")]
+
+
+def parse_unit(path: Path) -> dict[str, dict[str, list[str]]]:
+    """A unit file as section -> key -> every value (systemd keys may repeat; configparser loses that)."""
+    sections: dict[str, dict[str, list[str]]] = {}
+    current = None
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line[0] in "#;":
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            current = sections.setdefault(line[1:-1], {})
+            continue
+        assert current is not None, f"{path.name}: key outside a section: {line}"
+        key, sep, value = line.partition("=")
+        assert sep, f"{path.name}: not KEY=VALUE: {line}"
+        current.setdefault(key.strip(), []).append(value.strip())
+    return sections
+
+
+def words(unit: dict, section: str, key: str) -> list[str]:
+    return [w for v in unit.get(section, {}).get(key, []) for w in v.split()]
+
+
+def one(unit: dict, section: str, key: str) -> str:
+    values = unit.get(section, {}).get(key, [])
+    assert len(values) == 1, f"[{section}] {key}= should be set once, found {values}"
+    return values[0]
+
+
+def environment(unit: dict) -> dict[str, str]:
+    return dict(w.split("=", 1) for w in words(unit, "Service", "Environment"))
+
+
+def test_every_component_has_a_unit():
+    assert UNITS == EXPECTED_UNITS
+
+
+@pytest.mark.parametrize("name", UNITS)
+def test_common_hardening_and_restart(name):
+    unit = parse_unit(UNIT_DIR / name)
+    s = "Service"
+    assert one(unit, s, "User") == "antre"
+    assert one(unit, s, "Group") == "antre"
+    assert one(unit, s, "Restart") == "always"
+    assert float(one(unit, s, "RestartSec")) > 0
+    assert float(one(unit, s, "TimeoutStopSec")) > 0
+    assert one(unit, "Unit", "StartLimitIntervalSec") == "0"
+    assert one(unit, s, "ProtectSystem") == "strict"
+    assert "/var/lib/antre" in words(unit, s, "ReadWritePaths")
+    for key in ("ProtectHome", "PrivateTmp", "NoNewPrivileges", "ProtectKernelTunables",
+                "ProtectKernelModules", "ProtectControlGroups", "RestrictSUIDSGID", "LockPersonality"):
+        assert one(unit, s, key) == "true", key
+    assert one(unit, s, "CapabilityBoundingSet") == ""
+    assert one(unit, s, "WorkingDirectory") == "/var/lib/antre"
+    assert environment(unit)["ANTRE_CONFIG"] == "/etc/antre/antre.toml"
+    assert one(unit, "Install", "WantedBy") == "multi-user.target"
+
+
+@pytest.mark.parametrize("name", UNITS)
+def test_exec_start_runs_a_real_subcommand(name):
+    unit = parse_unit(UNIT_DIR / name)
+    argv = one(unit, "Service", "ExecStart").split()
+    assert argv[0] == ANTRE
+    assert argv[1] in SUBCOMMANDS
+    expected = {"antre.service": "serve", "antre-kiosk.service": "kiosk",
+                "antre-display.service": "display", "antre-counter.service": "counter"}[name]
+    assert argv[1] == expected
+
+
+def test_queue_service_is_notify_with_watchdog_after_broker():
+    unit = parse_unit(UNIT_DIR / "antre.service")
+    assert one(unit, "Service", "Type") == "notify"
+    assert int(one(unit, "Service", "WatchdogSec")) >= 10
+    assert "mosquitto.service" in words(unit, "Unit", "After")
+    assert "mosquitto.service" in words(unit, "Unit", "Wants")
+    assert one(unit, "Service", "PrivateDevices") == "true"  # no hardware at all
+    assert words(unit, "Service", "SupplementaryGroups") == []
+
+
+@pytest.mark.parametrize("name,groups", [
+    ("antre.service", set()),
+    ("antre-counter.service", {"gpio", "input"}),
+    ("antre-kiosk.service", {"render", "video", "input", "lp", "dialout"}),
+    ("antre-display.service", {"render", "video", "input", "audio"}),
+])
+def test_device_access_is_only_what_the_part_needs(name, groups):
+    unit = parse_unit(UNIT_DIR / name)
+    assert set(words(unit, "Service", "SupplementaryGroups")) == groups
+
+
+@pytest.mark.parametrize("name", ["antre-kiosk.service", "antre-display.service"])
+def test_screens_start_on_kms_without_a_desktop(name):
+    unit = parse_unit(UNIT_DIR / name)
+    env = environment(unit)
+    assert env["SDL_VIDEODRIVER"] == "kmsdrm"
+    assert env["KIVY_WINDOW"] == "sdl2"
+    assert env["KIVY_HOME"].startswith("/var/lib/antre/")  # writable under ProtectSystem=strict
+    assert "getty@tty1.service" in words(unit, "Unit", "Conflicts")
+    assert "PrivateDevices" not in unit["Service"]  # would hide /dev/dri and /dev/input
+
+
+def test_groups_named_by_units_exist_or_are_created():
+    """A missing supplementary group stops a unit from starting: each must come from sysusers."""
+    ours = {line.split()[1] for line in (UNIT_DIR / "sysusers.d" / "antre.conf").read_text().splitlines()
+            if line.startswith(("g ", "u "))}
+    debian_basic = {"lp", "dialout", "video", "audio"}  # systemd's basic.conf on Debian and Raspberry Pi OS
+    for name in UNITS:
+        for group in words(parse_unit(UNIT_DIR / name), "Service", "SupplementaryGroups"):
+            assert group in ours | debian_basic, f"{name}: group {group} is neither in sysusers.d nor basic.conf"
+
+
+def test_printer_udev_rule_covers_common_vendors():
+    rules = [line for line in (UNIT_DIR / "udev" / "60-antre-printers.rules").read_text().splitlines()
+             if line and not line.startswith("#")]
+    vendors = set()
+    for rule in rules:
+        m = re.fullmatch(r'SUBSYSTEM=="usb", ENV\{DEVTYPE\}=="usb_device", ATTR\{idVendor\}=="([0-9a-f]{4})", '
+                         r'GROUP="lp", MODE="0660"', rule)
+        assert m, f"unexpected rule: {rule}"
+        vendors.add(m[1])
+    assert vendors == {"0416", "0483", "04b8"}
+
+
+# --------------------------------------------------------------------------
+# systemd tools, in a throwaway root
+# --------------------------------------------------------------------------
+
+def _host_unit_dir() -> Path | None:
+    return next((d for d in HOST_UNIT_DIRS if (d / "sysinit.target").exists()), None)
+
+
+needs_analyze = pytest.mark.skipif(
+    shutil.which("systemd-analyze") is None or _host_unit_dir() is None,
+    reason="systemd-analyze or the host's systemd unit files are not installed (apt install systemd)")
+
+
+@pytest.fixture
+def fake_root(tmp_path):
+    root = tmp_path / "root"
+    host = _host_unit_dir()
+    shutil.copytree(host, root / "usr/lib/systemd/system", symlinks=True)
+    (root / "etc/systemd/system").mkdir(parents=True)
+    exe = root / ANTRE.lstrip("/")
+    exe.parent.mkdir(parents=True)
+    exe.write_text("#!/bin/sh\nexit 0\n")
+    exe.chmod(0o755)
+    return root
+
+
+def verify(root: Path, name: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["systemd-analyze", "verify", f"--root={root}", "--man=no", "--generators=no", name],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "SYSTEMD_LOG_COLOR": "0"})
+
+
+@needs_analyze
+@pytest.mark.parametrize("name", UNITS)
+def test_systemd_analyze_verify(fake_root, name):
+    shutil.copy2(UNIT_DIR / name, fake_root / "etc/systemd/system" / name)
+    result = verify(fake_root, name)
+    output = (result.stdout + result.stderr).strip()
+    assert result.returncode == 0 and not output, f"systemd-analyze verify {name}:\n{output}"
+
+
+@needs_analyze
+def test_verify_harness_reports_problems(fake_root):
+    """The check above can fail: a typo and a missing program are both reported."""
+    broken = (UNIT_DIR / "antre.service").read_text().replace("ProtectHome=", "ProtectHoem=") \
+        .replace("bin/antre serve", "bin/antre-missing serve")
+    (fake_root / "etc/systemd/system/antre.service").write_text(broken)
+    result = verify(fake_root, "antre.service")
+    output = result.stdout + result.stderr
+    assert "Unknown key" in output and "ProtectHoem" in output
+    assert "antre-missing" in output and result.returncode != 0
+
+
+@pytest.mark.skipif(shutil.which("systemd-sysusers") is None or shutil.which("systemd-tmpfiles") is None,
+                    reason="systemd-sysusers / systemd-tmpfiles not installed (apt install systemd)")
+def test_sysusers_and_tmpfiles_create_user_and_directories(tmp_path):
+    root = tmp_path / "root"
+    (root / "etc/sysusers.d").mkdir(parents=True)
+    (root / "etc/tmpfiles.d").mkdir(parents=True)
+    shutil.copy2(UNIT_DIR / "sysusers.d/antre.conf", root / "etc/sysusers.d/antre.conf")
+    shutil.copy2(UNIT_DIR / "tmpfiles.d/antre.conf", root / "etc/tmpfiles.d/antre.conf")
+    subprocess.run(["systemd-sysusers", f"--root={root}", "antre.conf"], check=True, capture_output=True)
+    passwd = {line.split(":")[0]: line.split(":") for line in (root / "etc/passwd").read_text().splitlines()}
+    assert passwd["antre"][6] == "/usr/sbin/nologin"
+    uid, gid = int(passwd["antre"][2]), int(passwd["antre"][3])
+    assert uid < 1000  # a system user
+    groups = {line.split(":")[0] for line in (root / "etc/group").read_text().splitlines()}
+    assert {"antre", "gpio", "input", "render"} <= groups
+
+    subprocess.run(["systemd-tmpfiles", f"--root={root}", "--create", "antre.conf"], check=True, capture_output=True)
+    for d in ("var/lib/antre", "var/lib/antre/backups", "run/antre"):
+        st = (root / d).stat()
+        assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (uid, gid, 0o750), d
