@@ -273,3 +273,51 @@ class Xvfb:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(10)
+
+
+class Postgres:
+    """A throwaway PostgreSQL cluster on a free port (Debian's postgresql package), run as user postgres."""
+
+    def __init__(self):
+        # Not under pytest's tmp_path: that is private to root, and the server runs as postgres.
+        import tempfile
+        self.workdir = Path(tempfile.mkdtemp(prefix="antre-pg-"))
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+
+    @staticmethod
+    def bindir() -> Path | None:
+        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        return found[-1].parent if found else None
+
+    def _as_postgres(self, *cmd: str) -> list[str]:
+        return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else list(cmd)
+
+    def start(self) -> "Postgres":
+        bindir = self.bindir()
+        if bindir is None:
+            raise RuntimeError("PostgreSQL server is not installed (apt-get install postgresql)")
+        data = self.workdir / "data"
+        if os.geteuid() == 0:
+            shutil.chown(self.workdir, "postgres")
+            self.workdir.chmod(0o755)
+        subprocess.run(self._as_postgres(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "antre",
+                                         "--no-sync"), check=True, capture_output=True, timeout=120)
+        self.proc = subprocess.Popen(
+            self._as_postgres(str(bindir / "postgres"), "-D", str(data), "-p", str(self.port), "-k", str(self.workdir),
+                              "-c", "listen_addresses=127.0.0.1", "-c", "fsync=on"),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: port_open(self.port), timeout=60, what="postgres to listen")
+        subprocess.run(self._as_postgres(str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
+                                         "-U", "antre", "antre"), check=True, capture_output=True, timeout=60)
+        return self
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://antre@127.0.0.1:{self.port}/antre"
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(30)
+        shutil.rmtree(self.workdir, ignore_errors=True)
