@@ -463,7 +463,7 @@ def test_printer_that_stops_reading_fails_within_the_timeout(tmp_path, stand_in,
     assert (result.ok, result.status, result.number) == (False, "offline", "A-999")
     assert "1.5 s" in result.detail or "timed out" in result.detail
     # The worker is free again: the next job runs (and fails the same way, promptly).
-    assert tp.check().result(WAIT).status in ("ok", "offline")
+    assert tp.check().result(WAIT).status == "ok"  # a silent printer that accepts: nothing to send
 
 
 def test_printer_that_answers_status_then_stops_reading_fails(info, cfg, stand_in, printers):
@@ -556,6 +556,14 @@ def test_open_printer_explains_bad_urls(url, status, words):
     with pytest.raises(PrinterError, match=words) as err:
         open_printer(url, timeout=1.0)
     assert err.value.status == status
+
+
+def test_bad_url_in_the_worker_is_an_error_not_a_crash(info, cfg, printers):
+    tp = printers("lp0", timeout=2.0)
+    result = tp.submit(info, cfg.office).result(WAIT)
+    assert (result.ok, result.status) == (False, "error")
+    assert "must look like" in result.detail
+    assert tp.status_message == "Printer mengalami gangguan."
 
 
 def test_parse_url():

@@ -1,0 +1,1 @@
+"""The touchscreen kiosk: issues tickets, prints them, and takes ratings."""
