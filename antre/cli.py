@@ -1,6 +1,6 @@
 """The ``antre`` command.
 
-Each subcommand lives in a module with two functions, kept cheap to import (no
+Each subcommand lives in a module (or a ``module:object``) with two functions, kept cheap to import (no
 Kivy or matplotlib at import time, so ``antre --help`` is instant on a Pi)::
 
     def add_arguments(parser: argparse.ArgumentParser) -> None: ...
@@ -30,8 +30,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "report": ("antre.reports.cli", "daily statistics and the satisfaction index (IKM)"),
     "config": ("antre.config_cli", "check a configuration file and print the effective settings"),
     "broker": ("antre.broker", "set up the mosquitto broker: device passwords, ACL and device configs"),
-    "backup": ("antre.backup", "write a consistent copy of the database"),
-    "restore": ("antre.backup_restore", "restore the database from a backup"),
+    "backup": ("antre.backup:backup", "write a consistent copy of the database"),
+    "restore": ("antre.backup:restore", "restore the database from a backup"),
     "demo": ("antre.demo", "run the whole system on this machine (broker, service, kiosk, display, counter)"),
 }
 
@@ -54,9 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"antre {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND", required=True)
     common = _common()
-    for name, (module_name, help_text) in SUBCOMMANDS.items():
+    for name, (target, help_text) in SUBCOMMANDS.items():
+        module_name, _, attr = target.partition(":")
         try:
             module = importlib.import_module(module_name)
+            if attr:
+                module = getattr(module, attr)
         except ModuleNotFoundError as exc:
             # A part not installed (e.g. a headless server without the kiosk extra) is simply not offered.
             if exc.name and module_name.startswith(exc.name.split(".")[0]):
