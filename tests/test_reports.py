@@ -43,21 +43,25 @@ def utc(day: date, hh: int, mm: int) -> datetime:
 
 
 def add_ticket(session, day, number, service, issued, *, calls=(), end=None, state="waiting", transfer=None):
-    """A ticket with its events. ``calls``: [(time, counter, service)]; ``end``: (time, kind);
-    ``transfer``: (time, counter, new service) recorded on the event as the new service."""
+    """A ticket with its events, written as antre.queue writes them. ``calls``: [(time, counter, service)],
+    a call at the same counter and service as the one before being a re-call (which, as in the queue, does
+    not move ``called_at``); ``end``: (time, kind); ``transfer``: (time, counter, new service), recorded on
+    the event as the new service."""
     prefix, seq = number.split("-")
+    recall = [bool(i) and calls[i - 1][1:] == c[1:] for i, c in enumerate(calls)]
+    last_call = next((c[0] for c, r in zip(reversed(calls), reversed(recall)) if not r), None)
     final_service = transfer[2] if transfer else service
     t = Ticket(business_date=day, prefix=prefix, seq=int(seq), number=number, service_code=final_service,
                issued_service_code=service, priority=0, channel="kiosk", state=state,
                counter_id=calls[-1][1] if calls else None, issued_at=issued,
-               first_called_at=calls[0][0] if calls else None, called_at=calls[-1][0] if calls else None,
+               first_called_at=calls[0][0] if calls else None, called_at=last_call,
                finished_at=end[0] if end else None, call_count=len(calls), transfer_count=1 if transfer else 0)
     session.add(t)
     session.flush()
     events = [TicketEvent(ticket_id=t.id, at=issued, kind="issued", from_state=None, to_state="waiting",
                           service_code=service)]
     for i, (at, counter, svc) in enumerate(calls):
-        kind = "recalled" if i and calls[i - 1][1] == counter and calls[i - 1][2] == svc else "called"
+        kind = "recalled" if recall[i] else "called"
         if transfer and at > transfer[0] and transfer[0] >= events[-1].at:
             events.append(TicketEvent(ticket_id=t.id, at=transfer[0], kind="transferred", from_state="called",
                                       to_state="waiting", counter_id=transfer[1], service_code=transfer[2]))
@@ -88,7 +92,7 @@ def db(tmp_path):
                         end=(utc(DAY1, 1, 25), "completed"), state="done")  # wait 10, service 15
         t2 = add_ticket(s, DAY1, "A-002", "adminduk", utc(DAY1, 1, 5),
                         calls=[(utc(DAY1, 1, 25), "loket-1", "adminduk"), (utc(DAY1, 1, 27), "loket-1", "adminduk")],
-                        end=(utc(DAY1, 1, 37), "completed"), state="done")  # wait 20, service 10 (from the recall)
+                        end=(utc(DAY1, 1, 37), "completed"), state="done")  # wait 20, service 12 (recall: same call)
         add_ticket(s, DAY1, "B-001", "surat", utc(DAY1, 1, 30),
                    calls=[(utc(DAY1, 1, 40), "loket-3", "surat")],
                    end=(utc(DAY1, 1, 45), "skipped"), state="no_show")  # wait 10
@@ -224,13 +228,13 @@ def test_totals_and_days(db):
     r = make_report(db)
     t = r.total
     assert (t.issued, t.served, t.no_show, t.transferred_out, t.expired, t.open) == (7, 4, 1, 1, 1, 1)
-    # Waits 10, 20, 10, 30, 40 -> mean 22, P90 = 5th of 5 = 40. Service 15, 10, 20, 20 -> 16.25, P90 20.
+    # Waits 10, 20, 10, 30, 40 -> mean 22, P90 = 5th of 5 = 40. Service 15, 12, 20, 20 -> 16.75, P90 20.
     assert (t.wait.count, t.wait.mean, t.wait.p90) == (5, approx_min(22), approx_min(40))
-    assert (t.service.count, t.service.mean, t.service.p90) == (4, approx_min(16.25), approx_min(20))
+    assert (t.service.count, t.service.mean, t.service.p90) == (4, approx_min(16.75), approx_min(20))
     d1, d2 = r.days[DAY1], r.days[DAY2]
     assert (d1.issued, d1.served, d1.no_show, d1.transferred_out, d1.expired, d1.open) == (5, 3, 1, 1, 1, 0)
     assert (d1.wait.mean, d1.wait.p90) == (approx_min(17.5), approx_min(30))  # 10, 20, 10, 30
-    assert (d1.service.mean, d1.service.p90) == (approx_min(15), approx_min(20))  # 15, 10, 20
+    assert (d1.service.mean, d1.service.p90) == (approx_min(47 / 3), approx_min(20))  # 15, 12, 20
     assert (d2.issued, d2.served, d2.open, d2.wait.mean, d2.service.mean) == (2, 1, 1, approx_min(40), approx_min(20))
     assert list(r.days) == [DAY1, DAY2]
 
@@ -241,7 +245,7 @@ def test_per_service(db):
     a, s, u = r.services["adminduk"], r.services["surat"], r.services["umum"]
     assert (a.issued, a.served, a.open, a.transferred_in, a.transferred_out) == (4, 3, 1, 0, 0)
     assert (a.wait.mean, a.wait.p90) == (approx_min(70 / 3), approx_min(40))  # 10, 20, 40
-    assert (a.service.mean, a.service.p90) == (approx_min(15), approx_min(20))  # 15, 10, 20
+    assert (a.service.mean, a.service.p90) == (approx_min(47 / 3), approx_min(20))  # 15, 12, 20
     # B-002 waited 30 min in surat, was moved to umum and served there in 20 min.
     assert (s.issued, s.transferred_out, s.no_show, s.served) == (2, 1, 1, 0)
     assert (s.wait.mean, s.wait.p90, s.service.count) == (approx_min(20), approx_min(30), 0)
@@ -256,7 +260,7 @@ def test_per_counter_and_hours(db):
     assert list(r.counters) == ["loket-1", "loket-2", "loket-3"]
     l1, l2, l3 = (r.counters[c] for c in COUNTERS)
     assert (l1.called, l1.served, l1.wait.mean, l1.wait.p90, l1.service.mean, l1.service.p90) == \
-        (2, 2, approx_min(15), approx_min(20), approx_min(12.5), approx_min(15))
+        (2, 2, approx_min(15), approx_min(20), approx_min(13.5), approx_min(15))  # service 15, 12
     assert (l2.called, l2.served, l2.transferred_out, l2.wait.mean, l2.service.mean) == \
         (2, 1, 1, approx_min(35), approx_min(20))
     assert (l3.called, l3.served, l3.no_show, l3.wait.mean, l3.service.mean) == \
@@ -317,7 +321,7 @@ def test_empty_period_and_progress(db):
     bar = ProgressBar(stream, width=10)
     bar(5, 10, date(2026, 10, 5))
     bar.close()
-    assert stream.getvalue() == "\rMembaca data [#####.....] 5/10 hari (2026-10-05)\n"
+    assert stream.getvalue() == "\rMembaca data [#####.....] 5/10 hari (2026-10-05)\r\033[K"
 
 
 def test_transfer_recorded_with_old_service_on_event(tmp_path):
@@ -381,7 +385,7 @@ def test_cli_text(db, conf):
     assert "IKM 85,19: mutu B (Baik), 3 responden; unsur terendah U3 Waktu Penyelesaian" in out
     assert "02-11-2026" in out and "Membaca data" not in res.stderr
     day_line = next(line for line in out.splitlines() if line.startswith("02-11-2026"))
-    assert day_line.split() == ["02-11-2026", "5", "3", "1", "1", "1", "0", "17,5", "30,0", "15,0", "20,0"]
+    assert day_line.split() == ["02-11-2026", "5", "3", "1", "1", "1", "0", "17,5", "30,0", "15,7", "20,0"]
 
 
 def test_cli_json(db, conf, tmp_path):
@@ -511,3 +515,44 @@ def test_cli_unreachable_databases(tmp_path, conf):
         assert res.returncode == 2, (url, res.stderr)
         assert message in res.stderr and "Traceback" not in res.stderr, (url, res.stderr)
     assert not (tmp_path / "nope.db").exists()
+
+
+def test_report_reads_what_the_queue_writes(tmp_path):
+    """End to end with the real QueueService: issue, call, transfer, complete and rate, then report."""
+    from antre import config
+    from antre.clock import ManualClock
+    from antre.queue import QueueService
+
+    url = f"sqlite:///{tmp_path}/q.db"
+    engine, Session = open_database(url)
+    clock = ManualClock(utc(DAY1, 1, 0))  # Monday 08:00 local
+    queue = QueueService(config.load_defaults(), Session, clock)
+    steps = [
+        (0, "issue_ticket", {"service": "adminduk"}),   # A-001 at 08:00
+        (5, "issue_ticket", {"service": "surat"}),      # B-001 at 08:05
+        (5, "call_next", {"counter": "loket-1"}),       # A-001 at 08:10: waited 10
+        (5, "call_next", {"counter": "loket-3"}),       # B-001 at 08:15: waited 10
+        (1, "transfer", {"counter": "loket-3", "service": "umum"}),
+        (4, "complete", {"counter": "loket-1"}),        # A-001 at 08:20: served 10
+        (5, "call_next", {"counter": "loket-3"}),       # B-001 again at 08:25, now in umum
+        (8, "complete", {"counter": "loket-3"}),        # 08:33: served 8
+        (1, "rate", {"ticket": "A-001", "score": 4, "elements": [4] * 9}),
+        (0, "rate", {"ticket": "B-001", "score": 3, "elements": [3] * 9}),
+    ]
+    for i, (minutes, command, args) in enumerate(steps):
+        clock.advance(minutes=minutes)
+        queue.execute(command, f"r{i}", args)
+    engine.dispose()
+
+    r = make_report(url, DAY1, DAY1)
+    t = r.total
+    assert (t.issued, t.served, t.transferred_out, t.no_show, t.open) == (2, 2, 1, 0, 0)
+    assert (t.wait.mean, t.service.mean) == (approx_min(10), approx_min(9))
+    assert (r.services["surat"].transferred_out, r.services["surat"].wait.mean) == (1, approx_min(10))
+    assert (r.services["umum"].transferred_in, r.services["umum"].served) == (1, 1)
+    assert r.services["umum"].service.mean == approx_min(8)
+    l3 = r.counters["loket-3"]
+    assert (l3.called, l3.served, l3.transferred_out) == (1, 1, 1)
+    # NRR 3.5 on every element: IKM 87.50 (B); faces 4 and 3: 87.50 too, counted apart.
+    assert (r.ikm.respondents, r.ikm.index, r.ikm.category.letter) == (2, Decimal("87.50"), "B")
+    assert r.quick_by_counter["loket-1"].index == Decimal("100.00")

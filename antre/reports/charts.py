@@ -58,9 +58,16 @@ def tickets_per_day(report: Report) -> bytes:
     ax.set_title(f"Tiket per hari, {period_text(report)}", fontsize=11)
     ax.set_ylabel("Tiket")
     ax.yaxis.get_major_locator().set_params(integer=True)
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=12)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d/%m" if len(days) <= 120 else "%m/%Y"))
+    if len(days) <= 120:
+        ax.xaxis.set_major_locator(mdates.DayLocator(interval=max(1, -(-len(days) // 12))))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%d/%m"))
+    else:
+        ax.xaxis.set_major_locator(mdates.MonthLocator(interval=max(1, -(-len(days) // 365))))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%m/%Y"))
+    if len(days) <= 31:  # the number of tickets on top of each bar
+        for day, total in zip(days, bottom):
+            if total:
+                ax.text(mdates.date2num(day), total, str(total), ha="center", va="bottom", fontsize=7)
     ax.set_xlim(mdates.date2num(days[0]) - 0.8, mdates.date2num(days[-1]) + 0.8)
     ax.grid(axis="y", color="#dddddd")
     ax.set_axisbelow(True)
@@ -72,7 +79,7 @@ def tickets_per_day(report: Report) -> bytes:
 def waiting_per_service(report: Report) -> bytes:
     """Horizontal bars per service: mean and 90th-percentile waiting time, in minutes."""
     rows = [(report.service_name(code), t.wait) for code, t in report.services.items()]
-    fig = _figure(1.3 + 0.55 * max(len(rows), 1))
+    fig = _figure(1.6 + 0.6 * max(len(rows), 1))
     ax = fig.add_subplot()
     names = ["\n".join(textwrap.wrap(name, 30)) for name, _ in rows]
     ys = list(range(len(rows)))
@@ -83,9 +90,11 @@ def waiting_per_service(report: Report) -> bytes:
     ax.barh([y + h / 2 for y in ys], p90s, height=h, color=COLOURS["p90"], label="P90 (9 dari 10 warga)")
     top = max(p90s + means + [1])
     for y, (_, w) in zip(ys, rows):
+        if w.count == 0:
+            ax.text(top * 0.01, y, "belum ada warga yang dipanggil", va="center", fontsize=8, style="italic")
+            continue
         for dy, v in ((-h / 2, w.mean), (h / 2, w.p90)):
-            text = "-" if v is None else f"{v:.1f}".replace(".", ",")
-            ax.text((v or 0) + top * 0.01, y + dy, text, va="center", fontsize=8)
+            ax.text(v + top * 0.01, y + dy, f"{v:.1f}".replace(".", ","), va="center", fontsize=8)
     ax.set_yticks(ys, names, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlim(0, top * 1.15)
@@ -93,7 +102,7 @@ def waiting_per_service(report: Report) -> bytes:
     ax.set_title("Waktu tunggu per layanan", fontsize=11)
     ax.grid(axis="x", color="#dddddd")
     ax.set_axisbelow(True)
-    ax.legend(fontsize=8, loc="lower right")
+    fig.legend(fontsize=8, loc="outside lower center", ncols=2, frameon=False)
     return _png(fig)
 
 

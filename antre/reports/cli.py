@@ -108,8 +108,9 @@ class ProgressBar:
         self.drawn = True
 
     def close(self) -> None:
+        """Erases the bar, so the terminal shows only the report."""
         if self.drawn:
-            self.stream.write("\n")
+            self.stream.write("\r\033[K")
             self.stream.flush()
 
 
@@ -147,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
         raise ReportError(f"--from {args.start} sesudah --to {args.end}; tanggal awal harus sebelum "
                           f"tanggal akhir (--from is after --to)")
     cfg = config.load(args.config)
-    engine = open_readonly(args.db_url or cfg.database.url)
+    engine = open_readonly(args.db_url or cfg.database.effective_url)
     tz = cfg.office.tz
     n_days = (args.end - args.start).days + 1
     bar = ProgressBar() if n_days >= PROGRESS_MIN_DAYS and sys.stderr.isatty() else None

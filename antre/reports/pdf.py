@@ -77,7 +77,7 @@ EXPANDING = {"name"}  # text columns that wrap and take the width left over
 def column_widths(pdf: FPDF, table: Table, size: float) -> list[float]:
     """Column widths in mm, measured: a number column is as wide as its widest value or heading word;
     name columns share what is left of the page and wrap."""
-    page = pdf.w - 2 * MARGIN
+    page = pdf.epw - 0.05  # a hair under: fpdf2 refuses a table wider than the page by a rounding error
     needs, expanding = [], []
     for i, c in enumerate(table.columns):
         pdf.set_font(FONT, "B", size)
@@ -185,8 +185,8 @@ def _signature(pdf: FPDF, place: str, signed_on: date, signer: str) -> None:
         pdf.cell(75, 5.5, text, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(22)
     pdf.set_x(x)
-    pdf.set_font(FONT, "B", 10)
-    pdf.cell(75, 5.5, signer if signer else "(" + "." * 48 + ")", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT, "BU" if signer else "", 10)
+    pdf.cell(75, 5.5, signer or "(" + "." * 60 + ")", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FONT, "", 10)
     pdf.set_x(x)
     pdf.cell(75, 5.5, "NIP. " + "." * 36, align="C", new_x="LMARGIN", new_y="NEXT")
