@@ -311,10 +311,8 @@ class SetupResult:
     written: list[Path]
     unchanged: list[Path]
     removed: list[Path]
-
-    @property
-    def broker_changed(self) -> bool:
-        return any(p.name.endswith((".passwd", ".acl")) for p in self.written)
+    broker_changed: bool
+    """The password file or the ACL changed: mosquitto must reload."""
 
 
 def setup(*, add: Iterable[Device] = (), remove: Iterable[str] = (), rotate: Iterable[str] | bool = (),
@@ -330,11 +328,11 @@ def setup(*, add: Iterable[Device] = (), remove: Iterable[str] = (), rotate: Ite
     registry_path = out / REGISTRY_NAME
     devices = {d.name: d for d in load_registry(registry_path)}
     remove = set(remove)
+    if SERVICE_USER in remove:
+        raise ConfigError(f"--remove: '{SERVICE_USER}' is the queue service's own login")
     unknown = remove - devices.keys() - {d.name for d in add}
     if unknown:
         raise ConfigError(f"--remove: no such device: {', '.join(sorted(unknown))}")
-    if SERVICE_USER in remove:
-        raise ConfigError(f"--remove: '{SERVICE_USER}' is the queue service's own login")
     for d in add:
         devices[d.name] = d
     for name in remove:
@@ -387,7 +385,8 @@ def setup(*, add: Iterable[Device] = (), remove: Iterable[str] = (), rotate: Ite
         write_if_changed(acl_file, acl, 0o600)
         _set_broker_file_mode(acl_file, secret=False)
         written.append(acl_file)
-    return SetupResult(sorted(devices.values()), written, unchanged, removed)
+    return SetupResult(sorted(devices.values()), written, unchanged, removed,
+                       broker_changed=passwd_file in written or acl_file in written)
 
 
 # --------------------------------------------------------------------------

@@ -19,7 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from antre import devtools
 from antre.config import MqttConfig
+from antre.devtools import free_port, port_open  # noqa: F401 (re-exported for tests)
 from antre.mqtt import MqttLink, Reply, Requester
 from antre.protocol import Topics
 
@@ -29,70 +31,14 @@ DEADLINE = float(os.environ.get("ANTRE_TEST_DEADLINE", "20"))
 
 def wait_for(predicate: Callable[[], Any], timeout: float = DEADLINE, what: str = "condition") -> Any:
     """Polls ``predicate`` until it returns something truthy; fails the test after ``timeout`` seconds."""
-    end = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > end:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.01)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def port_open(port: int) -> bool:
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
+        return devtools.wait_for(predicate, timeout, what)
+    except TimeoutError as exc:
+        raise AssertionError(str(exc)) from None
 
 
-class Mosquitto:
+class Mosquitto(devtools.LocalBroker):
     """A private mosquitto on a free loopback port, with its own config. Can be stopped and restarted."""
-
-    def __init__(self, workdir: Path, port: int | None = None, extra: str = ""):
-        self.workdir = Path(workdir)
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.port = port or free_port()
-        self.extra = extra
-        self.proc: subprocess.Popen | None = None
-        self.conf = self.workdir / "mosquitto.conf"
-
-    @property
-    def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
-
-    def start(self) -> "Mosquitto":
-        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        self.conf.write_text(
-            f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
-            "set_tcp_nodelay true\n"
-            "persistence false\n"
-            f"{self.extra}\n")
-        self.log = open(self.workdir / "mosquitto.log", "ab")
-        self.proc = subprocess.Popen([binary, "-c", str(self.conf)], stdout=self.log, stderr=subprocess.STDOUT)
-        wait_for(lambda: port_open(self.port) or self.proc.poll() is not None, what="mosquitto to listen")
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"mosquitto exited: {(self.workdir / 'mosquitto.log').read_text()}")
-        return self
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
-        wait_for(lambda: not port_open(self.port), what="mosquitto to stop listening")
 
 
 def write_config(path: Path, *, mqtt_url: str, db_path: Path, office_id: str | None = None,
@@ -229,50 +175,8 @@ class TestClient:
         return next(s for s in self.state()["services"] if s["code"] == code)
 
 
-class Xvfb:
+class Xvfb(devtools.VirtualScreen):
     """A private X display (one per test process) for real Kivy windows."""
-
-    def __init__(self, width: int = 1920, height: int = 1080):
-        self.width, self.height = width, height
-        self.proc: subprocess.Popen | None = None
-        self.display = ""
-
-    def start(self) -> "Xvfb":
-        binary = shutil.which("Xvfb")
-        if binary is None:
-            raise RuntimeError("Xvfb is not installed (apt-get install xvfb)")
-        # -displayfd lets the server pick a free display number and tell us which.
-        r, w = os.pipe()
-        self.proc = subprocess.Popen(
-            [binary, "-displayfd", str(w), "-screen", "0", f"{self.width}x{self.height}x24", "-nolisten", "tcp",
-             "+extension", "GLX", "+render", "-noreset"],
-            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.close(w)
-        with os.fdopen(r) as fh:
-            number = fh.readline().strip()
-        if not number:
-            raise RuntimeError("Xvfb did not start")
-        self.display = f":{number}"
-        return self
-
-    def env(self) -> dict[str, str]:
-        return {"DISPLAY": self.display}
-
-    def screenshot(self, path: Path) -> Path:
-        """The whole screen as a PNG (ImageMagick's `import`)."""
-        subprocess.run(["import", "-display", self.display, "-window", "root", str(path)], check=True,
-                       timeout=30, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        return path
-
-    def click(self, x: int, y: int) -> None:
-        """A real pointer click at screen pixel (x, y), top-left origin."""
-        subprocess.run(["xdotool", "mousemove", "--sync", str(x), str(y), "click", "1"],
-                       env=os.environ | self.env(), check=True, timeout=10)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
 
 
 class Postgres:
@@ -321,3 +225,67 @@ class Postgres:
             self.proc.terminate()
             self.proc.wait(30)
         shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class TcpPrinter:
+    """A network printer stand-in: a raw port (like 9100) on 127.0.0.1 that records what it is sent.
+
+    Every paper-status query (DLE EOT 4) is answered with ``paper`` (0x12: paper present,
+    as an Epson-compatible printer says); ``paper=None`` stays silent. ``url`` is the
+    ``kiosk.printer`` value that points at it.
+    """
+
+    PAPER_QUERY = b"\x10\x04\x04"
+
+    def __init__(self, paper: int | None = 0x12):
+        self.paper = paper
+        self.connections: list[bytes] = []
+        self._cond = threading.Condition()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"tcp://127.0.0.1:{self.port}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        buf = b""
+        with conn:
+            while True:
+                try:
+                    chunk = conn.recv(65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                start = max(0, len(buf) - len(self.PAPER_QUERY) + 1)
+                buf += chunk
+                if self.paper is not None:
+                    for _ in range(buf.count(self.PAPER_QUERY, start)):
+                        conn.sendall(bytes([self.paper]))
+        with self._cond:
+            self.connections.append(buf)
+            self._cond.notify_all()
+
+    def received(self) -> bytes:
+        """Everything received on closed connections so far, in order."""
+        with self._cond:
+            return b"".join(self.connections)
+
+    def wait_for(self, data: bytes, timeout: float = DEADLINE) -> bytes:
+        """Waits until ``data`` was received (on a closed connection); returns all bytes received."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: data in b"".join(self.connections), timeout):
+                raise AssertionError(f"printer stand-in did not receive {data!r} within {timeout}s")
+            return b"".join(self.connections)
+
+    def close(self) -> None:
+        self.sock.close()

@@ -28,6 +28,7 @@ import socket
 import subprocess
 import threading
 import time
+import tomllib
 import uuid
 from pathlib import Path
 
@@ -36,7 +37,9 @@ import pytest
 paho = pytest.importorskip("paho.mqtt.client")
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
-from antre import broker  # noqa: E402
+from antre import broker, config  # noqa: E402
+from antre.cli import main  # noqa: E402
+from antre.errors import ConfigError  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_CONF = ROOT / "broker_config" / "antre.conf"
@@ -44,8 +47,9 @@ OFFICE = "sukamaju"
 BASE = f"antre/v1/{OFFICE}"
 TIMEOUT = 15.0
 
-pytestmark = pytest.mark.skipif(shutil.which("mosquitto") is None or shutil.which("mosquitto_passwd") is None,
-                                reason="mosquitto and mosquitto_passwd are not installed (apt install mosquitto)")
+needs_mosquitto = pytest.mark.skipif(
+    shutil.which("mosquitto") is None or shutil.which("mosquitto_passwd") is None,
+    reason="mosquitto and mosquitto_passwd are not installed (apt install mosquitto)")
 
 DEVICES = [
     broker.Device("kiosk-1", "kiosk"),
@@ -251,6 +255,8 @@ class Client:
 
 @pytest.fixture(scope="module")
 def setup_files(tmp_path_factory):
+    if shutil.which("mosquitto") is None or shutil.which("mosquitto_passwd") is None:
+        pytest.skip("mosquitto and mosquitto_passwd are not installed (apt install mosquitto)")
     work = tmp_path_factory.mktemp("broker")
     broker.setup(add=DEVICES, out=work / "etc-antre", passwd_file=work / "antre.passwd",
                  acl_file=work / "antre.acl", host="127.0.0.1")
@@ -352,6 +358,25 @@ def test_wildcard_subscription_reads_only_own_replies(running):
         kiosk.close()
 
 
+@pytest.mark.parametrize("user", ["kiosk-1", "counter-1", "web-1"])
+def test_status_wildcard_gives_only_the_service_presence(running, user):
+    """The apps subscribe to status/+ (protocol.Topics.statuses): granted, and filtered to the service."""
+    _, _, admin = running
+    client = connect_as(running, user)
+    try:
+        assert not client.subscribe(f"{BASE}/status/+")[0].is_failure
+        client.subscribe(f"{BASE}/reply/{user}")
+        service, other, marker = probe(), probe(), probe()
+        admin.publish(f"{BASE}/status/antre-service", service)
+        admin.publish(f"{BASE}/status/display-1", other)
+        admin.publish(f"{BASE}/reply/{user}", marker)
+        client.wait_payload(marker, "marker")
+        assert client.received(service)
+        assert not client.received(other)
+    finally:
+        client.close()
+
+
 def test_client_id_is_not_identity(running):
     """kiosk-1's password with client id 'kiosk-2' does not give access to kiosk-2's replies or status."""
     _, _, admin = running
@@ -449,3 +474,128 @@ def test_retained_state_survives_restart(setup_files, tmp_path):
         display.close()
     finally:
         b.stop()
+
+
+# --------------------------------------------------------------------------
+# The generator itself
+# --------------------------------------------------------------------------
+
+def test_acl_text_is_a_pure_function_of_the_devices():
+    text = broker.acl_text(DEVICES)
+    assert text == broker.acl_text(list(reversed(DEVICES)))
+    assert text.count("\nuser ") == len(DEVICES) + 1  # plus the service's own login
+    assert "user antre-service\ntopic read antre/v1/+/cmd/#\n" in text
+    assert "pattern write antre/v1/+/status/%u\n" in text
+    kiosk = text.split("user kiosk-1\n")[1].split("\n\n")[0].splitlines()
+    assert kiosk == [
+        "topic write antre/v1/+/cmd/issue_ticket",
+        "topic write antre/v1/+/cmd/rate",
+        "topic read antre/v1/+/reply/kiosk-1",
+        "topic read antre/v1/+/state",
+        "topic read antre/v1/+/event/#",
+        "topic read antre/v1/+/status/antre-service",
+    ]
+
+
+def test_acl_text_can_be_limited_to_one_office():
+    text = broker.acl_text(DEVICES, office="cibiru")
+    topics = [line.split()[-1] for line in text.splitlines() if line.startswith(("topic", "pattern"))]
+    assert all(t.startswith("antre/v1/cibiru/") for t in topics if t.startswith("antre/v1/"))
+    with pytest.raises(ConfigError):
+        broker.acl_text(DEVICES, office="a/b")
+
+
+@pytest.mark.parametrize("text,message", [
+    ("kiosk-1", "must be NAME:ROLE"),
+    ("kiosk-1:printer", "unknown role 'printer'"),
+    ("Kiosk 1:kiosk", "device name"),
+    ("kiosk-1:kiosk,kiosk-1:web", "named twice"),
+    ("antre-service:kiosk", "only 'antre-service'"),
+    ("other:service", "only 'antre-service'"),
+    ("k/#:kiosk", "device name"),
+])
+def test_parse_devices_refuses_bad_lists(text, message):
+    with pytest.raises(ConfigError, match=message):
+        broker.parse_devices(text)
+
+
+def test_parse_devices():
+    assert broker.parse_devices(" kiosk-1:kiosk, display-1:display ,") == [
+        broker.Device("kiosk-1", "kiosk"), broker.Device("display-1", "display")]
+
+
+@needs_mosquitto
+def test_password_hashes_from_mosquitto_passwd_are_recognised(tmp_path):
+    f = tmp_path / "pw"
+    f.write_text("kiosk-1:s3cret-password\n")
+    subprocess.run(["mosquitto_passwd", "-U", str(f)], check=True)
+    encoded = broker.read_password_file(f)["kiosk-1"]
+    assert encoded.startswith("$7$")
+    assert broker.password_matches(encoded, "s3cret-password")
+    assert not broker.password_matches(encoded, "s3cret-passwore")
+    assert not broker.password_matches("garbage", "x")
+
+
+@needs_mosquitto
+def test_setup_keeps_passwords_rotates_and_removes(tmp_path):
+    paths = dict(out=tmp_path / "etc", passwd_file=tmp_path / "passwd", acl_file=tmp_path / "acl", host="srv")
+    first = broker.setup(add=broker.parse_devices("kiosk-1:kiosk,display-1:display"), **paths)
+    snippet = tmp_path / "etc/devices"
+    pw = {p.stem: broker.existing_password(p) for p in snippet.glob("*.toml")}
+    assert set(pw) == {"antre-service", "kiosk-1", "display-1"}
+    assert len(set(pw.values())) == 3 and all(len(p) >= 32 for p in pw.values())
+    assert (snippet.stat().st_mode & 0o777) == 0o700
+    assert all((p.stat().st_mode & 0o777) == 0o600 for p in snippet.iterdir())
+    assert tmp_path / "passwd" in first.written and first.broker_changed
+
+    # Each snippet is a valid [mqtt] section for the device's antre.toml.
+    for name in pw:
+        cfg = config.from_dict(tomllib.loads((snippet / f"{name}.toml").read_text()))
+        assert cfg.mqtt.username == name and cfg.mqtt.password == pw[name]
+        assert cfg.mqtt.client_id == name
+
+    # Again with nothing new: nothing written, same passwords, password file untouched.
+    mtime = (tmp_path / "passwd").stat().st_mtime_ns
+    again = broker.setup(**paths)
+    assert again.written == [] and not again.broker_changed
+    assert (tmp_path / "passwd").stat().st_mtime_ns == mtime
+    assert {p.stem: broker.existing_password(p) for p in snippet.glob("*.toml")} == pw
+
+    # Adding a device keeps the others (earlier devices come from broker-devices.toml).
+    broker.setup(add=[broker.Device("counter-1", "counter")], **paths)
+    assert [d.name for d in broker.load_registry(tmp_path / "etc" / broker.REGISTRY_NAME)] == [
+        "counter-1", "display-1", "kiosk-1"]
+    assert broker.existing_password(snippet / "kiosk-1.toml") == pw["kiosk-1"]
+
+    # Rotating one device changes only its password; the file hashes follow.
+    broker.setup(rotate=["kiosk-1"], **paths)
+    new = broker.existing_password(snippet / "kiosk-1.toml")
+    assert new != pw["kiosk-1"]
+    assert broker.existing_password(snippet / "display-1.toml") == pw["display-1"]
+    hashes = broker.read_password_file(tmp_path / "passwd")
+    assert broker.password_matches(hashes["kiosk-1"], new)
+    assert not broker.password_matches(hashes["kiosk-1"], pw["kiosk-1"])
+
+    broker.setup(remove=["display-1"], **paths)
+    assert not (snippet / "display-1.toml").exists()
+    assert "display-1" not in broker.read_password_file(tmp_path / "passwd")
+    assert "user display-1" not in (tmp_path / "acl").read_text()
+    with pytest.raises(ConfigError, match="no such device"):
+        broker.setup(remove=["display-1"], **paths)
+    with pytest.raises(ConfigError, match="queue service's own login"):
+        broker.setup(remove=["antre-service"], **paths)
+
+
+@needs_mosquitto
+def test_cli_setup_list_and_acl(tmp_path, capsys):
+    common = ["--out", str(tmp_path / "etc"), "--passwd-file", str(tmp_path / "pw"), "--acl-file", str(tmp_path / "acl")]
+    assert main(["broker", "setup", "--devices", "kiosk-1:kiosk", "--host", "srv.lan", *common]) == 0
+    out = capsys.readouterr().out
+    assert f"wrote      {tmp_path / 'pw'}" in out and "systemctl reload mosquitto" in out
+    assert main(["broker", "setup", "--rotate", *common]) == 0
+    assert "wrote" in capsys.readouterr().out
+    assert main(["broker", "list", *common]) == 0
+    assert "kiosk-1" in capsys.readouterr().out
+    assert main(["broker", "acl", *common]) == 0
+    assert capsys.readouterr().out == (tmp_path / "acl").read_text()
+    assert main(["broker", "setup", "--devices", "kiosk-1", *common]) == 2  # AntreError -> exit 2
