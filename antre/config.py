@@ -34,6 +34,9 @@ from .errors import ConfigError
 
 DEFAULT_PATH = Path("/etc/antre/antre.toml")
 ENV_VAR = "ANTRE_CONFIG"
+# A second file whose [mqtt] table overrides the main one: the per-device credentials written by
+# `antre broker setup`, so several components on one Pi each log in as themselves.
+MQTT_ENV_VAR = "ANTRE_MQTT_FILE"
 SECRET_KEYS = frozenset({"password", "pin", "staff_pin", "key_password", "secret_key"})
 MASK = "********"
 
@@ -498,22 +501,39 @@ def load(path: str | os.PathLike[str] | None = None) -> Config:
 
     ``path`` wins; then the ``ANTRE_CONFIG`` environment variable; then
     ``/etc/antre/antre.toml`` if it exists; otherwise the built-in defaults.
-    An explicitly named file that does not exist is an error.
+    An explicitly named file that does not exist is an error. When ``ANTRE_MQTT_FILE``
+    names a file, its ``[mqtt]`` table overrides the main file's (per-device credentials).
     """
     explicit = path is not None or bool(os.environ.get(ENV_VAR))
     p = Path(path if path is not None else os.environ.get(ENV_VAR) or DEFAULT_PATH)
-    if not p.exists():
-        if explicit:
-            raise ConfigError(f"{p}: configuration file not found")
-        return from_dict({}, "<built-in defaults>")
+    if p.exists():
+        data, source = _read_toml(p), str(p)
+    elif explicit:
+        raise ConfigError(f"{p}: configuration file not found")
+    else:
+        data, source = {}, "<built-in defaults>"
+    overlay = os.environ.get(MQTT_ENV_VAR)
+    if overlay:
+        extra = _read_toml(Path(overlay))
+        unknown = set(extra) - {"mqtt"}
+        if unknown:
+            raise ConfigError(f"{overlay}: only an [mqtt] table belongs here, not {', '.join(sorted(unknown))}")
+        mqtt = dict(data.get("mqtt", {})) if isinstance(data.get("mqtt", {}), dict) else {}
+        data = data | {"mqtt": mqtt | extra.get("mqtt", {})}
+        source = f"{source} + {overlay}"
+    return from_dict(data, source)
+
+
+def _read_toml(p: Path) -> dict[str, Any]:
     try:
         with p.open("rb") as fh:
-            data = tomllib.load(fh)
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: configuration file not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{p}: not valid TOML: {exc}") from None
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
-    return from_dict(data, str(p))
 
 
 # --------------------------------------------------------------------------

@@ -261,6 +261,16 @@ class Requester:
         callback(reply)
 
 
+def client_id_for(cfg, component: str) -> str:
+    """The MQTT client id of ``component``: ``[mqtt] client_id`` when set (it is the broker identity,
+    equal to the user name with the shipped ACL), else the component section's ``client_id``, else a
+    default from the host name."""
+    if cfg.mqtt.client_id:
+        return cfg.mqtt.client_id
+    section = {"kiosk": cfg.kiosk, "counter": cfg.counter, "display": cfg.display}.get(component)
+    return default_client_id(getattr(section, "client_id", ""), component)
+
+
 def default_client_id(configured: str, component: str) -> str:
     """The configured id, or ``component-hostname`` (``antre-service`` for the service)."""
     if configured:

@@ -19,7 +19,7 @@ from typing import Any
 
 from . import config as config_mod
 from .errors import CommandError
-from .mqtt import MqttLink, default_client_id
+from .mqtt import MqttLink, client_id_for
 from .protocol import Topics, error_reply, ok_reply, parse_request, peek_reply_to
 from .queue import QueueService
 from .storage import open_database
@@ -39,7 +39,7 @@ class QueueServer:
         self.topics = Topics(cfg.office.id)
         self.engine, sessions = open_database(cfg.database.effective_url)
         self.queue = QueueService(cfg, sessions, clock=clock)
-        self.client_id = default_client_id(cfg.mqtt.client_id, "service")
+        self.client_id = client_id_for(cfg, "service")
         self.link = MqttLink(cfg.mqtt, self.topics, self.client_id, "service")
         self.link.subscribe(self.topics.commands, self._received)
         self.link.on_connect(lambda: self._jobs.put(_PUBLISH_STATE))

@@ -109,3 +109,18 @@ def test_serve_refuses_bad_flags_clearly(tmp_path):
     assert r.returncode == 2 and "--mqtt-url 'tcp://nowhere' must look like" in r.stderr
     r = antre("serve", "--db-url", f"sqlite:///{tmp_path}/missing/dir/a.db")
     assert r.returncode == 2 and "does not exist" in r.stderr
+
+
+def test_device_credentials_file_overrides_mqtt(tmp_path, monkeypatch):
+    main = tmp_path / "antre.toml"
+    main.write_text('[mqtt]\nurl = "mqtt://server.local:1883"\nusername = "shared"\n')
+    device = tmp_path / "kiosk-1.toml"
+    device.write_text('[mqtt]\nusername = "kiosk-1"\npassword = "pw"\nclient_id = "kiosk-1"\n')
+    monkeypatch.setenv("ANTRE_MQTT_FILE", str(device))
+    cfg = config.load(main)
+    assert (cfg.mqtt.url, cfg.mqtt.username, cfg.mqtt.client_id) == ("mqtt://server.local:1883", "kiosk-1", "kiosk-1")
+    from antre.mqtt import client_id_for
+    assert client_id_for(cfg, "kiosk") == "kiosk-1"
+    device.write_text('[kiosk]\nprinter = "none"\n')
+    with pytest.raises(ConfigError, match="only an \\[mqtt\\] table belongs here"):
+        config.load(main)
