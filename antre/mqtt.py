@@ -64,6 +64,7 @@ class MqttLink:
         self._on_disconnect: list[Callable[[], None]] = []
         self._status_extra: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._stopping = False
         url = urlsplit(settings.url)
         self.host = url.hostname or "localhost"
         self.port = url.port or (8883 if url.scheme == "mqtts" else 1883)
@@ -104,6 +105,7 @@ class MqttLink:
         self.client.loop_start()
 
     def stop(self) -> None:
+        self._stopping = True
         if self.connected.is_set():
             info = self.client.publish(self.topics.status(self.client_id),
                                        encode(status_payload(self.component, self.client_id, False)),
@@ -157,7 +159,7 @@ class MqttLink:
     def _disconnected(self, client, userdata, flags, reason_code, properties) -> None:
         was = self.connected.is_set()
         self.connected.clear()
-        if was:
+        if was and not self._stopping:
             log.warning("lost the broker %s:%d (%s); reconnecting", self.host, self.port, reason_code)
         for fn in self._on_disconnect:
             fn()
