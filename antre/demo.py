@@ -213,6 +213,7 @@ Files: {self.out}
         shots["kiosk-rating"] = kiosk_screen.screenshot(self.out / "kiosk-rating.png")
         touch("face:4")
         touch("more:no")
+        on_screen("message")   # "Terima kasih": the service has recorded the rating
         # A ticket preview and the announcement the TV plays for the first call.
         from display.voice import write_announcement
         from kiosk.ticket import preview_ticket
