@@ -6,16 +6,21 @@ its own user name and a random password, and may touch only the topics its
 
 * the mosquitto password file (hashed with ``mosquitto_passwd -U``),
 * the mosquitto ACL file (:func:`acl_text`, a pure function),
-* one ``[mqtt]`` TOML snippet per device, to paste into that device's
-  ``/etc/antre/antre.toml`` (mode 0600: it holds the password),
+* one ``[mqtt]`` TOML login file per device, ``/etc/antre/devices/NAME.toml``
+  (mode 0600: it holds the password),
 * the queue service's own login (user ``antre-service``).
+
+A unit reads its login through ``ANTRE_MQTT_FILE`` (its ``[mqtt]`` table overrides
+antre.toml's): ``scripts/install-pi`` writes a drop-in per unit that hands the
+unit its file with systemd's ``LoadCredential=``. On another Pi the file is
+installed with ``install-pi --device-config NAME.toml``.
 
 Example, on the server Pi::
 
     sudo antre broker setup --devices kiosk-1:kiosk,counter-1:counter,display-1:display \\
         --host antre-server.local
     sudo systemctl reload mosquitto
-    sudo cat /etc/antre/devices/kiosk-1.toml     # copy into kiosk-1's antre.toml
+    sudo cat /etc/antre/devices/kiosk-1.toml     # copy to kiosk-1: install-pi --device-config
 
 Running it again keeps every existing password (and leaves unchanged files
 untouched); ``--rotate`` makes new ones. Devices named on earlier runs are kept
@@ -153,12 +158,19 @@ def acl_text(devices: Iterable[Device], office: str = "+") -> str:
 
 
 def device_snippet(device: Device, password: str, url: str) -> str:
-    """The ``[mqtt]`` TOML section a device pastes into its ``/etc/antre/antre.toml``."""
+    """A device's login file: the ``[mqtt]`` table it reads through ``ANTRE_MQTT_FILE``.
+
+    scripts/install-pi reads the role from the first line: keep its ``(role: ROLE)`` form.
+    """
     def q(s: str) -> str:
         return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if device.role == "service":
+        use = "The queue service's login on this server (antre.service reads it)."
+    else:
+        use = f"Copy to that Pi and install it with: install-pi --device-config {device.name}.toml."
     return (
         f"# Antre MQTT login for '{device.name}' (role: {device.role}), written by `antre broker setup`.\n"
-        f"# Paste into /etc/antre/antre.toml on that device, replacing its [mqtt] section. Keep it secret.\n"
+        f"# {use} Keep it secret.\n"
         f"[mqtt]\n"
         f"url = {q(url)}\n"
         f"username = {q(device.name)}\n"
@@ -463,6 +475,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"unchanged  {path}")
     if result.broker_changed:
         print("Reload the broker to apply: systemctl reload mosquitto")
-    print(f"Device settings: {args.out / 'devices'}/NAME.toml -> the [mqtt] section of each device's "
-          "/etc/antre/antre.toml (the service's own: antre-service.toml)")
+    print(f"Device logins: {args.out / 'devices'}/NAME.toml; copy each to its Pi and install it there with "
+          "'install-pi --device-config NAME.toml' (docs/install.md)")
     return 0

@@ -238,6 +238,9 @@ class QueueConfig:
     rating_window_minutes: int = checked(60, check=in_range(1, 24 * 60),
                                          doc="how long after completion a ticket can be rated from the kiosk list")
     max_payload_bytes: int = checked(8192, check=in_range(256, 1_000_000))
+    max_command_age: float = checked(5.0, check=non_negative,
+                                     doc="seconds a command may arrive later than usual before it is refused as "
+                                         "stale (0: never)")
     comment_max_chars: int = checked(500, check=in_range(0, 5000))
 
 

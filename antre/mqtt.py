@@ -23,6 +23,7 @@ import logging
 import socket
 import ssl
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -217,7 +218,7 @@ class Requester:
             self._pending[rid] = (on_reply, timer)
         timer.start()
         self.link.publish(self.link.topics.command(command),
-                          {"request_id": rid, "reply_to": self.reply_topic} | args)
+                          {"request_id": rid, "reply_to": self.reply_topic, "sent_at": round(time.time(), 3)} | args)
         return rid
 
     def request(self, command: str, args: dict[str, Any], *, timeout: float = 3.0,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -126,6 +127,7 @@ class Request:
     request_id: str
     reply_to: str | None
     args: dict[str, Any]
+    sent_at: float | None = None
 
 
 def peek_reply_to(payload: bytes, topics: Topics) -> tuple[str | None, str | None]:
@@ -167,6 +169,9 @@ def parse_request(topic: str, payload: bytes, topics: Topics, max_bytes: int) ->
     reply_to = data.pop("reply_to", None)
     if reply_to is not None and not _valid_reply_to(reply_to, topics):
         raise BadRequest("invalid_reply_to", f"'reply_to' must be a topic under {topics.base}/reply/")
+    sent_at = data.pop("sent_at", None)
+    if sent_at is not None and (isinstance(sent_at, bool) or not isinstance(sent_at, (int, float))):
+        raise BadRequest("invalid_argument", "'sent_at' must be a number (seconds since 1970, the sender's clock)")
     spec = COMMANDS[command]
     for key in data:
         if key not in spec:
@@ -179,7 +184,52 @@ def parse_request(topic: str, payload: bytes, topics: Topics, max_bytes: int) ->
                 raise BadRequest("missing_argument", f"'{command}' needs '{name}'")
             continue
         args[name] = arg.check(name, data[name])
-    return Request(command, rid, reply_to, args)
+    return Request(command, rid, reply_to, args, sent_at)
+
+
+class Freshness:
+    """Spots commands that reach the service long after they were sent, whatever the sender's clock says.
+
+    A command may carry ``sent_at`` (the sender's wall clock). Clocks of devices without a time source
+    can be off by hours, so the age is not ``now - sent_at`` but how much later than usual a command
+    from that sender arrives: per sender (its reply topic) the smallest ``now - sent_at`` seen is its
+    clock offset. A command arriving more than ``max_age`` seconds later than that is stale: a "next"
+    pressed during a network hiccup must not call someone minutes later. Two stale-looking commands in a
+    row with the same offset mean the sender's clock was set back: the offset is learnt again.
+    """
+
+    def __init__(self, max_age: float):
+        self.max_age = max_age
+        self._offset: dict[str, float] = {}
+        self._suspect: dict[str, float] = {}
+
+    def observe(self, sender: str, sent_at: float, now: float) -> None:
+        """Learns from any message the sender stamped (e.g. its presence), without judging it."""
+        delta = now - sent_at
+        if delta < self._offset.get(sender, float("inf")):
+            self._offset[sender] = delta
+
+    def age(self, sender: str | None, sent_at: float | None, now: float) -> float | None:
+        """The command's delay beyond normal when it is stale, else None."""
+        if not self.max_age or sender is None or sent_at is None:
+            return None
+        delta = now - sent_at
+        offset = self._offset.get(sender)
+        if offset is None or delta <= offset:
+            self._offset[sender] = delta
+            self._suspect.pop(sender, None)
+            return None
+        late = delta - offset
+        if late <= self.max_age:
+            self._suspect.pop(sender, None)
+            return None
+        previous = self._suspect.get(sender)
+        if previous is not None and abs(delta - previous) < 1.0:
+            self._offset[sender] = delta   # the sender's clock moved back: learn the new offset
+            self._suspect.pop(sender, None)
+            return None
+        self._suspect[sender] = delta
+        return late
 
 
 def ok_reply(request_id: str, result: dict[str, Any]) -> dict[str, Any]:
@@ -195,8 +245,9 @@ def encode(data: dict[str, Any]) -> bytes:
 
 
 def status_payload(component: str, client_id: str, online: bool, **extra: Any) -> dict[str, Any]:
-    return {"online": online, "component": component, "client_id": client_id, "protocol": PROTOCOL_VERSION} | extra
+    return {"online": online, "component": component, "client_id": client_id, "protocol": PROTOCOL_VERSION,
+            "time": round(time.time(), 3)} | extra
 
 
-__all__ = ["Topics", "COMMANDS", "EVENT_TYPES", "Request", "parse_request", "peek_reply_to", "ok_reply",
+__all__ = ["Topics", "COMMANDS", "Freshness", "EVENT_TYPES", "Request", "parse_request", "peek_reply_to", "ok_reply",
            "error_reply", "encode", "status_payload", "CommandError"]

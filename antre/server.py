@@ -9,6 +9,7 @@ the backlog is empty -- the new retained state.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import queue
 import signal
@@ -20,7 +21,7 @@ from typing import Any
 from . import config as config_mod
 from .errors import CommandError
 from .mqtt import MqttLink, client_id_for
-from .protocol import Topics, error_reply, ok_reply, parse_request, peek_reply_to
+from .protocol import Freshness, Topics, error_reply, ok_reply, parse_request, peek_reply_to
 from .queue import QueueService
 from .storage import open_database
 
@@ -42,11 +43,13 @@ class QueueServer:
         self.client_id = client_id_for(cfg, "service")
         self.link = MqttLink(cfg.mqtt, self.topics, self.client_id, "service")
         self.link.subscribe(self.topics.commands, self._received)
+        self.link.subscribe(self.topics.statuses, self._presence)
         self.link.on_connect(lambda: self._jobs.put(_PUBLISH_STATE))
         self._jobs: queue.Queue[Any] = queue.Queue()
         self._writer = threading.Thread(target=self._run, name="antre-writer", daemon=True)
         self._notify = notify or (lambda *_: None)
         self._last_tick = 0.0
+        self._fresh = Freshness(cfg.queue.max_command_age)
 
     def start(self) -> None:
         self._writer.start()
@@ -63,6 +66,16 @@ class QueueServer:
     def _received(self, topic: str, payload: bytes) -> None:
         self._jobs.put((topic, payload))
 
+    def _presence(self, topic: str, payload: bytes) -> None:
+        # A device's presence carries its clock: learn its offset before its first command.
+        try:
+            sent_at = json.loads(payload).get("time")
+        except (ValueError, AttributeError):
+            return
+        if isinstance(sent_at, (int, float)) and not isinstance(sent_at, bool):
+            client_id = topic.rsplit("/", 1)[1]
+            self._jobs.put(("presence", self.topics.reply(client_id), sent_at, time.time()))
+
     # ------------------------------------------------------------------ writer thread
 
     def _run(self) -> None:
@@ -77,6 +90,8 @@ class QueueServer:
             try:
                 if job is _PUBLISH_STATE:
                     dirty = True
+                elif job is not None and job[0] == "presence":
+                    self._fresh.observe(*job[1:])
                 elif job is not None:
                     dirty |= self._handle(*job)
                 if time.monotonic() - self._last_tick >= TICK_SECONDS:
@@ -100,6 +115,13 @@ class QueueServer:
             log.warning("rejected message on %s: %s (%s)", topic, exc.message, exc.code)
             if reply_to:
                 self.link.publish(reply_to, error_reply(rid, exc.code, exc.message))
+            return False
+        late = self._fresh.age(req.reply_to, req.sent_at, time.time())
+        if late is not None:
+            message = f"arrived {late:.0f} s late; not applied (press again)"
+            log.warning("%s %s refused as stale: %s", req.command, req.args, message)
+            if req.reply_to:
+                self.link.publish(req.reply_to, error_reply(req.request_id, "stale_command", message))
             return False
         try:
             outcome = self.queue.execute(req.command, req.request_id, req.args)

@@ -35,7 +35,7 @@ from kivy.uix.stencilview import StencilView
 from kivy.uix.widget import Widget
 
 from antre.config import Config
-from antre.mqtt import MqttLink, default_client_id
+from antre.mqtt import MqttLink, client_id_for
 from antre.protocol import Topics
 
 from .board import BoardModel, CallView, format_clock, format_date
@@ -122,7 +122,7 @@ class DisplayApp(App):
         self.tz = cfg.office.tz
         self.model = BoardModel(ticker=cfg.display.ticker, recent_calls=RECENT_CALLS)
         self.topics = Topics(cfg.office.id)
-        self.link = MqttLink(cfg.mqtt, self.topics, default_client_id(cfg.display.client_id, "display"), "display")
+        self.link = MqttLink(cfg.mqtt, self.topics, client_id_for(cfg, "display"), "display")
         self._flash_ev = None
         self._flash_stop = None
         self._dump_path = os.environ.get(UI_DUMP_ENV) or None

@@ -43,7 +43,7 @@ class Mosquitto(devtools.LocalBroker):
 
 def write_config(path: Path, *, mqtt_url: str, db_path: Path, office_id: str | None = None,
                  extra: str = "", enforce_hours: bool = False, services: str | None = None,
-                 counters: str | None = None) -> Path:
+                 counters: str | None = None, queue: str = "") -> Path:
     """A test configuration file: the sample office, a private broker and database, hours not enforced."""
     office_id = office_id or "t" + uuid.uuid4().hex[:8]
     text = f"""
@@ -59,6 +59,7 @@ url = "sqlite:///{db_path}"
 
 [queue]
 enforce_hours = {str(enforce_hours).lower()}
+{queue}
 """
     if services is not None:
         text += services

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
+import socket
 import subprocess
 import sys
 import tomllib
@@ -19,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from antre import config
+from antre.mqtt import client_id_for
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "install-pi"
@@ -63,6 +66,49 @@ def lines(result: subprocess.CompletedProcess) -> list[str]:
     return result.stdout.splitlines()
 
 
+UNIT = {"server": "antre.service", "kiosk": "antre-kiosk.service",
+        "display": "antre-display.service", "counter": "antre-counter.service"}
+COMPONENT = {"server": "service", "kiosk": "kiosk", "display": "display", "counter": "counter"}
+
+
+def this_host() -> str:
+    """The host part of the logins the installer makes for device roles on the server Pi."""
+    return re.sub(r"[^a-z0-9_-]", "-", socket.gethostname().split(".")[0].lower()).lstrip("-_") or "pi"
+
+
+def login_dropin(root: Path, role: str) -> Path:
+    return root / "etc/systemd/system" / f"{UNIT[role]}.d" / "antre-login.conf"
+
+
+def unit_config(root: Path, role: str, monkeypatch) -> config.Config:
+    """The configuration the role's unit sees: antre.toml plus the login its drop-in hands it.
+
+    The drop-in must be exactly LoadCredential=mqtt:<file> and ANTRE_MQTT_FILE=%d/mqtt; systemd
+    copies <file> to $CREDENTIALS_DIRECTORY/mqtt, so here the file itself stands in for the copy.
+    """
+    text = login_dropin(root, role).read_text()
+    body = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert body[0] == "[Service]" and body[2] == "Environment=ANTRE_MQTT_FILE=%d/mqtt", text
+    key, _, path = body[1].partition("=")
+    assert key == "LoadCredential" and path.startswith("mqtt:/etc/antre/devices/"), text
+    login = root / path.removeprefix("mqtt:/")
+    assert login.stat().st_mode & 0o777 == 0o600  # root only: systemd, not the antre user, reads it
+    monkeypatch.setenv("ANTRE_MQTT_FILE", str(login))
+    try:
+        return config.load(root / "etc/antre/antre.toml")
+    finally:
+        monkeypatch.delenv("ANTRE_MQTT_FILE")
+
+
+def snippet(path: Path, name: str, role: str, password: str = "a-long-random-password-123456",
+            url: str = "mqtt://10.0.0.2:1883") -> Path:
+    """A login file as `antre broker setup` writes it on the server."""
+    path.write_text(f"# Antre MQTT login for '{name}' (role: {role}), written by `antre broker setup`.\n"
+                    f"# Copy to that Pi and install it with: install-pi --device-config {name}.toml. Keep it secret.\n"
+                    f'[mqtt]\nurl = "{url}"\nusername = "{name}"\npassword = "{password}"\nclient_id = "{name}"\n')
+    return path
+
+
 # --------------------------------------------------------------------------
 # --dry-run: the plan per role, and nothing written
 # --------------------------------------------------------------------------
@@ -94,6 +140,10 @@ def test_dry_run_plans_each_role(tmp_path, role, unit, packages):
     assert any(" broker setup " in line for line in out) == (role == "server")
     assert ("would install: /etc/chrony/conf.d/antre.conf (mode 0644)" in out) == (role == "server")
     assert ("would install: /etc/udev/rules.d/60-antre-printers.rules (mode 0644)" in out) == (role == "kiosk")
+    # The server role's login is made here; a device role's comes from the server (--device-config).
+    dropin = f"would install: /etc/systemd/system/{unit}.d/antre-login.conf (mode 0644)"
+    assert (dropin in out) == (role == "server")
+    assert any(line.startswith(f"note: {unit} has no MQTT login of its own yet") for line in out) == (role != "server")
     assert out[-1].startswith("Dry run: ") and out[-1].endswith(" file changes planned, nothing changed.")
     assert int(out[-1].split()[2]) == sum(line.startswith("would install:") or line.startswith("would create")
                                           for line in out)
@@ -124,6 +174,7 @@ def test_dry_run_uninstall_plans_nothing_on_an_empty_root(tmp_path):
     (["--role", "printer"], "unknown role 'printer'"),
     (["--role", "server", "--office", "Kantor Desa"], "--office"),
     (["--bogus"], "unknown option: --bogus"),
+    (["--role", "kiosk", "--device-config", "/nonexistent/kiosk-1.toml"], "no such file"),
 ])
 def test_bad_options_are_refused(tmp_path, args, message):
     result = install(tmp_path, *args, check=False)
@@ -136,7 +187,7 @@ def test_bad_options_are_refused(tmp_path, args, message):
 # --------------------------------------------------------------------------
 
 @needs_passwd
-def test_server_install_writes_files_and_second_run_changes_nothing(tmp_path, antre_bin):
+def test_server_install_writes_files_and_second_run_changes_nothing(tmp_path, antre_bin, monkeypatch):
     root = tmp_path / "root"
     root.mkdir()
     args = ["--role", "server", "--devices", "kiosk-1:kiosk,counter-1:counter,display-1:display",
@@ -170,13 +221,18 @@ def test_server_install_writes_files_and_second_run_changes_nothing(tmp_path, an
     users = [line.split(":")[0] for line in (root / "etc/mosquitto/antre.passwd").read_text().splitlines()]
     assert sorted(users) == ["antre-service", "counter-1", "display-1", "kiosk-1"]
 
-    # antre.toml: valid, carries the service's login and the office id.
+    # antre.toml: valid, the office id and the broker's address, no login (it is 0640 root:antre).
     toml = root / "etc/antre/antre.toml"
     assert toml.stat().st_mode & 0o777 == 0o640
     cfg = config.load(toml)
     assert cfg.office.id == "cibiru"
-    assert cfg.mqtt.username == "antre-service"
+    assert (cfg.mqtt.url, cfg.mqtt.username, cfg.mqtt.password) == ("mqtt://localhost:1883", "", "")
+    # The service logs in as antre-service (role service), from its unit's drop-in.
+    cfg = unit_config(root, "server", monkeypatch)
+    assert (cfg.mqtt.url, cfg.mqtt.username) == ("mqtt://localhost:1883", "antre-service")
     assert cfg.mqtt.password == tomllib.loads((devices / "antre-service.toml").read_text())["mqtt"]["password"]
+    assert client_id_for(cfg, "service") == "antre-service"
+    assert "user antre-service\ntopic read antre/v1/+/cmd/#" in (root / "etc/mosquitto/antre.acl").read_text()
 
     before = tree_hash(root)
     second = install(root, *args, antre_bin=antre_bin)
@@ -197,26 +253,81 @@ def test_antre_toml_is_never_overwritten(tmp_path, antre_bin):
 
 
 @needs_passwd
-def test_server_with_device_roles_uses_a_local_login_without_client_id(tmp_path, antre_bin):
-    install(tmp_path, "--role", "server", "--role", "kiosk", "--broker-host", "srv", antre_bin=antre_bin)
-    cfg = config.load(tmp_path / "etc/antre/antre.toml")
-    assert cfg.mqtt.username == "antre-local"
-    assert cfg.mqtt.client_id == ""  # service and kiosk keep their own ids
-    assert "user antre-local\ntopic readwrite antre/#" in (tmp_path / "etc/mosquitto/antre.acl").read_text()
+def test_server_with_device_roles_gives_each_part_its_own_login(tmp_path, antre_bin, monkeypatch):
+    roles = ["server", "kiosk", "display", "counter"]
+    args = [a for r in roles for a in ("--role", r)] + ["--devices", "kiosk-1:kiosk", "--broker-host", "srv"]
+    first = install(tmp_path, *args, antre_bin=antre_bin)
+    host = this_host()
+    registry = tomllib.loads((tmp_path / "etc/antre/broker-devices.toml").read_text())["devices"]
+    acl = (tmp_path / "etc/mosquitto/antre.acl").read_text()
+    for role in roles:
+        name = "antre-service" if role == "server" else f"{role}-{host}"
+        if role != "server":
+            assert registry[name] == role  # a login of the part's own role, not admin
+        assert f"# role: {COMPONENT[role]}\nuser {name}\n" in acl
+        cfg = unit_config(tmp_path, role, monkeypatch)
+        assert cfg.mqtt.username == cfg.mqtt.client_id == name
+        assert client_id_for(cfg, COMPONENT[role]) == name  # the ACL's reply/status topics are by user name
+        assert cfg.mqtt.url == ("mqtt://localhost:1883" if role == "server" else "mqtt://srv:1883")
+        assert f"skipped (--root): systemctl enable --now {UNIT[role]}" in lines(first)
+    assert registry["kiosk-1"] == "kiosk"  # the devices named with --devices are there too
+    assert "antre-local" not in acl and "# role: admin" not in acl
     assert (tmp_path / "etc/udev/rules.d/60-antre-printers.rules").exists()
-    assert (tmp_path / "etc/systemd/system/antre-kiosk.service").exists()
+
+    before = tree_hash(tmp_path)
+    second = install(tmp_path, *args, antre_bin=antre_bin)
+    assert lines(second)[-1] == "Done: 0 changes."
+    assert not any("try-restart" in line for line in lines(second))
+    assert tree_hash(tmp_path) == before
 
 
-def test_device_install_uses_the_snippet_from_the_server(tmp_path):
+@needs_passwd
+def test_the_old_shared_admin_login_is_removed(tmp_path, antre_bin, monkeypatch):
+    """Pis installed before each part had its own login carry antre-local (role admin): it goes."""
+    out = tmp_path / "etc/antre"
+    subprocess.run([str(antre_bin), "broker", "setup", "--host", "srv", "--devices", "antre-local:admin",
+                    "--out", str(out), "--passwd-file", str(tmp_path / "etc/mosquitto/antre.passwd"),
+                    "--acl-file", str(tmp_path / "etc/mosquitto/antre.acl")], check=True, capture_output=True)
+    assert "user antre-local" in (tmp_path / "etc/mosquitto/antre.acl").read_text()
+    args = ["--role", "server", "--role", "kiosk", "--broker-host", "srv"]
+    result = install(tmp_path, *args, antre_bin=antre_bin)
+    assert any(line.endswith("--remove antre-local") and " broker setup " in line for line in lines(result))
+    assert "antre-local" not in (tmp_path / "etc/mosquitto/antre.acl").read_text()
+    assert "antre-local" not in (out / "broker-devices.toml").read_text()
+    assert not (out / "devices/antre-local.toml").exists()
+    passwd = (tmp_path / "etc/mosquitto/antre.passwd").read_text()
+    assert sorted(line.split(":")[0] for line in passwd.splitlines()) == ["antre-service", f"kiosk-{this_host()}"]
+    assert unit_config(tmp_path, "kiosk", monkeypatch).mqtt.username == f"kiosk-{this_host()}"
+    assert lines(install(tmp_path, *args, antre_bin=antre_bin))[-1] == "Done: 0 changes."
+
+
+@needs_passwd
+def test_a_login_rewritten_on_the_server_restarts_its_unit(tmp_path, antre_bin):
+    args = ["--role", "server", "--role", "display", "--broker-host", "srv"]
+    install(tmp_path, *args, antre_bin=antre_bin)
+    login = tmp_path / f"etc/antre/devices/display-{this_host()}.toml"
+    login.write_text(login.read_text().replace('url = "mqtt://srv:1883"', 'url = "mqtt://old:1883"'))
+    out = lines(install(tmp_path, *args, antre_bin=antre_bin))
+    assert "skipped (--root): systemctl try-restart antre-display.service" in out
+    assert not any("try-restart antre.service" in line for line in out)
+    assert 'url = "mqtt://srv:1883"' in login.read_text()
+
+
+def test_device_install_uses_the_login_from_the_server(tmp_path, monkeypatch):
     root = tmp_path / "root"
     root.mkdir()
-    snippet = tmp_path / "display-1.toml"
-    snippet.write_text('# from the server\n[mqtt]\nurl = "mqtt://10.0.0.2:1883"\nusername = "display-1"\n'
-                       'password = "a-long-random-password-123456"\nclient_id = "display-1"\n')
-    args = ["--role", "display", "--server", "10.0.0.2", "--device-config", str(snippet), "--rtc"]
-    install(root, *args)
+    login = snippet(tmp_path / "display-1.toml", "display-1", "display")
+    args = ["--role", "display", "--server", "10.0.0.2", "--device-config", str(login), "--rtc"]
+    first = lines(install(root, *args))
+    assert not any(line.startswith("note:") for line in first)
+    installed = root / "etc/antre/devices/display-1.toml"
+    assert installed.read_bytes() == login.read_bytes()
+    assert (root / "etc/antre/devices").stat().st_mode & 0o777 == 0o700
     cfg = config.load(root / "etc/antre/antre.toml")
+    assert (cfg.mqtt.url, cfg.mqtt.username, cfg.mqtt.password) == ("mqtt://10.0.0.2:1883", "", "")
+    cfg = unit_config(root, "display", monkeypatch)
     assert (cfg.mqtt.url, cfg.mqtt.username, cfg.mqtt.client_id) == ("mqtt://10.0.0.2:1883", "display-1", "display-1")
+    assert client_id_for(cfg, "display") == "display-1"
     assert "NTP=10.0.0.2" in (root / "etc/systemd/timesyncd.conf.d/antre.conf").read_text().splitlines()
     assert (root / "boot/firmware/config.txt").read_text() == "dtoverlay=i2c-rtc,ds3231\n"
     assert not (root / "etc/mosquitto").exists()
@@ -224,6 +335,62 @@ def test_device_install_uses_the_snippet_from_the_server(tmp_path):
     before = tree_hash(root)
     assert lines(install(root, *args))[-1] == "Done: 0 changes."
     assert tree_hash(root) == before
+
+
+def test_device_pi_with_two_roles_gets_one_login_per_role(tmp_path, monkeypatch):
+    root = tmp_path / "root"
+    root.mkdir()
+    display = snippet(tmp_path / "display-2.toml", "display-2", "display")
+    counter = snippet(tmp_path / "counter-2.toml", "counter-2", "counter", password="another-long-password-98765")
+    args = ["--role", "display", "--role", "counter", "--server", "10.0.0.2",
+            "--device-config", str(counter), "--device-config", str(display)]
+    install(root, *args)
+    assert unit_config(root, "display", monkeypatch).mqtt.username == "display-2"
+    cfg = unit_config(root, "counter", monkeypatch)
+    assert (cfg.mqtt.username, cfg.mqtt.password) == ("counter-2", "another-long-password-98765")
+    assert client_id_for(cfg, "counter") == "counter-2"
+    assert lines(install(root, *args))[-1] == "Done: 0 changes."
+
+    # A new password from the server (--rotate): installed, and only that unit restarts.
+    snippet(counter, "counter-2", "counter", password="a-rotated-long-password-4242")
+    out = lines(install(root, *args))
+    assert "installed: /etc/antre/devices/counter-2.toml" in out
+    assert "skipped (--root): systemctl try-restart antre-counter.service" in out
+    assert not any("try-restart antre-display.service" in line for line in out)
+    assert unit_config(root, "counter", monkeypatch).mqtt.password == "a-rotated-long-password-4242"
+
+
+def test_a_hand_made_login_without_header_fits_a_single_role(tmp_path, monkeypatch):
+    login = tmp_path / "kiosk.toml"
+    login.write_text('[mqtt]\nurl = "mqtts://srv:8883"\nusername = "kiosk-3"\npassword = "pw-long-enough-1234"\n')
+    root = tmp_path / "root"
+    root.mkdir()
+    install(root, "--role", "kiosk", "--device-config", str(login))
+    cfg = unit_config(root, "kiosk", monkeypatch)
+    assert (cfg.mqtt.url, cfg.mqtt.username) == ("mqtts://srv:8883", "kiosk-3")
+
+
+@pytest.mark.parametrize("roles,files,message", [
+    (["display"], [("kiosk-1", "kiosk")], "the login of 'kiosk-1' has role 'kiosk'; this Pi's roles are: display"),
+    (["kiosk"], [("kiosk-1", "kiosk"), ("kiosk-2", "kiosk")], "two logins for role 'kiosk' (kiosk-1, kiosk-2)"),
+    (["kiosk"], [("web-1", "web")], "has role 'web'"),
+    (["server", "kiosk"], [("kiosk-1", "kiosk")], "--device-config is for Pis without the server role"),
+    (["kiosk", "display"], [("kiosk-1", "")], "cannot tell its role"),
+    (["kiosk"], [("Not A Name", "kiosk")], "no 'username = \"NAME\"' line"),
+])
+def test_wrong_logins_are_refused_before_anything_changes(tmp_path, roles, files, message):
+    root = tmp_path / "root"
+    root.mkdir()
+    args = [a for r in roles for a in ("--role", r)]
+    for name, role in files:
+        f = snippet(tmp_path / f"{len(args)}.toml", name, role)
+        if not role:
+            f.write_text("\n".join(line for line in f.read_text().splitlines() if not line.startswith("#")) + "\n")
+        args += ["--device-config", str(f)]
+    result = install(root, *args, check=False)
+    assert result.returncode == 2, result.stdout
+    assert message in result.stderr
+    assert list(root.iterdir()) == []
 
 
 def test_changed_unit_file_is_replaced_and_restarted(tmp_path):
@@ -239,14 +406,19 @@ def test_changed_unit_file_is_replaced_and_restarted(tmp_path):
 @needs_passwd
 def test_uninstall_removes_what_install_added_and_keeps_data(tmp_path, antre_bin):
     install(tmp_path, "--role", "server", "--role", "kiosk", "--broker-host", "srv", antre_bin=antre_bin)
+    assert login_dropin(tmp_path, "kiosk").exists()
+    override = tmp_path / "etc/systemd/system/antre-kiosk.service.d/override.conf"  # systemctl edit
+    override.write_text("[Service]\nEnvironment=KIVY_ROTATION=90\n")
     (tmp_path / "var/lib/antre").mkdir(parents=True)
     (tmp_path / "var/lib/antre/antre.db").write_bytes(b"data")
     out = lines(install(tmp_path, "--uninstall"))
     assert "skipped (--root): systemctl disable --now antre.service" in out
     for gone in ("etc/systemd/system/antre.service", "etc/systemd/system/antre-kiosk.service",
                  "etc/udev/rules.d/60-antre-printers.rules", "etc/mosquitto/conf.d/antre.conf",
-                 "etc/sysusers.d/antre.conf", "etc/tmpfiles.d/antre.conf", "etc/chrony/conf.d/antre.conf"):
+                 "etc/sysusers.d/antre.conf", "etc/tmpfiles.d/antre.conf", "etc/chrony/conf.d/antre.conf",
+                 "etc/systemd/system/antre.service.d", "etc/systemd/system/antre-kiosk.service.d/antre-login.conf"):
         assert not (tmp_path / gone).exists(), gone
+    assert override.exists()  # the admin's own drop-in stays
     assert (tmp_path / "etc/antre/antre.toml").exists()
     assert (tmp_path / "var/lib/antre/antre.db").read_bytes() == b"data"
     assert lines(install(tmp_path, "--uninstall"))[-1] == "Done: 0 changes."

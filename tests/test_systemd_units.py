@@ -4,7 +4,9 @@
 (``--root``): the shipped unit is copied there unchanged, next to the host's own
 unit files (for targets such as sysinit.target) and an empty executable at
 /opt/antre/venv/bin/antre, because verify insists that ExecStart= exists.
-Any output at all (an unknown key is only a warning) fails the test.
+Any output at all (an unknown key is only a warning) fails the test. The units are
+also verified as scripts/install-pi leaves them: with the drop-in that hands each
+unit its own MQTT login.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -24,6 +27,9 @@ UNIT_DIR = ROOT / "systemd"
 UNITS = sorted(p.name for p in UNIT_DIR.glob("*.service"))
 EXPECTED_UNITS = ["antre-counter.service", "antre-display.service", "antre-kiosk.service", "antre.service"]
 ANTRE = "/opt/antre/venv/bin/antre"
+INSTALLER = ROOT / "scripts" / "install-pi"
+ROLE_OF = {"antre.service": "server", "antre-kiosk.service": "kiosk",
+           "antre-display.service": "display", "antre-counter.service": "counter"}
 
 HOST_UNIT_DIRS = [Path("/usr/lib/systemd/system"), Path("/lib/systemd/system")]
 
@@ -192,6 +198,41 @@ def test_systemd_analyze_verify(fake_root, name):
 
 
 @needs_analyze
+@pytest.mark.parametrize("name", UNITS)
+def test_systemd_analyze_verify_with_the_installers_login_dropin(fake_root, tmp_path, name):
+    """install-pi into the root, then verify the unit as systemd will load it: unit + drop-in."""
+    role = ROLE_OF[name]
+    env = {**os.environ}
+    args = ["bash", str(INSTALLER), "--root", str(fake_root), "--role", role]
+    if role == "server":
+        if shutil.which("mosquitto_passwd") is None:
+            pytest.skip("mosquitto_passwd is not installed (apt install mosquitto)")
+        wrapper = tmp_path / "antre"
+        wrapper.write_text(f'#!/bin/sh\nPYTHONPATH="{ROOT}" exec "{sys.executable}" -m antre "$@"\n')
+        wrapper.chmod(0o755)
+        env["ANTRE_BIN"] = str(wrapper)
+        args += ["--broker-host", "srv"]
+        login = "antre-service"
+    else:
+        login = f"{role}-1"
+        f = tmp_path / f"{login}.toml"
+        f.write_text(f"# Antre MQTT login for '{login}' (role: {role}), written by `antre broker setup`.\n"
+                     f'[mqtt]\nurl = "mqtt://srv:1883"\nusername = "{login}"\npassword = "pw-0123456789abcdef"\n'
+                     f'client_id = "{login}"\n')
+        args += ["--server", "srv", "--device-config", str(f)]
+    subprocess.run(args, check=True, capture_output=True, text=True, env=env, timeout=120)
+    dropin = fake_root / "etc/systemd/system" / f"{name}.d" / "antre-login.conf"
+    assert parse_unit(dropin) == {"Service": {
+        "LoadCredential": [f"mqtt:/etc/antre/devices/{login}.toml"],
+        "Environment": ["ANTRE_MQTT_FILE=%d/mqtt"]}}
+    assert (fake_root / f"etc/antre/devices/{login}.toml").is_file()
+    assert (fake_root / "etc/systemd/system" / name).read_bytes() == (UNIT_DIR / name).read_bytes()
+    result = verify(fake_root, name)
+    output = (result.stdout + result.stderr).strip()
+    assert result.returncode == 0 and not output, f"systemd-analyze verify {name} + {dropin.name}:\n{output}"
+
+
+@needs_analyze
 def test_verify_harness_reports_problems(fake_root):
     """The check above can fail: a typo and a missing program are both reported."""
     broken = (UNIT_DIR / "antre.service").read_text().replace("ProtectHome=", "ProtectHoem=") \
@@ -201,6 +242,12 @@ def test_verify_harness_reports_problems(fake_root):
     output = result.stdout + result.stderr
     assert "Unknown key" in output and "ProtectHoem" in output
     assert "antre-missing" in output and result.returncode != 0
+    # Drop-ins are read too: a typo there is reported.
+    dropin = fake_root / "etc/systemd/system/antre.service.d/antre-login.conf"
+    dropin.parent.mkdir()
+    dropin.write_text("[Service]\nLoadCredentail=mqtt:/etc/antre/devices/antre-service.toml\n")
+    output = verify(fake_root, "antre.service").stderr
+    assert "Unknown key" in output and "LoadCredentail" in output and "antre-login.conf" in output
 
 
 @pytest.mark.skipif(shutil.which("systemd-sysusers") is None or shutil.which("systemd-tmpfiles") is None,
