@@ -1,0 +1,863 @@
+"""The touchscreen kiosk (Kivy): take a number, see it printed, rate the service.
+
+Layout lives in ``kiosk.kv``; this module holds the small screen classes and the
+:class:`KioskApp`, which wires three plain objects together:
+
+- an :class:`~antre.mqtt.MqttLink` (retained state, the service's presence,
+  events) and a :class:`~kiosk.logic.CommandGate` (one command per touch);
+- a :class:`~kiosk.printer.TicketPrinter` (prints on its own thread);
+- :func:`~kiosk.logic.availability`, which decides what can work right now.
+
+Only the main thread touches widgets: MQTT and printer callbacks hand over with
+``Clock.schedule_once``. The kiosk never touches the database.
+
+Import this module only after Kivy's configuration is set (``kiosk.cli`` does it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.window import Window
+from kivy.properties import (
+    BooleanProperty, ColorProperty, ListProperty, NumericProperty, StringProperty,
+)
+from kivy.uix.behaviors import ButtonBehavior
+from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.gridlayout import GridLayout
+from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
+from kivy.utils import escape_markup
+
+from antre.config import Config
+from antre.mqtt import MqttLink, Reply, Requester, client_id_for
+from antre.protocol import Topics
+
+from . import logic, texts
+from .assets import ASSETS, ensure_assets
+from .printer import PrintResult, TicketPrinter
+from .ticket import TicketInfo
+
+log = logging.getLogger(__name__)
+
+KV = Path(__file__).with_name("kiosk.kv")
+PRIORITIES = ("lansia", "disabilitas", "ibu_hamil")
+STAFF_HOLD_SECONDS = 3.0
+THANKS_SECONDS = 6.0
+MESSAGE_SECONDS = 12.0
+MAX_RATEABLE_SHOWN = 8
+REQUEST_TIMEOUT = 3.0
+
+
+def asset(name: str) -> str:
+    return str(ASSETS / name)
+
+
+# ---------------------------------------------------------------------- widgets
+
+class BigButton(ButtonBehavior, BoxLayout):
+    """A large rounded touch target: an icon beside one or two lines of text."""
+
+    tag = StringProperty("")
+    icon = StringProperty("")
+    text = StringProperty("")
+    subtext = StringProperty("")
+    bg = ColorProperty([0.08, 0.40, 0.75, 1])
+    fg = ColorProperty([1, 1, 1, 1])
+    font_size = NumericProperty(30)
+    sub_size = NumericProperty(22)
+    icon_size = NumericProperty(64)
+    halign = StringProperty("left")
+    selected = BooleanProperty(False)
+    markup_text = StringProperty("")
+
+    def on_text(self, *_: Any) -> None:
+        self._markup()
+
+    def on_subtext(self, *_: Any) -> None:
+        self._markup()
+
+    def on_sub_size(self, *_: Any) -> None:
+        self._markup()
+
+    def _markup(self) -> None:
+        text = f"[b]{escape_markup(self.text)}[/b]" if self.text else ""
+        if self.subtext:
+            text += f"\n[size={int(self.sub_size)}]{escape_markup(self.subtext)}[/size]"
+        self.markup_text = text
+
+
+class FaceButton(ButtonBehavior, BoxLayout):
+    """One face of the 4-point satisfaction scale: a drawn face above its word."""
+
+    tag = StringProperty("")
+    score = NumericProperty(4)
+    text = StringProperty("")
+
+
+class StaffCorner(BoxLayout):
+    """The office name area; holding it for a few seconds opens the staff PIN pad."""
+
+    __events__ = ("on_long_press",)
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._hold = None
+
+    def on_touch_down(self, touch):
+        if self.collide_point(*touch.pos):
+            touch.grab(self)
+            self._hold = Clock.schedule_once(lambda dt: self.dispatch("on_long_press"), STAFF_HOLD_SECONDS)
+            return True
+        return super().on_touch_down(touch)
+
+    def on_touch_up(self, touch):
+        if touch.grab_current is self:
+            touch.ungrab(self)
+            if self._hold is not None:
+                self._hold.cancel()
+                self._hold = None
+            return True
+        return super().on_touch_up(touch)
+
+    def on_long_press(self) -> None:
+        pass
+
+
+class Keypad(GridLayout):
+    """Digits 1-9, 0, delete and OK as big buttons. Dispatches ``on_key(key)``."""
+
+    uid_prefix = StringProperty("key")
+    ok_enabled = BooleanProperty(True)
+    __events__ = ("on_key",)
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.cols = 3
+        self._ok: BigButton | None = None
+        Clock.schedule_once(self._build)
+
+    def _build(self, dt: float) -> None:
+        app = App.get_running_app()
+        for key in ("1", "2", "3", "4", "5", "6", "7", "8", "9", "del", "0", "ok"):
+            b = BigButton(tag=f"{self.uid_prefix}:{key}", halign="center", font_size=app.u * 46)
+            if key == "del":
+                b.bg = (0.35, 0.38, 0.45, 1)
+                b.font_size = app.u * 28
+            elif key == "ok":
+                b.bg = (0.12, 0.55, 0.24, 1)
+                b.icon = asset("check.png")
+                b.icon_size = app.u * 44
+                b.font_size = app.u * 34
+                self._ok = b
+            else:
+                b.text = key
+            b.bind(on_release=lambda _b, k=key: self.dispatch("on_key", k))
+            self.add_widget(b)
+        self._label(app)
+        app.bind(lang=lambda *_: self._label(app))
+        self.bind(ok_enabled=lambda *_: self._label(app))
+
+    def _label(self, app: "KioskApp") -> None:
+        for b in self.children:
+            if b.tag.endswith(":del"):
+                b.text = app.t("delete")
+            elif b.tag.endswith(":ok"):
+                b.text = app.t("ok")
+                b.disabled = not self.ok_enabled
+
+    def on_key(self, key: str) -> None:
+        pass
+
+
+# ---------------------------------------------------------------------- screens
+
+class HomeScreen(Screen):
+    pass
+
+
+class InfoScreen(Screen):
+    code = StringProperty("")
+    quota_reached = BooleanProperty(False)
+    title = StringProperty("")
+    body = StringProperty("")
+
+
+class TicketScreen(Screen):
+    number = StringProperty("")
+    service_label = StringProperty("")
+    priority_label = StringProperty("")
+    ahead_text = StringProperty("")
+    estimate_text = StringProperty("")
+    print_text = StringProperty("")
+    print_state = StringProperty("printing")  # printing, printed, failed, none
+
+
+class MessageScreen(Screen):
+    icon = StringProperty("")
+    title = StringProperty("")
+    body = StringProperty("")
+
+
+class RatePickScreen(Screen):
+    empty_text = StringProperty("")
+
+
+class RateKeypadScreen(Screen):
+    typed = StringProperty("")
+    shown = StringProperty("")
+
+
+class RateFaceScreen(Screen):
+    title = StringProperty("")
+    subtitle = StringProperty("")
+
+
+class RateMoreScreen(Screen):
+    pass
+
+
+class RateWaitScreen(Screen):
+    pass
+
+
+class PinScreen(Screen):
+    entered = StringProperty("")
+    error = StringProperty("")
+
+
+class KioskRoot(BoxLayout):
+    pass
+
+
+# ---------------------------------------------------------------------- the app
+
+class KioskApp(App):
+    """The kiosk. ``cfg`` is the loaded configuration; ``printer`` a :class:`TicketPrinter`."""
+
+    lang = StringProperty("id")
+    u = NumericProperty(1.0)             # layout unit: 1.0 on a 1280x800 screen
+    office_name = StringProperty("")
+    date_text = StringProperty("")
+    clock_text = StringProperty("")
+    banner = StringProperty("")
+    availability = StringProperty(logic.BROKER_DOWN)
+    busy = BooleanProperty(False)
+    priority = StringProperty("")
+    home_title = StringProperty("")
+    can_rate = BooleanProperty(False)
+    logo = StringProperty("")
+    rateable = ListProperty([])
+
+    def __init__(self, cfg: Config, printer: TicketPrinter | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.cfg = cfg
+        self.kcfg = cfg.kiosk
+        self.title = "Antre Kiosk"
+        self.kv_file = str(KV)
+        self.lang = cfg.office.language
+        self.office_name = cfg.office.name
+        self.topics = Topics(cfg.office.id)
+        self.client_id = client_id_for(cfg, "kiosk")
+        self.link = MqttLink(cfg.mqtt, self.topics, self.client_id, "kiosk")
+        self.requester = Requester(self.link)
+        self.gate = logic.CommandGate(self.requester, timeout=REQUEST_TIMEOUT, attempts=3)
+        self.printer = printer or TicketPrinter.from_config(self.kcfg, lang=self.lang, check_on_start=False)
+        self.state: dict[str, Any] | None = None
+        self.service_online: bool | None = None
+        self.rows: list[logic.ServiceRow] = []
+        self._row_widgets: dict[str, tuple[BigButton, BigButton]] = {}
+        self._last_touch = time.monotonic()
+        self._ticket_timer = None
+        self._message_timer = None
+        self._ticket_number = ""
+        self._rating: dict[str, Any] = {}
+        self._render: Callable[[], None] | None = None
+        self._ticket: tuple[dict[str, Any], logic.ServiceRow] | None = None
+        self._leaving = False
+        self._sound = None
+        self._dump_path = os.environ.get("ANTRE_UI_DUMP", "")
+        self._last_dump = ""
+        self.rating_mode = self.kcfg.mode == "rating"
+        counter = cfg.counter_by_id(self.kcfg.rating_counter) if self.rating_mode else None
+        self.rating_counter_name = counter.name if counter else self.kcfg.rating_counter
+        self.logo = cfg.office.logo if cfg.office.logo and Path(cfg.office.logo).is_file() else ""
+
+    # ------------------------------------------------------------------ text
+
+    def t(self, key: str, lang: str | None = None, **values: Any) -> str:
+        """The text for ``key`` in the current language (kv passes ``app.lang`` to re-bind)."""
+        return texts.text(key, lang or self.lang, **values)
+
+    # ------------------------------------------------------------------ start and stop
+
+    def build(self):
+        ensure_assets()
+        self._scale()
+        Window.bind(size=lambda *_: self._scale())
+        Window.bind(on_touch_down=self._touched)
+        Window.bind(on_request_close=self._request_close)
+        # kiosk.kv (next to this file) is loaded by Kivy itself: its name follows the class name KioskApp.
+        root = KioskRoot()
+        self.sm: ScreenManager = root.ids.sm
+        self.sm.transition = NoTransition()
+        self.home_name = "rate_wait" if self.rating_mode else "home"
+        self.sm.current = self.home_name
+        self.bind(lang=lambda *_: self._refresh(), busy=lambda *_: self._refresh(),
+                  priority=lambda *_: self._refresh())
+        root.ids.corner.bind(on_long_press=lambda *_: self.open_pin())
+        return root
+
+    def on_start(self) -> None:
+        self._load_sound()
+        self.link.subscribe(self.topics.state, self._on_state)
+        self.link.subscribe(self.topics.statuses, self._on_status)
+        if self.rating_mode:
+            self.link.subscribe(self.topics.event("ticket_completed"), self._on_completed)
+        self.link.on_connect(lambda: Clock.schedule_once(lambda dt: self._refresh()))
+        self.link.on_disconnect(lambda: Clock.schedule_once(lambda dt: self._refresh()))
+        self._publish_printer(self.printer.status, self.printer.status_message)
+        self.link.start()
+        self._check_printer()
+        self._tick(0)
+        Clock.schedule_interval(self._tick, 1.0)
+        if self._dump_path:
+            Clock.schedule_interval(lambda dt: self.dump_ui(), 0.2)
+        self._refresh()
+        log.info("kiosk %s started (%s mode, printer %s)", self.client_id, self.kcfg.mode, self.kcfg.printer)
+
+    def on_stop(self) -> None:
+        try:
+            self.link.stop()
+        finally:
+            self.printer.close(timeout=2)
+
+    def leave(self, why: str) -> None:
+        """Stops the kiosk (staff PIN, or a signal from systemd). Safe to call from a signal handler."""
+        log.info("leaving kiosk mode: %s", why)
+        self._leaving = True
+        Clock.schedule_once(lambda dt: self.stop())
+
+    def _request_close(self, *args: Any, **kwargs: Any) -> bool:
+        # Closing the window (or Alt-F4) is refused: leaving needs the staff PIN.
+        return not self._leaving
+
+    def _scale(self) -> None:
+        w, h = Window.size
+        self.u = max(0.6, min(2.5, min(w / 1280.0, h / 800.0)))
+
+    # ------------------------------------------------------------------ sound
+
+    def _load_sound(self) -> None:
+        if not self.kcfg.touch_sound:
+            return
+        try:
+            from kivy.core.audio import SoundLoader
+            self._sound = SoundLoader.load(asset("click.wav"))
+        except Exception as exc:  # noqa: BLE001 - no audio device must not stop the kiosk
+            log.warning("touch sound unavailable: %s", exc)
+            self._sound = None
+        if self._sound is None:
+            log.warning("touch sound unavailable (no audio output?)")
+
+    def _touched(self, window, touch) -> bool:
+        self._last_touch = time.monotonic()
+        if self._sound is not None:
+            try:
+                self._sound.stop()
+                self._sound.play()
+            except Exception as exc:  # noqa: BLE001
+                log.debug("click sound failed: %s", exc)
+        return False
+
+    # ------------------------------------------------------------------ MQTT (paho's thread)
+
+    def _on_state(self, topic: str, payload: bytes) -> None:
+        try:
+            state = json.loads(payload)
+        except ValueError:
+            log.warning("unreadable state message")
+            return
+        if isinstance(state, dict):
+            Clock.schedule_once(lambda dt: self._set_state(state))
+
+    def _on_status(self, topic: str, payload: bytes) -> None:
+        try:
+            data = json.loads(payload) if payload else {}
+        except ValueError:
+            return
+        if isinstance(data, dict) and data.get("component") == "service":
+            online = bool(data.get("online"))
+            Clock.schedule_once(lambda dt: self._set_service_online(online))
+
+    def _on_completed(self, topic: str, payload: bytes) -> None:
+        try:
+            event = json.loads(payload)
+        except ValueError:
+            return
+        counter = (event.get("counter") or {}).get("id") if isinstance(event, dict) else None
+        if counter == self.kcfg.rating_counter and event.get("number"):
+            Clock.schedule_once(lambda dt: self.rating_prompt(event["number"]))
+
+    # ------------------------------------------------------------------ state → screen
+
+    def _set_state(self, state: dict[str, Any]) -> None:
+        self.state = state
+        self._refresh()
+
+    def _set_service_online(self, online: bool) -> None:
+        self.service_online = online
+        self._refresh()
+
+    def _refresh(self) -> None:
+        """Recomputes availability, the banner and the home screen from what is known now."""
+        if not hasattr(self, "sm"):
+            return
+        self.availability = logic.availability(self.link.connected.is_set(), self.service_online, self.state)
+        office = (self.state or {}).get("office") or {}
+        self.office_name = office.get("name") or self.cfg.office.name
+        if self.availability == logic.CLOSED:
+            hours = (self.state or {}).get("hours_today")
+            self.banner = self.t("closed", hours=hours) if hours else self.t("closed_today")
+        elif self.availability != logic.OK:
+            self.banner = self.t(self.availability)
+        else:
+            self.banner = ""
+        self.can_rate = self.availability in (logic.OK, logic.CLOSED) and not self.busy
+        self.rateable = [r["number"] for r in (self.state or {}).get("rateable", [])][:MAX_RATEABLE_SHOWN]
+        if self.busy:
+            self.home_title = self.t("please_wait")
+        elif self.availability != logic.OK:
+            self.home_title = self.t("no_tickets_now")
+        elif self.priority:
+            self.home_title = self.t("priority_chosen", kind=self.t(f"priority_{self.priority}"))
+        else:
+            self.home_title = self.t("choose_service")
+        self._refresh_services()
+        if self.sm.current == "rate_pick":
+            self._fill_rate_pick()
+
+    def _refresh_services(self) -> None:
+        self.rows = logic.service_rows(self.state, self.cfg.services)
+        box = self.sm.get_screen("home").ids.services
+        codes = [r.code for r in self.rows]
+        if codes != list(self._row_widgets):
+            box.clear_widgets()
+            self._row_widgets.clear()
+            for r in self.rows:
+                line = BoxLayout(spacing=self.u * 14)
+                b = BigButton(tag=f"service:{r.code}", icon=asset("ticket.png"))
+                b.bind(on_release=lambda _b, c=r.code: self.issue(c))
+                info = BigButton(tag=f"info:{r.code}", icon=asset("info.png"), size_hint_x=None,
+                                 bg=(0.16, 0.30, 0.48, 1))
+                info.bind(on_release=lambda _b, c=r.code: self.show_info(c))
+                line.add_widget(b)
+                line.add_widget(info)
+                box.add_widget(line)
+                self._row_widgets[r.code] = (b, info)
+        can_issue = self.availability == logic.OK and not self.busy
+        for r in self.rows:
+            b, info = self._row_widgets[r.code]
+            b.text = r.label(self.lang)
+            b.font_size = self.u * 32
+            b.sub_size = self.u * 27
+            b.icon_size = self.u * 64
+            if self.availability in (logic.BROKER_DOWN, logic.SERVICE_OFFLINE):
+                b.subtext = ""  # the counts would be stale
+            elif r.quota_reached:
+                b.subtext = self.t("quota_reached")
+            else:
+                waiting = self.t("waiting", n=r.waiting) if r.waiting else self.t("waiting_none")
+                wait = (self.t("wait_minutes", m=r.estimated_wait_minutes) if r.estimated_wait_minutes
+                        else self.t("wait_now"))
+                b.subtext = f"{waiting}  \u2022  {wait}"
+            b.disabled = not can_issue or r.quota_reached
+            info.text = self.t("info")
+            info.width = self.u * 190
+            info.font_size = self.u * 28
+            info.icon_size = self.u * 52
+            info.disabled = self.busy
+
+    # ------------------------------------------------------------------ clock and idle
+
+    def _tick(self, dt: float) -> None:
+        now = datetime.now(timezone.utc).astimezone(self.cfg.office.tz)
+        self.date_text = texts.long_date(now, self.lang)
+        self.clock_text = now.strftime("%H:%M")
+        if self.sm.current not in (self.home_name, "ticket", "pin") and \
+                time.monotonic() - self._last_touch > self.kcfg.idle_seconds:
+            log.info("idle for %.0fs on %s; back to the start screen", self.kcfg.idle_seconds, self.sm.current)
+            self.go_home(idle=True)
+        elif self.sm.current == "pin" and time.monotonic() - self._last_touch > self.kcfg.idle_seconds:
+            self.go_home()
+        elif self.priority and not self.busy and time.monotonic() - self._last_touch > self.kcfg.idle_seconds:
+            # A priority chosen by someone who then walked away must not carry over to the next person.
+            self.priority = ""
+
+    def go_home(self, *_: Any, idle: bool = False) -> None:
+        if idle and self._rating.get("score") and self.sm.current in ("rate_more", "rate_face"):
+            # Walked away during the detailed questions: the overall score still counts.
+            self._send_rating(with_elements=False, quiet=True)
+        self._cancel_timers()
+        self._rating = {}
+        self.priority = ""
+        self.sm.current = self.home_name
+        self._refresh()
+
+    def _cancel_timers(self) -> None:
+        for ev in (self._ticket_timer, self._message_timer):
+            if ev is not None:
+                ev.cancel()
+        self._ticket_timer = self._message_timer = None
+
+    def toggle_language(self) -> None:
+        self.lang = "en" if self.lang == "id" else "id"
+        self.printer.lang = self.lang
+        self._tick(0)
+        if self._render is not None and self.sm.current not in (self.home_name, "rate_pick", "pin"):
+            self._render()
+
+    def toggle_priority(self, kind: str) -> None:
+        self.priority = "" if self.priority == kind else kind
+
+    # ------------------------------------------------------------------ issuing
+
+    def row(self, code: str) -> logic.ServiceRow | None:
+        return next((r for r in self.rows if r.code == code), None)
+
+    def issue(self, code: str) -> None:
+        """One touch on a service button: at most one issue_ticket in flight."""
+        row = self.row(code)
+        if row is None or self.availability != logic.OK or row.quota_reached or self.busy:
+            return
+        args: dict[str, Any] = {"service": code, "channel": "kiosk"}
+        if self.priority:
+            args["priority"] = self.priority
+        rid = self.gate.send("issue_ticket", args,
+                             lambda reply: Clock.schedule_once(lambda dt: self._issued(reply, row)))
+        if rid is None:
+            return
+        log.info("issue_ticket %s (%s) request %s", code, self.priority or "regular", rid)
+        self.busy = True
+        if self.sm.current != "home":
+            self.sm.current = "home"
+
+    def _issued(self, reply: Reply, row: logic.ServiceRow) -> None:
+        self.busy = False
+        self.priority = ""
+        if not reply.ok:
+            log.warning("ticket not issued: %s: %s", reply.code, reply.message)
+            key = f"err_{reply.code}" if f"err_{reply.code}" in texts.TEXTS else "err_other"
+            self.show_message(asset("warning.png"), lambda: self.t("issue_failed"), lambda: self.t(key),
+                              MESSAGE_SECONDS)
+            return
+        result = reply.result or {}
+        self.show_ticket(result, row)
+
+    def show_ticket(self, result: dict[str, Any], row: logic.ServiceRow) -> None:
+        self._cancel_timers()
+        number = str(result.get("number", "?"))
+        self._ticket_number = number
+        self._ticket = (result, row)
+        self.sm.get_screen("ticket").print_state = "printing"
+        self._show("ticket", self._render_ticket)
+        # Until the printer answers (within print_timeout), keep the number up.
+        self._ticket_timer = Clock.schedule_once(
+            self.go_home, self.kcfg.ticket_screen_seconds + self.kcfg.print_timeout)
+        try:
+            info = TicketInfo.from_result(result, requirements=row.requirements, service_name_en=row.name_en)
+        except ValueError as exc:
+            log.error("ticket %s cannot be printed: %s", number, exc)
+            self._printed(PrintResult(False, "error", str(exc), number))
+            return
+        self.printer.submit(info, self._office(), on_done=lambda res: Clock.schedule_once(
+            lambda dt: self._printed(res)), lang=self.lang)
+
+    def _render_ticket(self) -> None:
+        result, row = self._ticket
+        scr: TicketScreen = self.sm.get_screen("ticket")
+        scr.number = self._ticket_number
+        scr.service_label = row.label(self.lang)
+        prio = result.get("priority")
+        scr.priority_label = f"{self.t('priority')}: {self.t('priority_' + prio)}" if prio in PRIORITIES else ""
+        ahead = int(result.get("ahead") or 0)
+        scr.ahead_text = self.t("ahead", n=ahead) if ahead else self.t("ahead_none")
+        minutes = int(result.get("estimated_wait_minutes") or 0)
+        scr.estimate_text = self.t("estimate", m=minutes) if minutes else self.t("estimate_now")
+        key = {"printing": "printing", "printed": "printed", "failed": "print_failed"}.get(scr.print_state,
+                                                                                        "no_printer")
+        scr.print_text = self.t(key)
+
+    def _show(self, screen: str, render: Callable[[], None]) -> None:
+        """Fills ``screen``'s texts with ``render`` (again when the language changes) and shows it."""
+        self._render = render
+        render()
+        self.sm.current = screen
+
+    def _office(self):
+        office = (self.state or {}).get("office") or {}
+        return dataclasses.replace(self.cfg.office, name=office.get("name") or self.cfg.office.name,
+                                   address=office.get("address", self.cfg.office.address))
+
+    def _printed(self, result: PrintResult) -> None:
+        self._publish_printer(result.status, result.message)
+        if result.number != self._ticket_number or self.sm.current != "ticket":
+            return
+        scr: TicketScreen = self.sm.get_screen("ticket")
+        if result.ok:
+            scr.print_state = "printed"
+            seconds = self.kcfg.ticket_screen_seconds
+        else:
+            scr.print_state = "failed" if self.printer.enabled else "none"
+            seconds = self.kcfg.ticket_screen_seconds_no_print
+        self._render_ticket()
+        if self._ticket_timer is not None:
+            self._ticket_timer.cancel()
+        self._ticket_timer = Clock.schedule_once(self.go_home, seconds)
+
+    # ------------------------------------------------------------------ printer status
+
+    def _publish_printer(self, status: str, message: str) -> None:
+        self.link.set_status(printer=status, printer_message=message)
+
+    def _check_printer(self, *_: Any) -> None:
+        if not self.printer.enabled:
+            return
+        self.printer.check(on_done=lambda res: Clock.schedule_once(lambda dt: self._checked(res)))
+
+    def _checked(self, result: PrintResult) -> None:
+        self._publish_printer(result.status, result.message)
+        # A printer in trouble is checked every minute, a healthy one every five.
+        Clock.schedule_once(self._check_printer, 300 if result.status == "ok" else 60)
+
+    # ------------------------------------------------------------------ info and messages
+
+    def show_info(self, code: str) -> None:
+        row = self.row(code)
+        if row is None:
+            return
+        scr: InfoScreen = self.sm.get_screen("info")
+        scr.code = code
+        scr.quota_reached = row.quota_reached
+
+        def render() -> None:
+            scr.title = row.label(self.lang)
+            if row.requirements:
+                scr.body = "\n".join(f"\u2022  {r}" for r in row.requirements)
+            else:
+                scr.body = self.t("no_requirements")
+        self._show("info", render)
+
+    def show_message(self, icon: str, title: Callable[[], str], body: Callable[[], str] | None,
+                     seconds: float) -> None:
+        """A full-screen message; ``title`` and ``body`` give the text in the current language."""
+        self._cancel_timers()
+        scr: MessageScreen = self.sm.get_screen("message")
+        scr.icon = icon
+
+        def render() -> None:
+            scr.title = title()
+            scr.body = body() if body else ""
+        self._show("message", render)
+        self._message_timer = Clock.schedule_once(self.go_home, seconds)
+
+    # ------------------------------------------------------------------ rating
+
+    def start_rating(self) -> None:
+        if not self.can_rate:
+            return
+        self._rating = {}
+        self._fill_rate_pick()
+        self.sm.current = "rate_pick"
+
+    def _fill_rate_pick(self) -> None:
+        scr: RatePickScreen = self.sm.get_screen("rate_pick")
+        grid = scr.ids.numbers
+        grid.clear_widgets()
+        for number in self.rateable:
+            b = BigButton(tag=f"rate:{number}", text=number, halign="center", font_size=self.u * 54,
+                          bg=(0.16, 0.30, 0.48, 1))
+            b.bind(on_release=lambda _b, n=number: self.rating_prompt(n))
+            grid.add_widget(b)
+        scr.empty_text = "" if self.rateable else self.t("rate_pick_none")
+
+    def open_keypad(self) -> None:
+        scr: RateKeypadScreen = self.sm.get_screen("rate_keypad")
+        scr.typed = ""
+        self._typed_changed()
+        prefixes = scr.ids.prefixes
+        prefixes.clear_widgets()
+        for p in sorted({r.prefix for r in self.rows if r.prefix}):
+            b = BigButton(tag=f"prefix:{p}", text=p, halign="center", font_size=self.u * 46,
+                          bg=(0.16, 0.30, 0.48, 1))
+            b.bind(on_release=lambda _b, letter=p: self.type_key(letter))
+            prefixes.add_widget(b)
+        self.sm.current = "rate_keypad"
+
+    def type_key(self, key: str) -> None:
+        scr: RateKeypadScreen = self.sm.get_screen("rate_keypad")
+        if key == "del":
+            scr.typed = scr.typed[:-1]
+        elif key == "ok":
+            number = logic.normalize_number(scr.typed, self._width())
+            if number:
+                self.rating_prompt(number)
+                return
+        elif key.isalpha():
+            scr.typed = key  # a letter starts a new number
+        elif len(scr.typed) < 7:
+            scr.typed = (scr.typed or "") + key
+        self._typed_changed()
+
+    def _width(self) -> int:
+        return logic.number_width(self.state, self.cfg.queue.number_width)
+
+    def _typed_changed(self) -> None:
+        scr: RateKeypadScreen = self.sm.get_screen("rate_keypad")
+        number = logic.normalize_number(scr.typed, self._width())
+        scr.shown = number or scr.typed or "_"
+        scr.ids.keypad.ok_enabled = number is not None
+
+    def rating_prompt(self, number: str) -> None:
+        """The face scale for ``number`` (also the entry point of rating-only mode)."""
+        if self.sm.current in ("ticket", "pin"):
+            return
+        if self._rating.get("score") and self._rating.get("number") != number:
+            # The next ticket was completed while the previous resident was still answering:
+            # keep their overall score.
+            self._send_rating(with_elements=False, quiet=True)
+        self._cancel_timers()
+        self._rating = {"number": number, "score": None, "elements": []}
+        scr: RateFaceScreen = self.sm.get_screen("rate_face")
+
+        def render() -> None:
+            scr.title = self.t("rate_question")
+            scr.subtitle = self.t("rate_for", number=number)
+        self._show("rate_face", render)
+        self._last_touch = time.monotonic()
+
+    def face(self, score: int) -> None:
+        r = self._rating
+        if not r.get("number"):
+            return
+        if r.get("score") is None:
+            r["score"] = score
+            self.sm.current = "rate_more"
+            return
+        r["elements"].append(score)
+        if len(r["elements"]) == len(texts.IKM_ELEMENTS):
+            self._send_rating(with_elements=True)
+        else:
+            self._show_element()
+
+    def rate_details(self) -> None:
+        self._rating["elements"] = []
+        self._show_element()
+
+    def _show_element(self) -> None:
+        i = len(self._rating["elements"])
+        number = self._rating["number"]
+        scr: RateFaceScreen = self.sm.get_screen("rate_face")
+
+        def render() -> None:
+            scr.title = texts.element_name(i, self.lang)
+            scr.subtitle = self.t("element_progress", i=i + 1) + "   \u2022   " + self.t("rate_for", number=number)
+        self._show("rate_face", render)
+
+    def send_score_only(self) -> None:
+        self._send_rating(with_elements=False)
+
+    def _send_rating(self, with_elements: bool, quiet: bool = False) -> None:
+        r = dict(self._rating)
+        args: dict[str, Any] = {"ticket": r["number"], "score": r["score"]}
+        if with_elements and len(r.get("elements", [])) == len(texts.IKM_ELEMENTS):
+            args["elements"] = list(r["elements"])
+        if quiet:
+            self.gate.send("rate", args, lambda reply: log.info("rating of %s on leaving: %s", r["number"],
+                                                                 "ok" if reply.ok else reply.code))
+            return
+        rid = self.gate.send("rate", args, lambda reply: Clock.schedule_once(lambda dt: self._rated(reply, r)))
+        if rid is None:
+            return
+        self.show_message(asset("star.png"), lambda: self.t("sending"), None, MESSAGE_SECONDS + 10)
+        self.busy = True
+
+    def _rated(self, reply: Reply, r: dict[str, Any]) -> None:
+        self.busy = False
+        self._rating = {}
+        if reply.ok:
+            self.show_message(asset("check.png"), lambda: self.t("thanks"), None, THANKS_SECONDS)
+            return
+        log.warning("rating of %s refused: %s: %s", r.get("number"), reply.code, reply.message)
+        key = f"rate_err_{reply.code}"
+        if key not in texts.TEXTS:
+            key = "rate_err_other"
+        icon = "check.png" if reply.code == "already_rated" else "warning.png"
+        self.show_message(asset(icon), lambda: self.t(key, number=r.get("number", "")), None, MESSAGE_SECONDS)
+
+    # ------------------------------------------------------------------ staff
+
+    def open_pin(self) -> None:
+        self._cancel_timers()
+        scr: PinScreen = self.sm.get_screen("pin")
+        scr.entered = ""
+        scr.error = ""
+        self.sm.current = "pin"
+
+    def pin_key(self, key: str) -> None:
+        scr: PinScreen = self.sm.get_screen("pin")
+        scr.error = ""
+        if key == "del":
+            scr.entered = scr.entered[:-1]
+        elif key == "ok":
+            if scr.entered == self.kcfg.staff_pin:
+                self.leave("staff PIN entered")
+                return
+            log.warning("wrong staff PIN entered")
+            scr.entered = ""
+            scr.error = self.t("pin_wrong")
+        elif len(scr.entered) < 12:
+            scr.entered += key
+
+    # ------------------------------------------------------------------ introspection for tests
+
+    def dump_ui(self) -> None:
+        """Writes named widgets' rectangles (top-left origin, window pixels) to ``$ANTRE_UI_DUMP``."""
+        widgets: dict[str, Any] = {}
+        for w in self.root.walk():
+            uid = getattr(w, "tag", "")
+            if not uid or w.width <= 1 or w.height <= 1 or getattr(w, "opacity", 1) == 0:
+                continue
+            x, y = w.to_window(w.x, w.y)
+            widgets[uid] = {
+                "x": round(x), "y": round(Window.height - y - w.height), "w": round(w.width),
+                "h": round(w.height), "text": str(getattr(w, "text", "")), "disabled": bool(w.disabled),
+            }
+            if getattr(w, "subtext", ""):
+                widgets[uid]["subtext"] = w.subtext
+        data = {
+            "screen": self.sm.current, "lang": self.lang,
+            "settled": len(self.sm.children) == 1 and not self.sm.transition.is_active,
+            "availability": self.availability, "busy": self.busy,
+            "banner": self.banner, "printer": self.printer.status, "rateable": list(self.rateable),
+            "window": {"width": Window.width, "height": Window.height,
+                       "left": getattr(Window, "left", 0), "top": getattr(Window, "top", 0)},
+            "widgets": widgets,
+        }
+        text = json.dumps(data, ensure_ascii=False, sort_keys=True)
+        if text == self._last_dump:
+            return
+        self._last_dump = text
+        tmp = f"{self._dump_path}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, self._dump_path)

@@ -1,0 +1,156 @@
+"""Every word the kiosk shows, in Bahasa Indonesia (default) and English.
+
+Plain short sentences: many residents read slowly. Standard spelling
+(antrean, silakan). :func:`text` falls back to Indonesian for a missing
+English entry, and to the key itself for an unknown key, so a typo shows up
+on screen instead of crashing the kiosk.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+LANGUAGES = ("id", "en")
+
+TEXTS: dict[str, tuple[str, str]] = {
+    # Home
+    "choose_service": ("Silakan pilih layanan", "Please choose a service"),
+    "no_tickets_now": ("Saat ini nomor antrean belum bisa diambil", "No numbers can be taken right now"),
+    "waiting": ("{n} orang menunggu", "{n} waiting"),
+    "waiting_none": ("Tidak ada antrean", "No one waiting"),
+    "wait_minutes": ("perkiraan {m} menit", "about {m} min"),
+    "wait_now": ("langsung dilayani", "served right away"),
+    "info": ("Info", "Info"),
+    "priority": ("Prioritas", "Priority"),
+    "priority_hint": ("Untuk lansia, penyandang disabilitas, dan ibu hamil",
+                      "For the elderly, people with disabilities, and pregnant women"),
+    "priority_lansia": ("Lansia", "Elderly"),
+    "priority_disabilitas": ("Disabilitas", "Disability"),
+    "priority_ibu_hamil": ("Ibu hamil", "Pregnant"),
+    "priority_chosen": ("Tiket prioritas: {kind}. Sekarang pilih layanan.",
+                        "Priority ticket: {kind}. Now choose a service."),
+    "rate": ("Beri penilaian", "Rate our service"),
+    "language": ("English", "Bahasa Indonesia"),
+    "quota_reached": ("Kuota hari ini sudah habis", "Today's quota is full"),
+    "please_wait": ("Mohon tunggu, nomor sedang diambil ...", "Please wait, getting your number ..."),
+    # Unavailable
+    "broker_down": ("Kios tidak tersambung ke jaringan antrean. Mohon hubungi petugas.",
+                    "The kiosk is not connected to the queue network. Please ask the staff."),
+    "service_offline": ("Sistem antrean sedang tidak aktif. Mohon hubungi petugas.",
+                        "The queue system is not running. Please ask the staff."),
+    "closed": ("Kantor sedang tutup. Jam layanan hari ini: {hours}.",
+               "The office is closed. Opening hours today: {hours}."),
+    "closed_today": ("Kantor tutup hari ini.", "The office is closed today."),
+    # Ticket
+    "your_number": ("Nomor antrean Anda", "Your number"),
+    "ahead": ("{n} orang di depan Anda", "{n} people ahead of you"),
+    "ahead_none": ("Tidak ada yang di depan Anda", "No one is ahead of you"),
+    "estimate": ("Perkiraan menunggu {m} menit", "Estimated wait {m} minutes"),
+    "estimate_now": ("Anda segera dipanggil", "You will be called soon"),
+    "printing": ("Tiket sedang dicetak ...", "Printing your ticket ..."),
+    "printed": ("Silakan ambil tiket Anda", "Please take your ticket"),
+    "no_printer": ("Silakan ingat nomor ini", "Please remember this number"),
+    "print_failed": ("Printer bermasalah — catat atau foto nomor ini",
+                     "Printer problem — write down or photograph this number"),
+    "done": ("Selesai", "Done"),
+    "back": ("Kembali", "Back"),
+    # Issue failures
+    "issue_failed": ("Maaf, nomor belum bisa diambil", "Sorry, no number could be issued"),
+    "err_offline": ("Kios tidak tersambung. Tidak ada tiket yang dibuat. Silakan coba lagi sebentar lagi.",
+                    "The kiosk is not connected. No ticket was made. Please try again shortly."),
+    "err_timeout": ("Sistem antrean tidak menjawab. Silakan coba lagi atau hubungi petugas.",
+                    "The queue system did not answer. Please try again or ask the staff."),
+    "err_quota_reached": ("Kuota layanan ini untuk hari ini sudah habis. Silakan datang lagi besok.",
+                          "Today's quota for this service is full. Please come back tomorrow."),
+    "err_office_closed": ("Kantor sedang tutup. Tiket hanya bisa diambil pada jam layanan.",
+                          "The office is closed. Tickets are issued during opening hours."),
+    "err_service_inactive": ("Layanan ini tidak tersedia hari ini.", "This service is not available today."),
+    "err_other": ("Terjadi masalah. Mohon hubungi petugas.", "Something went wrong. Please ask the staff."),
+    # Info
+    "requirements": ("Persyaratan", "Requirements"),
+    "no_requirements": ("Tidak ada persyaratan khusus.", "No special requirements."),
+    "take_number": ("Ambil nomor", "Get a number"),
+    # Rating
+    "rate_pick": ("Pilih nomor tiket Anda", "Choose your ticket number"),
+    "rate_pick_none": ("Belum ada tiket yang selesai dilayani. Ketik nomor Anda.",
+                       "No tickets finished yet. Type your number."),
+    "rate_type": ("Ketik nomor", "Type number"),
+    "rate_type_prompt": ("Ketik nomor tiket Anda", "Type your ticket number"),
+    "ok": ("OK", "OK"),
+    "delete": ("Hapus", "Delete"),
+    "rate_question": ("Bagaimana pelayanan kami?", "How was our service?"),
+    "rate_for": ("Tiket {number}", "Ticket {number}"),
+    "face_4": ("Sangat Puas", "Very satisfied"),
+    "face_3": ("Puas", "Satisfied"),
+    "face_2": ("Kurang Puas", "Not satisfied"),
+    "face_1": ("Tidak Puas", "Very unsatisfied"),
+    "more_question": ("Mau menilai lebih rinci? (9 pertanyaan singkat)", "Rate in more detail? (9 short questions)"),
+    "more_yes": ("Ya, nilai rinci", "Yes, in detail"),
+    "more_no": ("Tidak, kirim", "No, send"),
+    "element_progress": ("Pertanyaan {i} dari 9", "Question {i} of 9"),
+    "sending": ("Mengirim ...", "Sending ..."),
+    "thanks": ("Terima kasih atas penilaian Anda!", "Thank you for your rating!"),
+    "rate_err_already_rated": ("Nomor {number} sudah dinilai. Terima kasih!",
+                               "Number {number} has already been rated. Thank you!"),
+    "rate_err_not_served": ("Nomor {number} belum selesai dilayani. Nilai setelah dilayani, ya.",
+                            "Number {number} has not been served yet. Please rate after your service."),
+    "rate_err_ticket_not_found": ("Nomor {number} tidak ada hari ini. Periksa lagi nomor Anda.",
+                                  "There is no number {number} today. Please check your number."),
+    "rate_err_offline": ("Kios tidak tersambung. Penilaian belum terkirim. Coba lagi sebentar lagi.",
+                         "The kiosk is not connected. Your rating was not sent. Try again shortly."),
+    "rate_err_timeout": ("Sistem antrean tidak menjawab. Penilaian belum terkirim.",
+                         "The queue system did not answer. Your rating was not sent."),
+    "rate_err_other": ("Penilaian belum bisa dikirim. Mohon hubungi petugas.",
+                       "The rating could not be sent. Please ask the staff."),
+    "rate_wait": ("Terima kasih telah berkunjung", "Thank you for visiting"),
+    "rate_wait_sub": ("Layar ini meminta penilaian setelah Anda dilayani di {counter}.",
+                      "This screen asks for your rating after you are served at {counter}."),
+    # Staff
+    "staff_pin": ("PIN petugas", "Staff PIN"),
+    "pin_wrong": ("PIN salah", "Wrong PIN"),
+    "cancel": ("Batal", "Cancel"),
+}
+
+# The 9 elements of the Indeks Kepuasan Masyarakat (PermenPANRB 14/2017), in order u1..u9.
+IKM_ELEMENTS: tuple[tuple[str, str], ...] = (
+    ("Persyaratan", "Requirements"),
+    ("Sistem, Mekanisme, dan Prosedur", "Systems, mechanisms and procedures"),
+    ("Waktu Penyelesaian", "Completion time"),
+    ("Biaya/Tarif", "Cost/fees"),
+    ("Produk Spesifikasi Jenis Pelayanan", "What the service delivers"),
+    ("Kompetensi Pelaksana", "Staff competence"),
+    ("Perilaku Pelaksana", "Staff behaviour"),
+    ("Penanganan Pengaduan, Saran, dan Masukan", "Handling of complaints and suggestions"),
+    ("Sarana dan Prasarana", "Facilities"),
+)
+
+DAYS = {
+    "id": ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+MONTHS = {
+    "id": ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
+           "November", "Desember"),
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"),
+}
+
+
+def text(key: str, lang: str = "id", **values: object) -> str:
+    """The text for ``key`` in ``lang`` with ``{placeholders}`` filled in."""
+    pair = TEXTS.get(key)
+    if pair is None:
+        return key
+    s = pair[1] if lang == "en" and pair[1] else pair[0]
+    return s.format(**values) if values else s
+
+
+def long_date(when: datetime, lang: str = "id") -> str:
+    """``Senin, 1 Desember 2025`` (or ``Monday, 1 December 2025``)."""
+    lang = lang if lang in DAYS else "id"
+    return f"{DAYS[lang][when.weekday()]}, {when.day} {MONTHS[lang][when.month - 1]} {when.year}"
+
+
+def element_name(index: int, lang: str = "id") -> str:
+    pair = IKM_ELEMENTS[index]
+    return pair[1] if lang == "en" else pair[0]
