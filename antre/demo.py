@@ -18,7 +18,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -155,15 +154,17 @@ Files: {self.out}
                 return {}
 
         def widget(tag: str) -> dict | None:
-            w = ui().get("widgets", {}).get(tag)
-            return w if w and not w["disabled"] else None
+            state = ui()
+            w = state.get("widgets", {}).get(tag)
+            return w if w and not w["disabled"] and state.get("settled") else None
 
         def touch(tag: str) -> None:
             w = wait_for(lambda: widget(tag), timeout=60, what=f"kiosk button {tag}")
             kiosk_screen.click(w["x"] + w["w"] // 2, w["y"] + w["h"] // 2)
 
         def on_screen(name: str, timeout: float = 30) -> None:
-            wait_for(lambda: ui().get("screen") == name, timeout=timeout, what=f"kiosk screen '{name}'")
+            wait_for(lambda: ui().get("screen") == name and ui().get("settled"), timeout=timeout,
+                     what=f"kiosk screen '{name}'")
 
         def press(key: str) -> None:
             counter.stdin.write(f"{key}\n".encode())
@@ -197,9 +198,16 @@ Files: {self.out}
         press("+")
         staff_do("call_next", counter="loket-2")
         staff_do("call_next", counter="loket-3")
-        wait_for(lambda: board_dump.exists() and "loket-3" in board_dump.read_text().lower()
-                 or board_dump.exists(), timeout=30, what="the board")
-        time.sleep(2)  # let the "now calling" highlight and the ticker settle for a representative picture
+        def board() -> dict:
+            try:
+                return json.loads(board_dump.read_text())
+            except (OSError, ValueError):
+                return {}
+
+        wait_for(lambda: "C-001" in json.dumps(board()) or "B-001" in json.dumps(board()), timeout=30,
+                 what="the board to show the calls")
+        frames = board().get("frames", 0)
+        wait_for(lambda: board().get("frames", 0) >= frames + 2, what="the board to draw what it shows")
         shots["display"] = tv_screen.screenshot(self.out / "display.png")
         # Loket 1 finishes; the resident rates the service on the kiosk.
         press("enter")
