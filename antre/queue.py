@@ -457,7 +457,9 @@ class QueueService:
             calls = s.execute(
                 select(TicketEvent, Ticket).join(Ticket, Ticket.id == TicketEvent.ticket_id)
                 .where(TicketEvent.at >= start, TicketEvent.kind.in_(("called", "recalled")))
-                .order_by(TicketEvent.id.desc()).limit(self.cfg.queue.recent_calls)).all()
+                # (at, id) order lets SQLite walk ix_event_at from today backwards; ordering by id alone
+                # made it scan the whole event history whenever today had fewer calls than the limit.
+                .order_by(TicketEvent.at.desc(), TicketEvent.id.desc()).limit(self.cfg.queue.recent_calls)).all()
             last_calls = []
             for ev, t in calls:
                 c = self._counters.get(ev.counter_id or "")
