@@ -18,19 +18,28 @@ Rules (see docs/protocol.md for the wire format):
   then the oldest issue time. A counter already serving someone completes that
   ticket first ("next" means "done, and next").
 - A command that fails changes nothing.
+
+Speed: the database is the truth, and today's queue is mirrored in memory
+(:class:`Today`), loaded from the database at start and at each new business
+day. Commands decide from the mirror, write with a few SQL statements, and
+update the mirror only after the commit succeeded; any doubt (an unexpected
+error, a handler from another module) reloads it. So the retained state is
+built without a query, and the cost of a command does not grow with history.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import logging
 import math
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import PROTOCOL_VERSION
@@ -44,25 +53,100 @@ from .models import (
 
 log = logging.getLogger(__name__)
 
+# Writes go through the tables (SQLAlchemy Core), not the ORM: a third of the cost per command.
+TICKETS, EVENTS, COUNTERS = Ticket.__table__, TicketEvent.__table__, CounterState.__table__
+REQUESTS, META, RATINGS = RequestLog.__table__, Meta.__table__, Rating.__table__
+
 REQUEST_LOG_DAYS = 7
+RATEABLE_LIMIT = 30
 
 
 @dataclass
 class Outcome:
-    """What one command produced: the reply's result, events to publish, and whether state changed."""
+    """What one command produced: the reply's result, events to publish, and whether state changed.
+
+    ``after`` updates the in-memory mirror; it runs only once the transaction is committed.
+    """
 
     result: dict[str, Any]
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     changed: bool = True
     replayed: bool = False
+    after: Callable[[], None] | None = None
 
 
 def iso(dt: datetime | None) -> str | None:
     return dt.astimezone(timezone.utc).isoformat(timespec="seconds") if dt else None
 
 
+@dataclass(frozen=True)
+class TicketRow:
+    """A ticket of today, as mirrored in memory (immutable: changes make a new row)."""
+
+    id: int
+    number: str
+    prefix: str
+    seq: int
+    service: str
+    issued_service: str
+    priority: int
+    priority_kind: str | None
+    channel: str
+    state: str
+    counter: str | None
+    issued_at: datetime
+    called_at: datetime | None
+    first_called_at: datetime | None
+    finished_at: datetime | None
+    call_count: int
+    business_date: date
+
+    @classmethod
+    def of(cls, t: Ticket) -> "TicketRow":
+        return cls(t.id, t.number, t.prefix, t.seq, t.service_code, t.issued_service_code, t.priority,
+                   t.priority_kind, t.channel, t.state, t.counter_id, t.issued_at, t.called_at, t.first_called_at,
+                   t.finished_at, t.call_count, t.business_date)
+
+    @property
+    def order(self) -> tuple:
+        return (-self.priority, self.issued_at, self.id)
+
+
+@dataclass
+class Today:
+    """Today's queue in memory: the mirror that commands decide from and the state is built from."""
+
+    day: date
+    seq: int = 0
+    waiting: dict[str, list[TicketRow]] = field(default_factory=dict)      # service -> in calling order
+    current: dict[str, TicketRow] = field(default_factory=dict)            # counter -> called ticket
+    paused: set[str] = field(default_factory=set)
+    counter_rows: set[str] = field(default_factory=set)                   # counters with a database row
+    issued: dict[str, int] = field(default_factory=dict)                   # service -> tickets issued today
+    last_seq: dict[str, int] = field(default_factory=dict)                 # prefix -> last number today
+    served: dict[str, tuple[float, int]] = field(default_factory=dict)     # service -> (minutes, tickets)
+    calls: deque = field(default_factory=lambda: deque(maxlen=10))         # newest first
+    rateable: dict[str, dict[str, Any]] = field(default_factory=dict)      # number -> entry, oldest first
+
+    def add_waiting(self, t: TicketRow) -> None:
+        bisect.insort(self.waiting.setdefault(t.service, []), t, key=lambda r: r.order)
+
+    def remove_waiting(self, t: TicketRow) -> None:
+        self.waiting[t.service] = [r for r in self.waiting.get(t.service, []) if r.id != t.id]
+
+    def add_served(self, t: TicketRow) -> None:
+        if t.called_at and t.finished_at:
+            minutes, n = self.served.get(t.service, (0.0, 0))
+            self.served[t.service] = (minutes + (t.finished_at - t.called_at).total_seconds() / 60, n + 1)
+
+
 class QueueService:
-    """Applies queue commands to the database. Not thread-safe: call from one thread."""
+    """Applies queue commands to the database. Not thread-safe: call from one thread.
+
+    Handlers take ``(session, now, **args)`` and return an :class:`Outcome`. Handlers added by other
+    modules (``self.handlers[name] = fn``) may change the database as they like: when their outcome has
+    no ``after``, the mirror is reloaded after their commit. To issue a ticket they call :meth:`issue`.
+    """
 
     def __init__(self, cfg: Config, sessions: sessionmaker, clock=None):
         self.cfg = cfg
@@ -71,7 +155,8 @@ class QueueService:
         self.tz = cfg.office.tz
         self._services = {s.code: s for s in cfg.services}
         self._counters = {c.id: c for c in cfg.counters}
-        self._handlers: dict[str, Callable[..., Outcome]] = {
+        self.today: Today | None = None
+        self.handlers: dict[str, Callable[..., Outcome]] = {
             "issue_ticket": self._issue_ticket,
             "call_next": self._call_next,
             "recall": self._recall,
@@ -82,38 +167,58 @@ class QueueService:
             "resume": self._resume,
             "rate": self._rate,
         }
+        self._handlers = self.handlers  # older name
+        from . import appointments  # the web's commands (remote tickets, bookings, check-in, status)
+        self.handlers.update(appointments.handlers(self))
 
     # ------------------------------------------------------------------ entry points
 
     def execute(self, command: str, request_id: str, args: dict[str, Any]) -> Outcome:
         """Runs one validated command in one transaction. Raises CommandError when refused."""
-        handler = self._handlers.get(command)
+        handler = self.handlers.get(command)
         if handler is None:
             raise CommandError("unknown_command", f"unknown command '{command}'")
         now = self.clock.now()
-        with self.sessions() as s, s.begin():
-            logged = s.get(RequestLog, request_id)
-            if logged is not None:
-                if logged.command != command:
-                    raise Conflict("request_id_reused",
-                                   f"request_id '{request_id}' was already used for '{logged.command}'")
-                return Outcome(json.loads(logged.reply), changed=False, replayed=True)
-            self._rollover(s, now)
-            outcome = handler(s, now, **args)
-            s.add(RequestLog(request_id=request_id, command=command,
-                             reply=json.dumps(outcome.result, ensure_ascii=False), created_at=now))
-            if outcome.changed:
-                self._bump_seq(s)
+        self._open_day(now)
+        try:
+            with self.sessions() as s, s.begin():
+                logged = s.execute(select(RequestLog.command, RequestLog.reply)
+                                   .where(RequestLog.request_id == request_id)).first()
+                if logged is not None:
+                    if logged.command != command:
+                        raise Conflict("request_id_reused",
+                                       f"request_id '{request_id}' was already used for '{logged.command}'")
+                    return Outcome(json.loads(logged.reply), changed=False, replayed=True)
+                outcome = handler(s, now, **args)
+                s.execute(insert(REQUESTS).values(
+                    request_id=request_id, command=command, created_at=now,
+                    reply=json.dumps(outcome.result, ensure_ascii=False)))
+                if outcome.changed:
+                    s.execute(update(META).where(META.c.key == "state_seq").values(value=str(self.today.seq + 1)))
+        except CommandError:
+            raise
+        except Exception:
+            self.today = None  # the mirror may not match what was rolled back: reload it
+            raise
+        if outcome.changed:
+            self.today.seq += 1
+            try:
+                outcome.after() if outcome.after else self._load(now)
+            except Exception:
+                log.exception("could not update the in-memory queue; reloading it from the database")
+                self.today = None
         return outcome
 
+    @property
+    def seq(self) -> int | None:
+        """The state's sequence number as the mirror knows it (None before the first load)."""
+        return self.today.seq if self.today else None
+
     def tick(self) -> bool:
-        """Periodic housekeeping (day rollover). True when the state changed."""
-        now = self.clock.now()
-        with self.sessions() as s, s.begin():
-            changed = self._rollover(s, now)
-            if changed:
-                self._bump_seq(s)
-        return changed
+        """Periodic housekeeping (opens a new business day). True when the state changed."""
+        before = self.today.day if self.today else None
+        self._open_day(self.clock.now())
+        return before is not None and self.today.day != before
 
     # ------------------------------------------------------------------ time
 
@@ -131,41 +236,87 @@ class QueueService:
         (oh, om), (ch, cm) = hours
         return (oh, om) <= (local.hour, local.minute) < (ch, cm)
 
-    def _rollover(self, s: Session, now: datetime) -> bool:
-        """Closes earlier days' open tickets as expired. Refuses a clock that went back a day."""
+    def _open_day(self, now: datetime) -> None:
+        """Makes sure the mirror holds today; at a new day, closes earlier open tickets as expired."""
         today = self.business_date(now)
-        meta = s.get(Meta, "business_date")
-        if meta is not None:
-            last = date.fromisoformat(meta.value)
-            if today == last:
-                return False
-            if today < last:
-                log.error("clock went backwards: today is %s by the clock, but the service already opened %s; "
-                          "refusing commands until the clock is right (check the time source)", today, last)
-                raise CommandError("clock_wrong",
-                                   f"the clock says {today}, but business day {last} was already opened; "
-                                   "set the correct time")
+        if self.today is not None and self.today.day == today:
+            return
+        if self.today is not None and today < self.today.day:
+            self._clock_wrong(today, self.today.day)
+        with self.sessions() as s, s.begin():
+            meta = s.get(Meta, "business_date")
+            if meta is not None:
+                last = date.fromisoformat(meta.value)
+                if today < last:
+                    self._clock_wrong(today, last)
+            if meta is None or last != today:
+                self._rollover(s, now, today, meta)
+            if s.get(Meta, "state_seq") is None:
+                s.add(Meta(key="state_seq", value="0"))
+        self._load(now)
+
+    def _clock_wrong(self, today: date, last: date):
+        log.error("clock went backwards: today is %s by the clock, but the service already opened %s; "
+                  "refusing commands until the clock is right (check the time source)", today, last)
+        raise CommandError("clock_wrong", f"the clock says {today}, but business day {last} was already opened; "
+                                          "set the correct time")
+
+    def _rollover(self, s: Session, now: datetime, today: date, meta: Meta | None) -> None:
         stale = s.scalars(select(Ticket).where(Ticket.business_date < today, Ticket.state.in_(OPEN_STATES))).all()
         for t in stale:
-            self._transition(s, t, now, "expired", EXPIRED, t.counter_id)
+            s.add(TicketEvent(ticket_id=t.id, at=now, kind="expired", from_state=t.state, to_state=EXPIRED,
+                              counter_id=t.counter_id, service_code=t.service_code))
+            t.state = EXPIRED
             t.finished_at = now
-        s.execute(update(CounterState).values(current_ticket_id=None, updated_at=now))
-        s.execute(RequestLog.__table__.delete().where(
-            RequestLog.created_at < now - timedelta(days=REQUEST_LOG_DAYS)))
+        # A new day starts with every counter open (a break does not carry over to the next morning).
+        s.execute(update(CounterState).values(current_ticket_id=None, paused=0, updated_at=now))
+        s.execute(delete(RequestLog).where(RequestLog.created_at < now - timedelta(days=REQUEST_LOG_DAYS)))
         if meta is None:
             s.add(Meta(key="business_date", value=today.isoformat()))
         else:
             meta.value = today.isoformat()
+        seq = s.get(Meta, "state_seq")
+        if seq is not None:
+            seq.value = str(int(seq.value) + 1)
         if stale:
             log.info("new business day %s: %d open ticket(s) from earlier days closed as expired", today, len(stale))
-        return True
 
-    def _bump_seq(self, s: Session) -> None:
-        meta = s.get(Meta, "state_seq")
-        if meta is None:
-            s.add(Meta(key="state_seq", value="1"))
-        else:
-            meta.value = str(int(meta.value) + 1)
+    def _load(self, now: datetime) -> None:
+        """Builds the mirror of today from the database."""
+        today = self.business_date(now)
+        live = Today(day=today, calls=deque(maxlen=self.cfg.queue.recent_calls))
+        with self.sessions() as s:
+            live.seq = int(s.scalar(select(Meta.value).where(Meta.key == "state_seq")) or 0)
+            rated = set(s.scalars(select(Rating.ticket_id).where(Rating.business_date == today)))
+            rows = [TicketRow.of(t) for t in s.scalars(
+                select(Ticket).where(Ticket.business_date == today).order_by(Ticket.id))]
+            by_id = {r.id: r for r in rows}
+            for st in s.scalars(select(CounterState)):
+                live.counter_rows.add(st.counter_id)
+                if st.paused:
+                    live.paused.add(st.counter_id)
+                cur = by_id.get(st.current_ticket_id) if st.current_ticket_id else None
+                if cur is not None and cur.state == CALLED:
+                    live.current[st.counter_id] = cur
+            calls = s.execute(
+                select(TicketEvent.kind, TicketEvent.at, TicketEvent.counter_id, TicketEvent.service_code,
+                       Ticket.number)
+                .join(Ticket, Ticket.id == TicketEvent.ticket_id)
+                .where(TicketEvent.at >= self.day_start(today), TicketEvent.kind.in_(("called", "recalled")))
+                .order_by(TicketEvent.at.desc(), TicketEvent.id.desc()).limit(self.cfg.queue.recent_calls)).all()
+        for r in rows:
+            live.issued[r.issued_service] = live.issued.get(r.issued_service, 0) + 1
+            live.last_seq[r.prefix] = max(live.last_seq.get(r.prefix, 0), r.seq)
+            if r.state == WAITING:
+                live.add_waiting(r)
+            elif r.state == DONE:
+                live.add_served(r)
+                if r.id not in rated:
+                    live.rateable[r.number] = self._rateable_entry(r)
+        live.rateable = dict(sorted(live.rateable.items(), key=lambda kv: kv[1]["completed_at"]))
+        for kind, at, counter_id, service, number in calls:
+            live.calls.append(self._call_entry(number, service, counter_id, kind == "recalled", at))
+        self.today = live
 
     # ------------------------------------------------------------------ helpers
 
@@ -181,34 +332,22 @@ class QueueService:
             raise NotFound("unknown_counter", f"unknown counter '{counter_id}' (counters: {', '.join(self._counters)})")
         return c
 
-    def _counter_state(self, s: Session, counter_id: str, now: datetime) -> CounterState:
-        st = s.get(CounterState, counter_id)
-        if st is None:
-            st = CounterState(counter_id=counter_id, paused=0, current_ticket_id=None, updated_at=now)
-            s.add(st)
-        return st
-
-    def _current(self, s: Session, st: CounterState) -> Ticket | None:
-        if st.current_ticket_id is None:
-            return None
-        t = s.get(Ticket, st.current_ticket_id)
-        return t if t is not None and t.state == CALLED else None
-
-    def _transition(self, s: Session, t: Ticket, now: datetime, kind: str, to_state: str,
-                    counter_id: str | None) -> None:
-        s.add(TicketEvent(ticket_id=t.id, at=now, kind=kind, from_state=t.state, to_state=to_state,
-                          counter_id=counter_id, service_code=t.service_code))
-        t.state = to_state
-
     def format_number(self, prefix: str, seq: int) -> str:
         return f"{prefix}-{seq:0{self.cfg.queue.number_width}d}"
 
-    def _ticket_dict(self, t: Ticket) -> dict[str, Any]:
-        svc = self._services.get(t.service_code)
+    @staticmethod
+    def counter_number(c: CounterConfig) -> int | None:
+        if c.number:
+            return c.number
+        digits = "".join(ch for ch in c.name if ch.isdigit())
+        return int(digits) if digits else None
+
+    def _ticket_dict(self, t: TicketRow) -> dict[str, Any]:
+        svc = self._services.get(t.service)
         return {
             "number": t.number,
-            "service": t.service_code,
-            "service_name": svc.name if svc else t.service_code,
+            "service": t.service,
+            "service_name": svc.name if svc else t.service,
             "priority": t.priority_kind,
             "channel": t.channel,
             "state": t.state,
@@ -219,134 +358,171 @@ class QueueService:
     def _counter_dict(self, c: CounterConfig) -> dict[str, Any]:
         return {"id": c.id, "name": c.name, "number": self.counter_number(c)}
 
+    def _call_entry(self, number: str, service: str, counter_id: str | None, recall: bool,
+                    at: datetime) -> dict[str, Any]:
+        c = self._counters.get(counter_id or "")
+        return {"number": number, "service": service, "counter": counter_id,
+                "counter_name": c.name if c else counter_id, "recall": recall, "at": iso(at)}
+
     @staticmethod
-    def counter_number(c: CounterConfig) -> int | None:
-        if c.number:
-            return c.number
-        digits = "".join(ch for ch in c.name if ch.isdigit())
-        return int(digits) if digits else None
+    def _rateable_entry(t: TicketRow) -> dict[str, Any]:
+        return {"number": t.number, "service": t.service, "counter": t.counter, "completed_at": iso(t.finished_at),
+                "_at": t.finished_at}
 
-    def _waiting_query(self, today: date, services: list[str]):
-        return (select(Ticket)
-                .where(Ticket.business_date == today, Ticket.state == WAITING, Ticket.service_code.in_(services))
-                .order_by(Ticket.priority.desc(), Ticket.issued_at, Ticket.id))
-
-    def _service_minutes(self, s: Session, today: date, svc: ServiceConfig) -> float:
-        """Mean call -> done time today for this service, or the configured default."""
-        duration = func.avg(func.julianday(Ticket.finished_at) - func.julianday(Ticket.called_at)) \
-            if s.bind.dialect.name == "sqlite" else \
-            func.avg(func.extract("epoch", Ticket.finished_at - Ticket.called_at) / 86400.0)
-        days = s.scalar(select(duration).where(Ticket.business_date == today, Ticket.state == DONE,
-                                               Ticket.service_code == svc.code))
-        if days is not None and days > 0:
-            return float(days) * 24 * 60
-        return svc.default_minutes or self.cfg.queue.default_service_minutes
-
-    def _open_counters(self, s: Session, svc_code: str) -> int:
-        paused = {cid for (cid,) in s.execute(select(CounterState.counter_id).where(CounterState.paused == 1))}
-        return sum(1 for c in self.cfg.counters if svc_code in c.services and c.id not in paused)
-
-    def _estimate(self, s: Session, today: date, svc: ServiceConfig, ahead: int) -> int:
+    def _estimate(self, svc: ServiceConfig, ahead: int) -> int:
+        """Minutes until ``ahead`` people are served: today's mean service time over the open counters."""
         if ahead <= 0:
             return 0
-        per = self._service_minutes(s, today, svc)
-        return math.ceil(ahead * per / max(1, self._open_counters(s, svc.code)))
+        minutes, n = self.today.served.get(svc.code, (0.0, 0))
+        per = minutes / n if n and minutes > 0 else (svc.default_minutes or self.cfg.queue.default_service_minutes)
+        open_counters = sum(1 for c in self.cfg.counters if svc.code in c.services and c.id not in self.today.paused)
+        return math.ceil(ahead * per / max(1, open_counters))
+
+    def _event(self, s: Session, t: TicketRow, now: datetime, kind: str, to_state: str,
+               counter_id: str | None, service: str | None = None) -> None:
+        s.execute(insert(EVENTS).values(ticket_id=t.id, at=now, kind=kind, from_state=t.state, to_state=to_state,
+                                             counter_id=counter_id, service_code=service or t.service))
+
+    def _set_counter(self, s: Session, counter_id: str, now: datetime, **values: Any) -> None:
+        if counter_id in self.today.counter_rows:
+            s.execute(update(COUNTERS).where(COUNTERS.c.counter_id == counter_id)
+                      .values(updated_at=now, **values))
+        else:
+            s.execute(insert(COUNTERS).values(
+                counter_id=counter_id, updated_at=now,
+                **({"paused": 0, "current_ticket_id": None} | values)))
 
     # ------------------------------------------------------------------ commands
 
-    def _issue_ticket(self, s: Session, now: datetime, service: str, priority: str | None = None,
-                      channel: str = "kiosk") -> Outcome:
+    def issue(self, s: Session, now: datetime, service: str, priority: str | None = None, channel: str = "kiosk",
+              *, issued_at: datetime | None = None, check_hours: bool = True) -> Outcome:
+        """Issues a ticket (for ``issue_ticket`` and for other modules' handlers, e.g. check-in).
+
+        ``issued_at`` places the ticket in the queue as if issued then (an appointment's slot time).
+        """
         svc = self._service(service)
+        live = self.today
         if not svc.active:
             raise Conflict("service_inactive", f"service '{svc.code}' is not active today")
-        if self.cfg.queue.enforce_hours and not self.is_open(now):
+        if check_hours and self.cfg.queue.enforce_hours and not self.is_open(now):
             raise Conflict("office_closed", "the office is closed now; tickets are issued during opening hours")
-        today = self.business_date(now)
-        if svc.daily_quota:
-            issued = s.scalar(select(func.count()).select_from(Ticket).where(
-                Ticket.business_date == today, Ticket.issued_service_code == svc.code)) or 0
-            if issued >= svc.daily_quota:
-                raise Conflict("quota_reached", f"today's quota of {svc.daily_quota} tickets for "
-                                                f"'{svc.name}' is reached")
-        last = s.scalar(select(func.max(Ticket.seq)).where(Ticket.business_date == today,
-                                                           Ticket.prefix == svc.prefix)) or 0
-        seq = last + 1
+        if svc.daily_quota and live.issued.get(svc.code, 0) >= svc.daily_quota:
+            raise Conflict("quota_reached", f"today's quota of {svc.daily_quota} tickets for '{svc.name}' is reached")
+        seq = live.last_seq.get(svc.prefix, 0) + 1
         if seq >= 10 ** self.cfg.queue.number_width:
             raise Conflict("numbers_exhausted", f"no more {self.cfg.queue.number_width}-digit numbers today "
                                                 f"for prefix {svc.prefix}")
         prio = 1 if priority else 0
-        ahead = s.scalar(select(func.count()).select_from(Ticket).where(
-            Ticket.business_date == today, Ticket.state == WAITING, Ticket.service_code == svc.code,
-            Ticket.priority >= prio)) or 0
-        t = Ticket(business_date=today, prefix=svc.prefix, seq=seq, number=self.format_number(svc.prefix, seq),
-                   service_code=svc.code, issued_service_code=svc.code, priority=prio, priority_kind=priority,
-                   channel=channel, state=WAITING, issued_at=now, call_count=0, transfer_count=0)
-        s.add(t)
-        s.flush()
-        s.add(TicketEvent(ticket_id=t.id, at=now, kind="issued", from_state=None, to_state=WAITING,
-                          counter_id=None, service_code=svc.code))
-        result = self._ticket_dict(t) | {"ahead": ahead, "estimated_wait_minutes": self._estimate(s, today, svc, ahead)}
-        log.info("issued %s (%s%s, %s)", t.number, svc.code, f", {priority}" if priority else "", channel)
-        return Outcome(result, [("ticket_issued", self._ticket_dict(t) | {"time": iso(now)})])
+        at = issued_at or now
+        queue = live.waiting.get(svc.code, [])
+        ahead = sum(1 for r in queue if r.order < (-prio, at, float("inf")))
+        values = dict(business_date=live.day, prefix=svc.prefix, seq=seq, number=self.format_number(svc.prefix, seq),
+                      service_code=svc.code, issued_service_code=svc.code, priority=prio, priority_kind=priority,
+                      channel=channel, state=WAITING, issued_at=at, call_count=0, transfer_count=0)
+        ticket_id = s.execute(insert(TICKETS).values(**values)).inserted_primary_key[0]
+        row = TicketRow(ticket_id, values["number"], svc.prefix, seq, svc.code, svc.code, prio, priority, channel,
+                        WAITING, None, at, None, None, None, 0, live.day)
+        s.execute(insert(EVENTS).values(ticket_id=ticket_id, at=now, kind="issued", from_state=None,
+                                             to_state=WAITING, counter_id=None, service_code=svc.code))
+        result = self._ticket_dict(row) | {"ahead": ahead, "estimated_wait_minutes": self._estimate(svc, ahead)}
 
-    def _finish(self, s: Session, now: datetime, t: Ticket, kind: str, to_state: str,
-                c: CounterConfig) -> dict[str, Any]:
-        self._transition(s, t, now, kind, to_state, c.id)
-        t.finished_at = now
-        return self._ticket_dict(t) | {"counter": self._counter_dict(c), "time": iso(now)}
+        def after() -> None:
+            live.add_waiting(row)
+            live.issued[svc.code] = live.issued.get(svc.code, 0) + 1
+            live.last_seq[svc.prefix] = seq
+            log.info("issued %s (%s%s, %s)", row.number, svc.code, f", {priority}" if priority else "", channel)
+
+        return Outcome(result, [("ticket_issued", self._ticket_dict(row) | {"time": iso(now)})], after=after)
+
+    def _issue_ticket(self, s: Session, now: datetime, service: str, priority: str | None = None,
+                      channel: str = "kiosk") -> Outcome:
+        return self.issue(s, now, service, priority, channel)
+
+    def _finish(self, s: Session, now: datetime, t: TicketRow, kind: str, to_state: str,
+                c: CounterConfig) -> TicketRow:
+        self._event(s, t, now, kind, to_state, c.id)
+        s.execute(update(TICKETS).where(TICKETS.c.id == t.id).values(state=to_state, finished_at=now))
+        return replace(t, state=to_state, finished_at=now)
+
+    def _finished(self, t: TicketRow) -> None:
+        """Mirror bookkeeping for a ticket that just ended."""
+        if t.state == DONE:
+            self.today.add_served(t)
+            self.today.rateable[t.number] = self._rateable_entry(t)
 
     def _call_next(self, s: Session, now: datetime, counter: str) -> Outcome:
         c = self._counter(counter)
-        st = self._counter_state(s, c.id, now)
-        if st.paused:
+        live = self.today
+        if c.id in live.paused:
             raise Conflict("counter_paused", f"{c.name} is paused (istirahat); resume it first")
-        today = self.business_date(now)
-        t = s.scalars(self._waiting_query(today, c.services).limit(1)).first()
-        if t is None:
+        heads = [q[0] for code in c.services if (q := live.waiting.get(code))]
+        if not heads:
             raise Conflict("queue_empty", f"no one is waiting for {c.name}")
+        t = min(heads, key=lambda r: r.order)
         events = []
-        current = self._current(s, st)
+        current = live.current.get(c.id)
+        done = None
         if current is not None:
-            events.append(("ticket_completed", self._finish(s, now, current, "completed", DONE, c)))
-            log.info("completed %s at %s", current.number, c.id)
-        self._transition(s, t, now, "called", CALLED, c.id)
-        t.counter_id = c.id
-        t.called_at = now
-        t.first_called_at = t.first_called_at or now
-        t.call_count += 1
-        st.current_ticket_id = t.id
-        st.updated_at = now
-        call = self._ticket_dict(t) | {"counter": self._counter_dict(c), "recall": False, "time": iso(now)}
+            done = self._finish(s, now, current, "completed", DONE, c)
+            events.append(("ticket_completed", self._ticket_dict(done) | {"counter": self._counter_dict(c),
+                                                                          "time": iso(now)}))
+        self._event(s, t, now, "called", CALLED, c.id)
+        called = replace(t, state=CALLED, counter=c.id, called_at=now, first_called_at=t.first_called_at or now,
+                         call_count=t.call_count + 1)
+        s.execute(update(TICKETS).where(TICKETS.c.id == t.id).values(
+            state=CALLED, counter_id=c.id, called_at=now, first_called_at=called.first_called_at,
+            call_count=called.call_count))
+        self._set_counter(s, c.id, now, current_ticket_id=t.id)
+        call = self._ticket_dict(called) | {"counter": self._counter_dict(c), "recall": False, "time": iso(now)}
         events.append(("ticket_called", call))
-        log.info("called %s to %s", t.number, c.id)
-        return Outcome(call, events)
 
-    def _require_current(self, s: Session, c: CounterConfig, now: datetime, code: str, what: str):
-        st = self._counter_state(s, c.id, now)
-        t = self._current(s, st)
+        def after() -> None:
+            live.remove_waiting(t)
+            live.current[c.id] = called
+            live.counter_rows.add(c.id)
+            if done is not None:
+                self._finished(done)
+                log.info("completed %s at %s", done.number, c.id)
+            live.calls.appendleft(self._call_entry(t.number, t.service, c.id, False, now))
+            log.info("called %s to %s", t.number, c.id)
+
+        return Outcome(call, events, after=after)
+
+    def _require_current(self, c: CounterConfig, code: str, what: str) -> TicketRow:
+        t = self.today.current.get(c.id)
         if t is None:
             raise Conflict(code, f"{c.name} has no called ticket to {what}")
-        return st, t
+        return t
 
     def _recall(self, s: Session, now: datetime, counter: str) -> Outcome:
         c = self._counter(counter)
-        st, t = self._require_current(s, c, now, "nothing_to_recall", "recall")
-        s.add(TicketEvent(ticket_id=t.id, at=now, kind="recalled", from_state=CALLED, to_state=CALLED,
-                          counter_id=c.id, service_code=t.service_code))
-        t.call_count += 1
+        t = self._require_current(c, "nothing_to_recall", "recall")
+        self._event(s, t, now, "recalled", CALLED, c.id)
+        again = replace(t, call_count=t.call_count + 1)
+        s.execute(update(TICKETS).where(TICKETS.c.id == t.id).values(call_count=again.call_count))
         call = self._ticket_dict(t) | {"counter": self._counter_dict(c), "recall": True, "time": iso(now)}
-        log.info("recalled %s to %s", t.number, c.id)
-        return Outcome(call, [("ticket_called", call)])
+
+        def after() -> None:
+            self.today.current[c.id] = again
+            self.today.calls.appendleft(self._call_entry(t.number, t.service, c.id, True, now))
+            log.info("recalled %s to %s", t.number, c.id)
+
+        return Outcome(call, [("ticket_called", call)], after=after)
 
     def _end_current(self, s: Session, now: datetime, counter: str, code: str, what: str, kind: str,
                      to_state: str, event: str) -> Outcome:
         c = self._counter(counter)
-        st, t = self._require_current(s, c, now, code, what)
-        payload = self._finish(s, now, t, kind, to_state, c)
-        st.current_ticket_id = None
-        st.updated_at = now
-        log.info("%s %s at %s", kind, t.number, c.id)
-        return Outcome(payload, [(event, payload)])
+        t = self._require_current(c, code, what)
+        ended = self._finish(s, now, t, kind, to_state, c)
+        self._set_counter(s, c.id, now, current_ticket_id=None)
+        payload = self._ticket_dict(ended) | {"counter": self._counter_dict(c), "time": iso(now)}
+
+        def after() -> None:
+            self.today.current.pop(c.id, None)
+            self._finished(ended)
+            log.info("%s %s at %s", kind, t.number, c.id)
+
+        return Outcome(payload, [(event, payload)], after=after)
 
     def _skip(self, s: Session, now: datetime, counter: str) -> Outcome:
         return self._end_current(s, now, counter, "nothing_to_skip", "skip", "skipped", NO_SHOW, "ticket_skipped")
@@ -360,32 +536,38 @@ class QueueService:
         target = self._service(service)
         if not target.active:
             raise Conflict("service_inactive", f"service '{target.code}' is not active today")
-        st, t = self._require_current(s, c, now, "nothing_to_transfer", "transfer")
-        if t.service_code == target.code:
+        t = self._require_current(c, "nothing_to_transfer", "transfer")
+        if t.service == target.code:
             raise Conflict("same_service", f"{t.number} is already in service '{target.code}'")
-        from_service = t.service_code
-        s.add(TicketEvent(ticket_id=t.id, at=now, kind="transferred", from_state=CALLED, to_state=WAITING,
-                          counter_id=c.id, service_code=target.code))
-        t.state = WAITING
-        t.service_code = target.code
-        t.counter_id = None
-        t.transfer_count += 1
-        st.current_ticket_id = None
-        st.updated_at = now
-        payload = self._ticket_dict(t) | {"from_service": from_service, "counter": self._counter_dict(c),
-                                          "time": iso(now)}
-        log.info("transferred %s from %s to %s at %s", t.number, from_service, target.code, c.id)
-        return Outcome(payload, [("ticket_transferred", payload)])
+        self._event(s, t, now, "transferred", WAITING, c.id, service=target.code)
+        moved = replace(t, state=WAITING, service=target.code, counter=None)
+        s.execute(update(TICKETS).where(TICKETS.c.id == t.id).values(
+            state=WAITING, service_code=target.code, counter_id=None, transfer_count=TICKETS.c.transfer_count + 1))
+        self._set_counter(s, c.id, now, current_ticket_id=None)
+        payload = self._ticket_dict(moved) | {"from_service": t.service, "counter": self._counter_dict(c),
+                                              "time": iso(now)}
+
+        def after() -> None:
+            self.today.current.pop(c.id, None)
+            self.today.add_waiting(moved)
+            log.info("transferred %s from %s to %s at %s", t.number, t.service, target.code, c.id)
+
+        return Outcome(payload, [("ticket_transferred", payload)], after=after)
 
     def _set_paused(self, s: Session, now: datetime, counter: str, paused: bool) -> Outcome:
         c = self._counter(counter)
-        st = self._counter_state(s, c.id, now)
-        changed = bool(st.paused) != paused
-        st.paused = int(paused)
-        st.updated_at = now
-        if changed:
+        changed = (c.id in self.today.paused) != paused
+        result = self._counter_dict(c) | {"paused": paused}
+        if not changed:
+            return Outcome(result, changed=False)
+        self._set_counter(s, c.id, now, paused=int(paused))
+
+        def after() -> None:
+            (self.today.paused.add if paused else self.today.paused.discard)(c.id)
+            self.today.counter_rows.add(c.id)
             log.info("%s %s", c.id, "paused" if paused else "resumed")
-        return Outcome(self._counter_dict(c) | {"paused": paused}, changed=changed)
+
+        return Outcome(result, after=after)
 
     def _pause(self, s: Session, now: datetime, counter: str) -> Outcome:
         return self._set_paused(s, now, counter, True)
@@ -395,7 +577,7 @@ class QueueService:
 
     def _rate(self, s: Session, now: datetime, ticket: str, score: int, elements: list[int] | None = None,
               comment: str | None = None, date: str | None = None) -> Outcome:
-        day = self.business_date(now) if date is None else _parse_date(date)
+        day = self.today.day if date is None else _parse_date(date)
         t = s.scalars(select(Ticket).where(Ticket.business_date == day, Ticket.number == ticket)).first()
         if t is None:
             raise NotFound("ticket_not_found", f"no ticket {ticket} on {day.isoformat()}")
@@ -404,90 +586,73 @@ class QueueService:
         if s.scalar(select(Rating.id).where(Rating.ticket_id == t.id)) is not None:
             raise Conflict("already_rated", f"{ticket} has already been rated; thank you")
         values = dict(zip([f"u{i}" for i in range(1, 10)], elements)) if elements else {}
-        s.add(Rating(ticket_id=t.id, business_date=t.business_date, service_code=t.service_code,
-                     counter_id=t.counter_id, score=score, comment=(comment or None), created_at=now, **values))
+        s.execute(insert(RATINGS).values(ticket_id=t.id, business_date=t.business_date, service_code=t.service_code,
+                                        counter_id=t.counter_id, score=score, comment=(comment or None),
+                                        created_at=now, **values))
         payload = {"number": t.number, "service": t.service_code, "counter": t.counter_id, "score": score,
                    "elements": elements, "business_date": t.business_date.isoformat(), "time": iso(now)}
-        log.info("rating %d for %s (%s)%s", score, t.number, t.counter_id, " with IKM survey" if elements else "")
-        return Outcome(payload, [("rating_received", payload)])
+
+        def after() -> None:
+            if day == self.today.day:
+                self.today.rateable.pop(ticket, None)
+            log.info("rating %d for %s (%s)%s", score, ticket, payload["counter"],
+                     " with IKM survey" if elements else "")
+
+        return Outcome(payload, [("rating_received", payload)], after=after)
 
     # ------------------------------------------------------------------ state snapshot
 
     def snapshot(self) -> dict[str, Any]:
         """The retained state: everything a display or kiosk needs to show the truth at once."""
         now = self.clock.now()
-        today = self.business_date(now)
-        with self.sessions() as s:
-            seq_meta = s.get(Meta, "state_seq")
-            waiting = dict(s.execute(
-                select(Ticket.service_code, func.count()).where(Ticket.business_date == today,
-                                                                Ticket.state == WAITING)
-                .group_by(Ticket.service_code)).all())
-            issued = dict(s.execute(
-                select(Ticket.issued_service_code, func.count()).where(Ticket.business_date == today)
-                .group_by(Ticket.issued_service_code)).all())
-            last_seq = dict(s.execute(
-                select(Ticket.prefix, func.max(Ticket.seq)).where(Ticket.business_date == today)
-                .group_by(Ticket.prefix)).all())
-            services = []
-            for svc in self.cfg.services:
-                n = waiting.get(svc.code, 0)
-                services.append({
-                    "code": svc.code, "name": svc.name, "name_en": svc.name_en, "prefix": svc.prefix,
-                    "active": svc.active, "requirements": list(svc.requirements),
-                    "waiting": n,
-                    "last_issued": self.format_number(svc.prefix, last_seq[svc.prefix]) if svc.prefix in last_seq else None,
-                    "issued_today": issued.get(svc.code, 0),
-                    "quota": svc.daily_quota,
-                    "quota_reached": bool(svc.daily_quota) and issued.get(svc.code, 0) >= svc.daily_quota,
-                    "estimated_wait_minutes": self._estimate(s, today, svc, n),
-                })
-            states = {st.counter_id: st for st in s.scalars(select(CounterState))}
-            counters = []
-            for c in self.cfg.counters:
-                st = states.get(c.id)
-                cur = self._current(s, st) if st is not None else None
-                counters.append(self._counter_dict(c) | {
-                    "services": list(c.services),
-                    "status": "paused" if st is not None and st.paused else ("serving" if cur else "idle"),
-                    "serving": None if cur is None else {
-                        "number": cur.number, "service": cur.service_code, "called_at": iso(cur.called_at)},
-                })
-            start = self.day_start(today)
-            calls = s.execute(
-                select(TicketEvent, Ticket).join(Ticket, Ticket.id == TicketEvent.ticket_id)
-                .where(TicketEvent.at >= start, TicketEvent.kind.in_(("called", "recalled")))
-                # (at, id) order lets SQLite walk ix_event_at from today backwards; ordering by id alone
-                # made it scan the whole event history whenever today had fewer calls than the limit.
-                .order_by(TicketEvent.at.desc(), TicketEvent.id.desc()).limit(self.cfg.queue.recent_calls)).all()
-            last_calls = []
-            for ev, t in calls:
-                c = self._counters.get(ev.counter_id or "")
-                last_calls.append({"number": t.number, "service": ev.service_code,
-                                   "counter": ev.counter_id, "counter_name": c.name if c else ev.counter_id,
-                                   "recall": ev.kind == "recalled", "at": iso(ev.at)})
-            window = now - timedelta(minutes=self.cfg.queue.rating_window_minutes)
-            done = s.execute(
-                select(Ticket.number, Ticket.service_code, Ticket.counter_id, Ticket.finished_at)
-                .outerjoin(Rating, Rating.ticket_id == Ticket.id)
-                .where(Ticket.business_date == today, Ticket.state == DONE, Ticket.finished_at >= window,
-                       Rating.id.is_(None))
-                .order_by(Ticket.finished_at.desc()).limit(30)).all()
-            hours = self.cfg.office.hours.for_weekday(now.astimezone(self.tz).weekday())
+        try:
+            self._open_day(now)
+        except CommandError:
+            if self.today is None:
+                raise   # nothing known yet; the caller logs it
+            # The clock went backwards: keep showing the last known truth.
+        live = self.today
+        services = []
+        for svc in self.cfg.services:
+            n = len(live.waiting.get(svc.code, ()))
+            issued = live.issued.get(svc.code, 0)
+            services.append({
+                "code": svc.code, "name": svc.name, "name_en": svc.name_en, "prefix": svc.prefix,
+                "active": svc.active, "requirements": list(svc.requirements),
+                "waiting": n,
+                "last_issued": self.format_number(svc.prefix, live.last_seq[svc.prefix])
+                if svc.prefix in live.last_seq else None,
+                "issued_today": issued,
+                "quota": svc.daily_quota,
+                "quota_reached": bool(svc.daily_quota) and issued >= svc.daily_quota,
+                "estimated_wait_minutes": self._estimate(svc, n),
+            })
+        counters = []
+        for c in self.cfg.counters:
+            cur = live.current.get(c.id)
+            counters.append(self._counter_dict(c) | {
+                "services": list(c.services),
+                "status": "paused" if c.id in live.paused else ("serving" if cur else "idle"),
+                "serving": None if cur is None else {
+                    "number": cur.number, "service": cur.service, "called_at": iso(cur.called_at)},
+            })
+        window = now - timedelta(minutes=self.cfg.queue.rating_window_minutes)
+        rateable = [{k: v for k, v in e.items() if k != "_at"} for e in reversed(live.rateable.values())
+                    if e["_at"] >= window][:RATEABLE_LIMIT]
+        hours = self.cfg.office.hours.for_weekday(now.astimezone(self.tz).weekday())
         return {
             "protocol": PROTOCOL_VERSION,
-            "seq": int(seq_meta.value) if seq_meta else 0,
+            "seq": live.seq,
             "time": iso(now),
             "office": {"id": self.cfg.office.id, "name": self.cfg.office.name, "address": self.cfg.office.address,
                        "timezone": self.cfg.office.timezone},
-            "business_date": today.isoformat(),
+            "business_date": live.day.isoformat(),
             "open": self.is_open(now) or not self.cfg.queue.enforce_hours,
             "hours_today": None if hours is None else "{:02d}:{:02d}-{:02d}:{:02d}".format(*hours[0], *hours[1]),
             "services": services,
             "counters": counters,
-            "last_calls": last_calls,
-            "rateable": [{"number": n, "service": sc, "counter": cid, "completed_at": iso(at)}
-                         for n, sc, cid, at in done],
+            "last_calls": list(live.calls),
+            "rateable": rateable,
         }
 
 
@@ -498,4 +663,4 @@ def _parse_date(value: str) -> date:
         raise CommandError("invalid_argument", f"'date' must be YYYY-MM-DD, not {value!r}") from None
 
 
-__all__ = ["QueueService", "Outcome", "iso"]
+__all__ = ["QueueService", "Outcome", "Today", "TicketRow", "iso"]

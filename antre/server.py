@@ -50,6 +50,7 @@ class QueueServer:
         self._notify = notify or (lambda *_: None)
         self._last_tick = 0.0
         self._fresh = Freshness(cfg.queue.max_command_age)
+        self._published: int | None = None   # seq of the last state published
 
     def start(self) -> None:
         self._writer.start()
@@ -98,7 +99,7 @@ class QueueServer:
                     self._last_tick = time.monotonic()
                     dirty |= self.queue.tick()
                     self._notify("WATCHDOG=1")
-                if dirty and self._jobs.empty():
+                if (dirty or self.queue.seq != self._published) and self._jobs.empty():
                     self._publish_state()
                     dirty = False
             except CommandError as exc:  # tick() refused: clock went backwards
@@ -143,7 +144,9 @@ class QueueServer:
         return outcome.changed
 
     def _publish_state(self) -> None:
-        self.link.publish(self.topics.state, self.queue.snapshot(), retain=True)
+        state = self.queue.snapshot()
+        self.link.publish(self.topics.state, state, retain=True)
+        self._published = state["seq"]
 
 
 # ---------------------------------------------------------------------- CLI
