@@ -27,6 +27,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "counter": ("counter.cli", "run the counter buttons (GPIO or keyboard) for one or more counters"),
     "display": ("display.cli", "run the waiting-room TV board with voice announcements"),
     "announce": ("display.announce_cli", "write one announcement to a WAV file, exactly as the display plays it"),
+    "web": ("web.cli", "run the residents' website (tickets from home, appointments, live status) and staff page"),
     "report": ("antre.reports.cli", "daily statistics and the satisfaction index (IKM)"),
     "config": ("antre.config_cli", "check a configuration file and print the effective settings"),
     "broker": ("antre.broker", "set up the mosquitto broker: device passwords, ACL and device configs"),
@@ -45,7 +46,15 @@ def _common() -> argparse.ArgumentParser:
     return common
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _load(target: str):
+    module_name, _, attr = target.partition(":")
+    module = importlib.import_module(module_name)
+    return getattr(module, attr) if attr else module
+
+
+def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
+    """The parser. Only the ``selected`` subcommand's module is imported (``None``: all of them), so
+    ``antre counter`` on a small Pi never loads the database or GUI code of the other parts."""
     parser = argparse.ArgumentParser(
         prog="antre",
         description="Antre: offline queue system for village offices. "
@@ -55,21 +64,31 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND", required=True)
     common = _common()
     for name, (target, help_text) in SUBCOMMANDS.items():
-        module_name, _, attr = target.partition(":")
-        try:
-            module = importlib.import_module(module_name)
-            if attr:
-                module = getattr(module, attr)
-        except ModuleNotFoundError as exc:
-            # A part not installed (e.g. a headless server without the kiosk extra) is simply not offered.
-            if exc.name and module_name.startswith(exc.name.split(".")[0]):
-                continue
-            raise
         p = sub.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".",
                            parents=[common])
+        if selected is not None and name != selected:
+            continue
+        try:
+            module = _load(target)
+        except ModuleNotFoundError as exc:
+            # A part whose package is not installed: say which extra brings it.
+            missing = exc.name
+            p.set_defaults(_run=lambda args, missing=missing: _not_installed(args.command, missing))
+            continue
         module.add_arguments(p)
         p.set_defaults(_run=module.run)
     return parser
+
+
+EXTRAS = {"kiosk": "kiosk", "display": "display", "announce": "display", "counter": "counter",
+          "report": "reports", "web": "web"}
+
+
+def _not_installed(command: str, missing: str | None) -> int:
+    extra = EXTRAS.get(command, "all")
+    print(f"antre {command}: this part is not installed (missing Python package {missing!r}); "
+          f"install it with: pip install 'antre[{extra}]'", file=sys.stderr)
+    return 2
 
 
 def setup_logging(verbosity: int) -> None:
@@ -81,7 +100,9 @@ def setup_logging(verbosity: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    selected = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(selected if selected in SUBCOMMANDS else None)
     args = parser.parse_args(argv)
     setup_logging(args.verbose)
     try:
@@ -91,3 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.split(".")[0] in ("kivy", "escpos", "gpiozero", "evdev", "matplotlib", "fpdf",
+                                                   "starlette", "uvicorn", "jinja2", "psycopg"):
+            return _not_installed(args.command, exc.name)
+        raise

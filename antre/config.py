@@ -37,7 +37,7 @@ ENV_VAR = "ANTRE_CONFIG"
 # A second file whose [mqtt] table overrides the main one: the per-device credentials written by
 # `antre broker setup`, so several components on one Pi each log in as themselves.
 MQTT_ENV_VAR = "ANTRE_MQTT_FILE"
-SECRET_KEYS = frozenset({"password", "pin", "staff_pin", "key_password", "secret_key"})
+SECRET_KEYS = frozenset({"password", "pin", "staff_pin", "key_password", "secret_key", "staff_pin_hash"})
 MASK = "********"
 
 
@@ -188,6 +188,7 @@ class ServiceConfig:
     active: bool = True
     default_minutes: float = checked(0.0, check=non_negative,
                                      doc="service time used for the estimate until today has data; 0 = [service] default")
+    remote: bool = checked(True, doc="residents may take a number for this service from home (antre web)")
 
 
 @dataclass(frozen=True)
@@ -314,6 +315,60 @@ class DisplayConfig:
     audio_player: str = checked("", doc="command that plays a WAV file; empty: aplay, paplay or play")
 
 
+def clock_time(value: str) -> str | None:
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        return "must be a time 'HH:MM' such as '08:30'"
+    return None
+
+
+def weekdays(value: list[str]) -> str | None:
+    bad = [d for d in value if d not in WEEKDAYS]
+    if bad or not value:
+        return f"must be a non-empty list of {', '.join(WEEKDAYS)}"
+    return None
+
+
+def optional_url(value: str) -> str | None:
+    if value and not re.match(r"^https?://[^\s/]+", value):
+        return "must be empty or an address such as 'https://antre.sukamaju.desa.id'"
+    return None
+
+
+@dataclass(frozen=True)
+class AppointmentSlotsConfig:
+    """Bookable time slots of one service: every ``every_minutes`` from ``start`` until ``end``."""
+    service: str = checked(check=slug)
+    days: list[str] = checked(default_factory=lambda: ["mon", "tue", "wed", "thu"], check=weekdays)
+    start: str = checked("08:00", check=clock_time)
+    end: str = checked("12:00", check=clock_time, doc="no slot starts at or after this time")
+    every_minutes: int = checked(30, check=in_range(5, 240))
+    capacity: int = checked(2, check=in_range(1, 100), doc="bookings per slot")
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """The resident website and the staff page (``antre web``), and the rules the service applies to them."""
+    host: str = checked("0.0.0.0", doc="address to listen on")
+    port: int = checked(8080, check=in_range(1, 65535))
+    client_id: str = checked("", doc="empty: 'web-' plus the host name")
+    public_url: str = checked("", check=optional_url,
+                              doc="address residents reach the site at; when set, ticket QR codes open the status page")
+    staff_pin_hash: str = checked("", doc="from 'antre web --hash-pin'; empty: the staff page is off")
+    secret_key: str = checked("", doc="signs staff sessions; empty: a new random key at each start")
+    phone_daily_limit: int = checked(2, check=in_range(1, 20),
+                                     doc="remote tickets (and bookings) per phone number per day")
+    booking_days_ahead: int = checked(7, check=in_range(0, 60), doc="how many days ahead a slot can be booked")
+    checkin_early_minutes: int = checked(30, check=in_range(0, 600), doc="check-in opens this long before the slot")
+    checkin_late_minutes: int = checked(30, check=in_range(0, 600), doc="check-in closes this long after the slot")
+    retention_days: int = checked(0, check=in_range(0, 90),
+                                  doc="days after the ticket's or booking's day that names and phone numbers are "
+                                      "kept; 0: deleted when the day is over")
+    form_limit_per_minute: int = checked(10, check=in_range(1, 10000), doc="form submissions per IP address")
+    request_limit_per_minute: int = checked(240, check=in_range(10, 100000), doc="page requests per IP address")
+    request_timeout: float = checked(5.0, check=positive, doc="seconds to wait for the queue service")
+    appointments: list[AppointmentSlotsConfig] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class Config:
     office: OfficeConfig = field(default_factory=OfficeConfig)
@@ -325,6 +380,7 @@ class Config:
     kiosk: KioskConfig = field(default_factory=KioskConfig)
     counter: CounterAppConfig = field(default_factory=CounterAppConfig)
     display: DisplayConfig = field(default_factory=DisplayConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     source: str = field(default="<built-in defaults>", compare=False, metadata={"internal": True})
 
     def service(self, code: str) -> ServiceConfig | None:
@@ -489,6 +545,14 @@ def _cross_check(cfg: Config) -> None:
                 raise ConfigError(f"{src}: [counter] wiring names unknown counter '{entry.counter}'")
     if cfg.kiosk.mode == "rating" and cfg.kiosk.rating_counter not in ids:
         raise ConfigError(f"{src}: kiosk.mode = 'rating' needs kiosk.rating_counter set to a counter id")
+    for i, slots in enumerate(cfg.web.appointments):
+        if slots.service not in codes:
+            close = difflib.get_close_matches(slots.service, codes, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else f" (services: {', '.join(codes)})"
+            raise ConfigError(f"{src}: [[web.appointments]] #{i + 1} names unknown service '{slots.service}'{hint}")
+        if slots.start >= slots.end:
+            raise ConfigError(f"{src}: [[web.appointments]] for '{slots.service}': start {slots.start} must be "
+                              f"before end {slots.end}")
 
 
 def from_dict(data: dict[str, Any], source: str = "<dict>") -> Config:

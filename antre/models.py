@@ -151,3 +151,44 @@ class Meta(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+# Bookings and remote tickets (antre web). Names and phone numbers are personal data: they are kept only
+# for [web] retention_days after their day (see antre/appointments.py) and never logged.
+BOOKED, CHECKED_IN, CANCELLED, BOOKING_EXPIRED = "booked", "checked_in", "cancelled", "expired"
+
+
+class Booking(Base):
+    """An appointment (janji temu): a time slot of a service on a day, checked in with its code."""
+
+    __tablename__ = "bookings"
+    __table_args__ = (
+        Index("ix_booking_slot", "business_date", "service_code", "slot"),
+        Index("ix_booking_phone", "business_date", "phone"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    service_code: Mapped[str] = mapped_column(String(32))
+    business_date: Mapped[date] = mapped_column(Date)
+    slot: Mapped[str] = mapped_column(String(5))          # "HH:MM", office time
+    slot_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16), default=BOOKED)
+    name: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class RemoteContact(Base):
+    """Who took a ticket from home: for the per-phone daily limit and for staff to call back. Short-lived."""
+
+    __tablename__ = "remote_contacts"
+    __table_args__ = (Index("ix_remote_phone", "business_date", "phone"),)
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), primary_key=True)
+    business_date: Mapped[date] = mapped_column(Date)
+    name: Mapped[str] = mapped_column(String(80))
+    phone: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

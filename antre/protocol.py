@@ -108,7 +108,10 @@ class Arg:
 
 COMMANDS: dict[str, dict[str, Arg]] = {
     "issue_ticket": {"service": Arg(_service), "priority": Arg(_choice(PRIORITY_KINDS), False),
-                     "channel": Arg(_choice(CHANNELS), False)},
+                     "channel": Arg(_choice(CHANNELS), False),
+                     # Only with channel "web" (and then required): see antre/appointments.py.
+                     "name": Arg(lambda n, v: _person_name(n, v), False),
+                     "phone": Arg(lambda n, v: _phone(n, v), False)},
     "call_next": {"counter": Arg(_counter)},
     "recall": {"counter": Arg(_counter)},
     "skip": {"counter": Arg(_counter)},
@@ -118,7 +121,74 @@ COMMANDS: dict[str, dict[str, Arg]] = {
     "resume": {"counter": Arg(_counter)},
     "rate": {"ticket": Arg(_string(_TICKET, "a ticket number such as 'A-012'", 16)), "score": Arg(_score),
              "elements": Arg(_elements, False), "comment": Arg(_comment, False), "date": Arg(_date, False)},
+    # antre web: appointments, check-in, ticket status (antre/appointments.py)
+    "book": {"service": Arg(_service), "date": Arg(_date), "slot": Arg(lambda n, v: _slot(n, v)),
+             "name": Arg(lambda n, v: _person_name(n, v)), "phone": Arg(lambda n, v: _phone(n, v))},
+    "check_in": {"code": Arg(lambda n, v: _booking_code(n, v)), "channel": Arg(_choice(("kiosk", "web")), False)},
+    "cancel_booking": {"code": Arg(lambda n, v: _booking_code(n, v)), "phone": Arg(lambda n, v: _phone(n, v))},
+    "ticket_status": {"number": Arg(_string(_TICKET, "a ticket number such as 'A-012'", 16)),
+                      "date": Arg(_date, False)},
+    "booking_slots": {"service": Arg(_service), "date": Arg(_date)},
+    "web_info": {},
+    "set_web": {"service": Arg(_service), "remote": Arg(lambda n, v: _flag(n, v), False),
+                "appointments": Arg(lambda n, v: _flag(n, v), False)},
 }
+
+
+# ---------------------------------------------------------------------- personal data (antre web)
+
+BOOKING_CODE_DIGITS = 6
+_PHONE_JUNK = re.compile(r"[\s().\-/]")
+_PHONE = re.compile(r"0[2-9]\d{7,11}")
+_NAME = re.compile(r"[^\W\d_]+(?:[ .,'\-]+[^\W\d_]+)*\.?")
+
+
+def normalize_phone(value: str) -> str | None:
+    """An Indonesian phone number as ``08...``: ``+62 812-3456-7890`` -> ``081234567890``; None if not one."""
+    v = _PHONE_JUNK.sub("", value.strip())
+    if v.startswith("+62"):
+        v = "0" + v[3:]
+    elif v.startswith("62") and len(v) >= 11:
+        v = "0" + v[2:]
+    return v if _PHONE.fullmatch(v) else None
+
+
+def normalize_name(value: str) -> str | None:
+    """A person's name, spaces tidied; None when it is too short, too long or holds digits (never a NIK)."""
+    v = " ".join(value.split())
+    return v if 2 <= len(v) <= 60 and _NAME.fullmatch(v) else None
+
+
+def _phone(name: str, value: Any) -> str:
+    phone = normalize_phone(value) if isinstance(value, str) and len(value) <= 40 else None
+    if phone is None:
+        raise BadRequest("invalid_argument", f"'{name}' must be an Indonesian phone number such as 081234567890")
+    return phone
+
+
+def _person_name(name: str, value: Any) -> str:
+    person = normalize_name(value) if isinstance(value, str) and len(value) <= 200 else None
+    if person is None:
+        raise BadRequest("invalid_argument", f"'{name}' must be a name of 2-60 letters (no digits)")
+    return person
+
+
+def _slot(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        raise BadRequest("invalid_argument", f"'{name}' must be a time HH:MM")
+    return value
+
+
+def _booking_code(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(rf"\d{{{BOOKING_CODE_DIGITS}}}", value):
+        raise BadRequest("invalid_argument", f"'{name}' must be a booking code of {BOOKING_CODE_DIGITS} digits")
+    return value
+
+
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise BadRequest("invalid_argument", f"'{name}' must be true or false")
+    return value
 
 
 @dataclass(frozen=True)
@@ -250,4 +320,5 @@ def status_payload(component: str, client_id: str, online: bool, **extra: Any) -
 
 
 __all__ = ["Topics", "COMMANDS", "Freshness", "EVENT_TYPES", "Request", "parse_request", "peek_reply_to", "ok_reply",
-           "error_reply", "encode", "status_payload", "CommandError"]
+           "error_reply", "encode", "status_payload", "CommandError", "normalize_phone", "normalize_name",
+           "BOOKING_CODE_DIGITS"]

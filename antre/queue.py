@@ -175,38 +175,80 @@ class QueueService:
 
     def execute(self, command: str, request_id: str, args: dict[str, Any]) -> Outcome:
         """Runs one validated command in one transaction. Raises CommandError when refused."""
-        handler = self.handlers.get(command)
-        if handler is None:
-            raise CommandError("unknown_command", f"unknown command '{command}'")
-        now = self.clock.now()
-        self._open_day(now)
-        try:
-            with self.sessions() as s, s.begin():
-                logged = s.execute(select(RequestLog.command, RequestLog.reply)
-                                   .where(RequestLog.request_id == request_id)).first()
-                if logged is not None:
-                    if logged.command != command:
-                        raise Conflict("request_id_reused",
-                                       f"request_id '{request_id}' was already used for '{logged.command}'")
-                    return Outcome(json.loads(logged.reply), changed=False, replayed=True)
-                outcome = handler(s, now, **args)
-                s.execute(insert(REQUESTS).values(
-                    request_id=request_id, command=command, created_at=now,
-                    reply=json.dumps(outcome.result, ensure_ascii=False)))
-                if outcome.changed:
-                    s.execute(update(META).where(META.c.key == "state_seq").values(value=str(self.today.seq + 1)))
-        except CommandError:
-            raise
-        except Exception:
-            self.today = None  # the mirror may not match what was rolled back: reload it
-            raise
-        if outcome.changed:
-            self.today.seq += 1
+        result = self.execute_many([(command, request_id, args)])[0]
+        if isinstance(result, CommandError):
+            raise result
+        return result
+
+    def execute_many(self, commands: list[tuple[str, str, dict[str, Any]]]) -> list[Outcome | CommandError]:
+        """Runs commands in order, in one transaction: one disk flush for a burst (group commit).
+
+        Each command still succeeds or fails alone: the handlers here refuse (CommandError) before
+        they write anything, and the mirror is updated command by command so each sees the ones
+        before it. A handler from another module runs in a transaction of its own. Nothing may be
+        acknowledged before this returns; if the commit fails, the exception propagates and the
+        mirror is reloaded from the database.
+        """
+        results: list[Outcome | CommandError] = []
+        i = 0
+        while i < len(commands):
+            now = self.clock.now()
             try:
-                outcome.after() if outcome.after else self._load(now)
+                self._open_day(now)
+            except CommandError as exc:
+                results.extend(exc for _ in commands[i:])
+                break
+            start, reload = i, False
+            try:
+                with self.sessions() as s, s.begin():
+                    while i < len(commands):
+                        command, request_id, args = commands[i]
+                        handler = self.handlers.get(command)
+                        solo = handler is not None and not self._batch_safe(handler)
+                        if solo and i > start:
+                            break   # runs alone, in the next transaction
+                        i += 1
+                        result = self._apply(s, now, handler, command, request_id, args)
+                        results.append(result)
+                        if isinstance(result, Outcome) and result.changed and result.after is None:
+                            reload = True   # it wrote what it liked: read the mirror back after the commit
+                            break
+                        if solo:
+                            break
             except Exception:
-                log.exception("could not update the in-memory queue; reloading it from the database")
-                self.today = None
+                self.today = None  # the mirror may hold what was rolled back: reload it
+                raise
+            if reload:
+                self._load(now)
+        return results
+
+    def _batch_safe(self, handler) -> bool:
+        """Handlers that refuse before they write can share a transaction: ours, and those marked so
+        (``fn.batch_safe = True``). Any other runs in a transaction of its own."""
+        return getattr(handler, "__self__", None) is self or getattr(handler, "batch_safe", False)
+
+    def _apply(self, s: Session, now: datetime, handler, command: str, request_id: str,
+               args: dict[str, Any]) -> Outcome | CommandError:
+        if handler is None:
+            return CommandError("unknown_command", f"unknown command '{command}'")
+        logged = s.execute(select(REQUESTS.c.command, REQUESTS.c.reply)
+                           .where(REQUESTS.c.request_id == request_id)).first()
+        if logged is not None:
+            if logged.command != command:
+                return Conflict("request_id_reused", f"request_id '{request_id}' was already used for "
+                                                     f"'{logged.command}'")
+            return Outcome(json.loads(logged.reply), changed=False, replayed=True)
+        try:
+            outcome = handler(s, now, **args)
+        except CommandError as exc:
+            return exc
+        s.execute(insert(REQUESTS).values(request_id=request_id, command=command, created_at=now,
+                                          reply=json.dumps(outcome.result, ensure_ascii=False)))
+        if outcome.changed:
+            s.execute(update(META).where(META.c.key == "state_seq").values(value=str(self.today.seq + 1)))
+            self.today.seq += 1
+            if outcome.after is not None:
+                outcome.after()
         return outcome
 
     @property

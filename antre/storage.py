@@ -11,9 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import sessionmaker
@@ -22,6 +20,9 @@ from .errors import ConfigError
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
+# The newest migration. Checked against antre/migrations by the tests; when the database is already
+# there, Alembic (and its few megabytes) is not even imported.
+SCHEMA_HEAD = "0002"
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
@@ -51,8 +52,20 @@ def create_db_engine(url: str) -> Engine:
     return engine
 
 
+def schema_version(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("select version_num from alembic_version")).scalar()
+
+
 def migrate(engine: Engine) -> None:
     """Upgrades the schema to the newest revision (a no-op when it already is)."""
+    if schema_version(engine) == SCHEMA_HEAD:
+        return
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:

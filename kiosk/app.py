@@ -40,7 +40,7 @@ from kivy.utils import escape_markup
 
 from antre.config import Config
 from antre.mqtt import MqttLink, Reply, Requester, client_id_for
-from antre.protocol import Topics
+from antre.protocol import BOOKING_CODE_DIGITS, Topics
 
 from . import logic, texts
 from .assets import ASSETS, ensure_assets
@@ -235,6 +235,12 @@ class PinScreen(Screen):
     error = StringProperty("")
 
 
+class CheckinScreen(Screen):
+    """The booking code (janji temu from the website), typed on a big keypad."""
+    typed = StringProperty("")
+    shown = StringProperty("")
+
+
 class KioskRoot(BoxLayout):
     pass
 
@@ -257,6 +263,7 @@ class KioskApp(App):
     can_rate = BooleanProperty(False)
     logo = StringProperty("")
     rateable = ListProperty([])
+    has_bookings = BooleanProperty(False)
 
     def __init__(self, cfg: Config, printer: TicketPrinter | None = None, **kwargs: Any):
         super().__init__(**kwargs)
@@ -291,6 +298,8 @@ class KioskApp(App):
         counter = cfg.counter_by_id(self.kcfg.rating_counter) if self.rating_mode else None
         self.rating_counter_name = counter.name if counter else self.kcfg.rating_counter
         self.logo = cfg.office.logo if cfg.office.logo and Path(cfg.office.logo).is_file() else ""
+        # "Saya sudah daftar" is offered when the office takes appointments (antre web).
+        self.has_bookings = bool(cfg.web.appointments) and not self.rating_mode
 
     # ------------------------------------------------------------------ text
 
@@ -575,6 +584,9 @@ class KioskApp(App):
             self.go_home, self.kcfg.ticket_screen_seconds + self.kcfg.print_timeout)
         try:
             info = TicketInfo.from_result(result, requirements=row.requirements, service_name_en=row.name_en)
+            if self.cfg.web.public_url:
+                info = dataclasses.replace(info, status_url=f"{self.cfg.web.public_url.rstrip('/')}/status/"
+                                                            f"{info.business_date.isoformat()}/{info.number}")
         except ValueError as exc:
             log.error("ticket %s cannot be printed: %s", number, exc)
             self._printed(PrintResult(False, "error", str(exc), number))
@@ -623,6 +635,60 @@ class KioskApp(App):
         if self._ticket_timer is not None:
             self._ticket_timer.cancel()
         self._ticket_timer = Clock.schedule_once(self.go_home, seconds)
+
+    # ------------------------------------------------------------------ check-in of a booking
+
+    def open_checkin(self) -> None:
+        if self.availability != logic.OK or self.busy:
+            return
+        self._cancel_timers()
+        scr: CheckinScreen = self.sm.get_screen("checkin")
+        scr.typed = ""
+        self._code_changed()
+        self.sm.current = "checkin"
+
+    def code_key(self, key: str) -> None:
+        scr: CheckinScreen = self.sm.get_screen("checkin")
+        if key == "del":
+            scr.typed = scr.typed[:-1]
+        elif key == "ok":
+            if len(scr.typed) == BOOKING_CODE_DIGITS:
+                self.check_in(scr.typed)
+            return
+        elif key.isdigit() and len(scr.typed) < BOOKING_CODE_DIGITS:
+            scr.typed += key
+        self._code_changed()
+
+    def _code_changed(self) -> None:
+        scr: CheckinScreen = self.sm.get_screen("checkin")
+        scr.shown = (scr.typed + "_" * (BOOKING_CODE_DIGITS - len(scr.typed))).replace("", " ").strip()
+        scr.ids.keypad.ok_enabled = len(scr.typed) == BOOKING_CODE_DIGITS
+
+    def check_in(self, code: str) -> None:
+        """Sends ``check_in``; the ticket it makes is shown and printed like any other."""
+        if self.busy:
+            return
+        rid = self.gate.send("check_in", {"code": code, "channel": "kiosk"},
+                             lambda reply: Clock.schedule_once(lambda dt: self._checked_in(reply)))
+        if rid is None:
+            return
+        log.info("check_in request %s", rid)  # the code itself is not logged: it is the resident's key
+        self.busy = True
+
+    def _checked_in(self, reply: Reply) -> None:
+        self.busy = False
+        if not reply.ok:
+            log.warning("check-in refused: %s", reply.code)
+            key = f"checkin_err_{reply.code}"
+            if key not in texts.TEXTS:
+                key = f"err_{reply.code}" if f"err_{reply.code}" in texts.TEXTS else "err_other"
+            self.show_message(asset("warning.png"), lambda: self.t("checkin_failed"), lambda: self.t(key),
+                              MESSAGE_SECONDS)
+            return
+        result = reply.result or {}
+        row = self.row(str(result.get("service"))) or logic.ServiceRow(
+            str(result.get("service")), str(result.get("service_name", "")), "", "", 0, 0, False, ())
+        self.show_ticket(result, row)
 
     # ------------------------------------------------------------------ printer status
 

@@ -83,6 +83,7 @@ class TicketInfo:
     estimated_wait_minutes: float | None = None
     requirements: tuple[str, ...] = ()
     service_name_en: str = ""
+    status_url: str = ""  # the website's status page for this ticket ([web] public_url), for the QR code
 
     @classmethod
     def from_result(cls, result: dict[str, Any], requirements: Sequence[str] = (),
@@ -284,7 +285,10 @@ _TEXTS = {
 
 
 def qr_payload(ticket: TicketInfo, office_id: str) -> str:
-    """What the QR code says: ``ANTRE|<office>|<business date>|<number>``."""
+    """What the QR code says: the ticket's status page when the office's website is public
+    (``[web] public_url``), else ``ANTRE|<office>|<business date>|<number>``."""
+    if ticket.status_url:
+        return ticket.status_url
     return f"ANTRE|{office_id}|{ticket.business_date.isoformat()}|{ticket.number}"
 
 

@@ -41,10 +41,11 @@ def test_migrating_twice_is_a_no_op(tmp_path):
     from alembic.config import Config as AlembicConfig
     from alembic.script import ScriptDirectory
 
-    from antre.storage import MIGRATIONS
+    from antre.storage import MIGRATIONS, SCHEMA_HEAD
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head == SCHEMA_HEAD   # storage skips Alembic when a database is at SCHEMA_HEAD
     with sqlite3.connect(tmp_path / "a.db") as db:
         assert db.execute("select version_num from alembic_version").fetchall() == [(head,)]
 

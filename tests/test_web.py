@@ -1,0 +1,479 @@
+"""``antre web`` as residents and staff meet it: real HTTP against the real process, with a real
+mosquitto and ``antre serve``; Debian's Chromium (driven by Playwright) for the live status page.
+
+One office and one web process serve the whole module (each test uses its own phone numbers and
+services, so they do not disturb each other). Screenshots at phone size (360x800) go to the test's
+tmp_path (and to ``$ANTRE_SHOTS_DIR`` when set).
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+import zipfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import start_office
+from tests.support import ROOT, TestClient, free_port, port_open, wait_for
+from web import texts
+from web.security import RateLimiter, Signer, csrf_ok, hash_pin, verify_pin
+
+T = texts.text
+CHROMIUM = "/usr/bin/chromium"
+PIN = "246810"
+
+
+def noon_zone() -> str:
+    """A fixed-offset zone where it is about midday now: slots around 'now' exist whatever the hour."""
+    offset = 12 - datetime.now(timezone.utc).hour
+    return f"Etc/GMT{-offset:+d}"
+
+
+def office_toml(extra_web: str = "") -> str:
+    every_day = "\n".join(f'{d} = "06:00-18:00"' for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
+    return f"""
+[office.hours]
+{every_day}
+
+[web]
+phone_daily_limit = 2
+form_limit_per_minute = 1000
+booking_days_ahead = 3
+{extra_web}
+
+[[web.appointments]]
+service = "adminduk"
+days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+start = "06:00"
+end = "18:00"
+every_minutes = 15
+capacity = 1
+"""
+
+
+SERVICES = """
+[[services]]
+code = "adminduk"
+prefix = "A"
+name = "Administrasi Kependudukan (KTP/KK)"
+name_en = "Population records"
+requirements = ["KTP asli", "Kartu Keluarga (KK) asli"]
+
+[[services]]
+code = "surat"
+prefix = "B"
+name = "Surat Keterangan"
+daily_quota = 1
+requirements = ["Surat pengantar RT/RW"]
+
+[[services]]
+code = "umum"
+prefix = "C"
+name = "Pengaduan"
+remote = false
+"""
+
+COUNTERS = """
+[[counters]]
+id = "loket-1"
+name = "Loket 1"
+services = ["adminduk"]
+
+[[counters]]
+id = "loket-2"
+name = "Loket 2"
+services = ["surat", "umum"]
+"""
+
+
+def start_noon_office(tmp_path, broker, extra: str):
+    """An office (service + admin client) whose time zone puts 'now' at about midday."""
+    office = start_office(tmp_path, broker, extra=extra, services=SERVICES, counters=COUNTERS)
+    office.service.stop()
+    for f in tmp_path.glob("antre.db*"):
+        f.unlink()   # a fresh database: the first start opened a business day in another zone
+    text = office.config_path.read_text().replace("[office]\n", f'[office]\ntimezone = "{noon_zone()}"\n', 1)
+    office.config_path.write_text(text)
+    office.client.states.clear()
+    office.service.start()
+    office.client.wait_state(lambda s: s["office"]["timezone"] == noon_zone(), "the service in the noon zone")
+    return office
+
+
+class WebProcess:
+    """``antre web`` in a subprocess, exactly as systemd runs it."""
+
+    def __init__(self, config_path: Path, port: int, log_path: Path):
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        self.log_path = log_path
+        self.log = open(log_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "antre", "web", "--config", str(config_path)],
+                                     stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
+
+    def wait_ready(self) -> None:
+        try:
+            wait_for(lambda: port_open(self.port), what="antre web to listen")
+            # Connected to the broker and holding the retained state: no offline banner.
+            wait_for(lambda: 'role="alert"' not in Http(self.url).get("/").text, what="antre web to see the office")
+        except AssertionError:
+            raise AssertionError("antre web did not start:\n" + self.output())
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+class Page:
+    def __init__(self, status: int, text: str, url: str, headers):
+        self.status, self.text, self.url, self.headers = status, text, url, headers
+        self.body = text.encode() if isinstance(text, str) else text
+
+    def csrf(self) -> str:
+        return re.search(r'name="csrf" value="([^"]+)"', self.text)[1]
+
+    def rid(self) -> str:
+        return re.search(r'name="rid" value="([^"]+)"', self.text)[1]
+
+    def problem(self) -> str:
+        import html
+        m = re.search(r'id="problem">([^<]*)<', self.text)
+        return html.unescape(m[1]) if m else ""
+
+
+class Http:
+    """A browser without JavaScript: cookies, redirects, forms."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def _open(self, req) -> Page:
+        try:
+            with self.opener.open(req, timeout=30) as r:
+                return Page(r.status, r.read().decode("utf-8", "replace"), r.url, r.headers)
+        except urllib.error.HTTPError as e:
+            return Page(e.code, e.read().decode("utf-8", "replace"), e.url, e.headers)
+
+    def get(self, path: str) -> Page:
+        return self._open(urllib.request.Request(self.base + path))
+
+    def get_bytes(self, path: str):
+        try:
+            with self.opener.open(self.base + path, timeout=60) as r:
+                return r.status, r.read(), r.headers
+        except urllib.error.HTTPError as e:
+            return e.code, e.read(), e.headers
+
+    def post(self, path: str, data: dict) -> Page:
+        body = urllib.parse.urlencode(data).encode()
+        return self._open(urllib.request.Request(self.base + path, data=body, method="POST"))
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, broker):
+    tmp = tmp_path_factory.mktemp("web")
+    port = free_port()
+    office = start_noon_office(tmp, broker, office_toml(
+        f'port = {port}\nhost = "127.0.0.1"\nstaff_pin_hash = "{hash_pin(PIN)}"'))
+    web = WebProcess(office.config_path, port, tmp / "web.log")
+    web.wait_ready()
+    office.web = web
+    office.shots = tmp / "shots"
+    office.shots.mkdir()
+    yield office
+    web.stop()
+    office.client.stop()
+    office.service.stop()
+
+
+def phone() -> str:
+    return "0812" + f"{uuid.uuid4().int % 10 ** 8:08d}"
+
+
+def shot(page, site, name: str) -> Path:
+    out = site.shots / f"{name}.png"
+    page.screenshot(path=str(out), full_page=True)
+    extra = os.environ.get("ANTRE_SHOTS_DIR")
+    if extra:
+        Path(extra).mkdir(parents=True, exist_ok=True)
+        shutil.copy(out, Path(extra) / out.name)
+    return out
+
+
+# ---------------------------------------------------------------------- pure pieces
+
+
+def test_pin_hash_and_signed_sessions():
+    stored = hash_pin("2468")
+    assert stored.startswith("scrypt$") and "2468" not in stored
+    assert verify_pin("2468", stored) and not verify_pin("2469", stored) and not verify_pin("2468", "garbage")
+    signer = Signer(b"k" * 32)
+    token = signer.sign("staff", 60, now=1000)
+    assert signer.check(token, now=1030) == "staff"
+    assert signer.check(token, now=1061) is None                       # expired
+    assert signer.check(token.replace("staff", "admin"), now=1030) is None  # tampered
+    assert csrf_ok("abc", "abc") and not csrf_ok("abc", "abd") and not csrf_ok(None, "abc") and not csrf_ok("", "")
+
+
+def test_rate_limiter_counts_per_address_in_a_sliding_window():
+    r = RateLimiter(3, 60.0)
+    assert [r.allow("10.0.0.1", now=t) for t in (0, 1, 2, 3)] == [True, True, True, False]
+    assert r.allow("10.0.0.2", now=3)        # another address has its own budget
+    assert r.allow("10.0.0.1", now=60.5)     # the first hit left the window
+
+
+def test_hash_pin_command_prints_a_config_line():
+    out = subprocess.run([sys.executable, "-m", "antre", "web", "--hash-pin"], input="97531\n", text=True,
+                         capture_output=True, cwd=ROOT, timeout=60)
+    assert out.returncode == 0, out.stderr
+    line = out.stdout.strip()
+    assert line.startswith('staff_pin_hash = "scrypt$') and "97531" not in line
+    assert verify_pin("97531", line.split('"')[1])
+
+
+# ---------------------------------------------------------------------- pages
+
+
+def test_pages_are_small_mobile_first_and_readable_without_javascript(site):
+    h = Http(site.web.url)
+    for path in ("/", "/layanan", "/ambil", "/janji", "/cek", "/staf", "/static/style.css", "/static/status.js"):
+        page = h.get(path)
+        assert page.status == 200, (path, page.status, page.text[:500])
+        assert len(page.body) < 100_000, path
+    home = h.get("/")
+    assert 'name="viewport"' in home.text and "Ambil nomor dari rumah" in home.text
+    assert home.headers["X-Frame-Options"] == "DENY" and "script-src 'self'" in home.headers["Content-Security-Policy"]
+    info = h.get("/layanan")
+    # Requirements and opening hours, in plain HTML (no script on this page at all).
+    assert "<script" not in info.text
+    assert "Kartu Keluarga (KK) asli" in info.text and "Surat pengantar RT/RW" in info.text
+    assert "06:00 – 18:00" in info.text and "Senin" in info.text
+    assert "Ambil nomor di kantor" in info.text          # umum: remote = false
+    # English toggle (a link and a cookie: no JavaScript needed).
+    en = h.get("/bahasa/en?next=/layanan")
+    assert en.url.endswith("/layanan") and "Requirements" in en.text and "Population records" in en.text
+    assert "Monday" in en.text
+    h.get("/bahasa/id?next=/")
+    assert "Persyaratan" in h.get("/layanan").text
+    assert h.get("/tidak-ada").status == 404
+
+
+def test_take_a_number_from_home_and_follow_it_live_in_a_phone_browser(site):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        try:
+            ctx = browser.new_context(viewport={"width": 360, "height": 800}, device_scale_factor=1,
+                                      is_mobile=True, has_touch=True, locale="id-ID")
+            page = ctx.new_page()
+            page.goto(site.web.url + "/")
+            shot(page, site, "web-home")
+            page.click("text=Ambil nomor dari rumah")
+            page.wait_for_url("**/ambil")
+            page.check("input[name=service][value=adminduk]")
+            page.fill("#name", "Siti Aminah")
+            page.fill("#phone", "0812-1111-2222")
+            shot(page, site, "web-take")
+            page.click("button[type=submit]")
+            page.wait_for_url(re.compile(r".*/status/\d{4}-\d{2}-\d{2}/A-\d{3}\?baru=1$"))
+            number = page.url.split("/")[-1].split("?")[0]
+            expect(page.locator("#state")).to_have_text(T("st_waiting"))
+            expect(page.locator("#live")).to_contain_text(T("live"))   # the event stream is open
+            shot(page, site, "web-status-waiting")
+
+            # A counter calls it: the open page changes without a reload.
+            called = site.client.ok("call_next", counter="loket-1")
+            assert called["number"] == number
+            expect(page.locator("#state")).to_have_text(T("st_called", counter="Loket 1"), timeout=20_000)
+            expect(page.locator("#ticket")).to_have_class(re.compile("called"))
+            expect(page.locator("#ahead")).to_have_text("—")
+            shot(page, site, "web-status-called")
+
+            # Still right after a reload (rendered by the server from the service's answer).
+            page.reload()
+            expect(page.locator("#state")).to_have_text(T("st_called", counter="Loket 1"))
+            site.client.ok("complete", counter="loket-1")
+            expect(page.locator("#state")).to_have_text(T("st_done"), timeout=20_000)
+
+            # English, on the same page.
+            page.click("header .lang")
+            expect(page.locator("#state")).to_have_text(T("st_done", "en"))
+            page.goto(site.web.url + "/layanan")
+            shot(page, site, "web-services-en")
+            page.click("header .lang")
+            ctx.close()
+        finally:
+            browser.close()
+    # The phone number never reaches a log.
+    assert "1111" not in site.web.output() and "Siti" not in site.web.output()
+    assert "1111" not in site.service.output() and "Siti" not in site.service.output()
+
+
+def test_bad_input_missing_csrf_full_quota_and_the_phone_limit_give_clear_messages(site):
+    h = Http(site.web.url)
+    form = h.get("/ambil")
+    good = {"csrf": form.csrf(), "rid": form.rid(), "service": "adminduk", "name": "Budi Santoso", "phone": phone()}
+
+    # No CSRF token (or someone else's): refused, nothing issued.
+    before = len(site.client.events_of("ticket_issued"))
+    refused = h.post("/ambil", good | {"csrf": "forged"})
+    assert refused.status == 403 and refused.problem() == T("bad_form")
+    assert Http(site.web.url).post("/ambil", good).status == 403      # a fresh browser has no cookie to match
+
+    bad = h.post("/ambil", good | {"name": "3201234567890123", "phone": "12345", "service": "nope"})
+    assert bad.status == 400
+    for key in ("bad_name", "bad_phone", "bad_service"):
+        assert T(key) in bad.text
+    assert 'value="12345"' in bad.text                                 # what was typed stays in the form
+    assert len(site.client.events_of("ticket_issued")) == before
+
+    # A service without remote tickets is not offered, and refused when forced.
+    assert 'value="umum"' not in bad.text
+    assert T("bad_service") in h.post("/ambil", good | {"service": "umum"}).text
+
+    # The per-phone limit (2 a day): the third is refused with the reason.
+    number = phone()
+    for _ in range(2):
+        page = h.get("/ambil")
+        ok = h.post("/ambil", good | {"phone": number, "rid": page.rid()})
+        assert ok.status == 200 and "/status/" in ok.url, ok.text[:300]
+    third = h.post("/ambil", good | {"phone": number, "rid": h.get("/ambil").rid()})
+    assert third.status == 409 and third.problem() == T("err_phone_limit_reached", n=2)
+
+    # The same form sent twice (a double tap, a reload) gives the same ticket, not two.
+    page = h.get("/ambil")
+    one = h.post("/ambil", good | {"phone": phone(), "rid": page.rid(), "service": "surat"})
+    again = h.post("/ambil", good | {"phone": phone(), "rid": page.rid(), "service": "surat"})
+    assert one.url == again.url and one.url.split("?")[0].endswith("/B-001")
+
+    # Surat's quota (1 a day) is now used up.
+    full = h.post("/ambil", good | {"phone": phone(), "rid": h.get("/ambil").rid(), "service": "surat"})
+    assert full.status == 409 and full.problem() == T("err_quota_reached")
+
+    # Checking a number that does not exist, and a malformed one.
+    assert T("bad_number") in h.get("/cek?nomor=xyz").text
+    missing = h.get("/cek?nomor=a7")
+    assert missing.status == 404 and "A-007" in missing.problem()
+
+
+def test_booking_then_check_in_goes_ahead_of_walk_ins(site):
+    h = Http(site.web.url)
+    start = h.get("/janji")
+    assert 'name="service"' in start.text
+    slots = h.get(f"/janji?service=adminduk&date={_today(site)}")
+    free = re.findall(r'name="slot" value="(\d\d:\d\d)"(?! disabled)', slots.text)
+    assert free, slots.text[:2000]
+    slot = free[0]
+    who = phone()
+    booked = h.post("/janji", {"csrf": slots.csrf(), "rid": slots.rid(), "service": "adminduk",
+                               "date": _today(site), "slot": slot, "name": "Dewi Lestari", "phone": who})
+    assert booked.status == 200, booked.text[:1000]
+    code = re.search(r'id="code">(\d{6})<', booked.text)[1]
+    assert "<svg" in booked.text and slot in booked.text
+
+    # The slot (capacity 1) is now full: booking it again says so.
+    again = h.get(f"/janji?service=adminduk&date={_today(site)}")
+    assert not re.search(rf'name="slot" value="{slot}"(?! disabled)', again.text)
+    taken = h.post("/janji", {"csrf": again.csrf(), "rid": again.rid(), "service": "adminduk",
+                              "date": _today(site), "slot": slot, "name": "Eko", "phone": phone()})
+    assert taken.status == 400 and T("bad_slot") in taken.text
+    # Bad input on the booking form.
+    wrong = h.post("/janji", {"csrf": again.csrf(), "rid": again.rid(), "service": "adminduk",
+                              "date": "2001-01-01", "slot": slot, "name": "E", "phone": "1"})
+    assert wrong.status == 400 and T("bad_date") in wrong.text
+
+    # Walk-ins first, then the booked resident checks in at the kiosk: called before the walk-ins.
+    while site.client.request("call_next", counter="loket-1").ok:   # earlier tests' tickets
+        pass
+    site.client.request("complete", counter="loket-1")
+    walk_ins = [site.client.ok("issue_ticket", service="adminduk")["number"] for _ in range(2)]
+    kiosk = site.new_client()
+    try:
+        assert kiosk.error("check_in", code="000000" if code != "000000" else "000001") == "booking_not_found"
+        ticket = kiosk.ok("check_in", code=code, channel="kiosk")
+        assert ticket["ahead"] == 0 and ticket["slot"] == slot
+        assert kiosk.error("check_in", code=code) == "already_checked_in"
+    finally:
+        kiosk.stop()
+    order = []
+    for _ in range(3):
+        order.append(site.client.ok("call_next", counter="loket-1")["number"])
+    assert order == [ticket["number"]] + walk_ins
+    status = h.get(f"/status/{_today(site)}/{ticket['number']}")
+    assert status.status == 200 and T("st_done") in status.text       # "next" completed it
+    site.client.ok("complete", counter="loket-1")
+
+
+def test_staff_page_needs_the_pin_and_switches_remote_tickets(site):
+    h = Http(site.web.url)
+    login = h.get("/staf")
+    assert 'name="pin"' in login.text and T("board") not in login.text
+    assert h.post("/staf/layanan", {"csrf": login.csrf(), "service": "adminduk", "kind": "remote",
+                                    "value": "off"}).url.endswith("/staf")   # not signed in: back to the PIN
+    wrong = h.post("/staf/masuk", {"csrf": login.csrf(), "pin": "000000"})
+    assert wrong.status == 403 and wrong.problem() == T("pin_wrong")
+    assert h.post("/staf/masuk", {"pin": PIN}).status == 403                  # no CSRF token
+    staff = h.post("/staf/masuk", {"csrf": login.csrf(), "pin": PIN})
+    assert staff.status == 200 and T("board") in staff.text and "Loket 1" in staff.text
+
+    # Remote tickets off for adminduk: the resident form no longer offers it; on again.
+    off = h.post("/staf/layanan", {"csrf": staff.csrf(), "service": "adminduk", "kind": "remote", "value": "off"})
+    assert T("saved") in off.text and 'id="toggle-remote-adminduk">' + T("turn_on") in off.text
+    resident = Http(site.web.url)
+    assert 'value="adminduk"' not in resident.get("/ambil").text
+    forced = resident.get("/ambil")
+    assert T("bad_service") in resident.post("/ambil", {"csrf": forced.csrf(), "rid": forced.rid(),
+                                                        "service": "adminduk", "name": "Ani", "phone": phone()}).text
+    h.post("/staf/layanan", {"csrf": staff.csrf(), "service": "adminduk", "kind": "remote", "value": "on"})
+    assert 'value="adminduk"' in resident.get("/ambil").text
+
+    # The ticker text goes to the displays (retained).
+    watcher = site.new_client()
+    got = []
+    watcher.link.subscribe(watcher.topics.ticker, lambda t, p: got.append(json.loads(p)))
+    h.post("/staf/teks", {"csrf": staff.csrf(), "text": "Pelayanan KTP  hari ini sampai pukul 12.00"})
+    wait_for(lambda: {"text": "Pelayanan KTP hari ini sampai pukul 12.00"} in got, what="the new ticker text")
+    watcher.stop()
+
+    # The report of today, as a zip of CSV files and as a PDF.
+    status, data, headers = h.get_bytes(f"/staf/laporan?dari={_today(site)}&sampai={_today(site)}&format=csv")
+    assert status == 200 and headers["Content-Type"] == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert "summary.csv" in names
+    status, data, headers = h.get_bytes(f"/staf/laporan?dari={_today(site)}&format=pdf")
+    assert status == 200 and data.startswith(b"%PDF")
+
+    # Signed out: the board is gone.
+    h.post("/staf/keluar", {"csrf": staff.csrf()})
+    assert T("board") not in h.get("/staf").text
+
+
+def _today(site) -> str:
+    return site.client.state()["business_date"]

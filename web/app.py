@@ -1,0 +1,614 @@
+"""The website: Starlette routes, server-rendered Jinja2 pages, a little JavaScript for live status.
+
+Residents: take a number from home (``/ambil``), book a time (``/janji``), follow a
+ticket (``/status/{date}/{number}``, live by server-sent events), read the services'
+requirements (``/layanan``, no JavaScript needed). Staff: ``/staf`` behind a PIN.
+
+The site is another device: every change goes to the queue service as an MQTT
+command (:class:`~web.bridge.Bridge`); it never opens the database, except that the
+staff report download reads it through :mod:`antre.reports` (read-only by design).
+Names and phone numbers are sent to the service and never logged here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import logging
+import re
+import secrets
+import tempfile
+import time
+import uuid
+import zipfile
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from antre.config import WEEKDAYS, Config
+from antre.mqtt import Reply
+from antre.protocol import normalize_name, normalize_phone
+
+from . import texts
+from .bridge import Bridge
+from .security import RateLimiter, Signer, csrf_ok, new_csrf_token, valid_pin_hash, verify_pin
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+CSRF_COOKIE = "antre_csrf"
+STAFF_COOKIE = "antre_staff"
+STAFF_SESSION_SECONDS = 8 * 3600
+SSE_PING_SECONDS = 15.0
+_NUMBER = re.compile(r"([A-Za-z])\s*-?\s*(\d{1,6})")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_RID = re.compile(r"[0-9a-f]{32}")
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                               "frame-ancestors 'none'; form-action 'self'",
+}
+
+
+class WebApp:
+    """Holds the configuration, the bridge and the limits; its methods are the routes."""
+
+    def __init__(self, cfg: Config, bridge: Bridge | None = None):
+        self.cfg = cfg
+        self.web = cfg.web
+        self.bridge = bridge or Bridge(cfg)
+        self.templates = Jinja2Templates(directory=str(HERE / "templates"))
+        self.page_limit = RateLimiter(self.web.request_limit_per_minute, 60.0)
+        self.form_limit = RateLimiter(self.web.form_limit_per_minute, 60.0)
+        self.pin_limit = RateLimiter(5, 600.0)
+        key = self.web.secret_key.encode() if self.web.secret_key else secrets.token_bytes(32)
+        self.signer = Signer(key)
+        self.staff_enabled = valid_pin_hash(self.web.staff_pin_hash)
+        self.services = {s.code: s for s in cfg.services}
+
+    # ------------------------------------------------------------------ plumbing
+
+    def lang(self, request: Request) -> str:
+        lang = request.cookies.get("lang") or self.cfg.office.language
+        return lang if lang in texts.LANGUAGES else "id"
+
+    def today(self) -> date:
+        return datetime.now(timezone.utc).astimezone(self.cfg.office.tz).date()
+
+    def csrf(self, request: Request) -> str:
+        token = request.cookies.get(CSRF_COOKIE)
+        if not token or len(token) > 64:
+            token = getattr(request.state, "new_csrf", None) or new_csrf_token()
+            request.state.new_csrf = token
+        return token
+
+    def render(self, request: Request, name: str, status: int = 200, **ctx: Any) -> Response:
+        lang = self.lang(request)
+        state = self.bridge.state or {}
+        office = state.get("office") or {}
+        base = {
+            "lang": lang, "t": lambda key, **v: texts.text(key, lang, **v),
+            "office_name": office.get("name") or self.cfg.office.name,
+            "office_address": office.get("address", self.cfg.office.address),
+            "csrf": self.csrf(request), "available": self.bridge.available, "path": request.url.path,
+            "service_label": lambda code: self._service_label(code, lang),
+            "request_path": str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
+        }
+        response = self.templates.TemplateResponse(request, name, base | ctx, status_code=status)
+        self._finish(request, response)
+        return response
+
+    def _finish(self, request: Request, response: Response) -> None:
+        new = getattr(request.state, "new_csrf", None)
+        if new:
+            response.set_cookie(CSRF_COOKIE, new, httponly=True, samesite="strict", path="/",
+                                secure=request.url.scheme == "https")
+        response.headers["Cache-Control"] = "no-store"
+
+    def _service_label(self, code: str, lang: str) -> str:
+        svc = self.services.get(code)
+        if svc is None:
+            return code
+        return svc.name_en if lang == "en" and svc.name_en else svc.name
+
+    def message(self, request: Request, key: str, status: int, **values: Any) -> Response:
+        return self.render(request, "message.html", status, text_key=key, values=values)
+
+    def error_text(self, reply: Reply, lang: str, **values: Any) -> str:
+        key = f"err_{reply.code}"
+        if key not in texts.TEXTS:
+            log.warning("the service refused: %s", reply.code)
+            key = "err_other"
+        return texts.text(key, lang, **({"n": self.web.phone_daily_limit} | values))
+
+    def client_ip(self, request: Request) -> str:
+        return request.client.host if request.client else "?"
+
+    async def form(self, request: Request) -> tuple[dict[str, str] | None, Response | None]:
+        """The submitted form after the rate limit and the CSRF check; or the refusal to send."""
+        if not self.form_limit.allow(self.client_ip(request)):
+            return None, self.message(request, "too_many", 429)
+        try:
+            data = await request.form(max_files=0, max_fields=20)
+        except Exception:  # noqa: BLE001 - a malformed body is a bad form
+            return None, self.message(request, "bad_form", 400)
+        form = {k: v for k, v in data.items() if isinstance(v, str)}
+        if not csrf_ok(request.cookies.get(CSRF_COOKIE), form.get("csrf")):
+            log.warning("form without a valid CSRF token refused (%s)", request.url.path)
+            return None, self.message(request, "bad_form", 403)
+        return form, None
+
+    def request_id(self, form: dict[str, str]) -> str:
+        # The form carries its own id: submitting the same form twice returns the same ticket or booking.
+        rid = form.get("rid", "")
+        return rid if _RID.fullmatch(rid) else uuid.uuid4().hex
+
+    async def web_info(self) -> dict[str, Any] | None:
+        reply = await self.bridge.request("web_info", {})
+        return reply.result if reply.ok else None
+
+    # ------------------------------------------------------------------ pages
+
+    async def home(self, request: Request) -> Response:
+        return self.render(request, "home.html", hours=self._hours(request))
+
+    def _hours(self, request: Request) -> list[tuple[str, str]]:
+        lang = self.lang(request)
+        out = []
+        for i, day in enumerate(WEEKDAYS):
+            value = getattr(self.cfg.office.hours, day)
+            out.append((texts.DAYS[lang][i], texts.text("closed", lang) if value == "closed"
+                        else value.replace("-", " – ")))
+        return out
+
+    async def layanan(self, request: Request) -> Response:
+        info = await self.web_info() if self.bridge.available else None
+        flags = {s["code"]: s for s in (info or {}).get("services", [])}
+        state_services = {s["code"]: s for s in (self.bridge.state or {}).get("services", [])}
+        rows = []
+        for svc in self.cfg.services:
+            live = state_services.get(svc.code, {})
+            if not live.get("active", svc.active):
+                continue
+            rows.append({"code": svc.code, "requirements": live.get("requirements", svc.requirements),
+                         "waiting": live.get("waiting"), "quota_reached": live.get("quota_reached"),
+                         "remote": flags.get(svc.code, {}).get("remote"),
+                         "appointments": flags.get(svc.code, {}).get("appointments")})
+        state = self.bridge.state or {}
+        return self.render(request, "layanan.html", rows=rows, hours=self._hours(request),
+                           hours_today=state.get("hours_today"))
+
+    # ------------------------------------------------------------------ take a number
+
+    async def ambil(self, request: Request) -> Response:
+        if request.method == "GET":
+            return await self._ambil_form(request, {}, {}, None, 200)
+        form, refused = await self.form(request)
+        if refused:
+            return refused
+        lang = self.lang(request)
+        errors: dict[str, str] = {}
+        info = await self.web_info()
+        if info is None:
+            return await self._ambil_form(request, form, {}, texts.text("offline", lang), 503)
+        remote = [s["code"] for s in info["services"] if s["remote"]]
+        service = form.get("service", "")
+        if service not in remote:
+            errors["service"] = texts.text("bad_service", lang)
+        name = normalize_name(form.get("name", "")[:200])
+        if name is None:
+            errors["name"] = texts.text("bad_name", lang)
+        phone = normalize_phone(form.get("phone", "")[:40])
+        if phone is None:
+            errors["phone"] = texts.text("bad_phone", lang)
+        if errors:
+            return await self._ambil_form(request, form, errors, None, 400, info)
+        reply = await self.bridge.request("issue_ticket", {"service": service, "channel": "web", "name": name,
+                                                           "phone": phone}, request_id=self.request_id(form))
+        if not reply.ok:
+            return await self._ambil_form(request, form, {}, self.error_text(reply, lang), 409, info)
+        r = reply.result
+        return RedirectResponse(f"/status/{r['business_date']}/{r['number']}?baru=1", status_code=303)
+
+    async def _ambil_form(self, request: Request, form: dict[str, str], errors: dict[str, str],
+                          problem: str | None, status: int, info: dict[str, Any] | None = None) -> Response:
+        if info is None and self.bridge.available:
+            info = await self.web_info()
+        state_services = {s["code"]: s for s in (self.bridge.state or {}).get("services", [])}
+        choices = [{"code": s["code"], "waiting": state_services.get(s["code"], {}).get("waiting"),
+                    "quota_reached": state_services.get(s["code"], {}).get("quota_reached")}
+                   for s in (info or {}).get("services", []) if s["remote"]]
+        lang = self.lang(request)
+        if info is None and problem is None:
+            problem = texts.text("offline", lang)
+        return self.render(request, "ambil.html", status, choices=choices, form=form, errors=errors,
+                           problem=problem, rid=uuid.uuid4().hex if status != 409 else self.request_id(form),
+                           privacy=self._privacy(lang), limit=self.web.phone_daily_limit)
+
+    def _privacy(self, lang: str) -> str:
+        when = texts.text("privacy_0", lang) if self.web.retention_days == 0 else \
+            texts.text("privacy_n", lang, n=self.web.retention_days)
+        return texts.text("privacy", lang, when=when)
+
+    # ------------------------------------------------------------------ appointments
+
+    async def janji(self, request: Request) -> Response:
+        lang = self.lang(request)
+        if request.method == "POST":
+            form, refused = await self.form(request)
+            if refused:
+                return refused
+        else:
+            form = dict(request.query_params)
+        info = await self.web_info() if self.bridge.available else None
+        if info is None:
+            return self.render(request, "janji.html", 503, problem=texts.text("offline", lang), choices=[],
+                               form=form, errors={}, slots=None, dates=[], rid=uuid.uuid4().hex,
+                               privacy=self._privacy(lang))
+        choices = [s["code"] for s in info["services"] if s["appointments"]]
+        today = date.fromisoformat(info["business_date"])
+        dates = [(today + timedelta(days=i)) for i in range(info["booking_days_ahead"] + 1)]
+        errors: dict[str, str] = {}
+        problem = None
+        service = form.get("service", "")
+        day = form.get("date", "")
+        slots = None
+        status = 200
+        if service or day or request.method == "POST":
+            if service not in choices:
+                errors["service"] = texts.text("bad_service", lang)
+            if day not in {d.isoformat() for d in dates}:
+                errors["date"] = texts.text("bad_date", lang)
+            if not errors:
+                reply = await self.bridge.request("booking_slots", {"service": service, "date": day})
+                if reply.ok:
+                    slots = reply.result["slots"]
+                else:
+                    problem = self.error_text(reply, lang, n=info["booking_days_ahead"])
+        if request.method == "POST" and not errors and problem is None:
+            slot = form.get("slot", "")
+            if slot not in {s["time"] for s in slots or () if s["free"] and not s["past"]}:
+                errors["slot"] = texts.text("bad_slot", lang)
+            name = normalize_name(form.get("name", "")[:200])
+            if name is None:
+                errors["name"] = texts.text("bad_name", lang)
+            phone = normalize_phone(form.get("phone", "")[:40])
+            if phone is None:
+                errors["phone"] = texts.text("bad_phone", lang)
+            if not errors:
+                reply = await self.bridge.request(
+                    "book", {"service": service, "date": day, "slot": slot, "name": name, "phone": phone},
+                    request_id=self.request_id(form))
+                if reply.ok:
+                    return self._booked(request, reply.result)
+                problem = self.error_text(reply, lang, n=info["booking_days_ahead"])
+                status = 409
+        if errors and request.method == "POST":
+            status = 400
+        return self.render(request, "janji.html", status, problem=problem, choices=choices, form=form,
+                           errors=errors, slots=slots, dates=[(d.isoformat(), texts.long_date(d, lang)) for d in dates],
+                           rid=self.request_id(form) if status == 409 else uuid.uuid4().hex,
+                           privacy=self._privacy(lang))
+
+    def _booked(self, request: Request, booking: dict[str, Any]) -> Response:
+        lang = self.lang(request)
+        return self.render(request, "janji_ok.html", booking=booking, qr=qr_svg(booking["code"]),
+                           when=texts.text("booked_when", lang, service=self._service_label(booking["service"], lang),
+                                           date=texts.long_date(date.fromisoformat(booking["date"]), lang),
+                                           slot=booking["slot"]),
+                           howto=texts.text("booked_howto", lang, start=booking["checkin_from"],
+                                            end=booking["checkin_until"]))
+
+    # ------------------------------------------------------------------ status
+
+    async def cek(self, request: Request) -> Response:
+        typed = request.query_params.get("nomor", "")
+        if not typed:
+            return self.render(request, "cek.html", error=None, typed="")
+        m = _NUMBER.fullmatch(typed.strip()[:20])
+        if not m:
+            return self.render(request, "cek.html", 400, error=texts.text("bad_number", self.lang(request)),
+                               typed=typed[:20])
+        width = self.cfg.queue.number_width
+        number = f"{m[1].upper()}-{int(m[2]):0{width}d}"
+        return RedirectResponse(f"/status/{self.today().isoformat()}/{number}", status_code=303)
+
+    def _ticket_key(self, request: Request) -> tuple[str, str] | None:
+        day, number = request.path_params["date"], request.path_params["number"]
+        if not _DATE.fullmatch(day) or not re.fullmatch(r"[A-Z]-\d{1,6}", number):
+            return None
+        try:
+            date.fromisoformat(day)
+        except ValueError:
+            return None
+        return day, number
+
+    async def status(self, request: Request) -> Response:
+        key = self._ticket_key(request)
+        lang = self.lang(request)
+        if key is None:
+            return self.message(request, "not_found_page", 404)
+        reply = await self.bridge.request("ticket_status", {"number": key[1], "date": key[0]})
+        if not reply.ok:
+            status = 404 if reply.code == "ticket_not_found" else 503
+            return self.render(request, "status.html", status, ticket=None, number=key[1], day=key[0],
+                               problem=self.error_text(reply, lang, number=key[1]), view=None)
+        return self.render(request, "status.html", ticket=reply.result, number=key[1], day=key[0], problem=None,
+                           view=status_view(reply.result, lang), new=request.query_params.get("baru") == "1",
+                           day_text=texts.long_date(date.fromisoformat(key[0]), lang))
+
+    async def status_events(self, request: Request) -> Response:
+        key = self._ticket_key(request)
+        if key is None:
+            return Response(status_code=404)
+        lang = self.lang(request)
+        bridge = self.bridge
+
+        async def stream():
+            q = bridge.watch(*key)
+            try:
+                yield "retry: 3000\n\n"
+                while True:
+                    try:
+                        data = await asyncio.wait_for(q.get(), SSE_PING_SECONDS)
+                    except asyncio.TimeoutError:
+                        if await request.is_disconnected():
+                            return
+                        yield ": ping\n\n"
+                        continue
+                    view = status_view(data, lang) if "error" not in data else {"error": data["error"]}
+                    yield f"data: {json.dumps(view, ensure_ascii=False)}\n\n"
+            finally:
+                bridge.unwatch(*key, q)
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    # ------------------------------------------------------------------ language
+
+    async def language(self, request: Request) -> Response:
+        lang = request.path_params["lang"]
+        back = request.query_params.get("next", "/")
+        if not back.startswith("/") or back.startswith("//"):
+            back = "/"
+        response = RedirectResponse(back, status_code=303)
+        if lang in texts.LANGUAGES:
+            response.set_cookie("lang", lang, max_age=365 * 86400, samesite="lax", path="/")
+        return response
+
+    # ------------------------------------------------------------------ staff
+
+    def is_staff(self, request: Request) -> bool:
+        token = request.cookies.get(STAFF_COOKIE)
+        return self.staff_enabled and bool(token) and self.signer.check(token) == "staff"
+
+    async def staff(self, request: Request) -> Response:
+        if not self.staff_enabled:
+            return self.message(request, "staff_off", 503)
+        if not self.is_staff(request):
+            return self.render(request, "staf_login.html", error=None)
+        return await self._staff_page(request)
+
+    async def _staff_page(self, request: Request, problem: str | None = None, status: int = 200) -> Response:
+        info = await self.web_info() if self.bridge.available else None
+        flags = {s["code"]: s for s in (info or {}).get("services", [])}
+        today = self.today().isoformat()
+        return self.render(request, "staf.html", status, state=self.bridge.state or {}, flags=flags,
+                           ticker=self.bridge.ticker if self.bridge.ticker is not None else self.cfg.display.ticker,
+                           problem=problem, saved=request.query_params.get("ok") == "1", today=today)
+
+    async def staff_login(self, request: Request) -> Response:
+        if not self.staff_enabled:
+            return self.message(request, "staff_off", 503)
+        form, refused = await self.form(request)
+        if refused:
+            return refused
+        lang = self.lang(request)
+        if not self.pin_limit.allow(self.client_ip(request)):
+            return self.render(request, "staf_login.html", 429, error=texts.text("pin_locked", lang))
+        pin = form.get("pin", "")[:64]
+        if not await run_in_threadpool(verify_pin, pin, self.web.staff_pin_hash):
+            log.warning("wrong staff PIN from %s", self.client_ip(request))
+            return self.render(request, "staf_login.html", 403, error=texts.text("pin_wrong", lang))
+        log.info("staff signed in from %s", self.client_ip(request))
+        response = RedirectResponse("/staf", status_code=303)
+        response.set_cookie(STAFF_COOKIE, self.signer.sign("staff", STAFF_SESSION_SECONDS), httponly=True,
+                            samesite="strict", path="/staf", max_age=STAFF_SESSION_SECONDS,
+                            secure=request.url.scheme == "https")
+        return response
+
+    async def staff_logout(self, request: Request) -> Response:
+        form, refused = await self.form(request)
+        if refused:
+            return refused
+        response = RedirectResponse("/staf", status_code=303)
+        response.delete_cookie(STAFF_COOKIE, path="/staf")
+        return response
+
+    async def staff_toggle(self, request: Request) -> Response:
+        form, refused = await self.form(request)
+        if refused:
+            return refused
+        if not self.is_staff(request):
+            return RedirectResponse("/staf", status_code=303)
+        kind, value, service = form.get("kind"), form.get("value"), form.get("service", "")
+        if kind not in ("remote", "appointments") or value not in ("on", "off") or service not in self.services:
+            return await self._staff_page(request, texts.text("bad_form", self.lang(request)), 400)
+        reply = await self.bridge.request("set_web", {"service": service, kind: value == "on"})
+        if not reply.ok:
+            return await self._staff_page(request, self.error_text(reply, self.lang(request)), 409)
+        return RedirectResponse("/staf?ok=1", status_code=303)
+
+    async def staff_ticker(self, request: Request) -> Response:
+        form, refused = await self.form(request)
+        if refused:
+            return refused
+        if not self.is_staff(request):
+            return RedirectResponse("/staf", status_code=303)
+        text = " ".join(form.get("text", "").split())[:300]
+        if not self.bridge.link.connected.is_set():
+            return await self._staff_page(request, texts.text("err_offline", self.lang(request)), 503)
+        self.bridge.publish_ticker(text)
+        self.bridge.ticker = text
+        log.info("ticker text changed by staff")
+        return RedirectResponse("/staf?ok=1", status_code=303)
+
+    async def staff_report(self, request: Request) -> Response:
+        if not self.is_staff(request):
+            return RedirectResponse("/staf", status_code=303)
+        q = request.query_params
+        try:
+            start = date.fromisoformat(q.get("dari", ""))
+            end = date.fromisoformat(q.get("sampai", "") or q.get("dari", ""))
+        except ValueError:
+            return await self._staff_page(request, texts.text("bad_date", self.lang(request)), 400)
+        fmt = q.get("format", "pdf")
+        if fmt not in ("pdf", "csv") or start > end or (end - start).days > 366:
+            return await self._staff_page(request, texts.text("bad_date", self.lang(request)), 400)
+        try:
+            data = await run_in_threadpool(build_report_file, self.cfg, start, end, fmt)
+        except Exception as exc:  # noqa: BLE001 - ReportError and a missing extra both end up here
+            log.warning("report %s..%s failed: %s", start, end, exc)
+            return await self._staff_page(request, str(exc), 409)
+        name = f"laporan-antre-{start.isoformat()}_{end.isoformat()}.{'pdf' if fmt == 'pdf' else 'zip'}"
+        return Response(data, media_type="application/pdf" if fmt == "pdf" else "application/zip",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    async def not_found(self, request: Request, exc: Exception) -> Response:
+        return self.message(request, "not_found_page", 404)
+
+
+def status_view(data: dict[str, Any], lang: str) -> dict[str, Any]:
+    """What the status page shows for a ``ticket_status`` result, as texts (the page and the live updates)."""
+    t = lambda key, **v: texts.text(key, lang, **v)  # noqa: E731
+    state = data.get("state", "")
+    counter = data.get("counter") or {}
+    if state == "called":
+        state_text = t("st_called", counter=counter.get("name") or "loket")
+    elif state == "waiting":
+        state_text = t("st_waiting")
+    else:
+        state_text = t(f"st_{state}") if f"st_{state}" in texts.TEXTS else state
+    ahead = int(data.get("ahead") or 0)
+    minutes = int(data.get("estimated_wait_minutes") or 0)
+    return {
+        "number": data.get("number"), "state": state, "state_text": state_text,
+        "ahead_text": (t("ahead_n", n=ahead) if ahead else t("ahead_0")) if state == "waiting" else "—",
+        "estimate_text": (t("minutes", m=minutes) if minutes else t("soon")) if state == "waiting" else "—",
+        "counter": counter.get("name"), "called": state == "called",
+        "updated": datetime.now(timezone.utc).strftime("%H:%M:%S"),
+    }
+
+
+def qr_svg(payload: str) -> str:
+    """An inline SVG QR code (no image file, no JavaScript)."""
+    import qrcode
+    import qrcode.image.svg
+
+    img = qrcode.make(payload, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
+    svg = img.to_string(encoding="unicode")
+    return re.sub(r"^<\?xml[^>]*>\s*", "", svg)
+
+
+def build_report_file(cfg: Config, start: date, end: date, fmt: str) -> bytes:
+    """The report of :mod:`antre.reports` for a period, as PDF bytes or a zip of CSV files. Reads only."""
+    from sqlalchemy.orm import Session
+
+    from antre.reports import ReportError
+    from antre.reports.cli import default_place, open_readonly
+    from antre.reports.stats import build_report
+    from antre.reports.tables import period_text, write_csv_dir
+
+    engine = open_readonly(cfg.database.effective_url)
+    try:
+        with Session(engine) as session:
+            report = build_report(session, start, end, tz=cfg.office.tz, office_name=cfg.office.name,
+                                  office_address=cfg.office.address,
+                                  service_names={s.code: s.name for s in cfg.services},
+                                  counter_names={c.id: c.name for c in cfg.counters})
+    finally:
+        engine.dispose()
+    if report.is_empty:
+        raise ReportError(f"tidak ada tiket atau penilaian pada {period_text(report)}")
+    if fmt == "pdf":
+        from antre.reports.pdf import render_pdf
+
+        return render_pdf(report, place=default_place(cfg.office.name), signed_on=datetime.now(cfg.office.tz).date())
+    buf = io.BytesIO()
+    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in write_csv_dir(report, Path(tmp)):
+            zf.write(path, path.name)
+    return buf.getvalue()
+
+
+class Limits:
+    """ASGI middleware: the per-IP page limit and the security headers on every response."""
+
+    def __init__(self, app, web: WebApp):
+        self.app = app
+        self.web = web
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        client = scope.get("client") or ("?", 0)
+        if not scope["path"].startswith("/static/") and not self.web.page_limit.allow(client[0]):
+            lang = "id"
+            body = texts.text("too_many", lang).encode()
+            response = Response(body, status_code=429, media_type="text/plain; charset=utf-8",
+                                headers={"Retry-After": "60"})
+            return await response(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+                message = message | {"headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(cfg: Config, bridge: Bridge | None = None) -> Starlette:
+    w = WebApp(cfg, bridge)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        w.bridge.start(asyncio.get_running_loop())
+        try:
+            yield
+        finally:
+            w.bridge.stop()
+
+    routes = [
+        Route("/", w.home),
+        Route("/layanan", w.layanan),
+        Route("/ambil", w.ambil, methods=["GET", "POST"]),
+        Route("/janji", w.janji, methods=["GET", "POST"]),
+        Route("/cek", w.cek),
+        Route("/status/{date}/{number}", w.status),
+        Route("/status/{date}/{number}/events", w.status_events),
+        Route("/bahasa/{lang}", w.language),
+        Route("/staf", w.staff),
+        Route("/staf/masuk", w.staff_login, methods=["POST"]),
+        Route("/staf/keluar", w.staff_logout, methods=["POST"]),
+        Route("/staf/layanan", w.staff_toggle, methods=["POST"]),
+        Route("/staf/teks", w.staff_ticker, methods=["POST"]),
+        Route("/staf/laporan", w.staff_report),
+        Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: w.not_found})
+    app.state.web = w
+    return Limits(app, w)
