@@ -61,8 +61,11 @@ DEFAULT_PASSWD = Path("/etc/mosquitto/antre.passwd")
 DEFAULT_ACL = Path("/etc/mosquitto/antre.acl")
 REGISTRY_NAME = "broker-devices.toml"
 
+# The commands each role sends, and no others (grep kiosk/, counter/, web/ for what they send).
 COUNTER_COMMANDS = ("call_next", "recall", "skip", "complete", "transfer", "pause", "resume")
-KIOSK_COMMANDS = ("issue_ticket", "rate")
+KIOSK_COMMANDS = ("issue_ticket", "check_in", "rate")
+# The website: remote tickets, appointments, live status, and the staff page's service switches.
+WEB_COMMANDS = ("issue_ticket", "book", "ticket_status", "booking_slots", "web_info", "set_web")
 
 # Role templates. "{base}" is "antre/v1/<office or +>", "{user}" the device's user name.
 # Every role may also write its own presence topic: the global `pattern` line in acl_text().
@@ -83,7 +86,14 @@ ROLE_RULES: dict[str, tuple[tuple[str, str], ...]] = {
         ("read", "{base}/ticker"),
     ),
     "kiosk": tuple(("write", "{base}/cmd/" + c) for c in KIOSK_COMMANDS) + _CLIENT_READS,
-    "web": tuple(("write", "{base}/cmd/" + c) for c in KIOSK_COMMANDS) + _CLIENT_READS,
+    # No events: the website follows tickets with ticket_status. The staff page writes the
+    # retained ticker (the TV's running text) and shows it, hence readwrite.
+    "web": tuple(("write", "{base}/cmd/" + c) for c in WEB_COMMANDS) + (
+        ("read", "{base}/reply/{user}"),
+        ("read", "{base}/state"),
+        ("read", "{base}/status/" + SERVICE_USER),
+        ("readwrite", "{base}/ticker"),
+    ),
     "counter": tuple(("write", "{base}/cmd/" + c) for c in COUNTER_COMMANDS) + _CLIENT_READS,
     "display": (
         ("read", "{base}/state"),

@@ -270,7 +270,7 @@ def client_id_for(cfg, component: str) -> str:
     default from the host name."""
     if cfg.mqtt.client_id:
         return cfg.mqtt.client_id
-    section = {"kiosk": cfg.kiosk, "counter": cfg.counter, "display": cfg.display}.get(component)
+    section = {"kiosk": cfg.kiosk, "counter": cfg.counter, "display": cfg.display, "web": cfg.web}.get(component)
     return default_client_id(getattr(section, "client_id", ""), component)
 
 

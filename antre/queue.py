@@ -242,6 +242,8 @@ class QueueService:
             outcome = handler(s, now, **args)
         except CommandError as exc:
             return exc
+        if not outcome.changed and not outcome.events:
+            return outcome   # a query, or a no-op: nothing to make idempotent, nothing to write
         s.execute(insert(REQUESTS).values(request_id=request_id, command=command, created_at=now,
                                           reply=json.dumps(outcome.result, ensure_ascii=False)))
         if outcome.changed:

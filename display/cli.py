@@ -12,47 +12,21 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import re
 import signal
+
+from antre.kivy_window import configure_kivy, window_size
 
 SIZES = ("1920x1080", "1280x720")
 
 log = logging.getLogger("antre.display")
 
 
-def _size(value: str) -> tuple[int, int]:
-    m = re.fullmatch(r"(\d{3,4})x(\d{3,4})", value)
-    if not m:
-        raise argparse.ArgumentTypeError(f"size must look like 1920x1080, not {value!r}")
-    return int(m[1]), int(m[2])
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--windowed", action="store_true",
                         help="a window at the top-left of the screen instead of fullscreen")
-    parser.add_argument("--size", type=_size, metavar="WxH",
+    parser.add_argument("--size", type=window_size, metavar="WxH",
                         help=f"window size, e.g. {' or '.join(SIZES)} (default: [display] width x height)")
     parser.add_argument("--no-voice", action="store_true", help="no announcements (as [display] voice = 'off')")
-
-
-def configure_kivy(width: int, height: int, fullscreen: bool) -> None:
-    """Kivy settings that must be made before ``kivy.core.window`` is imported."""
-    os.environ.setdefault("KIVY_NO_ARGS", "1")
-    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
-    os.environ.setdefault("KIVY_NO_FILELOG", "1")
-    from kivy.config import Config as KivyConfig
-
-    KivyConfig.set("graphics", "fullscreen", "auto" if fullscreen else "0")
-    KivyConfig.set("graphics", "width", str(width))
-    KivyConfig.set("graphics", "height", str(height))
-    KivyConfig.set("graphics", "position", "custom")
-    KivyConfig.set("graphics", "left", "0")
-    KivyConfig.set("graphics", "top", "0")
-    KivyConfig.set("graphics", "resizable", "0")
-    KivyConfig.set("graphics", "show_cursor", "0" if fullscreen else "1")
-    KivyConfig.set("input", "mouse", "mouse,disable_multitouch")
-    KivyConfig.set("kivy", "exit_on_escape", "0" if fullscreen else "1")
 
 
 def make_announcer(cfg, *, voice_off: bool = False):
@@ -76,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = config.load(args.config)
     width, height = args.size or (cfg.display.width, cfg.display.height)
     fullscreen = cfg.display.fullscreen and not args.windowed
-    configure_kivy(width, height, fullscreen)
+    configure_kivy(width, height, fullscreen, exit_on_escape=not fullscreen)
     announcer = make_announcer(cfg, voice_off=args.no_voice)
 
     from .app import DisplayApp  # imports Kivy's window: after configure_kivy()

@@ -14,51 +14,23 @@ typing the PIN (``[kiosk] staff_pin``). Cheap to import: Kivy is loaded inside
 from __future__ import annotations
 
 import argparse
-import os
-import re
 import signal
 
+from antre.kivy_window import configure_kivy, window_size
+
 DEFAULT_SIZE = (1280, 800)
-
-
-def _size(value: str) -> tuple[int, int]:
-    m = re.fullmatch(r"(\d{3,4})x(\d{3,4})", value)
-    if not m:
-        raise argparse.ArgumentTypeError(f"size must look like 1280x800, not {value!r}")
-    return int(m[1]), int(m[2])
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--windowed", action="store_true",
                         help="a window at the top-left of the screen instead of fullscreen")
-    parser.add_argument("--size", type=_size, metavar="WxH",
+    parser.add_argument("--size", type=window_size, metavar="WxH",
                         help="window size with --windowed (default 1280x800, a 10-inch panel)")
     parser.add_argument("--preview-ticket", metavar="OUT.png",
                         help="write a sample ticket, exactly as it prints, to a PNG file and exit")
     parser.add_argument("--service", metavar="CODE", help="with --preview-ticket: the service (default: the first)")
     parser.add_argument("--lang", choices=("id", "en"),
                         help="with --preview-ticket: the ticket's language (default: [office] language)")
-
-
-def configure_kivy(width: int, height: int, fullscreen: bool) -> None:
-    """Kivy settings that must be made before ``kivy.core.window`` is imported."""
-    os.environ.setdefault("KIVY_NO_ARGS", "1")
-    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
-    os.environ.setdefault("KIVY_NO_FILELOG", "1")
-    from kivy.config import Config as KivyConfig
-
-    KivyConfig.set("graphics", "fullscreen", "auto" if fullscreen else "0")
-    KivyConfig.set("graphics", "width", str(width))
-    KivyConfig.set("graphics", "height", str(height))
-    KivyConfig.set("graphics", "position", "custom")
-    KivyConfig.set("graphics", "left", "0")
-    KivyConfig.set("graphics", "top", "0")
-    KivyConfig.set("graphics", "resizable", "0")
-    KivyConfig.set("graphics", "borderless", "1" if fullscreen else "0")
-    KivyConfig.set("graphics", "show_cursor", "0" if fullscreen else "1")
-    KivyConfig.set("input", "mouse", "mouse,disable_multitouch")
-    # Escape never closes the kiosk: leaving needs the staff PIN.
-    KivyConfig.set("kivy", "exit_on_escape", "0")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
     fullscreen = cfg.kiosk.fullscreen and not args.windowed
     width, height = args.size or DEFAULT_SIZE
-    configure_kivy(width, height, fullscreen)
+    configure_kivy(width, height, fullscreen, exit_on_escape=False)
     # systemd stops the kiosk with SIGTERM (Ctrl-C at a terminal sends SIGINT). Installed before SDL
     # starts, so SDL keeps these handlers instead of turning the signal into a close request, which
     # the kiosk refuses without the staff PIN.

@@ -63,8 +63,12 @@ ROLE_USER = {"service": "antre-service", "kiosk": "kiosk-1", "counter": "counter
              "display": "display-1", "web": "web-1", "admin": "admin"}
 
 COUNTER_CMDS = ["call_next", "recall", "skip", "complete", "transfer", "pause", "resume"]
-KIOSK_CMDS = ["issue_ticket", "rate"]
-ALL_CMDS = KIOSK_CMDS + COUNTER_CMDS
+KIOSK_CMDS = ["issue_ticket", "check_in", "rate"]
+WEB_CMDS = ["issue_ticket", "book", "ticket_status", "booking_slots", "web_info", "set_web"]
+# Every command of docs/protocol.md, including the ones no device role may send (cancel_booking:
+# nothing sends it yet).
+ALL_CMDS = ["issue_ticket", "check_in", "rate", "book", "cancel_booking", "ticket_status", "booking_slots",
+            "web_info", "set_web"] + COUNTER_CMDS
 
 
 # --------------------------------------------------------------------------
@@ -80,8 +84,10 @@ def may_publish(role: str, user: str) -> dict[str, bool]:
     allowed: set[str] = {f"status/{user}"}
     if role == "service":
         allowed |= {"reply/kiosk-1", "reply/kiosk-2", "state", "event/ticket_called"}
-    elif role in ("kiosk", "web"):
+    elif role == "kiosk":
         allowed |= {f"cmd/{c}" for c in KIOSK_CMDS}
+    elif role == "web":
+        allowed |= {f"cmd/{c}" for c in WEB_CMDS} | {"ticker"}  # the staff page edits the running text
     elif role == "counter":
         allowed |= {f"cmd/{c}" for c in COUNTER_CMDS}
     elif role == "admin":
@@ -98,8 +104,10 @@ def may_read(role: str, user: str) -> dict[str, bool]:
     allowed: set[str] = set()
     if role == "service":
         allowed = {"cmd/issue_ticket", "cmd/call_next", "state", "status/antre-service", "status/kiosk-2", "ticker"}
-    elif role in ("kiosk", "web", "counter"):
+    elif role in ("kiosk", "counter"):
         allowed = {f"reply/{user}", "state", "event/ticket_called", "status/antre-service"}
+    elif role == "web":  # no events: live status comes from ticket_status; the staff page shows the ticker
+        allowed = {f"reply/{user}", "state", "status/antre-service", "ticker"}
     elif role == "display":
         allowed = {"state", "event/ticket_called", "status/antre-service", "status/kiosk-2", "ticker"}
     return {t: t in allowed for t in topics}
@@ -489,11 +497,25 @@ def test_acl_text_is_a_pure_function_of_the_devices():
     kiosk = text.split("user kiosk-1\n")[1].split("\n\n")[0].splitlines()
     assert kiosk == [
         "topic write antre/v1/+/cmd/issue_ticket",
+        "topic write antre/v1/+/cmd/check_in",
         "topic write antre/v1/+/cmd/rate",
         "topic read antre/v1/+/reply/kiosk-1",
         "topic read antre/v1/+/state",
         "topic read antre/v1/+/event/#",
         "topic read antre/v1/+/status/antre-service",
+    ]
+    web = text.split("user web-1\n")[1].split("\n\n")[0].splitlines()
+    assert web == [
+        "topic write antre/v1/+/cmd/issue_ticket",
+        "topic write antre/v1/+/cmd/book",
+        "topic write antre/v1/+/cmd/ticket_status",
+        "topic write antre/v1/+/cmd/booking_slots",
+        "topic write antre/v1/+/cmd/web_info",
+        "topic write antre/v1/+/cmd/set_web",
+        "topic read antre/v1/+/reply/web-1",
+        "topic read antre/v1/+/state",
+        "topic read antre/v1/+/status/antre-service",
+        "topic readwrite antre/v1/+/ticker",
     ]
 
 

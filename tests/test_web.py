@@ -21,13 +21,13 @@ import urllib.parse
 import urllib.request
 import uuid
 import zipfile
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import start_office
-from tests.support import ROOT, TestClient, free_port, port_open, wait_for
+from tests.support import ROOT, free_port, port_open, wait_for
 from web import texts
 from web.security import RateLimiter, Signer, csrf_ok, hash_pin, verify_pin
 

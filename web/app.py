@@ -20,7 +20,6 @@ import logging
 import re
 import secrets
 import tempfile
-import time
 import uuid
 import zipfile
 from datetime import date, datetime, timedelta, timezone
@@ -30,7 +29,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates

@@ -17,7 +17,7 @@ import threading
 from typing import Any
 
 from antre.config import Config
-from antre.mqtt import MqttLink, Reply, Requester, default_client_id
+from antre.mqtt import MqttLink, Reply, Requester, client_id_for
 from antre.protocol import Topics
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ class Bridge:
     def __init__(self, cfg: Config):
         self.cfg = cfg
         self.topics = Topics(cfg.office.id)
-        self.client_id = cfg.mqtt.client_id or default_client_id(cfg.web.client_id, "web")
+        self.client_id = client_id_for(cfg, "web")
         self.link = MqttLink(cfg.mqtt, self.topics, self.client_id, "web")
         self.requester = Requester(self.link)
         self.state: dict[str, Any] | None = None
