@@ -345,7 +345,7 @@ class WebApp:
             return self.render(request, "status.html", status, ticket=None, number=key[1], day=key[0],
                                problem=self.error_text(reply, lang, number=key[1]), view=None)
         return self.render(request, "status.html", ticket=reply.result, number=key[1], day=key[0], problem=None,
-                           view=status_view(reply.result, lang), new=request.query_params.get("baru") == "1",
+                           view=status_view(reply.result, lang, self.cfg.office.tz), new=request.query_params.get("baru") == "1",
                            day_text=texts.long_date(date.fromisoformat(key[0]), lang))
 
     async def status_events(self, request: Request) -> Response:
@@ -367,7 +367,7 @@ class WebApp:
                             return
                         yield ": ping\n\n"
                         continue
-                    view = status_view(data, lang) if "error" not in data else {"error": data["error"]}
+                    view = status_view(data, lang, self.cfg.office.tz) if "error" not in data else {"error": data["error"]}
                     yield f"data: {json.dumps(view, ensure_ascii=False)}\n\n"
             finally:
                 bridge.unwatch(*key, q)
@@ -489,7 +489,7 @@ class WebApp:
         return self.message(request, "not_found_page", 404)
 
 
-def status_view(data: dict[str, Any], lang: str) -> dict[str, Any]:
+def status_view(data: dict[str, Any], lang: str, tz=timezone.utc) -> dict[str, Any]:
     """What the status page shows for a ``ticket_status`` result, as texts (the page and the live updates)."""
     t = lambda key, **v: texts.text(key, lang, **v)  # noqa: E731
     state = data.get("state", "")
@@ -507,7 +507,7 @@ def status_view(data: dict[str, Any], lang: str) -> dict[str, Any]:
         "ahead_text": (t("ahead_n", n=ahead) if ahead else t("ahead_0")) if state == "waiting" else "—",
         "estimate_text": (t("minutes", m=minutes) if minutes else t("soon")) if state == "waiting" else "—",
         "counter": counter.get("name"), "called": state == "called",
-        "updated": datetime.now(timezone.utc).strftime("%H:%M:%S"),
+        "updated": datetime.now(tz).strftime("%H:%M:%S"),   # the office's own time, as on its clock
     }
 
 

@@ -18,7 +18,7 @@
     set("estimate", v.estimate_text);
     box.classList.toggle("called", !!v.called);
     box.setAttribute("data-state", v.state);
-    live.textContent = live.getAttribute("data-live") + " · " + v.updated + " UTC";
+    live.textContent = live.getAttribute("data-live") + " · " + v.updated;
     if (v.called && navigator.vibrate) navigator.vibrate([300, 150, 300]);
   };
   source.onerror = function () { live.textContent = live.getAttribute("data-lost"); };
