@@ -101,8 +101,8 @@ class WebRules:
     def _purge(self, s: "Session", now: datetime) -> None:
         """Deletes names and phone numbers past their retention; closes bookings of past days.
 
-        Runs at the end of the first successful ticket or booking command of each day (so a refused
-        command, rolled back, does not count), in that command's transaction."""
+        Runs in the transaction that opens each new business day (a hook of the queue), and at the
+        end of the first successful ticket or booking command of a day, in that command's transaction."""
         today = self.q.business_date(now)
         if self._purged == today:
             return
@@ -394,7 +394,9 @@ class WebRules:
 
 def handlers(q: "QueueService") -> dict[str, Callable[..., "Outcome"]]:
     """The web commands for ``q``'s handler table (``issue_ticket`` is wrapped, the rest are new)."""
-    return WebRules(q).handlers()
+    rules = WebRules(q)
+    q.new_day_hooks.append(rules._purge)   # retention runs at each new day, even with no web traffic
+    return rules.handlers()
 
 
 __all__ = ["handlers", "slot_times", "WebRules"]

@@ -156,6 +156,8 @@ class QueueService:
         self._services = {s.code: s for s in cfg.services}
         self._counters = {c.id: c for c in cfg.counters}
         self.today: Today | None = None
+        #: ``fn(session, now)`` run in the transaction that opens each new business day.
+        self.new_day_hooks: list[Callable[[Session, datetime], None]] = []
         self.handlers: dict[str, Callable[..., Outcome]] = {
             "issue_ticket": self._issue_ticket,
             "call_next": self._call_next,
@@ -322,6 +324,8 @@ class QueueService:
         seq = s.get(Meta, "state_seq")
         if seq is not None:
             seq.value = str(int(seq.value) + 1)
+        for hook in self.new_day_hooks:
+            hook(s, now)
         if stale:
             log.info("new business day %s: %d open ticket(s) from earlier days closed as expired", today, len(stale))
 
