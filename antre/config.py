@@ -222,7 +222,7 @@ class DatabaseConfig:
         if self.url:
             return self.url
         system = Path("/var/lib/antre")
-        if system.is_dir() and os.access(system, os.W_OK):
+        if (system / "antre.db").exists() or (system.is_dir() and os.access(system, os.W_OK)):
             return f"sqlite:///{system / 'antre.db'}"
         data = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "antre"
         data.mkdir(parents=True, exist_ok=True)

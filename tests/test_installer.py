@@ -66,9 +66,10 @@ def lines(result: subprocess.CompletedProcess) -> list[str]:
     return result.stdout.splitlines()
 
 
-UNIT = {"server": "antre.service", "kiosk": "antre-kiosk.service",
-        "display": "antre-display.service", "counter": "antre-counter.service"}
-COMPONENT = {"server": "service", "kiosk": "kiosk", "display": "display", "counter": "counter"}
+UNIT = {"server": "antre.service", "kiosk": "antre-kiosk.service", "display": "antre-display.service",
+        "counter": "antre-counter.service", "web": "antre-web.service"}
+COMPONENT = {"server": "service", "kiosk": "kiosk", "display": "display", "counter": "counter", "web": "web"}
+PIN_NOTE = "note: the staff page (/staf) has no PIN yet: run '/opt/antre/venv/bin/antre web --hash-pin', put the"
 
 
 def this_host() -> str:
@@ -118,6 +119,7 @@ def snippet(path: Path, name: str, role: str, password: str = "a-long-random-pas
     ("kiosk", "antre-kiosk.service", ["libgles2", "libgbm1", "libusb-1.0-0"]),
     ("display", "antre-display.service", ["espeak-ng", "sox", "alsa-utils", "libgles2"]),
     ("counter", "antre-counter.service", ["python3-lgpio"]),
+    ("web", "antre-web.service", []),
 ])
 def test_dry_run_plans_each_role(tmp_path, role, unit, packages):
     result = install(tmp_path, "--dry-run", "--role", role)
@@ -125,15 +127,17 @@ def test_dry_run_plans_each_role(tmp_path, role, unit, packages):
     apt = next(line for line in out if line.startswith("would run: apt-get install"))
     for pkg in ["python3-venv", *packages]:
         assert f" {pkg}" in apt, f"{role}: {pkg} missing from {apt}"
+    if role == "web":  # pure Python from pip: nothing from Debian beyond the venv itself
+        assert apt == "would run: apt-get install -y --no-install-recommends python3-venv python3-pip"
     assert f"would install: /etc/systemd/system/{unit} (mode 0644)" in out
     assert f"would run: systemctl enable --now {unit}" in out
     assert "would run: systemd-sysusers antre.conf" in out
     assert "would install: /etc/sysusers.d/antre.conf (mode 0644)" in out
     assert "would install: /etc/tmpfiles.d/antre.conf (mode 0644)" in out
     assert "would install: /etc/antre/antre.toml (mode 0640)" in out
-    extras = {"server": "reports", "kiosk": "kiosk", "display": "display", "counter": "counter,pi"}[role]
+    extras = {"server": "reports", "kiosk": "kiosk", "display": "display", "counter": "counter,pi", "web": "web"}[role]
     assert f"would run: /opt/antre/venv/bin/pip install --upgrade --upgrade-strategy only-if-needed {ROOT}[{extras}]" in out
-    other_units = {"antre.service", "antre-kiosk.service", "antre-display.service", "antre-counter.service"} - {unit}
+    other_units = set(UNIT.values()) - {unit}
     assert not any(u in line for line in out for u in other_units)
     # Role-specific parts, and only for that role.
     assert ("would install: /etc/mosquitto/conf.d/antre.conf (mode 0644)" in out) == (role == "server")
@@ -144,6 +148,7 @@ def test_dry_run_plans_each_role(tmp_path, role, unit, packages):
     dropin = f"would install: /etc/systemd/system/{unit}.d/antre-login.conf (mode 0644)"
     assert (dropin in out) == (role == "server")
     assert any(line.startswith(f"note: {unit} has no MQTT login of its own yet") for line in out) == (role != "server")
+    assert (PIN_NOTE in out) == (role == "web")
     assert out[-1].startswith("Dry run: ") and out[-1].endswith(" file changes planned, nothing changed.")
     assert int(out[-1].split()[2]) == sum(line.startswith("would install:") or line.startswith("would create")
                                           for line in out)
@@ -151,14 +156,16 @@ def test_dry_run_plans_each_role(tmp_path, role, unit, packages):
 
 
 def test_dry_run_with_several_roles_and_options(tmp_path):
-    out = lines(install(tmp_path, "--dry-run", "--role", "display", "--role", "counter",
+    out = lines(install(tmp_path, "--dry-run", "--role", "display", "--role", "counter", "--role", "display",
                         "--server", "10.0.0.2", "--rtc"))
+    assert out[0].startswith("== Installing Antre (roles: display counter) ")  # a role named twice counts once
     assert "would install: /etc/systemd/system/antre-display.service (mode 0644)" in out
     assert "would install: /etc/systemd/system/antre-counter.service (mode 0644)" in out
     assert "would install: /etc/systemd/timesyncd.conf.d/antre.conf (mode 0644)" in out
     assert "would add to /boot/firmware/config.txt: dtoverlay=i2c-rtc,ds3231" in out
     pip = next(line for line in out if "pip install" in line)
     assert pip.endswith("[display,counter,pi]")
+    assert sum("enable --now antre-display.service" in line for line in out) == 1
     apt = next(line for line in out if line.startswith("would run: apt-get install"))
     assert apt.split().count("libgles2") == 1  # de-duplicated
     assert list(tmp_path.iterdir()) == []
@@ -254,7 +261,7 @@ def test_antre_toml_is_never_overwritten(tmp_path, antre_bin):
 
 @needs_passwd
 def test_server_with_device_roles_gives_each_part_its_own_login(tmp_path, antre_bin, monkeypatch):
-    roles = ["server", "kiosk", "display", "counter"]
+    roles = ["server", "kiosk", "display", "counter", "web"]
     args = [a for r in roles for a in ("--role", r)] + ["--devices", "kiosk-1:kiosk", "--broker-host", "srv"]
     first = install(tmp_path, *args, antre_bin=antre_bin)
     host = this_host()
@@ -337,6 +344,43 @@ def test_device_install_uses_the_login_from_the_server(tmp_path, monkeypatch):
     assert tree_hash(root) == before
 
 
+def test_web_install_logs_in_as_web_and_asks_for_the_staff_pin(tmp_path, antre_bin, monkeypatch):
+    """A website Pi: the web login from the server, [web] explained in antre.toml, and a note
+    until the staff PIN hash (made by the real `antre web --hash-pin`) is in place."""
+    root = tmp_path / "root"
+    root.mkdir()
+    login = snippet(tmp_path / "web-1.toml", "web-1", "web")
+    args = ["--role", "web", "--server", "10.0.0.2", "--device-config", str(login)]
+    first = lines(install(root, *args))
+    assert "skipped (--root): systemctl enable --now antre-web.service" in first
+    assert f"skipped (--root): /opt/antre/venv/bin/pip install --upgrade --upgrade-strategy only-if-needed {ROOT}[web]" \
+        in first
+    assert (root / "etc/systemd/system/antre-web.service").read_bytes() == (ROOT / "systemd/antre-web.service").read_bytes()
+    assert not (root / "etc/udev").exists() and not (root / "etc/mosquitto").exists()
+    cfg = unit_config(root, "web", monkeypatch)
+    assert (cfg.mqtt.url, cfg.mqtt.username) == ("mqtt://10.0.0.2:1883", "web-1")
+    assert client_id_for(cfg, "web") == "web-1"  # the ACL gives web-1 its replies by user name
+    assert PIN_NOTE in first
+    toml = root / "etc/antre/antre.toml"
+    assert "\n[web]\n# The staff page (/staf) needs a PIN. Make its hash with\n" in toml.read_text()
+    assert cfg.web.staff_pin_hash == ""
+
+    # Once: the same run changes nothing and still reminds of the PIN.
+    again = lines(install(root, *args))
+    assert again[-1] == "Done: 0 changes." and PIN_NOTE in again
+
+    # Set the PIN as docs/install.md says: the printed line goes into [web].
+    made = subprocess.run([str(antre_bin), "web", "--hash-pin"], input="2468\n", capture_output=True, text=True,
+                          check=True)
+    line = made.stdout.strip()
+    assert line.startswith('staff_pin_hash = "scrypt$')
+    toml.write_text(toml.read_text().replace("[web]\n", f"[web]\n{line}\n"))
+    from web.security import verify_pin
+    assert verify_pin("2468", config.load(toml).web.staff_pin_hash)
+    done = lines(install(root, *args))
+    assert PIN_NOTE not in done and done[-1] == "Done: 0 changes."
+
+
 def test_device_pi_with_two_roles_gets_one_login_per_role(tmp_path, monkeypatch):
     root = tmp_path / "root"
     root.mkdir()
@@ -405,15 +449,18 @@ def test_changed_unit_file_is_replaced_and_restarted(tmp_path):
 
 @needs_passwd
 def test_uninstall_removes_what_install_added_and_keeps_data(tmp_path, antre_bin):
-    install(tmp_path, "--role", "server", "--role", "kiosk", "--broker-host", "srv", antre_bin=antre_bin)
-    assert login_dropin(tmp_path, "kiosk").exists()
+    install(tmp_path, "--role", "server", "--role", "kiosk", "--role", "web", "--broker-host", "srv",
+            antre_bin=antre_bin)
+    assert login_dropin(tmp_path, "kiosk").exists() and login_dropin(tmp_path, "web").exists()
     override = tmp_path / "etc/systemd/system/antre-kiosk.service.d/override.conf"  # systemctl edit
     override.write_text("[Service]\nEnvironment=KIVY_ROTATION=90\n")
     (tmp_path / "var/lib/antre").mkdir(parents=True)
     (tmp_path / "var/lib/antre/antre.db").write_bytes(b"data")
     out = lines(install(tmp_path, "--uninstall"))
     assert "skipped (--root): systemctl disable --now antre.service" in out
+    assert "skipped (--root): systemctl disable --now antre-web.service" in out
     for gone in ("etc/systemd/system/antre.service", "etc/systemd/system/antre-kiosk.service",
+                 "etc/systemd/system/antre-web.service", "etc/systemd/system/antre-web.service.d",
                  "etc/udev/rules.d/60-antre-printers.rules", "etc/mosquitto/conf.d/antre.conf",
                  "etc/sysusers.d/antre.conf", "etc/tmpfiles.d/antre.conf", "etc/chrony/conf.d/antre.conf",
                  "etc/systemd/system/antre.service.d", "etc/systemd/system/antre-kiosk.service.d/antre-login.conf"):

@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -25,11 +26,14 @@ from antre.cli import SUBCOMMANDS
 ROOT = Path(__file__).resolve().parents[1]
 UNIT_DIR = ROOT / "systemd"
 UNITS = sorted(p.name for p in UNIT_DIR.glob("*.service"))
-EXPECTED_UNITS = ["antre-counter.service", "antre-display.service", "antre-kiosk.service", "antre.service"]
+EXPECTED_UNITS = ["antre-counter.service", "antre-display.service", "antre-kiosk.service", "antre-web.service",
+                  "antre.service"]
 ANTRE = "/opt/antre/venv/bin/antre"
 INSTALLER = ROOT / "scripts" / "install-pi"
 ROLE_OF = {"antre.service": "server", "antre-kiosk.service": "kiosk",
-           "antre-display.service": "display", "antre-counter.service": "counter"}
+           "antre-display.service": "display", "antre-counter.service": "counter", "antre-web.service": "web"}
+# Every unit writes only /var/lib/antre, except the website, which writes nothing there.
+READ_ONLY_DATA = {"antre-web.service"}
 
 HOST_UNIT_DIRS = [Path("/usr/lib/systemd/system"), Path("/lib/systemd/system")]
 
@@ -81,7 +85,7 @@ def test_common_hardening_and_restart(name):
     assert float(one(unit, s, "TimeoutStopSec")) > 0
     assert one(unit, "Unit", "StartLimitIntervalSec") == "0"
     assert one(unit, s, "ProtectSystem") == "strict"
-    assert "/var/lib/antre" in words(unit, s, "ReadWritePaths")
+    assert ("/var/lib/antre" in words(unit, s, "ReadWritePaths")) == (name not in READ_ONLY_DATA)
     for key in ("ProtectHome", "PrivateTmp", "NoNewPrivileges", "ProtectKernelTunables",
                 "ProtectKernelModules", "ProtectControlGroups", "RestrictSUIDSGID", "LockPersonality"):
         assert one(unit, s, key) == "true", key
@@ -97,8 +101,8 @@ def test_exec_start_runs_a_real_subcommand(name):
     argv = one(unit, "Service", "ExecStart").split()
     assert argv[0] == ANTRE
     assert argv[1] in SUBCOMMANDS
-    expected = {"antre.service": "serve", "antre-kiosk.service": "kiosk",
-                "antre-display.service": "display", "antre-counter.service": "counter"}[name]
+    expected = {"antre.service": "serve", "antre-kiosk.service": "kiosk", "antre-display.service": "display",
+                "antre-counter.service": "counter", "antre-web.service": "web"}[name]
     assert argv[1] == expected
 
 
@@ -112,11 +116,92 @@ def test_queue_service_is_notify_with_watchdog_after_broker():
     assert words(unit, "Service", "SupplementaryGroups") == []
 
 
+def test_website_has_no_devices_and_reads_the_data_folder_only():
+    unit = parse_unit(UNIT_DIR / "antre-web.service")
+    s = "Service"
+    assert {"mosquitto.service", "network-online.target"} <= set(words(unit, "Unit", "Wants"))
+    assert {"mosquitto.service", "network-online.target"} <= set(words(unit, "Unit", "After"))
+    assert one(unit, s, "Type") == "exec"
+    assert one(unit, s, "PrivateDevices") == "true"
+    assert words(unit, s, "SupplementaryGroups") == []
+    assert words(unit, s, "ReadWritePaths") == []
+    assert words(unit, s, "ReadOnlyPaths") == ["/var/lib/antre"]
+    assert words(unit, s, "AmbientCapabilities") == []  # [web] port 8080: no CAP_NET_BIND_SERVICE
+    env = environment(unit)
+    # The database's default place, /var/lib/antre/antre.db, reached through the read-only fallback
+    # (antre.config.DatabaseConfig.effective_url): XDG_DATA_HOME/antre is that same folder.
+    assert env["XDG_DATA_HOME"] + "/antre" == "/var/lib/antre"
+    # matplotlib's cache in the unit's own writable cache directory.
+    assert env["MPLCONFIGDIR"] == "/var/cache/" + one(unit, s, "CacheDirectory")
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None,
+                    reason="needs root and unshare(1) to make a private read-only mount")
+def test_website_report_reads_the_database_on_a_read_only_mount(tmp_path):
+    """The staff report as antre-web.service runs it: /var/lib/antre mounted read-only, the unit's
+    environment, and antre serve holding the database open (WAL). A private mount namespace
+    (unshare -m) stands in for ProtectSystem=strict + ReadOnlyPaths=/var/lib/antre."""
+    from datetime import date, datetime, timezone
+
+    from antre.models import Ticket, TicketEvent
+    from antre.storage import open_database
+
+    data = tmp_path / "data"
+    data.mkdir()
+    day = date(2026, 11, 2)
+    issued = datetime(2026, 11, 2, 1, 0, tzinfo=timezone.utc)
+    engine, Session = open_database(f"sqlite:///{data}/antre.db")
+    with Session.begin() as session:
+        t = Ticket(business_date=day, prefix="A", seq=1, number="A-001", service_code="adminduk",
+                   issued_service_code="adminduk", priority=0, channel="kiosk", state="waiting",
+                   issued_at=issued, call_count=0, transfer_count=0)
+        session.add(t)
+        session.flush()
+        session.add(TicketEvent(ticket_id=t.id, at=issued, kind="issued", from_state=None, to_state="waiting",
+                                service_code="adminduk"))
+    holder = engine.connect()  # antre serve: the database stays open in WAL mode
+    try:
+        report = tmp_path / "report.zip"
+        script = (
+            "from datetime import date; from antre.config import load_defaults; "
+            "from web.app import build_report_file; "
+            f"d = date({day.year}, {day.month}, {day.day}); "
+            "zipped = build_report_file(load_defaults(), d, d, 'csv'); "
+            f"open({str(report)!r}, 'wb').write(zipped)"
+        )
+        unit_env = environment(parse_unit(UNIT_DIR / "antre-web.service"))
+
+        def run_report(env_extra: dict[str, str]) -> subprocess.CompletedProcess:
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "ANTRE_"))}
+            env.update(HOME="/var/lib/antre", PYTHONPATH=str(ROOT), **env_extra)  # antre's home (sysusers.d)
+            shell = ("set -e; mount -t tmpfs antre-test /var/lib; mkdir /var/lib/antre; "
+                     f"mount --bind {data} /var/lib/antre; mount -o remount,bind,ro /var/lib/antre; "
+                     "if touch /var/lib/antre/probe 2>/dev/null; then echo writable >&2; exit 9; fi; "
+                     f'exec "{sys.executable}" -c "$0"')
+            return subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", shell, script],
+                                  capture_output=True, text=True, env=env, timeout=120)
+
+        result = run_report({"XDG_DATA_HOME": unit_env["XDG_DATA_HOME"]})
+        assert result.returncode == 0, result.stderr
+        with zipfile.ZipFile(report) as zf:
+            text = "\n".join(zf.read(n).decode() for n in zf.namelist())
+        assert "adminduk" in text
+        # Without the unit's XDG_DATA_HOME the default database would be looked for elsewhere.
+        report.unlink()
+        result = run_report({})
+        assert result.returncode != 0 and "Read-only file system" in result.stderr
+        assert not report.exists()
+    finally:
+        holder.close()
+        engine.dispose()
+
+
 @pytest.mark.parametrize("name,groups", [
     ("antre.service", set()),
     ("antre-counter.service", {"gpio", "input"}),
     ("antre-kiosk.service", {"render", "video", "input", "lp", "dialout"}),
     ("antre-display.service", {"render", "video", "input", "audio"}),
+    ("antre-web.service", set()),
 ])
 def test_device_access_is_only_what_the_part_needs(name, groups):
     unit = parse_unit(UNIT_DIR / name)
