@@ -396,6 +396,7 @@ def handlers(q: "QueueService") -> dict[str, Callable[..., "Outcome"]]:
     """The web commands for ``q``'s handler table (``issue_ticket`` is wrapped, the rest are new)."""
     rules = WebRules(q)
     q.new_day_hooks.append(rules._purge)   # retention runs at each new day, even with no web traffic
+    q.read_only.update({"ticket_status", "booking_slots", "web_info"})
     return rules.handlers()
 
 

@@ -156,6 +156,8 @@ class QueueService:
         self._services = {s.code: s for s in cfg.services}
         self._counters = {c.id: c for c in cfg.counters}
         self.today: Today | None = None
+        #: Commands that only read (answered without a request log entry).
+        self.read_only: set[str] = set()
         #: ``fn(session, now)`` run in the transaction that opens each new business day.
         self.new_day_hooks: list[Callable[[Session, datetime], None]] = []
         self.handlers: dict[str, Callable[..., Outcome]] = {
@@ -244,8 +246,8 @@ class QueueService:
             outcome = handler(s, now, **args)
         except CommandError as exc:
             return exc
-        if not outcome.changed and not outcome.events:
-            return outcome   # a query, or a no-op: nothing to make idempotent, nothing to write
+        if command in self.read_only:
+            return outcome   # a question, not an action: nothing to make idempotent, nothing to write
         s.execute(insert(REQUESTS).values(request_id=request_id, command=command, created_at=now,
                                           reply=json.dumps(outcome.result, ensure_ascii=False)))
         if outcome.changed:
