@@ -186,11 +186,12 @@ def test_website_report_reads_the_database_on_a_read_only_mount(tmp_path):
         with zipfile.ZipFile(report) as zf:
             text = "\n".join(zf.read(n).decode() for n in zf.namelist())
         assert "adminduk" in text
-        # Without the unit's XDG_DATA_HOME the default database would be looked for elsewhere.
+        # The default database location is /var/lib/antre/antre.db whenever that file exists, also on a
+        # read-only mount, so the report works without the unit's XDG_DATA_HOME as well.
         report.unlink()
         result = run_report({})
-        assert result.returncode != 0 and "Read-only file system" in result.stderr
-        assert not report.exists()
+        assert result.returncode == 0, result.stderr
+        assert report.exists()
     finally:
         holder.close()
         engine.dispose()
