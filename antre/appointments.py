@@ -253,9 +253,9 @@ class WebRules:
         if b.state != BOOKED:
             raise Conflict(f"booking_{b.state}" if b.state != CHECKED_IN else "already_checked_in",
                            f"booking {code} is {b.state}")
+        svc = self.q._services.get(b.service_code) or self.q._service(b.service_code)  # refuse before writing
         b.state = CANCELLED
         log.info("booking %s cancelled", code)
-        svc = self.q._services.get(b.service_code) or self.q._service(b.service_code)
         return self.Outcome(self._booking_dict(svc, b.code, b.business_date, b.slot, CANCELLED), changed=False)
 
     def check_in(self, s: "Session", now: datetime, code: str, channel: str = "kiosk") -> "Outcome":

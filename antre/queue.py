@@ -61,6 +61,10 @@ REQUEST_LOG_DAYS = 7
 RATEABLE_LIMIT = 30
 
 
+class _Refused(Exception):
+    """Rolls back a transaction whose only command refused after writing."""
+
+
 @dataclass
 class Outcome:
     """What one command produced: the reply's result, events to publish, and whether state changed.
@@ -214,14 +218,23 @@ class QueueService:
                         i += 1
                         result = self._apply(s, now, handler, command, request_id, args)
                         results.append(result)
+                        if solo and isinstance(result, CommandError):
+                            raise _Refused()   # it may have written before refusing: roll that back
                         if isinstance(result, Outcome) and result.changed and result.after is None:
                             reload = True   # it wrote what it liked: read the mirror back after the commit
                             break
                         if solo:
                             break
+            except _Refused:
+                continue
             except Exception:
+                # This transaction is lost; the ones before it are committed and keep their outcomes.
+                log.exception("could not apply %d command(s); none of them was applied", i - start)
                 self.today = None  # the mirror may hold what was rolled back: reload it
-                raise
+                del results[start:]
+                results.extend(CommandError("internal_error", "the service could not apply this command")
+                               for _ in commands[start:])
+                break
             if reload:
                 self._load(now)
         return results
@@ -628,7 +641,9 @@ class QueueService:
     def _rate(self, s: Session, now: datetime, ticket: str, score: int, elements: list[int] | None = None,
               comment: str | None = None, date: str | None = None) -> Outcome:
         day = self.today.day if date is None else _parse_date(date)
-        t = s.scalars(select(Ticket).where(Ticket.business_date == day, Ticket.number == ticket)).first()
+        # populate_existing: earlier commands of this batch changed tickets with Core statements.
+        t = s.scalars(select(Ticket).where(Ticket.business_date == day, Ticket.number == ticket)
+                      .execution_options(populate_existing=True)).first()
         if t is None:
             raise NotFound("ticket_not_found", f"no ticket {ticket} on {day.isoformat()}")
         if t.state != DONE:

@@ -288,6 +288,7 @@ def test_broker_outage_gives_the_error_signal_at_once_and_recovers(tmp_path, pin
         states_before = len(office.client.states)
 
         broker.stop()
+        office.client.service_status = {}              # forget what was seen before the outage
         wait_for(lambda: p.desk.light is Light.OFFLINE, what="the counter to notice the outage")
         assert p.led_blinks()
         out = p.press("next")
@@ -299,6 +300,7 @@ def test_broker_outage_gives_the_error_signal_at_once_and_recovers(tmp_path, pin
         broker.start()                               # same port; everyone reconnects by themselves
         wait_for(lambda: p.desk.reachable and p.desk.light is Light.OFF, timeout=30,
                  what="the counter to reconnect")
+        office.client.wait_service(online=True)      # the service reconnects with its own backoff
         wait_for(lambda: len(office.client.states) > states_before, timeout=30,
                  what="the service to publish its state again")
         out = p.press("next")
