@@ -160,11 +160,11 @@ class QueueServer:
             return None
         late = self._fresh.age(req.reply_to, req.sent_at, time.time())
         if late is not None:
-            message = f"arrived {late:.0f} s late; not applied (press again)"
-            # Not the arguments: a web ticket's carry a name and a phone number.
-            log.warning("%s %s refused as stale: %s", req.command, req.request_id, message)
-            if req.reply_to:
-                self.link.publish(req.reply_to, error_reply(req.request_id, "stale_command", message))
+            # Dropped without a reply: its sender gave up long ago (and gave staff the error signal), and
+            # a retry with the same request_id must get its own answer, not this one. Not the arguments
+            # in the log: a web ticket's carry a name and a phone number.
+            log.warning("%s %s refused as stale: arrived %.0f s late; not applied", req.command, req.request_id,
+                        late)
             return None
         return req
 
