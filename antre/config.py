@@ -183,6 +183,7 @@ class ServiceConfig:
     name: str = checked(check=non_empty)
     prefix: str = checked(check=prefix_letter)
     name_en: str = ""
+    short_name: str = checked("", doc="a shorter name for the TV board (read from 5 m away); empty: the name")
     daily_quota: int = checked(0, check=non_negative, doc="tickets per day; 0 for no limit")
     requirements: list[str] = field(default_factory=list)
     active: bool = True
@@ -400,17 +401,17 @@ class Config:
 
 SAMPLE_SERVICES = (
     ServiceConfig(
-        code="adminduk", prefix="A", name="Administrasi Kependudukan (KTP/KK)",
+        code="adminduk", prefix="A", name="Administrasi Kependudukan (KTP/KK)", short_name="KTP dan KK",
         name_en="Population records (ID card, family card)", daily_quota=80,
         requirements=["KTP asli", "Kartu Keluarga (KK) asli", "Surat pengantar RT/RW"],
     ),
     ServiceConfig(
-        code="surat", prefix="B", name="Surat Keterangan (domisili, usaha, nikah)",
+        code="surat", prefix="B", name="Surat Keterangan (domisili, usaha, nikah)", short_name="Surat Keterangan",
         name_en="Letters (domicile, business, marriage)", daily_quota=100,
         requirements=["KTP", "KK", "Surat pengantar RT/RW"],
     ),
     ServiceConfig(
-        code="umum", prefix="C", name="Pengaduan dan Layanan Lainnya",
+        code="umum", prefix="C", name="Pengaduan dan Layanan Lainnya", short_name="Pengaduan dan Lainnya",
         name_en="Complaints and other services", daily_quota=0,
         requirements=["KTP"],
     ),

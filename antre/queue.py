@@ -682,7 +682,8 @@ class QueueService:
             n = len(live.waiting.get(svc.code, ()))
             issued = live.issued.get(svc.code, 0)
             services.append({
-                "code": svc.code, "name": svc.name, "name_en": svc.name_en, "prefix": svc.prefix,
+                "code": svc.code, "name": svc.name, "name_en": svc.name_en, "short_name": svc.short_name or svc.name,
+                "prefix": svc.prefix,
                 "active": svc.active, "requirements": list(svc.requirements),
                 "waiting": n,
                 "last_issued": self.format_number(svc.prefix, live.last_seq[svc.prefix])

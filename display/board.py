@@ -259,7 +259,7 @@ class BoardModel:
                 note = "Tutup hari ini"
             elif s.get("quota_reached"):
                 note = "Kuota habis"
-            out.append(ServiceView(code=str(s.get("code", "")), name=str(s.get("name") or s.get("code") or ""),
+            out.append(ServiceView(code=str(s.get("code", "")), name=str(s.get("short_name") or s.get("name") or s.get("code") or ""),
                                    prefix=str(s.get("prefix") or ""), waiting=waiting,
                                    wait_text=format_wait(s.get("estimated_wait_minutes")) if waiting else "-",
                                    note=note))

@@ -64,6 +64,10 @@ def asset(name: str) -> str:
 
 # ---------------------------------------------------------------------- widgets
 
+#: Background of secondary buttons (Info, priority): lighter than the panels, clearly touchable.
+SECONDARY = (0.16, 0.30, 0.48, 1)
+
+
 class BigButton(ButtonBehavior, BoxLayout):
     """A large rounded touch target: an icon beside one or two lines of text."""
 
@@ -467,7 +471,7 @@ class KioskApp(App):
                 b = BigButton(tag=f"service:{r.code}", icon=asset("ticket.png"))
                 b.bind(on_release=lambda _b, c=r.code: self.issue(c))
                 info = BigButton(tag=f"info:{r.code}", icon=asset("info.png"), size_hint_x=None,
-                                 bg=(0.16, 0.30, 0.48, 1))
+                                 bg=SECONDARY)
                 info.bind(on_release=lambda _b, c=r.code: self.show_info(c))
                 line.add_widget(b)
                 line.add_widget(info)

@@ -68,7 +68,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "ticket_new": ("Nomor Anda sudah terdaftar. Simpan halaman ini: posisi Anda diperbarui otomatis.",
                    "Your number is registered. Keep this page: your place updates by itself."),
     "st_waiting": ("Menunggu", "Waiting"),
-    "st_called": ("DIPANGGIL — silakan ke {counter}", "CALLED — please go to {counter}"),
+    "st_called": ("DIPANGGIL — silakan menuju {counter}", "CALLED — please go to {counter}"),
     "st_called_plain": ("Dipanggil", "Called"),
     "st_done": ("Selesai dilayani. Terima kasih!", "Served. Thank you!"),
     "st_no_show": ("Tidak hadir saat dipanggil. Silakan hubungi petugas.",
