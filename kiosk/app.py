@@ -505,7 +505,7 @@ class KioskApp(App):
     def _tick(self, dt: float) -> None:
         now = datetime.now(timezone.utc).astimezone(self.cfg.office.tz)
         self.date_text = texts.long_date(now, self.lang)
-        self.clock_text = now.strftime("%H:%M")
+        self.clock_text = now.strftime("%H.%M")   # EYD writes times with a period, as the TV does
         if self.sm.current not in (self.home_name, "ticket", "pin") and \
                 time.monotonic() - self._last_touch > self.kcfg.idle_seconds:
             log.info("idle for %.0fs on %s; back to the start screen", self.kcfg.idle_seconds, self.sm.current)

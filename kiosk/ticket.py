@@ -251,16 +251,17 @@ _MONTHS = {
 
 
 def format_datetime(when: datetime, lang: Lang = "id") -> str:
-    """``Senin, 30 November 2026 08:02`` (24-hour clock), without relying on system locales."""
-    return (f"{_DAYS[lang][when.weekday()]}, {when.day} {_MONTHS[lang][when.month - 1]} {when.year} "
-            f"{when:%H:%M}")
+    """``Senin, 30 November 2026 08.02`` (24-hour clock; Indonesian writes the time with a period,
+    English with a colon), without relying on system locales."""
+    time = f"{when:%H.%M}" if lang == "id" else f"{when:%H:%M}"
+    return f"{_DAYS[lang][when.weekday()]}, {when.day} {_MONTHS[lang][when.month - 1]} {when.year} {time}"
 
 
 _TEXTS = {
     "id": {
         "heading": "NOMOR ANTREAN",
         "ahead": "Antrean di depan Anda: {n} orang",
-        "ahead_none": "Tidak ada antrean di depan Anda.",
+        "ahead_none": "Tidak ada yang di depan Anda.",
         "wait": "Perkiraan waktu tunggu: \u00b1\u00a0{n}\u00a0menit",
         "wait_short": "Perkiraan waktu tunggu: kurang dari 1 menit",
         "bring": "Siapkan: ",

@@ -84,7 +84,7 @@ def test_layout_says_what_a_resident_needs(info, cfg):
     assert "Kantor Desa Sukamaju" in lines
     assert "A-012" in lines
     assert "Administrasi Kependudukan (KTP/KK)" in lines
-    assert "Senin, 30 November 2026 08:02" in lines  # 01:02 UTC is 08:02 in Asia/Jakarta
+    assert "Senin, 30 November 2026 08.02" in lines  # 01:02 UTC is 08.02 in Asia/Jakarta
     assert "Antrean di depan Anda: 3 orang" in lines
     assert "Perkiraan waktu tunggu: \u00b1 15 menit" in lines
     assert any(line.startswith("Siapkan: KTP asli") for line in lines)
@@ -157,7 +157,7 @@ EXPECTED_80 = (
     + b"\x1d!\x01\x1bE\x01\x1ba\x01\x1dB\x00"         # double height, bold
     + b"Administrasi Kependudukan (KTP/KK)\n"
     + b"\n"                                           # feed
-    + NORMAL + b"Senin, 30 November 2026 08:02\n"
+    + NORMAL + b"Senin, 30 November 2026 08.02\n"
     + NORMAL + RULE_80
     + NORMAL + b"Antrean di depan Anda: 3 orang\n"
     + NORMAL + b"Perkiraan waktu tunggu: \xf1 15 menit\n"   # 0xF1 is CP437's plus-minus

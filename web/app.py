@@ -507,7 +507,7 @@ def status_view(data: dict[str, Any], lang: str, tz=timezone.utc) -> dict[str, A
         "ahead_text": (t("ahead_n", n=ahead) if ahead else t("ahead_0")) if state == "waiting" else "—",
         "estimate_text": (t("minutes", m=minutes) if minutes else t("soon")) if state == "waiting" else "—",
         "counter": counter.get("name"), "called": state == "called",
-        "updated": datetime.now(tz).strftime("%H:%M:%S"),   # the office's own time, as on its clock
+        "updated": datetime.now(tz).strftime("%H.%M.%S"),   # the office's own time, written as EYD does
     }
 
 

@@ -77,7 +77,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "ahead": ("Di depan Anda", "Ahead of you"),
     "ahead_n": ("{n} orang", "{n} people"),
     "ahead_0": ("Tidak ada — Anda berikutnya", "No one — you are next"),
-    "estimate": ("Perkiraan menunggu", "Estimated wait"),
+    "estimate": ("Perkiraan waktu tunggu", "Estimated wait"),
     "minutes": ("± {m} menit", "about {m} min"),
     "soon": ("sebentar lagi", "soon"),
     "live": ("Diperbarui otomatis", "Updates live"),
