@@ -29,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="number spoken for the counter (default: from the configuration or the name)")
     parser.add_argument("--lang", choices=("id", "en"), help="language (default: [office] language)")
     parser.add_argument("--out", metavar="FILE.wav", help="write the WAV file here instead of playing it")
+    parser.add_argument("--recall", action="store_true", help="a recall: starts with \"Panggilan ulang\"")
     parser.add_argument("--voice", choices=("espeak", "clips"), help="override [display] voice")
     parser.add_argument("--clips-dir", metavar="DIR", help="override [display] clips_dir")
     parser.add_argument("--style", choices=("words", "digits"), help="override [display] number_style")
@@ -79,17 +80,18 @@ def run(args: argparse.Namespace) -> int:
     lang = args.lang or cfg.office.language
 
     text = voice.announcement_text(args.number, counter_name, counter_number,
-                                   style=settings.number_style, lang=lang)
+                                   style=settings.number_style, lang=lang, recall=args.recall)
     synth = voice.Synthesizer(settings, strict_clips=args.strict_clips)
     if args.out:
-        path = synth.write(args.out, args.number, counter_name, counter_number, lang=lang)
+        path = synth.write(args.out, args.number, counter_name, counter_number, lang=lang, recall=args.recall)
         print(path)
         print(text)
         return 0
 
     player = voice.CommandPlayer(settings.audio_player)
     with tempfile.TemporaryDirectory(prefix="antre-announce-") as tmp:
-        path = synth.write(Path(tmp) / f"{args.number}.wav", args.number, counter_name, counter_number, lang=lang)
+        path = synth.write(Path(tmp) / f"{args.number}.wav", args.number, counter_name, counter_number, lang=lang,
+                           recall=args.recall)
         print(text)
         sys.stdout.flush()
         player(path)

@@ -124,8 +124,8 @@ DIGITS = {
 }
 
 _PHRASES = {
-    "id": {"intro": "Nomor antrean", "go": "silakan menuju", "counter": "loket"},
-    "en": {"intro": "Number", "go": "please go to", "counter": "counter"},
+    "id": {"recall": "Panggilan ulang", "intro": "Nomor antrean", "go": "silakan menuju", "counter": "loket"},
+    "en": {"recall": "Calling again", "intro": "Number", "go": "please go to", "counter": "counter"},
 }
 
 #: Every word Indonesian num2words uses for 0 ... 999 999 (ticket numbers have at most 6 digits).
@@ -181,7 +181,7 @@ def _check_lang(lang: str) -> None:
 
 
 def announcement_phrases(number: str, counter_name: str, counter_number: int | None = None, *,
-                         style: Style = "words", lang: Lang = "id") -> list[str]:
+                         style: Style = "words", lang: Lang = "id", recall: bool = False) -> list[str]:
     """What is said, phrase by phrase::
 
         >>> announcement_phrases("A-012", "Loket 2")
@@ -192,7 +192,8 @@ def announcement_phrases(number: str, counter_name: str, counter_number: int | N
     Letters are spoken by their Indonesian names ("be", "ce", "ki" ...). The counter
     is "loket <number>" when a number is known (``counter_number``, else the last
     number in ``counter_name``); otherwise its name as written ("Meja Informasi").
-    The counter number is always read as a number, whatever ``style``.
+    The counter number is always read as a number, whatever ``style``. A recall starts
+    with "Panggilan ulang", so someone who heard the first call knows it is the same number.
     """
     _check_lang(lang)
     letter, value = parse_ticket_number(number)
@@ -205,14 +206,16 @@ def announcement_phrases(number: str, counter_name: str, counter_number: int | N
         if not counter:
             raise VoiceError("counter name is empty and no counter number was given")
     spoken_letter = LETTER_NAMES_ID[letter] if lang == "id" else letter
-    return [words["intro"], spoken_letter, number_words(value, style=style, lang=lang), words["go"], counter]
+    phrases = [words["intro"], spoken_letter, number_words(value, style=style, lang=lang), words["go"], counter]
+    return [words["recall"], *phrases] if recall else phrases
 
 
 def announcement_text(number: str, counter_name: str, counter_number: int | None = None, *,
-                      style: Style = "words", lang: Lang = "id") -> str:
+                      style: Style = "words", lang: Lang = "id", recall: bool = False) -> str:
     """The phrases joined with commas (a pause for a TTS engine):
     ``"Nomor antrean, a, dua belas, silakan menuju, loket dua"``."""
-    return ", ".join(announcement_phrases(number, counter_name, counter_number, style=style, lang=lang))
+    return ", ".join(announcement_phrases(number, counter_name, counter_number, style=style, lang=lang,
+                                          recall=recall))
 
 
 # --------------------------------------------------------------------------
@@ -220,6 +223,7 @@ def announcement_text(number: str, counter_name: str, counter_number: int | None
 # --------------------------------------------------------------------------
 
 CHIME_CLIP = "chime"
+RECALL_CLIP = "panggilan_ulang"   # optional, like the chime: espeak-ng says it when absent
 INTRO_CLIP = "nomor_antrean"
 GO_TO_COUNTER_CLIP = "silakan_menuju_loket"
 
@@ -230,6 +234,7 @@ def letter_clip(letter: str) -> str:
 
 #: Every clip a complete clips folder has (file name = this + ".wav"), in recording order.
 #: ``chime.wav`` is optional and not listed: without it the built-in chime is used.
+#: ``panggilan_ulang.wav`` ("panggilan ulang", said before a recall) is optional too.
 CLIP_NAMES: tuple[str, ...] = (
     INTRO_CLIP, *(letter_clip(c) for c in LETTER_NAMES_ID), *NUMBER_WORDS_ID, GO_TO_COUNTER_CLIP,
 )
@@ -240,6 +245,7 @@ CLIP_WORDS: dict[str, str] = {
     **{letter_clip(c): name for c, name in LETTER_NAMES_ID.items()},
     **{w: w for w in NUMBER_WORDS_ID},
     GO_TO_COUNTER_CLIP: "silakan menuju loket",
+    RECALL_CLIP: "panggilan ulang",
 }
 
 
@@ -253,7 +259,7 @@ class Word:
 
 
 def announcement_clips(number: str, counter_name: str, counter_number: int | None = None, *,
-                       style: Style = "words") -> list[list[Word]]:
+                       style: Style = "words", recall: bool = False) -> list[list[Word]]:
     """The Indonesian announcement as groups of clips; a pause goes between groups::
 
         >>> [[w.clip for w in g] for g in announcement_clips("A-012", "Loket 2")]
@@ -271,7 +277,7 @@ def announcement_clips(number: str, counter_name: str, counter_number: int | Non
                        *(Word(w, w) for w in number_words(n, lang="id").split())])
     else:
         groups.append([Word(None, f"silakan menuju {counter_name.strip()}")])
-    return groups
+    return [[Word(RECALL_CLIP, CLIP_WORDS[RECALL_CLIP])], *groups] if recall else groups
 
 
 def needed_clips(letters: str | None = None) -> list[str]:
@@ -597,22 +603,24 @@ class Synthesizer:
         return self._espeak[lang]
 
     def speech(self, number: str, counter_name: str, counter_number: int | None = None, *,
-               lang: Lang = "id") -> Samples:
+               lang: Lang = "id", recall: bool = False) -> Samples:
         """The spoken part once, without chime: phrases with :data:`GAP_BETWEEN_PHRASES` between them."""
         _check_lang(lang)
         style = self.settings.number_style
         if self._clips is not None and lang == "id":
-            return self._from_clips(announcement_clips(number, counter_name, counter_number, style=style))
+            return self._from_clips(announcement_clips(number, counter_name, counter_number, style=style,
+                                                       recall=recall))
         if self._clips is not None:
             log.info("no English clips: speaking %s with espeak-ng", number)
         voice = self.espeak(lang)
-        phrases = announcement_phrases(number, counter_name, counter_number, style=style, lang=lang)
+        phrases = announcement_phrases(number, counter_name, counter_number, style=style, lang=lang, recall=recall)
         return _join([voice.say(p) for p in phrases], GAP_BETWEEN_PHRASES)
 
     def _from_clips(self, groups: list[list[Word]]) -> Samples:
         assert self._clips is not None
         clips = self._clips
-        missing = sorted({f"{w.clip}.wav" for g in groups for w in g if w.clip and not clips.has(w.clip)})
+        missing = sorted({f"{w.clip}.wav" for g in groups for w in g
+                          if w.clip and w.clip != RECALL_CLIP and not clips.has(w.clip)})
         espeak = self.espeak("id")
         if missing and (self.strict_clips or not espeak.available):
             raise MissingClipsError(clips.clips_dir, missing)
@@ -637,12 +645,12 @@ class Synthesizer:
         return chime()
 
     def render(self, number: str, counter_name: str, counter_number: int | None = None, *,
-               lang: Lang = "id") -> Samples:
+               lang: Lang = "id", recall: bool = False) -> Samples:
         """The whole announcement: lead-in, chime, speech (``repeat`` times), tail, at ``volume``."""
         parse_ticket_number(number)
         if self.settings.voice == "off":
             raise VoiceError("[display] voice is 'off': announcements are silent")
-        speech = self.speech(number, counter_name, counter_number, lang=lang)
+        speech = self.speech(number, counter_name, counter_number, lang=lang, recall=recall)
         out = silence(LEAD_IN)
         out.extend(self.chime())
         out.extend(silence(GAP_AFTER_CHIME))
@@ -652,19 +660,20 @@ class Synthesizer:
         return out if volume == 1.0 else _scaled(out, volume)
 
     def write(self, path: str | Path, number: str, counter_name: str, counter_number: int | None = None, *,
-              lang: Lang = "id") -> Path:
-        return write_wav(path, self.render(number, counter_name, counter_number, lang=lang))
+              lang: Lang = "id", recall: bool = False) -> Path:
+        return write_wav(path, self.render(number, counter_name, counter_number, lang=lang, recall=recall))
 
 
 def write_announcement(path: str | Path, number: str, counter_name: str, counter_number: int | None = None, *,
-                       settings: DisplayConfig, lang: Lang = "id", strict_clips: bool = False) -> Path:
+                       settings: DisplayConfig, lang: Lang = "id", strict_clips: bool = False,
+                       recall: bool = False) -> Path:
     """Writes the announcement exactly as the display plays it to ``path`` (RATE Hz mono
     16-bit WAV) and returns the path::
 
         write_announcement("/tmp/a.wav", "A-012", "Loket 2", settings=config.load().display)
     """
     return Synthesizer(settings, strict_clips=strict_clips).write(
-        path, number, counter_name, counter_number, lang=lang)
+        path, number, counter_name, counter_number, lang=lang, recall=recall)
 
 
 # --------------------------------------------------------------------------
@@ -861,7 +870,8 @@ class Announcer:
         self._seq += 1
         path = Path(self._tmp.name) / f"{self._seq:06d}-{call.number}.wav"
         try:
-            self._synth.write(path, call.number, call.counter_name, call.counter_number, lang=call.lang)
+            self._synth.write(path, call.number, call.counter_name, call.counter_number, lang=call.lang,
+                              recall=call.recall)
         except VoiceError as exc:
             log.error("cannot announce %s: %s", call.number, exc)
             return self._drop(call, f"error: {exc}")

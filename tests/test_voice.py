@@ -499,7 +499,20 @@ def test_recall_is_announced_again(tmp_path):
         announcer.announce("C-010", "Loket 3", 3, recall=True)
         assert announcer.wait_until_idle(DEADLINE)
     assert [(c.number, c.recall) for c in spoken] == [("C-010", False), ("C-010", True)]
-    assert player.played[0]["copy"].read_bytes() == player.played[1]["copy"].read_bytes()
+    first, again = (p["copy"] for p in player.played)
+    # The recall says "Panggilan ulang" first, then exactly the first call.
+    assert voice.wav_duration(again) > voice.wav_duration(first) + 0.5
+    recall_file = write_announcement(tmp_path / "recall.wav", "C-010", "Loket 3", 3, settings=settings(),
+                                     recall=True)
+    assert again.read_bytes() == recall_file.read_bytes()
+
+
+def test_recall_phrases_and_clips():
+    assert announcement_phrases("A-012", "Loket 2", recall=True)[:2] == ["Panggilan ulang", "Nomor antrean"]
+    assert announcement_phrases("A-012", "Loket 2", lang="en", recall=True)[0] == "Calling again"
+    groups = voice.announcement_clips("A-012", "Loket 2", recall=True)
+    assert [w.clip for w in groups[0]] == ["panggilan_ulang"] and voice.CLIP_WORDS["panggilan_ulang"]
+    assert "panggilan_ulang" not in voice.needed_clips()   # optional, like the chime
 
 
 def test_voice_off_drops_every_call_without_a_player():
