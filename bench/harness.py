@@ -24,43 +24,9 @@ from antre.config import MqttConfig
 from antre.mqtt import MqttLink, Requester
 from antre.protocol import Topics
 from tests.support import ROOT as ROOT_DIR, Mosquitto, ServiceProcess, free_port, wait_for  # noqa: F401
+from tests.support import ALL_SERVICES, NO_QUOTA_SERVICES, counters_toml
 
-SERVICES = """
-[[services]]
-code = "adminduk"
-name = "Administrasi Kependudukan"
-prefix = "A"
-
-[[services]]
-code = "surat"
-name = "Surat Keterangan"
-prefix = "B"
-
-[[services]]
-code = "umum"
-name = "Layanan Umum"
-prefix = "C"
-
-[[counters]]
-id = "loket-1"
-name = "Loket 1"
-services = ["adminduk", "surat", "umum"]
-
-[[counters]]
-id = "loket-2"
-name = "Loket 2"
-services = ["adminduk", "surat", "umum"]
-
-[[counters]]
-id = "loket-3"
-name = "Loket 3"
-services = ["adminduk", "surat", "umum"]
-
-[[counters]]
-id = "loket-4"
-name = "Loket 4"
-services = ["adminduk", "surat", "umum"]
-"""
+SERVICES = NO_QUOTA_SERVICES + counters_toml({f"loket-{i}": ALL_SERVICES for i in range(1, 5)})
 
 
 def write_config(path: Path, *, mqtt_url: str, db_url: str, office_id: str | None = None,

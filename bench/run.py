@@ -101,12 +101,13 @@ def rows(r: dict) -> list[tuple[str, str, str, str, str, str]]:
             f"{base:.0f} commits/s", f"{t['per_second'] / base:.2f}x", ">= 0.5x", t["per_second"] >= 0.5 * base)
     g = r["growth"]
     small, big = (str(s) for s in g["sizes"])
-    for cmd in ("call", "issue"):
-        a, z = g[small][cmd]["p50_ms"], g[big][cmd]["p50_ms"]
-        add(f"{'call_next' if cmd == 'call' else 'issue_ticket'} p50, {int(big):,} vs {int(small):,} history",
-            f"{z:.2f} ms", f"{a:.2f} ms", f"{z / a:.2f}x", "<= 1.2x", z / a <= 1.2)
-    add(f"database bytes per ticket ({int(big):,} history)", f"{g[big]['bytes_per_ticket']:.0f} B", "", "", "",
-        None)
+    if small in g and big in g:   # not with --skip growth
+        for cmd in ("call", "issue"):
+            a, z = g[small][cmd]["p50_ms"], g[big][cmd]["p50_ms"]
+            add(f"{'call_next' if cmd == 'call' else 'issue_ticket'} p50, {int(big):,} vs {int(small):,} history",
+                f"{z:.2f} ms", f"{a:.2f} ms", f"{z / a:.2f}x", "<= 1.2x", z / a <= 1.2)
+        add(f"database bytes per ticket ({int(big):,} history)", f"{g[big]['bytes_per_ticket']:.0f} B", "", "",
+            "", None)
     add("RSS antre serve, idle", f"{o['rss_idle_mb']:.1f} MB", "", "", "<= 60 MB", o["rss_idle_mb"] <= 60)
     add(f"RSS antre serve, after {o['rss_tickets']:,} tickets", f"{o['rss_after_mb']:.1f} MB", "", "",
         "<= 60 MB", o["rss_after_mb"] <= 60)

@@ -289,3 +289,24 @@ class TcpPrinter:
 
     def close(self) -> None:
         self.sock.close()
+
+
+#: Three services without a daily quota (tests and benchmarks issue many tickets).
+NO_QUOTA_SERVICES = "".join(f"""
+[[services]]
+code = "{code}"
+name = "{name}"
+prefix = "{prefix}"
+""" for code, name, prefix in (("adminduk", "Administrasi Kependudukan", "A"), ("surat", "Surat Keterangan", "B"),
+                               ("umum", "Layanan Umum", "C")))
+ALL_SERVICES = ("adminduk", "surat", "umum")
+
+
+def counters_toml(counters: dict[str, tuple[str, ...] | list[str]]) -> str:
+    """``[[counters]]`` tables: counter id ("loket-2") -> the services it serves; named "Loket 2"."""
+    return "".join(f"""
+[[counters]]
+id = "{cid}"
+name = "Loket {cid.rsplit('-', 1)[-1]}"
+services = {json.dumps(list(services))}
+""" for cid, services in counters.items())

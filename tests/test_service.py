@@ -13,19 +13,9 @@ import uuid
 import pytest
 
 from tests.conftest import start_office
-from tests.support import ROOT, TestClient, wait_for
+from tests.support import ALL_SERVICES, ROOT, TestClient, counters_toml, wait_for
 
-TWO_COUNTERS = """
-[[counters]]
-id = "loket-1"
-name = "Loket 1"
-services = ["adminduk", "surat", "umum"]
-
-[[counters]]
-id = "loket-2"
-name = "Loket 2"
-services = ["adminduk", "surat", "umum"]
-"""
+TWO_COUNTERS = counters_toml({"loket-1": ALL_SERVICES, "loket-2": ALL_SERVICES})
 
 
 # ---------------------------------------------------------------------------- issuing and numbering

@@ -5,44 +5,11 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-SERVICES = """
-[[services]]
-code = "adminduk"
-name = "Administrasi Kependudukan"
-prefix = "A"
+from tests.support import ALL_SERVICES, NO_QUOTA_SERVICES, counters_toml
 
-[[services]]
-code = "surat"
-name = "Surat Keterangan"
-prefix = "B"
-
-[[services]]
-code = "umum"
-name = "Layanan Umum"
-prefix = "C"
-"""
-
-COUNTERS = """
-[[counters]]
-id = "loket-1"
-name = "Loket 1"
-services = ["adminduk", "surat", "umum"]
-
-[[counters]]
-id = "loket-2"
-name = "Loket 2"
-services = ["adminduk", "surat", "umum"]
-
-[[counters]]
-id = "loket-3"
-name = "Loket 3"
-services = ["surat", "umum"]
-
-[[counters]]
-id = "loket-4"
-name = "Loket 4"
-services = ["adminduk", "umum"]
-"""
+SERVICES = NO_QUOTA_SERVICES
+COUNTERS = counters_toml({"loket-1": ALL_SERVICES, "loket-2": ALL_SERVICES, "loket-3": ("surat", "umum"),
+                          "loket-4": ("adminduk", "umum")})
 
 SERVICE_CODES = ("adminduk", "surat", "umum")
 COUNTER_IDS = ("loket-1", "loket-2", "loket-3", "loket-4")

@@ -13,16 +13,10 @@ import pytest
 
 from tests.conftest import start_office
 from tests.faults.conftest import SERVICE_CODES, SERVICES, check_histories, connect
-from tests.support import wait_for
+from tests.support import ALL_SERVICES, counters_toml, wait_for
 
 TICKETS = 240
-ALL_SERVICES = '["adminduk", "surat", "umum"]'
-COUNTERS4 = "".join(f"""
-[[counters]]
-id = "loket-{i}"
-name = "Loket {i}"
-services = {ALL_SERVICES}
-""" for i in range(1, 5))
+COUNTERS4 = counters_toml({f"loket-{i}": ALL_SERVICES for i in range(1, 5)})
 
 pytestmark = pytest.mark.timeout(180)
 
