@@ -96,6 +96,9 @@ def db_url(value: str) -> str | None:
     return None
 
 
+_valid_mqtt_url, _valid_db_url = mqtt_url, db_url   # for functions whose arguments have these names
+
+
 def positive(value: float) -> str | None:
     return None if value > 0 else "must be greater than 0"
 
@@ -663,6 +666,23 @@ def to_toml(cfg: Config, *, mask: bool = True) -> str:
         else:
             table(name, section, f"[{name}]")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def with_overrides(cfg: Config, *, mqtt_url: str | None = None, db_url: str | None = None) -> Config:
+    """``cfg`` with the broker and/or database URL replaced (the ``--mqtt-url`` / ``--db-url`` flags),
+    checked like the file's values."""
+    sections: dict[str, Any] = {}
+    if mqtt_url:
+        problem = _valid_mqtt_url(mqtt_url)
+        if problem:
+            raise ConfigError(f"--mqtt-url {mqtt_url!r} {problem}")
+        sections["mqtt"] = dataclasses.replace(cfg.mqtt, url=mqtt_url)
+    if db_url:
+        problem = _valid_db_url(db_url)
+        if problem:
+            raise ConfigError(f"--db-url {db_url!r} {problem}")
+        sections["database"] = dataclasses.replace(cfg.database, url=db_url)
+    return cfg.replace(**sections) if sections else cfg
 
 
 def load_defaults() -> Config:

@@ -16,7 +16,6 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import replace
 from typing import Any
 
 from . import config as config_mod
@@ -182,19 +181,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_with_overrides(args: argparse.Namespace) -> config_mod.Config:
-    cfg = config_mod.load(args.config)
-    data: dict[str, Any] = {}
-    if args.mqtt_url:
-        problem = config_mod.mqtt_url(args.mqtt_url)
-        if problem:
-            raise config_mod.ConfigError(f"--mqtt-url {args.mqtt_url!r} {problem}")
-        data["mqtt"] = replace(cfg.mqtt, url=args.mqtt_url)
-    if args.db_url:
-        problem = config_mod.db_url(args.db_url)
-        if problem:
-            raise config_mod.ConfigError(f"--db-url {args.db_url!r} {problem}")
-        data["database"] = replace(cfg.database, url=args.db_url)
-    return cfg.replace(**data) if data else cfg
+    return config_mod.with_overrides(config_mod.load(args.config), mqtt_url=args.mqtt_url, db_url=args.db_url)
 
 
 def run(args: argparse.Namespace) -> int:

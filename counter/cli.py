@@ -26,18 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from dataclasses import replace
 
     from antre import config as config_mod
 
     from .app import CounterApp
 
-    cfg = config_mod.load(args.config)
-    if args.mqtt_url:
-        problem = config_mod.mqtt_url(args.mqtt_url)
-        if problem:
-            raise config_mod.ConfigError(f"--mqtt-url {args.mqtt_url!r} {problem}")
-        cfg = cfg.replace(mqtt=replace(cfg.mqtt, url=args.mqtt_url))
+    cfg = config_mod.with_overrides(config_mod.load(args.config), mqtt_url=args.mqtt_url)
     app = CounterApp(cfg, keyboard=args.keyboard)
     signal.signal(signal.SIGTERM, lambda *_: app.request_stop())
     signal.signal(signal.SIGINT, lambda *_: app.request_stop())

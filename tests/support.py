@@ -88,14 +88,7 @@ class ServiceProcess:
             self.proc.wait()
 
     def stop(self) -> int | None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                return self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                return self.proc.wait()
-        return self.proc.returncode if self.proc else None
+        return devtools.stop_process(self.proc)
 
     def output(self) -> str:
         return self.log_path.read_text(errors="replace")

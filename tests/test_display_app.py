@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from antre.devtools import stop_process
 from display.board import BoardModel, format_age, format_clock, format_date, format_wait
 from tests.conftest import start_office
 from tests.support import ROOT, Mosquitto, wait_for
@@ -169,13 +170,7 @@ class Board:
         return out
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
     def output(self) -> str:
         return (self.workdir / f"display-{self.size}.log").read_text(errors="replace")

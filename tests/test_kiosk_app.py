@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from antre.config import MqttConfig
+from antre.devtools import stop_process
 from antre.mqtt import MqttLink, Requester
 from antre.protocol import Topics
 from kiosk import logic, texts
@@ -149,13 +150,7 @@ class Kiosk:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.log.close()
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from antre.devtools import stop_process
 from tests.conftest import start_office
 from tests.support import ROOT, free_port, port_open, wait_for
 from web import texts
@@ -136,13 +137,7 @@ class WebProcess:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         self.log.close()
 
 

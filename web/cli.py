@@ -39,7 +39,6 @@ def hash_pin_command() -> int:
 def run(args: argparse.Namespace) -> int:
     if args.hash_pin:
         return hash_pin_command()
-    from dataclasses import replace
 
     import uvicorn
 
@@ -47,12 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
     from .app import create_app
 
-    cfg = config_mod.load(args.config)
-    if args.mqtt_url:
-        problem = config_mod.mqtt_url(args.mqtt_url)
-        if problem:
-            raise config_mod.ConfigError(f"--mqtt-url {args.mqtt_url!r} {problem}")
-        cfg = cfg.replace(mqtt=replace(cfg.mqtt, url=args.mqtt_url))
+    cfg = config_mod.with_overrides(config_mod.load(args.config), mqtt_url=args.mqtt_url)
     host = args.host or cfg.web.host
     port = args.port or cfg.web.port
     app = create_app(cfg)
