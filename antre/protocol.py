@@ -7,6 +7,7 @@ human-readable version of this module; keep the two in step.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from dataclasses import dataclass
@@ -310,6 +311,18 @@ def error_reply(request_id: str | None, code: str, message: str) -> dict[str, An
     return {"request_id": request_id, "ok": False, "error": {"code": code, "message": message}}
 
 
+def read_object(payload: bytes, what: str = "message") -> dict[str, Any] | None:
+    """A received JSON object (state, event, status), or None with a log line when it is not one."""
+    try:
+        data = json.loads(payload)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        data = None
+    if not isinstance(data, dict):
+        logging.getLogger("antre.protocol").warning("unreadable %s", what)
+        return None
+    return data
+
+
 def encode(data: dict[str, Any]) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -320,5 +333,5 @@ def status_payload(component: str, client_id: str, online: bool, **extra: Any) -
 
 
 __all__ = ["Topics", "COMMANDS", "Freshness", "EVENT_TYPES", "Request", "parse_request", "peek_reply_to", "ok_reply",
-           "error_reply", "encode", "status_payload", "CommandError", "normalize_phone", "normalize_name",
+           "error_reply", "encode", "read_object", "status_payload", "CommandError", "normalize_phone", "normalize_name",
            "BOOKING_CODE_DIGITS"]

@@ -18,9 +18,17 @@ from typing import Any, BinaryIO
 from antre.config import Config, KeyboardCounterConfig
 from antre.errors import ConfigError
 from antre.mqtt import MqttLink, Requester, client_id_for
-from antre.protocol import Topics
+from antre.protocol import Topics, read_object
 
-from .keys import EvdevKeys, KeyboardCounter, KeyInput, StreamKeys, TerminalFeedback, describe, keymap
+from .keys import (
+    EvdevKeys,
+    KeyboardCounter,
+    KeyInput,
+    StreamKeys,
+    TerminalFeedback,
+    describe,
+    keymap,
+)
 from .logic import ACTIONS, CounterDesk, Feedback, Feedbacks, NoFeedback
 
 log = logging.getLogger("counter")
@@ -198,12 +206,8 @@ class CounterApp:
             desk.set_connected(connected)
 
     def _on_state(self, topic: str, payload: bytes) -> None:
-        try:
-            state = json.loads(payload)
-        except ValueError:
-            log.warning("unreadable state on %s", topic)
-            return
-        if isinstance(state, dict):
+        state = read_object(payload, f"state on {topic}")
+        if state is not None:
             for desk in self.desks.values():
                 desk.update_state(state)
 

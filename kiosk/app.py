@@ -30,7 +30,11 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.properties import (
-    BooleanProperty, ColorProperty, ListProperty, NumericProperty, StringProperty,
+    BooleanProperty,
+    ColorProperty,
+    ListProperty,
+    NumericProperty,
+    StringProperty,
 )
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
@@ -40,7 +44,7 @@ from kivy.utils import escape_markup
 
 from antre.config import Config
 from antre.mqtt import MqttLink, Reply, Requester, client_id_for
-from antre.protocol import BOOKING_CODE_DIGITS, Topics
+from antre.protocol import BOOKING_CODE_DIGITS, Topics, read_object
 
 from . import logic, texts
 from .assets import ASSETS, ensure_assets
@@ -395,12 +399,8 @@ class KioskApp(App):
     # ------------------------------------------------------------------ MQTT (paho's thread)
 
     def _on_state(self, topic: str, payload: bytes) -> None:
-        try:
-            state = json.loads(payload)
-        except ValueError:
-            log.warning("unreadable state message")
-            return
-        if isinstance(state, dict):
+        state = read_object(payload, "state message")
+        if state is not None:
             Clock.schedule_once(lambda dt: self._set_state(state))
 
     def _on_status(self, topic: str, payload: bytes) -> None:

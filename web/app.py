@@ -40,7 +40,14 @@ from antre.protocol import normalize_name, normalize_phone
 
 from . import texts
 from .bridge import Bridge
-from .security import RateLimiter, Signer, csrf_ok, new_csrf_token, valid_pin_hash, verify_pin
+from .security import (
+    RateLimiter,
+    Signer,
+    csrf_ok,
+    new_csrf_token,
+    valid_pin_hash,
+    verify_pin,
+)
 
 log = logging.getLogger(__name__)
 
@@ -206,12 +213,7 @@ class WebApp:
         service = form.get("service", "")
         if service not in remote:
             errors["service"] = texts.text("bad_service", lang)
-        name = normalize_name(form.get("name", "")[:200])
-        if name is None:
-            errors["name"] = texts.text("bad_name", lang)
-        phone = normalize_phone(form.get("phone", "")[:40])
-        if phone is None:
-            errors["phone"] = texts.text("bad_phone", lang)
+        name, phone = contact(form, lang, errors)
         if errors:
             return await self._ambil_form(request, form, errors, None, 400, info)
         reply = await self.bridge.request("issue_ticket", {"service": service, "channel": "web", "name": name,
@@ -280,12 +282,7 @@ class WebApp:
             slot = form.get("slot", "")
             if slot not in {s["time"] for s in slots or () if s["free"] and not s["past"]}:
                 errors["slot"] = texts.text("bad_slot", lang)
-            name = normalize_name(form.get("name", "")[:200])
-            if name is None:
-                errors["name"] = texts.text("bad_name", lang)
-            phone = normalize_phone(form.get("phone", "")[:40])
-            if phone is None:
-                errors["phone"] = texts.text("bad_phone", lang)
+            name, phone = contact(form, lang, errors)
             if not errors:
                 reply = await self.bridge.request(
                     "book", {"service": service, "date": day, "slot": slot, "name": name, "phone": phone},
@@ -487,6 +484,17 @@ class WebApp:
 
     async def not_found(self, request: Request, exc: Exception) -> Response:
         return self.message(request, "not_found_page", 404)
+
+
+def contact(form, lang: str, errors: dict[str, str]) -> tuple[str | None, str | None]:
+    """The resident's name and phone number from a form, normalised; problems go into ``errors``."""
+    name = normalize_name(form.get("name", "")[:200])
+    if name is None:
+        errors["name"] = texts.text("bad_name", lang)
+    phone = normalize_phone(form.get("phone", "")[:40])
+    if phone is None:
+        errors["phone"] = texts.text("bad_phone", lang)
+    return name, phone
 
 
 def status_view(data: dict[str, Any], lang: str, tz=timezone.utc) -> dict[str, Any]:

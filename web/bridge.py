@@ -18,7 +18,7 @@ from typing import Any
 
 from antre.config import Config
 from antre.mqtt import MqttLink, Reply, Requester, client_id_for
-from antre.protocol import Topics
+from antre.protocol import Topics, read_object
 
 log = logging.getLogger(__name__)
 
@@ -125,12 +125,8 @@ class Bridge:
     # ------------------------------------------------------------------ paho's thread
 
     def _on_state(self, topic: str, payload: bytes) -> None:
-        try:
-            state = json.loads(payload)
-        except ValueError:
-            log.warning("unreadable state message")
-            return
-        if not isinstance(state, dict):
+        state = read_object(payload, "state message")
+        if state is None:
             return
         self.state = state
         with self._lock:
