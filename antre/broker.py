@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Iterable
 
 from .errors import AntreError, ConfigError
+from .protocol import ROLE_COMMANDS, Topics
 
 SERVICE_USER = "antre-service"
 ROLES = ("service", "kiosk", "counter", "display", "web", "admin")
@@ -61,45 +62,62 @@ DEFAULT_PASSWD = Path("/etc/mosquitto/antre.passwd")
 DEFAULT_ACL = Path("/etc/mosquitto/antre.acl")
 REGISTRY_NAME = "broker-devices.toml"
 
-# The commands each role sends, and no others (grep kiosk/, counter/, web/ for what they send).
-COUNTER_COMMANDS = ("call_next", "recall", "skip", "complete", "transfer", "pause", "resume")
-KIOSK_COMMANDS = ("issue_ticket", "check_in", "rate")
+# The commands each role sends, and no others (antre/protocol.py: the service checks them again).
+COUNTER_COMMANDS = ROLE_COMMANDS["counter"]
+KIOSK_COMMANDS = ROLE_COMMANDS["kiosk"]
 # The website: remote tickets, appointments, live status, and the staff page's service switches.
-WEB_COMMANDS = ("issue_ticket", "book", "ticket_status", "booking_slots", "web_info", "set_web")
+WEB_COMMANDS = ROLE_COMMANDS["web"]
 
-# Role templates. "{base}" is "antre/v1/<office or +>", "{user}" the device's user name.
-# Every role may also write its own presence topic: the global `pattern` line in acl_text().
-_CLIENT_READS = (
-    ("read", "{base}/reply/{user}"),
-    ("read", "{base}/state"),
-    ("read", "{base}/event/#"),
-    # The service's presence, so a kiosk or counter can say "service offline".
-    ("read", "{base}/status/" + SERVICE_USER),
-)
+# Role templates. "{base}" is "antre/v2/<office or +>", "{user}" the device's user name, "{role}"
+# its role. Every login writes its own presence, {base}/status/{role}/{user}, and a sending role
+# its commands under {base}/cmd/{role}/{user}/: so the topic says who sent it, and the broker
+# guarantees it (with use_username_as_clientid, the client id is the user name too).
+_OWN_PRESENCE = ("write", "{base}/status/{role}/{user}")
+# Protocol 1 devices' presence, so the service can name an outdated device in its log.
+_LEGACY_PRESENCE = ("write", "{legacy}/status/{user}")
+_SERVICE_PRESENCE = ("read", "{base}/status/service/+")
 ROLE_RULES: dict[str, tuple[tuple[str, str], ...]] = {
     "service": (
         ("read", "{base}/cmd/#"),
         ("write", "{base}/reply/#"),
-        ("readwrite", "{base}/state"),
+        ("write", "{base}/state"),
         ("write", "{base}/event/#"),
         ("read", "{base}/status/#"),
-        ("read", "{base}/ticker"),
+        _OWN_PRESENCE,
+        # Protocol 1: devices are told (the old service presence says offline) and logged.
+        ("read", "{legacy}/cmd/#"),
+        ("read", "{legacy}/status/+"),
+        ("write", "{legacy}/status/{user}"),
+        ("write", "{legacy}/reply/#"),
     ),
-    "kiosk": tuple(("write", "{base}/cmd/" + c) for c in KIOSK_COMMANDS) + _CLIENT_READS,
-    # No events: the website follows tickets with ticket_status. The staff page writes the
-    # retained ticker (the TV's running text) and shows it, hence readwrite.
-    "web": tuple(("write", "{base}/cmd/" + c) for c in WEB_COMMANDS) + (
+    # The kiosk needs one event: a finished ticket, to offer the rating screen.
+    "kiosk": tuple(("write", "{base}/cmd/{role}/{user}/" + c) for c in KIOSK_COMMANDS) + (
         ("read", "{base}/reply/{user}"),
         ("read", "{base}/state"),
-        ("read", "{base}/status/" + SERVICE_USER),
-        ("readwrite", "{base}/ticker"),
+        ("read", "{base}/event/ticket_completed"),
+        _SERVICE_PRESENCE, _OWN_PRESENCE, _LEGACY_PRESENCE,
     ),
-    "counter": tuple(("write", "{base}/cmd/" + c) for c in COUNTER_COMMANDS) + _CLIENT_READS,
+    # No events: the website follows tickets with ticket_status. The staff page writes the
+    # retained ticker (the TV's running text) and shows it, hence readwrite.
+    "web": tuple(("write", "{base}/cmd/{role}/{user}/" + c) for c in WEB_COMMANDS) + (
+        ("read", "{base}/reply/{user}"),
+        ("read", "{base}/state"),
+        ("readwrite", "{base}/ticker"),
+        _SERVICE_PRESENCE, _OWN_PRESENCE, _LEGACY_PRESENCE,
+    ),
+    # A counter needs its replies and the state (its counter's status), no events.
+    "counter": tuple(("write", "{base}/cmd/{role}/{user}/" + c) for c in COUNTER_COMMANDS) + (
+        ("read", "{base}/reply/{user}"),
+        ("read", "{base}/state"),
+        _SERVICE_PRESENCE, _OWN_PRESENCE, _LEGACY_PRESENCE,
+    ),
+    # The TV: calls to announce, every presence (service online, counters' devices), the ticker.
     "display": (
         ("read", "{base}/state"),
-        ("read", "{base}/event/#"),
+        ("read", "{base}/event/ticket_called"),
         ("read", "{base}/status/#"),
         ("read", "{base}/ticker"),
+        _OWN_PRESENCE, _LEGACY_PRESENCE,
     ),
     "admin": (
         ("readwrite", "antre/#"),
@@ -150,20 +168,21 @@ def acl_text(devices: Iterable[Device], office: str = "+") -> str:
     """
     if office != "+" and not _NAME.fullmatch(office):
         raise ConfigError(f"office id {office!r} is not a valid id")
-    base = f"antre/v1/{office}"
+    topics = Topics(office)
     by_name = {d.name: d for d in devices}
     by_name.setdefault(SERVICE_USER, Device(SERVICE_USER, "service"))
     lines = [
         "# Antre: mosquitto ACL, generated by `antre broker setup`. Do not edit: re-run it.",
-        "# Roles and topics: docs/broker.md. A device's client id must equal its user name.",
-        "",
-        "# Every login may publish its own presence (retained online/offline and last will).",
-        f"pattern write {base}/status/%u",
+        "# Roles and topics: docs/broker.md and docs/security.md. Each login may write only under its own",
+        "# role and name; mosquitto's use_username_as_clientid makes its client id its name too.",
+        f"# Office: {office if office != '+' else 'any office on this broker (+)'}.",
     ]
     for device in sorted(by_name.values()):
         lines += ["", f"# role: {device.role}", f"user {device.name}"]
         for access, topic in ROLE_RULES[device.role]:
-            lines.append(f"topic {access} {topic.format(base=base, user=device.name)}")
+            lines.append(f"topic {access} "
+                         + topic.format(base=topics.base, legacy=topics.legacy_base, user=device.name,
+                                        role=device.role))
     return "\n".join(lines) + "\n"
 
 
@@ -308,9 +327,23 @@ def load_registry(path: Path) -> list[Device]:
     return [Device(name, str(role)) for name, role in table.items()]
 
 
-def registry_text(devices: Iterable[Device]) -> str:
-    lines = ["# Antre broker devices (user name = client id -> role), kept by `antre broker setup`.",
-             "[devices]"]
+def registry_office(path: Path) -> str | None:
+    """The office the ACL was limited to on an earlier run (``office`` in ``broker-devices.toml``)."""
+    if not path.exists():
+        return None
+    try:
+        office = tomllib.loads(path.read_text()).get("office")
+    except tomllib.TOMLDecodeError:
+        return None
+    return office if isinstance(office, str) and (office == "+" or _NAME.fullmatch(office)) else None
+
+
+def registry_text(devices: Iterable[Device], office: str | None = None) -> str:
+    lines = ["# Antre broker devices (user name = client id -> role), kept by `antre broker setup`."]
+    if office:
+        lines += ["# The office every rule of the ACL is limited to ('+': any office on this broker).",
+                  f'office = "{office}"']
+    lines += ["[devices]"]
     lines += [f'"{d.name}" = "{d.role}"' for d in sorted(devices)]
     return "\n".join(lines) + "\n"
 
@@ -339,16 +372,20 @@ class SetupResult:
 
 def setup(*, add: Iterable[Device] = (), remove: Iterable[str] = (), rotate: Iterable[str] | bool = (),
           out: Path = DEFAULT_OUT, passwd_file: Path = DEFAULT_PASSWD, acl_file: Path = DEFAULT_ACL,
-          host: str = "localhost", port: int = 1883, office: str = "+",
+          host: str = "localhost", port: int = 1883, office: str | None = None,
           mosquitto_passwd: str = "mosquitto_passwd") -> SetupResult:
     """Brings the password file, ACL and device snippets in line with the device list.
 
     ``rotate`` is True for every device or a set of names. Existing passwords are
-    otherwise kept, and files whose content would not change are not rewritten.
+    otherwise kept, and files whose content would not change are not rewritten. ``office``
+    limits every rule to that office (``+``: any); None keeps the one recorded by an earlier
+    run, else ``+``.
     """
     out = Path(out)
     registry_path = out / REGISTRY_NAME
     devices = {d.name: d for d in load_registry(registry_path)}
+    office = office or registry_office(registry_path) or "+"
+    acl_text((), office)   # refuses a bad office id before anything is written
     remove = set(remove)
     if SERVICE_USER in remove:
         raise ConfigError(f"--remove: '{SERVICE_USER}' is the queue service's own login")
@@ -390,7 +427,7 @@ def setup(*, add: Iterable[Device] = (), remove: Iterable[str] = (), rotate: Ite
             removed.append(stale)
 
     record(registry_path, write_if_changed(
-        registry_path, registry_text(d for d in devices.values() if d.role != "service"), 0o644))
+        registry_path, registry_text((d for d in devices.values() if d.role != "service"), office), 0o644))
 
     passwd_file = Path(passwd_file)
     if password_file_current(passwd_file, passwords):
@@ -434,8 +471,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     s.add_argument("--host", default=None,
                    help="host name or address devices use to reach the broker (default: this host's name + .local)")
     s.add_argument("--port", type=int, default=1883, help="broker port written into device snippets (default 1883)")
-    s.add_argument("--office", default="+",
-                   help="limit the ACL to this office id (default '+': any office on this broker)")
+    s.add_argument("--office", default=None,
+                   help="limit every rule to this office id ('+': any office on this broker; default: the office "
+                        "of an earlier run, else [office] id of the configuration)")
     _paths(s)
     s.add_argument("--mosquitto-passwd", default="mosquitto_passwd", metavar="PATH",
                    help="the mosquitto_passwd program (default: from PATH)")
@@ -444,7 +482,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _paths(lst)
     acl = sub.add_parser("acl", help="print the ACL the current device list gives")
     _paths(acl)
-    acl.add_argument("--office", default="+", help="limit the ACL to this office id (default '+')")
+    acl.add_argument("--office", default=None, help="limit the ACL to this office id (default: as setup)")
 
 
 def _paths(p: argparse.ArgumentParser) -> None:
@@ -453,6 +491,12 @@ def _paths(p: argparse.ArgumentParser) -> None:
     p.add_argument("--passwd-file", type=Path, default=DEFAULT_PASSWD,
                    help=f"mosquitto password file (default {DEFAULT_PASSWD})")
     p.add_argument("--acl-file", type=Path, default=DEFAULT_ACL, help=f"mosquitto ACL file (default {DEFAULT_ACL})")
+
+
+def _config_office(args: argparse.Namespace) -> str:
+    """``[office] id`` of the configuration (``--config``, ``ANTRE_CONFIG`` or /etc/antre/antre.toml)."""
+    from . import config
+    return config.load(getattr(args, "config", None)).office.id
 
 
 def _names(text: str) -> list[str]:
@@ -467,14 +511,17 @@ def run(args: argparse.Namespace) -> int:
             print(f"{d.name:<24} {d.role:<8} {args.out / 'devices' / (d.name + '.toml')}")
         return 0
     if args.action == "acl":
-        print(acl_text(load_registry(args.out / REGISTRY_NAME), args.office), end="")
+        registry = args.out / REGISTRY_NAME
+        print(acl_text(load_registry(registry), args.office or registry_office(registry) or _config_office(args)),
+              end="")
         return 0
 
     rotate: bool | list[str] = True if args.rotate == "*" else _names(args.rotate)
     result = setup(
         add=parse_devices(args.devices), remove=_names(args.remove), rotate=rotate,
         out=args.out, passwd_file=args.passwd_file, acl_file=args.acl_file,
-        host=args.host or _default_host(), port=args.port, office=args.office,
+        host=args.host or _default_host(), port=args.port,
+        office=args.office or registry_office(args.out / REGISTRY_NAME) or _config_office(args),
         mosquitto_passwd=args.mosquitto_passwd,
     )
     for path in result.written:

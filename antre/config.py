@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
 
+from . import PROTOCOL_VERSION
 from .errors import ConfigError
 
 DEFAULT_PATH = Path("/etc/antre/antre.toml")
@@ -201,6 +202,9 @@ class CounterConfig:
     name: str = checked(check=non_empty)
     services: list[str] = field(default_factory=list)
     number: int = checked(0, check=non_negative, doc="number spoken in announcements; 0 = taken from the name")
+    devices: list[str] = checked(default_factory=list,
+                                 doc="broker logins (counter devices) that may operate this counter; empty: "
+                                     "any counter device whose presence names it (docs/security.md)")
 
 
 @dataclass(frozen=True)
@@ -395,7 +399,7 @@ class Config:
 
     @property
     def base_topic(self) -> str:
-        return f"antre/v1/{self.office.id}"
+        return f"antre/v{PROTOCOL_VERSION}/{self.office.id}"
 
     def replace(self, **sections: Any) -> "Config":
         """A copy with some sections replaced, e.g. ``cfg.replace(mqtt=...)``."""

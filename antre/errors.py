@@ -26,6 +26,10 @@ class NotFound(CommandError, LookupError):
     """A named service, counter or ticket does not exist."""
 
 
+class Forbidden(CommandError, PermissionError):
+    """The sender's role or configuration does not allow this command (e.g. another counter's button)."""
+
+
 class Conflict(CommandError):
     """The command is well formed but the queue's state does not allow it now."""
 

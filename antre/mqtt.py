@@ -5,7 +5,7 @@
 - broker URL, credentials and TLS from ``[mqtt]`` (``mqtt://`` or ``mqtts://``);
 - TCP_NODELAY on the socket (without it each small reply can wait ~40 ms for a
   delayed ACK);
-- a retained presence message ``{base}/status/{client_id}`` published on every
+- a retained presence message ``{base}/status/{component}/{client_id}`` published on every
   connect, with a last will saying offline;
 - subscriptions made in ``on_connect``, so a reconnect renews them;
 - reconnects with backoff by itself; callbacks never block paho's network thread
@@ -50,8 +50,11 @@ class MqttLink:
 
     :param settings: the ``[mqtt]`` section.
     :param topics: topic names for this office.
-    :param client_id: MQTT client id (also the status topic's last level).
-    :param component: ``service``, ``kiosk``, ``counter``, ``display`` or ``web``.
+    :param client_id: MQTT client id (also the status topic's last level). With the shipped broker
+        configuration it is the login's user name (the broker replaces any other).
+    :param component: the login's role: ``service``, ``kiosk``, ``counter``, ``display``, ``web`` or
+        ``admin``. Commands and presence are published under it, and the broker lets each login use only
+        its own role and name.
     """
 
     def __init__(self, settings: MqttConfig, topics: Topics, client_id: str, component: str):
@@ -76,7 +79,7 @@ class MqttLink:
         if url.scheme == "mqtts":
             c.tls_set(ca_certs=settings.ca_file or None, certfile=settings.cert_file or None,
                       keyfile=settings.key_file or None, cert_reqs=ssl.CERT_REQUIRED)
-        c.will_set(topics.status(client_id), encode(status_payload(component, client_id, False)), qos=1, retain=True)
+        c.will_set(topics.status(component, client_id), encode(status_payload(component, client_id, False)), qos=1, retain=True)
         c.reconnect_delay_set(min_delay=1, max_delay=max(1, int(settings.reconnect_max_delay)))
         c.max_queued_messages_set(1000)
         c.on_socket_open = self._socket_open
@@ -108,7 +111,7 @@ class MqttLink:
     def stop(self) -> None:
         self._stopping = True
         if self.connected.is_set():
-            info = self.client.publish(self.topics.status(self.client_id),
+            info = self.client.publish(self.topics.status(self.component, self.client_id),
                                        encode(status_payload(self.component, self.client_id, False)),
                                        qos=1, retain=True)
             try:
@@ -132,7 +135,7 @@ class MqttLink:
             self._publish_status()
 
     def _publish_status(self) -> None:
-        self.publish(self.topics.status(self.client_id),
+        self.publish(self.topics.status(self.component, self.client_id),
                      status_payload(self.component, self.client_id, True, **self._status_extra), retain=True)
 
     # ------------------------------------------------------------------ paho callbacks
@@ -217,8 +220,8 @@ class Requester:
         with self._lock:
             self._pending[rid] = (on_reply, timer)
         timer.start()
-        self.link.publish(self.link.topics.command(command),
-                          {"request_id": rid, "reply_to": self.reply_topic, "sent_at": round(time.time(), 3)} | args)
+        self.link.publish(self.link.topics.command(command, self.link.component, self.link.client_id),
+                          {"request_id": rid, "sent_at": round(time.time(), 3)} | args)
         return rid
 
     def request(self, command: str, args: dict[str, Any], *, timeout: float = 3.0,
@@ -265,9 +268,14 @@ class Requester:
 
 
 def client_id_for(cfg, component: str) -> str:
-    """The MQTT client id of ``component``: ``[mqtt] client_id`` when set (it is the broker identity,
-    equal to the user name with the shipped ACL), else the component section's ``client_id``, else a
-    default from the host name."""
+    """The MQTT client id of ``component``: the login's user name when there is one (the shipped broker
+    configuration replaces any other client id by it), else ``[mqtt] client_id``, else the component
+    section's ``client_id``, else a default from the host name."""
+    if cfg.mqtt.username:
+        if cfg.mqtt.client_id and cfg.mqtt.client_id != cfg.mqtt.username:
+            log.warning("[mqtt] client_id %r differs from the login %r: using %r (the broker names every "
+                        "client after its login)", cfg.mqtt.client_id, cfg.mqtt.username, cfg.mqtt.username)
+        return cfg.mqtt.username
     if cfg.mqtt.client_id:
         return cfg.mqtt.client_id
     section = {"kiosk": cfg.kiosk, "counter": cfg.counter, "display": cfg.display, "web": cfg.web}.get(component)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from . import PROTOCOL_VERSION
-from .errors import BadRequest, CommandError
+from .errors import BadRequest, CommandError, Forbidden
 
 PRIORITY_KINDS = ("lansia", "disabilitas", "ibu_hamil")
 CHANNELS = ("kiosk", "web", "counter", "admin")
@@ -25,19 +25,50 @@ _TICKET = re.compile(r"[A-Z]-\d{1,6}")
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 
 
+#: What a login of each role may be on the wire (the broker's ACL enforces it: antre/broker.py).
+ROLES = ("service", "kiosk", "counter", "display", "web", "admin")
+#: The roles that send commands; a display only listens.
+SENDER_ROLES = ("kiosk", "counter", "web", "admin")
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who sent a command, read from its topic ``{base}/cmd/{role}/{client_id}/{command}``.
+
+    The broker's ACL lets each login publish only under its own role and name, and the shipped broker
+    configuration makes every client id equal its login name: so this is the sender's identity as the
+    broker enforces it, never something the payload claims.
+    """
+
+    role: str
+    client_id: str
+    command: str
+
+
 class Topics:
-    """All topic names for one office. ``Topics("sukamaju").state == "antre/v1/sukamaju/state"``."""
+    """All topic names for one office. ``Topics("sukamaju").state == "antre/v2/sukamaju/state"``.
+
+    The one place topic names are built and read: devices, the service, the broker's ACL and the tests
+    all go through it.
+    """
 
     def __init__(self, office_id: str):
-        self.base = f"antre/v1/{office_id}"
+        self.office_id = office_id
+        self.base = f"antre/v{PROTOCOL_VERSION}/{office_id}"
         self.state = f"{self.base}/state"
         self.ticker = f"{self.base}/ticker"
-        self.commands = f"{self.base}/cmd/+"
+        self.commands = f"{self.base}/cmd/+/+/+"
         self.events = f"{self.base}/event/+"
-        self.statuses = f"{self.base}/status/+"
+        self.statuses = f"{self.base}/status/+/+"
+        self.service_statuses = f"{self.base}/status/service/+"
+        # Protocol 1 (before commands named their sender): only to tell outdated devices so.
+        self.legacy_base = f"antre/v1/{office_id}"
+        self.legacy_commands = f"{self.legacy_base}/cmd/+"
+        self.legacy_statuses = f"{self.legacy_base}/status/+"
 
-    def command(self, name: str) -> str:
-        return f"{self.base}/cmd/{name}"
+    def command(self, name: str, role: str, client_id: str) -> str:
+        """The topic a ``role`` device called ``client_id`` publishes command ``name`` to."""
+        return f"{self.base}/cmd/{role}/{client_id}/{name}"
 
     def reply(self, client_id: str) -> str:
         return f"{self.base}/reply/{client_id}"
@@ -45,12 +76,29 @@ class Topics:
     def event(self, name: str) -> str:
         return f"{self.base}/event/{name}"
 
-    def status(self, client_id: str) -> str:
-        return f"{self.base}/status/{client_id}"
+    def status(self, role: str, client_id: str) -> str:
+        """A component's retained presence. Only the login ``client_id`` (of that role) may write it."""
+        return f"{self.base}/status/{role}/{client_id}"
 
-    def command_name(self, topic: str) -> str | None:
+    def sender(self, topic: str) -> Sender | None:
+        """The sender of a command topic, or None when the topic is not one."""
         prefix = f"{self.base}/cmd/"
-        return topic[len(prefix):] if topic.startswith(prefix) else None
+        if not topic.startswith(prefix):
+            return None
+        parts = topic[len(prefix):].split("/")
+        if len(parts) != 3 or not all(parts):
+            return None
+        return Sender(*parts)
+
+    def presence_of(self, topic: str) -> tuple[str, str] | None:
+        """``(role, client_id)`` of a presence topic, or None when the topic is not one."""
+        prefix = f"{self.base}/status/"
+        parts = topic[len(prefix):].split("/") if topic.startswith(prefix) else []
+        return (parts[0], parts[1]) if len(parts) == 2 and all(parts) else None
+
+    def legacy_client(self, topic: str) -> str | None:
+        """The last level of a protocol 1 topic (a command name or a client id)."""
+        return topic.rsplit("/", 1)[-1] if topic.startswith(self.legacy_base + "/") else None
 
 
 # ---------------------------------------------------------------------- argument checks
@@ -196,31 +244,41 @@ def _flag(name: str, value: Any) -> bool:
 class Request:
     command: str
     request_id: str
-    reply_to: str | None
+    reply_to: str
+    """Always the sender's own reply topic, ``{base}/reply/{client_id}``."""
     args: dict[str, Any]
     sent_at: float | None = None
+    sender: Sender | None = None
 
 
-def peek_reply_to(payload: bytes, topics: Topics) -> tuple[str | None, str | None]:
-    """Best effort (request_id, reply_to) from a payload that failed validation, to send the error back."""
+def peek_request_id(payload: bytes) -> str | None:
+    """Best effort request_id of a payload that failed validation, to echo it in the error reply."""
     try:
         data = json.loads(payload)
     except (ValueError, UnicodeDecodeError, RecursionError):
-        return None, None
-    if not isinstance(data, dict):
-        return None, None
-    rid, reply_to = data.get("request_id"), data.get("reply_to")
-    rid = rid if isinstance(rid, str) and _REQUEST_ID.fullmatch(rid) else None
-    return rid, reply_to if _valid_reply_to(reply_to, topics) else None
+        return None
+    rid = data.get("request_id") if isinstance(data, dict) else None
+    return rid if _valid_request_id(rid) else None
 
 
-def _valid_reply_to(value: Any, topics: Topics) -> bool:
-    return (isinstance(value, str) and value.startswith(f"{topics.base}/reply/") and len(value) <= 200
-            and "+" not in value and "#" not in value and "\x00" not in value)
+def _valid_request_id(rid: Any) -> bool:
+    # Printable excludes lone surrogates (category Cs), so every accepted id can be sent back as UTF-8.
+    return isinstance(rid, str) and bool(_REQUEST_ID.fullmatch(rid)) and rid.isprintable()
+
+
+# A sender's clock: anything outside 1970..2286 is not a clock reading (and would overflow arithmetic).
+_MAX_SENT_AT = 1e10
 
 
 def parse_request(topic: str, payload: bytes, topics: Topics, max_bytes: int) -> Request:
-    """Validates a command message. Raises BadRequest/CommandError with the error code to reply."""
+    """Validates a command message. Raises BadRequest/CommandError with the error code to reply.
+
+    The sender comes from the topic (``{base}/cmd/{role}/{client_id}/{command}``), which the broker
+    enforces; the reply always goes to the sender's own reply topic.
+    """
+    sender = topics.sender(topic)
+    if sender is None:
+        raise BadRequest("invalid_topic", f"commands go to {topics.base}/cmd/ROLE/CLIENT_ID/COMMAND")
     if len(payload) > max_bytes:
         raise BadRequest("payload_too_large", f"payload is {len(payload)} bytes; the limit is {max_bytes}")
     try:
@@ -231,17 +289,19 @@ def parse_request(topic: str, payload: bytes, topics: Topics, max_bytes: int) ->
         raise BadRequest("invalid_json", "payload is not valid JSON") from None
     if not isinstance(data, dict):
         raise BadRequest("invalid_payload", "payload must be a JSON object")
-    command = topics.command_name(topic)
+    command = sender.command
     if command not in COMMANDS:
         raise CommandError("unknown_command", f"unknown command '{command}' (commands: {', '.join(COMMANDS)})")
     rid = data.pop("request_id", None)
-    if not isinstance(rid, str) or not _REQUEST_ID.fullmatch(rid):
+    if not _valid_request_id(rid):
         raise BadRequest("invalid_request_id", "'request_id' must be a string of 1-64 printable characters")
+    own_reply = topics.reply(sender.client_id)
     reply_to = data.pop("reply_to", None)
-    if reply_to is not None and not _valid_reply_to(reply_to, topics):
-        raise BadRequest("invalid_reply_to", f"'reply_to' must be a topic under {topics.base}/reply/")
+    if reply_to is not None and reply_to != own_reply:
+        raise BadRequest("invalid_reply_to", f"'reply_to' may only be the sender's own reply topic, {own_reply}")
     sent_at = data.pop("sent_at", None)
-    if sent_at is not None and (isinstance(sent_at, bool) or not isinstance(sent_at, (int, float))):
+    if sent_at is not None and (isinstance(sent_at, bool) or not isinstance(sent_at, (int, float))
+                                or not 0 <= sent_at <= _MAX_SENT_AT):
         raise BadRequest("invalid_argument", "'sent_at' must be a number (seconds since 1970, the sender's clock)")
     spec = COMMANDS[command]
     for key in data:
@@ -255,7 +315,47 @@ def parse_request(topic: str, payload: bytes, topics: Topics, max_bytes: int) ->
                 raise BadRequest("missing_argument", f"'{command}' needs '{name}'")
             continue
         args[name] = arg.check(name, data[name])
-    return Request(command, rid, reply_to, args, sent_at)
+    return Request(command, rid, own_reply, args, None if sent_at is None else float(sent_at), sender)
+
+
+# ---------------------------------------------------------------------- who may send what
+
+COUNTER_COMMANDS = ("call_next", "recall", "skip", "complete", "transfer", "pause", "resume")
+#: The commands each sending role may give. The broker's ACL grants exactly these topics
+#: (antre/broker.py), and the service checks them again with the arguments (:func:`authorize`).
+ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
+    "kiosk": ("issue_ticket", "check_in", "rate"),
+    "counter": COUNTER_COMMANDS,
+    # The residents' website, and its staff page's service switches.
+    "web": ("issue_ticket", "book", "ticket_status", "booking_slots", "web_info", "set_web"),
+    # Staff tools and the operator: everything (an admin login may also write any topic).
+    "admin": tuple(COMMANDS),
+}
+
+
+def authorize(req: Request, counters: Callable[[str], "set[str] | frozenset[str]"]) -> None:
+    """Raises :class:`Forbidden` unless ``req.sender`` may give this command with these arguments.
+
+    ``counters(client_id)`` is the set of counters a counter device may operate (from the service's
+    configuration, or the device's own presence). Kiosks issue kiosk and priority tickets and check
+    bookings in at the kiosk; only the website issues web tickets; a counter device operates only its
+    own counters; an admin login may do anything.
+    """
+    sender = req.sender
+    if sender is None or sender.role == "admin":
+        return
+    if req.command not in ROLE_COMMANDS.get(sender.role, ()):
+        raise Forbidden("forbidden", f"a {sender.role} may not send '{req.command}'")
+    channel = req.args.get("channel")
+    if sender.role == "kiosk" and channel not in (None, "kiosk"):
+        raise Forbidden("forbidden", f"a kiosk issues kiosk tickets, not channel '{channel}'")
+    if sender.role == "web" and req.command == "issue_ticket" and channel != "web":
+        raise Forbidden("forbidden", "the website issues web tickets only (channel 'web')")
+    if sender.role == "counter":
+        own = counters(sender.client_id)
+        if req.args["counter"] not in own:
+            raise Forbidden("forbidden", f"counter device '{sender.client_id}' operates "
+                                         f"{', '.join(sorted(own)) or 'no counter'}, not '{req.args['counter']}'")
 
 
 class Freshness:
@@ -263,7 +363,7 @@ class Freshness:
 
     A command may carry ``sent_at`` (the sender's wall clock). Clocks of devices without a time source
     can be off by hours, so the age is not ``now - sent_at`` but how much later than usual a command
-    from that sender arrives: per sender (its reply topic) the smallest ``now - sent_at`` seen is its
+    from that sender arrives: per sender (its client id, as the broker enforces it) the smallest ``now - sent_at`` seen is its
     clock offset. A command arriving more than ``max_age`` seconds later than that is stale: a "next"
     pressed during a network hiccup must not call someone minutes later. Two stale-looking commands in a
     row with the same offset mean the sender's clock was set back: the offset is learnt again.
@@ -324,7 +424,29 @@ def read_object(payload: bytes, what: str = "message") -> dict[str, Any] | None:
 
 
 def encode(data: dict[str, Any]) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    """UTF-8 JSON. Total: text that UTF-8 cannot hold (a lone surrogate) is written as a JSON escape."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(data, ensure_ascii=True, separators=(",", ":")).encode()
+
+
+def read_presence(topics: Topics, topic: str, payload: bytes) -> tuple[str, str, dict[str, Any] | None] | None:
+    """``(role, client_id, presence)`` of a retained presence message, trusted by its topic.
+
+    The broker lets only the login ``client_id`` of role ``role`` write ``{base}/status/{role}/{client_id}``,
+    so ``component`` and ``client_id`` in the returned presence are the topic's, whatever the payload
+    claims (a kiosk cannot say it is the service). ``presence`` is None when the message was cleared
+    (empty payload) or is unreadable. None for a topic that is not a presence topic.
+    """
+    who = topics.presence_of(topic)
+    if who is None:
+        return None
+    data = read_object(payload, f"presence on {topic}") if payload else None
+    if data is not None:
+        data = data | {"component": who[0], "client_id": who[1]}
+    return who[0], who[1], data
 
 
 def status_payload(component: str, client_id: str, online: bool, **extra: Any) -> dict[str, Any]:
@@ -332,6 +454,7 @@ def status_payload(component: str, client_id: str, online: bool, **extra: Any) -
             "time": round(time.time(), 3)} | extra
 
 
-__all__ = ["Topics", "COMMANDS", "Freshness", "EVENT_TYPES", "Request", "parse_request", "peek_reply_to", "ok_reply",
-           "error_reply", "encode", "read_object", "status_payload", "CommandError", "normalize_phone", "normalize_name",
+__all__ = ["Topics", "Sender", "ROLES", "ROLE_COMMANDS", "COUNTER_COMMANDS", "authorize", "COMMANDS", "Freshness",
+           "EVENT_TYPES", "Request", "parse_request", "peek_request_id", "ok_reply",
+           "error_reply", "encode", "read_object", "read_presence", "status_payload", "CommandError", "normalize_phone", "normalize_name",
            "BOOKING_CODE_DIGITS"]

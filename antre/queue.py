@@ -194,11 +194,13 @@ class QueueService:
         Each command still succeeds or fails alone: the handlers here refuse (CommandError) before
         they write anything, and the mirror is updated command by command so each sees the ones
         before it. A handler from another module runs in a transaction of its own. Nothing may be
-        acknowledged before this returns; if the commit fails, the exception propagates and the
-        mirror is reloaded from the database.
+        acknowledged before this returns. When a shared transaction fails unexpectedly (a bug, a
+        database error), the mirror is reloaded and its commands run again one per transaction, so
+        only the command that fails by itself is answered ``internal_error``.
         """
         results: list[Outcome | CommandError] = []
         i = 0
+        alone_until = 0   # after a failed shared transaction, its commands are retried one by one
         while i < len(commands):
             now = self.clock.now()
             try:
@@ -212,7 +214,7 @@ class QueueService:
                     while i < len(commands):
                         command, request_id, args = commands[i]
                         handler = self.handlers.get(command)
-                        solo = handler is not None and not self._batch_safe(handler)
+                        solo = (handler is not None and not self._batch_safe(handler)) or i < alone_until
                         if solo and i > start:
                             break   # runs alone, in the next transaction
                         i += 1
@@ -229,12 +231,18 @@ class QueueService:
                 continue
             except Exception:
                 # This transaction is lost; the ones before it are committed and keep their outcomes.
-                log.exception("could not apply %d command(s); none of them was applied", i - start)
                 self.today = None  # the mirror may hold what was rolled back: reload it
                 del results[start:]
-                results.extend(CommandError("internal_error", "the service could not apply this command")
-                               for _ in commands[start:])
-                break
+                failed = i - start   # i already counts the command that raised
+                if failed > 1:
+                    # One command must not cost the others theirs: run each of them alone again.
+                    log.warning("a group of %d commands failed; applying them one by one", failed)
+                    alone_until, i = start + failed, start
+                    continue
+                log.exception("could not apply %s %s; it was not applied", *commands[start][:2])
+                results.append(CommandError("internal_error", "the service could not apply this command"))
+                i = start + 1
+                continue
             if reload:
                 self._load(now)
         return results

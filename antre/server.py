@@ -4,6 +4,11 @@ paho's network thread only puts incoming commands on a queue. One writer
 thread takes them in order, runs each through :class:`~antre.queue.QueueService`
 (one durable transaction each), then publishes the reply, the events and -- once
 the backlog is empty -- the new retained state.
+
+Every command names its sender in its topic (``{base}/cmd/{role}/{client_id}/{command}``,
+enforced by the broker's ACL): the service checks the command against the sender's role
+and, for a counter device, the counters it may operate (:func:`antre.protocol.authorize`),
+replies only to the sender's own reply topic, and judges staleness per sender.
 """
 
 from __future__ import annotations
@@ -21,7 +26,10 @@ from typing import Any
 from . import config as config_mod
 from .errors import CommandError
 from .mqtt import MqttLink, client_id_for
-from .protocol import Freshness, Topics, error_reply, ok_reply, parse_request, peek_reply_to
+from .protocol import (
+    Freshness, Request, Topics, authorize, encode, error_reply, ok_reply, parse_request, peek_request_id,
+    read_presence, status_payload,
+)
 from .queue import QueueService
 from .storage import open_database
 
@@ -45,13 +53,26 @@ class QueueServer:
         self.link = MqttLink(cfg.mqtt, self.topics, self.client_id, "service")
         self.link.subscribe(self.topics.commands, self._received)
         self.link.subscribe(self.topics.statuses, self._presence)
+        # Devices still speaking protocol 1: told (their old service presence says offline) and logged.
+        self.link.subscribe(self.topics.legacy_commands, self._legacy)
+        self.link.subscribe(self.topics.legacy_statuses, self._legacy)
         self.link.on_connect(lambda: self._jobs.put(_PUBLISH_STATE))
+        self.link.on_connect(self._tell_legacy_devices)
         self._jobs: queue.Queue[Any] = queue.Queue()
         self._writer = threading.Thread(target=self._run, name="antre-writer", daemon=True)
         self._notify = notify or (lambda *_: None)
         self._last_tick = 0.0
         self._fresh = Freshness(cfg.queue.max_command_age)
         self._published: int | None = None   # seq of the last state published
+        # Counters each counter device may operate: pinned in [[counters]] devices, else what the
+        # device's own presence names (its login is the only one that may write that presence).
+        self._pinned: dict[str, set[str]] = {}
+        for c in cfg.counters:
+            for device in c.devices:
+                self._pinned.setdefault(device, set()).add(c.id)
+        self._unpinned = {c.id for c in cfg.counters if not c.devices}
+        self._declared: dict[str, set[str]] = {}
+        self._legacy_seen: set[str] = set()
 
     def start(self) -> None:
         self._writer.start()
@@ -69,14 +90,18 @@ class QueueServer:
         self._jobs.put((topic, payload))
 
     def _presence(self, topic: str, payload: bytes) -> None:
-        # A device's presence carries its clock: learn its offset before its first command.
-        try:
-            sent_at = json.loads(payload).get("time")
-        except (ValueError, AttributeError):
-            return
-        if isinstance(sent_at, (int, float)) and not isinstance(sent_at, bool):
-            client_id = topic.rsplit("/", 1)[1]
-            self._jobs.put(("presence", self.topics.reply(client_id), sent_at, time.time()))
+        # Handed to the writer in arrival order, so a counter's presence is known before its commands.
+        self._jobs.put(("presence", topic, payload, time.time()))
+
+    def _legacy(self, topic: str, payload: bytes) -> None:
+        self._jobs.put(("legacy", topic, payload))
+
+    def _tell_legacy_devices(self) -> None:
+        """Protocol 1 devices read the service's presence at the old place: it says offline there."""
+        self.link.publish(f"{self.topics.legacy_base}/status/{self.client_id}",
+                          status_payload("service", self.client_id, False,
+                                         message="this office's service speaks protocol 2: update this device"),
+                          retain=True)
 
     # ------------------------------------------------------------------ writer thread
 
@@ -102,7 +127,9 @@ class QueueServer:
                     elif j is _STOP:
                         break
                     elif j[0] == "presence":
-                        self._fresh.observe(*j[1:])
+                        self._learn_presence(*j[1:])
+                    elif j[0] == "legacy":
+                        self._refuse_legacy(*j[1:])
                     else:
                         messages.append(j)
                 if messages:
@@ -121,11 +148,71 @@ class QueueServer:
             except Exception:
                 log.exception("unexpected error in the writer")
 
+    def _learn_presence(self, topic: str, payload: bytes, received: float) -> None:
+        try:
+            parsed = read_presence(self.topics, topic, payload)
+        except Exception:  # noqa: BLE001 - nothing a sender writes may stop the writer
+            log.exception("unreadable presence on %s", topic)
+            return
+        if parsed is None:
+            return
+        role, client_id, data = parsed
+        online = bool(data and data.get("online") is True)
+        sent_at = data.get("time") if data else None
+        if online and isinstance(sent_at, (int, float)) and not isinstance(sent_at, bool) and 0 <= sent_at <= 1e10:
+            # A device's presence carries its clock: learn its offset before its first command.
+            self._fresh.observe(client_id, float(sent_at), received)
+        if role == "counter":
+            counters = data.get("counters") if online else None
+            if isinstance(counters, list):
+                self._declared[client_id] = {c for c in counters if isinstance(c, str)}
+            else:
+                self._declared.pop(client_id, None)
+
+    def counters_of(self, client_id: str) -> set[str]:
+        """The counters a counter device may operate: pinned to it, or unpinned and named in its presence."""
+        return self._pinned.get(client_id, set()) | (self._declared.get(client_id, set()) & self._unpinned)
+
+    def _refuse_legacy(self, topic: str, payload: bytes) -> None:
+        name = self.topics.legacy_client(topic) or "?"
+        is_command = topic.startswith(f"{self.topics.legacy_base}/cmd/")
+        if is_command:
+            try:
+                data = json.loads(payload)
+                reply_to = data.get("reply_to") if isinstance(data, dict) else None
+            except (ValueError, UnicodeDecodeError, RecursionError):
+                reply_to = None
+            who = reply_to.rsplit("/", 1)[-1] if isinstance(reply_to, str) else "an unknown device"
+            key = f"cmd:{who}"
+            if (isinstance(reply_to, str) and reply_to.startswith(f"{self.topics.legacy_base}/reply/")
+                    and "+" not in reply_to and "#" not in reply_to):
+                self.link.publish(reply_to, error_reply(peek_request_id(payload), "protocol_outdated",
+                                                        "this office's service speaks protocol 2: update this "
+                                                        "device (docs/protocol.md)"))
+            what = f"command '{name}' from {who}"
+        else:
+            key = f"status:{name}"
+            what = f"device '{name}'"
+            if not payload or name == self.client_id:
+                return
+        if key not in self._legacy_seen:
+            self._legacy_seen.add(key)
+            log.error("%s speaks protocol 1 (topic %s); this service speaks protocol 2 and ignores it: "
+                      "update that device (docs/protocol.md)", what, topic)
+
     def _handle(self, messages: list[tuple[str, bytes]]) -> bool:
-        """Validates and applies a burst of command messages; replies and events go out after the commit."""
+        """Validates and applies a burst of command messages; replies and events go out after the commit.
+
+        Nothing one sender sends may affect another's commands: each message is admitted on its own,
+        and each reply is published on its own.
+        """
         requests = []
         for topic, payload in messages:
-            req = self._admit(topic, payload)
+            try:
+                req = self._admit(topic, payload)
+            except Exception:  # noqa: BLE001 - a bug in validation: this message only
+                log.exception("could not read a message on %s; ignored", topic)
+                continue
             if req is not None:
                 requests.append(req)
         if not requests:
@@ -133,37 +220,44 @@ class QueueServer:
         results = self.queue.execute_many([(r.command, r.request_id, r.args) for r in requests])
         changed = False
         for req, result in zip(requests, results):
-            if isinstance(result, CommandError):
-                if result.code != "internal_error":
-                    log.info("%s refused: %s (%s)", req.command, result.message, result.code)
-                if req.reply_to:
-                    self.link.publish(req.reply_to, error_reply(req.request_id, result.code, result.message))
-                continue
-            if req.reply_to:
-                self.link.publish(req.reply_to, ok_reply(req.request_id, result.result))
-            for event, data in result.events:
-                self.link.publish(self.topics.event(event), data)
-            changed |= result.changed
+            try:
+                changed |= self._answer(req, result)
+            except Exception:  # noqa: BLE001 - one reply that cannot be sent never stops the others
+                log.exception("could not answer %s %s", req.command, req.request_id)
         return changed
 
-    def _admit(self, topic: str, payload: bytes):
-        """The parsed request, or None after replying with why it was refused."""
+    def _answer(self, req: Request, result) -> bool:
+        if isinstance(result, CommandError):
+            if result.code != "internal_error":
+                log.info("%s from %s refused: %s (%s)", req.command, req.sender.client_id, result.message,
+                         result.code)
+            self.link.publish(req.reply_to, encode(error_reply(req.request_id, result.code, result.message)))
+            return False
+        self.link.publish(req.reply_to, encode(ok_reply(req.request_id, result.result)))
+        for event, data in result.events:
+            self.link.publish(self.topics.event(event), encode(data))
+        return result.changed
+
+    def _admit(self, topic: str, payload: bytes) -> Request | None:
+        """The parsed, authorised request, or None after replying with why it was refused."""
         max_bytes = self.cfg.queue.max_payload_bytes
+        sender = self.topics.sender(topic)
         try:
             req = parse_request(topic, payload, self.topics, max_bytes)
+            authorize(req, self.counters_of)
         except CommandError as exc:
-            rid, reply_to = peek_reply_to(payload, self.topics) if len(payload) <= 1_000_000 else (None, None)
-            log.warning("rejected message on %s: %s (%s)", topic, exc.message, exc.code)
-            if reply_to:
-                self.link.publish(reply_to, error_reply(rid, exc.code, exc.message))
+            rid = peek_request_id(payload) if len(payload) <= 1_000_000 else None
+            log.warning("refused message on %s: %s (%s)", topic, exc.message, exc.code)
+            if sender is not None:
+                self.link.publish(self.topics.reply(sender.client_id), encode(error_reply(rid, exc.code, exc.message)))
             return None
-        late = self._fresh.age(req.reply_to, req.sent_at, time.time())
+        late = self._fresh.age(req.sender.client_id, req.sent_at, time.time())
         if late is not None:
             # Dropped without a reply: its sender gave up long ago (and gave staff the error signal), and
             # a retry with the same request_id must get its own answer, not this one. Not the arguments
             # in the log: a web ticket's carry a name and a phone number.
-            log.warning("%s %s refused as stale: arrived %.0f s late; not applied", req.command, req.request_id,
-                        late)
+            log.warning("%s %s from %s refused as stale: arrived %.0f s late; not applied", req.command,
+                        req.request_id, req.sender.client_id, late)
             return None
         return req
 

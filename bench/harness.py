@@ -26,7 +26,8 @@ from antre.protocol import Topics
 from tests.support import ROOT as ROOT_DIR, Mosquitto, ServiceProcess, free_port, wait_for  # noqa: F401
 from tests.support import ALL_SERVICES, NO_QUOTA_SERVICES, counters_toml
 
-SERVICES = NO_QUOTA_SERVICES + counters_toml({f"loket-{i}": ALL_SERVICES for i in range(1, 5)})
+COUNTERS = tuple(f"loket-{i}" for i in range(1, 5))
+SERVICES = NO_QUOTA_SERVICES + counters_toml({c: ALL_SERVICES for c in COUNTERS})
 
 
 def write_config(path: Path, *, mqtt_url: str, db_url: str, office_id: str | None = None,
@@ -123,6 +124,9 @@ class Client:
         self.topics = Topics(office_id)
         self.link = MqttLink(MqttConfig(url=mqtt_url), self.topics, f"bench-{component}-{uuid.uuid4().hex[:6]}",
                              component)
+        if component == "counter":
+            # A counter device operates the counters its presence names (docs/security.md).
+            self.link.set_status(counters=list(COUNTERS))
         self.requester = Requester(self.link)
 
     def start(self) -> "Client":

@@ -60,15 +60,14 @@ def call_latency(broker: Mosquitto, service: Service, watcher: Watcher, calls: i
     Needs at least ``calls`` + 20 waiting tickets.
     """
     c = Client(broker.url, service.office_id, "counter").start()
-    cmd = c.topics.command("call_next")
-    reply_to = c.requester.reply_topic
+    cmd = c.topics.command("call_next", c.link.component, c.link.client_id)
     out = []
     try:
         for i in range(calls + 20):
             with watcher.cond:
                 seq0 = watcher.state["seq"] if watcher.state else -1
             t0 = time.perf_counter()
-            c.link.publish(cmd, {"request_id": uuid.uuid4().hex, "reply_to": reply_to, "counter": counter})
+            c.link.publish(cmd, {"request_id": uuid.uuid4().hex, "counter": counter})
             box: dict = {}
 
             def done() -> bool:

@@ -10,7 +10,6 @@ presence and the link's connection state.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import threading
 from typing import Any, BinaryIO
@@ -18,7 +17,7 @@ from typing import Any, BinaryIO
 from antre.config import Config, KeyboardCounterConfig
 from antre.errors import ConfigError
 from antre.mqtt import MqttLink, Requester, client_id_for
-from antre.protocol import Topics, read_object
+from antre.protocol import Topics, read_object, read_presence
 
 from .keys import (
     EvdevKeys,
@@ -136,7 +135,7 @@ class CounterApp:
             raise
 
         self.link.subscribe(self.topics.state, self._on_state)
-        self.link.subscribe(self.topics.statuses, self._on_status)
+        self.link.subscribe(self.topics.service_statuses, self._on_status)
         self.link.on_connect(lambda: self._set_connected(True))
         self.link.on_disconnect(lambda: self._set_connected(False))
         self.link.set_status(counters=sorted(self.desks))
@@ -212,11 +211,10 @@ class CounterApp:
                 desk.update_state(state)
 
     def _on_status(self, topic: str, payload: bytes) -> None:
-        client = topic.rsplit("/", 1)[-1]
-        try:
-            status = json.loads(payload) if payload else None
-        except ValueError:
+        presence = read_presence(self.topics, topic, payload)
+        if presence is None:
             return
+        _, client, status = presence
         with self._lock:
             if not isinstance(status, dict):
                 if self._presence.pop(client, None) is None:

@@ -36,7 +36,7 @@ from kivy.uix.widget import Widget
 
 from antre.config import Config
 from antre.mqtt import MqttLink, client_id_for
-from antre.protocol import Topics
+from antre.protocol import Topics, read_presence
 
 from .board import BoardModel, CallView, format_clock, format_date
 
@@ -186,7 +186,10 @@ class DisplayApp(App):
             self.refresh()
 
     def _got_status(self, topic: str, payload: bytes) -> None:
-        self.model.apply_status(topic.rsplit("/", 1)[1], payload)
+        # Trusted by its topic: the component is the role of the login that wrote it (docs/security.md).
+        presence = read_presence(self.topics, topic, payload)
+        if presence is not None:
+            self.model.apply_status(presence[1], presence[2] or b"")
         self.refresh()
 
     def _got_ticker(self, topic: str, payload: bytes) -> None:

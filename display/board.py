@@ -152,7 +152,10 @@ class BoardModel:
         return True
 
     def apply_status(self, client_id: str, payload: bytes | dict) -> None:
-        """A retained ``{base}/status/{client_id}`` presence message (empty payload: forgotten)."""
+        """A retained ``{base}/status/{role}/{client_id}`` presence message (empty payload: forgotten).
+
+        Pass what :func:`antre.protocol.read_presence` returns, so ``component`` is the topic's role.
+        """
         data = _json(payload)
         if isinstance(data, dict):
             self.statuses[client_id] = data

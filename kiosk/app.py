@@ -44,7 +44,7 @@ from kivy.utils import escape_markup
 
 from antre.config import Config
 from antre.mqtt import MqttLink, Reply, Requester, client_id_for
-from antre.protocol import BOOKING_CODE_DIGITS, Topics, read_object
+from antre.protocol import BOOKING_CODE_DIGITS, Topics, read_object, read_presence
 
 from . import logic, texts
 from .assets import ASSETS, ensure_assets
@@ -337,7 +337,7 @@ class KioskApp(App):
     def on_start(self) -> None:
         self._load_sound()
         self.link.subscribe(self.topics.state, self._on_state)
-        self.link.subscribe(self.topics.statuses, self._on_status)
+        self.link.subscribe(self.topics.service_statuses, self._on_status)
         if self.rating_mode:
             self.link.subscribe(self.topics.event("ticket_completed"), self._on_completed)
         self.link.on_connect(lambda: Clock.schedule_once(lambda dt: self._refresh()))
@@ -404,12 +404,9 @@ class KioskApp(App):
             Clock.schedule_once(lambda dt: self._set_state(state))
 
     def _on_status(self, topic: str, payload: bytes) -> None:
-        try:
-            data = json.loads(payload) if payload else {}
-        except ValueError:
-            return
-        if isinstance(data, dict) and data.get("component") == "service":
-            online = bool(data.get("online"))
+        presence = read_presence(self.topics, topic, payload)
+        if presence is not None and presence[0] == "service":
+            online = bool((presence[2] or {}).get("online"))
             Clock.schedule_once(lambda dt: self._set_service_online(online))
 
     def _on_completed(self, topic: str, payload: bytes) -> None:

@@ -22,7 +22,7 @@ from antre import devtools
 from antre.config import MqttConfig
 from antre.devtools import free_port, port_open  # noqa: F401 (re-exported for tests)
 from antre.mqtt import MqttLink, Reply, Requester
-from antre.protocol import Topics
+from antre.protocol import Topics, read_presence
 
 ROOT = Path(__file__).resolve().parent.parent
 DEADLINE = float(os.environ.get("ANTRE_TEST_DEADLINE", "20"))
@@ -76,10 +76,12 @@ class ServiceProcess:
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "ServiceProcess":
+    def start(self, env: dict[str, str] | None = None) -> "ServiceProcess":
+        """``env``: extra environment, e.g. ``ANTRE_MQTT_FILE`` naming the service's broker login."""
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "antre", "serve", "--config", str(self.config_path)],
-                                     stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
+                                     stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT,
+                                     env=os.environ | (env or {}))
         return self
 
     def kill(self) -> None:
@@ -95,15 +97,27 @@ class ServiceProcess:
 
 
 class TestClient:
-    """An MQTT client that speaks protocol v1 as a device would, and records what it sees."""
+    """An MQTT client that speaks the protocol as a device would, and records what it sees.
+
+    ``component`` is the role it speaks as (``admin`` may send every command); a ``counter`` names
+    the ``counters`` it drives in its presence, as the counter app does. ``username``/``password``
+    log in to a broker with the shipped configuration.
+    """
 
     __test__ = False  # not a pytest class
 
-    def __init__(self, mqtt_url: str, office_id: str, client_id: str | None = None, component: str = "admin"):
+    def __init__(self, mqtt_url: str, office_id: str, client_id: str | None = None, component: str = "admin",
+                 *, counters: list[str] | None = None, username: str = "", password: str = ""):
         self.topics = Topics(office_id)
-        self.client_id = client_id or f"test-{uuid.uuid4().hex[:8]}"
-        self.link = MqttLink(MqttConfig(url=mqtt_url), self.topics, self.client_id, component)
+        self.client_id = client_id or username or f"test-{uuid.uuid4().hex[:8]}"
+        self.component = component
+        self.link = MqttLink(MqttConfig(url=mqtt_url, username=username, password=password), self.topics,
+                             self.client_id, component)
+        if counters is not None:
+            self.link.set_status(counters=counters)
         self.requester = Requester(self.link)
+        self.replies: list[dict] = []   # every reply on its own reply topic, also to raw commands
+        self.link.subscribe(self.requester.reply_topic, self._reply)
         self.events: list[tuple[str, dict]] = []
         self.states: list[dict] = []
         self.raw: list[tuple[str, bytes]] = []
@@ -111,10 +125,12 @@ class TestClient:
         self.link.subscribe(self.topics.events, self._event)
         self.link.subscribe(self.topics.state, self._state)
         self.service_status: dict = {}
-        self.link.subscribe(self.topics.status("antre-service"), self._service_status)
+        self.link.subscribe(self.topics.service_statuses, self._service_status)
 
     def _service_status(self, topic: str, payload: bytes) -> None:
-        self.service_status = json.loads(payload)
+        presence = read_presence(self.topics, topic, payload)
+        if presence is not None:
+            self.service_status = presence[2] or {}
 
     def wait_service(self, online: bool = True) -> None:
         """Waits until the service's retained presence says online (or offline)."""
@@ -128,6 +144,21 @@ class TestClient:
 
     def stop(self) -> None:
         self.link.stop()
+
+    def _reply(self, topic: str, payload: bytes) -> None:
+        with self._lock:
+            self.replies.append(json.loads(payload))
+
+    def command_topic(self, command: str) -> str:
+        """Where this client publishes ``command`` (its own role and client id)."""
+        return self.topics.command(command, self.component, self.client_id)
+
+    def raw_reply(self, request_id: str | None, timeout: float = DEADLINE) -> dict:
+        """Waits for the reply carrying ``request_id`` (None: an error reply without one)."""
+        def found():
+            with self._lock:
+                return next((r for r in self.replies if r.get("request_id") == request_id), None)
+        return wait_for(found, timeout, what=f"the reply to {request_id}")
 
     def _event(self, topic: str, payload: bytes) -> None:
         with self._lock:
@@ -166,6 +197,59 @@ class TestClient:
 
     def service_state(self, code: str) -> dict:
         return next(s for s in self.state()["services"] if s["code"] == code)
+
+
+class ShippedBroker:
+    """mosquitto running the shipped ``broker_config/antre.conf`` unchanged except for three lines
+    (password file, ACL file, listener port), on a free loopback port in ``workdir``."""
+
+    CONF = ROOT / "broker_config" / "antre.conf"
+
+    def __init__(self, workdir: Path, passwd: Path, acl: Path):
+        import pwd
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = f"mqtt://127.0.0.1:{self.port}"
+        confd = workdir / "conf.d"
+        confd.mkdir(exist_ok=True)
+        (workdir / "data").mkdir(exist_ok=True)
+        text = self.CONF.read_text()
+        replacements = {
+            "password_file /etc/mosquitto/antre.passwd\n": f"password_file {passwd}\n",
+            "acl_file /etc/mosquitto/antre.acl\n": f"acl_file {acl}\n",
+            "listener 1883\n": f"listener {self.port} 127.0.0.1\n",
+        }
+        for old, new in replacements.items():
+            assert text.count(old) == 1, f"shipped antre.conf should contain {old.strip()!r} exactly once"
+            text = text.replace(old, new)
+        (confd / "antre.conf").write_text(text)
+        # The parts Debian's /etc/mosquitto/mosquitto.conf provides.
+        (workdir / "mosquitto.conf").write_text(
+            f"user {pwd.getpwuid(os.getuid()).pw_name}\n"
+            f"persistence_location {workdir / 'data'}/\n"
+            f"log_dest stderr\n"
+            f"include_dir {confd}\n")
+        self.proc: subprocess.Popen | None = None
+        self.log = workdir / "mosquitto.log"
+
+    def start(self) -> "ShippedBroker":
+        self.proc = subprocess.Popen(["mosquitto", "-c", str(self.workdir / "mosquitto.conf")],
+                                     stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
+
+        def listening() -> bool:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"mosquitto exited ({self.proc.returncode}):\n{self.log.read_text()}")
+            return port_open(self.port)
+        wait_for(listening, what="mosquitto to listen")
+        # Only the one listener: a listener setting placed before it would open a default one on 1883.
+        opened = [line for line in self.log.read_text().splitlines() if "listen socket on port" in line]
+        assert all(f"port {self.port}." in line for line in opened), opened
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=DEADLINE)
 
 
 class Xvfb(devtools.VirtualScreen):

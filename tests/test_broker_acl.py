@@ -40,11 +40,12 @@ from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 from antre import broker, config  # noqa: E402
 from antre.cli import main  # noqa: E402
 from antre.errors import ConfigError  # noqa: E402
+from tests.support import ShippedBroker  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_CONF = ROOT / "broker_config" / "antre.conf"
 OFFICE = "sukamaju"
-BASE = f"antre/v1/{OFFICE}"
+BASE = f"antre/v2/{OFFICE}"
 TIMEOUT = 15.0
 
 needs_mosquitto = pytest.mark.skipif(
@@ -58,6 +59,8 @@ DEVICES = [
     broker.Device("display-1", "display"),
     broker.Device("web-1", "web"),
     broker.Device("admin", "admin"),
+    # The tests' own observer: a second admin login (one login is one connection at a time).
+    broker.Device("observer", "admin"),
 ]
 ROLE_USER = {"service": "antre-service", "kiosk": "kiosk-1", "counter": "counter-1",
              "display": "display-1", "web": "web-1", "admin": "admin"}
@@ -75,21 +78,31 @@ ALL_CMDS = ["issue_ticket", "check_in", "rate", "book", "cancel_booking", "ticke
 # The specification, by hand.
 # --------------------------------------------------------------------------
 
+def own_status(role: str, user: str) -> str:
+    return f"status/{role}/{user}"
+
+
 def may_publish(role: str, user: str) -> dict[str, bool]:
-    """Topic suffix (after BASE) -> may this role publish it."""
-    topics = [f"cmd/{c}" for c in ALL_CMDS] + [
+    """Topic suffix (after BASE) -> may this role publish it.
+
+    A command's topic names its sender, cmd/ROLE/NAME/COMMAND: each login may publish only under
+    its own role and name, only its role's commands.
+    """
+    topics = [f"cmd/{r}/{user}/{c}" for r in ("kiosk", "counter", "web", "admin") for c in ALL_CMDS] + [
+        f"cmd/kiosk/kiosk-2/{c}" for c in KIOSK_CMDS] + [
         "reply/kiosk-1", "reply/kiosk-2", "state", "event/ticket_called",
-        f"status/{user}", "status/someone-else", "ticker",
+        own_status(role, user), "status/service/antre-service", "status/kiosk/kiosk-2", f"status/service/{user}",
+        "status/counter/someone-else", "ticker",
     ]
-    allowed: set[str] = {f"status/{user}"}
+    allowed: set[str] = {own_status(role, user)}
     if role == "service":
         allowed |= {"reply/kiosk-1", "reply/kiosk-2", "state", "event/ticket_called"}
     elif role == "kiosk":
-        allowed |= {f"cmd/{c}" for c in KIOSK_CMDS}
+        allowed |= {f"cmd/kiosk/{user}/{c}" for c in KIOSK_CMDS}
     elif role == "web":
-        allowed |= {f"cmd/{c}" for c in WEB_CMDS} | {"ticker"}  # the staff page edits the running text
+        allowed |= {f"cmd/web/{user}/{c}" for c in WEB_CMDS} | {"ticker"}  # the staff page edits the running text
     elif role == "counter":
-        allowed |= {f"cmd/{c}" for c in COUNTER_CMDS}
+        allowed |= {f"cmd/counter/{user}/{c}" for c in COUNTER_CMDS}
     elif role == "admin":
         allowed |= set(topics)
     return {t: t in allowed for t in topics}
@@ -97,25 +110,31 @@ def may_publish(role: str, user: str) -> dict[str, bool]:
 
 def may_read(role: str, user: str) -> dict[str, bool]:
     """Topic suffix -> may this role receive messages published there."""
-    topics = ["cmd/issue_ticket", "cmd/call_next", f"reply/{user}", "reply/kiosk-2", "state",
-              "event/ticket_called", "status/antre-service", "status/kiosk-2", "ticker"]
+    topics = ["cmd/kiosk/kiosk-1/issue_ticket", "cmd/counter/counter-1/call_next", f"reply/{user}",
+              "reply/kiosk-2", "state", "event/ticket_called", "event/ticket_completed", "event/ticket_issued",
+              "status/service/antre-service", "status/kiosk/kiosk-2", "status/counter/counter-1", "ticker"]
     if role == "admin":
         return {t: True for t in topics}
     allowed: set[str] = set()
-    if role == "service":
-        allowed = {"cmd/issue_ticket", "cmd/call_next", "state", "status/antre-service", "status/kiosk-2", "ticker"}
-    elif role in ("kiosk", "counter"):
-        allowed = {f"reply/{user}", "state", "event/ticket_called", "status/antre-service"}
+    if role == "service":  # commands and presence; not the state or ticker it never uses
+        allowed = {"cmd/kiosk/kiosk-1/issue_ticket", "cmd/counter/counter-1/call_next",
+                   "status/service/antre-service", "status/kiosk/kiosk-2", "status/counter/counter-1"}
+    elif role == "kiosk":  # one event: a finished ticket, for the rating screen
+        allowed = {f"reply/{user}", "state", "event/ticket_completed", "status/service/antre-service"}
+    elif role == "counter":  # no events
+        allowed = {f"reply/{user}", "state", "status/service/antre-service"}
     elif role == "web":  # no events: live status comes from ticket_status; the staff page shows the ticker
-        allowed = {f"reply/{user}", "state", "status/antre-service", "ticker"}
+        allowed = {f"reply/{user}", "state", "status/service/antre-service", "ticker"}
     elif role == "display":
-        allowed = {"state", "event/ticket_called", "status/antre-service", "status/kiosk-2", "ticker"}
+        allowed = {"state", "event/ticket_called", "status/service/antre-service", "status/kiosk/kiosk-2",
+                   "status/counter/counter-1", "ticker"}
     return {t: t in allowed for t in topics}
 
 
 def marker_topic(role: str, user: str) -> str:
     """A topic the role may read, used as the marker in read checks."""
-    return {"service": "cmd/issue_ticket", "display": "ticker", "admin": "ticker"}.get(role, f"reply/{user}")
+    return {"service": "cmd/kiosk/kiosk-1/issue_ticket", "display": "ticker", "admin": "ticker"}.get(
+        role, f"reply/{user}")
 
 
 # --------------------------------------------------------------------------
@@ -136,52 +155,8 @@ def wait_until(predicate, timeout: float = TIMEOUT, what: str = "condition") -> 
         time.sleep(0.01)
 
 
-class Broker:
-    """mosquitto running the shipped antre.conf on a free port in ``workdir``."""
-
-    def __init__(self, workdir: Path, passwd: Path, acl: Path):
-        self.workdir = workdir
-        self.port = free_port()
-        confd = workdir / "conf.d"
-        confd.mkdir(exist_ok=True)
-        (workdir / "data").mkdir(exist_ok=True)
-        text = SHIPPED_CONF.read_text()
-        replacements = {
-            "password_file /etc/mosquitto/antre.passwd\n": f"password_file {passwd}\n",
-            "acl_file /etc/mosquitto/antre.acl\n": f"acl_file {acl}\n",
-            "listener 1883\n": f"listener {self.port} 127.0.0.1\n",
-        }
-        for old, new in replacements.items():
-            assert text.count(old) == 1, f"shipped antre.conf should contain {old.strip()!r} exactly once"
-            text = text.replace(old, new)
-        (confd / "antre.conf").write_text(text)
-        # The parts Debian's /etc/mosquitto/mosquitto.conf provides.
-        (workdir / "mosquitto.conf").write_text(
-            f"user {pwd.getpwuid(os.getuid()).pw_name}\n"
-            f"persistence_location {workdir / 'data'}/\n"
-            f"log_dest stderr\n"
-            f"include_dir {confd}\n")
-        self.proc: subprocess.Popen | None = None
-        self.log = workdir / "mosquitto.log"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen(["mosquitto", "-c", str(self.workdir / "mosquitto.conf")],
-                                     stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
-
-        def listening() -> bool:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"mosquitto exited ({self.proc.returncode}):\n{self.log.read_text()}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return True
-            except OSError:
-                return False
-        wait_until(listening, what="mosquitto to listen")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=TIMEOUT)
+class Broker(ShippedBroker):
+    """mosquitto running the shipped antre.conf on a free port in ``workdir`` (tests/support.py)."""
 
 
 class Client:
@@ -267,7 +242,7 @@ def setup_files(tmp_path_factory):
         pytest.skip("mosquitto and mosquitto_passwd are not installed (apt install mosquitto)")
     work = tmp_path_factory.mktemp("broker")
     broker.setup(add=DEVICES, out=work / "etc-antre", passwd_file=work / "antre.passwd",
-                 acl_file=work / "antre.acl", host="127.0.0.1")
+                 acl_file=work / "antre.acl", host="127.0.0.1", office=OFFICE)
     passwords = {name: broker.existing_password(work / "etc-antre" / "devices" / f"{name}.toml")
                  for name in [d.name for d in DEVICES] + [broker.SERVICE_USER]}
     assert all(passwords.values())
@@ -279,7 +254,7 @@ def running(setup_files):
     work, passwords = setup_files
     b = Broker(work, work / "antre.passwd", work / "antre.acl")
     b.start()
-    admin = Client(b.port, "admin", passwords["admin"], "admin-observer")
+    admin = Client(b.port, "observer", passwords["observer"], "observer")
     assert not admin.connect().is_failure
     admin.subscribe("antre/#")
     yield b, passwords, admin
@@ -313,7 +288,7 @@ def test_publish_permissions(running, role):
         for suffix, allowed in may_publish(role, user).items():
             payload, marker = probe(), probe()
             client.publish(f"{BASE}/{suffix}", payload)
-            client.publish(f"{BASE}/status/{user}", marker)
+            client.publish(f"{BASE}/{own_status(role, user)}", marker)
             admin.wait_payload(marker, f"{user}'s marker after publishing to {suffix}")
             if admin.received(payload) != allowed:
                 wrong.append(f"{suffix}: expected {'allowed' if allowed else 'denied'}")
@@ -368,15 +343,17 @@ def test_wildcard_subscription_reads_only_own_replies(running):
 
 @pytest.mark.parametrize("user", ["kiosk-1", "counter-1", "web-1"])
 def test_status_wildcard_gives_only_the_service_presence(running, user):
-    """The apps subscribe to status/+ (protocol.Topics.statuses): granted, and filtered to the service."""
+    """The apps subscribe to status/service/+ (protocol.Topics.service_statuses): granted; wider
+    subscriptions are filtered to the service's presence."""
     _, _, admin = running
     client = connect_as(running, user)
     try:
-        assert not client.subscribe(f"{BASE}/status/+")[0].is_failure
+        assert not client.subscribe(f"{BASE}/status/service/+")[0].is_failure
+        client.subscribe(f"{BASE}/status/#")
         client.subscribe(f"{BASE}/reply/{user}")
         service, other, marker = probe(), probe(), probe()
-        admin.publish(f"{BASE}/status/antre-service", service)
-        admin.publish(f"{BASE}/status/display-1", other)
+        admin.publish(f"{BASE}/status/service/antre-service", service)
+        admin.publish(f"{BASE}/status/display/display-1", other)
         admin.publish(f"{BASE}/reply/{user}", marker)
         client.wait_payload(marker, "marker")
         assert client.received(service)
@@ -399,8 +376,8 @@ def test_client_id_is_not_identity(running):
         assert not spoof.received(stolen)
 
         forged, marker = probe(), probe()
-        spoof.publish(f"{BASE}/status/kiosk-2", forged)
-        spoof.publish(f"{BASE}/status/kiosk-1", marker)
+        spoof.publish(f"{BASE}/status/kiosk/kiosk-2", forged)
+        spoof.publish(f"{BASE}/status/kiosk/kiosk-1", marker)
         admin.wait_payload(marker, "kiosk-1's marker")
         assert not admin.received(forged)
     finally:
@@ -412,7 +389,7 @@ def test_last_will_on_own_status_is_delivered(running):
     b, passwords, admin = running
     will = probe()
     c = Client(b.port, "display-1", passwords["display-1"], "display-1")
-    c.c.will_set(f"{BASE}/status/display-1", will, qos=1, retain=True)
+    c.c.will_set(f"{BASE}/status/display/display-1", will, qos=1, retain=True)
     assert not c.connect().is_failure
     c.c.socket().close()          # a dead network link, not a clean DISCONNECT
     c.c.loop_stop()
@@ -452,7 +429,7 @@ def test_oversized_message_disconnects(running):
     _, _, admin = running
     kiosk = connect_as(running, "kiosk-1")
     big = b"x" * 70_000
-    kiosk.c.publish(f"{BASE}/cmd/issue_ticket", big, qos=1)
+    kiosk.c.publish(f"{BASE}/cmd/kiosk/kiosk-1/issue_ticket", big, qos=1)
     kiosk.wait(lambda: kiosk.disconnected, "the broker to disconnect the sender")
     kiosk.c.loop_stop()
     marker = probe()
@@ -492,37 +469,42 @@ def test_acl_text_is_a_pure_function_of_the_devices():
     text = broker.acl_text(DEVICES)
     assert text == broker.acl_text(list(reversed(DEVICES)))
     assert text.count("\nuser ") == len(DEVICES) + 1  # plus the service's own login
-    assert "user antre-service\ntopic read antre/v1/+/cmd/#\n" in text
-    assert "pattern write antre/v1/+/status/%u\n" in text
+    assert "user antre-service\ntopic read antre/v2/+/cmd/#\n" in text
+    assert "pattern" not in text   # every rule names its login: nothing is granted by a client id
     kiosk = text.split("user kiosk-1\n")[1].split("\n\n")[0].splitlines()
     assert kiosk == [
-        "topic write antre/v1/+/cmd/issue_ticket",
-        "topic write antre/v1/+/cmd/check_in",
-        "topic write antre/v1/+/cmd/rate",
-        "topic read antre/v1/+/reply/kiosk-1",
-        "topic read antre/v1/+/state",
-        "topic read antre/v1/+/event/#",
-        "topic read antre/v1/+/status/antre-service",
+        "topic write antre/v2/+/cmd/kiosk/kiosk-1/issue_ticket",
+        "topic write antre/v2/+/cmd/kiosk/kiosk-1/check_in",
+        "topic write antre/v2/+/cmd/kiosk/kiosk-1/rate",
+        "topic read antre/v2/+/reply/kiosk-1",
+        "topic read antre/v2/+/state",
+        "topic read antre/v2/+/event/ticket_completed",
+        "topic read antre/v2/+/status/service/+",
+        "topic write antre/v2/+/status/kiosk/kiosk-1",
+        "topic write antre/v1/+/status/kiosk-1",
     ]
     web = text.split("user web-1\n")[1].split("\n\n")[0].splitlines()
     assert web == [
-        "topic write antre/v1/+/cmd/issue_ticket",
-        "topic write antre/v1/+/cmd/book",
-        "topic write antre/v1/+/cmd/ticket_status",
-        "topic write antre/v1/+/cmd/booking_slots",
-        "topic write antre/v1/+/cmd/web_info",
-        "topic write antre/v1/+/cmd/set_web",
-        "topic read antre/v1/+/reply/web-1",
-        "topic read antre/v1/+/state",
-        "topic read antre/v1/+/status/antre-service",
-        "topic readwrite antre/v1/+/ticker",
+        "topic write antre/v2/+/cmd/web/web-1/issue_ticket",
+        "topic write antre/v2/+/cmd/web/web-1/book",
+        "topic write antre/v2/+/cmd/web/web-1/ticket_status",
+        "topic write antre/v2/+/cmd/web/web-1/booking_slots",
+        "topic write antre/v2/+/cmd/web/web-1/web_info",
+        "topic write antre/v2/+/cmd/web/web-1/set_web",
+        "topic read antre/v2/+/reply/web-1",
+        "topic read antre/v2/+/state",
+        "topic readwrite antre/v2/+/ticker",
+        "topic read antre/v2/+/status/service/+",
+        "topic write antre/v2/+/status/web/web-1",
+        "topic write antre/v1/+/status/web-1",
     ]
 
 
 def test_acl_text_can_be_limited_to_one_office():
     text = broker.acl_text(DEVICES, office="cibiru")
     topics = [line.split()[-1] for line in text.splitlines() if line.startswith(("topic", "pattern"))]
-    assert all(t.startswith("antre/v1/cibiru/") for t in topics if t.startswith("antre/v1/"))
+    assert all(t.startswith(("antre/v2/cibiru/", "antre/v1/cibiru/")) for t in topics if not t.startswith(("antre/#", "$SYS/")))
+    assert not [t for t in topics if "/+/" in t.replace("/service/+", "")]
     with pytest.raises(ConfigError):
         broker.acl_text(DEVICES, office="a/b")
 

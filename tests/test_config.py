@@ -20,7 +20,7 @@ def test_defaults_describe_a_sample_office():
     assert cfg.office.name == "Kantor Desa Sukamaju"
     assert len(cfg.services) >= 3 and len(cfg.counters) >= 3
     assert any(len(c.services) > 1 for c in cfg.counters)
-    assert cfg.base_topic == "antre/v1/sukamaju"
+    assert cfg.base_topic == "antre/v2/sukamaju"
 
 
 def test_missing_default_file_gives_defaults(tmp_path, monkeypatch):

@@ -336,7 +336,7 @@ def test_keyboard_from_a_pipe(tmp_path, broker):
     log_path = tmp_path / "counter.log"
     proc = None
     statuses: list[dict] = []
-    office.client.link.subscribe(office.client.topics.status(client_id),
+    office.client.link.subscribe(office.client.topics.status("counter", client_id),
                                  lambda t, payload: statuses.append(json.loads(payload)))
     try:
         issue(office, 2)

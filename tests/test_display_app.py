@@ -281,12 +281,12 @@ def test_board_at_both_sizes_calls_recalls_and_silent_restart(office, xvfb, tmp_
         big.wait(lambda ui: ui["ticker"].startswith("Pelayanan KTP-el tutup"), "the new ticker text")
 
         # A counter device goes offline: its counter says so.
-        c.link.publish(c.topics.status("counter-meja"), {"online": False, "component": "counter",
+        c.link.publish(c.topics.status("counter", "counter-meja"), {"online": False, "component": "counter",
                                                          "counters": ["loket-1"]}, retain=True).wait_for_publish(5)
         big.wait(lambda ui: serving(ui)["loket-1"][1] == "offline", "loket-1 offline")
         big.wait(lambda ui: not ui["flashing"], "the highlight to end")
         calm = big.screenshot("display-1080")
-        c.link.publish(c.topics.status("counter-meja"), {"online": True, "component": "counter",
+        c.link.publish(c.topics.status("counter", "counter-meja"), {"online": True, "component": "counter",
                                                          "counters": ["loket-1"]}, retain=True).wait_for_publish(5)
         big.wait(lambda ui: serving(ui)["loket-1"] == ("A-003", "serving"), "loket-1 back online")
     finally:

@@ -239,7 +239,10 @@ def test_server_install_writes_files_and_second_run_changes_nothing(tmp_path, an
     assert (cfg.mqtt.url, cfg.mqtt.username) == ("mqtt://localhost:1883", "antre-service")
     assert cfg.mqtt.password == tomllib.loads((devices / "antre-service.toml").read_text())["mqtt"]["password"]
     assert client_id_for(cfg, "service") == "antre-service"
-    assert "user antre-service\ntopic read antre/v1/+/cmd/#" in (root / "etc/mosquitto/antre.acl").read_text()
+    # Every rule is limited to this office (docs/security.md, least privilege).
+    acl = (root / "etc/mosquitto/antre.acl").read_text()
+    assert "user antre-service\ntopic read antre/v2/cibiru/cmd/#" in acl
+    assert "/+/" not in acl.replace("status/service/+", "")
 
     before = tree_hash(root)
     second = install(root, *args, antre_bin=antre_bin)

@@ -189,7 +189,7 @@ class Presence:
 
     def __init__(self, office):
         self.messages: list[dict] = []
-        office.client.link.subscribe(office.client.topics.status(office.kiosk_id), self._got)
+        office.client.link.subscribe(office.client.topics.status("kiosk", office.kiosk_id), self._got)
 
     def _got(self, topic: str, payload: bytes) -> None:
         self.messages.append(json.loads(payload))
@@ -587,13 +587,14 @@ def test_gate_allows_one_command_in_flight_and_retries_with_the_same_request_id(
     topics = Topics(office_id)
     watcher = TestClient(broker.url, office_id).start()
     seen: list[dict] = []
-    watcher.link.subscribe(topics.command("issue_ticket"), lambda t, p: seen.append(json.loads(p)))
+    kiosk_topic = topics.command("issue_ticket", "kiosk", f"kiosk-{office_id}")
+    watcher.link.subscribe(kiosk_topic, lambda t, p: seen.append(json.loads(p)))
     link = MqttLink(MqttConfig(url=broker.url), topics, f"kiosk-{office_id}", "kiosk")
     link.start()
     try:
         wait_for(link.connected.is_set, what="kiosk link")
         # The watcher's subscription is live once it sees its own probe.
-        watcher.publish_raw(topics.command("issue_ticket"), '{"probe": true}')
+        watcher.publish_raw(kiosk_topic, '{"probe": true}')
         wait_for(lambda: seen, what="the watcher's subscription")
         seen.clear()
         gate = logic.CommandGate(Requester(link), timeout=0.3, attempts=3)

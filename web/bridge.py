@@ -18,7 +18,7 @@ from typing import Any
 
 from antre.config import Config
 from antre.mqtt import MqttLink, Reply, Requester, client_id_for
-from antre.protocol import Topics, read_object
+from antre.protocol import Topics, read_object, read_presence
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class Bridge:
         self._last: dict[tuple[str, str], dict[str, Any]] = {}
         self.link.subscribe(self.topics.state, self._on_state)
         self.link.subscribe(self.topics.ticker, self._on_ticker)
-        self.link.subscribe(self.topics.status("antre-service"), self._on_service)
+        self.link.subscribe(self.topics.service_statuses, self._on_service)
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -141,10 +141,9 @@ class Bridge:
             self.ticker = None
 
     def _on_service(self, topic: str, payload: bytes) -> None:
-        try:
-            self.service_online = bool(json.loads(payload).get("online")) if payload else None
-        except (ValueError, AttributeError):
-            self.service_online = None
+        presence = read_presence(self.topics, topic, payload)
+        if presence is not None and presence[0] == "service":
+            self.service_online = bool(presence[2].get("online")) if presence[2] else None
 
 
 def _offer(q: asyncio.Queue, data: dict[str, Any]) -> None:

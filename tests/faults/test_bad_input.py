@@ -10,8 +10,8 @@ batch:
 
 - the service process is still running and answers;
 - nothing changed: the state ``seq``, the tickets, the request log;
-- every readable request (parseable JSON object with a valid request_id and
-  reply_to) got an ``ok: false`` reply carrying its request_id.
+- every readable request (parseable JSON object with a valid request_id) got an
+  ``ok: false`` reply carrying its request_id, on the sender's own reply topic.
 """
 
 from __future__ import annotations
@@ -58,6 +58,8 @@ REFUSED = [
     ("rate", {"ticket": "Z-999", "score": 1, "elements": [4] * 9, "comment": "bagus"}),
 ]
 
+# Any Unicode, lone UTF-16 surrogates included (JSON can carry them as \\ud800 escapes; UTF-8 cannot).
+any_text = st.text(st.characters(codec=None, categories=None, exclude_categories=()), max_size=12)
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40)
 json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4)
                            | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
@@ -109,17 +111,18 @@ def bad_command(draw, rid: str, reply_to: str):
     elif how == "missing":
         del payload[draw(st.sampled_from(REQUIRED[command]))]
     elif how == "unknown_arg":
-        key = draw(st.text(min_size=1, max_size=10).filter(lambda k: k not in COMMANDS[command] and k not in (
+        key = draw(any_text.filter(lambda k: k).filter(lambda k: k not in COMMANDS[command] and k not in (
             "request_id", "reply_to", *OPTIONAL.get(command, []), "comment", "date")))
         payload[key] = draw(json_values)
     elif how == "bad_request_id":
         payload["request_id"] = draw(st.one_of(st.none(), st.integers(), st.just(""), st.text(min_size=65, max_size=90),
-                                               st.text(max_size=10).map(lambda s: s + "\n")))
+                                               st.text(max_size=10).map(lambda s: s + "\n"),
+                                               any_text.map(lambda s: s + "\ud800"), st.integers(10 ** 30, 10 ** 40)))
         readable = False
-    elif how == "bad_reply_to":
+    elif how == "bad_reply_to":   # only the sender's own reply topic is accepted; the error goes there
         payload["reply_to"] = draw(st.one_of(st.integers(), st.just("antre/v1/other/reply/x"),
+                                             st.just(reply_to.rsplit("/", 1)[0] + "/counter-1"),
                                              st.just(reply_to + "/#"), st.just(reply_to + "+"), st.text(max_size=20)))
-        readable = False
     elif how == "refused":
         command, args = draw(st.sampled_from(REFUSED))
         payload = {"request_id": rid, "reply_to": reply_to, **args}
@@ -165,7 +168,7 @@ class Fuzzer:
 
     def __init__(self, client):
         self.client = client
-        self.reply_to = client.topics.reply(client.client_id + "-fuzz")
+        self.reply_to = client.requester.reply_topic
         self.replies: dict[str, dict] = {}
         self.cond = threading.Condition()
         self.sent = self.readable = 0
@@ -218,16 +221,17 @@ def test_bad_input_never_changes_state_and_gets_error_replies(fuzz_office, data)
         strategy = bad_command(rid, fz.reply_to) if data.draw(st.booleans(), label="structured") \
             else garbage(rid, fz.reply_to)
         command, payload, readable = data.draw(strategy)
-        topic = data.draw(st.sampled_from([f"{base}/cmd/{command}"] * 6 + [
-            f"{base}/cmd/{command}/extra", f"{base}/{command}", f"{base}/cmds/{command}"]), label="topic")
+        own = fz.client.command_topic(command)
+        topic = data.draw(st.sampled_from([own] * 6 + [
+            f"{own}/extra", f"{base}/cmd/{command}", f"{base}/{command}", f"{base}/cmds/{command}"]), label="topic")
         fz.client.publish_raw(topic, payload)
         fz.sent += 1
-        if readable and topic == f"{base}/cmd/{command}":
+        if readable and topic == own:
             expect.append(rid)
     # A barrier: a readable refused request; the service handles one publisher's messages in order.
     barrier = f"fz-barrier-{uuid.uuid4().hex[:8]}"
-    fz.client.publish_raw(f"{base}/cmd/call_next", json.dumps(
-        {"request_id": barrier, "reply_to": fz.reply_to, "counter": "loket-99"}))
+    fz.client.publish_raw(fz.client.command_topic("call_next"), json.dumps(
+        {"request_id": barrier, "counter": "loket-99"}))
     fz.wait_replies(expect + [barrier])
     for rid in expect:
         reply = fz.replies[rid]

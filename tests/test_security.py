@@ -1,0 +1,365 @@
+"""Every device is only itself: attacks on the real broker and service (docs/security.md).
+
+Each test runs mosquitto with the shipped ``broker_config/antre.conf`` and the logins and
+ACL that ``antre broker setup`` writes for one office, and ``antre serve`` logged in with
+its own login file (``ANTRE_MQTT_FILE``, as systemd hands it over). The attacker holds a
+real device's password and does what the security review did.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import paho.mqtt.client as paho
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from paho.mqtt.enums import CallbackAPIVersion
+
+from antre import broker
+from antre.mqtt import Reply
+from antre.protocol import read_presence
+from display.board import BoardModel
+from tests.support import (
+    ALL_SERVICES, NO_QUOTA_SERVICES, ServiceProcess, ShippedBroker, TestClient, counters_toml, wait_for,
+    write_config,
+)
+
+pytestmark = pytest.mark.skipif(shutil.which("mosquitto") is None or shutil.which("mosquitto_passwd") is None,
+                                reason="mosquitto and mosquitto_passwd are not installed (apt install mosquitto)")
+
+DEVICES = [
+    broker.Device("kiosk-1", "kiosk"), broker.Device("kiosk-2", "kiosk"),
+    broker.Device("counter-1", "counter"), broker.Device("counter-2", "counter"),
+    broker.Device("web-1", "web"), broker.Device("display-1", "display"),
+    broker.Device("staff", "admin"),
+]
+ROLE = {d.name: d.role for d in DEVICES}
+# loket-3 is pinned to counter-2 in the configuration; the others follow the devices' presence.
+COUNTERS = counters_toml({"loket-1": ALL_SERVICES, "loket-2": ALL_SERVICES}) + f"""
+[[counters]]
+id = "loket-3"
+name = "Loket 3"
+services = {json.dumps(list(ALL_SERVICES))}
+devices = ["counter-2"]
+"""
+
+
+@dataclass
+class SecureOffice:
+    """One office on a broker with the shipped configuration: logins, a service, a way in for each device."""
+
+    office_id: str
+    broker: ShippedBroker
+    passwords: dict[str, str]
+    service: ServiceProcess
+    work: Path
+    clients: list
+
+    def login(self, name: str, counters: list[str] | None = None) -> TestClient:
+        """A client logged in as device ``name`` (speaking as its role), connected."""
+        c = TestClient(self.broker.url, self.office_id, component=ROLE[name], username=name,
+                       password=self.passwords[name], counters=counters)
+        self.clients.append(c)
+        return c.start()
+
+    def stop(self) -> None:
+        for c in self.clients:
+            c.stop()
+        self.service.stop()
+        self.broker.stop()
+
+
+def start_secure_office(work: Path) -> SecureOffice:
+    office_id = f"s{uuid.uuid4().hex[:8]}"
+    b = ShippedBroker(work, work / "antre.passwd", work / "antre.acl")
+    broker.setup(add=DEVICES, out=work / "etc", passwd_file=work / "antre.passwd", acl_file=work / "antre.acl",
+                 host="127.0.0.1", port=b.port, office=office_id)
+    devices = work / "etc" / "devices"
+    passwords = {p.stem: broker.existing_password(p) for p in devices.glob("*.toml")}
+    b.start()
+    cfg = write_config(work / "antre.toml", mqtt_url="mqtt://127.0.0.1:1", db_path=work / "antre.db",
+                       office_id=office_id, services=NO_QUOTA_SERVICES, counters=COUNTERS)
+    service = ServiceProcess(cfg, work / "service.log").start(
+        env={"ANTRE_MQTT_FILE": str(devices / "antre-service.toml")})
+    office = SecureOffice(office_id, b, passwords, service, work, [])
+    staff = office.login("staff")
+    try:
+        staff.wait_state(lambda s: True, "the service's first state")
+    except AssertionError:
+        office.stop()
+        raise AssertionError("service did not start:\n" + service.output())
+    return office
+
+
+@pytest.fixture
+def secure(tmp_path):
+    office = start_secure_office(tmp_path)
+    yield office
+    office.stop()
+
+
+class RawLogin:
+    """A bare paho client with a device's password and any client id it likes (the attacker's tool)."""
+
+    def __init__(self, port: int, user: str, password: str, client_id: str):
+        self.c = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv311)
+        self.c.username_pw_set(user, password)
+        self.connected = threading.Event()
+        self.c.on_connect = lambda *a: self.connected.set()
+        self.c.connect("127.0.0.1", port, keepalive=30)
+        self.c.loop_start()
+        wait_for(self.connected.is_set, what=f"{user} to connect as {client_id}")
+
+    def publish(self, topic: str, payload: bytes | str, retain: bool = False) -> None:
+        self.c.publish(topic, payload, qos=1, retain=retain).wait_for_publish(10)
+
+    def close(self) -> None:
+        self.c.disconnect()
+        self.c.loop_stop()
+
+
+def record_presence(client: TestClient, role: str, name: str) -> list[dict]:
+    """Every presence message of ``role``/``name`` that ``client`` receives, in order."""
+    seen: list[dict] = []
+    client.link.subscribe(client.topics.status(role, name), lambda t, p: seen.append(json.loads(p) if p else {}))
+    return seen
+
+
+# ---------------------------------------------------------------------------- 1: client-id takeover
+
+def test_a_login_cannot_take_over_another_clients_id(secure):
+    """kiosk-1's password, connecting again and again as 'antre-service' and as 'kiosk-2', knocks nobody off."""
+    staff = secure.login("staff")
+    service_presence = record_presence(staff, "service", "antre-service")
+    wait_for(lambda: service_presence and service_presence[-1].get("online") is True, what="service online")
+    kiosk = secure.login("kiosk-2")
+    drops = []
+    kiosk.link.on_disconnect(lambda: drops.append(time.monotonic()))
+    issued = []
+    for i in range(14):
+        for victim in ("antre-service", "kiosk-2"):
+            attacker = RawLogin(secure.broker.port, "kiosk-1", secure.passwords["kiosk-1"], victim)
+            attacker.close()
+        reply = kiosk.request("issue_ticket", service="umum")
+        assert reply.ok, f"ticket {i}: {reply.code} {reply.message}"
+        issued.append(reply.result["number"])
+    assert len(set(issued)) == 14
+    assert drops == [], "kiosk-2 was knocked off the broker"
+    assert all(p.get("online") is True for p in service_presence), service_presence
+    assert "lost the broker" not in secure.service.output()
+
+
+# ---------------------------------------------------------------------------- 2: commands bound to senders
+
+def dropped_by_broker(client: TestClient, topic: str, payload: dict) -> bool:
+    """Publishes ``payload`` on ``topic``, then a valid command; True if only the latter was answered."""
+    rid = f"forged-{uuid.uuid4().hex[:8]}"
+    client.publish_raw(topic, json.dumps({"request_id": rid} | payload))
+    barrier = client.request("ticket_status" if client.component == "web" else "rate",
+                             **({"number": "Z-1"} if client.component == "web" else {"ticket": "Z-1", "score": 4}))
+    assert barrier.request_id, barrier
+    with client._lock:
+        return not any(r.get("request_id") == rid for r in client.replies)
+
+
+def test_commands_are_checked_against_their_sender(secure):
+    staff = secure.login("staff")
+    kiosk = secure.login("kiosk-1")
+    counter1 = secure.login("counter-1", counters=["loket-1", "loket-3"])   # claims loket-3: pinned elsewhere
+    counter2 = secure.login("counter-2")
+    web = secure.login("web-1")
+    for _ in range(4):
+        assert kiosk.ok("issue_ticket", service="adminduk")
+
+    # A counter device operates its own counter, and no other.
+    assert counter1.ok("call_next", counter="loket-1")["number"] == "A-001"
+    assert counter1.error("call_next", counter="loket-2") == "forbidden"
+    assert counter1.error("pause", counter="loket-2") == "forbidden"
+    assert counter1.error("call_next", counter="loket-3") == "forbidden"   # pinned to counter-2
+    assert counter2.ok("call_next", counter="loket-3")["number"] == "A-002"
+    assert counter2.error("call_next", counter="loket-1") == "forbidden"   # names no counter in its presence
+    state = staff.wait_state(lambda s: s["counters"][2]["status"] == "serving")
+    assert [c["status"] for c in state["counters"]] == ["serving", "idle", "serving"]
+
+    # Only kiosks issue kiosk and priority tickets; only the website issues web tickets.
+    assert web.error("issue_ticket", service="umum", priority="lansia", channel="kiosk") == "forbidden"
+    assert web.error("issue_ticket", service="umum") == "forbidden"
+    assert kiosk.error("issue_ticket", service="umum", channel="web", name="Siti Aminah",
+                       phone="081234567890") == "forbidden"
+    assert kiosk.ok("issue_ticket", service="umum", priority="lansia")["priority"] == "lansia"
+    assert web.ok("issue_ticket", service="umum", channel="web", name="Siti Aminah",
+                  phone="081234567890")["channel"] == "web"
+    # Staff tools (an admin login) may do what staff do.
+    assert staff.ok("pause", counter="loket-2")["paused"] is True
+
+    # The broker drops a command a login publishes under another role, another name, or a command
+    # its role does not send: the service never sees it.
+    t = kiosk.topics
+    assert dropped_by_broker(kiosk, t.command("call_next", "counter", "counter-1"), {"counter": "loket-1"})
+    assert dropped_by_broker(kiosk, t.command("issue_ticket", "kiosk", "kiosk-2"), {"service": "umum"})
+    assert dropped_by_broker(kiosk, t.command("call_next", "kiosk", "kiosk-1"), {"counter": "loket-1"})
+    assert dropped_by_broker(web, t.command("issue_ticket", "admin", "web-1"), {"service": "umum"})
+    assert dropped_by_broker(kiosk, f"{t.legacy_base}/cmd/call_next", {"counter": "loket-1"})
+    counts = {s["code"]: s["issued_today"] for s in staff.wait_state(lambda s: True)["services"]}
+    assert counts == {"adminduk": 4, "surat": 0, "umum": 2}
+
+
+# ---------------------------------------------------------------------------- 3: stale-command filter
+
+def test_one_sender_cannot_make_anothers_commands_stale(secure):
+    kiosk = secure.login("kiosk-1")
+    counter = secure.login("counter-1", counters=["loket-1"])
+    future = time.time() + 3600 * 24 * 365
+    # The review's attack: reply_to naming counter-1 and a far-future clock.
+    rid = uuid.uuid4().hex
+    kiosk.publish_raw(kiosk.command_topic("issue_ticket"), json.dumps(
+        {"request_id": rid, "reply_to": counter.requester.reply_topic, "sent_at": future, "service": "umum"}))
+    assert kiosk.raw_reply(rid)["error"]["code"] == "invalid_reply_to"
+    # Without reply_to the far-future clock is accepted -- and can only make kiosk-1's own later commands
+    # look stale, never another sender's.
+    rid = uuid.uuid4().hex
+    kiosk.publish_raw(kiosk.command_topic("issue_ticket"), json.dumps(
+        {"request_id": rid, "sent_at": future, "service": "umum"}))
+    assert kiosk.raw_reply(rid)["ok"] is True
+    for _ in range(8):
+        kiosk.publish_raw(kiosk.command_topic("issue_ticket"), json.dumps(
+            {"request_id": uuid.uuid4().hex, "sent_at": future, "service": "umum"}))
+    answered = [counter.request("call_next", counter="loket-1") for _ in range(8)]
+    assert [r.ok for r in answered] == [True] * 8, [(r.code, r.message) for r in answered]
+
+
+# ---------------------------------------------------------------------------- 4: forged presence
+
+def test_a_forged_service_presence_is_not_believed(secure):
+    """kiosk-1 claims, in every way it can, that the service is online; the TV does not believe it."""
+    tv = TestClient(secure.broker.url, secure.office_id, component="display", username="display-1",
+                    password=secure.passwords["display-1"])
+    board = BoardModel()
+    tv.link.subscribe(tv.topics.statuses, lambda topic, payload: (
+        (p := read_presence(tv.topics, topic, payload)) and board.apply_status(p[1], p[2] or b"")))
+    secure.clients.append(tv.start())
+    wait_for(lambda: board.service_online is True, what="the TV to see the service online")
+
+    attacker = RawLogin(secure.broker.port, "kiosk-1", secure.passwords["kiosk-1"], "kiosk-1")
+    forged = json.dumps({"online": True, "component": "service", "client_id": "antre-service", "protocol": "2",
+                         "time": time.time() + 3600})
+    t = tv.topics
+    attacker.publish(t.status("kiosk", "kiosk-1"), forged, retain=True)        # its own topic, lying
+    attacker.publish(t.status("service", "antre-service"), forged, retain=True)  # dropped by the broker
+    attacker.publish(t.status("service", "kiosk-1"), forged, retain=True)        # dropped by the broker
+    wait_for(lambda: board.statuses.get("kiosk-1", {}).get("component") == "kiosk",
+             what="the TV to read kiosk-1's presence as a kiosk's")
+
+    secure.service.stop()
+    wait_for(lambda: board.service_online is False, what="the TV to see the service offline")
+    attacker.publish(t.status("kiosk", "kiosk-1"), forged, retain=True)
+    later = TestClient(secure.broker.url, secure.office_id, component="display", username="display-1",
+                       password=secure.passwords["display-1"])
+    fresh = BoardModel()      # a TV that starts now reads only the retained messages
+    later.link.subscribe(later.topics.statuses, lambda topic, payload: (
+        (p := read_presence(later.topics, topic, payload)) and fresh.apply_status(p[1], p[2] or b"")))
+    tv.stop()
+    secure.clients.append(later.start())
+    wait_for(lambda: "kiosk-1" in fresh.statuses and "antre-service" in fresh.statuses, what="retained presence")
+    assert fresh.service_online is False
+    attacker.close()
+
+
+# ---------------------------------------------------------------------------- 5: one sender's garbage
+
+def _raw_json(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+# Any Unicode, lone UTF-16 surrogates included: JSON can carry them as \ud800 escapes, UTF-8 cannot.
+any_text = st.text(st.characters(codec=None, categories=None, exclude_categories=()), max_size=40)
+json_leaf = st.none() | st.booleans() | st.integers() | st.floats() | any_text
+json_tree = st.recursive(json_leaf, lambda inner: st.lists(inner, max_size=4)
+                         | st.dictionaries(any_text, inner, max_size=4), max_leaves=20)
+
+
+@st.composite
+def hostile(draw) -> tuple[str, bytes]:
+    """(command, payload): a message only a broken or hostile device would send."""
+    command = draw(st.sampled_from(["issue_ticket", "check_in", "rate"]))
+    kind = draw(st.sampled_from(["surrogate_id", "surrogate_key", "tree", "bytes", "deep", "deep_inside",
+                                 "huge_number", "infinite", "long_digits", "surrogate_value"]))
+    rid = draw(any_text)
+    if kind == "surrogate_id":       # the review's case: an id that cannot be sent back as UTF-8
+        data = json.dumps({"request_id": rid + "\ud800", "service": "umum"}).encode()
+    elif kind == "surrogate_key":    # an unknown argument named so: the error message quotes it
+        data = json.dumps({"request_id": uuid.uuid4().hex, "service": "umum", draw(any_text) + "\udfff": 1}).encode()
+    elif kind == "surrogate_value":
+        data = json.dumps({"request_id": uuid.uuid4().hex, "service": draw(any_text) + "\udc80",
+                           "code": draw(any_text), "ticket": draw(any_text), "score": 4}).encode()
+    elif kind == "tree":
+        data = json.dumps(draw(st.dictionaries(any_text, json_tree, max_size=6)) | {"request_id": rid}).encode()
+    elif kind == "bytes":
+        data = draw(st.binary(max_size=600))
+    elif kind == "deep":
+        n = draw(st.integers(100, 20_000))
+        data = b"[" * n + b"]" * n
+    elif kind == "deep_inside":
+        n = draw(st.integers(100, 3_000))
+        data = b'{"request_id": "x", "service": ' + b"{\"a\":" * n + b"1" + b"}" * n + b"}"
+    elif kind == "huge_number":      # an integer no float can hold, where a clock reading goes
+        digits = draw(st.integers(310, 4000))
+        data = _raw_json('{"request_id": "%s", "service": "umum", "sent_at": 1%s}' % (uuid.uuid4().hex, "0" * digits))
+    elif kind == "infinite":
+        data = _raw_json('{"request_id": "%s", "service": "umum", "sent_at": %s, "score": 1e999}'
+                         % (uuid.uuid4().hex, draw(st.sampled_from(["1e999", "-1e999", "NaN", "Infinity"]))))
+    else:                            # longer than Python reads as an integer by default
+        data = _raw_json('{"request_id": "%s", "ticket": "A-1", "score": %s}' % (uuid.uuid4().hex, "9" * 5000))
+    return command, data
+
+
+@pytest.fixture(scope="module")
+def fuzz_office(tmp_path_factory):
+    office = start_secure_office(tmp_path_factory.mktemp("fuzz"))
+    office.valid = [office.login("kiosk-2"), office.login("web-1"), office.login("counter-1", counters=["loket-1"])]
+    office.hostile = office.login("kiosk-1")
+    yield office
+    office.stop()
+
+
+VALID = [("issue_ticket", {"service": "umum"}), ("web_info", {}), ("pause", {"counter": "loket-1"})]
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example])
+@given(batch=st.lists(hostile(), min_size=1, max_size=12))
+def test_garbage_from_one_sender_never_costs_another_sender_a_command(fuzz_office, batch):
+    """While kiosk-1 sends garbage, every command of three other devices sent at the same time is answered."""
+    office = fuzz_office
+    replies: list[Reply] = []
+    lock = threading.Lock()
+
+    def got(reply: Reply) -> None:
+        with lock:
+            replies.append(reply)
+
+    def attack() -> None:
+        for command, payload in batch:
+            office.hostile.publish_raw(office.hostile.command_topic(command), payload)
+
+    attacker = threading.Thread(target=attack)
+    attacker.start()
+    sent = 0
+    for _ in range(4):
+        for client, (command, args) in zip(office.valid, VALID):
+            client.requester.send(command, args, got, timeout=20)
+            sent += 1
+    attacker.join(30)
+    wait_for(lambda: len(replies) == sent, what="every valid command's reply")
+    failed = [(r.code, r.message) for r in replies if not r.ok]
+    assert not failed, failed
+    assert office.service.proc.poll() is None, office.service.output()[-3000:]
+    # The hostile sender still gets its own answers, too.
+    assert office.hostile.request("rate", ticket="Z-1", score=4).code == "ticket_not_found"
