@@ -22,7 +22,6 @@ for its handler table. Rules:
 from __future__ import annotations
 
 import logging
-import secrets
 from datetime import date, datetime, time, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -34,7 +33,7 @@ from .models import (
     BOOKED, BOOKING_EXPIRED, CALLED, CANCELLED, CHECKED_IN, WAITING, Booking, Meta, RemoteContact,
     Ticket, TicketEvent,
 )
-from .protocol import BOOKING_CODE_DIGITS
+from .protocol import new_booking_code
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -224,7 +223,7 @@ class WebRules:
 
     def _new_code(self, s: "Session") -> str:
         while True:
-            code = f"{secrets.randbelow(10 ** BOOKING_CODE_DIGITS):0{BOOKING_CODE_DIGITS}d}"
+            code = new_booking_code()
             if s.scalar(select(Booking.id).where(Booking.code == code)) is None:
                 return code
 
@@ -260,16 +259,17 @@ class WebRules:
 
     def check_in(self, s: "Session", now: datetime, code: str, channel: str = "kiosk") -> "Outcome":
         b = self._find_booking(s, code)
-        svc = self.q._service(b.service_code)
         today = self.q.business_date(now)
+        if b.business_date != today:
+            # Answered exactly as an unknown code: a guess must not learn that a code exists.
+            raise NotFound("booking_not_found", f"no booking with code {code}")
+        svc = self.q._service(b.service_code)
         if b.state == CHECKED_IN:
             t = s.get(Ticket, b.ticket_id) if b.ticket_id else None
             raise Conflict("already_checked_in", f"booking {code} was already checked in"
                                                  + (f" as {t.number}" if t else ""))
         if b.state == CANCELLED:
             raise Conflict("booking_cancelled", f"booking {code} was cancelled")
-        if b.business_date != today:
-            raise Conflict("booking_not_today", f"booking {code} is for {b.business_date.isoformat()} at {b.slot}")
         if now < b.slot_at - timedelta(minutes=self.web.checkin_early_minutes):
             raise Conflict("too_early", f"booking {code} is at {b.slot}; check-in opens "
                                         f"{self.web.checkin_early_minutes} minutes before")

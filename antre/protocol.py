@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -186,7 +187,35 @@ COMMANDS: dict[str, dict[str, Arg]] = {
 
 # ---------------------------------------------------------------------- personal data (antre web)
 
-BOOKING_CODE_DIGITS = 6
+#: A booking code: 9 random digits and a check digit, typed on the kiosk's keypad. Guessing one is hopeless
+#: (10^9 codes for a few hundred bookings, and the service lets a device try only a few wrong codes in a
+#: while); a mistyped digit, or two neighbours swapped, is caught by the check digit before it is sent.
+BOOKING_CODE_DIGITS = 10
+# Damm's quasigroup of order 10: one check digit catches every single-digit error and every swap of
+# two adjacent digits (H. M. Damm, 2004).
+_DAMM = ("0317598642", "7092154863", "4206871359", "1750983426", "6123045978",
+         "3674209581", "5869720134", "8945362017", "9438617205", "2581436790")
+
+
+def check_digit(digits: str) -> str:
+    """The Damm check digit of a string of digits: ``check_digit("572") == "4"``."""
+    interim = 0
+    for d in digits:
+        interim = int(_DAMM[interim][int(d)])
+    return str(interim)
+
+
+def booking_code_ok(code: str) -> bool:
+    """True for a well-formed booking code: 10 digits whose last is the check digit."""
+    return (len(code) == BOOKING_CODE_DIGITS and code.isascii() and code.isdigit()
+            and check_digit(code) == "0")
+
+
+def new_booking_code() -> str:
+    """A fresh random booking code (9 digits from :mod:`secrets` and the check digit)."""
+    body = f"{secrets.randbelow(10 ** (BOOKING_CODE_DIGITS - 1)):0{BOOKING_CODE_DIGITS - 1}d}"
+    return body + check_digit(body)
+
 _PHONE_JUNK = re.compile(r"[\s().\-/]")
 _PHONE = re.compile(r"0[2-9]\d{7,11}")
 _NAME = re.compile(r"[^\W\d_]+(?:[ .,'\-]+[^\W\d_]+)*\.?")
@@ -229,8 +258,9 @@ def _slot(name: str, value: Any) -> str:
 
 
 def _booking_code(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not re.fullmatch(rf"\d{{{BOOKING_CODE_DIGITS}}}", value):
-        raise BadRequest("invalid_argument", f"'{name}' must be a booking code of {BOOKING_CODE_DIGITS} digits")
+    if not isinstance(value, str) or len(value) > 16 or not booking_code_ok(value):
+        raise BadRequest("invalid_argument", f"'{name}' must be a booking code of {BOOKING_CODE_DIGITS} digits "
+                                             "with a valid check digit")
     return value
 
 
@@ -457,4 +487,4 @@ def status_payload(component: str, client_id: str, online: bool, **extra: Any) -
 __all__ = ["Topics", "Sender", "ROLES", "ROLE_COMMANDS", "COUNTER_COMMANDS", "authorize", "COMMANDS", "Freshness",
            "EVENT_TYPES", "Request", "parse_request", "peek_request_id", "ok_reply",
            "error_reply", "encode", "read_object", "read_presence", "status_payload", "CommandError", "normalize_phone", "normalize_name",
-           "BOOKING_CODE_DIGITS"]
+           "BOOKING_CODE_DIGITS", "booking_code_ok", "check_digit", "new_booking_code"]

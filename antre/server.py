@@ -14,6 +14,7 @@ replies only to the sender's own reply topic, and judges staleness per sender.
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import logging
 import queue
@@ -36,6 +37,10 @@ from .storage import open_database
 log = logging.getLogger("antre.service")
 
 TICK_SECONDS = 15.0
+# Booking codes: a device may get this many "no such code" answers in CHECKIN_WINDOW seconds, then it
+# must wait (docs/security.md). A resident who mistypes is caught by the code's check digit first.
+CHECKIN_MISSES = 5
+CHECKIN_WINDOW = 600.0
 BATCH_MAX = 64   # commands applied in one transaction at most (group commit under bursts)
 _STOP = object()
 _PUBLISH_STATE = object()
@@ -72,6 +77,7 @@ class QueueServer:
                 self._pinned.setdefault(device, set()).add(c.id)
         self._unpinned = {c.id for c in cfg.counters if not c.devices}
         self._declared: dict[str, set[str]] = {}
+        self._checkins: dict[str, collections.deque[float]] = {}   # sender -> times of unanswered or missed codes
         self._legacy_seen: set[str] = set()
 
     def start(self) -> None:
@@ -226,7 +232,28 @@ class QueueServer:
                 log.exception("could not answer %s %s", req.command, req.request_id)
         return changed
 
+    def _count_checkin(self, sender: str) -> None:
+        """Counts a check-in attempt against its device; refuses it when the device missed too often lately.
+
+        Every attempt counts until its answer is known (a burst is admitted before any is answered);
+        one that did not miss is taken back in :meth:`_answer`.
+        """
+        now = time.monotonic()
+        tries = self._checkins.setdefault(sender, collections.deque())
+        while tries and tries[0] < now - CHECKIN_WINDOW:
+            tries.popleft()
+        if len(tries) >= CHECKIN_MISSES:
+            log.warning("check-in from %s refused: %d unknown booking codes in %.0f minutes", sender, len(tries),
+                        CHECKIN_WINDOW / 60)
+            raise CommandError("too_many_attempts", f"too many unknown booking codes from this device; "
+                                                    f"try again in {CHECKIN_WINDOW / 60:.0f} minutes")
+        tries.append(now)
+
     def _answer(self, req: Request, result) -> bool:
+        if req.command == "check_in" and not (isinstance(result, CommandError) and result.code == "booking_not_found"):
+            tries = self._checkins.get(req.sender.client_id)
+            if tries:
+                tries.pop()   # not a miss: it does not count
         if isinstance(result, CommandError):
             if result.code != "internal_error":
                 log.info("%s from %s refused: %s (%s)", req.command, req.sender.client_id, result.message,
@@ -245,6 +272,8 @@ class QueueServer:
         try:
             req = parse_request(topic, payload, self.topics, max_bytes)
             authorize(req, self.counters_of)
+            if req.command == "check_in":
+                self._count_checkin(req.sender.client_id)
         except CommandError as exc:
             rid = peek_request_id(payload) if len(payload) <= 1_000_000 else None
             log.warning("refused message on %s: %s (%s)", topic, exc.message, exc.code)

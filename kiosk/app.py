@@ -44,7 +44,7 @@ from kivy.utils import escape_markup
 
 from antre.config import Config
 from antre.mqtt import MqttLink, Reply, Requester, client_id_for
-from antre.protocol import BOOKING_CODE_DIGITS, Topics, read_object, read_presence
+from antre.protocol import BOOKING_CODE_DIGITS, Topics, booking_code_ok, read_object, read_presence
 
 from . import logic, texts
 from .assets import ASSETS, ensure_assets
@@ -654,7 +654,12 @@ class KioskApp(App):
             scr.typed = scr.typed[:-1]
         elif key == "ok":
             if len(scr.typed) == BOOKING_CODE_DIGITS:
-                self.check_in(scr.typed)
+                if booking_code_ok(scr.typed):
+                    self.check_in(scr.typed)
+                else:   # a digit mistyped or two swapped: the check digit says so before anything is sent
+                    log.info("check-in: the typed code's check digit does not match")
+                    self.show_message(asset("warning.png"), lambda: self.t("checkin_failed"),
+                                      lambda: self.t("checkin_mistyped"), MESSAGE_SECONDS)
             return
         elif key.isdigit() and len(scr.typed) < BOOKING_CODE_DIGITS:
             scr.typed += key

@@ -13,6 +13,7 @@ import pytest
 from antre import config
 from antre.clock import ManualClock
 from antre.errors import CommandError
+from antre.protocol import booking_code_ok, new_booking_code
 from antre.queue import QueueService
 from antre.storage import open_database
 from tests.test_web import office_toml, phone, start_noon_office
@@ -68,7 +69,7 @@ def test_booking_check_in_and_status(noon_office):
     near, far = free[0], free[-1]
     p = phone()
     booking = c.ok("book", service="adminduk", date=today, slot=near, name="Dewi", phone=p)
-    assert len(booking["code"]) == 6 and booking["code"].isdigit() and booking["slot"] == near
+    assert len(booking["code"]) == 10 and booking_code_ok(booking["code"]) and booking["slot"] == near
     assert c.error("book", service="adminduk", date=today, slot=near, name="Eko", phone=phone()) == "slot_full"
     assert c.error("book", service="adminduk", date=today, slot="06:00", name="Eko", phone=phone()) == "slot_passed"
     assert c.error("book", service="adminduk", date=today, slot="06:07", name="Eko", phone=phone()) == "invalid_slot"
@@ -84,13 +85,20 @@ def test_booking_check_in_and_status(noon_office):
         == "phone_limit_reached"                                         # 2 bookings a day per phone
     far_booking = c.ok("book", service="adminduk", date=today, slot=far, name="Fajar", phone=phone())
 
-    assert c.error("check_in", code=tb["code"]) == "booking_not_today"
+    # Another day's code is answered as an unknown one: a guess learns nothing.
+    unknown = new_booking_code()
+    other_day, nowhere = c.request("check_in", code=tb["code"]), c.request("check_in", code=unknown)
+    assert (other_day.code, other_day.message.replace(tb["code"], "#")) == \
+        (nowhere.code, nowhere.message.replace(unknown, "#")) == ("booking_not_found", "no booking with code #")
     assert c.error("check_in", code=far_booking["code"]) == "too_early"   # 17:45, and it is about noon
     gita = phone()
     cancelled = c.ok("book", service="adminduk", date=tomorrow, slot="10:00", name="Gita", phone=gita)
     assert c.error("cancel_booking", code=cancelled["code"], phone=phone()) == "booking_not_found"
     assert c.ok("cancel_booking", code=cancelled["code"], phone=gita)["state"] == "cancelled"
-    assert c.error("check_in", code=cancelled["code"]) == "booking_cancelled"
+    assert c.error("check_in", code=cancelled["code"]) == "booking_not_found"   # tomorrow's: as if unknown
+    today_cancelled = c.ok("book", service="adminduk", date=today, slot=free[1], name="Gita", phone=gita)
+    c.ok("cancel_booking", code=today_cancelled["code"], phone=gita)
+    assert c.error("check_in", code=today_cancelled["code"]) == "booking_cancelled"
     c.ok("book", service="adminduk", date=tomorrow, slot="10:00", name="Hadi", phone=phone())  # free again
 
     walk = c.ok("issue_ticket", service="adminduk")

@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from antre.protocol import new_booking_code
 from kiosk import texts
 from tests.support import TcpPrinter, wait_for
 from tests.test_kiosk_app import Kiosk, kiosks  # noqa: F401 (fixture)
@@ -34,10 +35,22 @@ def test_booking_code_typed_at_the_kiosk_issues_and_prints_a_ticket_ahead_of_wal
         k.screenshot("checkin-home")
         k.touch("checkin")
         k.wait_screen("checkin")
-        for digit in "999":                      # a wrong code first
+        code = booking["code"]
+        swap = next(i for i in range(len(code) - 1) if code[i] != code[i + 1])
+        mistyped = code[:swap] + code[swap + 1] + code[swap] + code[swap + 2:]   # two neighbours swapped
+        unknown = next(c for c in iter(new_booking_code, None) if c != code)
+        for digit in mistyped[:6]:
             k.touch(f"code:{digit}")
-        assert k.ui()["widgets"]["code:ok"]["disabled"]   # OK waits for all 6 digits
-        for digit in "999":
+        assert k.ui()["widgets"]["code:ok"]["disabled"]   # OK waits for all 10 digits
+        for digit in mistyped[6:]:
+            k.touch(f"code:{digit}")
+        k.touch("code:ok")
+        ui = k.wait(lambda ui: ui["screen"] == "message", "the typo caught at the kiosk")
+        assert ui["widgets"]["message:body"]["text"] == T("checkin_mistyped")
+        k.touch("message:home")
+
+        k.touch("checkin")
+        for digit in unknown:                   # a well-formed code of nobody's booking
             k.touch(f"code:{digit}")
         k.screenshot("checkin-keypad")
         k.touch("code:ok")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import date, timedelta
 import threading
 import time
 import uuid
@@ -24,7 +25,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from antre import broker
 from antre.mqtt import Reply
-from antre.protocol import read_presence
+from antre.protocol import booking_code_ok, new_booking_code, read_presence
+from antre.server import CHECKIN_MISSES
 from display.board import BoardModel
 from tests.support import (
     ALL_SERVICES, NO_QUOTA_SERVICES, ServiceProcess, ShippedBroker, TestClient, counters_toml, wait_for,
@@ -49,6 +51,22 @@ name = "Loket 3"
 services = {json.dumps(list(ALL_SERVICES))}
 devices = ["counter-2"]
 """
+# Bookings for every slot of every day, checked in at any time of the day.
+APPOINTMENTS = """
+[office.hours]
+""" + "".join(f'{d} = "00:00-23:59"\n' for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")) + """
+[web]
+checkin_early_minutes = 600
+checkin_late_minutes = 600
+
+[[web.appointments]]
+service = "umum"
+days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+start = "00:00"
+end = "23:45"
+every_minutes = 15
+capacity = 5
+"""
 
 
 @dataclass
@@ -63,7 +81,11 @@ class SecureOffice:
     clients: list
 
     def login(self, name: str, counters: list[str] | None = None) -> TestClient:
-        """A client logged in as device ``name`` (speaking as its role), connected."""
+        """A client logged in as device ``name`` (speaking as its role), connected. One per login: the
+        broker names every connection after its login, so a second one would replace the first."""
+        known = next((c for c in self.clients if c.client_id == name and c.link.connected.is_set()), None)
+        if known is not None:
+            return known
         c = TestClient(self.broker.url, self.office_id, component=ROLE[name], username=name,
                        password=self.passwords[name], counters=counters)
         self.clients.append(c)
@@ -85,7 +107,7 @@ def start_secure_office(work: Path) -> SecureOffice:
     passwords = {p.stem: broker.existing_password(p) for p in devices.glob("*.toml")}
     b.start()
     cfg = write_config(work / "antre.toml", mqtt_url="mqtt://127.0.0.1:1", db_path=work / "antre.db",
-                       office_id=office_id, services=NO_QUOTA_SERVICES, counters=COUNTERS)
+                       office_id=office_id, services=NO_QUOTA_SERVICES, counters=COUNTERS, extra=APPOINTMENTS)
     service = ServiceProcess(cfg, work / "service.log").start(
         env={"ANTRE_MQTT_FILE": str(devices / "antre-service.toml")})
     office = SecureOffice(office_id, b, passwords, service, work, [])
@@ -363,3 +385,42 @@ def test_garbage_from_one_sender_never_costs_another_sender_a_command(fuzz_offic
     assert office.service.proc.poll() is None, office.service.output()[-3000:]
     # The hostile sender still gets its own answers, too.
     assert office.hostile.request("rate", ticket="Z-1", score=4).code == "ticket_not_found"
+
+
+# ---------------------------------------------------------------------------- 8: booking codes
+
+def test_booking_codes_cannot_be_guessed_through_a_kiosk(secure):
+    staff, web = secure.login("staff"), secure.login("web-1")
+    kiosk1, kiosk2 = secure.login("kiosk-1"), secure.login("kiosk-2")
+    today = staff.wait_state(lambda s: True)["business_date"]
+    slots = web.ok("booking_slots", service="umum", date=today)["slots"]
+    slot = next(s["time"] for s in slots if s["free"] and not s["past"])
+    booking = web.ok("book", service="umum", date=today, slot=slot, name="Dewi Lestari", phone="081234567890")
+    code = booking["code"]
+    assert len(code) == 10 and booking_code_ok(code)
+    tomorrow = (date.fromisoformat(today) + timedelta(days=1)).isoformat()
+    later = web.ok("book", service="umum", date=tomorrow, slot="09:00", name="Dewi Lestari", phone="081234567890")
+
+    # A burst of guesses from one kiosk: a few are looked up, the rest refused unread.
+    rids = [uuid.uuid4().hex for _ in range(30)]
+    for rid in rids:
+        kiosk1.publish_raw(kiosk1.command_topic("check_in"), json.dumps(
+            {"request_id": rid, "code": next(c for c in iter(new_booking_code, None) if c != code)}))
+    answers = [kiosk1.raw_reply(rid)["error"]["code"] for rid in rids]
+    assert answers.count("booking_not_found") == CHECKIN_MISSES
+    assert answers.count("too_many_attempts") == len(rids) - CHECKIN_MISSES
+    # Now even the right code is refused to that kiosk...
+    assert kiosk1.error("check_in", code=code) == "too_many_attempts"
+
+    # ...while the resident at the other kiosk is not held up. A typo is caught by the check digit and
+    # costs no attempt; another day's code is answered exactly like an unknown one.
+    swap = next(i for i in range(9) if code[i] != code[i + 1])
+    for _ in range(2 * CHECKIN_MISSES):
+        assert kiosk2.error("check_in", code=code[:swap] + code[swap + 1] + code[swap] + code[swap + 2:]) \
+            == "invalid_argument"
+    unknown = next(c for c in iter(new_booking_code, None) if c not in (code, later["code"]))
+    other_day, nowhere = kiosk2.request("check_in", code=later["code"]), kiosk2.request("check_in", code=unknown)
+    assert (other_day.code, other_day.message.replace(later["code"], "#")) == \
+        (nowhere.code, nowhere.message.replace(unknown, "#")) == ("booking_not_found", "no booking with code #")
+    ticket = kiosk2.ok("check_in", code=code)
+    assert ticket["booking"] == code and ticket["channel"] == "kiosk"

@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from antre.devtools import stop_process
+from antre.protocol import new_booking_code
 from tests.conftest import start_office
 from tests.support import ROOT, free_port, port_open, wait_for
 from web import texts
@@ -390,7 +391,7 @@ def test_booking_then_check_in_goes_ahead_of_walk_ins(site):
     booked = h.post("/janji", {"csrf": slots.csrf(), "rid": slots.rid(), "service": "adminduk",
                                "date": _today(site), "slot": slot, "name": "Dewi Lestari", "phone": who})
     assert booked.status == 200, booked.text[:1000]
-    code = re.search(r'id="code">(\d{6})<', booked.text)[1]
+    code = re.search(r'id="code">(\d{10})<', booked.text)[1]
     assert "<svg" in booked.text and slot in booked.text
 
     # The slot (capacity 1) is now full: booking it again says so.
@@ -411,7 +412,8 @@ def test_booking_then_check_in_goes_ahead_of_walk_ins(site):
     walk_ins = [site.client.ok("issue_ticket", service="adminduk")["number"] for _ in range(2)]
     kiosk = site.new_client()
     try:
-        assert kiosk.error("check_in", code="000000" if code != "000000" else "000001") == "booking_not_found"
+        assert kiosk.error("check_in", code=next(c for c in iter(new_booking_code, None) if c != code)) \
+            == "booking_not_found"
         ticket = kiosk.ok("check_in", code=code, channel="kiosk")
         assert ticket["ahead"] == 0 and ticket["slot"] == slot
         assert kiosk.error("check_in", code=code) == "already_checked_in"
