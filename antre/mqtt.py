@@ -55,9 +55,12 @@ class MqttLink:
     :param component: the login's role: ``service``, ``kiosk``, ``counter``, ``display``, ``web`` or
         ``admin``. Commands and presence are published under it, and the broker lets each login use only
         its own role and name.
+    :param probe: a short look only (:func:`antre.instance.check_broker`): no presence, no last will, no
+        reconnecting.
     """
 
-    def __init__(self, settings: MqttConfig, topics: Topics, client_id: str, component: str):
+    def __init__(self, settings: MqttConfig, topics: Topics, client_id: str, component: str, *,
+                 probe: bool = False):
         self.settings = settings
         self.topics = topics
         self.client_id = client_id
@@ -69,24 +72,25 @@ class MqttLink:
         self._status_extra: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._stopping = False
+        self.probe = probe
         url = urlsplit(settings.url)
         self.host = url.hostname or "localhost"
         self.port = url.port or (8883 if url.scheme == "mqtts" else 1883)
         c = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv311,
-                        clean_session=True, reconnect_on_failure=True)
+                        clean_session=True, reconnect_on_failure=not probe)
         if settings.username:
             c.username_pw_set(settings.username, settings.password or None)
         if url.scheme == "mqtts":
             c.tls_set(ca_certs=settings.ca_file or None, certfile=settings.cert_file or None,
                       keyfile=settings.key_file or None, cert_reqs=ssl.CERT_REQUIRED)
-        c.will_set(topics.status(component, client_id), encode(status_payload(component, client_id, False)), qos=1, retain=True)
+        self.client = c
+        self._set_will()
         c.reconnect_delay_set(min_delay=1, max_delay=max(1, int(settings.reconnect_max_delay)))
         c.max_queued_messages_set(1000)
         c.on_socket_open = self._socket_open
         c.on_connect = self._connected
         c.on_disconnect = self._disconnected
         c.on_message = self._message
-        self.client = c
 
     # ------------------------------------------------------------------ set-up
 
@@ -110,9 +114,11 @@ class MqttLink:
 
     def stop(self) -> None:
         self._stopping = True
-        if self.connected.is_set():
+        if self.connected.is_set() and not self.probe:
+            # "stopped": a clean goodbye, unlike the last will (see antre.instance).
             info = self.client.publish(self.topics.status(self.component, self.client_id),
-                                       encode(status_payload(self.component, self.client_id, False)),
+                                       encode(status_payload(self.component, self.client_id, False,
+                                                             **self._status_extra, stopped=True)),
                                        qos=1, retain=True)
             try:
                 info.wait_for_publish(timeout=2)
@@ -131,8 +137,16 @@ class MqttLink:
     def set_status(self, **extra: Any) -> None:
         """Adds fields to the retained presence message (e.g. ``printer="paper_out"``) and republishes it."""
         self._status_extra.update(extra)
+        self._set_will()
         if self.connected.is_set():
             self._publish_status()
+
+    def _set_will(self) -> None:
+        """The last will: the presence, saying offline (used from the next connection on)."""
+        if not self.probe:
+            self.client.will_set(self.topics.status(self.component, self.client_id),
+                                 encode(status_payload(self.component, self.client_id, False, **self._status_extra)),
+                                 qos=1, retain=True)
 
     def _publish_status(self) -> None:
         self.publish(self.topics.status(self.component, self.client_id),
@@ -155,7 +169,8 @@ class MqttLink:
             subs = sorted({(p, q) for p, q, _ in self._handlers})
         if subs:
             client.subscribe(subs)
-        self._publish_status()
+        if not self.probe:
+            self._publish_status()
         self.connected.set()
         for fn in self._on_connect:
             fn()

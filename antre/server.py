@@ -26,6 +26,7 @@ from typing import Any
 
 from . import config as config_mod
 from .errors import CommandError
+from .instance import AlreadyRunning, DatabaseLock, Instance, check_broker, describe
 from .mqtt import MqttLink, client_id_for
 from .protocol import (
     Freshness, Request, Topics, authorize, encode, error_reply, ok_reply, parse_request, peek_request_id,
@@ -37,6 +38,8 @@ from .storage import open_database
 log = logging.getLogger("antre.service")
 
 TICK_SECONDS = 15.0
+# Exit status when another service runs this office: systemd does not restart it (RestartPreventExitStatus).
+EXIT_ALREADY_RUNNING = 3
 # Booking codes: a device may get this many "no such code" answers in CHECKIN_WINDOW seconds, then it
 # must wait (docs/security.md). A resident who mistypes is caught by the code's check digit first.
 CHECKIN_MISSES = 5
@@ -49,13 +52,19 @@ _PUBLISH_STATE = object()
 class QueueServer:
     """Connects a :class:`QueueService` to the broker. ``start()``, then ``stop()``."""
 
-    def __init__(self, cfg: config_mod.Config, *, clock=None, notify=None):
+    def __init__(self, cfg: config_mod.Config, *, clock=None, notify=None, on_conflict=None):
         self.cfg = cfg
         self.topics = Topics(cfg.office.id)
+        self.instance = Instance.here(cfg.database.effective_url)
         self.engine, sessions = open_database(cfg.database.effective_url)
+        self._db_lock = DatabaseLock(self.engine, self.instance)
+        self._on_conflict = on_conflict or (lambda message: None)
+        self._own_presence_seen = False
         self.queue = QueueService(cfg, sessions, clock=clock)
         self.client_id = client_id_for(cfg, "service")
         self.link = MqttLink(cfg.mqtt, self.topics, self.client_id, "service")
+        # Where this instance runs, so a second one can say so when it refuses to start.
+        self.link.set_status(**self.instance.presence())
         self.link.subscribe(self.topics.commands, self._received)
         self.link.subscribe(self.topics.statuses, self._presence)
         # Devices still speaking protocol 1: told (their old service presence says offline) and logged.
@@ -81,13 +90,23 @@ class QueueServer:
         self._legacy_seen: set[str] = set()
 
     def start(self) -> None:
+        """Starts serving. Raises :class:`~antre.instance.AlreadyRunning` when another service runs
+        this office or uses this database (nothing is applied then)."""
+        self._db_lock.acquire()
+        try:
+            check_broker(self.cfg.mqtt, self.topics, self.client_id)
+        except BaseException:
+            self._db_lock.release()
+            raise
         self._writer.start()
         self.link.start()
 
     def stop(self) -> None:
-        self._jobs.put(_STOP)
-        self._writer.join(timeout=10)
-        self.link.stop()
+        if self._writer.is_alive():
+            self._jobs.put(_STOP)
+            self._writer.join(timeout=10)
+            self.link.stop()
+        self._db_lock.release()
         self.engine.dispose()
 
     # ------------------------------------------------------------------ paho thread
@@ -164,6 +183,9 @@ class QueueServer:
             return
         role, client_id, data = parsed
         online = bool(data and data.get("online") is True)
+        if role == "service" and client_id == self.client_id:
+            self._watch_own_presence(data or {})
+            return
         sent_at = data.get("time") if data else None
         if online and isinstance(sent_at, (int, float)) and not isinstance(sent_at, bool) and 0 <= sent_at <= 1e10:
             # A device's presence carries its clock: learn its offset before its first command.
@@ -174,6 +196,25 @@ class QueueServer:
                 self._declared[client_id] = {c for c in counters if isinstance(c, str)}
             else:
                 self._declared.pop(client_id, None)
+
+    def _watch_own_presence(self, data: dict[str, Any]) -> None:
+        """Another instance writing this service's presence: the one started later gives way."""
+        if data.get("instance") == self.instance.id:
+            self._own_presence_seen = True
+            return
+        if not self._own_presence_seen:
+            return   # the retained message of an earlier instance, read before this one announced itself
+        started = data.get("started")
+        # Its presence or its last will (the broker publishes it when this one takes the session over):
+        # either way an older instance is alive and connecting.
+        if data.get("stopped") is not True and isinstance(started, (int, float)) and started < self.instance.started:
+            message = (f"another antre serve for office {self.cfg.office.id} started earlier and runs "
+                       f"{describe(data)}; this one stops")
+            log.error("%s", message)
+            self._on_conflict(message)
+            return
+        # A younger instance (about to give way), or its last will: say again that this one runs here.
+        self.link.set_status()
 
     def counters_of(self, client_id: str) -> set[str]:
         """The counters a counter device may operate: pinned to it, or unpinned and named in its presence."""
@@ -318,11 +359,23 @@ def run(args: argparse.Namespace) -> int:
         notify = notifier.notify
     except ImportError:  # pragma: no cover - sdnotify is a dependency
         notify = None
-    server = QueueServer(cfg, notify=notify)
     stop = threading.Event()
+    conflict: list[str] = []
+
+    def yield_to_older(message: str) -> None:
+        conflict.append(message)
+        stop.set()
+
+    server = QueueServer(cfg, notify=notify, on_conflict=yield_to_older)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    server.start()
+    try:
+        server.start()
+    except AlreadyRunning as exc:
+        log.error("%s", exc)
+        print(f"antre serve: {exc}", file=sys.stderr)
+        server.stop()
+        return EXIT_ALREADY_RUNNING
     log.info("antre service for %s (%s) running; broker %s, database %s", cfg.office.name, cfg.office.id,
              cfg.mqtt.url, cfg.database.effective_url)
     if notify:
@@ -332,4 +385,4 @@ def run(args: argparse.Namespace) -> int:
     if notify:
         notify("STOPPING=1")
     server.stop()
-    return 0
+    return EXIT_ALREADY_RUNNING if conflict else 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from datetime import date, timedelta
 import threading
 import time
@@ -424,3 +425,58 @@ def test_booking_codes_cannot_be_guessed_through_a_kiosk(secure):
         (nowhere.code, nowhere.message.replace(unknown, "#")) == ("booking_not_found", "no booking with code #")
     ticket = kiosk2.ok("check_in", code=code)
     assert ticket["booking"] == code and ticket["channel"] == "kiosk"
+
+
+# ---------------------------------------------------------------------------- 6: one service per office
+
+def test_a_second_service_for_the_office_refuses_to_start_and_a_killed_one_comes_back(secure, tmp_path):
+    kiosk = secure.login("kiosk-1")
+    login = {"ANTRE_MQTT_FILE": str(secure.work / "etc" / "devices" / "antre-service.toml")}
+    first_pid = secure.service.proc.pid
+    issued: list[Reply] = []
+    running = threading.Event()
+    running.set()
+
+    def keep_issuing() -> None:
+        while running.is_set():
+            issued.append(kiosk.request("issue_ticket", service="umum"))
+
+    worker = threading.Thread(target=keep_issuing)
+    worker.start()
+    try:
+        # A leftover server with a database of its own, on the same broker and login.
+        other = tmp_path / "other"
+        other.mkdir()
+        cfg = write_config(other / "antre.toml", mqtt_url="mqtt://127.0.0.1:1", db_path=other / "antre.db",
+                           office_id=secure.office_id, services=NO_QUOTA_SERVICES, counters=COUNTERS)
+        second = ServiceProcess(cfg, other / "service.log").start(env=login)
+        assert second.proc.wait(timeout=60) == 3
+        said = second.output()
+        assert f"another antre serve for office {secure.office_id} is running on" in said
+        assert f"pid {first_pid}" in said and str(secure.work / "antre.db") in said
+        # The same database: refused at once, by the database lock.
+        same = ServiceProcess(secure.service.config_path, other / "same.log").start(env=login)
+        assert same.proc.wait(timeout=60) == 3
+        assert f"another antre serve already uses the database {secure.work / 'antre.db'}" in same.output()
+    finally:
+        running.clear()
+        worker.join(60)
+    # Every command was answered by the first service (commands in flight during the second one's look
+    # may time out on the device, which retries them), and nothing went to the other database.
+    answered = [r for r in issued if r.ok]
+    assert answered and all(r.code == "timeout" for r in issued if not r.ok), {r.code for r in issued}
+    secure.login("staff").wait_state(
+        lambda s: next(x for x in s["services"] if x["code"] == "umum")["issued_today"] == len(answered))
+    with sqlite3.connect(other / "antre.db") as db:
+        assert db.execute("select count(*) from tickets").fetchone() == (0,)
+
+    # kill -9: no goodbye, the retained presence still says online. The restarted service looks,
+    # hears nothing from the dead one, and takes over.
+    secure.service.kill()
+    t0 = time.monotonic()
+    secure.service.start(env=login)
+    wait_for(lambda: kiosk.request("issue_ticket", service="umum", timeout=2).ok, timeout=60,
+             what="the restarted service to answer")
+    took = time.monotonic() - t0
+    print(f"\nservice back {took:.1f} s after kill -9 and restart")
+    assert "did not answer" in secure.service.output() and "taking over" in secure.service.output()
