@@ -106,7 +106,8 @@ def test_booking_check_in_and_status(noon_office):
     assert ticket["ahead"] == 0 and ticket["booking"] == booking["code"]
     st = c.ok("ticket_status", number=walk["number"])
     assert st["state"] == "waiting" and st["ahead"] == 1 and st["counter"] is None and st["today"]
-    seq = c.state()["seq"]
+    seq = c.wait_state(lambda s: next(x for x in s["services"] if x["code"] == "adminduk")["last_issued"]
+                       == ticket["number"], "the state after the check-in")["seq"]
     c.ok("ticket_status", number=walk["number"], date=today)           # reading changes nothing
     assert c.error("ticket_status", number="A-999") == "ticket_not_found"
     assert c.ok("call_next", counter="loket-1")["number"] == ticket["number"]

@@ -480,3 +480,31 @@ def test_a_second_service_for_the_office_refuses_to_start_and_a_killed_one_comes
     took = time.monotonic() - t0
     print(f"\nservice back {took:.1f} s after kill -9 and restart")
     assert "did not answer" in secure.service.output() and "taking over" in secure.service.output()
+
+
+def test_two_services_started_at_once_end_up_as_one(secure, tmp_path):
+    """Both look at the same moment and see nobody: they meet on the broker, and the younger gives way."""
+    login = {"ANTRE_MQTT_FILE": str(secure.work / "etc" / "devices" / "antre-service.toml")}
+    secure.service.stop()   # a clean stop: nobody runs the office now
+    services = []
+    for name in ("a", "b"):
+        folder = tmp_path / name
+        folder.mkdir()
+        cfg = write_config(folder / "antre.toml", mqtt_url="mqtt://127.0.0.1:1", db_path=folder / "antre.db",
+                           office_id=secure.office_id, services=NO_QUOTA_SERVICES, counters=COUNTERS)
+        services.append(ServiceProcess(cfg, folder / "service.log"))
+    for s in services:
+        s.start(env=login)
+    try:
+        gone = wait_for(lambda: [s for s in services if s.proc.poll() is not None], timeout=90,
+                        what="one of the two to give way")
+        assert len(gone) == 1 and gone[0].proc.returncode == 3, [s.output()[-2000:] for s in services]
+        stays = next(s for s in services if s is not gone[0])
+        assert "another antre serve for office" in gone[0].output()
+        kiosk = secure.login("kiosk-1")
+        wait_for(lambda: kiosk.request("issue_ticket", service="umum", timeout=2).ok, timeout=60,
+                 what="the remaining service to answer")
+        assert stays.proc.poll() is None
+    finally:
+        for s in services:
+            s.stop()
