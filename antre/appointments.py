@@ -115,6 +115,27 @@ class WebRules:
             log.info("retention: deleted the contact details of %d remote ticket(s) and %d booking(s)", gone, wiped)
         self._purged = today
 
+    def web_quota(self, svc: ServiceConfig) -> int:
+        """How many tickets and bookings of one day the web may take for ``svc``: ``[web] web_share`` percent
+        of its daily quota, or of its ticket numbers when it has none."""
+        base = svc.daily_quota or (10 ** self.cfg.queue.number_width - 1)
+        return base * self.web.web_share // 100
+
+    def web_used(self, s: "Session", svc: ServiceConfig, day: date) -> int:
+        """Tickets from the web and (kept or checked-in) bookings of ``svc`` on ``day``."""
+        tickets = s.scalar(select(func.count()).select_from(Ticket).where(
+            Ticket.business_date == day, Ticket.issued_service_code == svc.code, Ticket.channel == "web")) or 0
+        bookings = s.scalar(select(func.count()).select_from(Booking).where(
+            Booking.business_date == day, Booking.service_code == svc.code,
+            Booking.state.in_((BOOKED, CHECKED_IN)))) or 0
+        return tickets + bookings
+
+    def _check_web_share(self, s: "Session", svc: ServiceConfig, day: date) -> None:
+        quota = self.web_quota(svc)
+        if self.web_used(s, svc, day) >= quota:
+            raise Conflict("web_share_reached", f"the web's share ({quota}) of '{svc.name}' on {day.isoformat()} "
+                                                "is taken; the rest is kept for residents at the office")
+
     def _phone_count(self, s: "Session", day: date, phone: str) -> int:
         return s.scalar(select(func.count()).select_from(RemoteContact).where(
             RemoteContact.business_date == day, RemoteContact.phone == phone)) or 0
@@ -137,6 +158,8 @@ class WebRules:
         if svc.active and not self.remote_on(s, svc):
             raise Conflict("remote_disabled", f"'{svc.name}' does not take numbers from home now")
         today = self.q.business_date(now)
+        if svc.active and not (svc.daily_quota and self.q.today.issued.get(svc.code, 0) >= svc.daily_quota):
+            self._check_web_share(s, svc, today)   # (a full quota is said as such, below)
         if self._phone_count(s, today, phone) >= self.web.phone_daily_limit:
             raise Conflict("phone_limit_reached", f"this phone number already has {self.web.phone_daily_limit} "
                                                   f"remote ticket(s) today")
@@ -210,6 +233,7 @@ class WebRules:
             raise Conflict("slot_passed", f"the {slot} slot has already begun")
         if self._booked(s, svc.code, day).get(slot, 0) >= slots.capacity:
             raise Conflict("slot_full", f"the {slot} slot on {day.isoformat()} is fully booked")
+        self._check_web_share(s, svc, day)
         mine = s.scalar(select(func.count()).select_from(Booking).where(
             Booking.business_date == day, Booking.phone == phone, Booking.state.in_((BOOKED, CHECKED_IN)))) or 0
         if mine >= self.web.phone_daily_limit:
@@ -368,8 +392,10 @@ class WebRules:
                 "code": svc.code, "remote": self.remote_on(s, svc), "appointments": self.appointments_on(s, svc),
                 "remote_configured": svc.remote, "appointments_configured": slots is not None,
                 "appointment_days": list(slots.days) if slots else [],
+                "web_quota": self.web_quota(svc), "web_used": self.web_used(s, svc, self.q.business_date(now)),
             })
         return self.Outcome({"services": services, "phone_daily_limit": self.web.phone_daily_limit,
+                             "web_share": self.web.web_share,
                              "booking_days_ahead": self.web.booking_days_ahead,
                              "retention_days": self.web.retention_days,
                              "business_date": self.q.business_date(now).isoformat()}, changed=False)

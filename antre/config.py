@@ -374,6 +374,16 @@ class WebConfig:
     form_limit_per_minute: int = checked(10, check=in_range(1, 10000), doc="form submissions per IP address")
     request_limit_per_minute: int = checked(240, check=in_range(10, 100000), doc="page requests per IP address")
     request_timeout: float = checked(5.0, check=positive, doc="seconds to wait for the queue service")
+    web_share: int = checked(30, check=in_range(0, 100),
+                             doc="percent of each service's daily quota (of its ticket numbers, without a quota) "
+                                 "that tickets and bookings from the web may take; the rest is kept for residents "
+                                 "who walk in")
+    web_tickets_per_minute: int = checked(10, check=in_range(1, 10000),
+                                          doc="tickets and bookings from the web per service per minute, all "
+                                              "addresses together")
+    streams_per_address: int = checked(20, check=in_range(1, 10000),
+                                       doc="live status pages (event streams) open at once per IP address")
+    streams_total: int = checked(10000, check=in_range(1, 1000000), doc="live status pages open at once in all")
     appointments: list[AppointmentSlotsConfig] = field(default_factory=list)
 
 

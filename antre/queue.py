@@ -46,6 +46,7 @@ from . import PROTOCOL_VERSION
 from .clock import SystemClock
 from .config import Config, CounterConfig, ServiceConfig
 from .errors import CommandError, Conflict, NotFound
+from .ticket_view import estimate_minutes
 from .models import (
     CALLED, DONE, EXPIRED, NO_SHOW, OPEN_STATES, WAITING, CounterState, Meta, Rating, RequestLog, Ticket,
     TicketEvent,
@@ -440,14 +441,19 @@ class QueueService:
         return {"number": t.number, "service": t.service, "counter": t.counter, "completed_at": iso(t.finished_at),
                 "_at": t.finished_at}
 
+    def _pace(self, svc: ServiceConfig) -> tuple[float, int]:
+        """(minutes one resident takes, counters open for the service): today's mean, or the configured one."""
+        minutes, n = self.today.served.get(svc.code, (0.0, 0))
+        per = minutes / n if n and minutes > 0 else (svc.default_minutes or self.cfg.queue.default_service_minutes)
+        open_counters = sum(1 for c in self.cfg.counters if svc.code in c.services and c.id not in self.today.paused)
+        return per, open_counters
+
     def _estimate(self, svc: ServiceConfig, ahead: int) -> int:
         """Minutes until ``ahead`` people are served: today's mean service time over the open counters."""
         if ahead <= 0:
             return 0
-        minutes, n = self.today.served.get(svc.code, (0.0, 0))
-        per = minutes / n if n and minutes > 0 else (svc.default_minutes or self.cfg.queue.default_service_minutes)
-        open_counters = sum(1 for c in self.cfg.counters if svc.code in c.services and c.id not in self.today.paused)
-        return math.ceil(ahead * per / max(1, open_counters))
+        per, open_counters = self._pace(svc)
+        return estimate_minutes(ahead, per, open_counters)
 
     def _event(self, s: Session, t: TicketRow, now: datetime, kind: str, to_state: str,
                counter_id: str | None, service: str | None = None) -> None:
@@ -689,6 +695,7 @@ class QueueService:
         for svc in self.cfg.services:
             n = len(live.waiting.get(svc.code, ()))
             issued = live.issued.get(svc.code, 0)
+            pace = self._pace(svc)
             services.append({
                 "code": svc.code, "name": svc.name, "name_en": svc.name_en, "short_name": svc.short_name or svc.name,
                 "prefix": svc.prefix,
@@ -700,6 +707,10 @@ class QueueService:
                 "quota": svc.daily_quota,
                 "quota_reached": bool(svc.daily_quota) and issued >= svc.daily_quota,
                 "estimated_wait_minutes": self._estimate(svc, n),
+                # What a status page shows, derived here rather than asked per page (docs/protocol.md).
+                "queue": [r.number for r in live.waiting.get(svc.code, ())],
+                "minutes_per_ticket": pace[0],
+                "counters_open": pace[1],
             })
         counters = []
         for c in self.cfg.counters:

@@ -53,6 +53,9 @@ def office_toml(extra_web: str = "") -> str:
 [web]
 phone_daily_limit = 2
 form_limit_per_minute = 1000
+streams_per_address = 3
+web_share = 100
+web_tickets_per_minute = 1000
 booking_days_ahead = 3
 {extra_web}
 
@@ -474,3 +477,116 @@ def test_staff_page_needs_the_pin_and_switches_remote_tickets(site):
 
 def _today(site) -> str:
     return site.client.state()["business_date"]
+
+
+# ---------------------------------------------------------------------- live status under load
+
+
+class Stream:
+    """One status page's event stream over a raw HTTP connection from a chosen source address."""
+
+    def __init__(self, site, path: str, source: str = "127.0.0.1"):
+        import http.client
+        self.conn = http.client.HTTPConnection("127.0.0.1", site.web.port, timeout=30, source_address=(source, 0))
+        self.conn.request("GET", path, headers={"Accept": "text/event-stream"})
+        self.response = self.conn.getresponse()
+        self.status = self.response.status
+
+    def until(self, state: str, timeout: float = 20.0) -> dict:
+        """Reads events until one says ``state``; fails after ``timeout`` seconds."""
+        import time
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            data = self.next_data()
+            if data.get("state") == state:
+                return data
+        raise AssertionError(f"no '{state}' event within {timeout} s")
+
+    def next_data(self) -> dict:
+        """The next ``data:`` event (pings and the retry line skipped)."""
+        while True:
+            line = self.response.readline()
+            if not line:
+                raise AssertionError("the stream ended")
+            if line.startswith(b"data: "):
+                return json.loads(line[6:])
+
+    def ended(self) -> bool:
+        """True when the server closes the stream with nothing but blank lines left."""
+        while line := self.response.readline():
+            if line.strip():
+                return False
+        return True
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class CommandCounter:
+    """Counts the commands the service receives, by name (an admin subscriber on the command topics)."""
+
+    def __init__(self, site):
+        self.client = site.new_client()
+        self.seen: list[str] = []
+        topics = self.client.topics
+        self.client.link.subscribe(topics.commands, lambda t, p: self.seen.append(topics.command_name(t)))
+
+    def count(self, name: str) -> int:
+        return self.seen.count(name)
+
+
+def test_status_streams_cost_the_service_nothing_and_exist_only_for_issued_tickets(site):
+    day = _today(site)
+    counter = CommandCounter(site)
+    try:
+        mine = [site.client.ok("issue_ticket", service="adminduk")["number"] for _ in range(3)]
+        # Ten pages on each ticket, from ten addresses (at most 3 streams per address are allowed).
+        streams = [Stream(site, f"/status/{day}/{n}/events", f"127.0.3.{i}") for n in mine for i in range(1, 11)]
+        assert [s.status for s in streams] == [200] * 30
+        first = [s.next_data() for s in streams]
+        assert {f["state"] for f in first} == {"waiting"}
+        ahead = {n: f["ahead_text"] for n, f in zip([n for n in mine for _ in range(10)], first)}
+        assert len(set(ahead.values())) == 3   # three places in line, as the service counts them
+
+        # Numbers never issued (today and later), another day's number: refused, nobody asked.
+        last = int(mine[-1].split("-")[1])
+        for path, status in ((f"/status/{day}/A-{last + 50:03d}/events", 404), (f"/status/{day}/Z-001/events", 404),
+                             (f"/status/2999-01-01/A-001/events", 404), (f"/status/2001-01-01/A-001/events", 204)):
+            s = Stream(site, path, "127.0.4.1")
+            assert s.status == status, (path, s.status)
+            s.close()
+
+        # State changes (walk-ins, a call) move the pages; the service is asked nothing for them.
+        before = counter.count("ticket_status")
+        for _ in range(5):
+            site.client.ok("issue_ticket", service="adminduk")
+        while site.client.ok("call_next", counter="loket-1")["number"] != mine[0]:
+            site.client.ok("complete", counter="loket-1")
+        for s in streams[:10]:
+            assert s.until("called")["state_text"] == T("st_called", counter="Loket 1")
+        assert counter.count("ticket_status") == before
+
+        # The ticket ends: its pages get the final state and their streams close; one question in all.
+        site.client.ok("complete", counter="loket-1")
+        for s in streams[:10]:
+            s.until("done")
+            assert s.ended()
+        wait_for(lambda: counter.count("ticket_status") == before + 1, what="one ticket_status for the ended ticket")
+        again = Stream(site, f"/status/{day}/{mine[0]}/events", "127.0.4.2")
+        assert again.status == 204   # the browser stops asking
+        again.close()
+
+        # A fourth stream from one address is refused; another address is not.
+        s4 = Stream(site, f"/status/{day}/{mine[1]}/events", "127.0.3.1")   # .1 holds streams for mine[1], mine[2]
+        own = [Stream(site, f"/status/{day}/{mine[1]}/events", "127.0.5.1") for _ in range(3)]
+        extra = Stream(site, f"/status/{day}/{mine[1]}/events", "127.0.5.1")
+        assert [o.status for o in own] == [200] * 3 and extra.status == 429
+        assert s4.status == 200
+        for s in [*streams, *own, extra, s4]:
+            s.close()
+        assert counter.count("ticket_status") == before + 1
+    finally:
+        counter.client.stop()
+        while site.client.request("call_next", counter="loket-1").ok:
+            pass
+        site.client.request("complete", counter="loket-1")

@@ -39,7 +39,7 @@ from antre.mqtt import Reply
 from antre.protocol import normalize_name, normalize_phone
 
 from . import texts
-from .bridge import Bridge
+from .bridge import TERMINAL, Bridge
 from .security import (
     RateLimiter,
     Signer,
@@ -78,11 +78,14 @@ class WebApp:
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.page_limit = RateLimiter(self.web.request_limit_per_minute, 60.0)
         self.form_limit = RateLimiter(self.web.form_limit_per_minute, 60.0)
+        # Per service, all addresses together: rotating addresses cannot flood one service's share.
+        self.service_limit = RateLimiter(self.web.web_tickets_per_minute, 60.0)
         self.pin_limit = RateLimiter(5, 600.0)
         key = self.web.secret_key.encode() if self.web.secret_key else secrets.token_bytes(32)
         self.signer = Signer(key)
         self.staff_enabled = valid_pin_hash(self.web.staff_pin_hash)
         self.services = {s.code: s for s in cfg.services}
+        self.streams: dict[str, int] = {}   # open status streams per client address
 
     # ------------------------------------------------------------------ plumbing
 
@@ -216,6 +219,10 @@ class WebApp:
         name, phone = contact(form, lang, errors)
         if errors:
             return await self._ambil_form(request, form, errors, None, 400, info)
+        if not self.service_limit.allow(service):
+            log.warning("web tickets for %s: over %d a minute from all addresses", service,
+                        self.web.web_tickets_per_minute)
+            return await self._ambil_form(request, form, {}, texts.text("service_busy", lang), 429, info)
         reply = await self.bridge.request("issue_ticket", {"service": service, "channel": "web", "name": name,
                                                            "phone": phone}, request_id=self.request_id(form))
         if not reply.ok:
@@ -283,7 +290,9 @@ class WebApp:
             if slot not in {s["time"] for s in slots or () if s["free"] and not s["past"]}:
                 errors["slot"] = texts.text("bad_slot", lang)
             name, phone = contact(form, lang, errors)
-            if not errors:
+            if not errors and not self.service_limit.allow(service):
+                problem, status = texts.text("service_busy", lang), 429
+            elif not errors:
                 reply = await self.bridge.request(
                     "book", {"service": service, "date": day, "slot": slot, "name": name, "phone": phone},
                     request_id=self.request_id(form))
@@ -346,9 +355,25 @@ class WebApp:
                            day_text=texts.long_date(date.fromisoformat(key[0]), lang))
 
     async def status_events(self, request: Request) -> Response:
+        """The live status stream: only for a ticket that exists, at most ``[web] streams_per_address``
+        per address and ``streams_total`` in all. 204 (the browser stops asking) once nothing will change."""
         key = self._ticket_key(request)
         if key is None:
             return Response(status_code=404)
+        ip = self.client_ip(request)
+        if self.streams.get(ip, 0) >= self.web.streams_per_address or \
+                sum(self.streams.values()) >= self.web.streams_total:
+            return Response(texts.text("too_many", "id"), status_code=429, headers={"Retry-After": "60"},
+                            media_type="text/plain; charset=utf-8")
+        self.streams[ip] = self.streams.get(ip, 0) + 1   # held while admission waits, too
+        try:
+            verdict = await self.bridge.admit(*key)
+        except BaseException:
+            self._release_stream(ip)
+            raise
+        if verdict != "open":
+            self._release_stream(ip)
+            return Response(status_code=204 if verdict == "ended" else 404)
         lang = self.lang(request)
         bridge = self.bridge
 
@@ -360,17 +385,25 @@ class WebApp:
                     try:
                         data = await asyncio.wait_for(q.get(), SSE_PING_SECONDS)
                     except asyncio.TimeoutError:
-                        if await request.is_disconnected():
-                            return
                         yield ": ping\n\n"
                         continue
                     view = status_view(data, lang, self.cfg.office.tz) if "error" not in data else {"error": data["error"]}
                     yield f"data: {json.dumps(view, ensure_ascii=False)}\n\n"
+                    if data.get("state") in TERMINAL or "error" in data:
+                        return   # nothing more will come; the page closes its stream
             finally:
                 bridge.unwatch(*key, q)
+                self._release_stream(ip)
 
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    def _release_stream(self, ip: str) -> None:
+        n = self.streams.get(ip, 0) - 1
+        if n > 0:
+            self.streams[ip] = n
+        else:
+            self.streams.pop(ip, None)
 
     # ------------------------------------------------------------------ language
 
@@ -402,6 +435,7 @@ class WebApp:
         flags = {s["code"]: s for s in (info or {}).get("services", [])}
         today = self.today().isoformat()
         return self.render(request, "staf.html", status, state=self.bridge.state or {}, flags=flags,
+                           web_share=(info or {}).get("web_share"),
                            ticker=self.bridge.ticker if self.bridge.ticker is not None else self.cfg.display.ticker,
                            problem=problem, saved=request.query_params.get("ok") == "1", today=today)
 

@@ -2,10 +2,13 @@
 
 :class:`Bridge` keeps the newest retained state and the service's presence, sends
 commands for the web pages (``await bridge.request(...)``), and feeds each open
-status page (server-sent events) with its ticket's status. Per watched ticket it
-asks the service once per state change (``ticket_status``), however many phones
-watch that ticket. paho's thread never blocks: results are handed to the asyncio
-loop with ``call_soon_threadsafe``.
+status page (server-sent events) with its ticket's status. That status is read from
+the retained state (:class:`antre.ticket_view.StateIndex`: the waiting numbers of
+each service in calling order, the number each counter serves), so however many
+phones watch, the service is asked nothing while a ticket is open; a ticket that
+ended (done, no-show, expired) is asked about once, then remembered. paho's thread
+never blocks and never touches the watchers: states are handed to the asyncio loop
+with ``call_soon_threadsafe``, newest wins.
 """
 
 from __future__ import annotations
@@ -14,15 +17,20 @@ import asyncio
 import json
 import logging
 import threading
+from collections import OrderedDict
 from typing import Any
 
 from antre.config import Config
 from antre.mqtt import MqttLink, Reply, Requester, client_id_for
 from antre.protocol import Topics, read_object, read_presence
+from antre.ticket_view import StateIndex
 
 log = logging.getLogger(__name__)
 
 TERMINAL = ("done", "no_show", "expired")
+FINAL_MEMORY = 5000   # ended tickets remembered (their status never changes again)
+
+Key = tuple[str, str]   # (business date, number)
 
 
 class Bridge:
@@ -36,11 +44,17 @@ class Bridge:
         self.ticker: str | None = None
         self.service_online: bool | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
-        self._lock = threading.Lock()
-        self._watchers: dict[tuple[str, str], set[asyncio.Queue]] = {}
-        self._inflight: set[tuple[str, str]] = set()
-        self._again: set[tuple[str, str]] = set()
-        self._last: dict[tuple[str, str], dict[str, Any]] = {}
+        # Live status; touched only in the asyncio loop's thread.
+        self.index: StateIndex | None = None
+        self._pending: dict[str, Any] | None = None
+        self._pending_lock = threading.Lock()
+        self._new_state: asyncio.Event | None = None
+        self._watchers: dict[Key, set[asyncio.Queue]] = {}
+        self._sent: dict[Key, dict[str, Any]] = {}
+        self._final: OrderedDict[Key, dict[str, Any]] = OrderedDict()
+        self._asking: set[Key] = set()
+        #: ``ticket_status`` questions sent for ended tickets (for tests and the benchmark).
+        self.asked = 0
         self.link.subscribe(self.topics.state, self._on_state)
         self.link.subscribe(self.topics.ticker, self._on_ticker)
         self.link.subscribe(self.topics.service_statuses, self._on_service)
@@ -73,54 +87,119 @@ class Bridge:
 
     # ------------------------------------------------------------------ live status
 
-    def watch(self, date: str, number: str) -> asyncio.Queue:
-        q: asyncio.Queue = asyncio.Queue(maxsize=20)
-        key = (date, number)
-        with self._lock:
-            self._watchers.setdefault(key, set()).add(q)
-        self._refresh(key)
+    @property
+    def watchers(self) -> int:
+        return sum(len(qs) for qs in self._watchers.values())
+
+    async def admit(self, day: str, number: str) -> str:
+        """May a status stream follow this ticket? ``"open"`` (waiting or called today), ``"ended"``
+        (it exists but will not change: done, skipped, or of an earlier day), or ``"unknown"`` (never
+        issued). Decided from the retained state, never by asking the service; a number just past the
+        newest one waits for the next state (the page may be quicker than the state)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.cfg.web.request_timeout
+        while True:
+            ix = self.index
+            if ix is not None and ix.day is not None:
+                if day < ix.day:
+                    return "ended"
+                if day == ix.day:
+                    if ix.status(number) is not None:
+                        return "open"
+                    if ix.issued(number):
+                        return "ended"
+            left = deadline - loop.time()
+            if left <= 0 or (ix is not None and ix.day is not None and day > ix.day):
+                return "unknown"
+            event = self._new_state_event()
+            try:
+                await asyncio.wait_for(event.wait(), left)
+            except asyncio.TimeoutError:
+                return "unknown"
+
+    def _new_state_event(self) -> asyncio.Event:
+        if self._new_state is None:
+            self._new_state = asyncio.Event()
+        return self._new_state
+
+    def watch(self, day: str, number: str) -> asyncio.Queue:
+        """A queue that gets this ticket's status now and at each change. Call in the loop's thread."""
+        q: asyncio.Queue = asyncio.Queue(maxsize=4)
+        key = (day, number)
+        self._watchers.setdefault(key, set()).add(q)
+        data = self._current(key)
+        if data is not None:
+            _offer(q, data)
+        else:
+            self._ask(key)
         return q
 
-    def unwatch(self, date: str, number: str, q: asyncio.Queue) -> None:
-        key = (date, number)
-        with self._lock:
-            qs = self._watchers.get(key)
-            if qs is not None:
-                qs.discard(q)
-                if not qs:
-                    del self._watchers[key]
-                    self._last.pop(key, None)
+    def unwatch(self, day: str, number: str, q: asyncio.Queue) -> None:
+        key = (day, number)
+        qs = self._watchers.get(key)
+        if qs is not None:
+            qs.discard(q)
+            if not qs:
+                del self._watchers[key]
+                self._sent.pop(key, None)
 
-    def _refresh(self, key: tuple[str, str]) -> None:
-        """Asks the service for one ticket's status; coalesces while a question is in flight."""
-        with self._lock:
-            if key in self._inflight:
-                self._again.add(key)
-                return
-            self._inflight.add(key)
-        date, number = key
-        self.requester.send("ticket_status", {"number": number, "date": date},
-                            lambda reply: self._status(key, reply), timeout=self.cfg.web.request_timeout)
+    def _current(self, key: Key) -> dict[str, Any] | None:
+        """The status known without asking: from the state while open, or remembered once ended."""
+        ix = self.index
+        if ix is not None and ix.day == key[0]:
+            status = ix.status(key[1])
+            if status is not None:
+                return status
+        return self._final.get(key)
 
-    def _status(self, key: tuple[str, str], reply: Reply) -> None:
-        with self._lock:
-            self._inflight.discard(key)
-            again = key in self._again
-            self._again.discard(key)
-            queues = list(self._watchers.get(key, ()))
-            if reply.ok:
-                data = dict(reply.result or {})
-                if self._last.get(key) == data and not again:
-                    queues = []  # nothing new for these pages
-                self._last[key] = data
-            else:
-                data = {"error": reply.code}
-        if again:
-            self._refresh(key)
-        if self.loop is None:
+    def _ask(self, key: Key) -> None:
+        """One question to the service for a ticket that is no longer open (once per ticket)."""
+        if key in self._asking or key in self._final:
             return
-        for q in queues:
-            self.loop.call_soon_threadsafe(_offer, q, data)
+        self._asking.add(key)
+        self.asked += 1
+        loop = self.loop
+        self.requester.send("ticket_status", {"number": key[1], "date": key[0]},
+                            lambda reply: loop and loop.call_soon_threadsafe(self._answered, key, reply),
+                            timeout=self.cfg.web.request_timeout)
+
+    def _answered(self, key: Key, reply: Reply) -> None:
+        self._asking.discard(key)
+        if not reply.ok:
+            data: dict[str, Any] = {"error": reply.code}
+        else:
+            data = dict(reply.result or {})
+            if data.get("state") not in TERMINAL:
+                # The state was behind the service: the next state brings this ticket.
+                return
+            self._final[key] = data
+            while len(self._final) > FINAL_MEMORY:
+                self._final.popitem(last=False)
+        self._push(key, data)
+
+    def _push(self, key: Key, data: dict[str, Any]) -> None:
+        if self._sent.get(key) == data:
+            return
+        self._sent[key] = data
+        for q in self._watchers.get(key, ()):
+            _offer(q, data)
+
+    def _apply_state(self) -> None:
+        """In the loop: a new retained state arrived; update the pages whose ticket changed."""
+        with self._pending_lock:
+            state, self._pending = self._pending, None
+        if state is None:
+            return
+        self.index = StateIndex(state)
+        event, self._new_state = self._new_state, None
+        if event is not None:
+            event.set()
+        for key in list(self._watchers):
+            data = self._current(key)
+            if data is None:
+                self._ask(key)   # it just ended (or its day did)
+            else:
+                self._push(key, data)
 
     # ------------------------------------------------------------------ paho's thread
 
@@ -129,10 +208,14 @@ class Bridge:
         if state is None:
             return
         self.state = state
-        with self._lock:
-            keys = [k for k in self._watchers if (self._last.get(k) or {}).get("state") not in TERMINAL]
-        for key in keys:
-            self._refresh(key)
+        loop = self.loop
+        if loop is None:
+            return
+        with self._pending_lock:
+            first = self._pending is None
+            self._pending = state
+        if first:
+            loop.call_soon_threadsafe(self._apply_state)
 
     def _on_ticker(self, topic: str, payload: bytes) -> None:
         try:

@@ -102,6 +102,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "waiting": ("Menunggu", "Waiting"),
     "issued": ("Diambil", "Issued"),
     "remote": ("Dari rumah", "From home"),
+    "web_share_col": ("Jatah dari rumah", "Share from home"),
+    "web_share_note": ("Nomor dan janji temu dari situs hanya memakai {p} % kuota tiap layanan; sisanya untuk "
+                       "warga yang datang langsung.",
+                       "Numbers and appointments from the site use only {p} % of each service's quota; the rest is "
+                       "for residents who walk in."),
     "appointments": ("Janji temu", "Appointments"),
     "on": ("Aktif", "On"),
     "off": ("Mati", "Off"),
@@ -133,6 +138,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     # Problems: the service's error codes
     "err_quota_reached": ("Kuota layanan ini untuk hari ini sudah habis. Silakan coba lagi besok.",
                           "Today's quota for this service is full. Please try again tomorrow."),
+    "err_web_share_reached": ("Jatah nomor dari rumah untuk layanan ini sudah habis. Silakan datang dan ambil "
+                              "nomor di kantor.",
+                              "The share of numbers from home for this service is taken. Please come and take a "
+                              "number at the office."),
+    "service_busy": ("Banyak orang sedang mengambil nomor untuk layanan ini. Tunggu satu menit lalu coba lagi.",
+                     "Many people are taking numbers for this service right now. Wait a minute and try again."),
     "err_phone_limit_reached": ("Nomor HP ini sudah mencapai batas {n} nomor antrean hari ini.",
                                 "This phone number already has the maximum of {n} numbers today."),
     "err_remote_disabled": ("Layanan ini sedang tidak menerima nomor dari rumah. Silakan ambil nomor di kantor.",
