@@ -38,7 +38,7 @@ ENV_VAR = "ANTRE_CONFIG"
 # A second file whose [mqtt] table overrides the main one: the per-device credentials written by
 # `antre broker setup`, so several components on one Pi each log in as themselves.
 MQTT_ENV_VAR = "ANTRE_MQTT_FILE"
-SECRET_KEYS = frozenset({"password", "pin", "staff_pin", "key_password", "secret_key", "staff_pin_hash"})
+SECRET_KEYS = frozenset({"password", "pin", "staff_pin", "key_password", "secret_key", "staff_pin_hash", "staff_password_hash"})
 MASK = "********"
 
 
@@ -361,8 +361,12 @@ class WebConfig:
     client_id: str = checked("", doc="empty: 'web-' plus the host name")
     public_url: str = checked("", check=optional_url,
                               doc="address residents reach the site at; when set, ticket QR codes open the status page")
-    staff_pin_hash: str = checked("", doc="from 'antre web --hash-pin'; empty: the staff page is off")
-    secret_key: str = checked("", doc="signs staff sessions; empty: a new random key at each start")
+    staff_password_hash: str = checked("", doc="the staff password's hash, from 'antre web --hash-password' "
+                                                "(12 characters or more); empty: staff_pin_hash, or no staff page")
+    staff_pin_hash: str = checked("", doc="older, a short PIN's hash ('antre web --hash-pin'): still accepted, with "
+                                          "a warning; replace it with staff_password_hash")
+    secret_key: str = checked("", doc="not used any more (staff sessions are kept by antre web); accepted so "
+                                      "older files still load")
     phone_daily_limit: int = checked(2, check=in_range(1, 20),
                                      doc="remote tickets (and bookings) per phone number per day")
     booking_days_ahead: int = checked(7, check=in_range(0, 60), doc="how many days ahead a slot can be booked")

@@ -31,11 +31,11 @@ from antre.protocol import new_booking_code
 from tests.conftest import start_office
 from tests.support import ROOT, free_port, port_open, wait_for
 from web import texts
-from web.security import RateLimiter, Signer, csrf_ok, hash_pin, verify_pin
+from web.security import LoginThrottle, RateLimiter, SessionStore, csrf_ok, hash_pin, verify_pin
 
 T = texts.text
 CHROMIUM = "/usr/bin/chromium"
-PIN = "246810"
+PASSWORD = "kopi manis pagi hari"
 
 
 def noon_zone() -> str:
@@ -197,7 +197,7 @@ def site(tmp_path_factory, broker):
     tmp = tmp_path_factory.mktemp("web")
     port = free_port()
     office = start_noon_office(tmp, broker, office_toml(
-        f'port = {port}\nhost = "127.0.0.1"\nstaff_pin_hash = "{hash_pin(PIN)}"'))
+        f'port = {port}\nhost = "127.0.0.1"\nstaff_password_hash = "{hash_pin(PASSWORD)}"'))
     web = WebProcess(office.config_path, port, tmp / "web.log")
     web.wait_ready()
     office.web = web
@@ -226,16 +226,42 @@ def shot(page, site, name: str) -> Path:
 # ---------------------------------------------------------------------- pure pieces
 
 
-def test_pin_hash_and_signed_sessions():
+def test_password_hash_and_server_side_sessions():
     stored = hash_pin("2468")
     assert stored.startswith("scrypt$") and "2468" not in stored
     assert verify_pin("2468", stored) and not verify_pin("2469", stored) and not verify_pin("2468", "garbage")
-    signer = Signer(b"k" * 32)
-    token = signer.sign("staff", 60, now=1000)
-    assert signer.check(token, now=1030) == "staff"
-    assert signer.check(token, now=1061) is None                       # expired
-    assert signer.check(token.replace("staff", "admin"), now=1030) is None  # tampered
+    store = SessionStore(max_sessions=3)
+    token = store.create("staff", 60, now=1000)
+    assert store.get(token, now=1030)["subject"] == "staff"
+    assert store.get(token, now=1061) is None                          # expired
+    assert store.get(token[:-1] + "x", now=1030) is None                # not a token it made
+    other = store.create("staff", 60, now=1000)
+    store.revoke(other)
+    assert store.get(other, now=1001) is None                          # signed out: dead
+    tokens = [store.create("staff", 60, now=1000) for _ in range(4)]
+    assert len(store) == 3 and store.get(tokens[0], now=1001) is None   # bounded: the oldest goes
+    assert store.revoke_subject("staff") == 3 and len(store) == 0
     assert csrf_ok("abc", "abc") and not csrf_ok("abc", "abd") and not csrf_ok(None, "abc") and not csrf_ok("", "")
+
+
+def test_login_throttle_slows_every_address_after_the_free_failures():
+    t = LoginThrottle(per_address=5, window=600, free=10, base=15, cap=600)
+    for i in range(10):                          # ten addresses, one wrong password each: all checked
+        assert t.wait(f"10.0.0.{i}", now=i) == 0
+        t.failed(f"10.0.0.{i}", now=i)
+    assert t.wait("10.9.9.9", now=10) == 14      # a new address waits too
+    checked, now = 0, 10.0
+    while now < 86400:                           # a day of guessing from ever new addresses
+        wait = t.wait(f"addr-{now}", now=now)
+        if wait == 0:
+            checked += 1
+            t.failed(f"addr-{now}", now=now)
+        now += max(wait, 1)
+    assert checked <= 200, checked               # (before: unlimited with rotating addresses)
+    single = LoginThrottle(per_address=5, window=600, free=1000)
+    for k in range(5):
+        single.failed("10.0.0.1", now=k)
+    assert single.wait("10.0.0.1", now=10) == 590 and single.wait("10.0.0.2", now=10) == 0
 
 
 def test_rate_limiter_counts_per_address_in_a_sliding_window():
@@ -245,13 +271,21 @@ def test_rate_limiter_counts_per_address_in_a_sliding_window():
     assert r.allow("10.0.0.1", now=60.5)     # the first hit left the window
 
 
-def test_hash_pin_command_prints_a_config_line():
-    out = subprocess.run([sys.executable, "-m", "antre", "web", "--hash-pin"], input="97531\n", text=True,
-                         capture_output=True, cwd=ROOT, timeout=60)
+def test_hash_password_command_prints_a_config_line_and_refuses_short_ones():
+    def run(*args, secret):
+        return subprocess.run([sys.executable, "-m", "antre", "web", *args], input=secret + "\n", text=True,
+                              capture_output=True, cwd=ROOT, timeout=60)
+
+    out = run("--hash-password", secret="tiga kata acak saja")
     assert out.returncode == 0, out.stderr
     line = out.stdout.strip()
-    assert line.startswith('staff_pin_hash = "scrypt$') and "97531" not in line
-    assert verify_pin("97531", line.split('"')[1])
+    assert line.startswith('staff_password_hash = "scrypt$') and "acak" not in line
+    assert verify_pin("tiga kata acak saja", line.split('"')[1])
+    short = run("--hash-password", secret="97531")
+    assert short.returncode == 2 and "minimal 12 karakter" in short.stderr and not short.stdout
+    legacy = run("--hash-pin", secret="97531")   # older configurations: still works, with a warning
+    assert legacy.returncode == 0 and legacy.stdout.startswith('staff_pin_hash = "scrypt$')
+    assert "--hash-password" in legacy.stderr
 
 
 # ---------------------------------------------------------------------- pages
@@ -434,14 +468,17 @@ def test_booking_then_check_in_goes_ahead_of_walk_ins(site):
 def test_staff_page_needs_the_pin_and_switches_remote_tickets(site):
     h = Http(site.web.url)
     login = h.get("/staf")
-    assert 'name="pin"' in login.text and T("board") not in login.text
+    assert 'name="password"' in login.text and T("board") not in login.text
     assert h.post("/staf/layanan", {"csrf": login.csrf(), "service": "adminduk", "kind": "remote",
                                     "value": "off"}).url.endswith("/staf")   # not signed in: back to the PIN
-    wrong = h.post("/staf/masuk", {"csrf": login.csrf(), "pin": "000000"})
-    assert wrong.status == 403 and wrong.problem() == T("pin_wrong")
-    assert h.post("/staf/masuk", {"pin": PIN}).status == 403                  # no CSRF token
-    staff = h.post("/staf/masuk", {"csrf": login.csrf(), "pin": PIN})
+    wrong = h.post("/staf/masuk", {"csrf": login.csrf(), "password": "000000"})
+    assert wrong.status == 403 and wrong.problem() == T("password_wrong")
+    assert h.post("/staf/masuk", {"password": PASSWORD}).status == 403         # no CSRF token
+    staff = h.post("/staf/masuk", {"csrf": login.csrf(), "password": PASSWORD})
     assert staff.status == 200 and T("board") in staff.text and "Loket 1" in staff.text
+    assert 'id="legacy-pin"' not in staff.text
+    # The web's share of each service's quota, as the service counts it.
+    assert T("web_share_note", p=100) in staff.text and re.search(r'id="share-adminduk">\d+/999<', staff.text)
 
     # Remote tickets off for adminduk: the resident form no longer offers it; on again.
     off = h.post("/staf/layanan", {"csrf": staff.csrf(), "service": "adminduk", "kind": "remote", "value": "off"})
@@ -590,3 +627,108 @@ def test_status_streams_cost_the_service_nothing_and_exist_only_for_issued_ticke
         while site.client.request("call_next", counter="loket-1").ok:
             pass
         site.client.request("complete", counter="loket-1")
+
+
+# ---------------------------------------------------------------------- staff login under attack
+
+
+class AddrClient:
+    """A browser at one source address (127.x.y.z on the loopback): cookies, no redirects followed."""
+
+    def __init__(self, port: int, source: str, cookies: dict | None = None):
+        self.port, self.source = port, source
+        self.cookies: dict[str, str] = dict(cookies or {})
+
+    def request(self, method: str, path: str, form: dict | None = None) -> Page:
+        import http.client
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30, source_address=(self.source, 0))
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        body = None
+        if form is not None:
+            body = urllib.parse.urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            r = conn.getresponse()
+            text = r.read().decode("utf-8", "replace")
+            for value in r.headers.get_all("Set-Cookie") or ():
+                name, _, rest = value.partition("=")
+                val = rest.split(";")[0]
+                if val in ('""', "") or "Max-Age=0" in value:
+                    self.cookies.pop(name, None)
+                else:
+                    self.cookies[name] = val
+            return Page(r.status, text, path, r.headers)
+        finally:
+            conn.close()
+
+    def login(self, password: str) -> Page:
+        form = self.request("GET", "/staf")
+        return self.request("POST", "/staf/masuk", {"csrf": form.csrf(), "password": password})
+
+
+def other_web(site, tmp_path, name: str, web_lines: str = "", drop: str = "") -> WebProcess:
+    """A second ``antre web`` for the same office (own port, own client id, own memory)."""
+    port = free_port()
+    text = site.config_path.read_text()
+    text = re.sub(r"(?m)^port = \d+$", f"port = {port}", text)
+    if drop:
+        text = re.sub(rf"(?m)^{drop} = .*$", "", text)
+    text = text.replace("[web]\n", f'[web]\nclient_id = "{name}"\n{web_lines}\n', 1)
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text)
+    web = WebProcess(path, port, tmp_path / f"{name}.log")
+    web.wait_ready()
+    return web
+
+
+def test_staff_login_slows_rotating_addresses_and_signing_out_kills_the_session_everywhere(site, tmp_path):
+    web = other_web(site, tmp_path, "web-staff-attack")
+    try:
+        # Wrong passwords, each from a new address: after the free ten, every address must wait.
+        statuses = [AddrClient(web.port, f"127.0.9.{i}").login(f"tebakan salah nomor {i}") for i in range(1, 13)]
+        assert [p.status for p in statuses[:10]] == [403] * 10
+        assert [p.status for p in statuses[10:]] == [429, 429]
+        assert re.fullmatch(T("login_wait", time=r"\d\d\.\d\d"), statuses[10].problem())
+        # Even the right password is not checked now, from yet another address.
+        locked = AddrClient(web.port, "127.0.9.50").login(PASSWORD)
+        assert locked.status == 429 and T("board") not in locked.text
+
+        # Once the wait is over, the right password gets in (attempts while waiting were never checked).
+        polls = iter(range(1, 100000))
+
+        def signed_in():   # each poll from a new address: the per-address page limit never applies
+            n = next(polls)
+            client = AddrClient(web.port, f"127.0.{12 + n // 250}.{n % 250 + 1}")
+            return client.login(PASSWORD).status == 303 and client
+
+        staff = wait_for(signed_in, timeout=90, what="the wait to end")
+        board = staff.request("GET", "/staf")
+        assert T("board") in board.text
+
+        # The session cookie, copied to another address, works until staff sign out ...
+        thief = AddrClient(web.port, "127.0.9.52", cookies=staff.cookies)
+        assert T("board") in thief.request("GET", "/staf").text
+        out = staff.request("POST", "/staf/keluar", {"csrf": board.csrf()})
+        assert out.status == 303 and "antre_staff" not in staff.cookies
+        # ... and then it is dead everywhere: no board, no change accepted.
+        assert T("board") not in thief.request("GET", "/staf").text
+        ticker = thief.request("POST", "/staf/teks", {"csrf": board.csrf(), "text": "dibajak"})
+        assert ticker.status == 303 and ticker.headers["Location"] == "/staf"
+        assert "dibajak" not in web.output()
+        assert web.output().count("wrong staff password from 127.0.9.") == 10
+    finally:
+        web.stop()
+
+
+def test_an_older_staff_pin_still_signs_in_with_a_warning_to_replace_it(site, tmp_path):
+    web = other_web(site, tmp_path, "web-legacy-pin", f'staff_pin_hash = "{hash_pin("2468")}"',
+                    drop="staff_password_hash")
+    try:
+        staff = AddrClient(web.port, "127.0.11.1")
+        assert staff.login("2468").status == 303
+        page = staff.request("GET", "/staf")
+        assert T("board") in page.text and 'id="legacy-pin"' in page.text and "--hash-password" in page.text
+        assert "staff_pin_hash is a short PIN" in web.output()
+    finally:
+        web.stop()

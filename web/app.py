@@ -18,7 +18,6 @@ import io
 import json
 import logging
 import re
-import secrets
 import tempfile
 import uuid
 import zipfile
@@ -41,8 +40,10 @@ from antre.protocol import normalize_name, normalize_phone
 from . import texts
 from .bridge import TERMINAL, Bridge
 from .security import (
+    PASSWORD_MIN_LENGTH,
+    LoginThrottle,
     RateLimiter,
-    Signer,
+    SessionStore,
     csrf_ok,
     new_csrf_token,
     valid_pin_hash,
@@ -80,10 +81,16 @@ class WebApp:
         self.form_limit = RateLimiter(self.web.form_limit_per_minute, 60.0)
         # Per service, all addresses together: rotating addresses cannot flood one service's share.
         self.service_limit = RateLimiter(self.web.web_tickets_per_minute, 60.0)
-        self.pin_limit = RateLimiter(5, 600.0)
-        key = self.web.secret_key.encode() if self.web.secret_key else secrets.token_bytes(32)
-        self.signer = Signer(key)
-        self.staff_enabled = valid_pin_hash(self.web.staff_pin_hash)
+        self.login_throttle = LoginThrottle()
+        self.sessions = SessionStore()
+        # The staff password; a short PIN of older configurations still works, with a warning.
+        self.staff_legacy = not valid_pin_hash(self.web.staff_password_hash) and valid_pin_hash(self.web.staff_pin_hash)
+        self.staff_hash = self.web.staff_pin_hash if self.staff_legacy else self.web.staff_password_hash
+        self.staff_enabled = valid_pin_hash(self.staff_hash)
+        if self.staff_legacy:
+            log.warning("[web] staff_pin_hash is a short PIN, easy to guess: make a password of at least %d "
+                        "characters with 'antre web --hash-password', set [web] staff_password_hash and remove "
+                        "staff_pin_hash", PASSWORD_MIN_LENGTH)
         self.services = {s.code: s for s in cfg.services}
         self.streams: dict[str, int] = {}   # open status streams per client address
 
@@ -420,8 +427,7 @@ class WebApp:
     # ------------------------------------------------------------------ staff
 
     def is_staff(self, request: Request) -> bool:
-        token = request.cookies.get(STAFF_COOKIE)
-        return self.staff_enabled and bool(token) and self.signer.check(token) == "staff"
+        return self.staff_enabled and self.sessions.get(request.cookies.get(STAFF_COOKIE)) is not None
 
     async def staff(self, request: Request) -> Response:
         if not self.staff_enabled:
@@ -435,7 +441,7 @@ class WebApp:
         flags = {s["code"]: s for s in (info or {}).get("services", [])}
         today = self.today().isoformat()
         return self.render(request, "staf.html", status, state=self.bridge.state or {}, flags=flags,
-                           web_share=(info or {}).get("web_share"),
+                           web_share=(info or {}).get("web_share"), legacy_pin=self.staff_legacy,
                            ticker=self.bridge.ticker if self.bridge.ticker is not None else self.cfg.display.ticker,
                            problem=problem, saved=request.query_params.get("ok") == "1", today=today)
 
@@ -446,15 +452,20 @@ class WebApp:
         if refused:
             return refused
         lang = self.lang(request)
-        if not self.pin_limit.allow(self.client_ip(request)):
-            return self.render(request, "staf_login.html", 429, error=texts.text("pin_locked", lang))
-        pin = form.get("pin", "")[:64]
-        if not await run_in_threadpool(verify_pin, pin, self.web.staff_pin_hash):
-            log.warning("wrong staff PIN from %s", self.client_ip(request))
-            return self.render(request, "staf_login.html", 403, error=texts.text("pin_wrong", lang))
-        log.info("staff signed in from %s", self.client_ip(request))
+        ip = self.client_ip(request)
+        wait = self.login_throttle.wait(ip)
+        if wait > 0:   # not even checked: guesses while waiting are worth nothing
+            until = (datetime.now(self.cfg.office.tz) + timedelta(seconds=wait + 59)).strftime("%H.%M")
+            return self.render(request, "staf_login.html", 429, error=texts.text("login_wait", lang, time=until))
+        password = form.get("password", "")[:256]
+        long_enough = self.staff_legacy or len(password) >= PASSWORD_MIN_LENGTH
+        if not (long_enough and await run_in_threadpool(verify_pin, password, self.staff_hash)):
+            self.login_throttle.failed(ip)
+            log.warning("wrong staff password from %s", ip)
+            return self.render(request, "staf_login.html", 403, error=texts.text("password_wrong", lang))
+        log.info("staff signed in from %s", ip)
         response = RedirectResponse("/staf", status_code=303)
-        response.set_cookie(STAFF_COOKIE, self.signer.sign("staff", STAFF_SESSION_SECONDS), httponly=True,
+        response.set_cookie(STAFF_COOKIE, self.sessions.create("staff", STAFF_SESSION_SECONDS), httponly=True,
                             samesite="strict", path="/staf", max_age=STAFF_SESSION_SECONDS,
                             secure=request.url.scheme == "https")
         return response
@@ -463,6 +474,9 @@ class WebApp:
         form, refused = await self.form(request)
         if refused:
             return refused
+        # Revoked here: the same cookie is refused from anywhere from now on.
+        self.sessions.revoke(request.cookies.get(STAFF_COOKIE))
+        log.info("staff signed out from %s", self.client_ip(request))
         response = RedirectResponse("/staf", status_code=303)
         response.delete_cookie(STAFF_COOKIE, path="/staf")
         return response

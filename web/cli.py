@@ -14,31 +14,45 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="address to listen on (default: [web] host, 0.0.0.0)")
     parser.add_argument("--port", type=int, help="port (default: [web] port, 8080)")
     parser.add_argument("--mqtt-url", help="broker URL, overrides [mqtt] url")
+    parser.add_argument("--hash-password", action="store_true",
+                        help="read a staff password (twice, not echoed; or one line from a pipe) of at least 12 "
+                             "characters and print the line to put in [web] staff_password_hash, then exit")
     parser.add_argument("--hash-pin", action="store_true",
-                        help="read a staff PIN (twice, not echoed; or one line from a pipe) and print the line "
-                             "to put in [web] staff_pin_hash, then exit")
+                        help="older: the same for a short PIN ([web] staff_pin_hash); use --hash-password")
 
 
-def hash_pin_command() -> int:
-    from .security import hash_pin
+def hash_secret_command(kind: str) -> int:
+    """``--hash-password`` (``kind`` "password") or the older ``--hash-pin`` ("pin")."""
+    from .security import PASSWORD_MIN_LENGTH, hash_pin
 
+    word = "Kata sandi" if kind == "password" else "PIN"
     if sys.stdin.isatty():
-        pin = getpass.getpass("PIN petugas baru (new staff PIN): ")
-        if pin != getpass.getpass("Ulangi PIN (repeat): "):
-            print("PIN tidak sama (the PINs differ)", file=sys.stderr)
+        secret = getpass.getpass(f"{word} petugas baru (new staff {kind}): ")
+        if secret != getpass.getpass(f"Ulangi {word.lower()} (repeat): "):
+            print(f"{word} tidak sama (the {kind}s differ)", file=sys.stderr)
             return 2
     else:
-        pin = sys.stdin.readline().rstrip("\n")
-    if not 4 <= len(pin) <= 32:
+        secret = sys.stdin.readline().rstrip("\n")
+    if kind == "password":
+        if not PASSWORD_MIN_LENGTH <= len(secret) <= 256:
+            print(f"Kata sandi harus minimal {PASSWORD_MIN_LENGTH} karakter, misalnya empat kata acak "
+                  f"(a password needs at least {PASSWORD_MIN_LENGTH} characters, e.g. four random words)",
+                  file=sys.stderr)
+            return 2
+        print(f'staff_password_hash = "{hash_pin(secret)}"')
+        return 0
+    if not 4 <= len(secret) <= 32:
         print("PIN harus 4-32 karakter (a PIN needs 4-32 characters)", file=sys.stderr)
         return 2
-    print(f'staff_pin_hash = "{hash_pin(pin)}"')
+    print("antre web: a PIN is short and easy to guess; use --hash-password and [web] staff_password_hash",
+          file=sys.stderr)
+    print(f'staff_pin_hash = "{hash_pin(secret)}"')
     return 0
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.hash_pin:
-        return hash_pin_command()
+    if args.hash_password or args.hash_pin:
+        return hash_secret_command("password" if args.hash_password else "pin")
 
     import uvicorn
 

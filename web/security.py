@@ -1,4 +1,4 @@
-"""Small, pure security helpers: PIN hashes, signed staff sessions, CSRF tokens, rate limits.
+"""Small, pure security helpers: password hashes, staff sessions, the login throttle, CSRF tokens, rate limits.
 
 Nothing here touches the network; each piece has a test of its own in ``tests/test_web.py``.
 """
@@ -25,7 +25,8 @@ def _unb64(text: str) -> bytes:
 
 
 def hash_pin(pin: str, *, salt: bytes | None = None) -> str:
-    """``scrypt$16384$8$1$<salt>$<hash>``: what ``[web] staff_pin_hash`` holds. Never store the PIN itself."""
+    """``scrypt$16384$8$1$<salt>$<hash>``: what ``[web] staff_password_hash`` (or the older
+    ``staff_pin_hash``) holds. Never store the password itself."""
     salt = salt or secrets.token_bytes(16)
     digest = hashlib.scrypt(pin.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
     return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
@@ -48,27 +49,123 @@ def valid_pin_hash(stored: str) -> bool:
     return len(parts) == 6 and parts[0] == "scrypt" and all(parts[1:])
 
 
-class Signer:
-    """Signs short values with HMAC-SHA256: ``sign("staff", ttl)`` -> token; ``check(token)`` -> value or None."""
+PASSWORD_MIN_LENGTH = 12   # characters of a staff password (a passphrase: "kopi manis pagi hari")
 
-    def __init__(self, key: bytes):
-        self.key = key
 
-    def _mac(self, payload: str) -> str:
-        return _b64(hmac.new(self.key, payload.encode(), hashlib.sha256).digest())
+class SessionStore:
+    """Staff sessions kept on the server: the browser holds only a random token.
 
-    def sign(self, value: str, ttl_seconds: float, now: float | None = None) -> str:
-        payload = f"{value}|{int((now or time.time()) + ttl_seconds)}"
-        return f"{payload}|{self._mac(payload)}"
+    A token is valid until it expires or is revoked (signing out revokes it everywhere: the same
+    cookie sent from another address is dead too). In memory: a restart of ``antre web`` signs
+    everyone out. Each session names its ``subject`` ("staff" today; a person's account later), so
+    one person's sessions can be revoked together.
 
-    def check(self, token: str, now: float | None = None) -> str | None:
-        try:
-            value, expires, mac = token.rsplit("|", 2)
-            if not hmac.compare_digest(mac, self._mac(f"{value}|{expires}")):
-                return None
-            return value if int(expires) >= (now or time.time()) else None
-        except ValueError:
+    >>> store = SessionStore()
+    >>> token = store.create("staff", 60, now=0)
+    >>> store.get(token, now=30)["subject"], store.get(token, now=61)
+    ('staff', None)
+    >>> store.revoke(token); store.get(token, now=1) is None
+    True
+    """
+
+    def __init__(self, max_sessions: int = 1000):
+        self.max_sessions = max_sessions
+        self._sessions: dict[str, dict] = {}
+        self._lock = threading.Lock()
+
+    def create(self, subject: str, ttl_seconds: float, now: float | None = None, **data) -> str:
+        now = time.time() if now is None else now
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            self._expire(now)
+            while len(self._sessions) >= self.max_sessions:   # the oldest goes first
+                del self._sessions[next(iter(self._sessions))]
+            self._sessions[token] = {"subject": subject, "created": now, "expires": now + ttl_seconds} | data
+        return token
+
+    def get(self, token: str | None, now: float | None = None) -> dict | None:
+        if not token or len(token) > 100:
             return None
+        now = time.time() if now is None else now
+        with self._lock:
+            session = self._sessions.get(token)
+            if session is None or session["expires"] <= now:
+                self._sessions.pop(token, None)
+                return None
+            return dict(session)
+
+    def revoke(self, token: str | None) -> None:
+        with self._lock:
+            self._sessions.pop(token or "", None)
+
+    def revoke_subject(self, subject: str) -> int:
+        with self._lock:
+            gone = [t for t, s in self._sessions.items() if s["subject"] == subject]
+            for t in gone:
+                del self._sessions[t]
+        return len(gone)
+
+    def __len__(self) -> int:
+        return len(self._sessions)
+
+    def _expire(self, now: float) -> None:
+        for t in [t for t, s in self._sessions.items() if s["expires"] <= now]:
+            del self._sessions[t]
+
+
+class LoginThrottle:
+    """Wrong passwords slow down every address, not only the one that sent them.
+
+    Per address: ``per_address`` failures in ``window`` seconds lock that address for the rest of
+    the window. In all: after ``free`` failures within ``global_window`` seconds (from any addresses
+    at all), each further attempt must wait ``base`` seconds after the last failure, doubling with
+    every failure, at most ``cap``. Attempts refused while waiting are not checked and not counted.
+    Rotating source addresses therefore buy nothing: with the defaults, at most about 150 guesses a
+    day get checked, however many addresses send them.
+
+    >>> t = LoginThrottle(per_address=5, free=2, base=15, cap=600)
+    >>> [t.wait(f"10.0.0.{i}", now=0) for i in range(3)]
+    [0.0, 0.0, 0.0]
+    >>> t.failed("10.0.0.1", now=0); t.failed("10.0.0.2", now=1); t.wait("10.0.0.3", now=2)
+    14.0
+    >>> t.wait("10.0.0.3", now=16.5), t.failed("10.0.0.3", now=17), t.wait("10.0.0.4", now=18)
+    (0.0, None, 29.0)
+    """
+
+    def __init__(self, per_address: int = 5, window: float = 600.0, free: int = 10,
+                 global_window: float = 86400.0, base: float = 15.0, cap: float = 600.0):
+        self.per_address = per_address
+        self.window = window
+        self.free, self.global_window, self.base, self.cap = free, global_window, base, cap
+        self._failures: deque[float] = deque()
+        self._address_failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def wait(self, address: str, now: float | None = None) -> float:
+        """Seconds this address must wait before a password is checked (0: check it now)."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            mine = self._address_failures.get(address)
+            while mine and mine[0] <= now - self.window:
+                mine.popleft()
+            if mine is not None and len(mine) >= self.per_address:
+                return float(mine[0] + self.window - now)
+            while self._failures and self._failures[0] <= now - self.global_window:
+                self._failures.popleft()
+            over = len(self._failures) - self.free
+            if over < 0:
+                return 0.0
+            delay = min(self.cap, self.base * 2 ** over)
+            return float(max(0.0, self._failures[-1] + delay - now))
+
+    def failed(self, address: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self._failures.append(now)
+            if len(self._address_failures) >= 10000:   # under a flood of addresses, forget the oldest half
+                for k in list(self._address_failures)[:5000]:
+                    del self._address_failures[k]
+            self._address_failures.setdefault(address, deque()).append(now)
 
 
 def new_csrf_token() -> str:

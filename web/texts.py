@@ -86,14 +86,22 @@ TEXTS: dict[str, tuple[str, str]] = {
     "last_update": ("Terakhir diperbarui {time}", "Last updated {time}"),
     "not_today": ("Nomor ini untuk tanggal {date}.", "This number is for {date}."),
     "staff_title": ("Halaman petugas", "Staff page"),
-    "pin": ("PIN petugas", "Staff PIN"),
+    "password": ("Kata sandi petugas", "Staff password"),
     "login": ("Masuk", "Sign in"),
     "logout": ("Keluar", "Sign out"),
-    "pin_wrong": ("PIN salah.", "Wrong PIN."),
-    "pin_locked": ("Terlalu banyak PIN salah. Coba lagi dalam 10 menit.", "Too many wrong PINs. Try again in 10 minutes."),
-    "staff_off": ("Halaman petugas belum diaktifkan. Admin: jalankan 'antre web --hash-pin' dan isi "
-                  "[web] staff_pin_hash.",
-                  "The staff page is not set up. Admin: run 'antre web --hash-pin' and set [web] staff_pin_hash."),
+    "password_wrong": ("Kata sandi salah.", "Wrong password."),
+    "login_wait": ("Terlalu banyak percobaan masuk yang salah. Coba lagi pukul {time}.",
+                   "Too many wrong sign-in attempts. Try again at {time}."),
+    "staff_off": ("Halaman petugas belum diaktifkan. Admin: jalankan 'antre web --hash-password' dan isi "
+                  "[web] staff_password_hash.",
+                  "The staff page is not set up. Admin: run 'antre web --hash-password' and set "
+                  "[web] staff_password_hash."),
+    "legacy_pin": ("Halaman petugas masih memakai PIN pendek (staff_pin_hash), yang mudah ditebak. Admin: buat "
+                   "kata sandi minimal 12 karakter dengan 'antre web --hash-password', isi "
+                   "[web] staff_password_hash, lalu hapus staff_pin_hash.",
+                   "The staff page still uses a short PIN (staff_pin_hash), which is easy to guess. Admin: make a "
+                   "password of at least 12 characters with 'antre web --hash-password', set "
+                   "[web] staff_password_hash and remove staff_pin_hash."),
     "board": ("Papan hari ini", "Today's board"),
     "counter": ("Loket", "Counter"),
     "serving": ("Melayani", "Serving"),
