@@ -32,7 +32,6 @@ from __future__ import annotations
 import bisect
 import json
 import logging
-import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace

@@ -350,6 +350,9 @@ def load_with_overrides(args: argparse.Namespace) -> config_mod.Config:
 
 def run(args: argparse.Namespace) -> int:
     cfg = load_with_overrides(args)
+    from .secret_check import weak_secrets
+    for warning in weak_secrets(cfg):   # a default or guessable secret: say so at every start
+        log.warning("%s: %s", cfg.source, warning)
     # The writer thread hands each message to paho's network thread; the default 5 ms GIL switch interval
     # would let a reply wait behind the next command's work. 0.5 ms keeps a call at about a millisecond.
     sys.setswitchinterval(0.0005)

@@ -97,6 +97,29 @@ def test_cli_config_check_ok_and_error(tmp_path):
     assert f"{bad}: 'database.url' = 'mysql://x' must be a SQLAlchemy URL" in r.stderr
 
 
+def test_config_check_warns_about_default_and_guessable_secrets(tmp_path):
+    sample = tmp_path / "sample.toml"
+    sample.write_text(antre("config", "sample").stdout)
+    r = antre("config", "check", str(sample))
+    assert r.returncode == 0 and f"# {sample}: OK, 1 warning(s)" in r.stdout
+    assert "antre config check: warning: [kiosk] staff_pin is the sample's default '1234'" in r.stderr
+    assert antre("config", "check", "--strict", str(sample)).returncode == 1
+    for pin in ("1111", "123456", "98765432", "2580"):
+        weak = tmp_path / "weak.toml"
+        weak.write_text(f'[kiosk]\nstaff_pin = "{pin}"\n[web]\nstaff_pin_hash = "scrypt$1$8$1$aa$bb"\n'
+                        '[mqtt]\npassword = "antre123"\n')
+        r = antre("config", "check", str(weak))
+        assert r.returncode == 0 and r.stderr.count("warning:") == 3, (pin, r.stderr)
+        assert "[kiosk] staff_pin is easy to guess" in r.stderr and "staff_password_hash" in r.stderr
+    made = antre("config", "secrets", "--roles", "kiosk,web")
+    good = tmp_path / "good.toml"
+    good.write_text(made.stdout)
+    r = antre("config", "check", "--strict", str(good))
+    assert r.returncode == 0 and "warning" not in r.stderr, r.stderr
+    pin = config.load(good).kiosk.staff_pin
+    assert f"Kiosk staff PIN (PIN petugas kios): {pin}" in made.stderr and pin not in r.stdout
+
+
 def test_cli_help_is_clear():
     r = antre("--help")
     assert r.returncode == 0 and "serve" in r.stdout and "config" in r.stdout

@@ -69,7 +69,7 @@ def lines(result: subprocess.CompletedProcess) -> list[str]:
 UNIT = {"server": "antre.service", "kiosk": "antre-kiosk.service", "display": "antre-display.service",
         "counter": "antre-counter.service", "web": "antre-web.service"}
 COMPONENT = {"server": "service", "kiosk": "kiosk", "display": "display", "counter": "counter", "web": "web"}
-PIN_NOTE = "note: the staff page (/staf) has no PIN yet: run '/opt/antre/venv/bin/antre web --hash-pin', put the"
+PIN_NOTE = "note: the staff page (/staf) has no password yet: run '/opt/antre/venv/bin/antre web --hash-password', put the"
 
 
 def this_host() -> str:
@@ -347,14 +347,14 @@ def test_device_install_uses_the_login_from_the_server(tmp_path, monkeypatch):
     assert tree_hash(root) == before
 
 
-def test_web_install_logs_in_as_web_and_asks_for_the_staff_pin(tmp_path, antre_bin, monkeypatch):
-    """A website Pi: the web login from the server, [web] explained in antre.toml, and a note
-    until the staff PIN hash (made by the real `antre web --hash-pin`) is in place."""
+def test_web_install_logs_in_as_web_and_generates_the_staff_password(tmp_path, antre_bin, monkeypatch):
+    """A website Pi: the web login from the server, and a staff password generated (by the real
+    `antre config secrets`) into antre.toml as a hash, its clear value in a root-only note."""
     root = tmp_path / "root"
     root.mkdir()
     login = snippet(tmp_path / "web-1.toml", "web-1", "web")
     args = ["--role", "web", "--server", "10.0.0.2", "--device-config", str(login)]
-    first = lines(install(root, *args))
+    first = lines(install(root, *args, antre_bin=antre_bin))
     assert "skipped (--root): systemctl enable --now antre-web.service" in first
     assert f"skipped (--root): /opt/antre/venv/bin/pip install --upgrade --upgrade-strategy only-if-needed {ROOT}[web]" \
         in first
@@ -363,25 +363,32 @@ def test_web_install_logs_in_as_web_and_asks_for_the_staff_pin(tmp_path, antre_b
     cfg = unit_config(root, "web", monkeypatch)
     assert (cfg.mqtt.url, cfg.mqtt.username) == ("mqtt://10.0.0.2:1883", "web-1")
     assert client_id_for(cfg, "web") == "web-1"  # the ACL gives web-1 its replies by user name
-    assert PIN_NOTE in first
-    toml = root / "etc/antre/antre.toml"
-    assert "\n[web]\n# The staff page (/staf) needs a PIN. Make its hash with\n" in toml.read_text()
-    assert cfg.web.staff_pin_hash == ""
-
-    # Once: the same run changes nothing and still reminds of the PIN.
-    again = lines(install(root, *args))
-    assert again[-1] == "Done: 0 changes." and PIN_NOTE in again
-
-    # Set the PIN as docs/install.md says: the printed line goes into [web].
-    made = subprocess.run([str(antre_bin), "web", "--hash-pin"], input="2468\n", capture_output=True, text=True,
-                          check=True)
-    line = made.stdout.strip()
-    assert line.startswith('staff_pin_hash = "scrypt$')
-    toml.write_text(toml.read_text().replace("[web]\n", f"[web]\n{line}\n"))
+    assert PIN_NOTE not in first
+    note = root / "etc/antre/first-secrets.txt"
+    assert oct(note.stat().st_mode & 0o777) == "0o600"
+    password = re.search(r"/staf\): (\S+)", note.read_text())[1]
     from web.security import verify_pin
-    assert verify_pin("2468", config.load(toml).web.staff_pin_hash)
-    done = lines(install(root, *args))
-    assert PIN_NOTE not in done and done[-1] == "Done: 0 changes."
+    assert len(password) >= 12 and verify_pin(password, cfg.web.staff_password_hash)
+    assert password not in (root / "etc/antre/antre.toml").read_text()
+    assert any(line.startswith("note: /etc/antre/first-secrets.txt") for line in first)
+
+    # Once: the same run changes nothing and generates nothing new.
+    again = lines(install(root, *args, antre_bin=antre_bin))
+    assert again[-1] == "Done: 0 changes." and PIN_NOTE not in again
+    assert unit_config(root, "web", monkeypatch).web.staff_password_hash == cfg.web.staff_password_hash
+
+
+def test_kiosk_install_never_keeps_the_sample_staff_pin(tmp_path, antre_bin):
+    root = tmp_path / "root"
+    root.mkdir()
+    login = snippet(tmp_path / "kiosk-1.toml", "kiosk-1", "kiosk")
+    install(root, "--role", "kiosk", "--server", "10.0.0.2", "--device-config", str(login), antre_bin=antre_bin)
+    cfg = config.load(root / "etc/antre/antre.toml")
+    assert cfg.kiosk.staff_pin != "1234" and len(cfg.kiosk.staff_pin) == 8 and cfg.kiosk.staff_pin.isdigit()
+    assert cfg.kiosk.staff_pin in (root / "etc/antre/first-secrets.txt").read_text()
+    checked = subprocess.run([str(antre_bin), "config", "check", "--strict", str(root / "etc/antre/antre.toml")],
+                             capture_output=True, text=True)
+    assert checked.returncode == 0 and "warning" not in checked.stderr, checked.stderr
 
 
 def test_device_pi_with_two_roles_gets_one_login_per_role(tmp_path, monkeypatch):

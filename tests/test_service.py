@@ -366,3 +366,11 @@ def test_serve_runs_with_no_config(broker, tmp_path):
         proc.terminate()
         out = proc.communicate(timeout=15)[0].decode()
     assert proc.returncode == 0, out
+
+
+def test_the_service_warns_at_start_about_a_default_secret(office):
+    # The test office keeps the sample's kiosk staff PIN: the log says so, naming the file.
+    wait_for(lambda: "staff_pin is the sample's default '1234'" in office.service.output(),
+             what="the warning about the default kiosk PIN")
+    assert str(office.config_path) in next(line for line in office.service.output().splitlines()
+                                           if "staff_pin is the sample's default" in line)

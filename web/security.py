@@ -5,43 +5,15 @@ Nothing here touches the network; each piece has a test of its own in ``tests/te
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import secrets
 import threading
 import time
 from collections import deque
 
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
+# The hash format is the core's: `antre config secrets` makes these hashes too.
+from antre.secret_check import hash_pin, verify_pin  # noqa: F401 (the website's names for them)
 
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def hash_pin(pin: str, *, salt: bytes | None = None) -> str:
-    """``scrypt$16384$8$1$<salt>$<hash>``: what ``[web] staff_password_hash`` (or the older
-    ``staff_pin_hash``) holds. Never store the password itself."""
-    salt = salt or secrets.token_bytes(16)
-    digest = hashlib.scrypt(pin.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
-    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
-
-
-def verify_pin(pin: str, stored: str) -> bool:
-    """True when ``pin`` matches a :func:`hash_pin` string (constant time); False for a malformed hash."""
-    try:
-        kind, n, r, p, salt, digest = stored.split("$")
-        if kind != "scrypt":
-            return False
-        got = hashlib.scrypt(pin.encode(), salt=_unb64(salt), n=int(n), r=int(r), p=int(p), dklen=32)
-        return hmac.compare_digest(got, _unb64(digest))
-    except (ValueError, TypeError):
-        return False
 
 
 def valid_pin_hash(stored: str) -> bool:
