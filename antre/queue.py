@@ -131,12 +131,31 @@ class Today:
     served: dict[str, tuple[float, int]] = field(default_factory=dict)     # service -> (minutes, tickets)
     calls: deque = field(default_factory=lambda: deque(maxlen=10))         # newest first
     rateable: dict[str, dict[str, Any]] = field(default_factory=dict)      # number -> entry, oldest first
+    runs: dict[str, list[list]] = field(default_factory=dict)              # service -> its queue as runs
 
     def add_waiting(self, t: TicketRow) -> None:
         bisect.insort(self.waiting.setdefault(t.service, []), t, key=lambda r: r.order)
+        self.runs.pop(t.service, None)
 
     def remove_waiting(self, t: TicketRow) -> None:
         self.waiting[t.service] = [r for r in self.waiting.get(t.service, []) if r.id != t.id]
+        self.runs.pop(t.service, None)
+
+    def queue_runs(self, service: str) -> list[list]:
+        """The service's waiting numbers in calling order as runs ``[first, count]`` (the state's
+        ``queue``); kept until that queue changes."""
+        runs = self.runs.get(service)
+        if runs is None:
+            runs = []
+            prefix, seq = None, -1
+            for r in self.waiting.get(service, ()):
+                if r.prefix == prefix and r.seq == seq + 1:
+                    runs[-1][1] += 1
+                else:
+                    runs.append([r.number, 1])
+                prefix, seq = r.prefix, r.seq
+            self.runs[service] = runs
+        return runs
 
     def add_served(self, t: TicketRow) -> None:
         if t.called_at and t.finished_at:
@@ -707,7 +726,7 @@ class QueueService:
                 "quota_reached": bool(svc.daily_quota) and issued >= svc.daily_quota,
                 "estimated_wait_minutes": self._estimate(svc, n),
                 # What a status page shows, derived here rather than asked per page (docs/protocol.md).
-                "queue": [r.number for r in live.waiting.get(svc.code, ())],
+                "queue": live.queue_runs(svc.code),
                 "minutes_per_ticket": pace[0],
                 "counters_open": pace[1],
             })

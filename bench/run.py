@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import apps, measures  # noqa: E402
+from bench import apps, measures, web_streams  # noqa: E402
 from bench.harness import Mosquitto, env_info, rss_mb, start_service  # noqa: E402
 from bench.postgres import Postgres  # noqa: E402
 
@@ -122,6 +122,24 @@ def rows(r: dict) -> list[tuple[str, str, str, str, str, str]]:
         add(f"RSS antre {name} ({a['when']})", f"{a['rss_mb']:.1f} MB", "", "", a["goal"], a["ok"])
         if a.get("startup_s") is not None:
             add(f"antre {name} start-up ({a['startup_what']})", f"{a['startup_s']:.2f} s", "", "", "", None)
+    st = r.get("streams")
+    if st:
+        levels = st["levels"]
+        zero = levels[st["levels_order"][0]]
+        for key in st["levels_order"][1:]:
+            lv = levels[key]
+            add(f"kiosk issue p50, paced, {int(key):,} status streams open", f"{lv['p50_ms']:.2f} ms",
+                f"{zero['p50_ms']:.2f} ms (0 streams)", f"{lv['p50_ms'] / zero['p50_ms']:.2f}x", "<= 1.2x",
+                lv["p50_ms"] <= 1.2 * zero["p50_ms"])
+            add(f"  p99 / max, {int(key):,} streams", f"{lv['p99_ms']:.2f} / {lv['max_ms']:.2f} ms",
+                f"{zero['p99_ms']:.2f} / {zero['max_ms']:.2f} ms", f"{lv['p99_ms'] / zero['p99_ms']:.2f}x", "", None)
+            add(f"  ticket_status sent to the service, {int(key):,} streams", str(lv["ticket_status_asked"]), "",
+                "", "0", lv["ticket_status_asked"] == 0)
+        top = levels[st["levels_order"][-1]]
+        add(f"RSS antre web, {int(st['levels_order'][-1]):,} status streams", f"{top['web_rss_mb']:.1f} MB",
+            f"{zero['web_rss_mb']:.1f} MB (0 streams)", f"{top['web_rss_mb'] / zero['web_rss_mb']:.2f}x", "", None)
+        add("status streams for never-issued numbers refused", f"{st['never_issued_refused']:,} of "
+            f"{st['never_issued_tried']:,}", "", "", "all", st["never_issued_refused"] == st["never_issued_tried"])
     p = r["postgres"]
     if "skipped" in p:
         add("PostgreSQL central service", "skipped", "", "", "", None)
@@ -147,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small counts; finishes in under a minute")
     ap.add_argument("--json", metavar="OUT", help="write all figures as JSON to this file")
-    ap.add_argument("--skip", action="append", default=[], choices=["growth", "apps", "postgres"],
+    ap.add_argument("--skip", action="append", default=[], choices=["growth", "apps", "postgres", "streams"],
                     help="leave out a section (repeatable)")
     args = ap.parse_args(argv)
     result: dict = {"mode": "quick" if args.quick else "full", "machine": env_info(),
@@ -163,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 result["growth"] = measures.growth(broker, workdir, args.quick, log)
             result["apps"] = {} if "apps" in args.skip else apps.measure(broker, workdir, log)
+            result["streams"] = None if "streams" in args.skip else web_streams.measure(broker, workdir, args.quick, log)
             result["postgres"] = {"skipped": "--skip postgres"} if "postgres" in args.skip else \
                 postgres_section(broker, workdir, args.quick)
         except Exception:

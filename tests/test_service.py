@@ -374,3 +374,31 @@ def test_the_service_warns_at_start_about_a_default_secret(office):
              what="the warning about the default kiosk PIN")
     assert str(office.config_path) in next(line for line in office.service.output().splitlines()
                                            if "staff_pin is the sample's default" in line)
+
+
+def test_ticket_status_read_from_the_state_equals_the_services_answer(office):
+    """What a status page derives from the retained state (antre/ticket_view.py) is what ticket_status
+    says, for every open ticket, through priorities, transfers, calls and a paused counter."""
+    from antre.ticket_view import StateIndex
+
+    c = office.client
+    for i in range(12):
+        c.ok("issue_ticket", service=("adminduk", "surat")[i % 2], priority="lansia" if i % 5 == 4 else None)
+    c.ok("call_next", counter="loket-1")
+    c.ok("call_next", counter="loket-2")
+    c.ok("transfer", counter="loket-2", service="umum")
+    c.ok("call_next", counter="loket-2")
+    c.ok("pause", counter="loket-3")
+    c.ok("issue_ticket", service="umum")
+    c.ok("call_next", counter="loket-1")
+    state = c.wait_state(lambda s: sum(x["waiting"] for x in s["services"]) == 10 and
+                         all(k["status"] != "idle" for k in s["counters"][:2]), "the state after the mix")
+    ix = StateIndex(state)
+    assert len(ix.open) == 12
+    for number, derived in ix.open.items():
+        told = c.ok("ticket_status", number=number)
+        for key in ("state", "service", "ahead", "estimated_wait_minutes"):
+            assert derived[key] == told[key], (number, key, derived, told)
+        assert (derived["counter"] or {}).get("name") == (told["counter"] or {}).get("name")
+    last = max(int(n.split("-")[1]) for n in ix.open if n.startswith("A-"))
+    assert ix.issued(f"A-{last:03d}") and not ix.issued(f"A-{last + 1:03d}") and not ix.issued("Z-001")

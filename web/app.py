@@ -38,7 +38,7 @@ from antre.mqtt import Reply
 from antre.protocol import normalize_name, normalize_phone
 
 from . import texts
-from .bridge import TERMINAL, Bridge
+from .bridge import PING, TERMINAL, Bridge
 from .security import (
     PASSWORD_MIN_LENGTH,
     LoginThrottle,
@@ -93,6 +93,7 @@ class WebApp:
                         "staff_pin_hash", PASSWORD_MIN_LENGTH)
         self.services = {s.code: s for s in cfg.services}
         self.streams: dict[str, int] = {}   # open status streams per client address
+        self._rendered: dict[tuple[int, str], tuple[dict, str]] = {}
 
     # ------------------------------------------------------------------ plumbing
 
@@ -389,13 +390,11 @@ class WebApp:
             try:
                 yield "retry: 3000\n\n"
                 while True:
-                    try:
-                        data = await asyncio.wait_for(q.get(), SSE_PING_SECONDS)
-                    except asyncio.TimeoutError:
+                    data = await q.get()
+                    if data is PING:   # every SSE_PING_SECONDS (the bridge's one keep-alive task)
                         yield ": ping\n\n"
                         continue
-                    view = status_view(data, lang, self.cfg.office.tz) if "error" not in data else {"error": data["error"]}
-                    yield f"data: {json.dumps(view, ensure_ascii=False)}\n\n"
+                    yield self._event_line(data, lang)
                     if data.get("state") in TERMINAL or "error" in data:
                         return   # nothing more will come; the page closes its stream
             finally:
@@ -404,6 +403,20 @@ class WebApp:
 
         return StreamingResponse(stream(), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    def _event_line(self, data: dict[str, Any], lang: str) -> str:
+        """The event for one status, rendered once per language however many pages get it (the bridge
+        hands every page of a ticket the same dict)."""
+        key = (id(data), lang)
+        cached = self._rendered.get(key)
+        if cached is not None and cached[0] is data:
+            return cached[1]
+        view = status_view(data, lang, self.cfg.office.tz) if "error" not in data else {"error": data["error"]}
+        line = f"data: {json.dumps(view, ensure_ascii=False)}\n\n"
+        if len(self._rendered) >= 2048:
+            self._rendered.clear()
+        self._rendered[key] = (data, line)
+        return line
 
     def _release_stream(self, ip: str) -> None:
         n = self.streams.get(ip, 0) - 1
@@ -642,9 +655,11 @@ def create_app(cfg: Config, bridge: Bridge | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app):
         w.bridge.start(asyncio.get_running_loop())
+        pinger = asyncio.create_task(w.bridge.ping_forever(SSE_PING_SECONDS))
         try:
             yield
         finally:
+            pinger.cancel()
             w.bridge.stop()
 
     routes = [

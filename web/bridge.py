@@ -109,7 +109,7 @@ class Bridge:
                     if ix.issued(number):
                         return "ended"
             left = deadline - loop.time()
-            if left <= 0 or (ix is not None and ix.day is not None and day > ix.day):
+            if left <= 0 or (ix is not None and ix.day is not None and (day > ix.day or not ix.soon(number))):
                 return "unknown"
             event = self._new_state_event()
             try:
@@ -142,6 +142,19 @@ class Bridge:
             if not qs:
                 del self._watchers[key]
                 self._sent.pop(key, None)
+
+    async def ping_forever(self, every: float) -> None:
+        """Each open page gets a keep-alive every ``every`` seconds, spread over that time (a slice
+        a second, never all at once), from this one task rather than a timer per page."""
+        tick = 0
+        while True:
+            await asyncio.sleep(1.0)
+            slices = max(1, int(every))
+            for qs in list(self._watchers.values()):
+                for q in qs:
+                    if id(q) // 16 % slices == tick % slices:
+                        _offer(q, PING)
+            tick += 1
 
     def _current(self, key: Key) -> dict[str, Any] | None:
         """The status known without asking: from the state while open, or remembered once ended."""
@@ -227,6 +240,10 @@ class Bridge:
         presence = read_presence(self.topics, topic, payload)
         if presence is not None and presence[0] == "service":
             self.service_online = bool(presence[2].get("online")) if presence[2] else None
+
+
+#: Put in a page's queue instead of a status: "write a keep-alive comment" (also how a closed page is found).
+PING: dict[str, Any] = {}
 
 
 def _offer(q: asyncio.Queue, data: dict[str, Any]) -> None:
