@@ -566,7 +566,7 @@ class CommandCounter:
         self.client = site.new_client()
         self.seen: list[str] = []
         topics = self.client.topics
-        self.client.link.subscribe(topics.commands, lambda t, p: self.seen.append(topics.command_name(t)))
+        self.client.link.subscribe(topics.commands, lambda t, p: self.seen.append(topics.sender(t).command))
 
     def count(self, name: str) -> int:
         return self.seen.count(name)
