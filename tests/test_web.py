@@ -601,6 +601,13 @@ def test_status_streams_cost_the_service_nothing_and_exist_only_for_issued_ticke
             site.client.ok("complete", counter="loket-1")
         for s in streams[:10]:
             assert s.until("called")["state_text"] == T("st_called", counter="Loket 1")
+        # Loading the pages of open tickets (a reload, a new phone) asks nothing either.
+        h = Http(site.web.url)
+        page = h.get(f"/status/{day}/{mine[0]}")
+        assert page.status == 200 and T("st_called", counter="Loket 1") in page.text
+        for n in mine[1:]:
+            page = h.get(f"/status/{day}/{n}")
+            assert page.status == 200 and T("st_waiting") in page.text and T("ahead") in page.text
         assert counter.count("ticket_status") == before
 
         # The ticket ends: its pages get the final state and their streams close; one question in all.

@@ -353,6 +353,13 @@ class WebApp:
         lang = self.lang(request)
         if key is None:
             return self.message(request, "not_found_page", 404)
+        known = self.bridge.open_status(*key)
+        if known is not None:   # an open ticket of today: read from the retained state, nothing asked
+            ticket = known | {"today": True}
+            return self.render(request, "status.html", ticket=ticket, number=key[1], day=key[0], problem=None,
+                               view=status_view(ticket, lang, self.cfg.office.tz),
+                               new=request.query_params.get("baru") == "1",
+                               day_text=texts.long_date(date.fromisoformat(key[0]), lang))
         reply = await self.bridge.request("ticket_status", {"number": key[1], "date": key[0]})
         if not reply.ok:
             status = 404 if reply.code == "ticket_not_found" else 503

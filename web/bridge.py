@@ -156,6 +156,11 @@ class Bridge:
                         _offer(q, PING)
             tick += 1
 
+    def open_status(self, day: str, number: str) -> dict[str, Any] | None:
+        """The status of an open ticket of today from the retained state (None: ask the service)."""
+        ix = self.index
+        return ix.status(number) if ix is not None and ix.day == day else None
+
     def _current(self, key: Key) -> dict[str, Any] | None:
         """The status known without asking: from the state while open, or remembered once ended."""
         ix = self.index
