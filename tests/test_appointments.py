@@ -151,6 +151,45 @@ def test_names_and_phone_numbers_are_deleted_after_their_day(tmp_path):
     assert err.value.code == "booking_not_found"
 
 
+def test_web_tickets_and_bookings_share_the_webs_part_of_the_quota_and_walk_ins_keep_theirs(tmp_path):
+    every_day = {d: "07:00-16:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    cfg = config.from_dict({
+        "queue": {"enforce_hours": False, "number_width": 2}, "office": {"hours": every_day},
+        "services": [{"code": "adminduk", "name": "KTP", "prefix": "A", "daily_quota": 10},
+                     {"code": "umum", "name": "Umum", "prefix": "C"}],
+        "counters": [{"id": "loket-1", "name": "Loket 1", "services": ["adminduk", "umum"]}],
+        "web": {"web_share": 30, "phone_daily_limit": 20,
+                "appointments": [{"service": "adminduk", "days": list(every_day), "capacity": 5}]}})
+    _, sessions = open_database(f"sqlite:///{tmp_path}/a.db")
+    q = QueueService(cfg, sessions, clock=ManualClock(datetime(2026, 11, 30, 2, 0, tzinfo=timezone.utc)))
+
+    def run(cmd, **args):
+        try:
+            return q.execute(cmd, uuid.uuid4().hex, args).result
+        except CommandError as exc:
+            return exc.code
+
+    web = dict(channel="web", name="Siti")
+    # The web's share of adminduk: 30 % of 10 = 3, tickets and that day's bookings together.
+    run("book", service="adminduk", date="2026-11-30", slot="10:00", name="Budi", phone="081111111111")
+    assert run("issue_ticket", service="adminduk", phone="081234567890", **web)["number"] == "A-01"
+    run("book", service="adminduk", date="2026-11-30", slot="10:30", name="Budi", phone="081111111112")
+    assert run("issue_ticket", service="adminduk", phone="081234567891", **web) == "web_share_reached"
+    assert run("book", service="adminduk", date="2026-11-30", slot="11:00", name="Budi",
+               phone="081111111113") == "web_share_reached"
+    # Another day has its own share.
+    assert run("book", service="adminduk", date="2026-12-01", slot="11:00", name="Budi",
+               phone="081111111113")["state"] == "booked"
+    info = {s["code"]: s for s in run("web_info")["services"]}
+    assert (info["adminduk"]["web_quota"], info["adminduk"]["web_used"]) == (3, 3)
+    # A service without a quota: 30 % of its 99 two-digit numbers.
+    assert info["umum"]["web_quota"] == 29
+    # Walk-ins: the rest of the quota (10 minus the one web ticket), whatever the web tried.
+    walk_ins = [run("issue_ticket", service="adminduk") for _ in range(10)]
+    assert [w["number"] for w in walk_ins[:9]] == [f"A-{i:02d}" for i in range(2, 11)]
+    assert walk_ins[9] == "quota_reached"
+
+
 def test_ticket_qr_opens_the_status_page_when_the_site_is_public():
     from kiosk.ticket import QR, TicketInfo, layout
 
