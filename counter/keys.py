@@ -31,7 +31,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, BinaryIO
 
 from antre.errors import ConfigError
@@ -222,11 +222,32 @@ class StreamKeys(KeyInput):
                 for ch in data.decode("utf-8", "replace"):
                     self._key(key_name(ch))
         else:
-            for raw in iter(self.stream.readline, b""):
+            for raw in self._lines():
                 if self.stopping.is_set():
                     return
                 line = raw.decode("utf-8", "replace").rstrip("\r\n")
                 self._key(key_name(line.strip()) if line.strip() else "enter")
+
+    def _lines(self) -> Iterator[bytes]:
+        """The stream's lines. A real file is read with ``os.read``, not through its buffered reader:
+        this thread then holds no lock of ``sys.stdin`` while it waits, so the interpreter can shut down
+        (SIGTERM, end of the demo) while it is blocked ("Fatal Python error: _enter_buffered_busy")."""
+        try:
+            fd = self.stream.fileno()
+        except (AttributeError, ValueError, OSError, io.UnsupportedOperation):
+            yield from iter(self.stream.readline, b"")
+            return
+        pending = b""
+        while True:
+            data = os.read(fd, 4096)
+            if not data:
+                break
+            pending += data
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                yield line + b"\n"
+        if pending:
+            yield pending
 
 
 class EvdevKeys(KeyInput):
