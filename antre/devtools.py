@@ -16,6 +16,12 @@ from pathlib import Path
 from typing import Any
 
 
+def find_program(name: str) -> str | None:
+    """The path of program ``name``: on PATH, or else in the sbin folders, where Debian puts daemons such
+    as mosquitto and a normal user's PATH does not look."""
+    return shutil.which(name) or shutil.which(name, path="/usr/local/sbin:/usr/sbin:/sbin")
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition",
              interval: float = 0.01) -> Any:
     """Polls ``predicate`` until it returns something truthy; raises TimeoutError after ``timeout`` seconds."""
@@ -78,8 +84,8 @@ class LocalBroker:
         return f"mqtt://127.0.0.1:{self.port}"
 
     def start(self) -> "LocalBroker":
-        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-        if not Path(binary).exists():
+        binary = find_program("mosquitto")
+        if binary is None:
             raise RuntimeError("mosquitto is not installed (apt-get install mosquitto)")
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\n"

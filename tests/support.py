@@ -233,7 +233,7 @@ class ShippedBroker:
         self.log = workdir / "mosquitto.log"
 
     def start(self) -> "ShippedBroker":
-        self.proc = subprocess.Popen(["mosquitto", "-c", str(self.workdir / "mosquitto.conf")],
+        self.proc = subprocess.Popen([devtools.find_program("mosquitto"), "-c", str(self.workdir / "mosquitto.conf")],
                                      stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
 
         def listening() -> bool:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import pwd
-import shutil
 import signal
 import socket
 import subprocess
@@ -39,6 +38,7 @@ from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
 from antre import broker, config  # noqa: E402
 from antre.cli import main  # noqa: E402
+from antre.devtools import find_program  # noqa: E402
 from antre.errors import ConfigError  # noqa: E402
 from tests.support import ShippedBroker  # noqa: E402
 
@@ -49,7 +49,7 @@ BASE = f"antre/v2/{OFFICE}"
 TIMEOUT = 15.0
 
 needs_mosquitto = pytest.mark.skipif(
-    shutil.which("mosquitto") is None or shutil.which("mosquitto_passwd") is None,
+    find_program("mosquitto") is None or find_program("mosquitto_passwd") is None,
     reason="mosquitto and mosquitto_passwd are not installed (apt install mosquitto)")
 
 DEVICES = [
@@ -238,7 +238,7 @@ class Client:
 
 @pytest.fixture(scope="module")
 def setup_files(tmp_path_factory):
-    if shutil.which("mosquitto") is None or shutil.which("mosquitto_passwd") is None:
+    if find_program("mosquitto") is None or find_program("mosquitto_passwd") is None:
         pytest.skip("mosquitto and mosquitto_passwd are not installed (apt install mosquitto)")
     work = tmp_path_factory.mktemp("broker")
     broker.setup(add=DEVICES, out=work / "etc-antre", passwd_file=work / "antre.passwd",

@@ -9,7 +9,6 @@ real device's password and does what the security review did.
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from datetime import date, timedelta
 import threading
@@ -25,6 +24,7 @@ from hypothesis import strategies as st
 from paho.mqtt.enums import CallbackAPIVersion
 
 from antre import broker
+from antre.devtools import find_program
 from antre.mqtt import Reply
 from antre.protocol import booking_code_ok, new_booking_code, read_presence
 from antre.server import CHECKIN_MISSES
@@ -34,7 +34,7 @@ from tests.support import (
     write_config,
 )
 
-pytestmark = pytest.mark.skipif(shutil.which("mosquitto") is None or shutil.which("mosquitto_passwd") is None,
+pytestmark = pytest.mark.skipif(find_program("mosquitto") is None or find_program("mosquitto_passwd") is None,
                                 reason="mosquitto and mosquitto_passwd are not installed (apt install mosquitto)")
 
 DEVICES = [

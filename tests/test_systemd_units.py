@@ -338,6 +338,7 @@ def test_verify_harness_reports_problems(fake_root):
 
 @pytest.mark.skipif(shutil.which("systemd-sysusers") is None or shutil.which("systemd-tmpfiles") is None,
                     reason="systemd-sysusers / systemd-tmpfiles not installed (apt install systemd)")
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root: systemd-tmpfiles gives the directories to the antre user")
 def test_sysusers_and_tmpfiles_create_user_and_directories(tmp_path):
     root = tmp_path / "root"
     (root / "etc/sysusers.d").mkdir(parents=True)
