@@ -102,7 +102,8 @@ class Demo:
 
     def interactive(self) -> int:
         if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
-            raise AntreError("no desktop to open windows on (DISPLAY is not set); try 'antre demo --headless'")
+            command = os.environ.get("ANTRE_DEMO_COMMAND") or "antre demo"
+            raise AntreError(f"no desktop to open windows on (DISPLAY is not set); try '{command} --headless'")
         self.start_core()
         w, h = KIOSK_SIZE
         self.spawn("kiosk", "kiosk", "--windowed", "--size", f"{w}x{h}")
@@ -143,6 +144,8 @@ Files: {self.out}
         topics = Topics(self.cfg.office.id)
         link = MqttLink(self.cfg.mqtt, topics, "demo-staff", "admin")
         staff = Requester(link)
+        state: dict = {}
+        link.subscribe(topics.state, lambda _topic, payload: state.update(json.loads(payload)))
         link.start()
         self.stack.callback(link.stop)
         wait_for(link.connected.is_set, what="the demo's staff client to connect")
@@ -194,10 +197,16 @@ Files: {self.out}
         # More residents, some from other kiosks.
         for service, priority in (("surat", None), ("adminduk", "lansia"), ("surat", None), ("adminduk", None)):
             staff_do("issue_ticket", service=service, **({"priority": priority} if priority else {}))
-        # Counters call: Loket 1 with its keypad, the others with their buttons.
+        # Counters call, one after the other so every run makes the same calls: Loket 1 with its
+        # keypad, the others with their buttons.
+        def serving(counter: str) -> str | None:
+            c = next((c for c in state.get("counters", []) if c["id"] == counter), None)
+            return (c.get("serving") or {}).get("number") if c else None
+
         press("+")
-        staff_do("call_next", counter="loket-2")
-        staff_do("call_next", counter="loket-3")
+        calls = {"loket-1": wait_for(lambda: serving("loket-1"), timeout=30, what="Loket 1 to call a number")}
+        for desk in ("loket-2", "loket-3"):
+            calls[desk] = staff_do("call_next", counter=desk)["number"]
         def board() -> dict:
             try:
                 return json.loads(board_dump.read_text())
@@ -227,11 +236,15 @@ Files: {self.out}
         from kiosk.ticket import preview_ticket
 
         shots["ticket-preview"] = preview_ticket(self.out / "ticket-preview.png", self.cfg)
+        # The TV's announcement of Loket 1's call of this run.
         counter_cfg = self.cfg.counter_by_id("loket-1")
-        shots["announcement"] = write_announcement(self.out / "announcement.wav", "A-001", counter_cfg.name,
+        shots["announcement"] = write_announcement(self.out / "announcement.wav", calls["loket-1"], counter_cfg.name,
                                                    counter_cfg.number, settings=self.cfg.display)
         printed = self.out / "printer-output.bin"
-        print("Antre demo (headless) finished. Files:")
+        print("Antre demo (headless) finished. Calls: " +
+              ", ".join(f"{number} at {self.cfg.counter_by_id(c).name}" for c, number in calls.items()) +
+              f" (the announcement: {calls['loket-1']} at {counter_cfg.name}).")
+        print(f"Files, in {self.out}:")
         for name, path in shots.items():
             print(f"  {name}: {path}")
         if printed.exists():
