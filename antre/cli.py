@@ -85,10 +85,24 @@ EXTRAS = {"kiosk": "kiosk", "display": "display", "announce": "display", "counte
 
 
 def _not_installed(command: str, missing: str | None) -> int:
-    extra = EXTRAS.get(command, "all")
     print(f"antre {command}: this part is not installed (missing Python package {missing!r}); "
-          f"install it with: pip install 'antre[{extra}]'", file=sys.stderr)
+          f"{_install_hint(EXTRAS.get(command, 'all'))}", file=sys.stderr)
     return 2
+
+
+def _install_hint(extra: str) -> str:
+    """How to add an extra, as a command that works as typed: into this very environment from this
+    checkout, or, for an installed Pi, the installer with the role."""
+    from pathlib import Path
+
+    checkout = Path(__file__).resolve().parents[1]
+    if not (checkout / "pyproject.toml").is_file():
+        role = {"reports": "server"}.get(extra, extra)
+        return (f"run scripts/install-pi again with --role {role} added to this Pi's roles (docs/install.md)"
+                if role in ("server", "kiosk", "display", "counter", "web") else
+                f"install it with: {sys.executable} -m pip install 'antre[{extra}]'")
+    sudo = "" if os.access(sys.prefix, os.W_OK) else "sudo "
+    return f"install it with: {sudo}{sys.executable} -m pip install -e '{checkout}[{extra}]'"
 
 
 def setup_logging(verbosity: int) -> None:
