@@ -118,7 +118,7 @@ def snippet(path: Path, name: str, role: str, password: str = "a-long-random-pas
     ("server", "antre.service", ["mosquitto", "mosquitto-clients", "chrony"]),
     ("kiosk", "antre-kiosk.service", ["libgles2", "libgbm1", "libusb-1.0-0"]),
     ("display", "antre-display.service", ["espeak-ng", "sox", "alsa-utils", "libgles2"]),
-    ("counter", "antre-counter.service", ["python3-lgpio"]),
+    ("counter", "antre-counter.service", ["python3-evdev"]),
     ("web", "antre-web.service", []),
 ])
 def test_dry_run_plans_each_role(tmp_path, role, unit, packages):
@@ -129,6 +129,13 @@ def test_dry_run_plans_each_role(tmp_path, role, unit, packages):
         assert f" {pkg}" in apt, f"{role}: {pkg} missing from {apt}"
     if role == "web":  # pure Python from pip: nothing from Debian beyond the venv itself
         assert apt == "would run: apt-get install -y --no-install-recommends python3-venv python3-pip"
+    # Package lists first: a fresh image has none.
+    assert out.index("would run: apt-get update") < out.index(apt)
+    # Raspberry Pi OS's own GPIO package only where the archive has it (plain Debian: lgpio from pip).
+    optional = "  and where the archive has them (Raspberry Pi OS): python3-lgpio"
+    assert (optional in out) == (role == "counter")
+    # `antre` on PATH, as docs/install.md uses it.
+    assert "would create link: /usr/local/bin/antre -> /opt/antre/venv/bin/antre" in out
     assert f"would install: /etc/systemd/system/{unit} (mode 0644)" in out
     assert f"would run: systemctl enable --now {unit}" in out
     assert "would run: systemd-sysusers antre.conf" in out
@@ -483,3 +490,131 @@ def test_uninstall_removes_what_install_added_and_keeps_data(tmp_path, antre_bin
     install(tmp_path, "--uninstall", "--purge")
     assert not (tmp_path / "etc/antre").exists()
     assert not (tmp_path / "var/lib/antre").exists()
+
+
+# --------------------------------------------------------------------------
+# Every role on its own, for real into a staging root
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("role", list(UNIT))
+def test_each_role_installs_into_a_staging_root(tmp_path, antre_bin, role):
+    if role == "server" and shutil.which("mosquitto_passwd") is None:
+        pytest.skip("mosquitto_passwd is not installed (apt install mosquitto)")
+    root = tmp_path / "root"
+    root.mkdir()
+    args = ["--role", role, "--broker-host" if role == "server" else "--server", "srv"]
+    out = lines(install(root, *args, antre_bin=antre_bin))
+    assert out.index("skipped (--root): apt-get update") < next(
+        i for i, line in enumerate(out) if line.startswith("skipped (--root): apt-get install"))
+    assert (root / "etc/systemd/system" / UNIT[role]).read_bytes() == (ROOT / "systemd" / UNIT[role]).read_bytes()
+    # `antre` is on PATH on the installed system: /usr/local/bin is on every PATH, sudo's secure_path too.
+    link = root / "usr/local/bin/antre"
+    assert link.is_symlink() and os.readlink(link) == "/opt/antre/venv/bin/antre"
+    cfg = config.load(root / "etc/antre/antre.toml")   # what `antre config check` reads: valid
+    assert cfg.mqtt.url == ("mqtt://localhost:1883" if role == "server" else "mqtt://srv:1883")
+    assert ("\n[web]\n" in (root / "etc/antre/antre.toml").read_text()) == (role == "web")
+    before = tree_hash(root)
+    assert lines(install(root, *args, antre_bin=antre_bin))[-1] == "Done: 0 changes."
+    assert tree_hash(root) == before
+
+    out = lines(install(root, "--uninstall"))
+    assert "removed: /usr/local/bin/antre" in out and not link.is_symlink()
+
+
+def test_a_file_of_the_admins_own_is_not_replaced_by_the_link(tmp_path):
+    own = tmp_path / "usr/local/bin/antre"
+    own.parent.mkdir(parents=True)
+    own.write_text("#!/bin/sh\necho mine\n")
+    out = lines(install(tmp_path, "--role", "display"))
+    assert "kept: /usr/local/bin/antre (not a link; /opt/antre/venv/bin/antre is not linked there)" in out
+    assert own.read_text() == "#!/bin/sh\necho mine\n"
+    install(tmp_path, "--uninstall")
+    assert own.read_text() == "#!/bin/sh\necho mine\n"
+
+
+@needs_passwd
+@pytest.mark.parametrize("role", ["web", "kiosk"])
+def test_a_role_added_later_gets_its_section_in_the_existing_antre_toml(tmp_path, antre_bin, role):
+    """antre.toml is written once; a role installed later still gets its section, appended with its own
+    new secret (clear value in a root-only note of its own), and the admin's edits are kept."""
+    install(tmp_path, "--role", "server", "--broker-host", "srv", antre_bin=antre_bin)
+    toml = tmp_path / "etc/antre/antre.toml"
+    assert f"[{role}]" not in toml.read_text()
+    edited = toml.read_text().replace('id = "sukamaju"', 'id = "mekarsari"')
+    toml.write_text(edited)
+
+    args = ["--role", "server", "--role", role, "--broker-host", "srv"]
+    dry = lines(install(tmp_path, "--dry-run", *args, antre_bin=antre_bin))
+    assert f"would add to /etc/antre/antre.toml: [{role}]" in dry and toml.read_text() == edited
+    out = lines(install(tmp_path, *args, antre_bin=antre_bin))
+    assert f"added to /etc/antre/antre.toml: [{role}] (the {role} role is new on this Pi)" in out
+    text = toml.read_text()
+    assert text.startswith(edited) and text.count(f"\n[{role}]\n") == 1
+    cfg = config.load(toml)
+    assert cfg.office.id == "mekarsari"
+    note = tmp_path / f"etc/antre/first-secrets-{role}.txt"
+    assert oct(note.stat().st_mode & 0o777) == "0o600"
+    if role == "web":
+        from web.security import verify_pin
+        password = re.search(r"/staf\): (\S+)", note.read_text())[1]
+        assert verify_pin(password, cfg.web.staff_password_hash) and password not in text
+        assert PIN_NOTE not in out
+    else:
+        assert cfg.kiosk.staff_pin != "1234" and cfg.kiosk.staff_pin in note.read_text()
+    # Valid; for the kiosk also free of weak secrets (--strict; a server+web Pi keeps the sample's unused kiosk PIN).
+    strict = ["--strict"] if role == "kiosk" else []
+    checked = subprocess.run([str(antre_bin), "config", "check", *strict, str(toml)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+    assert lines(install(tmp_path, *args, antre_bin=antre_bin))[-1] == "Done: 0 changes."
+    assert toml.read_text() == text
+
+
+# --------------------------------------------------------------------------
+# The package steps, against the real archive and the real package index
+# --------------------------------------------------------------------------
+
+def planned_packages(tmp_path: Path, role: str) -> tuple[list[str], str]:
+    out = lines(install(tmp_path, "--dry-run", "--role", role))
+    apt = next(line for line in out if line.startswith("would run: apt-get install"))
+    pip = next(line for line in out if "/bin/pip install " in line)
+    return apt.split("--no-install-recommends ", 1)[1].split(), pip.rsplit(" ", 1)[1]
+
+
+@pytest.mark.skipif(shutil.which("apt-get") is None or not Path("/var/lib/apt/lists").is_dir()
+                    or not any(Path("/var/lib/apt/lists").glob("*_Packages*")),
+                    reason="needs apt-get with package lists (Debian; run apt-get update)")
+@pytest.mark.parametrize("role", list(UNIT))
+def test_each_roles_debian_packages_install_on_an_empty_system(tmp_path, role):
+    """apt resolves the installer's package list on a system with nothing installed (an empty dpkg
+    status), from this machine's archive: every name exists in Debian 12 and its dependencies resolve.
+    Raspberry Pi OS's own packages are outside the list (they are asked for only where they exist)."""
+    packages, _ = planned_packages(tmp_path, role)
+    status = tmp_path / "status"
+    status.write_text("")
+    r = subprocess.run(["apt-get", "install", "--simulate", "--no-install-recommends", "-o",
+                        f"Dir::State::status={status}", "-o", "Debug::NoLocking=1", *packages],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr
+    assert "\nInst python3-dev " not in r.stdout and "\nInst gcc " not in r.stdout   # nothing to compile with
+    if role == "counter":
+        assert "Inst python3-evdev " in r.stdout
+
+
+@pytest.mark.skipif(not Path("/usr/lib/python3/dist-packages/evdev").is_dir(),
+                    reason="needs Debian's python3 with python3-evdev (apt install python3-evdev python3-venv)")
+def test_the_counter_venv_takes_evdev_from_debian_and_builds_nothing(tmp_path):
+    """The installer's venv (Debian's python3, --system-site-packages) and its pip command for the
+    counter role: pip resolves everything from wheels or Debian, so no compiler and no Python.h."""
+    _, requirement = planned_packages(tmp_path, "counter")
+    assert requirement == f"{ROOT}[counter,pi]"
+    venv = tmp_path / "venv"
+    subprocess.run(["/usr/bin/python3", "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120)
+    report = tmp_path / "report.json"
+    r = subprocess.run([str(venv / "bin/pip"), "install", "--dry-run", "--quiet", "--report", str(report),
+                        "--upgrade", "--upgrade-strategy", "only-if-needed", requirement],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    import json
+    names = {item["metadata"]["name"].lower() for item in json.loads(report.read_text())["install"]}
+    assert "antre" in names and "gpiozero" in names
+    assert "evdev" not in names   # Debian's python3-evdev 1.6 satisfies evdev>=1.6: nothing to compile
