@@ -114,6 +114,12 @@ def in_range(lo: float, hi: float):
     return check
 
 
+def login_names(value: list[str]) -> str | None:
+    """Broker login names, as ``antre broker setup`` makes them."""
+    bad = [v for v in value if not isinstance(v, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,31}", v)]
+    return f"must be a list of broker login names (a-z, 0-9, '-', '_'), not {bad}" if bad else None
+
+
 def non_empty(value: str) -> str | None:
     return None if value.strip() else "must not be empty"
 
@@ -202,7 +208,7 @@ class CounterConfig:
     name: str = checked(check=non_empty)
     services: list[str] = field(default_factory=list)
     number: int = checked(0, check=non_negative, doc="number spoken in announcements; 0 = taken from the name")
-    devices: list[str] = checked(default_factory=list,
+    devices: list[str] = checked(default_factory=list, check=login_names,
                                  doc="broker logins (counter devices) that may operate this counter; empty: "
                                      "any counter device whose presence names it (docs/security.md)")
 

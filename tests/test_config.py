@@ -56,6 +56,8 @@ def test_explicit_missing_file_is_an_error(tmp_path):
     ('[[counters]]\nid = "l1"\nname = "Loket 1"\nservices = ["adminduc"]\n',
      r"counter 'l1' serves unknown service 'adminduc' \(did you mean 'adminduk'\?\)"),
     ('[kiosk]\nprinter = "lpt1"\n', r"'kiosk.printer' = 'lpt1' must be 'none' or a URL"),
+    ('[[counters]]\nid = "l1"\nname = "Loket 1"\nservices = ["adminduk"]\ndevices = ["Meja 1"]\n',
+     r"'counters\[0\].devices' = \['Meja 1'\] must be a list of broker login names"),
     ('office = 3\n', r"'office' must be a table"),
     ('[office\n', r"not valid TOML"),
 ])
@@ -81,6 +83,12 @@ def test_printed_config_loads_back_identically(tmp_path):
     p = tmp_path / "sample.toml"
     p.write_text(config.to_toml(cfg, mask=False))
     assert config.load(p) == cfg
+
+
+def test_counters_may_be_pinned_to_their_devices(tmp_path):
+    p = tmp_path / "antre.toml"
+    p.write_text('[[counters]]\nid = "l1"\nname = "Loket 1"\nservices = ["adminduk"]\ndevices = ["counter-meja1"]\n')
+    assert config.load(p).counters[0].devices == ["counter-meja1"]
 
 
 def test_cli_config_check_ok_and_error(tmp_path):

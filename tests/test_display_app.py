@@ -355,6 +355,14 @@ def test_broker_and_service_outage_show_a_calm_banner_and_recover(tmp_path, xvfb
         office.service.kill()
         ui = board.wait(lambda ui: ui["banner"]["title"] == "Menghubungkan...", "the banner for the service")
         assert "server antrean tidak terjangkau" in ui["banner"]["detail"]
+        # A kiosk saying, on its own presence topic (all a kiosk login may write), that it is the service
+        # and online does not fool the TV: presence is trusted by its topic (docs/security.md).
+        c.link.publish(c.topics.status("kiosk", "kiosk-liar"), {"online": True, "component": "service",
+                                                               "client_id": "antre-service"},
+                       retain=True).wait_for_publish(5)
+        c.link.publish(c.topics.ticker, {"text": "Penanda uji."}, retain=True).wait_for_publish(5)  # after it
+        ui = board.wait(lambda ui: ui["ticker"].startswith("Penanda uji."), "the ticker sent after the lie")
+        assert ui["banner"]["title"] == "Menghubungkan..."
         office.service.start()
         board.wait(lambda ui: not ui["banner"]["title"], "the banner to go after the service restarts")
         # Only live calls were announced, once each: the reconnects repeated nothing before this call.
