@@ -130,6 +130,7 @@ class BoardModel:
         self.recent_limit = recent_calls
         self.state: dict[str, Any] | None = None
         self.statuses: dict[str, dict[str, Any]] = {}
+        self._drives: dict[str, list[str]] = {}   # counter device client id -> the counters it said it drives
         self.topic_ticker = ""
         self.connected = False
         self._event_call: CallView | None = None
@@ -159,6 +160,8 @@ class BoardModel:
         data = _json(payload)
         if isinstance(data, dict):
             self.statuses[client_id] = data
+            if data.get("component") == COUNTER_COMPONENT and isinstance(data.get("counters"), list):
+                self._drives[client_id] = [str(c) for c in data["counters"]]
         else:
             self.statuses.pop(client_id, None)
 
@@ -242,12 +245,16 @@ class BoardModel:
         return out
 
     def _offline_counters(self) -> set[str]:
-        """Counters whose every known device says offline. A counter no device mentions is never offline."""
+        """Counters whose every known device says offline. A counter no device mentions is never offline.
+
+        A device's offline message may not list its counters (a last will from an older version): then
+        the counters it listed while online count, whatever the offline message contains."""
         online: dict[str, bool] = {}
-        for s in self.statuses.values():
-            if s.get("component") != COUNTER_COMPONENT or not isinstance(s.get("counters"), list):
+        for client_id, s in self.statuses.items():
+            if s.get("component") != COUNTER_COMPONENT:
                 continue
-            for cid in s["counters"]:
+            listed = s.get("counters") if isinstance(s.get("counters"), list) else self._drives.get(client_id, [])
+            for cid in listed:
                 online[str(cid)] = online.get(str(cid), False) or bool(s.get("online"))
         return {cid for cid, up in online.items() if not up}
 
