@@ -42,7 +42,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from . import PROTOCOL_VERSION
-from .clock import SystemClock
+from .clock import SystemClock, say_when
 from .config import Config, CounterConfig, ServiceConfig
 from .errors import CommandError, Conflict, NotFound
 from .ticket_view import estimate_minutes
@@ -132,6 +132,7 @@ class Today:
     calls: deque = field(default_factory=lambda: deque(maxlen=10))         # newest first
     rateable: dict[str, dict[str, Any]] = field(default_factory=dict)      # number -> entry, oldest first
     runs: dict[str, list[list]] = field(default_factory=dict)              # service -> its queue as runs
+    undoable: bool = False                                                 # the day change into it can be undone
 
     def add_waiting(self, t: TicketRow) -> None:
         bisect.insort(self.waiting.setdefault(t.service, []), t, key=lambda r: r.order)
@@ -179,6 +180,12 @@ class QueueService:
         self._services = {s.code: s for s in cfg.services}
         self._counters = {c.id: c for c in cfg.counters}
         self.today: Today | None = None
+        #: A reason to doubt the clock (``ClockWatch.doubt``), or None; and the devices' clock, if it differs.
+        self.clock_doubt: Callable[[], str | None] = lambda: None
+        self.clock_device_time: Callable[[], float | None] = lambda: None
+        #: Set while the business day is held against the clock: the staff warning, in Indonesian.
+        self.clock_warning: str | None = None
+        self._behind: date | None = None
         #: Commands that only read (answered without a request log entry).
         self.read_only: set[str] = set()
         #: ``fn(session, now)`` run in the transaction that opens each new business day.
@@ -304,14 +311,21 @@ class QueueService:
 
     def tick(self) -> bool:
         """Periodic housekeeping (opens a new business day). True when the state changed."""
-        before = self.today.day if self.today else None
+        before = (self.today.day, self.today.seq) if self.today else None
         self._open_day(self.clock.now())
-        return before is not None and self.today.day != before
+        return before is not None and (self.today.day, self.today.seq) != before
 
     # ------------------------------------------------------------------ time
 
-    def business_date(self, now: datetime) -> date:
+    def clock_date(self, now: datetime) -> date:
+        """The date by the clock, in the office time zone."""
         return now.astimezone(self.tz).date()
+
+    def business_date(self, now: datetime) -> date:
+        """The business day in effect: the clock's date, unless a doubtful clock holds the open day."""
+        if self.today is not None and self.clock_warning is not None:
+            return self.today.day
+        return self.clock_date(now)
 
     def day_start(self, day: date) -> datetime:
         return datetime(day.year, day.month, day.day, tzinfo=self.tz).astimezone(timezone.utc)
@@ -325,32 +339,112 @@ class QueueService:
         return (oh, om) <= (local.hour, local.minute) < (ch, cm)
 
     def _open_day(self, now: datetime) -> None:
-        """Makes sure the mirror holds today; at a new day, closes earlier open tickets as expired."""
-        today = self.business_date(now)
-        if self.today is not None and self.today.day == today:
-            return
-        if self.today is not None and today < self.today.day:
-            self._clock_wrong(today, self.today.day)
+        """Makes sure the mirror holds the business day; at a new day, closes earlier open tickets as expired.
+
+        The clock is not believed blindly (docs/reliability.md, "Clock"):
+
+        - a new day is not started while ``clock_doubt()`` gives a reason (the clock jumped, or the
+          devices' clocks disagree): the open day is *held*, commands go on, and ``clock_warning`` says so;
+        - a clock behind the open day never closes the office: the open day is held as well;
+        - the last day change is recorded (``meta.last_rollover``) and undone when the clock turns out to
+          have been wrong before anything happened on the new day: the expired tickets are open again.
+        """
+        clock_day = self.clock_date(now)
+        live = self.today
+        if live is not None:
+            if live.day == clock_day:
+                if not (live.undoable and self.clock_doubt()):
+                    self.clock_warning = None
+                    return
+            elif clock_day > live.day and (why := self.clock_doubt()):
+                self._hold(now, live.day, why)
+                return
+            elif clock_day < live.day and self.clock_warning is not None and self._behind == clock_day:
+                return
         with self.sessions() as s, s.begin():
             meta = s.get(Meta, "business_date")
-            if meta is not None:
-                last = date.fromisoformat(meta.value)
-                if today < last:
-                    self._clock_wrong(today, last)
-            if meta is None or last != today:
-                self._rollover(s, now, today, meta)
+            last = date.fromisoformat(meta.value) if meta is not None else None
+            doubt = self.clock_doubt()
+            if last is not None and (clock_day < last or (clock_day == last and doubt)):
+                last = self._undo_rollover(s, now, clock_day, last, meta, doubt)
+            if last is None or (clock_day > last and not doubt):
+                self._rollover(s, now, clock_day, meta)
+                day, warning = clock_day, None
+            elif clock_day > last:
+                day, warning = last, doubt
+            elif clock_day < last:
+                day, warning = last, f"the clock says {clock_day}, before the open business day {last}"
+            else:
+                day, warning = last, None
             if s.get(Meta, "state_seq") is None:
                 s.add(Meta(key="state_seq", value="0"))
-        self._load(now)
+        self._load(now, day)
+        if warning:
+            self._hold(now, day, warning)
+        else:
+            self.clock_warning = None
 
-    def _clock_wrong(self, today: date, last: date):
-        log.error("clock went backwards: today is %s by the clock, but the service already opened %s; "
-                  "refusing commands until the clock is right (check the time source)", today, last)
-        raise CommandError("clock_wrong", f"the clock says {today}, but business day {last} was already opened; "
-                                          "set the correct time")
+    def _hold(self, now: datetime, day: date, why: str) -> None:
+        """Keeps ``day`` open although the clock says otherwise; sets the staff warning (Indonesian)."""
+        clock_day = self.clock_date(now)
+        self._behind = clock_day if clock_day < day else None
+        if clock_day < day:
+            text = (f"Jam Pi salah: jam menunjukkan {say_when(now, self.tz)}, padahal hari kerja "
+                    f"{day.isoformat()} sudah dibuka. Antrean tetap berjalan sebagai hari {day.isoformat()}; "
+                    "setel jam Pi.")
+        else:
+            text = (f"Jam Pi salah: jam menunjukkan {say_when(now, self.tz)}")
+            device = self.clock_device_time()
+            if device is not None:
+                text += f", jam perangkat lain {say_when(datetime.fromtimestamp(device, timezone.utc), self.tz)}"
+            text += (f". Pergantian hari ditunda: antrean tetap berjalan sebagai hari {day.isoformat()} "
+                     "sampai jam benar.")
+        if text != self.clock_warning:
+            log.error("clock doubtful (%s): keeping business day %s open; %s", why, day, text)
+        self.clock_warning = text
+
+    def _undo_rollover(self, s: Session, now: datetime, clock_day: date, last: date, meta: Meta,
+                       doubt: str | None) -> date:
+        """Undoes the last day change when it was made on a wrong clock and nothing happened since.
+
+        Returns the business day now open (``last`` when nothing was undone)."""
+        rec = s.get(Meta, "last_rollover")
+        if rec is None:
+            return last
+        r = json.loads(rec.value)
+        before = date.fromisoformat(r["from"])
+        if r["to"] != last.isoformat() or not before <= clock_day <= last or (clock_day == last and not doubt):
+            return last
+        if s.scalar(select(Ticket.id).where(Ticket.business_date == last).limit(1)) is not None:
+            return last   # tickets of the new day exist: keep it (the held day goes on until the clock is right)
+        at = datetime.fromisoformat(r["at"])
+        restored = 0
+        for tid, state, finished_at in r["tickets"]:
+            t = s.get(Ticket, tid)
+            if t is None or t.state != EXPIRED:
+                continue
+            s.execute(delete(EVENTS).where(EVENTS.c.ticket_id == tid, EVENTS.c.kind == "expired"))
+            t.state = state
+            t.finished_at = datetime.fromisoformat(finished_at) if finished_at else None
+            restored += 1
+        for cid, current, paused in r["counters"]:
+            s.execute(update(COUNTERS).where(COUNTERS.c.counter_id == cid)
+                      .values(current_ticket_id=current, paused=paused, updated_at=now))
+        meta.value = before.isoformat()
+        s.delete(rec)
+        seq = s.get(Meta, "state_seq")
+        if seq is not None:
+            seq.value = str(int(seq.value) + 1)
+        log.warning("the change to business day %s (made at %s) was undone: the clock was wrong; %d ticket(s) "
+                    "open again, business day %s open", last, at.isoformat(), restored, before)
+        return before
 
     def _rollover(self, s: Session, now: datetime, today: date, meta: Meta | None) -> None:
         stale = s.scalars(select(Ticket).where(Ticket.business_date < today, Ticket.state.in_(OPEN_STATES))).all()
+        # What is needed to undo this day change if the clock turns out to have been wrong.
+        record = {"from": meta.value if meta is not None else None, "to": today.isoformat(), "at": now.isoformat(),
+                  "tickets": [[t.id, t.state, None] for t in stale],
+                  "counters": [[c.counter_id, c.current_ticket_id, c.paused] for c in s.scalars(select(CounterState))]}
         for t in stale:
             s.add(TicketEvent(ticket_id=t.id, at=now, kind="expired", from_state=t.state, to_state=EXPIRED,
                               counter_id=t.counter_id, service_code=t.service_code))
@@ -363,6 +457,14 @@ class QueueService:
             s.add(Meta(key="business_date", value=today.isoformat()))
         else:
             meta.value = today.isoformat()
+        rec = s.get(Meta, "last_rollover")
+        if meta is None:
+            if rec is not None:
+                s.delete(rec)
+        elif rec is None:
+            s.add(Meta(key="last_rollover", value=json.dumps(record)))
+        else:
+            rec.value = json.dumps(record)
         seq = s.get(Meta, "state_seq")
         if seq is not None:
             seq.value = str(int(seq.value) + 1)
@@ -371,11 +473,12 @@ class QueueService:
         if stale:
             log.info("new business day %s: %d open ticket(s) from earlier days closed as expired", today, len(stale))
 
-    def _load(self, now: datetime) -> None:
-        """Builds the mirror of today from the database."""
-        today = self.business_date(now)
+    def _load(self, now: datetime, day: date | None = None) -> None:
+        """Builds the mirror of the business day (default: the one the mirror holds, else the clock's)."""
+        today = day or (self.today.day if self.today is not None else self.clock_date(now))
         live = Today(day=today, calls=deque(maxlen=self.cfg.queue.recent_calls))
         with self.sessions() as s:
+            rollover = s.scalar(select(Meta.value).where(Meta.key == "last_rollover"))
             live.seq = int(s.scalar(select(Meta.value).where(Meta.key == "state_seq")) or 0)
             rated = set(s.scalars(select(Rating.ticket_id).where(Rating.business_date == today)))
             rows = [TicketRow.of(t) for t in s.scalars(
@@ -406,6 +509,8 @@ class QueueService:
         live.rateable = dict(sorted(live.rateable.items(), key=lambda kv: kv[1]["completed_at"]))
         for kind, at, counter_id, service, number in calls:
             live.calls.append(self._call_entry(number, service, counter_id, kind == "recalled", at))
+        # The day change into this day can still be undone while nothing happened on it.
+        live.undoable = not rows and rollover is not None and json.loads(rollover).get("to") == today.isoformat()
         self.today = live
 
     # ------------------------------------------------------------------ helpers
@@ -525,6 +630,7 @@ class QueueService:
             live.add_waiting(row)
             live.issued[svc.code] = live.issued.get(svc.code, 0) + 1
             live.last_seq[svc.prefix] = seq
+            live.undoable = False
             log.info("issued %s (%s%s, %s)", row.number, svc.code, f", {priority}" if priority else "", channel)
 
         return Outcome(result, [("ticket_issued", self._ticket_dict(row) | {"time": iso(now)})], after=after)

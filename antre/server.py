@@ -33,6 +33,7 @@ from .protocol import (
     read_presence, status_payload,
 )
 from .queue import QueueService
+from .clock import ClockWatch
 from .storage import open_database
 
 log = logging.getLogger("antre.service")
@@ -52,7 +53,8 @@ _PUBLISH_STATE = object()
 class QueueServer:
     """Connects a :class:`QueueService` to the broker. ``start()``, then ``stop()``."""
 
-    def __init__(self, cfg: config_mod.Config, *, clock=None, notify=None, on_conflict=None):
+    def __init__(self, cfg: config_mod.Config, *, clock=None, notify=None, on_conflict=None,
+                 clock_watch: ClockWatch | None = None):
         self.cfg = cfg
         self.topics = Topics(cfg.office.id)
         self.instance = Instance.here(cfg.database.effective_url)
@@ -61,6 +63,13 @@ class QueueServer:
         self._on_conflict = on_conflict or (lambda message: None)
         self._own_presence_seen = False
         self.queue = QueueService(cfg, sessions, clock=clock)
+        # The real clock is watched (jumps, devices' clocks); an injected one (tests, simulations) only
+        # when a watch is given too.
+        self.clock_watch = clock_watch or (ClockWatch() if clock is None else None)
+        if self.clock_watch is not None:
+            self.queue.clock_doubt = self.clock_watch.doubt
+            self.queue.clock_device_time = self.clock_watch.device_time
+        self._health: dict[str, Any] = {}
         self.client_id = client_id_for(cfg, "service")
         self.link = MqttLink(cfg.mqtt, self.topics, self.client_id, "service")
         # Where this instance runs, so a second one can say so when it refuses to start.
@@ -116,7 +125,7 @@ class QueueServer:
 
     def _presence(self, topic: str, payload: bytes) -> None:
         # Handed to the writer in arrival order, so a counter's presence is known before its commands.
-        self._jobs.put(("presence", topic, payload, time.time()))
+        self._jobs.put(("presence", topic, payload, time.monotonic()))   # monotonic: see _admit
 
     def _legacy(self, topic: str, payload: bytes) -> None:
         self._jobs.put(("legacy", topic, payload))
@@ -168,6 +177,7 @@ class QueueServer:
                 if (dirty or self.queue.seq != self._published) and self._jobs.empty():
                     self._publish_state()
                     dirty = False
+                self._report_health()
             except CommandError as exc:  # tick() refused: clock went backwards
                 log.error("%s", exc.message)
             except Exception:
@@ -321,7 +331,10 @@ class QueueServer:
             if sender is not None:
                 self.link.publish(self.topics.reply(sender.client_id), encode(error_reply(rid, exc.code, exc.message)))
             return None
-        late = self._fresh.age(req.sender.client_id, req.sent_at, time.time())
+        if req.sent_at is not None and self.clock_watch is not None:
+            self.clock_watch.observe(req.sender.client_id, req.sent_at)
+        # Measured on the monotonic clock: setting the service's clock must not make commands look stale.
+        late = self._fresh.age(req.sender.client_id, req.sent_at, time.monotonic())
         if late is not None:
             # Dropped without a reply: its sender gave up long ago (and gave staff the error signal), and
             # a retry with the same request_id must get its own answer, not this one. Not the arguments
@@ -330,6 +343,15 @@ class QueueServer:
                         req.request_id, req.sender.client_id, late)
             return None
         return req
+
+    def _report_health(self) -> None:
+        """The service's health in its retained presence (republished only when it changes)."""
+        warning = self.queue.clock_warning
+        health = {"clock": "wrong" if warning else "ok", "clock_message": warning or "",
+                  "business_date": self.queue.today.day.isoformat() if self.queue.today else None}
+        if health != self._health:
+            self._health = health
+            self.link.set_status(**health)
 
     def _publish_state(self) -> None:
         state = self.queue.snapshot()

@@ -71,17 +71,19 @@ enforce_hours = {str(enforce_hours).lower()}
 class ServiceProcess:
     """``antre serve`` in a subprocess, exactly as systemd runs it."""
 
-    def __init__(self, config_path: Path, log_path: Path):
+    def __init__(self, config_path: Path, log_path: Path, env: dict[str, str] | None = None):
         self.config_path = config_path
         self.log_path = log_path
+        self.env = env or {}
         self.proc: subprocess.Popen | None = None
 
     def start(self, env: dict[str, str] | None = None) -> "ServiceProcess":
-        """``env``: extra environment, e.g. ``ANTRE_MQTT_FILE`` naming the service's broker login."""
+        """``env``: extra environment, e.g. ``ANTRE_MQTT_FILE`` naming the service's broker login (added to
+        the ``env`` given at construction, e.g. libfaketime's)."""
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "antre", "serve", "--config", str(self.config_path)],
                                      stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT,
-                                     env=os.environ | (env or {}))
+                                     env=os.environ | self.env | (env or {}))
         return self
 
     def kill(self) -> None:

@@ -13,7 +13,7 @@ import pytest
 from antre import config
 from antre.clock import ManualClock
 from antre.server import QueueServer
-from tests.support import TestClient, write_config
+from tests.support import TestClient, wait_for, write_config
 
 WIB = timezone(timedelta(hours=7))
 
@@ -88,16 +88,21 @@ def test_office_hours_are_enforced(running):
     assert st["open"] is False and st["hours_today"] is None
 
 
-def test_clock_going_back_a_day_is_refused(running, caplog):
+def test_clock_going_back_a_day_keeps_the_open_day(running, caplog):
     clock = ManualClock(datetime(2026, 12, 2, 9, 0, tzinfo=WIB))
     server, c = running(clock)
     assert c.ok("issue_ticket", service="umum")["number"] == "C-001"
     clock.set(datetime(2026, 12, 1, 9, 0, tzinfo=WIB))   # e.g. a Pi booted without a time source
-    reply = c.request("issue_ticket", service="umum")
-    assert reply.code == "clock_wrong" and "2026-12-01" in reply.message
-    assert any("clock went backwards" in r.message for r in caplog.records)
+    # The office is not locked: the open day goes on, and staff are told the clock is wrong.
+    t = c.ok("issue_ticket", service="umum")
+    assert t["number"] == "C-002" and t["business_date"] == "2026-12-02"
+    assert server.queue.clock_warning.startswith("Jam Pi salah: jam menunjukkan 1 Desember 2026 09.00")
+    wait_for(lambda: c.service_status.get("clock") == "wrong", what="the warning in the service's presence")
+    assert any("clock doubtful" in r.message for r in caplog.records)
     clock.set(datetime(2026, 12, 2, 9, 5, tzinfo=WIB))
-    assert c.ok("issue_ticket", service="umum")["number"] == "C-002"
+    assert c.ok("issue_ticket", service="umum")["number"] == "C-003"
+    assert server.queue.clock_warning is None
+    wait_for(lambda: c.service_status.get("clock") == "ok", what="the warning gone")
 
 
 def test_estimated_wait_uses_todays_service_times(running):
