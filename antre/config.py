@@ -230,6 +230,11 @@ class MqttConfig:
 class DatabaseConfig:
     url: str = checked("", check=db_url, doc="empty: /var/lib/antre/antre.db, or ~/.local/share/antre/antre.db "
                                              "when /var/lib/antre does not exist")
+    warn_free_mb: float = checked(200.0, check=non_negative,
+                                  doc="staff are warned when the database's disk has less free space than this")
+    reserve_mb: float = checked(20.0, check=non_negative,
+                                doc="space kept in a reserve file next to the database, given back when the disk "
+                                    "is full so the office can finish the day (0: none)")
 
     @property
     def effective_url(self) -> str:

@@ -186,6 +186,9 @@ class QueueService:
         #: Set while the business day is held against the clock: the staff warning, in Indonesian.
         self.clock_warning: str | None = None
         self._behind: date | None = None
+        #: The disk under the database (``antre.storage.StorageWatch``): failures it explains get their own
+        #: error code (``storage_full``, ``storage_read_only``) and one more try after it recovered.
+        self.storage = None
         #: Commands that only read (answered without a request log entry).
         self.read_only: set[str] = set()
         #: ``fn(session, now)`` run in the transaction that opens each new business day.
@@ -225,7 +228,7 @@ class QueueService:
         only the command that fails by itself is answered ``internal_error``.
         """
         results: list[Outcome | CommandError] = []
-        i = 0
+        i, retried = 0, False
         alone_until = 0   # after a failed shared transaction, its commands are retried one by one
         while i < len(commands):
             now = self.clock.now()
@@ -233,6 +236,17 @@ class QueueService:
                 self._open_day(now)
             except CommandError as exc:
                 results.extend(exc for _ in commands[i:])
+                break
+            except Exception as exc:
+                trouble = self.storage.trouble(exc) if self.storage is not None else None
+                if trouble is None:
+                    raise
+                if not retried and self.storage.recover(trouble):
+                    retried = True
+                    continue
+                log.error("cannot open the business day: %s (%s)", trouble, exc)
+                results.extend(CommandError(trouble, f"the service's storage is in trouble ({trouble})")
+                               for _ in commands[i:])
                 break
             start, reload = i, False
             try:
@@ -255,10 +269,24 @@ class QueueService:
                             break
             except _Refused:
                 continue
-            except Exception:
+            except Exception as exc:
                 # This transaction is lost; the ones before it are committed and keep their outcomes.
                 self.today = None  # the mirror may hold what was rolled back: reload it
                 del results[start:]
+                trouble = self.storage.trouble(exc) if self.storage is not None else None
+                if trouble and not retried and self.storage.recover(trouble):
+                    retried = True   # e.g. the reserve was given back: once more, from this transaction
+                    log.warning("storage trouble (%s: %s); trying again", trouble, exc)
+                    i = start
+                    continue
+                if trouble:
+                    # Not one command's fault: none of the rest can be written either.
+                    log.error("could not apply %d command(s), none of them was applied: %s (%s)",
+                              len(commands) - start, trouble, exc)
+                    message = {"storage_full": "the service's disk is full",
+                               "storage_read_only": "the service's database cannot be written (read-only)"}[trouble]
+                    results.extend(CommandError(trouble, message) for _ in commands[start:])
+                    break
                 failed = i - start   # i already counts the command that raised
                 if failed > 1:
                     # One command must not cost the others theirs: run each of them alone again.

@@ -34,7 +34,7 @@ from .protocol import (
 )
 from .queue import QueueService
 from .clock import ClockWatch
-from .storage import open_database
+from .storage import FULL, LOW, READ_ONLY, StorageWatch, check_writable, open_database
 
 log = logging.getLogger("antre.service")
 
@@ -59,10 +59,15 @@ class QueueServer:
         self.topics = Topics(cfg.office.id)
         self.instance = Instance.here(cfg.database.effective_url)
         self.engine, sessions = open_database(cfg.database.effective_url)
+        url = cfg.database.effective_url
+        check_writable(self.engine, url)   # refuse to start on a database that cannot be written
+        self.storage = StorageWatch(self.engine, url, cfg.database.warn_free_mb, cfg.database.reserve_mb)
+        self.storage.probe()
         self._db_lock = DatabaseLock(self.engine, self.instance)
         self._on_conflict = on_conflict or (lambda message: None)
         self._own_presence_seen = False
         self.queue = QueueService(cfg, sessions, clock=clock)
+        self.queue.storage = self.storage
         # The real clock is watched (jumps, devices' clocks); an injected one (tests, simulations) only
         # when a watch is given too.
         self.clock_watch = clock_watch or (ClockWatch() if clock is None else None)
@@ -168,16 +173,24 @@ class QueueServer:
                         messages.append(j)
                 if messages:
                     dirty |= self._handle(messages)
+                    if self.storage.state in (LOW, FULL):
+                        self.storage.checkpoint()   # little space: keep the WAL at a few pages
                 if _STOP in jobs:
                     return
-                if time.monotonic() - self._last_tick >= TICK_SECONDS:
+                if time.monotonic() - self._last_tick >= TICK_SECONDS or (
+                        self.storage.state in (FULL, READ_ONLY) and not messages and job is None):
                     self._last_tick = time.monotonic()
-                    dirty |= self.queue.tick()
+                    self._check_storage()
+                    if self.storage.state != READ_ONLY:
+                        dirty |= self.queue.tick()
                     self._notify("WATCHDOG=1")
-                if (dirty or self.queue.seq != self._published) and self._jobs.empty():
+                if (dirty or self.queue.seq != self._published) and self._jobs.empty() \
+                        and self.storage.state != READ_ONLY:
                     self._publish_state()
                     dirty = False
                 self._report_health()
+                if self.storage.state == READ_ONLY:
+                    self.engine.dispose()   # hold no file open, so the disk can be checked and mounted again
             except CommandError as exc:  # tick() refused: clock went backwards
                 log.error("%s", exc.message)
             except Exception:
@@ -344,11 +357,26 @@ class QueueServer:
             return None
         return req
 
+    def _check_storage(self) -> None:
+        before = self.storage.state
+        state = self.storage.probe()
+        if state in (LOW, FULL):
+            self.storage.checkpoint()   # a WAL left long is space a full disk needs
+        if state != before:
+            (log.info if state == "ok" else log.warning)("storage: %s -> %s (%s MB free)", before, state,
+                                                         None if self.storage.free_bytes is None
+                                                         else round(self.storage.free_bytes / 2**20, 1))
+            if before == READ_ONLY:
+                self.queue.today = None   # read everything again from the database
+
     def _report_health(self) -> None:
         """The service's health in its retained presence (republished only when it changes)."""
         warning = self.queue.clock_warning
+        free = self.storage.free_bytes
         health = {"clock": "wrong" if warning else "ok", "clock_message": warning or "",
-                  "business_date": self.queue.today.day.isoformat() if self.queue.today else None}
+                  "business_date": self.queue.today.day.isoformat() if self.queue.today else None,
+                  "storage": self.storage.state, "storage_message": self.storage.message(),
+                  "storage_free_mb": None if free is None else round(free / 2**20, 1)}
         if health != self._health:
             self._health = health
             self.link.set_status(**health)

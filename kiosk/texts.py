@@ -65,6 +65,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "err_office_closed": ("Kantor sedang tutup. Tiket hanya bisa diambil pada jam layanan.",
                           "The office is closed. Tickets are issued during opening hours."),
     "err_service_inactive": ("Layanan ini tidak tersedia hari ini.", "This service is not available today."),
+    "err_storage_full": ("Penyimpanan sistem antrean penuh. Tidak ada tiket yang dibuat. Mohon hubungi petugas.",
+                         "The queue system's storage is full. No ticket was made. Please ask the staff."),
+    "err_storage_read_only": ("Sistem antrean tidak bisa menyimpan data. Tidak ada tiket yang dibuat. "
+                              "Mohon hubungi petugas.",
+                              "The queue system cannot save data. No ticket was made. Please ask the staff."),
     "err_other": ("Terjadi masalah. Mohon hubungi petugas.", "Something went wrong. Please ask the staff."),
     # Info
     "requirements": ("Persyaratan", "Requirements"),

@@ -144,6 +144,14 @@ TEXTS: dict[str, tuple[str, str]] = {
                  "Too many requests from your device. Wait a minute and try again."),
     "not_found_page": ("Halaman tidak ditemukan.", "Page not found."),
     # Problems: the service's error codes
+    "err_storage_full": ("Penyimpanan sistem antrean di kantor sedang penuh. Tidak ada yang tersimpan. "
+                         "Silakan coba lagi nanti atau datang ke kantor.",
+                         "The office's queue system is out of storage. Nothing was saved. Please try again later "
+                         "or come to the office."),
+    "err_storage_read_only": ("Sistem antrean di kantor sedang tidak bisa menyimpan data. Tidak ada yang tersimpan. "
+                              "Silakan coba lagi nanti atau datang ke kantor.",
+                              "The office's queue system cannot save data now. Nothing was saved. Please try again "
+                              "later or come to the office."),
     "err_quota_reached": ("Kuota layanan ini untuk hari ini sudah habis. Silakan coba lagi besok.",
                           "Today's quota for this service is full. Please try again tomorrow."),
     "err_web_share_reached": ("Jatah nomor dari rumah untuk layanan ini sudah habis. Silakan datang dan ambil "
