@@ -270,6 +270,9 @@ class KioskConfig:
     printer: str = checked("none", check=printer_url)
     paper_width: Literal[58, 80] = 80
     print_timeout: float = checked(8.0, check=positive, doc="seconds")
+    printer_check_seconds: float = checked(15.0, check=in_range(1, 600),
+                                           doc="how often a printer in trouble is checked again (seconds); a "
+                                               "healthy one every four times that")
     ticket_screen_seconds: float = checked(8.0, check=positive)
     ticket_screen_seconds_no_print: float = checked(30.0, check=positive)
     idle_seconds: float = checked(60.0, check=positive)

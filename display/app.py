@@ -112,6 +112,7 @@ class DisplayApp(App):
     ticker_text = StringProperty("")
     banner_title = StringProperty("")
     banner_detail = StringProperty("")
+    attention_text = StringProperty("")
 
     def __init__(self, cfg: Config, announcer=None, **kwargs: Any):
         super().__init__(**kwargs)
@@ -236,6 +237,7 @@ class DisplayApp(App):
         self.date_text = format_date(local.date())
         self.model.tick(now)
         self._show_banner(now)
+        self.attention_text = self.model.attention_text()
         self._dump()
 
     def _show_banner(self, now: datetime) -> None:
@@ -295,6 +297,7 @@ class DisplayApp(App):
                                   time_text=format_clock(c.at.astimezone(self.tz)) if c.at else "")
                              for c in calls])
         self._show_banner(self._now())
+        self.attention_text = m.attention_text()
         self._shown = {
             "now": {"number": ids.now.number, "counter_name": ids.now.counter_name, "recall": ids.now.recall},
             "counters": [{"id": c.id, "name": c.name, "number": c.number, "status": c.status,
@@ -313,6 +316,7 @@ class DisplayApp(App):
             return
         data = dict(self._shown, office_name=self.office_name, clock=self.clock_text, date=self.date_text,
                     ticker=self.ticker_text, banner={"title": self.banner_title, "detail": self.banner_detail},
+                    attention=self.attention_text,
                     flashing=self._flash_ev is not None, window=list(Window.size),
                     connected=self.model.connected, logo=self.logo_path, frames=Clock.frames_displayed)
         text = json.dumps(data, ensure_ascii=False, sort_keys=True)

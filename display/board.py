@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
+from antre import health
+
 DAYS_ID = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
 MONTHS_ID = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
              "Oktober", "November", "Desember")
@@ -224,6 +226,15 @@ class BoardModel:
         why = "server antrean tidak terjangkau" if self.connected else "jaringan terputus"
         age = f"data terakhir {format_age((now - since).total_seconds())}" if since else "data terakhir"
         return title, f"{why} · {age}"
+
+    def attention(self) -> list[health.DeviceHealth]:
+        """Devices that need a person (printer without paper, a counter device off, the server's disk...)."""
+        return health.attention(self.statuses)
+
+    def attention_text(self) -> str:
+        """The TV's discreet marker for staff: '' when all is well, else ``Perlu petugas (2)``."""
+        n = len(self.attention())
+        return f"Perlu petugas ({n})" if n else ""
 
     @property
     def office_name(self) -> str:

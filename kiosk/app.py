@@ -708,8 +708,9 @@ class KioskApp(App):
 
     def _checked(self, result: PrintResult) -> None:
         self._publish_printer(result.status, result.message)
-        # A printer in trouble is checked every minute, a healthy one every five.
-        Clock.schedule_once(self._check_printer, 300 if result.status == "ok" else 60)
+        # A printer in trouble is checked every [kiosk] printer_check_seconds (15 s), a healthy one every minute.
+        every = self.cfg.kiosk.printer_check_seconds
+        Clock.schedule_once(self._check_printer, every * 4 if result.status == "ok" else every)
 
     # ------------------------------------------------------------------ info and messages
 

@@ -311,17 +311,18 @@ class TcpPrinter:
 
     Every paper-status query (DLE EOT 4) is answered with ``paper`` (0x12: paper present,
     as an Epson-compatible printer says); ``paper=None`` stays silent. ``url`` is the
-    ``kiosk.printer`` value that points at it.
+    ``kiosk.printer`` value that points at it; ``port`` switches a closed one on again at the same place.
     """
 
     PAPER_QUERY = b"\x10\x04\x04"
 
-    def __init__(self, paper: int | None = 0x12):
+    def __init__(self, paper: int | None = 0x12, port: int = 0):
         self.paper = paper
         self.connections: list[bytes] = []
         self._cond = threading.Condition()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # switched on again on its port
+        self.sock.bind(("127.0.0.1", port))
         self.sock.listen(8)
         self.port = self.sock.getsockname()[1]
         self.url = f"tcp://127.0.0.1:{self.port}"
@@ -367,6 +368,11 @@ class TcpPrinter:
             return b"".join(self.connections)
 
     def close(self) -> None:
+        """Switched off: stops listening at once (shutdown wakes the thread blocked in accept)."""
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.sock.close()
 
 

@@ -33,6 +33,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from antre import health
 from antre.config import WEEKDAYS, Config
 from antre.mqtt import Reply
 from antre.protocol import normalize_name, normalize_phone
@@ -462,6 +463,7 @@ class WebApp:
         today = self.today().isoformat()
         return self.render(request, "staf.html", status, state=self.bridge.state or {}, flags=flags,
                            web_share=(info or {}).get("web_share"), legacy_pin=self.staff_legacy,
+                           health=health.assess(self.bridge.devices()),
                            ticker=self.bridge.ticker if self.bridge.ticker is not None else self.cfg.display.ticker,
                            problem=problem, saved=request.query_params.get("ok") == "1", today=today)
 

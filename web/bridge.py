@@ -58,6 +58,9 @@ class Bridge:
         self.link.subscribe(self.topics.state, self._on_state)
         self.link.subscribe(self.topics.ticker, self._on_ticker)
         self.link.subscribe(self.topics.service_statuses, self._on_service)
+        #: Every device's retained presence (client id -> message): the staff page's device health.
+        self.statuses: dict[str, dict[str, Any]] = {}
+        self.link.subscribe(self.topics.statuses, self._on_status)
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
@@ -240,6 +243,22 @@ class Bridge:
             self.ticker = str(json.loads(payload).get("text", "")) if payload else ""
         except (ValueError, AttributeError):
             self.ticker = None
+
+    def _on_status(self, topic: str, payload: bytes) -> None:
+        # Trusted by its topic: the component is the role of the login that wrote it.
+        presence = read_presence(self.topics, topic, payload)
+        if presence is None:
+            return
+        _, client_id, data = presence
+        with self._lock:
+            if data is None:
+                self.statuses.pop(client_id, None)
+            else:
+                self.statuses[client_id] = data
+
+    def devices(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            return dict(self.statuses)
 
     def _on_service(self, topic: str, payload: bytes) -> None:
         presence = read_presence(self.topics, topic, payload)

@@ -103,6 +103,12 @@ TEXTS: dict[str, tuple[str, str]] = {
                    "password of at least 12 characters with 'antre web --hash-password', set "
                    "[web] staff_password_hash and remove staff_pin_hash."),
     "board": ("Papan hari ini", "Today's board"),
+    "health": ("Kesehatan perangkat", "Device health"),
+    "health_ok": ("Semua perangkat baik.", "All devices are fine."),
+    "health_none": ("Belum ada kabar dari perangkat.", "No word from the devices yet."),
+    "health_needs": ("Perlu petugas", "Needs a person"),
+    "device": ("Perangkat", "Device"),
+    "condition": ("Keadaan", "Condition"),
     "counter": ("Loket", "Counter"),
     "serving": ("Melayani", "Serving"),
     "idle": ("Kosong", "Idle"),
