@@ -98,12 +98,14 @@ ROLE_RULES: dict[str, tuple[tuple[str, str], ...]] = {
         _SERVICE_PRESENCE, _OWN_PRESENCE, _LEGACY_PRESENCE,
     ),
     # No events: the website follows tickets with ticket_status. The staff page writes the
-    # retained ticker (the TV's running text) and shows it, hence readwrite.
+    # retained ticker (the TV's running text) and shows it, hence readwrite; it shows every
+    # device's health (printer, counters online, the service's storage and clock): every presence.
     "web": tuple(("write", "{base}/cmd/{role}/{user}/" + c) for c in WEB_COMMANDS) + (
         ("read", "{base}/reply/{user}"),
         ("read", "{base}/state"),
         ("readwrite", "{base}/ticker"),
-        _SERVICE_PRESENCE, _OWN_PRESENCE, _LEGACY_PRESENCE,
+        ("read", "{base}/status/#"),
+        _OWN_PRESENCE, _LEGACY_PRESENCE,
     ),
     # A counter needs its replies and the state (its counter's status), no events.
     "counter": tuple(("write", "{base}/cmd/{role}/{user}/" + c) for c in COUNTER_COMMANDS) + (
