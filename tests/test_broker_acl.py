@@ -496,7 +496,7 @@ def test_acl_text_is_a_pure_function_of_the_devices():
         "topic read antre/v2/+/reply/web-1",
         "topic read antre/v2/+/state",
         "topic readwrite antre/v2/+/ticker",
-        "topic read antre/v2/+/status/service/+",
+        "topic read antre/v2/+/status/#",
         "topic write antre/v2/+/status/web/web-1",
         "topic write antre/v1/+/status/web-1",
     ]
