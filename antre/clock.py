@@ -76,7 +76,8 @@ class ClockWatch:
         self.window = window
         self.jump_seconds = jump_seconds
         self._wall, self._mono = wall, mono
-        self._devices: dict[str, tuple[float, float]] = {}   # sender -> (its clock minus our monotonic, heard at)
+        # sender -> (its clock minus our monotonic clock, heard at (monotonic), its last step in seconds)
+        self._devices: dict[str, tuple[float, float, float]] = {}
         self._ref = (wall(), mono())
         self._jumped = 0.0   # how far the wall clock stepped (seconds, signed) since it was last trusted
         self._lock = threading.Lock()
@@ -84,8 +85,13 @@ class ClockWatch:
     def observe(self, sender: str, sent_at: float) -> None:
         """A live message stamped with its sender's wall clock."""
         mono = self._mono()
+        base = sent_at - mono
         with self._lock:
-            self._devices[sender] = (sent_at - mono, mono)
+            before = self._devices.get(sender)
+            step = base - before[0] if before is not None else 0.0
+            if abs(step) <= self.jump_seconds:
+                step = before[2] if before is not None else 0.0   # a steady clock keeps its last step
+            self._devices[sender] = (base, mono, step)
 
     def _check_jump(self) -> None:
         wall, mono = self._wall(), self._mono()
@@ -97,13 +103,19 @@ class ClockWatch:
                 self._jumped = 0.0   # stepped back to where it was (or a small correction): trusted again
 
     def devices(self) -> tuple[list[float], list[float]]:
-        """(offsets of devices that agree, offsets of devices that disagree): device clock minus ours, s."""
+        """(offsets of devices that agree, offsets of devices that disagree): device clock minus ours, s.
+
+        After our clock stepped, a device whose clock then stepped by about as much is following ours
+        (it takes its time from this server, or runs on the same machine): it is no evidence either way."""
         wall, mono = self._wall(), self._mono()
         agree, disagree = [], []
         with self._lock:
-            for sender, (base, heard) in list(self._devices.items()):
+            jumped = self._jumped
+            for sender, (base, heard, step) in list(self._devices.items()):
                 if mono - heard > self.window:
                     del self._devices[sender]
+                    continue
+                if jumped and step and abs(step - jumped) <= self.jump_seconds:
                     continue
                 offset = base + mono - wall
                 (agree if abs(offset) <= self.tolerance else disagree).append(offset)
@@ -122,7 +134,7 @@ class ClockWatch:
             return f"the clock was set {_span(jumped, 'forward', 'back')} while the service ran"
         if jumped:
             with self._lock:
-                self._jumped = 0.0   # the devices confirm the new time
+                self._jumped = 0.0   # independent devices confirm the new time
         return None
 
     def device_time(self) -> float | None:

@@ -61,3 +61,21 @@ def test_a_tie_trusts_our_clock():
     w.observe("kiosk", c.wall - DAY)                # one device a day behind (e.g. fake-hwclock) ...
     w.observe("loket", c.wall + 2)                  # ... one that agrees with us
     assert w.doubt() is None
+
+
+def test_a_device_that_follows_our_step_is_no_confirmation():
+    c = Clocks()
+    w = watch(c)
+    w.observe("web", c.wall)                        # the website on the same Pi
+    w.observe("kiosk", c.wall + 1)                  # a kiosk with a clock of its own
+    c.run(5)
+    c.wall += DAY                                   # a bad NTP answer: a day forward
+    w.observe("web", c.wall)                        # same machine: it stepped with us
+    assert w.doubt() is not None                    # the kiosk (not stepped) disagrees; the web is no evidence
+    c.run(60)
+    w.observe("kiosk", c.wall)                      # minutes later the kiosk follows this server (timesyncd)
+    assert w.doubt() is not None                    # ... still no confirmation: it stepped by as much as we did
+    c.wall -= DAY                                   # the clock is set right
+    w.observe("web", c.wall)
+    w.observe("kiosk", c.wall)
+    assert w.doubt() is None
