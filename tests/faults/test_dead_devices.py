@@ -76,6 +76,8 @@ def test_a_dead_counter_is_offline_on_the_tv(tmp_path, broker, how):
 
         app.send_signal(how)
         app.wait(30)
+        if how == signal.SIGTERM:
+            assert app.returncode == 0, "a stopped counter exits cleanly:\n" + (tmp_path / "counter.log").read_text()
         # The board that watched the device die.
         wait_for(lambda: board.status("loket-2") == "offline", what="loket-2 offline on the watching board")
         assert board.status("loket-1") == "idle", "a counter no device drives is not marked offline"
