@@ -190,7 +190,11 @@ class QueueServer:
                     dirty = False
                 self._report_health()
                 if self.storage.state == READ_ONLY:
-                    self.engine.dispose()   # hold no file open, so the disk can be checked and mounted again
+                    # Hold no file open on that disk, so it can be checked and mounted again: no pooled
+                    # connection, and not the lock file either (a second service would find the database
+                    # unwritable and refuse to start anyway; the lock is taken again on recovery).
+                    self.engine.dispose()
+                    self._db_lock.release()
             except CommandError as exc:  # tick() refused: clock went backwards
                 log.error("%s", exc.message)
             except Exception:
@@ -368,6 +372,12 @@ class QueueServer:
                                                          else round(self.storage.free_bytes / 2**20, 1))
             if before == READ_ONLY:
                 self.queue.today = None   # read everything again from the database
+                try:
+                    self._db_lock.release()   # (idempotent) then taken again
+                    self._db_lock.acquire()
+                except AlreadyRunning as exc:
+                    log.error("%s", exc)
+                    self._on_conflict(str(exc))
 
     def _report_health(self) -> None:
         """The service's health in its retained presence (republished only when it changes)."""

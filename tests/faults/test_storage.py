@@ -17,6 +17,7 @@ Both need root (mounts); they are skipped otherwise.
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import shutil
 import sqlite3
@@ -200,6 +201,9 @@ def test_database_turned_read_only_at_run_time_is_reported_and_recovers(tmp_path
         wait_for(lambda: c.service_status.get("storage") == "ok", 40, "storage ok again")
         acked.add(c.ok("issue_ticket", service="surat")["number"])
         assert acked == tickets_in(office.db_path)
+        with open(f"{office.db_path}.lock") as lock:   # the one-service lock is held again
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         check_histories(office.db_path)
         print(f"\nread-only at run time: {len(codes)} x storage_read_only; recovered without restart after "
               "umount, fsck, mount")
