@@ -60,6 +60,7 @@ class Bridge:
         self.link.subscribe(self.topics.service_statuses, self._on_service)
         #: Every device's retained presence (client id -> message): the staff page's device health.
         self.statuses: dict[str, dict[str, Any]] = {}
+        self._statuses_lock = threading.Lock()   # written on paho's thread, read by the staff page
         self.link.subscribe(self.topics.statuses, self._on_status)
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -250,14 +251,14 @@ class Bridge:
         if presence is None:
             return
         _, client_id, data = presence
-        with self._lock:
+        with self._statuses_lock:
             if data is None:
                 self.statuses.pop(client_id, None)
             else:
                 self.statuses[client_id] = data
 
     def devices(self) -> dict[str, dict[str, Any]]:
-        with self._lock:
+        with self._statuses_lock:
             return dict(self.statuses)
 
     def _on_service(self, topic: str, payload: bytes) -> None:

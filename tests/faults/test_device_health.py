@@ -27,7 +27,7 @@ from tests.conftest import start_office
 from tests.faults.conftest import COUNTERS, SERVICES
 from antre.devtools import stop_process
 from tests.support import ROOT, TcpPrinter, free_port, wait_for
-from tests.test_web import CHROMIUM, PIN, Http, WebProcess
+from tests.test_web import CHROMIUM, PASSWORD, Http, WebProcess
 from web.security import hash_pin
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.gui]
@@ -73,7 +73,7 @@ printer_check_seconds = {CHECK_SECONDS}
 [web]
 port = {web_port}
 host = "127.0.0.1"
-staff_pin_hash = "{hash_pin(PIN)}"
+staff_password_hash = "{hash_pin(PASSWORD)}"
 """
     office = start_office(tmp_path, broker, services=SERVICES, counters=COUNTERS, extra=extra)
     procs = []
@@ -96,7 +96,7 @@ staff_pin_hash = "{hash_pin(PIN)}"
 
         h = Http(web.url)
         login = h.get("/staf")
-        assert h.post("/staf/masuk", {"csrf": login.csrf(), "pin": PIN}).status == 200
+        assert h.post("/staf/masuk", {"csrf": login.csrf(), "password": PASSWORD}).status == 200
 
         def staff() -> str:
             return h.get("/staf").text
@@ -160,7 +160,7 @@ def shoot(tmp_path: Path, xvfb, tv, web, name: str) -> list[Path]:
         try:
             page = browser.new_context(viewport={"width": 1000, "height": 900}, locale="id-ID").new_page()
             page.goto(web.url + "/staf")
-            page.fill("input[name=pin]", PIN)
+            page.fill("input[name=password]", PASSWORD)
             page.click("button[type=submit]")
             page.wait_for_selector("#health")
             page.screenshot(path=str(staff), full_page=False)
