@@ -1,12 +1,14 @@
 """The touchscreen kiosk (Kivy): take a number, see it printed, rate the service.
 
 Layout lives in ``kiosk.kv``; this module holds the small screen classes and the
-:class:`KioskApp`, which wires three plain objects together:
+:class:`KioskApp`, which wires plain objects to the screens:
 
 - an :class:`~antre.mqtt.MqttLink` (retained state, the service's presence,
   events) and a :class:`~kiosk.logic.CommandGate` (one command per touch);
 - a :class:`~kiosk.printer.TicketPrinter` (prints on its own thread);
-- :func:`~kiosk.logic.availability`, which decides what can work right now.
+- :func:`~kiosk.logic.availability`, which decides what can work right now;
+- the flows in :mod:`kiosk.flows` (start screen, issuing, check-in, rating, staff
+  PIN, printer status), which hold the decisions and send the commands.
 
 Only the main thread touches widgets: MQTT and printer callbacks hand over with
 ``Clock.schedule_once``. The kiosk never touches the database.
@@ -44,21 +46,25 @@ from kivy.utils import escape_markup
 
 from antre.config import Config
 from antre.mqtt import MqttLink, Reply, Requester, client_id_for
-from antre.protocol import BOOKING_CODE_DIGITS, Topics, booking_code_ok, read_object, read_presence
+from antre.protocol import Topics, read_object, read_presence
 
 from . import logic, texts
 from .assets import ASSETS, ensure_assets
+from .flows import Message
+from .flows.checkin import MISTYPED, SEND, CheckinFlow
+from .flows.home import can_issue, home, service_subtext
+from .flows.issuing import IssuingFlow, ticket_number, ticket_view
+from .flows.printer_status import PrinterStatus
+from .flows.rating import ASK_MORE, NumberKeypad, RatingFlow
+from .flows.staff import StaffPin
 from .printer import PrintResult, TicketPrinter
-from .ticket import TicketInfo
 
 log = logging.getLogger(__name__)
 
 KV = Path(__file__).with_name("kiosk.kv")
-PRIORITIES = ("lansia", "disabilitas", "ibu_hamil")
 STAFF_HOLD_SECONDS = 3.0
 THANKS_SECONDS = 6.0
 MESSAGE_SECONDS = 12.0
-MAX_RATEABLE_SHOWN = 8
 REQUEST_TIMEOUT = 3.0
 
 
@@ -287,6 +293,13 @@ class KioskApp(App):
         self.requester = Requester(self.link)
         self.gate = logic.CommandGate(self.requester, timeout=REQUEST_TIMEOUT, attempts=3)
         self.printer = printer or TicketPrinter.from_config(self.kcfg, lang=self.lang, check_on_start=False)
+        self.issuing = IssuingFlow(self.gate, public_url=cfg.web.public_url)
+        self.checkin = CheckinFlow(self.gate)
+        self.rating = RatingFlow(self.gate)
+        self.number_keypad = NumberKeypad()
+        self.staff_pin = StaffPin(self.kcfg.staff_pin)
+        self.printer_status = PrinterStatus(self.printer, self.link,
+                                            check_seconds=self.kcfg.printer_check_seconds)
         self.state: dict[str, Any] | None = None
         self.service_online: bool | None = None
         self.rows: list[logic.ServiceRow] = []
@@ -295,7 +308,6 @@ class KioskApp(App):
         self._ticket_timer = None
         self._message_timer = None
         self._ticket_number = ""
-        self._rating: dict[str, Any] = {}
         self._render: Callable[[], None] | None = None
         self._ticket: tuple[dict[str, Any], logic.ServiceRow] | None = None
         self._leaving = False
@@ -342,7 +354,7 @@ class KioskApp(App):
             self.link.subscribe(self.topics.event("ticket_completed"), self._on_completed)
         self.link.on_connect(lambda: Clock.schedule_once(lambda dt: self._refresh()))
         self.link.on_disconnect(lambda: Clock.schedule_once(lambda dt: self._refresh()))
-        self._publish_printer(self.printer.status, self.printer.status_message)
+        self.printer_status.publish_current()
         self.link.start()
         self._check_printer()
         self._tick(0)
@@ -410,11 +422,10 @@ class KioskApp(App):
             Clock.schedule_once(lambda dt: self._set_service_online(online))
 
     def _on_completed(self, topic: str, payload: bytes) -> None:
-        try:
-            event = json.loads(payload)
-        except ValueError:
+        event = read_object(payload, "ticket_completed event")
+        if event is None:
             return
-        counter = (event.get("counter") or {}).get("id") if isinstance(event, dict) else None
+        counter = (event.get("counter") or {}).get("id")
         if counter == self.kcfg.rating_counter and event.get("number"):
             Clock.schedule_once(lambda dt: self.rating_prompt(event["number"]))
 
@@ -432,26 +443,15 @@ class KioskApp(App):
         """Recomputes availability, the banner and the home screen from what is known now."""
         if not hasattr(self, "sm"):
             return
-        self.availability = logic.availability(self.link.connected.is_set(), self.service_online, self.state)
-        office = (self.state or {}).get("office") or {}
-        self.office_name = office.get("name") or self.cfg.office.name
-        if self.availability == logic.CLOSED:
-            hours = (self.state or {}).get("hours_today")
-            self.banner = self.t("closed", hours=hours) if hours else self.t("closed_today")
-        elif self.availability != logic.OK:
-            self.banner = self.t(self.availability)
-        else:
-            self.banner = ""
-        self.can_rate = self.availability in (logic.OK, logic.CLOSED) and not self.busy
-        self.rateable = [r["number"] for r in (self.state or {}).get("rateable", [])][:MAX_RATEABLE_SHOWN]
-        if self.busy:
-            self.home_title = self.t("please_wait")
-        elif self.availability != logic.OK:
-            self.home_title = self.t("no_tickets_now")
-        elif self.priority:
-            self.home_title = self.t("priority_chosen", kind=self.t(f"priority_{self.priority}"))
-        else:
-            self.home_title = self.t("choose_service")
+        availability = logic.availability(self.link.connected.is_set(), self.service_online, self.state)
+        view = home(availability, self.state, busy=self.busy, priority=self.priority, lang=self.lang,
+                    office_name=self.cfg.office.name)
+        self.availability = view.availability
+        self.office_name = view.office_name
+        self.banner = view.banner
+        self.can_rate = view.can_rate
+        self.rateable = view.rateable
+        self.home_title = view.title
         self._refresh_services()
         if self.sm.current == "rate_pick":
             self._fill_rate_pick()
@@ -474,23 +474,14 @@ class KioskApp(App):
                 line.add_widget(info)
                 box.add_widget(line)
                 self._row_widgets[r.code] = (b, info)
-        can_issue = self.availability == logic.OK and not self.busy
         for r in self.rows:
             b, info = self._row_widgets[r.code]
             b.text = r.label(self.lang)
             b.font_size = self.u * 32
             b.sub_size = self.u * 27
             b.icon_size = self.u * 64
-            if self.availability in (logic.BROKER_DOWN, logic.SERVICE_OFFLINE):
-                b.subtext = ""  # the counts would be stale
-            elif r.quota_reached:
-                b.subtext = self.t("quota_reached")
-            else:
-                waiting = self.t("waiting", n=r.waiting) if r.waiting else self.t("waiting_none")
-                wait = (self.t("wait_minutes", m=r.estimated_wait_minutes) if r.estimated_wait_minutes
-                        else self.t("wait_now"))
-                b.subtext = f"{waiting}  \u2022  {wait}"
-            b.disabled = not can_issue or r.quota_reached
+            b.subtext = service_subtext(r, self.availability, self.lang)
+            b.disabled = not can_issue(r, self.availability, self.busy)
             info.text = self.t("info")
             info.width = self.u * 190
             info.font_size = self.u * 28
@@ -514,11 +505,11 @@ class KioskApp(App):
             self.priority = ""
 
     def go_home(self, *_: Any, idle: bool = False) -> None:
-        if idle and self._rating.get("score") and self.sm.current in ("rate_more", "rate_face"):
+        if idle and self.rating.has_score and self.sm.current in ("rate_more", "rate_face"):
             # Walked away during the detailed questions: the overall score still counts.
-            self._send_rating(with_elements=False, quiet=True)
+            self.rating.send_quietly()
         self._cancel_timers()
-        self._rating = {}
+        self.rating.reset()
         self.priority = ""
         self.sm.current = self.home_name
         self._refresh()
@@ -547,16 +538,10 @@ class KioskApp(App):
     def issue(self, code: str) -> None:
         """One touch on a service button: at most one issue_ticket in flight."""
         row = self.row(code)
-        if row is None or self.availability != logic.OK or row.quota_reached or self.busy:
-            return
-        args: dict[str, Any] = {"service": code, "channel": "kiosk"}
-        if self.priority:
-            args["priority"] = self.priority
-        rid = self.gate.send("issue_ticket", args,
-                             lambda reply: Clock.schedule_once(lambda dt: self._issued(reply, row)))
+        rid = self.issuing.issue(row, self.availability, self.busy, self.priority,
+                                 lambda reply: Clock.schedule_once(lambda dt: self._issued(reply, row)))
         if rid is None:
             return
-        log.info("issue_ticket %s (%s) request %s", code, self.priority or "regular", rid)
         self.busy = True
         if self.sm.current != "home":
             self.sm.current = "home"
@@ -565,17 +550,13 @@ class KioskApp(App):
         self.busy = False
         self.priority = ""
         if not reply.ok:
-            log.warning("ticket not issued: %s: %s", reply.code, reply.message)
-            key = f"err_{reply.code}" if f"err_{reply.code}" in texts.TEXTS else "err_other"
-            self.show_message(asset("warning.png"), lambda: self.t("issue_failed"), lambda: self.t(key),
-                              MESSAGE_SECONDS)
+            self._show_refusal(self.issuing.refusal(reply))
             return
-        result = reply.result or {}
-        self.show_ticket(result, row)
+        self.show_ticket(reply.result or {}, row)
 
     def show_ticket(self, result: dict[str, Any], row: logic.ServiceRow) -> None:
         self._cancel_timers()
-        number = str(result.get("number", "?"))
+        number = ticket_number(result)
         self._ticket_number = number
         self._ticket = (result, row)
         self.sm.get_screen("ticket").print_state = "printing"
@@ -584,10 +565,7 @@ class KioskApp(App):
         self._ticket_timer = Clock.schedule_once(
             self.go_home, self.kcfg.ticket_screen_seconds + self.kcfg.print_timeout)
         try:
-            info = TicketInfo.from_result(result, requirements=row.requirements, service_name_en=row.name_en)
-            if self.cfg.web.public_url:
-                info = dataclasses.replace(info, status_url=f"{self.cfg.web.public_url.rstrip('/')}/status/"
-                                                            f"{info.business_date.isoformat()}/{info.number}")
+            info = self.issuing.ticket_info(result, row)
         except ValueError as exc:
             log.error("ticket %s cannot be printed: %s", number, exc)
             self._printed(PrintResult(False, "error", str(exc), number))
@@ -598,17 +576,13 @@ class KioskApp(App):
     def _render_ticket(self) -> None:
         result, row = self._ticket
         scr: TicketScreen = self.sm.get_screen("ticket")
+        view = ticket_view(result, row, scr.print_state, self.lang)
         scr.number = self._ticket_number
-        scr.service_label = row.label(self.lang)
-        prio = result.get("priority")
-        scr.priority_label = f"{self.t('priority')}: {self.t('priority_' + prio)}" if prio in PRIORITIES else ""
-        ahead = int(result.get("ahead") or 0)
-        scr.ahead_text = self.t("ahead", n=ahead) if ahead else self.t("ahead_none")
-        minutes = int(result.get("estimated_wait_minutes") or 0)
-        scr.estimate_text = self.t("estimate", m=minutes) if minutes else self.t("estimate_now")
-        key = {"printing": "printing", "printed": "printed", "failed": "print_failed"}.get(scr.print_state,
-                                                                                        "no_printer")
-        scr.print_text = self.t(key)
+        scr.service_label = view.service_label
+        scr.priority_label = view.priority_label
+        scr.ahead_text = view.ahead_text
+        scr.estimate_text = view.estimate_text
+        scr.print_text = view.print_text
 
     def _show(self, screen: str, render: Callable[[], None]) -> None:
         """Fills ``screen``'s texts with ``render`` (again when the language changes) and shows it."""
@@ -622,7 +596,7 @@ class KioskApp(App):
                                    address=office.get("address", self.cfg.office.address))
 
     def _printed(self, result: PrintResult) -> None:
-        self._publish_printer(result.status, result.message)
+        self.printer_status.printed(result)
         if result.number != self._ticket_number or self.sm.current != "ticket":
             return
         scr: TicketScreen = self.sm.get_screen("ticket")
@@ -643,74 +617,48 @@ class KioskApp(App):
         if self.availability != logic.OK or self.busy:
             return
         self._cancel_timers()
-        scr: CheckinScreen = self.sm.get_screen("checkin")
-        scr.typed = ""
+        self.checkin.reset()
         self._code_changed()
         self.sm.current = "checkin"
 
     def code_key(self, key: str) -> None:
-        scr: CheckinScreen = self.sm.get_screen("checkin")
-        if key == "del":
-            scr.typed = scr.typed[:-1]
-        elif key == "ok":
-            if len(scr.typed) == BOOKING_CODE_DIGITS:
-                if booking_code_ok(scr.typed):
-                    self.check_in(scr.typed)
-                else:   # a digit mistyped or two swapped: the check digit says so before anything is sent
-                    log.info("check-in: the typed code's check digit does not match")
-                    self.show_message(asset("warning.png"), lambda: self.t("checkin_failed"),
-                                      lambda: self.t("checkin_mistyped"), MESSAGE_SECONDS)
-            return
-        elif key.isdigit() and len(scr.typed) < BOOKING_CODE_DIGITS:
-            scr.typed += key
-        self._code_changed()
+        action = self.checkin.key(key)
+        if action == SEND:
+            self.check_in(self.checkin.typed)
+        elif action == MISTYPED:
+            self._show_refusal(self.checkin.mistyped)
+        if key != "ok":
+            self._code_changed()
 
     def _code_changed(self) -> None:
         scr: CheckinScreen = self.sm.get_screen("checkin")
-        scr.shown = (scr.typed + "_" * (BOOKING_CODE_DIGITS - len(scr.typed))).replace("", " ").strip()
-        scr.ids.keypad.ok_enabled = len(scr.typed) == BOOKING_CODE_DIGITS
+        scr.typed = self.checkin.typed
+        scr.shown = self.checkin.shown
+        scr.ids.keypad.ok_enabled = self.checkin.complete
 
     def check_in(self, code: str) -> None:
         """Sends ``check_in``; the ticket it makes is shown and printed like any other."""
         if self.busy:
             return
-        rid = self.gate.send("check_in", {"code": code, "channel": "kiosk"},
-                             lambda reply: Clock.schedule_once(lambda dt: self._checked_in(reply)))
-        if rid is None:
-            return
-        log.info("check_in request %s", rid)  # the code itself is not logged: it is the resident's key
-        self.busy = True
+        rid = self.checkin.check_in(code, lambda reply: Clock.schedule_once(lambda dt: self._checked_in(reply)))
+        if rid is not None:
+            self.busy = True
 
     def _checked_in(self, reply: Reply) -> None:
         self.busy = False
         if not reply.ok:
-            log.warning("check-in refused: %s", reply.code)
-            key = f"checkin_err_{reply.code}"
-            if key not in texts.TEXTS:
-                key = f"err_{reply.code}" if f"err_{reply.code}" in texts.TEXTS else "err_other"
-            self.show_message(asset("warning.png"), lambda: self.t("checkin_failed"), lambda: self.t(key),
-                              MESSAGE_SECONDS)
+            self._show_refusal(self.checkin.refusal(reply))
             return
         result = reply.result or {}
-        row = self.row(str(result.get("service"))) or logic.ServiceRow(
-            str(result.get("service")), str(result.get("service_name", "")), "", "", 0, 0, False, ())
-        self.show_ticket(result, row)
+        self.show_ticket(result, self.checkin.row_for(result, self.rows))
 
     # ------------------------------------------------------------------ printer status
 
-    def _publish_printer(self, status: str, message: str) -> None:
-        self.link.set_status(printer=status, printer_message=message)
-
     def _check_printer(self, *_: Any) -> None:
-        if not self.printer.enabled:
-            return
-        self.printer.check(on_done=lambda res: Clock.schedule_once(lambda dt: self._checked(res)))
+        self.printer_status.check(on_done=lambda res: Clock.schedule_once(lambda dt: self._checked(res)))
 
     def _checked(self, result: PrintResult) -> None:
-        self._publish_printer(result.status, result.message)
-        # A printer in trouble is checked every [kiosk] printer_check_seconds (15 s), a healthy one every minute.
-        every = self.cfg.kiosk.printer_check_seconds
-        Clock.schedule_once(self._check_printer, every * 4 if result.status == "ok" else every)
+        Clock.schedule_once(self._check_printer, self.printer_status.checked(result))
 
     # ------------------------------------------------------------------ info and messages
 
@@ -743,12 +691,18 @@ class KioskApp(App):
         self._show("message", render)
         self._message_timer = Clock.schedule_once(self.go_home, seconds)
 
+    def _show_refusal(self, message: Message, seconds: float = MESSAGE_SECONDS) -> None:
+        """A flow's :class:`~kiosk.flows.Message`, in the current language (again when it changes)."""
+        body_key = message.body_key
+        self.show_message(asset(message.icon), lambda: self.t(message.title_key, **message.values),
+                          (lambda: self.t(body_key)) if body_key else None, seconds)
+
     # ------------------------------------------------------------------ rating
 
     def start_rating(self) -> None:
         if not self.can_rate:
             return
-        self._rating = {}
+        self.rating.reset()
         self._fill_rate_pick()
         self.sm.current = "rate_pick"
 
@@ -764,9 +718,9 @@ class KioskApp(App):
         scr.empty_text = "" if self.rateable else self.t("rate_pick_none")
 
     def open_keypad(self) -> None:
-        scr: RateKeypadScreen = self.sm.get_screen("rate_keypad")
-        scr.typed = ""
+        self.number_keypad.reset()
         self._typed_changed()
+        scr: RateKeypadScreen = self.sm.get_screen("rate_keypad")
         prefixes = scr.ids.prefixes
         prefixes.clear_widgets()
         for p in sorted({r.prefix for r in self.rows if r.prefix}):
@@ -777,18 +731,10 @@ class KioskApp(App):
         self.sm.current = "rate_keypad"
 
     def type_key(self, key: str) -> None:
-        scr: RateKeypadScreen = self.sm.get_screen("rate_keypad")
-        if key == "del":
-            scr.typed = scr.typed[:-1]
-        elif key == "ok":
-            number = logic.normalize_number(scr.typed, self._width())
-            if number:
-                self.rating_prompt(number)
-                return
-        elif key.isalpha():
-            scr.typed = key  # a letter starts a new number
-        elif len(scr.typed) < 7:
-            scr.typed = (scr.typed or "") + key
+        number = self.number_keypad.key(key, self._width())
+        if number:
+            self.rating_prompt(number)
+            return
         self._typed_changed()
 
     def _width(self) -> int:
@@ -796,20 +742,16 @@ class KioskApp(App):
 
     def _typed_changed(self) -> None:
         scr: RateKeypadScreen = self.sm.get_screen("rate_keypad")
-        number = logic.normalize_number(scr.typed, self._width())
-        scr.shown = number or scr.typed or "_"
-        scr.ids.keypad.ok_enabled = number is not None
+        scr.typed = self.number_keypad.typed
+        scr.shown = self.number_keypad.shown(self._width())
+        scr.ids.keypad.ok_enabled = self.number_keypad.number(self._width()) is not None
 
     def rating_prompt(self, number: str) -> None:
         """The face scale for ``number`` (also the entry point of rating-only mode)."""
         if self.sm.current in ("ticket", "pin"):
             return
-        if self._rating.get("score") and self._rating.get("number") != number:
-            # The next ticket was completed while the previous resident was still answering:
-            # keep their overall score.
-            self._send_rating(with_elements=False, quiet=True)
+        self.rating.start(number)
         self._cancel_timers()
-        self._rating = {"number": number, "score": None, "elements": []}
         scr: RateFaceScreen = self.sm.get_screen("rate_face")
 
         def render() -> None:
@@ -819,26 +761,21 @@ class KioskApp(App):
         self._last_touch = time.monotonic()
 
     def face(self, score: int) -> None:
-        r = self._rating
-        if not r.get("number"):
-            return
-        if r.get("score") is None:
-            r["score"] = score
+        step = self.rating.face(score)
+        if step == ASK_MORE:
             self.sm.current = "rate_more"
-            return
-        r["elements"].append(score)
-        if len(r["elements"]) == len(texts.IKM_ELEMENTS):
+        elif step == SEND:
             self._send_rating(with_elements=True)
-        else:
+        elif step is not None:
             self._show_element()
 
     def rate_details(self) -> None:
-        self._rating["elements"] = []
+        self.rating.details()
         self._show_element()
 
     def _show_element(self) -> None:
-        i = len(self._rating["elements"])
-        number = self._rating["number"]
+        i = self.rating.element_index
+        number = self.rating.number
         scr: RateFaceScreen = self.sm.get_screen("rate_face")
 
         def render() -> None:
@@ -849,57 +786,37 @@ class KioskApp(App):
     def send_score_only(self) -> None:
         self._send_rating(with_elements=False)
 
-    def _send_rating(self, with_elements: bool, quiet: bool = False) -> None:
-        r = dict(self._rating)
-        args: dict[str, Any] = {"ticket": r["number"], "score": r["score"]}
-        if with_elements and len(r.get("elements", [])) == len(texts.IKM_ELEMENTS):
-            args["elements"] = list(r["elements"])
-        if quiet:
-            self.gate.send("rate", args, lambda reply: log.info("rating of %s on leaving: %s", r["number"],
-                                                                 "ok" if reply.ok else reply.code))
-            return
-        rid = self.gate.send("rate", args, lambda reply: Clock.schedule_once(lambda dt: self._rated(reply, r)))
+    def _send_rating(self, with_elements: bool) -> None:
+        number = self.rating.number
+        rid = self.rating.send(with_elements, lambda reply: Clock.schedule_once(
+            lambda dt: self._rated(reply, number)))
         if rid is None:
             return
         self.show_message(asset("star.png"), lambda: self.t("sending"), None, MESSAGE_SECONDS + 10)
         self.busy = True
 
-    def _rated(self, reply: Reply, r: dict[str, Any]) -> None:
+    def _rated(self, reply: Reply, number: str | None) -> None:
         self.busy = False
-        self._rating = {}
-        if reply.ok:
-            self.show_message(asset("check.png"), lambda: self.t("thanks"), None, THANKS_SECONDS)
-            return
-        log.warning("rating of %s refused: %s: %s", r.get("number"), reply.code, reply.message)
-        key = f"rate_err_{reply.code}"
-        if key not in texts.TEXTS:
-            key = "rate_err_other"
-        icon = "check.png" if reply.code == "already_rated" else "warning.png"
-        self.show_message(asset(icon), lambda: self.t(key, number=r.get("number", "")), None, MESSAGE_SECONDS)
+        self._show_refusal(self.rating.finished(reply, number), THANKS_SECONDS if reply.ok else MESSAGE_SECONDS)
 
     # ------------------------------------------------------------------ staff
 
     def open_pin(self) -> None:
         self._cancel_timers()
-        scr: PinScreen = self.sm.get_screen("pin")
-        scr.entered = ""
-        scr.error = ""
+        self.staff_pin.reset()
+        self._pin_changed()
         self.sm.current = "pin"
 
     def pin_key(self, key: str) -> None:
+        if self.staff_pin.key(key):
+            self.leave("staff PIN entered")
+            return
+        self._pin_changed()
+
+    def _pin_changed(self) -> None:
         scr: PinScreen = self.sm.get_screen("pin")
-        scr.error = ""
-        if key == "del":
-            scr.entered = scr.entered[:-1]
-        elif key == "ok":
-            if scr.entered == self.kcfg.staff_pin:
-                self.leave("staff PIN entered")
-                return
-            log.warning("wrong staff PIN entered")
-            scr.entered = ""
-            scr.error = self.t("pin_wrong")
-        elif len(scr.entered) < 12:
-            scr.entered += key
+        scr.entered = self.staff_pin.entered
+        scr.error = self.t(self.staff_pin.error_key) if self.staff_pin.error_key else ""
 
     # ------------------------------------------------------------------ introspection for tests
 

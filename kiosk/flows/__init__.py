@@ -1,0 +1,33 @@
+"""The kiosk's flows as plain Python, one module per flow, tested without a window.
+
+Each holds the decisions of one flow and talks to the service (through a
+:class:`~kiosk.logic.CommandGate`) or the printer; :mod:`kiosk.app` only wires
+them to screens and hands their callbacks to Kivy's main thread.
+
+- :mod:`.home`: what the start screen says (availability banner, title, service buttons);
+- :mod:`.issuing`: a touch on a service button, ``issue_ticket``, the ticket screen and the printout;
+- :mod:`.checkin`: the booking code typed on the keypad, ``check_in``;
+- :mod:`.rating`: the face scale, the nine IKM questions, ``rate``;
+- :mod:`.staff`: the staff PIN that leaves kiosk mode;
+- :mod:`.printer_status`: the printer's state in the kiosk's presence message, and when to check it again.
+
+Texts come from :mod:`kiosk.texts` by key, so a flow's answer is the same in both languages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Message:
+    """A full-screen message: an icon (file name in the kiosk's assets) and text keys.
+
+    ``values`` fill the title's placeholders (such as ``{number}``); ``body_key`` may be None.
+    """
+
+    icon: str
+    title_key: str
+    body_key: str | None = None
+    values: dict[str, Any] = field(default_factory=dict)

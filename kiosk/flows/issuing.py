@@ -1,0 +1,101 @@
+"""Issuing: a touch on a service button, ``issue_ticket``, the ticket screen and the printout.
+
+The flow sends at most one command per touch (the :class:`~kiosk.logic.CommandGate`
+refuses a second while one is in flight), turns a refusal into a message, and
+turns a ticket into what the ticket screen shows and what the printer prints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from antre.mqtt import Reply
+
+from .. import logic, texts
+from ..ticket import PRIORITIES, TicketInfo
+from . import Message
+from .home import can_issue
+
+log = logging.getLogger(__name__)
+
+#: How the print job's state reads on the ticket screen.
+PRINT_TEXT_KEYS = {"printing": "printing", "printed": "printed", "failed": "print_failed"}
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """The ticket screen's texts, in one language."""
+
+    number: str
+    service_label: str
+    priority_label: str
+    ahead_text: str
+    estimate_text: str
+    print_text: str
+
+
+class IssuingFlow:
+    """Sends ``issue_ticket`` for one touch and says what to show and print."""
+
+    def __init__(self, gate: logic.CommandGate, *, public_url: str = ""):
+        self.gate = gate
+        self.public_url = public_url
+
+    def issue(self, row: logic.ServiceRow | None, availability: str, busy: bool, priority: str,
+              on_reply: Callable[[Reply], None]) -> str | None:
+        """Sends ``issue_ticket`` for ``row`` (with ``priority`` if one was chosen).
+
+        Returns the request id, or None when nothing was sent: no such service, no
+        tickets now, its quota reached, or a command already in flight. ``on_reply``
+        runs once, on a background thread.
+        """
+        if row is None or not can_issue(row, availability, busy):
+            return None
+        args: dict[str, Any] = {"service": row.code, "channel": "kiosk"}
+        if priority:
+            args["priority"] = priority
+        rid = self.gate.send("issue_ticket", args, on_reply)
+        if rid is not None:
+            log.info("issue_ticket %s (%s) request %s", row.code, priority or "regular", rid)
+        return rid
+
+    @staticmethod
+    def refusal(reply: Reply) -> Message:
+        """The message for a refused ``issue_ticket``."""
+        log.warning("ticket not issued: %s: %s", reply.code, reply.message)
+        key = f"err_{reply.code}" if f"err_{reply.code}" in texts.TEXTS else "err_other"
+        return Message("warning.png", "issue_failed", key)
+
+    def ticket_info(self, result: dict[str, Any], row: logic.ServiceRow) -> TicketInfo:
+        """What is printed for the ticket in ``result``; raises ValueError when it cannot be printed."""
+        info = TicketInfo.from_result(result, requirements=row.requirements, service_name_en=row.name_en)
+        if self.public_url:
+            info = dataclasses.replace(info, status_url=f"{self.public_url.rstrip('/')}/status/"
+                                                        f"{info.business_date.isoformat()}/{info.number}")
+        return info
+
+
+def ticket_number(result: dict[str, Any]) -> str:
+    return str(result.get("number", "?"))
+
+
+def ticket_view(result: dict[str, Any], row: logic.ServiceRow, print_state: str, lang: str) -> TicketView:
+    """The ticket screen for ``result``; ``print_state`` is printing, printed, failed or none."""
+    def t(key: str, **values: Any) -> str:
+        return texts.text(key, lang, **values)
+
+    prio = result.get("priority")
+    ahead = int(result.get("ahead") or 0)
+    minutes = int(result.get("estimated_wait_minutes") or 0)
+    return TicketView(
+        number=ticket_number(result),
+        service_label=row.label(lang),
+        priority_label=f"{t('priority')}: {t('priority_' + prio)}" if prio in PRIORITIES else "",
+        ahead_text=t("ahead", n=ahead) if ahead else t("ahead_none"),
+        estimate_text=t("estimate", m=minutes) if minutes else t("estimate_now"),
+        print_text=t(PRINT_TEXT_KEYS.get(print_state, "no_printer")),
+    )
