@@ -17,23 +17,23 @@ import logging
 import os
 import sys
 
-from . import __version__
-from .errors import AntreError
+from antre import __version__
+from antre.errors import AntreError
 
 # name -> (module, one-line help). Order is the order shown by --help.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "serve": ("antre.server", "run the queue service (the one authority over tickets)"),
+    "serve": ("antre.service.server", "run the queue service (the one authority over tickets)"),
     "kiosk": ("kiosk.cli", "run the touchscreen kiosk that issues tickets and takes ratings"),
     "counter": ("counter.cli", "run the counter buttons (GPIO or keyboard) for one or more counters"),
     "display": ("display.cli", "run the waiting-room TV board with voice announcements"),
     "announce": ("display.announce_cli", "write one announcement to a WAV file, exactly as the display plays it"),
     "web": ("web.cli", "run the residents' website (tickets from home, appointments, live status) and staff page"),
     "report": ("antre.reports.cli", "daily statistics and the satisfaction index (IKM)"),
-    "config": ("antre.config_cli", "check a configuration file and print the effective settings"),
-    "broker": ("antre.broker", "set up the mosquitto broker: device passwords, ACL and device configs"),
-    "backup": ("antre.backup:backup", "write a consistent copy of the database"),
-    "restore": ("antre.backup:restore", "restore the database from a backup"),
-    "demo": ("antre.demo", "run the whole system on this machine (broker, service, kiosk, display, counter)"),
+    "config": ("antre.ops.config_cli", "check a configuration file and print the effective settings"),
+    "broker": ("antre.ops.broker", "set up the mosquitto broker: device passwords, ACL and device configs"),
+    "backup": ("antre.ops.backup:backup", "write a consistent copy of the database"),
+    "restore": ("antre.ops.backup:restore", "restore the database from a backup"),
+    "demo": ("antre.ops.demo", "run the whole system on this machine (broker, service, kiosk, display, counter)"),
 }
 
 

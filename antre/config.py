@@ -30,8 +30,8 @@ from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
 
-from . import PROTOCOL_VERSION
-from .errors import ConfigError
+from antre import PROTOCOL_VERSION
+from antre.errors import ConfigError
 
 DEFAULT_PATH = Path("/etc/antre/antre.toml")
 ENV_VAR = "ANTRE_CONFIG"

@@ -34,5 +34,5 @@ class Conflict(CommandError):
     """The command is well formed but the queue's state does not allow it now."""
 
 
-class ClockError(AntreError, RuntimeError):
-    """The system clock looks wrong (it jumped backwards past the last business day)."""
+class DatabaseUnavailable(AntreError):
+    """An existing database cannot be opened for reading (missing, unreadable, or not Antre's)."""

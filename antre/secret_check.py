@@ -15,7 +15,7 @@ import hmac
 import secrets
 import string
 
-from .config import Config, KioskConfig
+from antre.config import Config, KioskConfig
 
 SAMPLE_KIOSK_PIN = KioskConfig().staff_pin
 KIOSK_PIN_MIN = 6

@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 from antre.config import MqttConfig
-from antre.mqtt import MqttLink
-from antre.protocol import Topics
+from antre.link.mqtt import MqttLink
+from antre.link.protocol import Topics
 
 from .harness import ROOT_DIR, Mosquitto, rss_mb, start_service, write_config
 

@@ -21,8 +21,8 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from antre.config import MqttConfig
-from antre.mqtt import MqttLink, Requester
-from antre.protocol import Topics
+from antre.link.mqtt import MqttLink, Requester
+from antre.link.protocol import Topics
 from tests.support import ROOT as ROOT_DIR, Mosquitto, ServiceProcess, free_port, wait_for  # noqa: F401
 from tests.support import ALL_SERVICES, NO_QUOTA_SERVICES, counters_toml
 

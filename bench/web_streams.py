@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from antre.devtools import stop_process
+from antre.ops.devtools import stop_process
 from bench.harness import Client, Mosquitto, percentile, rss_mb, start_service
 from tests.support import ROOT, free_port, port_open, wait_for
 

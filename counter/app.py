@@ -2,7 +2,7 @@
 
 :class:`CounterApp` builds, from the ``[counter]`` section, one
 :class:`~counter.logic.CounterDesk` per counter, the GPIO buttons/LED/buzzer
-and keyboards that drive them, and one :class:`~antre.mqtt.MqttLink` shared by
+and keyboards that drive them, and one :class:`~antre.link.mqtt.MqttLink` shared by
 all of them. It feeds the desks the service's retained state, the service's
 presence and the link's connection state.
 """
@@ -16,8 +16,8 @@ from typing import Any, BinaryIO
 
 from antre.config import Config, KeyboardCounterConfig
 from antre.errors import ConfigError
-from antre.mqtt import MqttLink, Requester, client_id_for
-from antre.protocol import Topics, read_object, read_presence
+from antre.link.mqtt import MqttLink, Requester, client_id_for
+from antre.link.protocol import Topics, read_object, read_presence
 
 from .keys import (
     EvdevKeys,

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from antre.mqtt import Reply
+from antre.link.mqtt import Reply
 
 log = logging.getLogger("counter")
 
@@ -72,7 +72,7 @@ class Feedback(Protocol):
 
 
 class Sender(Protocol):
-    """The part of :class:`antre.mqtt.Requester` the desk uses."""
+    """The part of :class:`antre.link.mqtt.Requester` the desk uses."""
 
     def send(self, command: str, args: dict[str, Any], on_reply: Callable[[Reply], None], *,
              timeout: float = 3.0, request_id: str | None = None) -> str: ...
@@ -125,7 +125,7 @@ class CounterDesk:
     """One counter's buttons-to-commands logic.
 
     :param counter: the counter id, e.g. ``"loket-2"``.
-    :param sender: sends commands and reports replies (an :class:`antre.mqtt.Requester`).
+    :param sender: sends commands and reports replies (an :class:`antre.link.mqtt.Requester`).
     :param feedback: the light and sound (:class:`NoFeedback` when none is wired).
     :param timeout: seconds to wait for the service's reply before signalling an error.
     :param transfer_service: service code the *transfer* button moves the called ticket to;

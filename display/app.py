@@ -35,8 +35,8 @@ from kivy.uix.stencilview import StencilView
 from kivy.uix.widget import Widget
 
 from antre.config import Config
-from antre.mqtt import MqttLink, client_id_for
-from antre.protocol import Topics, read_presence
+from antre.link.mqtt import MqttLink, client_id_for
+from antre.link.protocol import Topics, read_presence
 
 from .board import BoardModel, CallView, format_clock, format_date
 

@@ -22,11 +22,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Any
 
-from antre import health
-
-DAYS_ID = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
-MONTHS_ID = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
-             "Oktober", "November", "Desember")
+from antre.link import health
+from antre.wording import clock_time as format_clock  # ``09.05``
+from antre.wording import long_date as format_date  # ``Senin, 30 November 2026``
 
 #: Component name of the queue service in presence messages.
 SERVICE_COMPONENT = "service"
@@ -37,16 +35,6 @@ COUNTER_COMPONENT = "counter"
 # --------------------------------------------------------------------------
 # Formatting.
 # --------------------------------------------------------------------------
-
-def format_date(d: date) -> str:
-    """``Senin, 30 November 2026`` (day name, day, month name, year)."""
-    return f"{DAYS_ID[d.weekday()]}, {d.day} {MONTHS_ID[d.month - 1]} {d.year}"
-
-
-def format_clock(t: datetime) -> str:
-    """``09.05``: hours and minutes with a dot, as Indonesian writes the time of day."""
-    return f"{t.hour:02d}.{t.minute:02d}"
-
 
 def format_age(seconds: float) -> str:
     """How long ago, in words: ``baru saja``, ``40 detik lalu``, ``2 menit lalu``, ``1 jam lalu``, ``3 hari lalu``."""
@@ -157,7 +145,7 @@ class BoardModel:
     def apply_status(self, client_id: str, payload: bytes | dict) -> None:
         """A retained ``{base}/status/{role}/{client_id}`` presence message (empty payload: forgotten).
 
-        Pass what :func:`antre.protocol.read_presence` returns, so ``component`` is the topic's role.
+        Pass what :func:`antre.link.protocol.read_presence` returns, so ``component`` is the topic's role.
         """
         data = _json(payload)
         if isinstance(data, dict):

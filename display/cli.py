@@ -14,7 +14,7 @@ import argparse
 import logging
 import signal
 
-from antre.kivy_window import configure_kivy, window_size
+from antre.apps.kivy_window import configure_kivy, window_size
 
 SIZES = ("1920x1080", "1280x720")
 

@@ -3,7 +3,7 @@
 Layout lives in ``kiosk.kv``; this module holds the small screen classes and the
 :class:`KioskApp`, which wires plain objects to the screens:
 
-- an :class:`~antre.mqtt.MqttLink` (retained state, the service's presence,
+- an :class:`~antre.link.mqtt.MqttLink` (retained state, the service's presence,
   events) and a :class:`~kiosk.logic.CommandGate` (one command per touch);
 - a :class:`~kiosk.printer.TicketPrinter` (prints on its own thread);
 - :func:`~kiosk.logic.availability`, which decides what can work right now;
@@ -45,8 +45,8 @@ from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 from kivy.utils import escape_markup
 
 from antre.config import Config
-from antre.mqtt import MqttLink, Reply, Requester, client_id_for
-from antre.protocol import Topics, read_object, read_presence
+from antre.link.mqtt import MqttLink, Reply, Requester, client_id_for
+from antre.link.protocol import Topics, read_object, read_presence
 
 from . import logic, texts
 from .assets import ASSETS, ensure_assets

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import signal
 
-from antre.kivy_window import configure_kivy, window_size
+from antre.apps.kivy_window import configure_kivy, window_size
 
 DEFAULT_SIZE = (1280, 800)
 

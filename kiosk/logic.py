@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from antre.mqtt import Reply, Requester
+from antre.link.mqtt import Reply, Requester
 
 log = logging.getLogger(__name__)
 

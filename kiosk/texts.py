@@ -8,7 +8,7 @@ on screen instead of crashing the kiosk.
 
 from __future__ import annotations
 
-from datetime import datetime
+from antre.wording import DAYS, MONTHS, long_date  # noqa: F401 (the kiosk's names for them)
 
 LANGUAGES = ("id", "en")
 
@@ -148,18 +148,6 @@ IKM_ELEMENTS: tuple[tuple[str, str], ...] = (
     ("Sarana dan Prasarana", "Facilities"),
 )
 
-DAYS = {
-    "id": ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"),
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-}
-MONTHS = {
-    "id": ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
-           "November", "Desember"),
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December"),
-}
-
-
 def text(key: str, lang: str = "id", **values: object) -> str:
     """The text for ``key`` in ``lang`` with ``{placeholders}`` filled in."""
     pair = TEXTS.get(key)
@@ -167,12 +155,6 @@ def text(key: str, lang: str = "id", **values: object) -> str:
         return key
     s = pair[1] if lang == "en" and pair[1] else pair[0]
     return s.format(**values) if values else s
-
-
-def long_date(when: datetime, lang: str = "id") -> str:
-    """``Senin, 1 Desember 2025`` (or ``Monday, 1 December 2025``)."""
-    lang = lang if lang in DAYS else "id"
-    return f"{DAYS[lang][when.weekday()]}, {when.day} {MONTHS[lang][when.month - 1]} {when.year}"
 
 
 def element_name(index: int, lang: str = "id") -> str:

@@ -41,6 +41,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Sequence, Union
 
+from antre.wording import long_datetime as format_datetime  # ``Senin, 30 November 2026 08.02``
+
 if TYPE_CHECKING:  # pragma: no cover
     from escpos.escpos import Escpos
     from PIL.Image import Image as PILImage
@@ -236,25 +238,6 @@ def wrap(text: str, width: int, max_lines: int | None = None) -> str:
                           max_lines=max_lines, placeholder=" ...") if max_lines else \
         textwrap.wrap(text, width=max(1, width), break_on_hyphens=False)
     return "\n".join(lines) if lines else ""
-
-
-_DAYS = {
-    "id": ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"),
-    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-}
-_MONTHS = {
-    "id": ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
-           "September", "Oktober", "November", "Desember"),
-    "en": ("January", "February", "March", "April", "May", "June", "July", "August",
-           "September", "October", "November", "December"),
-}
-
-
-def format_datetime(when: datetime, lang: Lang = "id") -> str:
-    """``Senin, 30 November 2026 08.02`` (24-hour clock; Indonesian writes the time with a period,
-    English with a colon), without relying on system locales."""
-    time = f"{when:%H.%M}" if lang == "id" else f"{when:%H:%M}"
-    return f"{_DAYS[lang][when.weekday()]}, {when.day} {_MONTHS[lang][when.month - 1]} {when.year} {time}"
 
 
 _TEXTS = {

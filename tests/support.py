@@ -18,11 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from antre import devtools
+from antre.ops import devtools
 from antre.config import MqttConfig
-from antre.devtools import free_port, port_open  # noqa: F401 (re-exported for tests)
-from antre.mqtt import MqttLink, Reply, Requester
-from antre.protocol import Topics, read_presence
+from antre.ops.devtools import free_port, port_open  # noqa: F401 (re-exported for tests)
+from antre.link.mqtt import MqttLink, Reply, Requester
+from antre.link.protocol import Topics, read_presence
 
 ROOT = Path(__file__).resolve().parent.parent
 DEADLINE = float(os.environ.get("ANTRE_TEST_DEADLINE", "20"))

@@ -13,8 +13,9 @@ import pytest
 from antre import config
 from antre.clock import ManualClock
 from antre.errors import CommandError
-from antre.protocol import booking_code_ok, new_booking_code
-from antre.queue import QueueService
+from antre.link.protocol import booking_code_ok, new_booking_code
+from antre.rules.queue import QueueService
+from antre.service.server import PLUGINS
 from antre.storage import open_database
 from tests.test_web import office_toml, phone, start_noon_office
 
@@ -124,7 +125,7 @@ def test_names_and_phone_numbers_are_deleted_after_their_day(tmp_path):
         "web": {"retention_days": 1, "appointments": [{"service": "adminduk", "days": list(every_day)}]}})
     _, sessions = open_database(f"sqlite:///{tmp_path}/a.db")
     clock = ManualClock(datetime(2026, 11, 30, 2, 0, tzinfo=timezone.utc))   # Monday 09:00 WIB
-    q = QueueService(cfg, sessions, clock=clock)
+    q = QueueService(cfg, sessions, clock=clock, plugins=PLUGINS)
 
     def run(cmd, **args):
         return q.execute(cmd, uuid.uuid4().hex, args).result
@@ -161,7 +162,8 @@ def test_web_tickets_and_bookings_share_the_webs_part_of_the_quota_and_walk_ins_
         "web": {"web_share": 30, "phone_daily_limit": 20,
                 "appointments": [{"service": "adminduk", "days": list(every_day), "capacity": 5}]}})
     _, sessions = open_database(f"sqlite:///{tmp_path}/a.db")
-    q = QueueService(cfg, sessions, clock=ManualClock(datetime(2026, 11, 30, 2, 0, tzinfo=timezone.utc)))
+    q = QueueService(cfg, sessions, clock=ManualClock(datetime(2026, 11, 30, 2, 0, tzinfo=timezone.utc)),
+                     plugins=PLUGINS)
 
     def run(cmd, **args):
         try:

@@ -15,7 +15,7 @@ every topic with real paho clients:
   write-only ACL line and filters each message on delivery instead.)
 
 The expected permissions below are written out by hand from docs/broker.md,
-not derived from antre.broker, so the test checks the code against the spec.
+not derived from antre.ops.broker, so the test checks the code against the spec.
 """
 
 from __future__ import annotations
@@ -36,9 +36,10 @@ import pytest
 paho = pytest.importorskip("paho.mqtt.client")
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
-from antre import broker, config  # noqa: E402
+from antre import config  # noqa: E402
+from antre.ops import broker  # noqa: E402
 from antre.cli import main  # noqa: E402
-from antre.devtools import find_program  # noqa: E402
+from antre.ops.devtools import find_program  # noqa: E402
 from antre.errors import ConfigError  # noqa: E402
 from tests.support import ShippedBroker  # noqa: E402
 

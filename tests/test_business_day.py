@@ -12,7 +12,7 @@ import pytest
 
 from antre import config
 from antre.clock import ManualClock
-from antre.server import QueueServer
+from antre.service.server import QueueServer
 from tests.support import TestClient, wait_for, write_config
 
 WIB = timezone(timedelta(hours=7))
@@ -63,7 +63,7 @@ def test_numbering_restarts_each_day_and_yesterday_expires(running, tmp_path):
 
 
 def test_rollover_happens_without_any_command(running, monkeypatch):
-    monkeypatch.setattr("antre.server.TICK_SECONDS", 0.2)
+    monkeypatch.setattr("antre.service.server.TICK_SECONDS", 0.2)
     clock = ManualClock(datetime(2026, 11, 30, 14, 0, tzinfo=WIB))
     server, c = running(clock)
     c.ok("issue_ticket", service="surat")

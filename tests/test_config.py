@@ -150,7 +150,7 @@ def test_device_credentials_file_overrides_mqtt(tmp_path, monkeypatch):
     monkeypatch.setenv("ANTRE_MQTT_FILE", str(device))
     cfg = config.load(main)
     assert (cfg.mqtt.url, cfg.mqtt.username, cfg.mqtt.client_id) == ("mqtt://server.local:1883", "kiosk-1", "kiosk-1")
-    from antre.mqtt import client_id_for
+    from antre.link.mqtt import client_id_for
     assert client_id_for(cfg, "kiosk") == "kiosk-1"
     device.write_text('[kiosk]\nprinter = "none"\n')
     with pytest.raises(ConfigError, match="only an \\[mqtt\\] table belongs here"):

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from antre.devtools import stop_process
+from antre.ops.devtools import stop_process
 from display.board import BoardModel, format_age, format_clock, format_date, format_wait
 from tests.conftest import start_office
 from tests.support import ROOT, Mosquitto, wait_for

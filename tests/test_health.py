@@ -1,8 +1,8 @@
-"""antre.health: what staff are told from the presence messages (pure)."""
+"""antre.link.health: what staff are told from the presence messages (pure)."""
 
 from __future__ import annotations
 
-from antre.health import PROBLEM, WARNING, assess, attention
+from antre.link.health import PROBLEM, WARNING, assess, attention
 
 
 def presence(component: str, online: bool = True, **extra) -> dict:

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from antre import config
-from antre.mqtt import client_id_for
+from antre.link.mqtt import client_id_for
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "install-pi"

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from antre.config import MqttConfig
-from antre.devtools import stop_process
-from antre.mqtt import MqttLink, Requester
-from antre.protocol import Topics
+from antre.ops.devtools import stop_process
+from antre.link.mqtt import MqttLink, Requester
+from antre.link.protocol import Topics
 from kiosk import logic, texts
 from tests.conftest import start_office
 from tests.support import ROOT, Mosquitto, TcpPrinter, TestClient, free_port, wait_for

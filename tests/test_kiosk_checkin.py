@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from antre.protocol import new_booking_code
+from antre.link.protocol import new_booking_code
 from kiosk import texts
 from tests.support import TcpPrinter, wait_for
 from tests.test_kiosk_app import Kiosk, kiosks  # noqa: F401 (fixture)

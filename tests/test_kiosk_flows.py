@@ -14,8 +14,8 @@ import threading
 import pytest
 
 from antre import config
-from antre.mqtt import MqttLink, Reply, Requester, client_id_for
-from antre.protocol import Topics, new_booking_code
+from antre.link.mqtt import MqttLink, Reply, Requester, client_id_for
+from antre.link.protocol import Topics, new_booking_code
 from kiosk import logic, texts
 from kiosk.flows import Message
 from kiosk.flows.checkin import MISTYPED, SEND, CheckinFlow

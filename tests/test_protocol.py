@@ -1,6 +1,6 @@
 """Pure protocol rules: stale-command detection that does not trust device clocks."""
 
-from antre.protocol import Freshness
+from antre.link.protocol import Freshness
 
 
 def test_a_late_command_is_stale_whatever_the_senders_clock():

@@ -10,8 +10,8 @@ from sqlalchemy import insert
 from antre import config
 from antre.clock import ManualClock
 from antre.errors import CommandError
-from antre.models import Meta
-from antre.queue import Outcome, QueueService
+from antre.storage.models import Meta
+from antre.rules.queue import Outcome, QueueService
 from antre.storage import open_database
 
 

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from pypdf import PdfReader
 
-from antre.models import Rating, Ticket, TicketEvent
+from antre.storage.models import Rating, Ticket, TicketEvent
 from antre.reports import ReportError
 from antre.reports.cli import ProgressBar, default_place, open_readonly
 from antre.reports.ikm import ELEMENTS, classify, compute_ikm, compute_quick, round_half_up
@@ -43,7 +43,7 @@ def utc(day: date, hh: int, mm: int) -> datetime:
 
 
 def add_ticket(session, day, number, service, issued, *, calls=(), end=None, state="waiting", transfer=None):
-    """A ticket with its events, written as antre.queue writes them. ``calls``: [(time, counter, service)],
+    """A ticket with its events, written as antre.rules.queue writes them. ``calls``: [(time, counter, service)],
     a call at the same counter and service as the one before being a re-call (which, as in the queue, does
     not move ``called_at``); ``end``: (time, kind); ``transfer``: (time, counter, new service), recorded on
     the event as the new service."""
@@ -521,7 +521,7 @@ def test_report_reads_what_the_queue_writes(tmp_path):
     """End to end with the real QueueService: issue, call, transfer, complete and rate, then report."""
     from antre import config
     from antre.clock import ManualClock
-    from antre.queue import QueueService
+    from antre.rules.queue import QueueService
 
     url = f"sqlite:///{tmp_path}/q.db"
     engine, Session = open_database(url)

@@ -23,11 +23,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from paho.mqtt.enums import CallbackAPIVersion
 
-from antre import broker
-from antre.devtools import find_program
-from antre.mqtt import Reply
-from antre.protocol import booking_code_ok, new_booking_code, read_presence
-from antre.server import CHECKIN_MISSES
+from antre.ops import broker
+from antre.ops.devtools import find_program
+from antre.link.mqtt import Reply
+from antre.link.protocol import booking_code_ok, new_booking_code, read_presence
+from antre.service.server import CHECKIN_MISSES
 from display.board import BoardModel
 from tests.support import (
     ALL_SERVICES, NO_QUOTA_SERVICES, ServiceProcess, ShippedBroker, TestClient, counters_toml, wait_for,

@@ -377,9 +377,9 @@ def test_the_service_warns_at_start_about_a_default_secret(office):
 
 
 def test_ticket_status_read_from_the_state_equals_the_services_answer(office):
-    """What a status page derives from the retained state (antre/ticket_view.py) is what ticket_status
+    """What a status page derives from the retained state (antre/rules/ticket_view.py) is what ticket_status
     says, for every open ticket, through priorities, transfers, calls and a paused counter."""
-    from antre.ticket_view import StateIndex
+    from antre.rules.ticket_view import StateIndex
 
     c = office.client
     for i in range(12):

@@ -11,8 +11,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import text
 
 from antre import config
-from antre.models import Base
-from antre.server import QueueServer
+from antre.storage.models import Base
+from antre.service.server import QueueServer
 from antre.storage import open_database, table_names
 from tests.support import Postgres, TestClient, write_config
 

@@ -143,7 +143,7 @@ def test_website_report_reads_the_database_on_a_read_only_mount(tmp_path):
     (unshare -m) stands in for ProtectSystem=strict + ReadOnlyPaths=/var/lib/antre."""
     from datetime import date, datetime, timezone
 
-    from antre.models import Ticket, TicketEvent
+    from antre.storage.models import Ticket, TicketEvent
     from antre.storage import open_database
 
     data = tmp_path / "data"

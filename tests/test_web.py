@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from antre.devtools import stop_process
-from antre.protocol import new_booking_code
+from antre.ops.devtools import stop_process
+from antre.link.protocol import new_booking_code
 from tests.conftest import start_office
 from tests.support import ROOT, free_port, port_open, wait_for
 from web import texts

@@ -33,10 +33,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from antre import health
+from antre.link import health
 from antre.config import WEEKDAYS, Config
-from antre.mqtt import Reply
-from antre.protocol import normalize_name, normalize_phone
+from antre.link.mqtt import Reply
+from antre.link.protocol import normalize_name, normalize_phone
 
 from . import texts
 from .bridge import PING, TERMINAL, Bridge
@@ -604,9 +604,9 @@ def build_report_file(cfg: Config, start: date, end: date, fmt: str) -> bytes:
     from sqlalchemy.orm import Session
 
     from antre.reports import ReportError
-    from antre.reports.cli import default_place, open_readonly
     from antre.reports.stats import build_report
-    from antre.reports.tables import period_text, write_csv_dir
+    from antre.reports.tables import default_place, period_text, write_csv_dir
+    from antre.storage import open_readonly
 
     engine = open_readonly(cfg.database.effective_url)
     try:

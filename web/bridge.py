@@ -3,7 +3,7 @@
 :class:`Bridge` keeps the newest retained state and the service's presence, sends
 commands for the web pages (``await bridge.request(...)``), and feeds each open
 status page (server-sent events) with its ticket's status. That status is read from
-the retained state (:class:`antre.ticket_view.StateIndex`: the waiting numbers of
+the retained state (:class:`antre.rules.ticket_view.StateIndex`: the waiting numbers of
 each service in calling order, the number each counter serves), so however many
 phones watch, the service is asked nothing while a ticket is open; a ticket that
 ended (done, no-show, expired) is asked about once, then remembered. paho's thread
@@ -21,9 +21,9 @@ from collections import OrderedDict
 from typing import Any
 
 from antre.config import Config
-from antre.mqtt import MqttLink, Reply, Requester, client_id_for
-from antre.protocol import Topics, read_object, read_presence
-from antre.ticket_view import StateIndex
+from antre.link.mqtt import MqttLink, Reply, Requester, client_id_for
+from antre.link.protocol import Topics, read_object, read_presence
+from antre.rules.ticket_view import StateIndex
 
 log = logging.getLogger(__name__)
 

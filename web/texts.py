@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from antre.wording import DAYS, MONTHS, long_date  # noqa: F401 (the website's names for them)
+
 LANGUAGES = ("id", "en")
 
 TEXTS: dict[str, tuple[str, str]] = {
@@ -193,14 +195,6 @@ TEXTS: dict[str, tuple[str, str]] = {
                   "Something went wrong. Please try again or contact the office."),
 }
 
-DAYS = {"id": ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"),
-        "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")}
-MONTHS = {"id": ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
-                 "Oktober", "November", "Desember"),
-          "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-                 "October", "November", "December")}
-
-
 def text(key: str, lang: str = "id", **values: object) -> str:
     pair = TEXTS.get(key)
     if pair is None:
@@ -209,6 +203,3 @@ def text(key: str, lang: str = "id", **values: object) -> str:
     return s.format(**values) if values else s
 
 
-def long_date(d, lang: str = "id") -> str:
-    lang = lang if lang in DAYS else "id"
-    return f"{DAYS[lang][d.weekday()]}, {d.day} {MONTHS[lang][d.month - 1]} {d.year}"

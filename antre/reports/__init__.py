@@ -9,7 +9,7 @@ database), :mod:`.tables` (text, CSV and JSON), :mod:`.charts` (PNG, matplotlib)
 and :mod:`.pdf` (fpdf2). Only :mod:`.cli` is imported by ``antre --help``.
 """
 
-from ..errors import AntreError
+from antre.errors import AntreError
 
 
 class ReportError(AntreError):

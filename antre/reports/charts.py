@@ -15,9 +15,9 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from .ikm import CATEGORIES  # noqa: E402
-from .stats import Report  # noqa: E402
-from .tables import period_text  # noqa: E402
+from antre.reports.ikm import CATEGORIES  # noqa: E402
+from antre.reports.stats import Report  # noqa: E402
+from antre.reports.tables import period_text  # noqa: E402
 
 WIDTH_IN = 7.2  # a little under A4's 180 mm text width, so 1:1 on the page
 DPI = 200

@@ -11,12 +11,11 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
-from . import ReportError
+from antre.reports import ReportError
+from antre.reports.tables import default_place  # noqa: F401 (the --place default)
 
 FORMATS = ("text", "json", "csv", "pdf", "png")
-NEEDED_TABLES = {"tickets", "ticket_events", "ratings"}
 PROGRESS_MIN_DAYS = 32  # a progress bar for ranges longer than a month
-PLACE_PREFIXES = ("Kantor Desa ", "Kantor Kelurahan ", "Kantor Kepala Desa ", "Kantor ")
 
 
 def _date(text: str) -> date:
@@ -44,52 +43,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--signer", default="", help="name printed under the PDF signature (default: a blank line)")
 
 
-def default_place(office_name: str) -> str:
-    for prefix in PLACE_PREFIXES:
-        if office_name.startswith(prefix) and len(office_name) > len(prefix):
-            return office_name[len(prefix):]
-    return office_name
-
-
 def open_readonly(url: str):
-    """An Engine on an existing Antre database, checked to hold Antre's tables. Never creates anything."""
-    from sqlalchemy import create_engine, event, inspect
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+    """:func:`antre.storage.open_readonly`, its refusal worded as a report error."""
+    from antre.errors import DatabaseUnavailable
+    from antre.storage import open_readonly as open_database_readonly
 
     try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise ReportError(f"'{url}' bukan URL database yang valid (not a valid database URL)") from None
-    shown = parsed.render_as_string(hide_password=True)
-    try:
-        if parsed.get_backend_name() == "sqlite":
-            path = parsed.database
-            if not path or path == ":memory:":
-                raise ReportError(f"{shown}: laporan butuh file database (a report needs a database file)")
-            if not Path(path).is_file():
-                raise ReportError(f"file database {path} tidak ada; periksa database.url atau --db-url "
-                                  f"(database file does not exist)")
-            engine = create_engine(url, connect_args={"timeout": 5})
-
-            @event.listens_for(engine, "connect")
-            def _read_only(dbapi_conn, _record) -> None:
-                cur = dbapi_conn.cursor()
-                cur.execute("PRAGMA busy_timeout=5000")
-                cur.execute("PRAGMA query_only=ON")
-                cur.close()
-        else:
-            engine = create_engine(url, pool_pre_ping=True)
-        names = set(inspect(engine).get_table_names())
-    except (DBAPIError, NoSuchModuleError, ImportError) as exc:
-        reason = getattr(exc, "orig", None) or exc
-        raise ReportError(f"database {shown} tidak dapat dibuka (cannot open database): {reason}") from None
-    missing = NEEDED_TABLES - names
-    if missing:
-        raise ReportError(f"database {shown} tidak berisi data Antre (has no Antre data: "
-                          f"tables {', '.join(sorted(missing))} missing); jalankan 'antre serve' sekali "
-                          f"untuk membuatnya")
-    return engine
+        return open_database_readonly(url)
+    except DatabaseUnavailable as exc:
+        raise ReportError(str(exc)) from None
 
 
 class ProgressBar:
@@ -138,9 +100,9 @@ def run(args: argparse.Namespace) -> int:
     from sqlalchemy.exc import DBAPIError
     from sqlalchemy.orm import Session
 
-    from .. import config
-    from .stats import build_report, data_range
-    from .tables import period_text, render_json, render_text, write_csv_dir
+    from antre import config
+    from antre.reports.stats import build_report, data_range
+    from antre.reports.tables import period_text, render_json, render_text, write_csv_dir
 
     if args.end is None:
         args.end = args.start
@@ -192,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise ReportError(f"tidak dapat menulis {folder} (cannot write): {exc.strerror}") from None
     elif fmt == "png":
-        from .charts import write_charts
+        from antre.reports.charts import write_charts
 
         folder = _target(args, "-grafik")
         if folder.exists() and not folder.is_dir():
@@ -206,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
             print("Catatan: belum ada responden survei IKM, grafik IKM tidak dibuat "
                   "(no IKM survey answers: no IKM chart).", file=sys.stderr)
     else:
-        from .pdf import render_pdf
+        from antre.reports.pdf import render_pdf
 
         path = _target(args, ".pdf")
         signed_on = datetime.now(tz).date()

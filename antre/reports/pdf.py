@@ -16,9 +16,9 @@ import matplotlib
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from . import charts
-from .stats import Report
-from .tables import Table, build_tables, display, period_text, tanggal, _ikm_sentence
+from antre.reports import charts
+from antre.reports.stats import Report
+from antre.reports.tables import Table, build_tables, display, period_text, tanggal, _ikm_sentence
 
 # fontTools logs every glyph subset at INFO, and `antre` logs INFO by default.
 logging.getLogger("fontTools").setLevel(logging.WARNING)

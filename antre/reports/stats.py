@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from ..models import CALLED, DONE, EXPIRED, NO_SHOW, WAITING, Rating, Ticket
-from .ikm import IkmResult, QuickResult, compute_ikm, compute_quick
+from antre.storage.models import CALLED, DONE, EXPIRED, NO_SHOW, WAITING, Rating, Ticket
+from antre.reports.ikm import IkmResult, QuickResult, compute_ikm, compute_quick
 
 NO_COUNTER = ""  # key for ratings or tickets without a counter
 

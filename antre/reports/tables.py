@@ -17,11 +17,9 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from .ikm import FACES, Category, IkmResult, QuickResult
-from .stats import Durations, Report, Tally
-
-MONTHS = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
-          "September", "Oktober", "November", "Desember")
+from antre.wording import day_month_year as tanggal  # '1 November 2026'
+from antre.reports.ikm import FACES, Category, IkmResult, QuickResult
+from antre.reports.stats import Durations, Report, Tally
 
 JSON_FORMAT = "antre-report/1"
 
@@ -48,9 +46,15 @@ class Table:
 # Formatting.
 # --------------------------------------------------------------------------
 
-def tanggal(d: date) -> str:
-    """'1 November 2026'."""
-    return f"{d.day} {MONTHS[d.month - 1]} {d.year}"
+#: Dropped from the office name to get the place on the signature line.
+PLACE_PREFIXES = ("Kantor Desa ", "Kantor Kelurahan ", "Kantor Kepala Desa ", "Kantor ")
+
+
+def default_place(office_name: str) -> str:
+    for prefix in PLACE_PREFIXES:
+        if office_name.startswith(prefix) and len(office_name) > len(prefix):
+            return office_name[len(prefix):]
+    return office_name
 
 
 def period_text(report: Report) -> str:

@@ -10,8 +10,8 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from antre.mqtt import Reply
-from antre.protocol import BOOKING_CODE_DIGITS, booking_code_ok
+from antre.link.mqtt import Reply
+from antre.link.protocol import BOOKING_CODE_DIGITS, booking_code_ok
 
 from .. import logic, texts
 from . import Message

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from antre.mqtt import Reply
+from antre.link.mqtt import Reply
 
 from .. import logic, texts
 from ..ticket import PRIORITIES, TicketInfo

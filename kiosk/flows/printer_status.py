@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from antre.mqtt import MqttLink
+from antre.link.mqtt import MqttLink
 
 from ..printer import PrintResult, TicketPrinter
 

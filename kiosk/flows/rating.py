@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from antre.mqtt import Reply
+from antre.link.mqtt import Reply
 
 from .. import logic, texts
 from . import Message

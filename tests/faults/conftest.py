@@ -14,7 +14,7 @@ COUNTERS = counters_toml({"loket-1": ALL_SERVICES, "loket-2": ALL_SERVICES, "lok
 SERVICE_CODES = ("adminduk", "surat", "umum")
 COUNTER_IDS = ("loket-1", "loket-2", "loket-3", "loket-4")
 
-# kind -> (allowed from_state, to_state). The state machine of docs/protocol.md / antre/queue.py.
+# kind -> (allowed from_state, to_state). The state machine of docs/protocol.md / antre/rules/queue.py.
 LEGAL = {
     "issued": ({None}, "waiting"),
     "called": ({"waiting"}, "called"),

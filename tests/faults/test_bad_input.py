@@ -1,7 +1,7 @@
 """Bad input: property-based fuzzing of every command payload, plus raw garbage.
 
 Each generated message is invalid or refused *by construction* (the oracle is
-the protocol as documented, not antre.protocol): a wrong type, a missing or
+the protocol as documented, not antre.link.protocol): a wrong type, a missing or
 unknown argument, an out-of-range value, a bad request_id or reply_to, an
 unknown command topic, a payload over the size limit, invalid UTF-8, JSON nested
 too deep, non-JSON bytes, or a well-formed command the queue must refuse

@@ -29,7 +29,8 @@ from dataclasses import replace
 import pytest
 
 from antre import config as config_mod
-from antre.queue import QueueService
+from antre.rules.queue import QueueService
+from antre.service.server import PLUGINS
 from antre.storage import open_database
 from tests.conftest import start_office
 from tests.faults.conftest import COUNTERS, SERVICE_CODES, SERVICES, check_histories, dump
@@ -200,7 +201,7 @@ def test_kill_9_during_bursts_loses_and_duplicates_nothing(tmp_path, broker):
     cfg = cfg.replace(database=replace(cfg.database, url=f"sqlite:///{replay_db}"))
     engine, sessions = open_database(cfg.database.url)
     try:
-        q = QueueService(cfg, sessions)
+        q = QueueService(cfg, sessions, plugins=PLUGINS)  # as the service builds it
         q.tick()  # the service ticks once at start-up, opening the business day
         for rid, command, reply in logged:
             outcome = q.execute(command, rid, ledger.sent[rid][1])

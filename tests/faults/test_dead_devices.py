@@ -14,7 +14,7 @@ import threading
 
 import pytest
 
-from antre.protocol import read_presence
+from antre.link.protocol import read_presence
 from display.board import BoardModel
 from tests.conftest import start_office
 from tests.faults.conftest import COUNTERS, SERVICES
@@ -36,7 +36,7 @@ class Board:
         self.client.start()
 
     def _presence(self, topic, payload):
-        # As antre display does: trusted by its topic (antre.protocol.read_presence).
+        # As antre display does: trusted by its topic (antre.link.protocol.read_presence).
         presence = read_presence(self.client.topics, topic, payload)
         if presence is not None:
             self._feed(self.model.apply_status, presence[1], presence[2] or b"")

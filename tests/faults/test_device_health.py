@@ -25,7 +25,7 @@ import pytest
 
 from tests.conftest import start_office
 from tests.faults.conftest import COUNTERS, SERVICES
-from antre.devtools import stop_process
+from antre.ops.devtools import stop_process
 from tests.support import ROOT, TcpPrinter, free_port, wait_for
 from tests.test_web import CHROMIUM, PASSWORD, Http, WebProcess
 from web.security import hash_pin

@@ -24,7 +24,7 @@ import pytest
 
 from antre import config as config_mod
 from antre.clock import ManualClock
-from antre.server import QueueServer
+from antre.service.server import QueueServer
 from tests.faults.conftest import COUNTERS, COUNTER_IDS, SERVICE_CODES, SERVICES, check_histories, connect
 from tests.support import TestClient, write_config
 

@@ -33,8 +33,8 @@ from urllib.parse import urlsplit
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from .config import MqttConfig
-from .protocol import Topics, encode, status_payload
+from antre.config import MqttConfig
+from antre.link.protocol import Topics, encode, status_payload
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class MqttLink:
     :param component: the login's role: ``service``, ``kiosk``, ``counter``, ``display``, ``web`` or
         ``admin``. Commands and presence are published under it, and the broker lets each login use only
         its own role and name.
-    :param probe: a short look only (:func:`antre.instance.check_broker`): no presence, no last will, no
+    :param probe: a short look only (:func:`antre.service.instance.check_broker`): no presence, no last will, no
         reconnecting.
     """
 
@@ -115,7 +115,7 @@ class MqttLink:
     def stop(self) -> None:
         self._stopping = True
         if self.connected.is_set() and not self.probe:
-            # "stopped": a clean goodbye, unlike the last will (see antre.instance).
+            # "stopped": a clean goodbye, unlike the last will (see antre.service.instance).
             info = self.client.publish(self.topics.status(self.component, self.client_id),
                                        encode(status_payload(self.component, self.client_id, False,
                                                              **self._status_extra, stopped=True)),

@@ -51,8 +51,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from .errors import AntreError, ConfigError
-from .protocol import ROLE_COMMANDS, Topics
+from antre.errors import AntreError, ConfigError
+from antre.link.protocol import ROLE_COMMANDS, Topics
 
 SERVICE_USER = "antre-service"
 ROLES = ("service", "kiosk", "counter", "display", "web", "admin")
@@ -62,7 +62,7 @@ DEFAULT_PASSWD = Path("/etc/mosquitto/antre.passwd")
 DEFAULT_ACL = Path("/etc/mosquitto/antre.acl")
 REGISTRY_NAME = "broker-devices.toml"
 
-# The commands each role sends, and no others (antre/protocol.py: the service checks them again).
+# The commands each role sends, and no others (antre/link/protocol.py: the service checks them again).
 COUNTER_COMMANDS = ROLE_COMMANDS["counter"]
 KIOSK_COMMANDS = ROLE_COMMANDS["kiosk"]
 # The website: remote tickets, appointments, live status, and the staff page's service switches.
@@ -497,7 +497,7 @@ def _paths(p: argparse.ArgumentParser) -> None:
 
 def _config_office(args: argparse.Namespace) -> str:
     """``[office] id`` of the configuration (``--config``, ``ANTRE_CONFIG`` or /etc/antre/antre.toml)."""
-    from . import config
+    from antre import config
     return config.load(getattr(args, "config", None)).office.id
 
 

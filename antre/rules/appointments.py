@@ -1,6 +1,6 @@
 """Commands for ``antre web``: remote tickets, appointments (janji temu), check-in, ticket status.
 
-These run inside :class:`~antre.queue.QueueService` like its own commands (one
+These run inside :class:`~antre.rules.queue.QueueService` like its own commands (one
 transaction each, idempotent on ``request_id``); :func:`handlers` returns them
 for its handler table. Rules:
 
@@ -27,18 +27,19 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy import and_, delete, func, or_, select, update
 
-from .config import AppointmentSlotsConfig, ServiceConfig, WEEKDAYS
-from .errors import CommandError, Conflict, NotFound
-from .models import (
+from antre.config import AppointmentSlotsConfig, ServiceConfig, WEEKDAYS
+from antre.errors import CommandError, Conflict, NotFound
+from antre.storage.models import (
     BOOKED, BOOKING_EXPIRED, CALLED, CANCELLED, CHECKED_IN, WAITING, Booking, Meta, RemoteContact,
     Ticket, TicketEvent,
 )
-from .protocol import new_booking_code
+from antre.rules.booking_code import new_booking_code
+from antre.rules.outcome import Outcome
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from .queue import Outcome, QueueService
+    from antre.rules.queue import QueueService
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +63,9 @@ class WebRules:
     """The web commands of one :class:`QueueService`."""
 
     def __init__(self, q: "QueueService"):
-        from .queue import Outcome  # late: antre.queue imports this module
         self.q = q
         self.cfg = q.cfg
         self.web = q.cfg.web
-        self.Outcome = Outcome
         self._slots = {a.service: a for a in self.web.appointments}
         self._base_issue = q.handlers["issue_ticket"]
         self._purged: date | None = None
@@ -154,7 +153,7 @@ class WebRules:
             raise CommandError("missing_argument", "a ticket from the web needs 'name' and 'phone'")
         if priority is not None:
             raise CommandError("invalid_argument", "priority is given at the office, not from the web")
-        svc = self.q._service(service)
+        svc = self.q.service(service)
         if svc.active and not self.remote_on(s, svc):
             raise Conflict("remote_disabled", f"'{svc.name}' does not take numbers from home now")
         today = self.q.business_date(now)
@@ -176,7 +175,7 @@ class WebRules:
     # ------------------------------------------------------------------ appointments
 
     def _slot_config(self, s: "Session", service: str) -> tuple[ServiceConfig, AppointmentSlotsConfig]:
-        svc = self.q._service(service)
+        svc = self.q.service(service)
         slots = self._slots.get(svc.code)
         if slots is None or not self.appointments_on(s, svc):
             raise Conflict("appointments_disabled", f"'{svc.name}' takes no appointments now")
@@ -219,7 +218,7 @@ class WebRules:
             n = booked.get(slot, 0)
             out.append({"time": slot, "capacity": slots.capacity, "booked": n,
                         "free": max(0, slots.capacity - n), "past": self._slot_at(day, slot) <= now})
-        return self.Outcome({"service": svc.code, "service_name": svc.name, "date": day.isoformat(),
+        return Outcome({"service": svc.code, "service_name": svc.name, "date": day.isoformat(),
                              "slots": out}, changed=False)
 
     def book(self, s: "Session", now: datetime, service: str, date: str, slot: str, name: str,
@@ -243,7 +242,7 @@ class WebRules:
                       state=BOOKED, name=name, phone=phone, created_at=now))
         self._purge(s, now)
         log.info("booking %s: %s on %s at %s", code, svc.code, day.isoformat(), slot)
-        return self.Outcome(self._booking_dict(svc, code, day, slot, BOOKED), changed=False)
+        return Outcome(self._booking_dict(svc, code, day, slot, BOOKED), changed=False)
 
     def _new_code(self, s: "Session") -> str:
         while True:
@@ -276,10 +275,10 @@ class WebRules:
         if b.state != BOOKED:
             raise Conflict(f"booking_{b.state}" if b.state != CHECKED_IN else "already_checked_in",
                            f"booking {code} is {b.state}")
-        svc = self.q._services.get(b.service_code) or self.q._service(b.service_code)  # refuse before writing
+        svc = self.q.services.get(b.service_code) or self.q.service(b.service_code)  # refuse before writing
         b.state = CANCELLED
         log.info("booking %s cancelled", code)
-        return self.Outcome(self._booking_dict(svc, b.code, b.business_date, b.slot, CANCELLED), changed=False)
+        return Outcome(self._booking_dict(svc, b.code, b.business_date, b.slot, CANCELLED), changed=False)
 
     def check_in(self, s: "Session", now: datetime, code: str, channel: str = "kiosk") -> "Outcome":
         b = self._find_booking(s, code)
@@ -287,7 +286,7 @@ class WebRules:
         if b.business_date != today:
             # Answered exactly as an unknown code: a guess must not learn that a code exists.
             raise NotFound("booking_not_found", f"no booking with code {code}")
-        svc = self.q._service(b.service_code)
+        svc = self.q.service(b.service_code)
         if b.state == CHECKED_IN:
             t = s.get(Ticket, b.ticket_id) if b.ticket_id else None
             raise Conflict("already_checked_in", f"booking {code} was already checked in"
@@ -315,7 +314,7 @@ class WebRules:
                                            "booking": code, "slot": b.slot}
         log.info("booking %s checked in as %s (%s)", code, t.number, channel)
         # No `after`: the queue reloads its in-memory mirror from the database after the commit.
-        return self.Outcome(result, [("ticket_issued", self._ticket_dict(t) | {"time": iso(now)})])
+        return Outcome(result, [("ticket_issued", self._ticket_dict(t) | {"time": iso(now)})])
 
     def _new_ticket(self, s: "Session", now: datetime, svc: ServiceConfig, channel: str,
                     issued_at: datetime) -> Ticket:
@@ -348,10 +347,10 @@ class WebRules:
 
     def _estimate(self, svc: ServiceConfig, ahead: int) -> int:
         # The queue's own estimate (today's mean service time over the open counters), for `ahead` people.
-        return self.q._estimate(svc, ahead)
+        return self.q.estimate(svc, ahead)
 
     def _ticket_dict(self, t: Ticket) -> dict[str, Any]:
-        svc = self.q._services.get(t.service_code)
+        svc = self.q.services.get(t.service_code)
         return {"number": t.number, "service": t.service_code, "service_name": svc.name if svc else t.service_code,
                 "priority": t.priority_kind, "channel": t.channel, "state": t.state, "issued_at": iso(t.issued_at),
                 "business_date": t.business_date.isoformat()}
@@ -369,11 +368,11 @@ class WebRules:
         if t is None:
             raise NotFound("ticket_not_found", f"no ticket {number} on {day.isoformat()}")
         ahead = self._ahead(s, t) if t.state == WAITING else 0
-        svc = self.q._services.get(t.service_code)
+        svc = self.q.services.get(t.service_code)
         counter = None
         if t.state == CALLED and t.counter_id:
-            c = self.q._counters.get(t.counter_id)
-            counter = self.q._counter_dict(c) if c else {"id": t.counter_id, "name": t.counter_id, "number": None}
+            c = self.q.counters.get(t.counter_id)
+            counter = self.q.counter_dict(c) if c else {"id": t.counter_id, "name": t.counter_id, "number": None}
         result = self._ticket_dict(t) | {
             "ahead": ahead,
             "estimated_wait_minutes": self._estimate(svc, ahead) if (svc and t.state == WAITING) else 0,
@@ -382,7 +381,7 @@ class WebRules:
             "call_count": t.call_count,
             "today": day == today,
         }
-        return self.Outcome(result, changed=False)
+        return Outcome(result, changed=False)
 
     def web_info(self, s: "Session", now: datetime) -> "Outcome":
         services = []
@@ -394,7 +393,7 @@ class WebRules:
                 "appointment_days": list(slots.days) if slots else [],
                 "web_quota": self.web_quota(svc), "web_used": self.web_used(s, svc, self.q.business_date(now)),
             })
-        return self.Outcome({"services": services, "phone_daily_limit": self.web.phone_daily_limit,
+        return Outcome({"services": services, "phone_daily_limit": self.web.phone_daily_limit,
                              "web_share": self.web.web_share,
                              "booking_days_ahead": self.web.booking_days_ahead,
                              "retention_days": self.web.retention_days,
@@ -402,7 +401,7 @@ class WebRules:
 
     def set_web(self, s: "Session", now: datetime, service: str, remote: bool | None = None,
                 appointments: bool | None = None) -> "Outcome":
-        svc = self.q._service(service)
+        svc = self.q.service(service)
         for kind, value in (("remote", remote), ("appointments", appointments)):
             if value is None:
                 continue
@@ -414,7 +413,7 @@ class WebRules:
                 meta.value = "on" if value else "off"
             log.info("web: %s for %s switched %s", kind, svc.code, "on" if value else "off")
         s.flush()
-        return self.Outcome({"service": svc.code, "remote": self.remote_on(s, svc),
+        return Outcome({"service": svc.code, "remote": self.remote_on(s, svc),
                              "appointments": self.appointments_on(s, svc)}, changed=False)
 
 

@@ -16,8 +16,8 @@ from types import SimpleNamespace
 
 from sqlalchemy.engine import make_url
 
-from . import config
-from .errors import AntreError
+from antre import config
+from antre.errors import AntreError
 
 
 class BackupError(AntreError, OSError):

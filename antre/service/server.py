@@ -1,13 +1,13 @@
 """``antre serve``: the queue service, the one authority over tickets.
 
 paho's network thread only puts incoming commands on a queue. One writer
-thread takes them in order, runs each through :class:`~antre.queue.QueueService`
+thread takes them in order, runs each through :class:`~antre.rules.queue.QueueService`
 (one durable transaction each), then publishes the reply, the events and -- once
 the backlog is empty -- the new retained state.
 
 Every command names its sender in its topic (``{base}/cmd/{role}/{client_id}/{command}``,
 enforced by the broker's ACL): the service checks the command against the sender's role
-and, for a counter device, the counters it may operate (:func:`antre.protocol.authorize`),
+and, for a counter device, the counters it may operate (:func:`antre.link.protocol.authorize`),
 replies only to the sender's own reply topic, and judges staleness per sender.
 """
 
@@ -24,19 +24,23 @@ import threading
 import time
 from typing import Any
 
-from . import config as config_mod
-from .errors import CommandError
-from .instance import AlreadyRunning, DatabaseLock, Instance, check_broker, describe
-from .mqtt import MqttLink, client_id_for
-from .protocol import (
+from antre import config as config_mod
+from antre.errors import CommandError
+from antre.service.instance import AlreadyRunning, DatabaseLock, Instance, check_broker, describe
+from antre.link.mqtt import MqttLink, client_id_for
+from antre.link.protocol import (
     Freshness, Request, Topics, authorize, encode, error_reply, ok_reply, parse_request, peek_request_id,
     read_presence, status_payload,
 )
-from .queue import QueueService
-from .clock import ClockWatch
-from .storage import FULL, LOW, READ_ONLY, StorageWatch, check_writable, open_database
+from antre.rules import appointments
+from antre.rules.queue import QueueService
+from antre.storage import FULL, LOW, READ_ONLY, StorageWatch, check_writable, open_database
+from antre.clock import ClockWatch
 
 log = logging.getLogger("antre.service")
+
+#: The rule plug-ins the service registers with its queue (each adds commands: see QueueService.register).
+PLUGINS = (appointments.handlers,)
 
 TICK_SECONDS = 15.0
 # Exit status when another service runs this office: systemd does not restart it (RestartPreventExitStatus).
@@ -66,7 +70,7 @@ class QueueServer:
         self._db_lock = DatabaseLock(self.engine, self.instance)
         self._on_conflict = on_conflict or (lambda message: None)
         self._own_presence_seen = False
-        self.queue = QueueService(cfg, sessions, clock=clock)
+        self.queue = QueueService(cfg, sessions, clock=clock, plugins=PLUGINS)
         self.queue.storage = self.storage
         # The real clock is watched (jumps, devices' clocks); an injected one (tests, simulations) only
         # when a watch is given too.
@@ -104,7 +108,7 @@ class QueueServer:
         self._legacy_seen: set[str] = set()
 
     def start(self) -> None:
-        """Starts serving. Raises :class:`~antre.instance.AlreadyRunning` when another service runs
+        """Starts serving. Raises :class:`~antre.service.instance.AlreadyRunning` when another service runs
         this office or uses this database (nothing is applied then)."""
         self._db_lock.acquire()
         try:
@@ -410,7 +414,7 @@ def load_with_overrides(args: argparse.Namespace) -> config_mod.Config:
 
 def run(args: argparse.Namespace) -> int:
     cfg = load_with_overrides(args)
-    from .secret_check import weak_secrets
+    from antre.secret_check import weak_secrets
     for warning in weak_secrets(cfg):   # a default or guessable secret: say so at every start
         log.warning("%s: %s", cfg.source, warning)
     # The writer thread hands each message to paho's network thread; the default 5 ms GIL switch interval

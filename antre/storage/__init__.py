@@ -20,11 +20,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
-from .errors import ConfigError
+from antre.errors import ConfigError, DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
-# The newest migration. Checked against antre/migrations by the tests; when the database is already
+# The newest migration. Checked against antre/storage/migrations by the tests; when the database is already
 # there, Alembic (and its few megabytes) is not even imported.
 SCHEMA_HEAD = "0002"
 
@@ -290,3 +290,49 @@ def not_writable(path: Path) -> ConfigError:
     return ConfigError(f"database {path} {problem}{owner}: the queue service must be able to write it. "
                        f"Fix the permissions (sudo chown antre: {path} {path.parent}) or the disk "
                        "(an SD card turned read-only: check it with fsck), then the service starts again by itself")
+
+
+#: The tables a reader of the database needs.
+NEEDED_TABLES = {"tickets", "ticket_events", "ratings"}
+
+
+def open_readonly(url: str):
+    """A read-only Engine on an existing Antre database, checked to hold Antre's tables. Never creates
+    anything (reports, the staff page). Raises :class:`~antre.errors.DatabaseUnavailable`."""
+    from sqlalchemy import create_engine, event, inspect
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseUnavailable(f"'{url}' bukan URL database yang valid (not a valid database URL)") from None
+    shown = parsed.render_as_string(hide_password=True)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            path = parsed.database
+            if not path or path == ":memory:":
+                raise DatabaseUnavailable(f"{shown}: laporan butuh file database (a report needs a database file)")
+            if not Path(path).is_file():
+                raise DatabaseUnavailable(f"file database {path} tidak ada; periksa database.url atau --db-url "
+                                  f"(database file does not exist)")
+            engine = create_engine(url, connect_args={"timeout": 5})
+
+            @event.listens_for(engine, "connect")
+            def _read_only(dbapi_conn, _record) -> None:
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA busy_timeout=5000")
+                cur.execute("PRAGMA query_only=ON")
+                cur.close()
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+        names = set(inspect(engine).get_table_names())
+    except (DBAPIError, NoSuchModuleError, ImportError) as exc:
+        reason = getattr(exc, "orig", None) or exc
+        raise DatabaseUnavailable(f"database {shown} tidak dapat dibuka (cannot open database): {reason}") from None
+    missing = NEEDED_TABLES - names
+    if missing:
+        raise DatabaseUnavailable(f"database {shown} tidak berisi data Antre (has no Antre data: "
+                          f"tables {', '.join(sorted(missing))} missing); jalankan 'antre serve' sekali "
+                          f"untuk membuatnya")
+    return engine

@@ -1,6 +1,6 @@
 """Database models (SQLAlchemy 2.x typed ORM).
 
-The schema itself is created and upgraded by Alembic (``antre/migrations``);
+The schema itself is created and upgraded by Alembic (``antre/storage/migrations``);
 these classes must match the newest revision -- ``tests/test_storage.py``
 checks that they do.
 """
@@ -154,7 +154,7 @@ class Meta(Base):
 
 
 # Bookings and remote tickets (antre web). Names and phone numbers are personal data: they are kept only
-# for [web] retention_days after their day (see antre/appointments.py) and never logged.
+# for [web] retention_days after their day (see antre/rules/appointments.py) and never logged.
 BOOKED, CHECKED_IN, CANCELLED, BOOKING_EXPIRED = "booked", "checked_in", "cancelled", "expired"
 
 

@@ -6,7 +6,7 @@ Revises:
 import sqlalchemy as sa
 from alembic import op
 
-from antre.models import UTCDateTime
+from antre.storage.models import UTCDateTime
 
 revision = "0001"
 down_revision = None

@@ -1,7 +1,7 @@
 """The queue: domain rules applied to the database, one command at a time.
 
 :class:`QueueService` is the only code that changes tickets. It knows nothing of
-MQTT: ``antre.server`` feeds it validated commands from a single writer thread,
+MQTT: ``antre.service.server`` feeds it validated commands from a single writer thread,
 and publishes what it returns. Every command runs in one transaction together
 with its entry in the request log, so a command acknowledged to a client is on
 disk, and a repeated ``request_id`` gets the stored reply without running again.
@@ -41,12 +41,13 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import PROTOCOL_VERSION
-from .clock import SystemClock, say_when
-from .config import Config, CounterConfig, ServiceConfig
-from .errors import CommandError, Conflict, NotFound
-from .ticket_view import estimate_minutes
-from .models import (
+from antre import PROTOCOL_VERSION
+from antre.clock import SystemClock, say_when
+from antre.config import Config, CounterConfig, ServiceConfig
+from antre.errors import CommandError, Conflict, NotFound
+from antre.rules.outcome import Outcome
+from antre.rules.ticket_view import estimate_minutes
+from antre.storage.models import (
     CALLED, DONE, EXPIRED, NO_SHOW, OPEN_STATES, WAITING, CounterState, Meta, Rating, RequestLog, Ticket,
     TicketEvent,
 )
@@ -63,20 +64,6 @@ RATEABLE_LIMIT = 30
 
 class _Refused(Exception):
     """Rolls back a transaction whose only command refused after writing."""
-
-
-@dataclass
-class Outcome:
-    """What one command produced: the reply's result, events to publish, and whether state changed.
-
-    ``after`` updates the in-memory mirror; it runs only once the transaction is committed.
-    """
-
-    result: dict[str, Any]
-    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-    changed: bool = True
-    replayed: bool = False
-    after: Callable[[], None] | None = None
 
 
 def iso(dt: datetime | None) -> str | None:
@@ -172,13 +159,13 @@ class QueueService:
     no ``after``, the mirror is reloaded after their commit. To issue a ticket they call :meth:`issue`.
     """
 
-    def __init__(self, cfg: Config, sessions: sessionmaker, clock=None):
+    def __init__(self, cfg: Config, sessions: sessionmaker, clock=None, plugins: tuple = ()):
         self.cfg = cfg
         self.sessions = sessions
         self.clock = clock or SystemClock()
         self.tz = cfg.office.tz
-        self._services = {s.code: s for s in cfg.services}
-        self._counters = {c.id: c for c in cfg.counters}
+        self.services = {s.code: s for s in cfg.services}
+        self.counters = {c.id: c for c in cfg.counters}
         self.today: Today | None = None
         #: A reason to doubt the clock (``ClockWatch.doubt``), or None; and the devices' clock, if it differs.
         self.clock_doubt: Callable[[], str | None] = lambda: None
@@ -204,9 +191,14 @@ class QueueService:
             "resume": self._resume,
             "rate": self._rate,
         }
-        self._handlers = self.handlers  # older name
-        from . import appointments  # the web's commands (remote tickets, bookings, check-in, status)
-        self.handlers.update(appointments.handlers(self))
+        for plugin in plugins:
+            self.register(plugin)
+
+    def register(self, plugin: Callable[["QueueService"], dict[str, Callable[..., Outcome]]]) -> None:
+        """Adds a plug-in's commands: ``plugin(queue)`` returns its handlers (it may also add
+        :attr:`read_only` commands and :attr:`new_day_hooks`). The service registers
+        :func:`antre.rules.appointments.handlers` (the web's commands)."""
+        self.handlers.update(plugin(self))
 
     # ------------------------------------------------------------------ entry points
 
@@ -543,16 +535,16 @@ class QueueService:
 
     # ------------------------------------------------------------------ helpers
 
-    def _service(self, code: str) -> ServiceConfig:
-        svc = self._services.get(code)
+    def service(self, code: str) -> ServiceConfig:
+        svc = self.services.get(code)
         if svc is None:
-            raise NotFound("unknown_service", f"unknown service '{code}' (services: {', '.join(self._services)})")
+            raise NotFound("unknown_service", f"unknown service '{code}' (services: {', '.join(self.services)})")
         return svc
 
     def _counter(self, counter_id: str) -> CounterConfig:
-        c = self._counters.get(counter_id)
+        c = self.counters.get(counter_id)
         if c is None:
-            raise NotFound("unknown_counter", f"unknown counter '{counter_id}' (counters: {', '.join(self._counters)})")
+            raise NotFound("unknown_counter", f"unknown counter '{counter_id}' (counters: {', '.join(self.counters)})")
         return c
 
     def format_number(self, prefix: str, seq: int) -> str:
@@ -566,7 +558,7 @@ class QueueService:
         return int(digits) if digits else None
 
     def _ticket_dict(self, t: TicketRow) -> dict[str, Any]:
-        svc = self._services.get(t.service)
+        svc = self.services.get(t.service)
         return {
             "number": t.number,
             "service": t.service,
@@ -578,12 +570,12 @@ class QueueService:
             "business_date": t.business_date.isoformat(),
         }
 
-    def _counter_dict(self, c: CounterConfig) -> dict[str, Any]:
+    def counter_dict(self, c: CounterConfig) -> dict[str, Any]:
         return {"id": c.id, "name": c.name, "number": self.counter_number(c)}
 
     def _call_entry(self, number: str, service: str, counter_id: str | None, recall: bool,
                     at: datetime) -> dict[str, Any]:
-        c = self._counters.get(counter_id or "")
+        c = self.counters.get(counter_id or "")
         return {"number": number, "service": service, "counter": counter_id,
                 "counter_name": c.name if c else counter_id, "recall": recall, "at": iso(at)}
 
@@ -599,7 +591,7 @@ class QueueService:
         open_counters = sum(1 for c in self.cfg.counters if svc.code in c.services and c.id not in self.today.paused)
         return per, open_counters
 
-    def _estimate(self, svc: ServiceConfig, ahead: int) -> int:
+    def estimate(self, svc: ServiceConfig, ahead: int) -> int:
         """Minutes until ``ahead`` people are served: today's mean service time over the open counters."""
         if ahead <= 0:
             return 0
@@ -628,7 +620,7 @@ class QueueService:
 
         ``issued_at`` places the ticket in the queue as if issued then (an appointment's slot time).
         """
-        svc = self._service(service)
+        svc = self.service(service)
         live = self.today
         if not svc.active:
             raise Conflict("service_inactive", f"service '{svc.code}' is not active today")
@@ -652,7 +644,7 @@ class QueueService:
                         WAITING, None, at, None, None, None, 0, live.day)
         s.execute(insert(EVENTS).values(ticket_id=ticket_id, at=now, kind="issued", from_state=None,
                                              to_state=WAITING, counter_id=None, service_code=svc.code))
-        result = self._ticket_dict(row) | {"ahead": ahead, "estimated_wait_minutes": self._estimate(svc, ahead)}
+        result = self._ticket_dict(row) | {"ahead": ahead, "estimated_wait_minutes": self.estimate(svc, ahead)}
 
         def after() -> None:
             live.add_waiting(row)
@@ -693,7 +685,7 @@ class QueueService:
         done = None
         if current is not None:
             done = self._finish(s, now, current, "completed", DONE, c)
-            events.append(("ticket_completed", self._ticket_dict(done) | {"counter": self._counter_dict(c),
+            events.append(("ticket_completed", self._ticket_dict(done) | {"counter": self.counter_dict(c),
                                                                           "time": iso(now)}))
         self._event(s, t, now, "called", CALLED, c.id)
         called = replace(t, state=CALLED, counter=c.id, called_at=now, first_called_at=t.first_called_at or now,
@@ -702,7 +694,7 @@ class QueueService:
             state=CALLED, counter_id=c.id, called_at=now, first_called_at=called.first_called_at,
             call_count=called.call_count))
         self._set_counter(s, c.id, now, current_ticket_id=t.id)
-        call = self._ticket_dict(called) | {"counter": self._counter_dict(c), "recall": False, "time": iso(now)}
+        call = self._ticket_dict(called) | {"counter": self.counter_dict(c), "recall": False, "time": iso(now)}
         events.append(("ticket_called", call))
 
         def after() -> None:
@@ -729,7 +721,7 @@ class QueueService:
         self._event(s, t, now, "recalled", CALLED, c.id)
         again = replace(t, call_count=t.call_count + 1)
         s.execute(update(TICKETS).where(TICKETS.c.id == t.id).values(call_count=again.call_count))
-        call = self._ticket_dict(t) | {"counter": self._counter_dict(c), "recall": True, "time": iso(now)}
+        call = self._ticket_dict(t) | {"counter": self.counter_dict(c), "recall": True, "time": iso(now)}
 
         def after() -> None:
             self.today.current[c.id] = again
@@ -744,7 +736,7 @@ class QueueService:
         t = self._require_current(c, code, what)
         ended = self._finish(s, now, t, kind, to_state, c)
         self._set_counter(s, c.id, now, current_ticket_id=None)
-        payload = self._ticket_dict(ended) | {"counter": self._counter_dict(c), "time": iso(now)}
+        payload = self._ticket_dict(ended) | {"counter": self.counter_dict(c), "time": iso(now)}
 
         def after() -> None:
             self.today.current.pop(c.id, None)
@@ -762,7 +754,7 @@ class QueueService:
 
     def _transfer(self, s: Session, now: datetime, counter: str, service: str) -> Outcome:
         c = self._counter(counter)
-        target = self._service(service)
+        target = self.service(service)
         if not target.active:
             raise Conflict("service_inactive", f"service '{target.code}' is not active today")
         t = self._require_current(c, "nothing_to_transfer", "transfer")
@@ -773,7 +765,7 @@ class QueueService:
         s.execute(update(TICKETS).where(TICKETS.c.id == t.id).values(
             state=WAITING, service_code=target.code, counter_id=None, transfer_count=TICKETS.c.transfer_count + 1))
         self._set_counter(s, c.id, now, current_ticket_id=None)
-        payload = self._ticket_dict(moved) | {"from_service": t.service, "counter": self._counter_dict(c),
+        payload = self._ticket_dict(moved) | {"from_service": t.service, "counter": self.counter_dict(c),
                                               "time": iso(now)}
 
         def after() -> None:
@@ -786,7 +778,7 @@ class QueueService:
     def _set_paused(self, s: Session, now: datetime, counter: str, paused: bool) -> Outcome:
         c = self._counter(counter)
         changed = (c.id in self.today.paused) != paused
-        result = self._counter_dict(c) | {"paused": paused}
+        result = self.counter_dict(c) | {"paused": paused}
         if not changed:
             return Outcome(result, changed=False)
         self._set_counter(s, c.id, now, paused=int(paused))
@@ -858,7 +850,7 @@ class QueueService:
                 "issued_today": issued,
                 "quota": svc.daily_quota,
                 "quota_reached": bool(svc.daily_quota) and issued >= svc.daily_quota,
-                "estimated_wait_minutes": self._estimate(svc, n),
+                "estimated_wait_minutes": self.estimate(svc, n),
                 # What a status page shows, derived here rather than asked per page (docs/protocol.md).
                 "queue": live.queue_runs(svc.code),
                 "minutes_per_ticket": pace[0],
@@ -867,7 +859,7 @@ class QueueService:
         counters = []
         for c in self.cfg.counters:
             cur = live.current.get(c.id)
-            counters.append(self._counter_dict(c) | {
+            counters.append(self.counter_dict(c) | {
                 "services": list(c.services),
                 "status": "paused" if c.id in live.paused else ("serving" if cur else "idle"),
                 "serving": None if cur is None else {

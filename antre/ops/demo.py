@@ -21,9 +21,9 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from . import config as config_mod
-from .devtools import LocalBroker, VirtualScreen, wait_for
-from .errors import AntreError
+from antre import config as config_mod
+from antre.ops.devtools import LocalBroker, VirtualScreen, wait_for
+from antre.errors import AntreError
 
 log = logging.getLogger("antre.demo")
 
@@ -124,8 +124,8 @@ Files: {self.out}
     # ------------------------------------------------------------------ headless
 
     def headless_run(self) -> int:
-        from .mqtt import MqttLink, Requester, client_id_for  # noqa: F401
-        from .protocol import Topics
+        from antre.link.mqtt import MqttLink, Requester, client_id_for  # noqa: F401
+        from antre.link.protocol import Topics
 
         self.start_core()
         kiosk_screen = VirtualScreen(*KIOSK_SIZE).start()

@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from . import config
+from antre import config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.action == "secrets":
         return secrets_command(args)
-    from .secret_check import weak_secrets
+    from antre.secret_check import weak_secrets
 
     cfg = config.load(args.path or args.config)
     warnings = weak_secrets(cfg)
@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def secrets_command(args: argparse.Namespace) -> int:
-    from .secret_check import generate
+    from antre.secret_check import generate
 
     roles = {r.strip() for r in args.roles.split(",") if r.strip()}
     toml, note = generate(roles)

@@ -15,7 +15,7 @@ server Pi with a database of its own):
   gone and this one takes over. Nothing is applied before the check is done.
 
 While it runs, a service that sees another instance announce itself on its own presence topic
-yields if that one started earlier (:meth:`antre.server.QueueServer` watches for it), so two
+yields if that one started earlier (:meth:`antre.service.server.QueueServer` watches for it), so two
 services started at the same moment end up as one.
 """
 
@@ -33,9 +33,9 @@ from typing import Any
 
 from sqlalchemy.engine import Engine, make_url
 
-from .config import MqttConfig
-from .errors import AntreError
-from .protocol import Topics, read_presence
+from antre.config import MqttConfig
+from antre.errors import AntreError
+from antre.link.protocol import Topics, read_presence
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +136,7 @@ def check_broker(settings: MqttConfig, topics: Topics, client_id: str, *, connec
     When the broker cannot be reached the check is skipped with a warning: the service starts and
     connects later (and still yields to an older instance it meets then).
     """
-    from .mqtt import MqttLink
+    from antre.link.mqtt import MqttLink
 
     topic = topics.status("service", client_id)
     probe = MqttLink(settings, topics, client_id, "service", probe=True)

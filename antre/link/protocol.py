@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import logging
 import re
-import secrets
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from . import PROTOCOL_VERSION
-from .errors import BadRequest, CommandError, Forbidden
+from antre import PROTOCOL_VERSION
+from antre.errors import BadRequest, CommandError, Forbidden
+# The booking code's format is the rules' own; named here too, for the devices that check one before sending.
+from antre.rules.booking_code import BOOKING_CODE_DIGITS, booking_code_ok, check_digit, new_booking_code
 
 PRIORITY_KINDS = ("lansia", "disabilitas", "ibu_hamil")
 CHANNELS = ("kiosk", "web", "counter", "admin")
@@ -26,7 +27,7 @@ _TICKET = re.compile(r"[A-Z]-\d{1,6}")
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 
 
-#: What a login of each role may be on the wire (the broker's ACL enforces it: antre/broker.py).
+#: What a login of each role may be on the wire (the broker's ACL enforces it: antre/ops/broker.py).
 ROLES = ("service", "kiosk", "counter", "display", "web", "admin")
 #: The roles that send commands; a display only listens.
 SENDER_ROLES = ("kiosk", "counter", "web", "admin")
@@ -159,7 +160,7 @@ class Arg:
 COMMANDS: dict[str, dict[str, Arg]] = {
     "issue_ticket": {"service": Arg(_service), "priority": Arg(_choice(PRIORITY_KINDS), False),
                      "channel": Arg(_choice(CHANNELS), False),
-                     # Only with channel "web" (and then required): see antre/appointments.py.
+                     # Only with channel "web" (and then required): see antre/rules/appointments.py.
                      "name": Arg(lambda n, v: _person_name(n, v), False),
                      "phone": Arg(lambda n, v: _phone(n, v), False)},
     "call_next": {"counter": Arg(_counter)},
@@ -171,7 +172,7 @@ COMMANDS: dict[str, dict[str, Arg]] = {
     "resume": {"counter": Arg(_counter)},
     "rate": {"ticket": Arg(_string(_TICKET, "a ticket number such as 'A-012'", 16)), "score": Arg(_score),
              "elements": Arg(_elements, False), "comment": Arg(_comment, False), "date": Arg(_date, False)},
-    # antre web: appointments, check-in, ticket status (antre/appointments.py)
+    # antre web: appointments, check-in, ticket status (antre/rules/appointments.py)
     "book": {"service": Arg(_service), "date": Arg(_date), "slot": Arg(lambda n, v: _slot(n, v)),
              "name": Arg(lambda n, v: _person_name(n, v)), "phone": Arg(lambda n, v: _phone(n, v))},
     "check_in": {"code": Arg(lambda n, v: _booking_code(n, v)), "channel": Arg(_choice(("kiosk", "web")), False)},
@@ -186,35 +187,6 @@ COMMANDS: dict[str, dict[str, Arg]] = {
 
 
 # ---------------------------------------------------------------------- personal data (antre web)
-
-#: A booking code: 9 random digits and a check digit, typed on the kiosk's keypad. Guessing one is hopeless
-#: (10^9 codes for a few hundred bookings, and the service lets a device try only a few wrong codes in a
-#: while); a mistyped digit, or two neighbours swapped, is caught by the check digit before it is sent.
-BOOKING_CODE_DIGITS = 10
-# Damm's quasigroup of order 10: one check digit catches every single-digit error and every swap of
-# two adjacent digits (H. M. Damm, 2004).
-_DAMM = ("0317598642", "7092154863", "4206871359", "1750983426", "6123045978",
-         "3674209581", "5869720134", "8945362017", "9438617205", "2581436790")
-
-
-def check_digit(digits: str) -> str:
-    """The Damm check digit of a string of digits: ``check_digit("572") == "4"``."""
-    interim = 0
-    for d in digits:
-        interim = int(_DAMM[interim][int(d)])
-    return str(interim)
-
-
-def booking_code_ok(code: str) -> bool:
-    """True for a well-formed booking code: 10 digits whose last is the check digit."""
-    return (len(code) == BOOKING_CODE_DIGITS and code.isascii() and code.isdigit()
-            and check_digit(code) == "0")
-
-
-def new_booking_code() -> str:
-    """A fresh random booking code (9 digits from :mod:`secrets` and the check digit)."""
-    body = f"{secrets.randbelow(10 ** (BOOKING_CODE_DIGITS - 1)):0{BOOKING_CODE_DIGITS - 1}d}"
-    return body + check_digit(body)
 
 _PHONE_JUNK = re.compile(r"[\s().\-/]")
 _PHONE = re.compile(r"0[2-9]\d{7,11}")
@@ -352,7 +324,7 @@ def parse_request(topic: str, payload: bytes, topics: Topics, max_bytes: int) ->
 
 COUNTER_COMMANDS = ("call_next", "recall", "skip", "complete", "transfer", "pause", "resume")
 #: The commands each sending role may give. The broker's ACL grants exactly these topics
-#: (antre/broker.py), and the service checks them again with the arguments (:func:`authorize`).
+#: (antre/ops/broker.py), and the service checks them again with the arguments (:func:`authorize`).
 ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
     "kiosk": ("issue_ticket", "check_in", "rate"),
     "counter": COUNTER_COMMANDS,

@@ -1,0 +1,82 @@
+"""The shape of the code (docs/architecture.md): layers whose arrows point down, no import cycles.
+
+The layers are import-linter contracts in pyproject.toml (``[tool.importlinter]``); cycles are found
+with grimp, the import graph import-linter is built on. Both run in a subprocess on a source tree, so the
+last test can run them on a copy of the tree with a wrong import added and see them refuse it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("antre", "kiosk", "counter", "display", "web")
+
+_CHECK = r"""
+import json, sys
+import grimp
+from importlinter.cli import lint_imports
+
+packages = sys.argv[1:]
+graph = grimp.build_graph(*packages, exclude_type_checking_imports=True)
+cycles = set()
+for module in graph.modules:
+    for imported in graph.find_modules_directly_imported_by(module):
+        back = graph.find_shortest_chain(importer=imported, imported=module)
+        if back:
+            cycles.add(" -> ".join((module,) + tuple(back)))
+rc = lint_imports(config_filename="pyproject.toml", no_cache=True, no_logo=True)
+print(json.dumps({"lint": rc, "cycles": sorted(cycles)}))
+"""
+
+
+def _check(root: Path) -> tuple[dict, str]:
+    proc = subprocess.run([sys.executable, "-c", _CHECK, *PACKAGES], cwd=root, capture_output=True, text=True,
+                          env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin", "PYTHONSAFEPATH": "1"},
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    *report, last = proc.stdout.strip().splitlines()
+    return json.loads(last), "\n".join(report)
+
+
+def test_layers_hold_and_there_are_no_import_cycles():
+    result, report = _check(ROOT)
+    assert result["cycles"] == []
+    assert result["lint"] == 0, report
+    assert "0 broken" in report
+
+
+def test_every_part_of_the_core_has_a_layer():
+    """A new module under antre/ must be placed in a layer, or the layer rules would not see it."""
+    layers = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"][0]["layers"]
+    named = {name.strip() for layer in layers for name in layer.split("|")}
+    parts = {f"antre.{p.stem}" for p in (ROOT / "antre").iterdir()
+             if (p.suffix == ".py" or (p / "__init__.py").is_file()) and p.stem not in ("__init__", "__main__")}
+    assert parts - named == set()
+    assert named - parts - set(PACKAGES) == set()
+
+
+def test_the_checks_refuse_a_core_that_imports_an_app_or_a_cycle(tmp_path):
+    """Attack the checks themselves: the same tree with the queue importing the kiosk, and with the storage
+    importing the queue (which imports the storage) must fail both ways."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for name in PACKAGES:
+        shutil.copytree(ROOT / name, tree / name, ignore=shutil.ignore_patterns("__pycache__", "*.png", "*.wav"))
+    shutil.copy(ROOT / "pyproject.toml", tree)
+
+    queue = tree / "antre" / "rules" / "queue.py"
+    queue.write_text(queue.read_text() + "\nfrom kiosk import ticket  # upward\n")
+    storage = tree / "antre" / "storage" / "models.py"
+    storage.write_text(storage.read_text() + "\nimport antre.rules.queue  # cycle\n")
+
+    result, report = _check(tree)
+    assert result["lint"] != 0
+    assert "antre.rules.queue -> kiosk.ticket" in report
+    assert any(c.startswith("antre.storage.models -> antre.rules.queue") or "antre.storage.models" in c
+               for c in result["cycles"])
