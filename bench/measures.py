@@ -91,24 +91,6 @@ def call_latency(broker: Mosquitto, service: Service, watcher: Watcher, calls: i
     return out
 
 
-def request_latency(broker: Mosquitto, office_id: str, command: str, n: int, **args) -> list[float]:
-    """Round trip (publish -> reply) of ``n`` sequential commands from one client."""
-    c = Client(broker.url, office_id, "counter").start()
-    out = []
-    try:
-        for i in range(n + 10):
-            a = dict(args)
-            if command == "issue_ticket":
-                a.setdefault("service", SERVICE_CODES[i % 3])
-            t0 = time.perf_counter()
-            c.ok(command, **a)
-            if i >= 10:
-                out.append(time.perf_counter() - t0)
-    finally:
-        c.stop()
-    return out
-
-
 def summary(lat: list[float]) -> dict:
     return {"n": len(lat), "p50_ms": percentile(lat, 50) * 1000, "p99_ms": percentile(lat, 99) * 1000}
 

@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 from antre.config import Config, KeyboardCounterConfig
 from antre.errors import ConfigError
 from antre.link.mqtt import MqttLink, Requester, client_id_for
+from antre.link.presence import ServicePresence
 from antre.link.protocol import Topics, read_object, read_presence
 
 from .keys import (
@@ -102,7 +103,7 @@ class CounterApp:
         self.gpio: dict[str, Any] = {}            # counter id -> GpioButtons
         self.gpio_feedback: dict[str, Any] = {}   # counter id -> GpioFeedback
         self.inputs: list[KeyInput] = []
-        self._presence: dict[str, bool] = {}
+        self.presence = ServicePresence()
         self._open_inputs = 0
         self._lock = threading.Lock()
 
@@ -211,18 +212,8 @@ class CounterApp:
                 desk.update_state(state)
 
     def _on_status(self, topic: str, payload: bytes) -> None:
-        presence = read_presence(self.topics, topic, payload)
-        if presence is None:
+        if not self.presence.update(read_presence(self.topics, topic, payload)):
             return
-        _, client, status = presence
-        with self._lock:
-            if not isinstance(status, dict):
-                if self._presence.pop(client, None) is None:
-                    return
-            elif status.get("component") != "service":
-                return
-            else:
-                self._presence[client] = bool(status.get("online"))
-            online = any(self._presence.values()) if self._presence else None
+        online = self.presence.online
         for desk in self.desks.values():
             desk.set_service_online(online)

@@ -111,7 +111,7 @@ class Feedbacks:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Press:
     """One press and what came of it (kept for the log and for tests)."""
 
     action: str
@@ -151,7 +151,7 @@ class CounterDesk:
         self._seq: int | None = None
         self._light: Light | None = None
         #: Recent outcomes, newest last.
-        self.outcomes: deque[Outcome] = deque(maxlen=200)
+        self.outcomes: deque[Press] = deque(maxlen=200)
         #: Recent commands sent, as (command, request_id), newest last.
         self.sent: deque[tuple[str, str]] = deque(maxlen=200)
         self._refresh()
@@ -285,7 +285,7 @@ class CounterDesk:
                 log.log(level, "%s: %s -> %s", self.counter, label, text)
             self._busy = None
             self._refresh()
-            self.outcomes.append(Outcome(label, reply.ok, reply.code, text, commands))
+            self.outcomes.append(Press(label, reply.ok, reply.code, text, commands))
             self._idle.set()
 
     @staticmethod

@@ -36,7 +36,7 @@ from kivy.uix.widget import Widget
 
 from antre.config import Config
 from antre.link.mqtt import MqttLink, client_id_for
-from antre.link.protocol import Topics, read_presence
+from antre.link.protocol import Topics, read_object, read_presence
 
 from .board import BoardModel, CallView, format_clock, format_date
 
@@ -57,7 +57,9 @@ class CounterRow(BoxLayout):
     row_height = NumericProperty(50)
 
 
-class ServiceRow(BoxLayout):
+class WaitingRow(BoxLayout):
+    """One service on the board: its prefix, name, how many wait and for how long."""
+
     prefix = StringProperty("")
     name = StringProperty("")
     waiting_text = StringProperty("")
@@ -216,9 +218,9 @@ class DisplayApp(App):
         if self.announcer is None:
             return
         try:
-            counter = json.loads(payload).get("counter") or {}
+            counter = (read_object(payload, "call event") or {}).get("counter") or {}
             number = counter.get("number") if isinstance(counter.get("number"), int) else None
-        except (ValueError, AttributeError):
+        except AttributeError:
             number = None
         try:
             self.announcer.announce(call.number, call.counter_name, number, called_at=call.at, recall=call.recall)
@@ -287,7 +289,7 @@ class DisplayApp(App):
         services = m.services()
         box = ids.services
         row_h = min(self.vh * 8, box.height / max(1, len(services))) if box.height > 1 else self.vh * 7
-        _fill(box, ServiceRow, [dict(prefix=s.prefix, name=s.name, waiting_text=f"{s.waiting} orang",
+        _fill(box, WaitingRow, [dict(prefix=s.prefix, name=s.name, waiting_text=f"{s.waiting} orang",
                                      wait_text=s.note or s.wait_text, note=s.note, row_height=row_h)
                                 for s in services])
         calls = m.recent_calls()

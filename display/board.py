@@ -23,11 +23,10 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from antre.link import health
+from antre.link.presence import service_online
 from antre.wording import clock_time as format_clock  # ``09.05``
 from antre.wording import long_date as format_date  # ``Senin, 30 November 2026``
 
-#: Component name of the queue service in presence messages.
-SERVICE_COMPONENT = "service"
 #: Component name of counter devices; their presence lists the counters they drive in ``counters``.
 COUNTER_COMPONENT = "counter"
 
@@ -193,10 +192,7 @@ class BoardModel:
     @property
     def service_online(self) -> bool | None:
         """True/False from the service's presence; None when no service has said anything."""
-        services = [s for s in self.statuses.values() if s.get("component") == SERVICE_COMPONENT]
-        if not services:
-            return None
-        return any(s.get("online") for s in services)
+        return service_online(self.statuses.values())
 
     @property
     def healthy(self) -> bool:

@@ -110,10 +110,6 @@ class PrintResult:
         """The printer's state for staff, in Bahasa Indonesia."""
         return MESSAGES["id"][self.status]
 
-    @property
-    def message_en(self) -> str:
-        return MESSAGES["en"][self.status]
-
     def resident_message(self, lang: str = "id") -> str:
         """What the kiosk tells the resident about this ticket."""
         texts = MESSAGES.get(lang, MESSAGES["id"])
@@ -392,7 +388,6 @@ class TicketPrinter:
         self.enabled = scheme != "none"
         self._lock = threading.Lock()
         self._status = "ok" if self.enabled else "disabled"
-        self._detail = "" if self.enabled else "kiosk.printer = 'none'"
         self._jobs: queue.Queue[Any] = queue.Queue()
         self._thread = threading.Thread(target=self._work, name="antre-printer", daemon=True)
         self._thread.start()
@@ -417,16 +412,6 @@ class TicketPrinter:
     def status_message(self) -> str:
         """The last known state for staff, in Bahasa Indonesia."""
         return MESSAGES["id"][self.status]
-
-    @property
-    def status_message_en(self) -> str:
-        return MESSAGES["en"][self.status]
-
-    @property
-    def status_detail(self) -> str:
-        """Technical detail of the last failure (English, for logs), or ''."""
-        with self._lock:
-            return self._detail
 
     # -- jobs --------------------------------------------------------------
 
@@ -502,7 +487,6 @@ class TicketPrinter:
             result = self._run(job)
             with self._lock:
                 self._status = result.status
-                self._detail = result.detail
             if not result.ok:
                 log.warning("ticket %s not printed: %s (%s)", job.number or "-", result.status, result.detail)
             self._finished(result, job.on_done, job.future)

@@ -1,6 +1,9 @@
-"""Pure protocol rules: stale-command detection that does not trust device clocks."""
+"""Pure protocol rules: stale-command detection that does not trust device clocks; the service's presence."""
 
-from antre.link.protocol import Freshness
+import json
+
+from antre.link.presence import ServicePresence
+from antre.link.protocol import Freshness, Topics, read_presence
 
 
 def test_a_late_command_is_stale_whatever_the_senders_clock():
@@ -38,3 +41,24 @@ def test_presence_teaches_the_offset_before_the_first_command():
     f = Freshness(max_age=5)
     f.observe("counter-1", sent_at=500.0, now=500.01)     # status message on connect
     assert f.age("counter-1", 500.0, now=530.0) is not None   # its very first command is already judged
+
+
+def test_service_online_is_one_answer_from_every_service_presence():
+    """A service that moved to a client id of its own leaves its old presence behind: offline from the old id
+    and online from the new one, in either order, is online; a kiosk saying it is "service" is not heard."""
+    topics = Topics("desa-x")
+    old, new = topics.status("service", "antre-service"), topics.status("service", "antre-pi2")
+    online = json.dumps({"online": True}).encode()
+    offline = json.dumps({"online": False}).encode()
+    for order in ([(old, offline), (new, online)], [(new, online), (old, offline)]):
+        p = ServicePresence()
+        assert p.online is None
+        for topic, payload in order:
+            assert p.update(read_presence(topics, topic, payload)) is True
+        assert p.online is True
+    p = ServicePresence()
+    assert p.update(read_presence(topics, topics.status("kiosk", "kiosk-1"),
+                                  json.dumps({"online": True, "component": "service"}).encode())) is False
+    assert p.update(read_presence(topics, old, offline)) and p.online is False
+    assert p.update(read_presence(topics, old, b"")) and p.online is None      # cleared: not known any more
+    assert p.update(read_presence(topics, old, b"")) is False                   # clearing the unknown changes nothing

@@ -14,7 +14,6 @@ with ``call_soon_threadsafe``, newest wins.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 from collections import OrderedDict
@@ -22,6 +21,7 @@ from typing import Any
 
 from antre.config import Config
 from antre.link.mqtt import MqttLink, Reply, Requester, client_id_for
+from antre.link.presence import ServicePresence
 from antre.link.protocol import Topics, read_object, read_presence
 from antre.rules.ticket_view import StateIndex
 
@@ -42,7 +42,7 @@ class Bridge:
         self.requester = Requester(self.link)
         self.state: dict[str, Any] | None = None
         self.ticker: str | None = None
-        self.service_online: bool | None = None
+        self.presence = ServicePresence()
         self.loop: asyncio.AbstractEventLoop | None = None
         # Live status; touched only in the asyncio loop's thread.
         self.index: StateIndex | None = None
@@ -72,7 +72,7 @@ class Bridge:
 
     @property
     def available(self) -> bool:
-        return self.link.connected.is_set() and self.service_online is not False and self.state is not None
+        return self.link.connected.is_set() and self.presence.online is not False and self.state is not None
 
     # ------------------------------------------------------------------ commands
 
@@ -240,10 +240,8 @@ class Bridge:
             loop.call_soon_threadsafe(self._apply_state)
 
     def _on_ticker(self, topic: str, payload: bytes) -> None:
-        try:
-            self.ticker = str(json.loads(payload).get("text", "")) if payload else ""
-        except (ValueError, AttributeError):
-            self.ticker = None
+        data = read_object(payload, "ticker") if payload else {}
+        self.ticker = str(data.get("text", "")) if data is not None else None
 
     def _on_status(self, topic: str, payload: bytes) -> None:
         # Trusted by its topic: the component is the role of the login that wrote it.
@@ -262,9 +260,7 @@ class Bridge:
             return dict(self.statuses)
 
     def _on_service(self, topic: str, payload: bytes) -> None:
-        presence = read_presence(self.topics, topic, payload)
-        if presence is not None and presence[0] == "service":
-            self.service_online = bool(presence[2].get("online")) if presence[2] else None
+        self.presence.update(read_presence(self.topics, topic, payload))
 
 
 #: Put in a page's queue instead of a status: "write a keep-alive comment" (also how a closed page is found).

@@ -18,7 +18,6 @@ replay minutes later.
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
 import ssl
@@ -34,7 +33,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from antre.config import MqttConfig
-from antre.link.protocol import Topics, encode, status_payload
+from antre.link.protocol import Topics, encode, read_object, status_payload
 
 log = logging.getLogger(__name__)
 
@@ -263,12 +262,8 @@ class Requester:
             entry[0](Reply.failed(rid, "timeout", "the queue service did not answer in time"))
 
     def _on_reply(self, topic: str, payload: bytes) -> None:
-        try:
-            data = json.loads(payload)
-            rid = data["request_id"]
-        except (ValueError, KeyError, TypeError):
-            log.warning("unreadable reply on %s", topic)
-            return
+        data = read_object(payload, f"reply on {topic}")
+        rid = data.get("request_id") if data is not None else None
         entry = self._take(rid) if isinstance(rid, str) else None
         if entry is None:
             return  # a late reply to a request that already timed out

@@ -125,7 +125,7 @@ Files: {self.out}
 
     def headless_run(self) -> int:
         from antre.link.mqtt import MqttLink, Requester, client_id_for  # noqa: F401
-        from antre.link.protocol import Topics
+        from antre.link.protocol import Topics, read_object
 
         self.start_core()
         kiosk_screen = VirtualScreen(*KIOSK_SIZE).start()
@@ -145,7 +145,7 @@ Files: {self.out}
         link = MqttLink(self.cfg.mqtt, topics, "demo-staff", "admin")
         staff = Requester(link)
         state: dict = {}
-        link.subscribe(topics.state, lambda _topic, payload: state.update(json.loads(payload)))
+        link.subscribe(topics.state, lambda _topic, payload: state.update(read_object(payload, "state") or {}))
         link.start()
         self.stack.callback(link.stop)
         wait_for(link.connected.is_set, what="the demo's staff client to connect")
