@@ -41,16 +41,6 @@ class ManualClock:
             return self._now
 
 
-MONTHS_ID = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
-             "November", "Desember")
-
-
-def say_when(when: datetime, tz) -> str:
-    """``4 Desember 2026 10.05`` in the office time zone (for staff messages)."""
-    local = when.astimezone(tz)
-    return f"{local.day} {MONTHS_ID[local.month - 1]} {local.year} {local.hour:02d}.{local.minute:02d}"
-
-
 class ClockWatch:
     """Whether the service's own clock can be trusted to start a new business day.
 

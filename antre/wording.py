@@ -48,6 +48,12 @@ def clock_time(t: datetime | time, lang: str = "id") -> str:
     return f"{t.hour:02d}{'.' if _lang(lang) == 'id' else ':'}{t.minute:02d}"
 
 
+def say_when(when: datetime, tz, lang: str = "id") -> str:
+    """``4 Desember 2026 10.05``: an aware time in the office's time zone ``tz`` (for staff messages)."""
+    local = when.astimezone(tz)
+    return f"{day_month_year(local, lang)} {clock_time(local, lang)}"
+
+
 def long_datetime(when: datetime, lang: str = "id") -> str:
     """``Senin, 30 November 2026 08.02``."""
     return f"{long_date(when, lang)} {clock_time(when, lang)}"

@@ -42,11 +42,12 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from antre import PROTOCOL_VERSION
-from antre.clock import SystemClock, say_when
+from antre.clock import SystemClock
 from antre.config import Config, CounterConfig, ServiceConfig
 from antre.errors import CommandError, Conflict, NotFound
 from antre.rules.outcome import Outcome
 from antre.rules.ticket_view import estimate_minutes
+from antre.wording import say_when
 from antre.storage.models import (
     CALLED, DONE, EXPIRED, NO_SHOW, OPEN_STATES, WAITING, CounterState, Meta, Rating, RequestLog, Ticket,
     TicketEvent,
