@@ -43,6 +43,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--signer", default="", help="name printed under the PDF signature (default: a blank line)")
 
 
+def _write_folder(folder: Path, fmt: str, write):
+    """``write(folder)`` for a format that writes one folder of files; its refusals as report errors."""
+    if folder.exists() and not folder.is_dir():
+        raise ReportError(f"{folder} sudah ada dan bukan folder; --format {fmt} menulis satu folder "
+                          f"(exists and is not a folder)")
+    try:
+        return write(folder)
+    except OSError as exc:
+        raise ReportError(f"tidak dapat menulis {folder} (cannot write): {exc.strerror}") from None
+
+
 def open_readonly(url: str):
     """:func:`antre.storage.open_readonly`, its refusal worded as a report error."""
     from antre.errors import DatabaseUnavailable
@@ -145,25 +156,11 @@ def run(args: argparse.Namespace) -> int:
             sys.stdout.write(text)
         return 0
     if fmt == "csv":
-        folder = _target(args, "-csv")
-        if folder.exists() and not folder.is_dir():
-            raise ReportError(f"{folder} sudah ada dan bukan folder; --format csv menulis satu folder "
-                              f"(exists and is not a folder)")
-        try:
-            paths = write_csv_dir(report, folder)
-        except OSError as exc:
-            raise ReportError(f"tidak dapat menulis {folder} (cannot write): {exc.strerror}") from None
+        paths = _write_folder(_target(args, "-csv"), fmt, lambda folder: write_csv_dir(report, folder))
     elif fmt == "png":
         from antre.reports.charts import write_charts
 
-        folder = _target(args, "-grafik")
-        if folder.exists() and not folder.is_dir():
-            raise ReportError(f"{folder} sudah ada dan bukan folder; --format png menulis satu folder "
-                              f"(exists and is not a folder)")
-        try:
-            paths = write_charts(report, folder)
-        except OSError as exc:
-            raise ReportError(f"tidak dapat menulis {folder} (cannot write): {exc.strerror}") from None
+        paths = _write_folder(_target(args, "-grafik"), fmt, lambda folder: write_charts(report, folder))
         if report.ikm.index is None:
             print("Catatan: belum ada responden survei IKM, grafik IKM tidak dibuat "
                   "(no IKM survey answers: no IKM chart).", file=sys.stderr)
