@@ -14,6 +14,11 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
+# In the test extra (pyproject.toml); a .venv made before it was added needs: .venv/bin/pip install import-linter
+pytest.importorskip("importlinter", reason="import-linter is not installed: .venv/bin/pip install -e '.[test]'")
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("antre", "kiosk", "counter", "display", "web")
 
