@@ -53,7 +53,7 @@ from .assets import ASSETS, ensure_assets
 from .flows import Message
 from .flows.checkin import MISTYPED, SEND, CheckinFlow
 from .flows.home import can_issue, home, service_subtext
-from .flows.issuing import IssuingFlow, ticket_number, ticket_view
+from .flows.issuing import IssuingFlow, print_state, ticket_number, ticket_view
 from .flows.printer_status import PrinterStatus
 from .flows.rating import ASK_MORE, NumberKeypad, RatingFlow
 from .flows.staff import StaffPin
@@ -600,12 +600,8 @@ class KioskApp(App):
         if result.number != self._ticket_number or self.sm.current != "ticket":
             return
         scr: TicketScreen = self.sm.get_screen("ticket")
-        if result.ok:
-            scr.print_state = "printed"
-            seconds = self.kcfg.ticket_screen_seconds
-        else:
-            scr.print_state = "failed" if self.printer.enabled else "none"
-            seconds = self.kcfg.ticket_screen_seconds_no_print
+        scr.print_state = print_state(result, self.printer.enabled)
+        seconds = self.kcfg.ticket_screen_seconds if result.ok else self.kcfg.ticket_screen_seconds_no_print
         self._render_ticket()
         if self._ticket_timer is not None:
             self._ticket_timer.cancel()

@@ -20,7 +20,7 @@ from kiosk import logic, texts
 from kiosk.flows import Message
 from kiosk.flows.checkin import MISTYPED, SEND, CheckinFlow
 from kiosk.flows.home import can_issue, home, service_subtext
-from kiosk.flows.issuing import IssuingFlow, ticket_view
+from kiosk.flows.issuing import IssuingFlow, print_state, ticket_view
 from kiosk.flows.printer_status import PrinterStatus
 from kiosk.flows.rating import ASK_MORE, NEXT_ELEMENT, NumberKeypad, RatingFlow
 from kiosk.flows.rating import SEND as SEND_RATING
@@ -175,6 +175,23 @@ def test_a_ticket_from_the_flow_prints_on_the_network_printer(kiosk_office):
         assert printed[0].ok and printed[0].number == result["number"]
         data = wait_for(lambda: b"".join(stand_in.connections) or None, what="bytes at the printer")
         assert result["number"].encode() in data
+        state = print_state(printed[0], printer.enabled)
+        assert state == "printed" and ticket_view(result, row, state, "id").print_text == T("printed")
+
+        # No answer from the printer: the screen says to note the number; no printer at all: it says so.
+        for url, expected in ((f"tcp://127.0.0.1:{free_port()}", "failed"), ("none", "none")):
+            other = TicketPrinter(url, check_on_start=False, timeout=3)
+            try:
+                got = []
+                done = threading.Event()
+                other.submit(flow.ticket_info(result, row), k.cfg.office,
+                             on_done=lambda res: (got.append(res), done.set()))
+                assert done.wait(DEADLINE)
+                assert not got[0].ok and print_state(got[0], other.enabled) == expected
+            finally:
+                other.close(timeout=5)
+        assert ticket_view(result, row, "failed", "id").print_text == T("print_failed")
+        assert ticket_view(result, row, "none", "id").print_text == T("no_printer")
     finally:
         printer.close(timeout=5)
 
@@ -397,3 +414,23 @@ def test_printer_status_is_published_for_staff_and_checked_again_sooner_when_in_
     finally:
         for p in printers:
             p.close(timeout=5)
+
+
+def test_the_flows_and_the_voice_load_without_kivy():
+    """What the controllers need is plain Python: importing them (and the display's voice) loads no Kivy."""
+    import subprocess
+    import sys
+
+    from tests.support import ROOT
+
+    def kivy_modules(extra: str = "") -> int:
+        code = ("import sys, kiosk.flows.home, kiosk.flows.issuing, kiosk.flows.checkin, kiosk.flows.rating, "
+                f"kiosk.flows.staff, kiosk.flows.printer_status, display.voice{extra}; "
+                "print(len([m for m in sys.modules if m.split('.')[0] == 'kivy']))")
+        out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                             env=os.environ | {"KIVY_NO_ARGS": "1", "KIVY_NO_CONSOLELOG": "1"})
+        assert out.returncode == 0, out.stderr
+        return int(out.stdout.strip().splitlines()[-1])
+
+    assert kivy_modules() == 0
+    assert kivy_modules(", kivy.properties") > 0     # the probe does see Kivy when something loads it

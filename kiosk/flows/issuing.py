@@ -16,6 +16,7 @@ from typing import Any
 from antre.link.mqtt import Reply
 
 from .. import logic, texts
+from ..printer import PrintResult
 from ..ticket import PRIORITIES, TicketInfo
 from . import Message
 from .home import can_issue
@@ -77,6 +78,13 @@ class IssuingFlow:
             info = dataclasses.replace(info, status_url=f"{self.public_url.rstrip('/')}/status/"
                                                         f"{info.business_date.isoformat()}/{info.number}")
         return info
+
+
+def print_state(result: PrintResult, printer_enabled: bool) -> str:
+    """The ticket screen's print state once the printer answered: printed, failed, or none (no printer)."""
+    if result.ok:
+        return "printed"
+    return "failed" if printer_enabled else "none"
 
 
 def ticket_number(result: dict[str, Any]) -> str:
