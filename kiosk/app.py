@@ -47,6 +47,7 @@ from kivy.utils import escape_markup
 from antre.config import Config
 from antre.link.mqtt import MqttLink, Reply, Requester, client_id_for
 from antre.link.protocol import Topics, read_object, read_presence
+from antre.wording import clock_time
 
 from . import logic, texts
 from .assets import ASSETS, ensure_assets
@@ -493,7 +494,7 @@ class KioskApp(App):
     def _tick(self, dt: float) -> None:
         now = datetime.now(timezone.utc).astimezone(self.cfg.office.tz)
         self.date_text = texts.long_date(now, self.lang)
-        self.clock_text = now.strftime("%H.%M")   # EYD writes times with a period, as the TV does
+        self.clock_text = clock_time(now, "id")   # 08.30 in both languages (EYD), as the TV does
         if self.sm.current not in (self.home_name, "ticket", "pin") and \
                 time.monotonic() - self._last_touch > self.kcfg.idle_seconds:
             log.info("idle for %.0fs on %s; back to the start screen", self.kcfg.idle_seconds, self.sm.current)
