@@ -405,6 +405,113 @@ class WebConfig:
     appointments: list[AppointmentSlotsConfig] = field(default_factory=list)
 
 
+# -------------------------------------------------------------------------- letters (e-administrasi)
+
+LETTER_FIELD_TYPES = ("text", "long_text", "name", "nik", "kk", "date", "past_date", "choice", "phone", "number")
+#: Placeholders a numbering pattern may use (antre/rules/letters.py fills them in).
+NUMBER_PLACEHOLDERS = ("kode", "nomor", "kode_desa", "bulan_romawi", "bulan", "tahun")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+def numbering_pattern(value: str) -> str | None:
+    names = _PLACEHOLDER.findall(value)
+    unknown = [n for n in names if n not in NUMBER_PLACEHOLDERS]
+    if unknown:
+        return f"uses unknown placeholder {{{unknown[0]}}} (allowed: {', '.join(NUMBER_PLACEHOLDERS)})"
+    if "nomor" not in names:
+        return "must contain {nomor}, the running number"
+    if _PLACEHOLDER.sub("", value).count("{") or _PLACEHOLDER.sub("", value).count("}"):
+        return "has an unmatched { or }"
+    return None
+
+
+def classification_code(value: str) -> str | None:
+    return None if re.fullmatch(r"[0-9A-Za-z][0-9A-Za-z.\-]{0,19}", value) else \
+        "must be a classification code such as '474.4' (letters, digits, dots)"
+
+
+def paper_size(value: str) -> str | None:
+    return None if value in ("A4", "F4") else "must be 'A4' or 'F4'"
+
+
+@dataclass(frozen=True)
+class LetterFieldConfig:
+    """One thing the resident fills in for a letter. ``type`` decides the check (``nik``: 16 digits with its
+    region and date of birth; ``name``: letters only; ``date``/``past_date``: a real date, not in the future
+    for ``past_date``; ``choice``: one of ``choices``)."""
+    name: str = checked(check=slug)
+    label: str = checked(check=non_empty)
+    label_en: str = ""
+    type: Literal["text", "long_text", "name", "nik", "kk", "date", "past_date", "choice", "phone", "number"] = "text"
+    required: bool = True
+    choices: list[str] = field(default_factory=list)
+    max_length: int = checked(100, check=in_range(1, 1000))
+    hint: str = checked("", doc="a short example or explanation under the field")
+
+
+@dataclass(frozen=True)
+class LetterTypeConfig:
+    """One kind of letter residents may request (the catalogue)."""
+    code: str = checked(check=slug)
+    name: str = checked(check=non_empty)
+    name_en: str = ""
+    purpose: str = checked("", doc="what the letter is for, in plain words")
+    requirements: list[str] = field(default_factory=list)
+    fields: list[LetterFieldConfig] = field(default_factory=list)
+    days: int = checked(1, check=in_range(0, 60), doc="working days it usually takes; 0: the same day")
+    cost: int = checked(0, check=non_negative, doc="rupiah; 0: free (gratis)")
+    classification: str = checked("470", check=classification_code,
+                                  doc="kode klasifikasi surat (Permendagri 83/2022), fills {kode}")
+    numbering: str = checked("{kode}/{nomor}/{kode_desa}/{bulan_romawi}/{tahun}", check=numbering_pattern)
+    sequence: str = checked("", doc="the running-number sequence: empty = one per classification code; a name "
+                                    "(e.g. 'umum') shares one sequence among every type that names it")
+    valid_days: int = checked(0, check=non_negative, doc="days the letter is valid; 0: no expiry")
+    template: str = checked("", doc="template file in [letters] templates (empty: the built-in general letter)")
+    body: str = checked("", doc="the sentence after the holder's details; {field} placeholders allowed")
+    active: bool = True
+
+    @property
+    def sequence_key(self) -> str:
+        return self.sequence or f"kode:{self.classification}"
+
+
+@dataclass(frozen=True)
+class SignerConfig:
+    id: str = checked(check=slug)
+    name: str = checked(check=non_empty)
+    title: str = checked("Kepala Desa", check=non_empty)
+    nip: str = checked("", doc="NIP, if the signer has one")
+
+
+def _sample_letters() -> list["LetterTypeConfig"]:
+    data = tomllib.loads((Path(__file__).with_name("letters_sample.toml")).read_text(encoding="utf-8"))
+    return [_build(LetterTypeConfig, t, f"letters.types[{i}]", "antre/letters_sample.toml")
+            for i, t in enumerate(data["types"])]
+
+
+@dataclass(frozen=True)
+class LettersConfig:
+    """Letters (e-administrasi): the letterhead, numbering, signers, retention and the catalogue."""
+    kabupaten: str = checked("Pemerintah Kabupaten Bandung", check=non_empty, doc="first line of the kop surat")
+    kecamatan: str = checked("Kecamatan Cibiru", check=non_empty)
+    desa: str = checked("Desa Sukamaju", check=non_empty)
+    address: str = checked("Jl. Raya Sukamaju No. 1, Cibiru, Bandung 40614", check=non_empty)
+    place: str = checked("Sukamaju", check=non_empty, doc="the place in the date line ('Sukamaju, 7 Desember 2026')")
+    village_code: str = checked("2001", check=classification_code, doc="fills {kode_desa} in letter numbers")
+    paper: str = checked("F4", check=paper_size)
+    templates: str = checked("", doc="folder of HTML/CSS letter templates the office edits; empty: built-in")
+    signers: list[SignerConfig] = field(default_factory=lambda: [
+        SignerConfig(id="kades", name="Asep Sunandar", title="Kepala Desa Sukamaju")])
+    retention_days: int = checked(365, check=in_range(1, 3650),
+                                  doc="days after a request is closed (collected or cancelled) that its personal "
+                                      "data is kept; then the register keeps type, number, date and a masked name")
+    pickup_service: str = checked("", doc="queue service whose ticket the kiosk prints to collect a letter")
+    types: list[LetterTypeConfig] = field(default_factory=_sample_letters)
+
+    def type(self, code: str) -> LetterTypeConfig | None:
+        return next((t for t in self.types if t.code == code), None)
+
+
 @dataclass(frozen=True)
 class Config:
     office: OfficeConfig = field(default_factory=OfficeConfig)
@@ -417,6 +524,7 @@ class Config:
     counter: CounterAppConfig = field(default_factory=CounterAppConfig)
     display: DisplayConfig = field(default_factory=DisplayConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    letters: LettersConfig = field(default_factory=LettersConfig)
     source: str = field(default="<built-in defaults>", compare=False, metadata={"internal": True})
 
     def service(self, code: str) -> ServiceConfig | None:
@@ -591,11 +699,40 @@ def _cross_check(cfg: Config) -> None:
                               f"before end {slots.end}")
 
 
+def _check_letters(cfg: Config) -> None:
+    src, letters = cfg.source, cfg.letters
+    seen: set[str] = set()
+    for t in letters.types:
+        if t.code in seen:
+            raise ConfigError(f"{src}: two [[letters.types]] have code '{t.code}'; each needs its own")
+        seen.add(t.code)
+        names: set[str] = set()
+        for f in t.fields:
+            if f.name in names:
+                raise ConfigError(f"{src}: letter type '{t.code}' has two fields named '{f.name}'")
+            names.add(f.name)
+            if (f.type == "choice") != bool(f.choices):
+                raise ConfigError(f"{src}: letter type '{t.code}', field '{f.name}': 'choices' go with type "
+                                  f"'choice' (and it needs them)")
+        if not any(f.type == "nik" for f in t.fields) or not any(f.type == "name" for f in t.fields):
+            raise ConfigError(f"{src}: letter type '{t.code}' needs a field of type 'name' and one of type 'nik' "
+                              f"(the holder of the letter)")
+    ids = [s.id for s in letters.signers]
+    if not ids or len(set(ids)) != len(ids):
+        raise ConfigError(f"{src}: [[letters.signers]] needs at least one signer, each with its own id")
+    codes = [s.code for s in cfg.services]
+    if letters.pickup_service and letters.pickup_service not in codes:
+        close = difflib.get_close_matches(letters.pickup_service, codes, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else f" (services: {', '.join(codes)})"
+        raise ConfigError(f"{src}: [letters] pickup_service '{letters.pickup_service}' is not a service{hint}")
+
+
 def from_dict(data: dict[str, Any], source: str = "<dict>") -> Config:
     """Validates a parsed TOML document and returns the effective Config."""
     cfg = _build(Config, data, "", source)
     cfg = dataclasses.replace(cfg, source=source)
     _cross_check(cfg)
+    _check_letters(cfg)
     return cfg
 
 

@@ -38,6 +38,7 @@ from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
 from antre import config  # noqa: E402
 from antre.ops import broker  # noqa: E402
+from antre.link import protocol  # noqa: E402
 from antre.cli import main  # noqa: E402
 from antre.ops.devtools import find_program  # noqa: E402
 from antre.errors import ConfigError  # noqa: E402
@@ -113,7 +114,7 @@ def may_read(role: str, user: str) -> dict[str, bool]:
     """Topic suffix -> may this role receive messages published there."""
     topics = ["cmd/kiosk/kiosk-1/issue_ticket", "cmd/counter/counter-1/call_next", f"reply/{user}",
               "reply/kiosk-2", "state", "event/ticket_called", "event/ticket_completed", "event/ticket_issued",
-              "status/service/antre-service", "status/kiosk/kiosk-2", "status/counter/counter-1", "ticker"]
+              "event/letter_status", "status/service/antre-service", "status/kiosk/kiosk-2", "status/counter/counter-1", "ticker"]
     if role == "admin":
         return {t: True for t in topics}
     allowed: set[str] = set()
@@ -124,9 +125,9 @@ def may_read(role: str, user: str) -> dict[str, bool]:
         allowed = {f"reply/{user}", "state", "event/ticket_completed", "status/service/antre-service"}
     elif role == "counter":  # no events
         allowed = {f"reply/{user}", "state", "status/service/antre-service"}
-    elif role == "web":  # no events: live status comes from ticket_status; the staff page shows the ticker
-        # and every device's health
-        allowed = {f"reply/{user}", "state", "status/service/antre-service", "status/kiosk/kiosk-2",
+    elif role == "web":  # one event, letters' new statuses (by a hash of the code) for the live letter pages;
+        # tickets' live status comes from the state; the staff page shows the ticker and every device's health
+        allowed = {f"reply/{user}", "state", "event/letter_status", "status/service/antre-service", "status/kiosk/kiosk-2",
                    "status/counter/counter-1", "ticker"}
     elif role == "display":
         allowed = {"state", "event/ticket_called", "status/service/antre-service", "status/kiosk/kiosk-2",
@@ -479,6 +480,8 @@ def test_acl_text_is_a_pure_function_of_the_devices():
         "topic write antre/v2/+/cmd/kiosk/kiosk-1/issue_ticket",
         "topic write antre/v2/+/cmd/kiosk/kiosk-1/check_in",
         "topic write antre/v2/+/cmd/kiosk/kiosk-1/rate",
+        "topic write antre/v2/+/cmd/kiosk/kiosk-1/letter_request",
+        "topic write antre/v2/+/cmd/kiosk/kiosk-1/letter_status",
         "topic read antre/v2/+/reply/kiosk-1",
         "topic read antre/v2/+/state",
         "topic read antre/v2/+/event/ticket_completed",
@@ -494,8 +497,10 @@ def test_acl_text_is_a_pure_function_of_the_devices():
         "topic write antre/v2/+/cmd/web/web-1/booking_slots",
         "topic write antre/v2/+/cmd/web/web-1/web_info",
         "topic write antre/v2/+/cmd/web/web-1/set_web",
+        *(f"topic write antre/v2/+/cmd/web/web-1/{c}" for c in protocol.COMMANDS if c.startswith("letter_")),
         "topic read antre/v2/+/reply/web-1",
         "topic read antre/v2/+/state",
+        "topic read antre/v2/+/event/letter_status",
         "topic readwrite antre/v2/+/ticker",
         "topic read antre/v2/+/status/#",
         "topic write antre/v2/+/status/web/web-1",

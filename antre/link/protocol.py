@@ -17,11 +17,13 @@ from antre import PROTOCOL_VERSION
 from antre.errors import BadRequest, CommandError, Forbidden
 # The booking code's format is the rules' own; named here too, for the devices that check one before sending.
 from antre.rules.booking_code import BOOKING_CODE_DIGITS, booking_code_ok, check_digit, new_booking_code
+from antre.rules.letter_fields import MAX_FIELDS, MAX_VALUE
+from antre.rules.letter_codes import LETTER_STATUSES, STAFF_ROLES, clean_tracking_code, tracking_code_ok
 
 PRIORITY_KINDS = ("lansia", "disabilitas", "ibu_hamil")
 CHANNELS = ("kiosk", "web", "counter", "admin")
 EVENT_TYPES = ("ticket_issued", "ticket_called", "ticket_completed", "ticket_skipped",
-               "ticket_transferred", "rating_received")
+               "ticket_transferred", "rating_received", "letter_status")
 _REQUEST_ID = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
 _TICKET = re.compile(r"[A-Z]-\d{1,6}")
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
@@ -148,6 +150,7 @@ def _date(name: str, value: Any) -> str:
 
 
 _service = _string(_ID, "a service code such as 'adminduk'", 32)
+_letter_type = _string(_ID, "a letter type code such as 'domisili'", 32)
 _counter = _string(_ID, "a counter id such as 'loket-1'", 32)
 
 
@@ -183,7 +186,65 @@ COMMANDS: dict[str, dict[str, Arg]] = {
     "web_info": {},
     "set_web": {"service": Arg(_service), "remote": Arg(lambda n, v: _flag(n, v), False),
                 "appointments": Arg(lambda n, v: _flag(n, v), False)},
+    # Letters (antre/rules/letters.py). Personal data only in letter_request's and letter_edit's 'fields'.
+    "letter_request": {"type": Arg(_letter_type), "fields": Arg(lambda n, v: _letter_fields(n, v)),
+                       "channel": Arg(_choice(("web", "kiosk", "counter", "admin")))},
+    "letter_status": {"code": Arg(lambda n, v: _tracking_code(n, v))},
+    "letter_cancel": {"code": Arg(lambda n, v: _tracking_code(n, v))},
+    "letter_verify": {"token": Arg(_string(re.compile(r"[A-Za-z0-9_-]{16,32}"), "a verification token", 32))},
+    "letter_list": {"status": Arg(_choice(LETTER_STATUSES), False), "type": Arg(_letter_type, False)},
+    "letter_get": {"request": Arg(lambda n, v: _positive(n, v)), **(_STAFF := {
+        "actor": Arg(_string(re.compile(r"[^\x00-\x1f\x7f]{1,64}"), "the staff account's name (1-64 characters)", 64)),
+        "role": Arg(_choice(STAFF_ROLES))})},
+    "letter_set_status": {"request": Arg(lambda n, v: _positive(n, v)), "status": Arg(_choice(LETTER_STATUSES)),
+                          "reason": Arg(lambda n, v: _reason(n, v), False), "signer": Arg(_string(_ID, "a signer id", 32), False),
+                          **_STAFF},
+    "letter_edit": {"request": Arg(lambda n, v: _positive(n, v)), "fields": Arg(lambda n, v: _letter_fields(n, v)),
+                    **_STAFF},
+    "letter_assign_number": {"request": Arg(lambda n, v: _positive(n, v)), **_STAFF},
+    "letter_reserve_number": {"classification": Arg(_string(re.compile(r"[0-9A-Za-z][0-9A-Za-z.\-]{0,19}"),
+                                                            "a classification code such as '474.4'", 20)),
+                              "subject": Arg(lambda n, v: _reason(n, v)), "recipient": Arg(lambda n, v: _reason(n, v)),
+                              "sequence": Arg(_string(re.compile(r"[a-z0-9][a-z0-9_:.-]{0,39}"), "a sequence name", 40), False),
+                              "type": Arg(_letter_type, False), **_STAFF},
+    "letter_register": {"year": Arg(lambda n, v: _year(n, v))},
+    "letter_revoke": {"request": Arg(lambda n, v: _positive(n, v)), "reason": Arg(lambda n, v: _reason(n, v)), **_STAFF},
 }
+
+
+def _tracking_code(name: str, value: Any) -> str:
+    code = clean_tracking_code(value) if isinstance(value, str) and len(value) <= 24 else ""
+    if not tracking_code_ok(code):
+        raise BadRequest("invalid_argument", f"'{name}' must be a tracking code of 12 digits with a valid check digit")
+    return code
+
+
+def _letter_fields(name: str, value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or len(value) > MAX_FIELDS:
+        raise BadRequest("invalid_argument", f"'{name}' must be an object of at most {MAX_FIELDS} fields")
+    for k, v in value.items():
+        if not _ID.fullmatch(k) or not isinstance(v, str) or len(v) > MAX_VALUE:
+            raise BadRequest("invalid_argument", f"'{name}' must map field names to texts of at most {MAX_VALUE} "
+                                                 f"characters")
+    return value
+
+
+def _positive(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 2**53:
+        raise BadRequest("invalid_argument", f"'{name}' must be a whole number from 1")
+    return value
+
+
+def _year(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 2000 <= value <= 2200:
+        raise BadRequest("invalid_argument", f"'{name}' must be a year such as 2026")
+    return value
+
+
+def _reason(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 300:
+        raise BadRequest("invalid_argument", f"'{name}' must be a text of 1-300 characters")
+    return " ".join(value.split())
 
 
 # ---------------------------------------------------------------------- personal data (antre web)
@@ -326,10 +387,11 @@ COUNTER_COMMANDS = ("call_next", "recall", "skip", "complete", "transfer", "paus
 #: The commands each sending role may give. The broker's ACL grants exactly these topics
 #: (antre/ops/broker.py), and the service checks them again with the arguments (:func:`authorize`).
 ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
-    "kiosk": ("issue_ticket", "check_in", "rate"),
+    "kiosk": ("issue_ticket", "check_in", "rate", "letter_request", "letter_status"),
     "counter": COUNTER_COMMANDS,
     # The residents' website, and its staff page's service switches.
-    "web": ("issue_ticket", "book", "ticket_status", "booking_slots", "web_info", "set_web"),
+    "web": ("issue_ticket", "book", "ticket_status", "booking_slots", "web_info", "set_web",
+            *(c for c in COMMANDS if c.startswith("letter_"))),
     # Staff tools and the operator: everything (an admin login may also write any topic).
     "admin": tuple(COMMANDS),
 }
@@ -353,6 +415,8 @@ def authorize(req: Request, counters: Callable[[str], "set[str] | frozenset[str]
         raise Forbidden("forbidden", f"a kiosk issues kiosk tickets, not channel '{channel}'")
     if sender.role == "web" and req.command == "issue_ticket" and channel != "web":
         raise Forbidden("forbidden", "the website issues web tickets only (channel 'web')")
+    if sender.role == "web" and req.command == "letter_request" and channel not in (None, "web"):
+        raise Forbidden("forbidden", "the website requests letters on channel 'web' only")
     if sender.role == "counter":
         own = counters(sender.client_id)
         if req.args["counter"] not in own:

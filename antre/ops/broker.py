@@ -97,12 +97,14 @@ ROLE_RULES: dict[str, tuple[tuple[str, str], ...]] = {
         ("read", "{base}/event/ticket_completed"),
         _SERVICE_PRESENCE, _OWN_PRESENCE, _LEGACY_PRESENCE,
     ),
-    # No events: the website follows tickets with ticket_status. The staff page writes the
+    # One event: a letter request's new status (by a hash of its tracking code), for the live letter
+    # status pages; tickets are followed from the state and ticket_status. The staff page writes the
     # retained ticker (the TV's running text) and shows it, hence readwrite; it shows every
     # device's health (printer, counters online, the service's storage and clock): every presence.
     "web": tuple(("write", "{base}/cmd/{role}/{user}/" + c) for c in WEB_COMMANDS) + (
         ("read", "{base}/reply/{user}"),
         ("read", "{base}/state"),
+        ("read", "{base}/event/letter_status"),
         ("readwrite", "{base}/ticker"),
         ("read", "{base}/status/#"),
         _OWN_PRESENCE, _LEGACY_PRESENCE,

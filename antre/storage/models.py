@@ -192,3 +192,77 @@ class RemoteContact(Base):
     name: Mapped[str] = mapped_column(String(80))
     phone: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+# Letters (e-administrasi, antre/rules/letters.py; statuses in antre/rules/letter_codes.py).
+
+
+class LetterRequest(Base):
+    """A resident's request for a letter. Personal data (``holder_name``, ``nik``, ``fields_json``) is wiped
+    ``[letters] retention_days`` after the request is closed; ``masked_name`` and the number stay."""
+
+    __tablename__ = "letter_requests"
+    __table_args__ = (Index("ix_letter_status", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)          # tracking code (the resident's)
+    verify_token: Mapped[str] = mapped_column(String(32), unique=True)  # in the letter's QR code
+    type_code: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)    # why (shown to the resident)
+    holder_name: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    nik: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    fields_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    masked_name: Mapped[str] = mapped_column(String(80))
+    number: Mapped[str | None] = mapped_column(String(80), nullable=True, unique=True)
+    signer_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_on: Mapped[date] = mapped_column(Date)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    numbered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    valid_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class LetterNumber(Base):
+    """The outgoing-letter register (buku agenda surat keluar): every number given, by request or by hand.
+
+    One row per number; ``(sequence_key, year, seq)`` is unique and a sequence only ever grows by one, so a
+    year's numbers have no gaps and no duplicates. Nothing is ever deleted (a cancelled letter keeps its row)."""
+
+    __tablename__ = "letter_numbers"
+    __table_args__ = (UniqueConstraint("sequence_key", "year", "seq", name="uq_letter_sequence"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    sequence_key: Mapped[str] = mapped_column(String(40))
+    year: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    number: Mapped[str] = mapped_column(String(80), unique=True)
+    classification: Mapped[str] = mapped_column(String(20))
+    type_code: Mapped[str | None] = mapped_column(String(32), nullable=True)   # None: typed by hand
+    subject: Mapped[str] = mapped_column(String(200))                         # perihal
+    masked_name: Mapped[str] = mapped_column(String(80))                      # tujuan / holder, masked
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("letter_requests.id"), nullable=True)
+    issued_on: Mapped[date] = mapped_column(Date)
+    actor: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LetterHistory(Base):
+    """Each status change of a letter request, with who and why: its timeline and processing times."""
+
+    __tablename__ = "letter_history"
+    __table_args__ = (Index("ix_letter_history_request", "request_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("letter_requests.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    action: Mapped[str] = mapped_column(String(24))
+    from_status: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    to_status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    actor: Mapped[str] = mapped_column(String(64))

@@ -1,0 +1,413 @@
+"""Letters (e-administrasi), the core: NIK checks, the request's statuses and who may move them, numbering
+(patterns, sequences per classification code or shared, yearly reset, numbers typed by hand), the register,
+verification, retention -- in process on a real SQLite file with a manual clock; then through the real broker
+and ``antre serve``: many staff numbering at once (no gap, no duplicate) and no personal data on the wire
+except in the one command and the direct replies that carry it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from antre import config
+from antre.clock import ManualClock
+from antre.errors import CommandError
+from antre.rules.letter_fields import check_fields, mask_name, parse_nik
+from antre.rules.letter_codes import new_tracking_code, status_ref, tracking_code_ok
+from antre.rules.letters import format_number
+from antre.rules.queue import QueueService
+from antre.service.server import PLUGINS
+from antre.storage import open_database
+from tests.conftest import start_office
+from tests.support import TestClient, wait_for
+
+TODAY = date(2026, 12, 7)
+# A valid NIK: Kabupaten Bandung (32 04 05), a woman born 14 March 1990 (14 + 40 = 54), serial 0001.
+NIK_F = "3204055403900001"
+NIK_M = "3204051403900002"   # a man born the same day
+HOLDER = "Siti Aminah"
+
+
+def domisili(**over) -> dict[str, str]:
+    return {"nama": HOLDER, "nik": NIK_F, "tempat_lahir": "Bandung", "tanggal_lahir": "1990-03-14",
+            "jenis_kelamin": "Perempuan", "alamat": "RT 02 RW 05 Dusun Cikoneng", "keperluan": "melamar kerja"} | over
+
+
+# ---------------------------------------------------------------------- NIK and fields
+
+def test_nik_region_birth_date_and_sex():
+    info, problem = parse_nik(NIK_F, TODAY)
+    assert problem is None and info.born == date(1990, 3, 14) and info.sex == "Perempuan" and info.region == "320405"
+    info, _ = parse_nik("3204 0514 0390 0002", TODAY)            # spaces as printed on the card
+    assert info.sex == "Laki-laki"
+    assert parse_nik("320405540390001", TODAY)[1] == "nik_length"     # 15 digits
+    assert parse_nik("32040554039000011", TODAY)[1] == "nik_length"   # 17
+    assert parse_nik("32040554039000O1", TODAY)[1] == "nik_length"    # a letter O
+    assert parse_nik("٣٢٠٤٠٥٥٤٠٣٩٠٠٠٠١", TODAY)[1] == "nik_length"    # Arabic-Indic digits are not a NIK
+    assert parse_nik("9904055403900001", TODAY)[1] == "nik_region"    # no province 99
+    assert parse_nik("3200055403900001", TODAY)[1] == "nik_region"    # regency 00
+    assert parse_nik("3204003003900001", TODAY)[1] == "nik_region"    # district 00
+    assert parse_nik("3204053002900001", TODAY)[1] == "nik_date"      # 30 February
+    assert parse_nik("3204057102900001", TODAY)[1] == "nik_date"      # 31 + 40: 31 February for a woman
+    assert parse_nik("3204051413900001", TODAY)[1] == "nik_date"      # month 13
+    assert parse_nik("3204053202900001", TODAY)[1] == "nik_date"      # day 32 (neither man nor woman)
+    assert parse_nik("3204052902010001", TODAY)[1] == "nik_date"      # 29 Feb 2001: not a leap year
+    assert parse_nik("3204052902000001", TODAY)[1] is None            # 29 Feb 2000 is
+    assert parse_nik("3204053112260001", TODAY)[1] == "nik_date"      # 31 Dec 2026: after today (1926 would be
+    # a century ago; a NIK's two-digit year is read as the latest year not in the future, so 26 is 2026)
+    assert parse_nik("3204055403900000", TODAY)[1] == "nik_serial"
+
+
+def test_fields_per_type_with_cross_checks_and_clear_problems():
+    cfg = config.load_defaults()
+    t = cfg.letters.type("domisili")
+    values, problems = check_fields(t, domisili(), TODAY)
+    assert problems == {} and values["nik"] == NIK_F and values["tanggal_lahir"] == "1990-03-14"
+    _, problems = check_fields(t, domisili(tanggal_lahir="15-03-1990"), TODAY)
+    assert problems == {"tanggal_lahir": "nik_birth_mismatch"}
+    _, problems = check_fields(t, domisili(jenis_kelamin="Laki-laki"), TODAY)
+    assert problems == {"jenis_kelamin": "nik_sex_mismatch"}
+    _, problems = check_fields(t, domisili(nama="3204055403900001", nik="123", tanggal_lahir="2030-01-01",
+                                           jenis_kelamin="Wanita", alamat="", keperluan="x" * 121, hobi="-"), TODAY)
+    assert problems == {"nama": "name", "nik": "nik_length", "tanggal_lahir": "future_date", "jenis_kelamin": "choice",
+                        "alamat": "required", "keperluan": "too_long", "hobi": "unknown"}
+    _, problems = check_fields(t, domisili(tanggal_lahir="31/02/1990"), TODAY)
+    assert problems == {"tanggal_lahir": "date"}
+    _, problems = check_fields(cfg.letters.type("sktm"), {"nama": HOLDER, "nik": NIK_F, "no_kk": "3204050000000000",
+                                                          "alamat": "x", "pekerjaan": "petani", "keperluan": "sekolah"},
+                               TODAY)
+    assert problems == {"no_kk": "kk_serial"}
+    _, problems = check_fields(cfg.letters.type("usaha"), {"nama": HOLDER, "nik": NIK_F, "alamat": "x",
+                                                           "jenis_usaha": "warung", "lokasi_usaha": "pasar",
+                                                           "sejak_tahun": "dua", "keperluan": "KUR"}, TODAY)
+    assert problems == {"sejak_tahun": "number"}
+    assert mask_name("Siti Aminah") == "S*** A*****" and mask_name("Al") == "A**"
+
+
+def test_sample_catalogue_and_config_checks(tmp_path):
+    cfg = config.load_defaults()
+    codes = [t.code for t in cfg.letters.types]
+    assert codes == ["domisili", "usaha", "sktm", "skck", "nikah", "kelahiran", "kematian", "pindah", "kehilangan"]
+    for t in cfg.letters.types:
+        assert t.purpose and t.requirements and t.cost == 0 and t.fields
+    # The catalogue round-trips through the TOML the office edits.
+    p = tmp_path / "a.toml"
+    p.write_text(config.to_toml(cfg, mask=False))
+    assert config.load(p).letters == cfg.letters
+    bad = {"letters": {"types": [{"code": "x", "name": "X", "numbering": "{kode}/{nomer}/{tahun}",
+                                  "fields": [{"name": "nama", "label": "Nama", "type": "name"}]}]}}
+    with pytest.raises(config.ConfigError, match=r"unknown placeholder \{nomer\}"):
+        config.from_dict(bad)
+    bad["letters"]["types"][0]["numbering"] = "{kode}/{tahun}"
+    with pytest.raises(config.ConfigError, match=r"must contain \{nomor\}"):
+        config.from_dict(bad)
+    bad["letters"]["types"][0]["numbering"] = "{kode}/{nomor}"
+    with pytest.raises(config.ConfigError, match="needs a field of type 'name' and one of type 'nik'"):
+        config.from_dict(bad)
+    bad["letters"]["types"][0]["fields"][0]["tpye"] = "nik"
+    with pytest.raises(config.ConfigError, match="did you mean 'type'"):
+        config.from_dict(bad)
+    with pytest.raises(config.ConfigError, match="pickup_service 'surta' is not a service"):
+        config.from_dict({"letters": {"pickup_service": "surta"}})
+
+
+def test_tracking_codes_and_number_patterns():
+    codes = {new_tracking_code() for _ in range(200)}
+    assert len(codes) == 200 and all(tracking_code_ok(c) for c in codes)
+    c = next(iter(codes))
+    typo = c[:3] + str((int(c[3]) + 1) % 10) + c[4:]
+    swapped = c[:5] + c[6] + c[5] + c[7:]
+    assert not tracking_code_ok(typo) and (c[5] == c[6] or not tracking_code_ok(swapped))
+    assert status_ref(c) != status_ref(typo) and c not in status_ref(c)
+    on = date(2026, 12, 7)
+    assert format_number("{kode}/{nomor}/{kode_desa}/{bulan_romawi}/{tahun}", classification="474.4", seq=7,
+                         village_code="2001", on=on) == "474.4/007/2001/XII/2026"
+    assert format_number("{nomor}/SKD/{bulan}.{tahun}", classification="x", seq=1234, village_code="",
+                         on=date(2027, 4, 1)) == "1234/SKD/04.2027"
+
+
+# ---------------------------------------------------------------------- the rules, in process
+
+def rules_office(tmp_path, letters_toml: str = "", start=datetime(2026, 12, 7, 2, 0, tzinfo=timezone.utc)):
+    text = letters_toml or ""
+    cfg = config.from_dict(__import__("tomllib").loads(text)) if text else config.load_defaults()
+    _, sessions = open_database(f"sqlite:///{tmp_path}/a.db")
+    clock = ManualClock(start)   # Monday 09.00 WIB
+    q = QueueService(cfg, sessions, clock=clock, plugins=PLUGINS)
+
+    def run(cmd, **args):
+        return q.execute(cmd, uuid.uuid4().hex, args).result
+
+    def error(cmd, **args):
+        with pytest.raises(CommandError) as exc:
+            q.execute(cmd, uuid.uuid4().hex, args)
+        return exc.value.code
+    return q, clock, run, error
+
+
+KASI = {"actor": "bu-kasi", "role": "kasi"}
+TTD = {"actor": "pak-kades", "role": "penandatangan"}
+
+
+def test_a_request_from_submission_to_collection_with_roles_and_reasons(tmp_path):
+    q, clock, run, error = rules_office(tmp_path)
+    assert error("letter_request", type="domisili", fields=domisili(nik="123"), channel="web") == "invalid_fields"
+    assert error("letter_request", type="sim", fields=domisili(), channel="web") == "unknown_letter_type"
+    r = run("letter_request", type="domisili", fields=domisili(), channel="web")
+    assert tracking_code_ok(r["code"]) and r["status"] == "diperiksa" and r["can_cancel"]
+    assert r["due_on"] == "2026-12-08" and HOLDER not in json.dumps(r) and NIK_F not in json.dumps(r)
+    rid = run("letter_list")["items"][0]["id"]
+    # Incomplete, with a reason the resident reads; the reason is required.
+    assert error("letter_set_status", request=rid, status="belum_lengkap", **KASI) == "missing_argument"
+    assert error("letter_set_status", request=rid, status="belum_lengkap", reason="x", **TTD) == "forbidden"
+    run("letter_set_status", request=rid, status="belum_lengkap", reason="KK belum dilampirkan", **KASI)
+    st = run("letter_status", code=r["code"])
+    assert st["status"] == "belum_lengkap" and st["reason"] == "KK belum dilampirkan"
+    run("letter_set_status", request=rid, status="diperiksa", **KASI)
+    # Staff correct a field after checking the originals; the new value is checked like the resident's.
+    assert error("letter_edit", request=rid, fields={"nik": "3204055403900000"}, **KASI) == "invalid_fields"
+    assert run("letter_edit", request=rid, fields={"alamat": "RT 03 RW 05"}, **KASI)["changed_fields"] == ["alamat"]
+    # Not to the signer without a number; the number, once; the signer signs, kasi cannot.
+    assert error("letter_set_status", request=rid, status="menunggu_ttd", **KASI) == "letter_not_numbered"
+    n = run("letter_assign_number", request=rid, **KASI)
+    assert n["number"] == "474.4/001/2001/XII/2026" and not n["already"]
+    assert run("letter_assign_number", request=rid, **KASI) == n | {"already": True}
+    assert run("letter_status", code=r["code"])["can_cancel"] is False
+    assert error("letter_cancel", code=r["code"]) == "letter_in_process"
+    assert error("letter_set_status", request=rid, status="menunggu_ttd", signer="camat", **KASI) == "unknown_signer"
+    run("letter_set_status", request=rid, status="menunggu_ttd", **KASI)
+    assert error("letter_set_status", request=rid, status="siap_diambil", **KASI) == "forbidden"
+    assert error("letter_set_status", request=rid, status="siap_diambil", actor="x", role="admin") == "forbidden"
+    assert error("letter_set_status", request=rid, status="sudah_diambil", **KASI) == "invalid_transition"
+    run("letter_set_status", request=rid, status="siap_diambil", **TTD)
+    full = run("letter_get", request=rid, **KASI)
+    assert full["holder_name"] == HOLDER and full["nik"] == NIK_F and full["fields"]["alamat"] == "RT 03 RW 05"
+    assert full["valid_until"] == "2027-06-05" and full["signer"] == "kades"
+    assert [h["status"] for h in full["history"]] == ["diperiksa", "belum_lengkap", "diperiksa", "diperiksa",
+                                                      "diperiksa", "menunggu_ttd", "siap_diambil"]
+    assert full["history"][-1]["actor"] == "pak-kades"
+    run("letter_set_status", request=rid, status="sudah_diambil", actor="loket-1", role="operator")
+    assert error("letter_set_status", request=rid, status="dibatalkan", reason="x", **KASI) == "invalid_transition"
+    # The QR's page: valid, then expired after its 180 days, revoked when withdrawn.
+    v = run("letter_verify", token=full["verify_token"])
+    assert v == {"type": "domisili", "type_name": "Surat Keterangan Domisili", "number": n["number"],
+                 "signed_on": "2026-12-07", "valid_until": "2027-06-05", "masked_name": "S*** A*****",
+                 "validity": "valid", "revoked_on": None}
+    clock.advance(days=181)
+    assert run("letter_verify", token=full["verify_token"])["validity"] == "expired"
+    run("letter_revoke", request=rid, reason="salah data", **KASI)
+    assert run("letter_verify", token=full["verify_token"])["validity"] == "revoked"
+    assert error("letter_verify", token="A" * 24) == "letter_not_found"
+
+
+def test_residents_cancel_only_before_processing(tmp_path):
+    q, clock, run, error = rules_office(tmp_path)
+    a = run("letter_request", type="kehilangan", fields={"nama": "Budi", "nik": NIK_M, "alamat": "x",
+                                                         "barang": "KTP", "tanggal_hilang": "2026-12-01",
+                                                         "lokasi_hilang": "pasar"}, channel="kiosk")
+    assert run("letter_cancel", code=a["code"])["status"] == "dibatalkan"
+    assert error("letter_cancel", code=a["code"]) == "letter_in_process"
+    assert error("letter_status", code=new_tracking_code()) == "letter_not_found"
+
+
+def test_numbering_sequences_shared_by_hand_and_reset_each_year(tmp_path):
+    toml = """
+[[letters.types]]
+code = "domisili"
+name = "SKD"
+classification = "474.4"
+numbering = "{kode}/{nomor}/{kode_desa}/{bulan_romawi}/{tahun}"
+sequence = "umum"
+[[letters.types.fields]]
+name = "nama"
+label = "Nama"
+type = "name"
+[[letters.types.fields]]
+name = "nik"
+label = "NIK"
+type = "nik"
+
+[[letters.types]]
+code = "sktm"
+name = "SKTM"
+classification = "460"
+sequence = "umum"
+[[letters.types.fields]]
+name = "nama"
+label = "Nama"
+type = "name"
+[[letters.types.fields]]
+name = "nik"
+label = "NIK"
+type = "nik"
+
+[[letters.types]]
+code = "kematian"
+name = "Kematian"
+classification = "474.3"
+numbering = "{nomor}/{kode}/{tahun}"
+[[letters.types.fields]]
+name = "nama"
+label = "Nama"
+type = "name"
+[[letters.types.fields]]
+name = "nik"
+label = "NIK"
+type = "nik"
+"""
+    q, clock, run, error = rules_office(tmp_path, toml, start=datetime(2026, 12, 31, 2, 0, tzinfo=timezone.utc))
+
+    def numbered(kind):
+        code = run("letter_request", type=kind, fields={"nama": HOLDER, "nik": NIK_F}, channel="web")["code"]
+        rid = next(i["id"] for i in run("letter_list")["items"] if i["code"] == code)
+        return run("letter_assign_number", request=rid, **KASI)["number"]
+
+    assert numbered("domisili") == "474.4/001/2001/XII/2026"
+    assert numbered("sktm") == "460/002/2001/XII/2026"        # the shared sequence 'umum'
+    hand = run("letter_reserve_number", classification="474.4", sequence="umum", subject="Undangan rapat",
+               recipient="Camat Cibiru", **KASI)
+    assert hand["number"] == "474.4/003/2001/XII/2026"       # a letter typed by hand: the same sequence
+    assert numbered("domisili") == "474.4/004/2001/XII/2026"
+    assert numbered("kematian") == "001/474.3/2026"           # its own sequence (per classification code)
+    assert run("letter_reserve_number", classification="474.3", subject="x", recipient="y",
+               **KASI)["number"] == "002/474.3/2026"
+    assert error("letter_reserve_number", classification="474.3", subject="x", recipient="y",
+                 actor="x", role="penandatangan") == "forbidden"
+    clock.advance(days=1)                                     # 1 January 2027: every sequence starts again
+    assert numbered("sktm") == "460/001/2001/I/2027"
+    assert numbered("kematian") == "001/474.3/2027"
+    reg = run("letter_register", year=2026)["rows"]
+    assert [r["number"] for r in reg] == ["474.4/001/2001/XII/2026", "460/002/2001/XII/2026",
+                                          "474.4/003/2001/XII/2026", "474.4/004/2001/XII/2026",
+                                          "001/474.3/2026", "002/474.3/2026"]
+    assert reg[2]["manual"] and reg[2]["masked_name"] == "C**** C*****" and reg[0]["masked_name"] == "S*** A*****"
+    assert all(HOLDER not in json.dumps(r) for r in reg)
+    assert len(run("letter_register", year=2027)["rows"]) == 2
+
+
+def test_retention_wipes_personal_data_and_keeps_the_register(tmp_path):
+    toml = '[letters]\nretention_days = 30\n'
+    q, clock, run, error = rules_office(tmp_path, toml)
+    code = run("letter_request", type="domisili", fields=domisili(), channel="web")["code"]
+    open_code = run("letter_request", type="domisili", fields=domisili(), channel="web")["code"]
+    rid = next(i["id"] for i in run("letter_list")["items"] if i["code"] == code)
+    run("letter_assign_number", request=rid, **KASI)
+    run("letter_set_status", request=rid, status="menunggu_ttd", **KASI)
+    run("letter_set_status", request=rid, status="siap_diambil", **TTD)
+    run("letter_set_status", request=rid, status="sudah_diambil", **KASI)
+    clock.advance(days=29)
+    run("letter_status", code=code)          # a command opens the day; not yet
+    assert run("letter_get", request=rid, **KASI)["holder_name"] == HOLDER
+    clock.advance(days=2)
+    run("letter_status", code=code)
+    gone = run("letter_get", request=rid, **KASI)
+    assert gone["holder_name"] is None and gone["nik"] is None and gone["fields"] is None and gone["anonymised"]
+    assert gone["masked_name"] == "S*** A*****" and gone["number"] == "474.4/001/2001/XII/2026"
+    still = next(i["id"] for i in run("letter_list")["items"] if i["code"] == open_code)
+    assert run("letter_get", request=still, **KASI)["nik"] == NIK_F      # open requests are kept
+    with sqlite3.connect(tmp_path / "a.db") as db:
+        dump = "\n".join(db.iterdump())
+    # Only the open request's: its NIK column and its fields.
+    assert dump.count(NIK_F) == 2 and dump.count("Cikoneng") == 1
+    reg = run("letter_register", year=2026)["rows"]
+    assert reg[0]["masked_name"] == "S*** A*****" and reg[0]["type"] == "domisili"
+
+
+# ---------------------------------------------------------------------- through the broker and the service
+
+@pytest.fixture
+def office(tmp_path, broker):
+    o = start_office(tmp_path, broker, extra='[letters]\nsigners = [{id = "kades", name = "Asep", title = "Kepala Desa"}]\n')
+    yield o
+    o.client.stop()
+    o.service.stop()
+
+
+def test_many_staff_number_at_once_without_gaps_or_duplicates(office):
+    """8 staff logins number 80 letters and reserve 16 numbers by hand, all at once: 96 numbers, 1..96."""
+    c = office.client
+    codes = [c.ok("letter_request", type="domisili", fields=domisili(), channel="web")["code"] for _ in range(80)]
+    items = c.ok("letter_list")["items"]
+    ids = [i["id"] for i in items if i["code"] in set(codes)]
+    assert len(ids) == 80
+    staff = [office.new_client(f"staf-{i}") for i in range(8)]
+    got: list[tuple[str, str]] = []
+    lock = threading.Lock()
+    start = threading.Barrier(len(staff))
+
+    def work(i, client):
+        start.wait()
+        for k, rid in enumerate(ids[i::len(staff)]):
+            # Each is sent twice with the same request_id (a retry after a timeout): still one number.
+            request_id = uuid.uuid4().hex
+            n = client.ok("letter_assign_number", request=rid, actor=f"kasi-{i}", role="kasi", request_id=request_id)
+            again = client.ok("letter_assign_number", request=rid, actor=f"kasi-{i}", role="kasi",
+                              request_id=request_id)
+            assert again == n
+            if k % 5 == 0:
+                h = client.ok("letter_reserve_number", classification="474.4", subject="Undangan",
+                              recipient="Ketua RW", actor=f"kasi-{i}", role="kasi")
+                with lock:
+                    got.append(("hand", h["number"]))
+            with lock:
+                got.append(("auto", n["number"]))
+
+    threads = [threading.Thread(target=work, args=(i, s)) for i, s in enumerate(staff)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for s in staff:
+        s.stop()
+    numbers = [n for _, n in got]
+    assert len(numbers) == 96 and len(set(numbers)) == 96
+    year = numbers[0].rsplit("/", 1)[1]
+    seqs = sorted(int(n.split("/")[1]) for n in numbers)
+    assert seqs == list(range(1, 97))
+    reg = c.ok("letter_register", year=int(year))["rows"]
+    assert sorted(r["seq"] for r in reg) == list(range(1, 97)) and sum(r["manual"] for r in reg) == 16
+
+
+def test_personal_data_stays_off_the_wire_and_out_of_the_log(office):
+    c = office.client
+    r = c.ok("letter_request", type="domisili", fields=domisili(), channel="web")
+    rid = c.ok("letter_list")["items"][0]["id"]
+    c.ok("letter_set_status", request=rid, status="belum_lengkap", reason="KK belum dilampirkan", **KASI)
+    wait_for(lambda: len(c.events_of("letter_status")) >= 2, what="two letter_status events")
+    events = c.events_of("letter_status")
+    assert events[-1]["ref"] == status_ref(r["code"]) and events[-1]["status"] == "belum_lengkap"
+    assert set(events[-1]) == {"ref", "status", "time"}
+    # Bad input is refused with the field names, never their values.
+    bad = c.request("letter_request", type="domisili", fields=domisili(nik="9934567890123456"), channel="web")
+    assert bad.code == "invalid_fields" and "nik: nik_region" in bad.message and "9934567890" not in bad.message
+    assert c.error("letter_request", type="domisili", fields={"nama": ["x"]}, channel="web") == "invalid_argument"
+    assert c.error("letter_request", type="domisili", fields=domisili()) == "missing_argument"
+    assert c.error("letter_status", code="123456789012") == "invalid_argument"   # check digit wrong
+    assert c.error("letter_get", request=rid, actor="x", role="lurah") == "invalid_argument"
+    assert c.error("letter_get", request=0, **KASI) == "invalid_argument"
+    assert c.error("letter_register", year=1999) == "invalid_argument"
+    # A website login cannot request on the kiosk's channel; a kiosk login cannot read requests.
+    web = TestClient(office.broker.url, office.office_id, "web-1", "web").start()
+    kiosk = TestClient(office.broker.url, office.office_id, "kiosk-1", "kiosk").start()
+    try:
+        assert web.error("letter_request", type="domisili", fields=domisili(), channel="kiosk") == "forbidden"
+        assert kiosk.error("letter_request", type="domisili", fields=domisili(), channel="web") == "forbidden"
+        assert kiosk.error("letter_get", request=rid, **KASI) == "forbidden"
+        assert kiosk.ok("letter_request", type="domisili", fields=domisili(), channel="kiosk")["channel"] == "kiosk"
+    finally:
+        web.stop()
+        kiosk.stop()
+    for state in c.states:
+        assert HOLDER not in json.dumps(state) and NIK_F not in json.dumps(state)
+    for _, e in c.events:
+        assert HOLDER not in json.dumps(e) and NIK_F not in json.dumps(e) and r["code"] not in json.dumps(e)
+    log = office.service.output()
+    assert HOLDER not in log and NIK_F not in log and "Cikoneng" not in log and r["code"] not in log
+    with sqlite3.connect(office.db_path) as db:
+        logged = " ".join(x for (x,) in db.execute("select reply from requests"))
+    assert HOLDER not in logged and NIK_F not in logged   # the request log (kept a week) holds no personal data
