@@ -119,7 +119,7 @@ def snippet(path: Path, name: str, role: str, password: str = "a-long-random-pas
     ("kiosk", "antre-kiosk.service", ["libgles2", "libgbm1", "libusb-1.0-0"]),
     ("display", "antre-display.service", ["espeak-ng", "sox", "alsa-utils", "libgles2"]),
     ("counter", "antre-counter.service", ["python3-evdev"]),
-    ("web", "antre-web.service", []),
+    ("web", "antre-web.service", ["libpango-1.0-0", "libpangoft2-1.0-0", "fonts-dejavu-core"]),
 ])
 def test_dry_run_plans_each_role(tmp_path, role, unit, packages):
     result = install(tmp_path, "--dry-run", "--role", role)
@@ -127,8 +127,9 @@ def test_dry_run_plans_each_role(tmp_path, role, unit, packages):
     apt = next(line for line in out if line.startswith("would run: apt-get install"))
     for pkg in ["python3-venv", *packages]:
         assert f" {pkg}" in apt, f"{role}: {pkg} missing from {apt}"
-    if role == "web":  # pure Python from pip: nothing from Debian beyond the venv itself
-        assert apt == "would run: apt-get install -y --no-install-recommends python3-venv python3-pip"
+    if role == "web":  # Python from pip; from Debian only the venv and Pango with fonts for the letters' PDFs
+        assert apt == ("would run: apt-get install -y --no-install-recommends python3-venv python3-pip "
+                       "libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core")
     # Package lists first: a fresh image has none.
     assert out.index("would run: apt-get update") < out.index(apt)
     # Raspberry Pi OS's own GPIO package only where the archive has it (plain Debian: lgpio from pip).
