@@ -31,6 +31,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "report": ("antre.reports.cli", "daily statistics and the satisfaction index (IKM)"),
     "config": ("antre.ops.config_cli", "check a configuration file and print the effective settings"),
     "broker": ("antre.ops.broker", "set up the mosquitto broker: device passwords, ACL and device configs"),
+    "notify": ("antre.ops.notify_cli", "messages to residents: the outbox's state (read-only), gammu-smsd's config"),
     "backup": ("antre.ops.backup:backup", "write a consistent copy of the database"),
     "restore": ("antre.ops.backup:restore", "restore the database from a backup"),
     "demo": ("antre.ops.demo", "run the whole system on this machine (broker, service, kiosk, display, counter)"),

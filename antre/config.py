@@ -513,6 +513,38 @@ class LettersConfig:
 
 
 @dataclass(frozen=True)
+class FaqEntry:
+    """One answer of the office's FAQ: the ways residents ask it, and the answer (plain Indonesian)."""
+    answer: str = checked(check=non_empty)
+    questions: list[str] = checked(default_factory=list, check=lambda v: None if v and all(q.strip() for q in v)
+                                   else "must be a non-empty list of questions")
+    links: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    """Messages to residents (antre/rules/notify.py) and the SMS channel through gammu-smsd (docs/sms.md)."""
+    sms: bool = checked(False, doc="send and receive SMS through gammu-smsd (a USB GSM modem)")
+    spool: str = checked("/var/spool/gammu", doc="gammu-smsd's 'files' folders: inbox/, outbox/, sent/, error/ "
+                                                 "under this folder (as in its smsdrc)")
+    poll_seconds: float = checked(2.0, check=in_range(0.05, 60.0), doc="how often the spool is looked at (seconds)")
+    near_ahead: int = checked(3, check=in_range(1, 50),
+                              doc="'giliran Anda sebentar lagi' is sent when this many people or fewer are ahead")
+    daily_budget: int = checked(200, check=in_range(0, 100000), doc="SMS (parts) the office sends a day at most")
+    number_daily_limit: int = checked(10, check=in_range(1, 1000), doc="SMS (parts) to one number a day at most")
+    cost_per_sms: int = checked(0, check=non_negative, doc="what one SMS costs (rupiah), for the staff's view")
+    retention_days: int = checked(0, check=in_range(0, 90),
+                                  doc="days after their day that phone numbers in the outbox are kept; 0: deleted "
+                                      "when the day is over")
+    reminder_day_before: bool = checked(True, doc="remind a booking 24 hours before its slot")
+    reminder_hour_before: bool = checked(True, doc="remind a booking an hour before its slot")
+    max_attempts: int = checked(5, check=in_range(1, 20), doc="hand-offs of one message before it is failed")
+    retry_seconds: float = checked(60.0, check=in_range(0.1, 86400.0),
+                                   doc="wait before the first retry (seconds); doubled after each failure")
+    faq: list[FaqEntry] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class Config:
     office: OfficeConfig = field(default_factory=OfficeConfig)
     services: list[ServiceConfig] = field(default_factory=lambda: list(SAMPLE_SERVICES))
@@ -525,6 +557,7 @@ class Config:
     display: DisplayConfig = field(default_factory=DisplayConfig)
     web: WebConfig = field(default_factory=WebConfig)
     letters: LettersConfig = field(default_factory=LettersConfig)
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
     source: str = field(default="<built-in defaults>", compare=False, metadata={"internal": True})
 
     def service(self, code: str) -> ServiceConfig | None:

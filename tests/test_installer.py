@@ -115,7 +115,7 @@ def snippet(path: Path, name: str, role: str, password: str = "a-long-random-pas
 # --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("role,unit,packages", [
-    ("server", "antre.service", ["mosquitto", "mosquitto-clients", "chrony"]),
+    ("server", "antre.service", ["mosquitto", "mosquitto-clients", "chrony", "gammu-smsd"]),
     ("kiosk", "antre-kiosk.service", ["libgles2", "libgbm1", "libusb-1.0-0"]),
     ("display", "antre-display.service", ["espeak-ng", "sox", "alsa-utils", "libgles2"]),
     ("counter", "antre-counter.service", ["python3-evdev"]),

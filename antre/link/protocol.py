@@ -165,7 +165,9 @@ COMMANDS: dict[str, dict[str, Arg]] = {
                      "channel": Arg(_choice(CHANNELS), False),
                      # Only with channel "web" (and then required): see antre/rules/appointments.py.
                      "name": Arg(lambda n, v: _person_name(n, v), False),
-                     "phone": Arg(lambda n, v: _phone(n, v), False)},
+                     "phone": Arg(lambda n, v: _phone(n, v), False),
+                     # Opt-in to SMS about this ticket (with a phone; antre/rules/notify.py).
+                     "notify": Arg(lambda n, v: _flag(n, v), False)},
     "call_next": {"counter": Arg(_counter)},
     "recall": {"counter": Arg(_counter)},
     "skip": {"counter": Arg(_counter)},
@@ -177,7 +179,8 @@ COMMANDS: dict[str, dict[str, Arg]] = {
              "elements": Arg(_elements, False), "comment": Arg(_comment, False), "date": Arg(_date, False)},
     # antre web: appointments, check-in, ticket status (antre/rules/appointments.py)
     "book": {"service": Arg(_service), "date": Arg(_date), "slot": Arg(lambda n, v: _slot(n, v)),
-             "name": Arg(lambda n, v: _person_name(n, v)), "phone": Arg(lambda n, v: _phone(n, v))},
+             "name": Arg(lambda n, v: _person_name(n, v)), "phone": Arg(lambda n, v: _phone(n, v)),
+             "notify": Arg(lambda n, v: _flag(n, v), False)},
     "check_in": {"code": Arg(lambda n, v: _booking_code(n, v)), "channel": Arg(_choice(("kiosk", "web")), False)},
     "cancel_booking": {"code": Arg(lambda n, v: _booking_code(n, v)), "phone": Arg(lambda n, v: _phone(n, v))},
     "ticket_status": {"number": Arg(_string(_TICKET, "a ticket number such as 'A-012'", 16)),

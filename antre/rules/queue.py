@@ -181,6 +181,13 @@ class QueueService:
         self.read_only: set[str] = set()
         #: ``fn(session, now)`` run in the transaction that opens each new business day.
         self.new_day_hooks: list[Callable[[Session, datetime], None]] = []
+        #: ``fn(session, now, command, outcome)`` run in each applied command's transaction, after its handler
+        #: (not for a replayed or read-only one): what follows from its events, written with it (notifications).
+        self.outcome_hooks: list[Callable[[Session, datetime, str, Outcome], None]] = []
+        #: ``fn(session, now)`` run at each :meth:`tick`, each in a transaction of its own (reminders).
+        self.tick_hooks: list[Callable[[Session, datetime], None]] = []
+        #: The plug-ins' rule objects by name, for the service's other parts (``plugins["notify"]``).
+        self.plugins: dict[str, Any] = {}
         self.handlers: dict[str, Callable[..., Outcome]] = {
             "issue_ticket": self._issue_ticket,
             "call_next": self._call_next,
@@ -316,6 +323,8 @@ class QueueService:
             return exc
         if command in self.read_only:
             return outcome   # a question, not an action: nothing to make idempotent, nothing to write
+        for hook in self.outcome_hooks:
+            hook(s, now, command, outcome)
         s.execute(insert(REQUESTS).values(request_id=request_id, command=command, created_at=now,
                                           reply=json.dumps(outcome.result, ensure_ascii=False)))
         if outcome.changed:
@@ -333,7 +342,14 @@ class QueueService:
     def tick(self) -> bool:
         """Periodic housekeeping (opens a new business day). True when the state changed."""
         before = (self.today.day, self.today.seq) if self.today else None
-        self._open_day(self.clock.now())
+        now = self.clock.now()
+        self._open_day(now)
+        for hook in self.tick_hooks:
+            try:
+                with self.sessions() as s, s.begin():
+                    hook(s, now)
+            except Exception:  # noqa: BLE001 - periodic work of a plug-in never stops the queue
+                log.exception("periodic work %s failed; tried again at the next tick", getattr(hook, "__qualname__", hook))
         return before is not None and (self.today.day, self.today.seq) != before
 
     # ------------------------------------------------------------------ time

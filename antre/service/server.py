@@ -32,7 +32,7 @@ from antre.link.protocol import (
     Freshness, Request, Topics, authorize, encode, error_reply, ok_reply, parse_request, peek_request_id,
     read_presence, status_payload,
 )
-from antre.rules import appointments, letters
+from antre.rules import appointments, letters, notify
 from antre.rules.queue import QueueService
 from antre.storage import FULL, LOW, READ_ONLY, StorageWatch, check_writable, open_database
 from antre.clock import ClockWatch
@@ -40,7 +40,7 @@ from antre.clock import ClockWatch
 log = logging.getLogger("antre.service")
 
 #: The rule plug-ins the service registers with its queue (each adds commands: see QueueService.register).
-PLUGINS = (appointments.handlers, letters.handlers)
+PLUGINS = (appointments.handlers, letters.handlers, notify.handlers)   # notify wraps the web's commands: after them
 
 TICK_SECONDS = 15.0
 # Exit status when another service runs this office: systemd does not restart it (RestartPreventExitStatus).
@@ -106,6 +106,11 @@ class QueueServer:
         self._declared: dict[str, set[str]] = {}
         self._checkins: dict[str, collections.deque[float]] = {}   # sender -> times of unanswered or missed codes
         self._legacy_seen: set[str] = set()
+        # SMS (docs/sms.md): a thread of this service hands the outbox to gammu-smsd and reads residents' SMS.
+        self.notify_worker = None
+        if cfg.notify.sms:
+            from antre.service.notify_worker import NotifyWorker
+            self.notify_worker = NotifyWorker(cfg, sessions, self.run_local)
 
     def start(self) -> None:
         """Starts serving. Raises :class:`~antre.service.instance.AlreadyRunning` when another service runs
@@ -118,8 +123,12 @@ class QueueServer:
             raise
         self._writer.start()
         self.link.start()
+        if self.notify_worker is not None:
+            self.notify_worker.start()
 
     def stop(self) -> None:
+        if self.notify_worker is not None:
+            self.notify_worker.stop()
         if self._writer.is_alive():
             self._jobs.put(_STOP)
             self._writer.join(timeout=10)
@@ -146,6 +155,33 @@ class QueueServer:
                                          message="this office's service speaks protocol 2: update this device"),
                           retain=True)
 
+    def run_local(self, command: str, request_id: str, args: dict[str, Any], timeout: float = 30.0) -> bool:
+        """Runs a command of the service's own parts (``sms_received``) on the writer thread, like a device's
+        (one transaction, idempotent on ``request_id``, its events published). True once it is committed or
+        answered; False when it failed or the writer did not get to it in time."""
+        done = threading.Event()
+        box: list[Any] = []
+        self._jobs.put(("local", command, request_id, args, done, box))
+        if not done.wait(timeout):
+            return False
+        result = box[0] if box else None
+        return result is not None and not (isinstance(result, CommandError) and result.code in (
+            "internal_error", "storage_full", "storage_read_only"))
+
+    def _handle_local(self, jobs: list[tuple]) -> bool:
+        results = self.queue.execute_many([(j[1], j[2], j[3]) for j in jobs])
+        changed = False
+        for job, result in zip(jobs, results):
+            if isinstance(result, CommandError):
+                log.warning("%s %s refused: %s (%s)", job[1], job[2], result.message, result.code)
+            else:
+                for event, data in result.events:
+                    self.link.publish(self.topics.event(event), encode(data))
+                changed |= result.changed
+            job[5].append(result)
+            job[4].set()
+        return changed
+
     # ------------------------------------------------------------------ writer thread
 
     def _run(self) -> None:
@@ -163,7 +199,7 @@ class QueueServer:
                         jobs.append(self._jobs.get_nowait())
                     except queue.Empty:
                         break
-                messages = []
+                messages, local = [], []
                 for j in jobs:
                     if j is _PUBLISH_STATE:
                         dirty = True
@@ -173,8 +209,12 @@ class QueueServer:
                         self._learn_presence(*j[1:])
                     elif j[0] == "legacy":
                         self._refuse_legacy(*j[1:])
+                    elif j[0] == "local":
+                        local.append(j)
                     else:
                         messages.append(j)
+                if local:
+                    dirty |= self._handle_local(local)
                 if messages:
                     dirty |= self._handle(messages)
                     if self.storage.state in (LOW, FULL):

@@ -266,3 +266,69 @@ class LetterHistory(Base):
     to_status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     actor: Mapped[str] = mapped_column(String(64))
+
+
+# Messages to residents (antre/rules/notify.py): one durable outbox, delivered by channel adapters
+# (antre/service/notify_worker.py). Phone numbers are personal data: wiped [notify] retention_days after their
+# day, never logged, never in MQTT.
+PENDING, HANDED_OFF, SENT, FAILED, SKIPPED = "pending", "handed_off", "sent", "failed", "skipped"
+OUTBOX_STATES = (PENDING, HANDED_OFF, SENT, FAILED, SKIPPED)
+
+
+class OutboxMessage(Base):
+    """One message to one resident, written in the transaction of the event that causes it.
+
+    ``key`` names the event (``t42:near``, ``b7:day``, ``in:3f2a...``): unique, so an event never makes two
+    messages. ``attempt`` counts hand-offs to the channel; ``handle`` is the channel's name for the current one
+    (for gammu-smsd, the outbox file name), derived from the row alone so a hand-off can be found again after a
+    crash instead of being made twice.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "state", "next_attempt_at"),
+        Index("ix_outbox_day", "business_date", "phone_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(24))           # created, near, called, no_show, reminder_day, ...
+    channel: Mapped[str] = mapped_column(String(16))        # sms
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)   # wiped after retention
+    phone_key: Mapped[str] = mapped_column(String(16))       # keyed hash of the number: budgets, opt-out
+    body: Mapped[str] = mapped_column(Text)
+    parts: Mapped[int] = mapped_column(Integer, default=1)   # SMS parts: what it costs
+    business_date: Mapped[date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(16), default=PENDING)
+    reason: Mapped[str | None] = mapped_column(String(120), nullable=True)   # why skipped or failed
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    handle: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    handed_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class NotifySubscription(Base):
+    """A resident who asked (opt-in) for messages about one ticket or one booking."""
+
+    __tablename__ = "notify_subscriptions"
+    __table_args__ = (Index("ix_subscription_day", "business_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), nullable=True, unique=True)
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("bookings.id"), nullable=True, unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    phone: Mapped[str] = mapped_column(String(20))
+    business_date: Mapped[date] = mapped_column(Date)
+    near_done: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SmsOptOut(Base):
+    """A number that sent STOP: no notifications any more. Kept as a keyed hash, not the number."""
+
+    __tablename__ = "sms_optouts"
+
+    phone_key: Mapped[str] = mapped_column(String(16), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

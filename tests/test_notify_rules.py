@@ -1,0 +1,257 @@
+"""Notifications as rules (antre/rules/notify.py), on a real SQLite file with a manual clock, no broker:
+the outbox is written with the event, once per event; opt-in, STOP, budgets, reminders, retention; and the
+SMS keywords, forgiving of case, spacing and typos, answered in one SMS where possible."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from antre import config
+from antre.clock import ManualClock
+from antre.rules.keywords import best, read
+from antre.rules.queue import QueueService
+from antre.rules.sms_text import mask, msisdn, sms_parts
+from antre.service.server import PLUGINS
+from antre.storage import open_database
+
+EVERY_DAY = {d: "07:00-16:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+MONDAY_9 = datetime(2026, 11, 30, 2, 0, tzinfo=timezone.utc)   # 09:00 WIB
+
+
+def make(tmp_path, **notify):
+    cfg = config.from_dict({
+        "queue": {"enforce_hours": False}, "office": {"hours": EVERY_DAY},
+        "counters": [{"id": "loket-1", "name": "Loket 1", "services": ["adminduk", "surat", "umum"]}],
+        "web": {"public_url": "https://antre.sukamaju.desa.id", "phone_daily_limit": 5,
+                "appointments": [{"service": "adminduk", "days": list(EVERY_DAY)}]},
+        "notify": {"sms": True} | notify})
+    _, sessions = open_database(f"sqlite:///{tmp_path}/a.db")
+    clock = ManualClock(MONDAY_9)
+    q = QueueService(cfg, sessions, clock=clock, plugins=PLUGINS)
+    return q, clock
+
+
+class Office:
+    def __init__(self, tmp_path, **notify):
+        self.q, self.clock = make(tmp_path, **notify)
+        self.db = tmp_path / "a.db"
+
+    def run(self, cmd, request_id=None, **args):
+        return self.q.execute(cmd, request_id or uuid.uuid4().hex, args).result
+
+    def sms(self, phone, text, key=None):
+        key = key or uuid.uuid4().hex[:32]
+        return self.q.execute("sms_received", f"sms-{key}", {"phone": phone, "text": text, "message_key": key}).result
+
+    def outbox(self, where="1=1"):
+        with sqlite3.connect(self.db) as db:
+            return db.execute(f"select key, kind, phone, body, state, reason, parts from outbox where {where} "
+                              "order by id").fetchall()
+
+    def last_reply(self):
+        return self.outbox()[-1][3]
+
+
+@pytest.fixture
+def office(tmp_path):
+    return Office(tmp_path)
+
+
+def test_a_remote_ticket_with_opt_in_gets_its_messages_with_the_events_once_each(office):
+    p = "081234567890"
+    t = office.run("issue_ticket", service="adminduk", channel="web", name="Siti", phone=p, notify=True)
+    for i in range(5):
+        office.run("issue_ticket", service="adminduk")             # walk-ins behind
+    # Nobody ahead: created, and "sebentar lagi" is not needed (already near).
+    [(key, kind, phone, body, state, _, parts)] = office.outbox()
+    assert (key, kind, phone, state) == ("t1:created", "created", p, "pending")
+    assert t["number"] in body and "https://antre.sukamaju.desa.id/status/2026-11-30/A-001" in body
+    assert parts == 1 == sms_parts(body)
+    # Opt-out of SMS by default: a web ticket without notify gets nothing.
+    office.run("issue_ticket", service="adminduk", channel="web", name="Ani", phone="082222222222")
+    assert len(office.outbox()) == 1
+    office.run("call_next", counter="loket-1")
+    office.run("recall", counter="loket-1")                            # a recall is not a second message
+    office.run("skip", counter="loket-1")
+    kinds = [r[1] for r in office.outbox()]
+    assert kinds == ["created", "called", "no_show"]
+    called = office.outbox("kind = 'called'")[0][3]
+    assert "A-001 dipanggil" in called and "Loket 1" in called
+    # A command replayed with its request id changes nothing, and makes no second message.
+    rid = uuid.uuid4().hex
+    office.run("issue_ticket", request_id=rid, service="surat", channel="web", name="Budi", phone="083333333333",
+               notify=True)
+    office.run("issue_ticket", request_id=rid, service="surat", channel="web", name="Budi", phone="083333333333",
+               notify=True)
+    assert [r[1] for r in office.outbox()].count("created") == 2
+
+
+def test_giliran_anda_sebentar_lagi_when_n_or_fewer_are_ahead_once(tmp_path):
+    office = Office(tmp_path, near_ahead=2)
+    for _ in range(4):
+        office.run("issue_ticket", service="adminduk")
+    office.run("issue_ticket", service="adminduk", channel="web", name="Siti", phone="081234567890", notify=True)
+    assert [r[1] for r in office.outbox()] == ["created"]          # 4 ahead
+    office.run("call_next", counter="loket-1")                     # 3 ahead
+    assert [r[1] for r in office.outbox()] == ["created"]
+    office.run("call_next", counter="loket-1")                     # 2 ahead: now
+    near = office.outbox("kind = 'near'")
+    assert len(near) == 1 and "giliran Anda sebentar lagi" in near[0][3] and "tinggal 2 orang" in near[0][3]
+    assert near[0][6] == 1
+    office.run("call_next", counter="loket-1")
+    office.run("call_next", counter="loket-1")
+    assert len(office.outbox("kind = 'near'")) == 1                # once
+    office.run("call_next", counter="loket-1")
+    assert [r[1] for r in office.outbox()] == ["created", "near", "called"]
+
+
+def test_stop_ends_notifications_mulai_starts_them_and_replies_still_go(office):
+    p = "081234567890"
+    office.sms(p, "antre ktp")
+    office.run("issue_ticket", service="adminduk")
+    office.sms(p, "  Stop ")
+    assert "tidak akan menerima SMS" in office.last_reply()
+    office.run("call_next", counter="loket-1")                     # would be "called": no subscription any more
+    assert office.outbox("kind = 'called'") == []
+    t = office.run("issue_ticket", service="surat", channel="web", name="Siti", phone=p, notify=True)
+    created = [r for r in office.outbox("kind = 'created'") if t["number"] in r[3]]
+    assert created and created[0][4] == "pending"                  # the answer to a form is still sent
+    office.run("call_next", counter="loket-1")
+    office.run("call_next", counter="loket-1")
+    called = [r for r in office.outbox("kind = 'called'") if t["number"] in r[3]]
+    assert called and called[0][4:6] == ("skipped", "opted_out")
+    office.sms(p, "MULAI")
+    assert "aktif lagi" in office.last_reply()
+
+
+def test_budgets_per_office_and_per_number_are_kept_and_shown(tmp_path):
+    office = Office(tmp_path, daily_budget=3, number_daily_limit=2)
+    office.sms("081111111111", "jam")
+    office.sms("081111111111", "info")
+    office.sms("081111111111", "bantuan")                          # third to one number: over its limit
+    office.sms("082222222222", "jam")
+    office.sms("083333333333", "jam")                              # fourth of the office: over its budget
+    states = [(r[2], r[4], r[5]) for r in office.outbox()]
+    assert states == [("081111111111", "pending", None), ("081111111111", "pending", None),
+                      ("081111111111", "skipped", "number_budget"), ("082222222222", "pending", None),
+                      ("083333333333", "skipped", "office_budget")]
+    office.clock.advance(days=1)
+    office.sms("083333333333", "jam")                              # a new day, a new budget
+    assert office.outbox()[-1][4] == "pending"
+
+
+def test_an_sms_read_twice_is_answered_once(office):
+    office.sms("081234567890", "ANTRE KTP", key="k" * 32)
+    office.sms("081234567890", "ANTRE KTP", key="k" * 32)
+    assert len(office.outbox()) == 1
+    with sqlite3.connect(office.db) as db:
+        assert db.execute("select count(*) from tickets").fetchone() == (1,)
+        # The request log keeps no number.
+        assert "081234567890" not in str(db.execute("select * from requests").fetchall())
+
+
+def test_keywords_answer_in_plain_indonesian_and_one_sms(office):
+    p = "081234567890"
+    replies = {}
+    for text in ("antri  ktp", "setatus a1", "STATUS A-001", "syrat surat", "Jam", "INFO", "bantuan", "batal",
+                 "STATUS Z-999", "ANTRE", "apa kabar"):
+        office.sms(p, text)
+        replies[text] = office.last_reply()
+    assert "nomor antrean Anda A-001" in replies["antri  ktp"]
+    assert replies["setatus a1"] == replies["STATUS A-001"] == "Nomor A-001: menunggu, 0 orang di depan Anda."
+    assert replies["syrat surat"].startswith("Syarat Surat Keterangan: KTP, KK, Surat pengantar RT/RW")
+    assert "Senin-Minggu 07.00-16.00" in replies["Jam"] and "Sekarang buka" in replies["Jam"]
+    assert "Kantor Desa Sukamaju" in replies["INFO"]
+    assert "ANTRE <layanan>" in replies["bantuan"]
+    assert "BATAL lalu kode" in replies["batal"]
+    assert "tidak ditemukan" in replies["STATUS Z-999"]
+    assert "Layanan apa?" in replies["ANTRE"]
+    assert "belum paham" in replies["apa kabar"]
+    for text, reply in replies.items():
+        assert sms_parts(reply) == 1, (text, len(reply), reply)
+
+
+def test_refusals_are_said_not_raised(tmp_path):
+    office = Office(tmp_path)
+    p = "081234567890"
+    for _ in range(5):
+        office.sms(p, "antre surat")
+    office.sms(p, "antre surat")
+    assert office.last_reply() == "Nomor HP ini sudah mencapai batas nomor antrean hari ini."
+    with sqlite3.connect(office.db) as db:
+        assert db.execute("select count(*) from tickets").fetchone() == (5,)
+
+
+def test_booking_reminders_the_day_before_and_the_hour_before_and_batal(office):
+    p = "081234567890"
+    b = office.run("book", service="adminduk", date="2026-12-01", slot="10:00", name="Siti", phone=p, notify=True)
+    office.q.tick()
+    assert office.outbox() == []                                   # 25 hours ahead: nothing yet
+    office.clock.set(datetime(2026, 12, 1, 3, 0, tzinfo=timezone.utc) - timedelta(hours=24))   # slot 10:00 WIB
+    office.q.tick()
+    office.q.tick()
+    [day] = office.outbox()
+    assert day[0] == f"b1:day" and b["code"] in day[3] and "pukul 10.00" in day[3] and "Selasa 1/12" in day[3]
+    office.clock.set(datetime(2026, 12, 1, 2, 15, tzinfo=timezone.utc))   # 09:15 WIB
+    office.q.tick()
+    assert [r[0] for r in office.outbox()] == ["b1:day", "b1:hour"]
+    office.sms("089999999999", f"BATAL {b['code']}")                # another number cannot cancel it
+    assert "tidak ditemukan" in office.last_reply()
+    office.sms(p, f"batal {b['code']}")
+    assert "sudah dibatalkan" in office.last_reply()
+
+
+def test_numbers_are_wiped_after_retention(tmp_path):
+    office = Office(tmp_path, retention_days=1)
+    office.sms("081234567890", "jam")
+    with sqlite3.connect(office.db) as db:
+        db.execute("update outbox set state = 'sent'")
+    office.clock.advance(days=1)
+    office.q.tick()
+    assert office.outbox()[0][2] == "081234567890"
+    office.clock.advance(days=1)
+    office.q.tick()
+    assert office.outbox()[0][2] is None
+    with sqlite3.connect(office.db) as db:
+        assert "081234567890" not in str(db.execute("select * from sms_optouts").fetchall())
+
+
+def test_reading_keywords_and_services():
+    assert {(r.keyword, r.argument.lower()) for r in (read("ANTREKTP"), read("antre ktp"), read("Antri   KTP"),
+                                                       read("antre: ktp"))} == {("ANTRE", "ktp")}
+    assert read("setatus A12") == read("STATUS A12") == read("Status: A12")
+    assert read("jam berapa buka?").keyword == "JAM"
+    assert read("bagaimana cara membuat akta kelahiran").keyword is None
+    choices = {"adminduk": ["Administrasi Kependudukan (KTP/KK)", "KTP dan KK"],
+               "surat": ["Surat Keterangan (domisili, usaha, nikah)"]}
+    assert best("ktp", choices) == "adminduk" and best("domisili", choices) == "surat"
+    assert best("zzz", choices) is None
+    assert msisdn("+62 812-3456-7890") == "081234567890" and msisdn("TELKOMSEL") is None
+    assert mask("081234567890") == "0812****7890"
+    assert sms_parts("a" * 160) == 1 and sms_parts("a" * 161) == 2 and sms_parts("é" * 160) == 1
+    assert sms_parts("Rp 5.000 – lunas") == 1                     # UCS-2 (the dash), still short
+    assert sms_parts("ä" + "€" * 80) == 2 and sms_parts("日本") == 1 and sms_parts("日" * 71) == 2
+
+
+def test_staff_list_shows_state_and_cost_with_masked_numbers(tmp_path, capsys):
+    office = Office(tmp_path, daily_budget=2)
+    office.sms("081234567890", "jam")
+    office.sms("081234567890", "info")
+    office.sms("081234567890", "bantuan")                          # over the office's budget
+    cfg = tmp_path / "antre.toml"
+    cfg.write_text('[notify]\ncost_per_sms = 350\ndaily_budget = 2\n[office]\ntimezone = "Asia/Jakarta"\n')
+    from antre.cli import main
+    assert main(["notify", "list", "--config", str(cfg), "--db-url", f"sqlite:///{office.db}",
+                 "--date", "2026-11-30"]) == 0
+    out = capsys.readouterr().out
+    assert "081234567890" not in out and out.count("0812****7890") == 3
+    assert "09.00  reply" in out and "menunggu" in out and "anggaran harian kantor habis" in out
+    assert "biaya" not in out                                       # nothing handed off yet: nothing spent
+    with sqlite3.connect(office.db) as db:
+        db.execute("update outbox set state = 'sent' where state = 'pending'")
+    main(["notify", "list", "--config", str(cfg), "--db-url", f"sqlite:///{office.db}", "--date", "2026-11-30"])
+    assert "Terkirim/diserahkan: 2 SMS, biaya Rp 700" in capsys.readouterr().out

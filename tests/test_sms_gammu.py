@@ -1,0 +1,266 @@
+"""SMS end to end with the real gammu-smsd (its 'files' backend) and Gammu's dummy phone driver, a real
+broker and ``antre serve``: an SMS arrives, the keyword is answered, a remote ticket is issued, "giliran Anda
+sebentar lagi" goes out when the queue moves, and nothing is sent twice across kill -9 of the service or of
+the daemon (docs/sms.md)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import start_office
+from tests.support import DEADLINE, wait_for
+
+GAMMU_SMSD, GAMMU = shutil.which("gammu-smsd"), shutil.which("gammu")
+pytestmark = pytest.mark.skipif(not (GAMMU_SMSD and GAMMU),
+                                reason="needs gammu-smsd and gammu (Debian packages gammu-smsd, gammu: "
+                                       "scripts/bootstrap test installs them)")
+
+RESIDENT = "+6281234567890"
+
+
+class GammuSmsd:
+    """The real gammu-smsd with the dummy phone driver (a folder instead of a modem) and the files backend.
+
+    ``receive`` makes an SMS "arrive": Gammu's own ``gammu savesms`` writes it in Gammu's format into a
+    staging phone folder, and it is moved into the daemon's phone inbox in one rename."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.spool = root / "spool"
+        self.phone = root / "phone"
+        self.staging = root / "staging-phone"
+        for d in ("inbox", "outbox", "sent", "error"):
+            (self.spool / d).mkdir(parents=True, exist_ok=True)
+        for p in (self.phone, self.staging):
+            (p / "sms" / "1").mkdir(parents=True, exist_ok=True)
+        self.proc: subprocess.Popen | None = None
+        self.starts = 0
+        self._n = 0
+
+    def _config(self, phone: Path, log: Path) -> Path:
+        path = self.root / f"smsdrc-{phone.name}"
+        path.write_text(f"""[gammu]
+model = dummy
+connection = none
+device = {phone}
+
+[smsd]
+service = files
+inboxpath = {self.spool}/inbox/
+outboxpath = {self.spool}/outbox/
+sentsmspath = {self.spool}/sent/
+errorsmspath = {self.spool}/error/
+inboxformat = unicode
+transmitformat = auto
+receivefrequency = 1
+statusfrequency = 0
+commtimeout = 1
+sendtimeout = 5
+loopsleep = 1
+checksecurity = 0
+checkbattery = 0
+checksignal = 0
+hardresetfrequency = 0
+resetfrequency = 0
+logfile = {log}
+debuglevel = 1
+""")
+        return path
+
+    def start(self) -> "GammuSmsd":
+        self.starts += 1
+        self.log = self.root / f"smsd-{self.starts}.log"
+        cfg = self._config(self.phone, self.log)
+        self.proc = subprocess.Popen([GAMMU_SMSD, "-c", str(cfg)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        wait_for(lambda: self.log.exists() and "Starting phone communication" in self.log.read_text(errors="replace"),
+                 what="gammu-smsd to start")
+        return self
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def receive(self, sender: str, text: str) -> None:
+        """An SMS from ``sender`` arrives at the modem."""
+        self._n += 1
+        cfg = self._config(self.staging, self.root / "gammu-cli.log")
+        subprocess.run([GAMMU, "-c", str(cfg), "savesms", "TEXT", "-folder", "1", "-sender", sender, "-text", text],
+                       check=True, capture_output=True)
+        [saved] = list((self.staging / "sms" / "1").iterdir())
+        os.rename(saved, self.phone / "sms" / "1" / str(1000 + self._n))
+
+    def sent(self) -> dict[str, str]:
+        """File name -> text of every message the daemon sent."""
+        return {p.name: p.read_bytes().decode("utf-16") for p in sorted((self.spool / "sent").glob("OUT*"))}
+
+    def sent_to(self, number: str) -> list[str]:
+        return [text for name, text in self.sent().items() if f"_{number}_" in name]
+
+    def transmitted(self) -> Counter:
+        """How many times the daemon transmitted each file, over all its starts (from its own logs)."""
+        counts: Counter = Counter()
+        for log in self.root.glob("smsd-*.log"):
+            for m in re.finditer(r"Transmitted (OUT\S+\.txt)", log.read_text(errors="replace")):
+                counts[m[1]] += 1
+        return counts
+
+
+@pytest.fixture
+def smsd(tmp_path):
+    d = GammuSmsd(tmp_path / "gammu")
+    yield d
+    d.stop()
+
+
+def sms_office(tmp_path, broker, smsd, **notify):
+    settings = {"sms": "true", "spool": f'"{smsd.spool}"', "poll_seconds": "0.1", "retry_seconds": "0.5"}
+    settings |= {k: str(v) for k, v in notify.items()}
+    extra = ("\n[web]\npublic_url = \"https://antre.sukamaju.desa.id\"\nphone_daily_limit = 5\nweb_share = 100\n"
+             "\n[notify]\n" + "\n".join(f"{k} = {v}" for k, v in settings.items()) + "\n")
+    return start_office(tmp_path, broker, extra=extra)
+
+
+def outbox_rows(db: Path) -> list[tuple]:
+    with sqlite3.connect(db) as c:
+        return c.execute("select id, key, kind, state, attempt, handle from outbox order by id").fetchall()
+
+
+def test_an_sms_is_answered_a_ticket_issued_and_the_resident_told_when_the_queue_moves(tmp_path, broker, smsd):
+    smsd.start()
+    office = sms_office(tmp_path, broker, smsd)
+    try:
+        c = office.client
+        for _ in range(5):
+            c.ok("issue_ticket", service="adminduk")                 # five walk-ins first
+        smsd.receive(RESIDENT, "  antri KTP ")                       # lower case, extra spaces, the usual spelling
+        [created] = wait_for(lambda: smsd.sent_to(RESIDENT), what="the answer to ANTRE")
+        assert "nomor antrean Anda A-006" in created and "5 orang di depan" in created
+        assert "https://antre.sukamaju.desa.id/status/" in created
+        issued = wait_for(lambda: [e for e in c.events_of("ticket_issued") if e["number"] == "A-006"],
+                          what="the ticket_issued event")
+        assert issued[0]["channel"] == "web"
+        smsd.receive(RESIDENT, "setatus a6")                          # a typo
+        wait_for(lambda: len(smsd.sent_to(RESIDENT)) == 2, what="the answer to STATUS")
+        assert any("Nomor A-006: menunggu, 5 orang di depan Anda" in t for t in smsd.sent_to(RESIDENT))
+        c.ok("call_next", counter="loket-1")                         # 4 ahead: nothing yet
+        c.ok("call_next", counter="loket-1")                         # 3 ahead: "sebentar lagi"
+        wait_for(lambda: any("giliran Anda sebentar lagi" in t for t in smsd.sent_to(RESIDENT)),
+                 what="'giliran Anda sebentar lagi'")
+        for _ in range(4):
+            c.ok("call_next", counter="loket-2")
+        wait_for(lambda: any("A-006 dipanggil" in t for t in smsd.sent_to(RESIDENT)), what="'dipanggil'")
+        texts = smsd.sent_to(RESIDENT)
+        assert sum("sebentar lagi" in t for t in texts) == 1 and sum("dipanggil" in t for t in texts) == 1
+        assert all(n == 1 for n in smsd.transmitted().values())
+        # The number never reaches MQTT (events, retained state) nor the service's log.
+        digits = RESIDENT[3:]
+        assert digits not in json.dumps(c.events) and digits not in json.dumps(c.states)
+        assert digits not in office.service.output()
+        wait_for(lambda: all(r[3] == "sent" for r in outbox_rows(office.db_path)), what="every row marked sent")
+        # The spool's inbox is emptied once each SMS is applied.
+        assert list((smsd.spool / "inbox").iterdir()) == []
+    finally:
+        office.client.stop()
+        office.service.stop()
+
+
+def test_nothing_is_sent_twice_across_kill_9_of_the_service_or_the_daemon(tmp_path, broker, smsd):
+    office = sms_office(tmp_path, broker, smsd)                      # the daemon is not running yet
+    phones = [f"08{5000000000 + i}" for i in range(12)]
+    try:
+        c = office.client
+        for p in phones[:6]:
+            c.ok("issue_ticket", service="adminduk", channel="web", name="Siti", phone=p, notify=True)
+        # kill -9 of the service while it hands messages to the spool, and again right after a restart.
+        office.service.kill()
+        office.service.start()
+        c.wait_service(True)
+        for p in phones[6:]:
+            c.ok("issue_ticket", service="surat", channel="web", name="Budi", phone=p, notify=True)
+        office.service.kill()
+        office.service.start()
+        c.wait_service(True)
+        wait_for(lambda: all(r[3] == "handed_off" for r in outbox_rows(office.db_path))
+                 and len(outbox_rows(office.db_path)) == 12, what="every message handed to gammu-smsd")
+        outbox = sorted(p.name for p in (smsd.spool / "outbox").glob("OUT*"))
+        assert len(outbox) == 12 and len({n.split("_")[3] for n in outbox}) == 12   # one file per message
+        # The daemon starts, and is killed -9 while it sends; it starts again and finishes.
+        smsd.start()
+        wait_for(lambda: len(smsd.sent()) >= 3, what="gammu-smsd to send some")
+        smsd.kill()
+        smsd.start()
+        wait_for(lambda: len(smsd.sent()) == 12, what="gammu-smsd to send everything")
+        wait_for(lambda: all(r[3] == "sent" for r in outbox_rows(office.db_path)), what="every row marked sent")
+        counts = smsd.transmitted()
+        assert len(counts) == 12 and set(counts.values()) == {1}, counts
+        assert sorted(smsd.sent()) == outbox
+        assert {r[4] for r in outbox_rows(office.db_path)} == {1}     # one hand-off each
+    finally:
+        office.client.stop()
+        office.service.stop()
+
+
+def test_a_message_handed_off_just_before_a_crash_is_found_again_not_written_twice(tmp_path, broker, smsd):
+    """The crash window itself: the file is in gammu-smsd's outbox, the row still says pending."""
+    office = sms_office(tmp_path, broker, smsd)
+    try:
+        office.client.ok("issue_ticket", service="adminduk", channel="web", name="Siti", phone="081200000001",
+                         notify=True)
+        [(row_id, _, _, state, attempt, handle)] = wait_for(
+            lambda: [r for r in outbox_rows(office.db_path) if r[3] == "handed_off"] or None, what="a hand-off")
+        office.service.stop()
+        # Put the database back to "pending" as a kill -9 between the rename and the commit leaves it.
+        with sqlite3.connect(office.db_path) as db:
+            db.execute("update outbox set state = 'pending', attempt = 0, handle = null where id = ?", (row_id,))
+        before = sorted(p.name for p in (smsd.spool / "outbox").iterdir())
+        office.service.start()
+        wait_for(lambda: outbox_rows(office.db_path)[0][3] == "handed_off", what="the row handed off again")
+        assert sorted(p.name for p in (smsd.spool / "outbox").iterdir()) == before == [handle]
+        assert "already in gammu-smsd's outbox" in office.service.output()
+        smsd.start()
+        wait_for(lambda: outbox_rows(office.db_path)[0][3] == "sent", what="sent")
+        assert list(smsd.transmitted().values()) == [1]
+    finally:
+        office.client.stop()
+        office.service.stop()
+
+
+def test_a_failed_send_is_retried_with_backoff_then_given_up(tmp_path, broker, smsd):
+    office = sms_office(tmp_path, broker, smsd, max_attempts=2)
+    try:
+        office.client.ok("issue_ticket", service="adminduk", channel="web", name="Siti", phone="081200000002",
+                         notify=True)
+        wait_for(lambda: outbox_rows(office.db_path)[0][3] == "handed_off", what="a hand-off")
+        # What gammu-smsd does when the modem refuses: the file goes to error/.
+        [name] = [p.name for p in (smsd.spool / "outbox").iterdir()]
+        os.rename(smsd.spool / "outbox" / name, smsd.spool / "error" / name)
+        wait_for(lambda: outbox_rows(office.db_path)[0][4] == 2 and outbox_rows(office.db_path)[0][3] == "handed_off",
+                 what="a second hand-off, under a new name")
+        [second] = [p.name for p in (smsd.spool / "outbox").iterdir()]
+        assert second != name and second.endswith("a2.txt") and not (smsd.spool / "error" / name).exists()
+        os.rename(smsd.spool / "outbox" / second, smsd.spool / "error" / second)
+        wait_for(lambda: outbox_rows(office.db_path)[0][3] == "failed", what="given up after max_attempts")
+    finally:
+        office.client.stop()
+        office.service.stop()
