@@ -13,8 +13,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rapidfuzz import fuzz, process
-
 # keyword -> the ways residents write it
 KEYWORDS: dict[str, tuple[str, ...]] = {
     "ANTRE": ("ANTRE", "ANTRI", "ANTREAN", "ANTRIAN", "AMBIL", "DAFTAR"),
@@ -65,6 +63,8 @@ def _match(word: str) -> str | None:
         return _VARIANTS[word]
     if len(word) < EXACT_BELOW - 1:
         return None
+    from rapidfuzz import fuzz, process   # here: a service without SMS never needs it
+
     candidates = [v for v in _VARIANTS if len(v) >= EXACT_BELOW]
     found = process.extractOne(word, candidates, scorer=fuzz.ratio, score_cutoff=CUTOFF)
     return _VARIANTS[found[0]] if found else None
@@ -74,6 +74,8 @@ def best(query: str, choices: dict[str, list[str]], cutoff: float = 70.0) -> str
     """The key of ``choices`` whose names fit ``query`` best (typos, word order, parts of names), or None.
 
     ``best("ktp", {"adminduk": ["Administrasi Kependudukan (KTP/KK)", "KTP dan KK"], ...}) == "adminduk"``."""
+    from rapidfuzz import fuzz
+
     q = " ".join(query.lower().split())
     if not q:
         return None
