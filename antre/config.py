@@ -9,23 +9,33 @@ names the file, the key, what is allowed and, for typos, the nearest valid key::
 Without a file the built-in defaults describe a sample office, Kantor Desa
 Sukamaju, so ``antre serve`` runs with no configuration at all.
 
-Each section is a frozen dataclass. A field may carry a validator in its
-metadata (``field(metadata={"check": fn})``) -- a small pure function that
-returns an error message or ``None``. Fields named in :data:`SECRET_KEYS` are
-masked whenever the configuration is printed.
+Each section is a frozen dataclass. A field may carry a validator
+(``checked(default, check=fn)``) -- a small pure function that returns an error
+message or ``None``. Secrets (:data:`SECRET_KEYS`, ``checked(..., secret=True)``)
+are masked whenever the configuration is printed.
+
+The core's tables are declared here: [office], [[services]], [[counters]], [mqtt],
+[database], [queue], and the service's rules for the website (part of [web]). Each
+app declares its own table next to its code (``kiosk/config.py``, ``counter/config.py``,
+``display/config.py``, ``web/config.py``) as a :class:`Section`, listed under the
+``antre.config`` entry points in pyproject.toml; :func:`tables` collects them, so the
+core imports no app, and ``cfg.kiosk`` reads the kiosk's table.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import os
 import re
 import tomllib
 import types
 import typing
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
@@ -38,7 +48,9 @@ ENV_VAR = "ANTRE_CONFIG"
 # A second file whose [mqtt] table overrides the main one: the per-device credentials written by
 # `antre broker setup`, so several components on one Pi each log in as themselves.
 MQTT_ENV_VAR = "ANTRE_MQTT_FILE"
-SECRET_KEYS = frozenset({"password", "pin", "staff_pin", "key_password", "secret_key", "staff_pin_hash", "staff_password_hash"})
+# Secrets are masked whenever the configuration is printed: these names, and fields marked
+# ``checked(..., secret=True)`` (the apps' PINs and password hashes).
+SECRET_KEYS = frozenset({"password", "key_password"})
 MASK = "********"
 
 
@@ -124,20 +136,11 @@ def non_empty(value: str) -> str | None:
     return None if value.strip() else "must not be empty"
 
 
-def printer_url(value: str) -> str | None:
-    if value == "none":
-        return None
-    scheme = value.split("://", 1)[0] if "://" in value else ""
-    if scheme not in ("usb", "tcp", "serial", "file", "cups", "dummy"):
-        return ("must be 'none' or a URL: usb://VID:PID, tcp://host:9100, serial:///dev/ttyUSB0, "
-                "file:///dev/usb/lp0, cups://NAME")
-    return None
-
-
 def checked(default: Any = dataclasses.MISSING, *, check=None, default_factory: Any = dataclasses.MISSING,
-            doc: str = "") -> Any:
-    """A dataclass field with an optional validator and a one-line description."""
-    kwargs: dict[str, Any] = {"metadata": {"check": check, "doc": doc}}
+            doc: str = "", secret: bool = False) -> Any:
+    """A dataclass field with an optional validator and a one-line description; ``secret`` masks it
+    when the configuration is printed."""
+    kwargs: dict[str, Any] = {"metadata": {"check": check, "doc": doc, "secret": secret}}
     if default is not dataclasses.MISSING:
         kwargs["default"] = default
     if default_factory is not dataclasses.MISSING:
@@ -264,79 +267,6 @@ class QueueConfig:
     comment_max_chars: int = checked(500, check=in_range(0, 5000))
 
 
-@dataclass(frozen=True)
-class KioskConfig:
-    client_id: str = checked("", doc="empty: 'kiosk-' plus the host name")
-    printer: str = checked("none", check=printer_url)
-    paper_width: Literal[58, 80] = 80
-    print_timeout: float = checked(8.0, check=positive, doc="seconds")
-    printer_check_seconds: float = checked(15.0, check=in_range(1, 600),
-                                           doc="how often a printer in trouble is checked again (seconds); a "
-                                               "healthy one every four times that")
-    ticket_screen_seconds: float = checked(8.0, check=positive)
-    ticket_screen_seconds_no_print: float = checked(30.0, check=positive)
-    idle_seconds: float = checked(60.0, check=positive)
-    mode: Literal["full", "rating"] = checked("full", doc="'rating' shows only the rating prompt for one counter")
-    rating_counter: str = checked("", doc="with mode = 'rating': the counter id this screen faces")
-    staff_pin: str = checked("1234", doc="leaves kiosk mode; change it")
-    fullscreen: bool = True
-    touch_sound: bool = True
-
-
-@dataclass(frozen=True)
-class GpioCounterConfig:
-    """One counter's wiring. Pins are BCM numbers (GPIO17 is 17); 0 means not wired."""
-    counter: str = checked(check=slug)
-    next: int = checked(0, check=in_range(0, 27))
-    recall: int = checked(0, check=in_range(0, 27))
-    skip: int = checked(0, check=in_range(0, 27))
-    done: int = checked(0, check=in_range(0, 27))
-    pause: int = checked(0, check=in_range(0, 27))
-    transfer: int = checked(0, check=in_range(0, 27))
-    transfer_service: str = ""
-    led: int = checked(0, check=in_range(0, 27))
-    buzzer: int = checked(0, check=in_range(0, 27))
-    pull_up: bool = True
-    bounce_time: float = checked(0.05, check=in_range(0.0, 1.0), doc="seconds")
-    hold_next_skips: bool = False
-    hold_time: float = checked(2.0, check=positive, doc="seconds")
-
-
-@dataclass(frozen=True)
-class KeyboardCounterConfig:
-    counter: str = checked(check=slug)
-    device: str = checked("stdin", doc="'stdin' or an evdev path such as /dev/input/by-id/usb-...-kbd")
-    keys: dict[str, str] = field(default_factory=lambda: {
-        "next": "+", "recall": "*", "skip": "-", "done": "enter", "pause": "/", "transfer": ".",
-    })
-    transfer_service: str = ""
-
-
-@dataclass(frozen=True)
-class CounterAppConfig:
-    client_id: str = checked("", doc="empty: 'counter-' plus the host name")
-    request_timeout: float = checked(3.0, check=positive, doc="seconds to wait for the service's reply")
-    gpio: list[GpioCounterConfig] = field(default_factory=list)
-    keyboard: list[KeyboardCounterConfig] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class DisplayConfig:
-    client_id: str = checked("", doc="empty: 'display-' plus the host name")
-    fullscreen: bool = True
-    width: int = checked(1920, check=in_range(320, 7680))
-    height: int = checked(1080, check=in_range(240, 4320))
-    ticker: str = "Selamat datang di Kantor Desa. Siapkan KTP dan KK asli sebelum dipanggil."
-    voice: Literal["espeak", "clips", "off"] = "espeak"
-    clips_dir: str = ""
-    number_style: Literal["words", "digits"] = "words"
-    volume: float = checked(1.0, check=in_range(0.0, 2.0))
-    repeat: int = checked(1, check=in_range(1, 3))
-    stale_seconds: float = checked(60.0, check=positive, doc="calls older than this are not read out")
-    highlight_seconds: float = checked(8.0, check=positive)
-    audio_player: str = checked("", doc="command that plays a WAV file; empty: aplay, paplay or play")
-
-
 def clock_time(value: str) -> str | None:
     if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
         return "must be a time 'HH:MM' such as '08:30'"
@@ -347,12 +277,6 @@ def weekdays(value: list[str]) -> str | None:
     bad = [d for d in value if d not in WEEKDAYS]
     if bad or not value:
         return f"must be a non-empty list of {', '.join(WEEKDAYS)}"
-    return None
-
-
-def optional_url(value: str) -> str | None:
-    if value and not re.match(r"^https?://[^\s/]+", value):
-        return "must be empty or an address such as 'https://antre.sukamaju.desa.id'"
     return None
 
 
@@ -368,19 +292,9 @@ class AppointmentSlotsConfig:
 
 
 @dataclass(frozen=True)
-class WebConfig:
-    """The resident website and the staff page (``antre web``), and the rules the service applies to them."""
-    host: str = checked("0.0.0.0", doc="address to listen on")
-    port: int = checked(8080, check=in_range(1, 65535))
-    client_id: str = checked("", doc="empty: 'web-' plus the host name")
-    public_url: str = checked("", check=optional_url,
-                              doc="address residents reach the site at; when set, ticket QR codes open the status page")
-    staff_password_hash: str = checked("", doc="the staff password's hash, from 'antre web --hash-password' "
-                                                "(12 characters or more); empty: staff_pin_hash, or no staff page")
-    staff_pin_hash: str = checked("", doc="older, a short PIN's hash ('antre web --hash-pin'): still accepted, with "
-                                          "a warning; replace it with staff_password_hash")
-    secret_key: str = checked("", doc="not used any more (staff sessions are kept by antre web); accepted so "
-                                      "older files still load")
+class WebRulesConfig:
+    """The rules the queue service applies to what comes from the website: the core's part of the
+    ``[web]`` table. The website adds its own options to it (``web/config.py``, ``WebConfig``)."""
     phone_daily_limit: int = checked(2, check=in_range(1, 20),
                                      doc="remote tickets (and bookings) per phone number per day")
     booking_days_ahead: int = checked(7, check=in_range(0, 60), doc="how many days ahead a slot can be booked")
@@ -389,20 +303,23 @@ class WebConfig:
     retention_days: int = checked(0, check=in_range(0, 90),
                                   doc="days after the ticket's or booking's day that names and phone numbers are "
                                       "kept; 0: deleted when the day is over")
-    form_limit_per_minute: int = checked(10, check=in_range(1, 10000), doc="form submissions per IP address")
-    request_limit_per_minute: int = checked(240, check=in_range(10, 100000), doc="page requests per IP address")
-    request_timeout: float = checked(5.0, check=positive, doc="seconds to wait for the queue service")
     web_share: int = checked(30, check=in_range(0, 100),
                              doc="percent of each service's daily quota (of its ticket numbers, without a quota) "
                                  "that tickets and bookings from the web may take; the rest is kept for residents "
                                  "who walk in")
-    web_tickets_per_minute: int = checked(10, check=in_range(1, 10000),
-                                          doc="tickets and bookings from the web per service per minute, all "
-                                              "addresses together")
-    streams_per_address: int = checked(20, check=in_range(1, 10000),
-                                       doc="live status pages (event streams) open at once per IP address")
-    streams_total: int = checked(10000, check=in_range(1, 1000000), doc="live status pages open at once in all")
     appointments: list[AppointmentSlotsConfig] = field(default_factory=list)
+
+
+def _check_appointments(cfg: "Config") -> None:
+    codes = [s.code for s in cfg.services]
+    for i, slots in enumerate(cfg.web.appointments):
+        if slots.service not in codes:
+            close = difflib.get_close_matches(slots.service, codes, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else f" (services: {', '.join(codes)})"
+            raise ConfigError(f"{cfg.source}: [[web.appointments]] #{i + 1} names unknown service '{slots.service}'{hint}")
+        if slots.start >= slots.end:
+            raise ConfigError(f"{cfg.source}: [[web.appointments]] for '{slots.service}': start {slots.start} must be "
+                              f"before end {slots.end}")
 
 
 # -------------------------------------------------------------------------- letters (e-administrasi)
@@ -512,6 +429,73 @@ class LettersConfig:
         return next((t for t in self.types if t.code == code), None)
 
 
+# --------------------------------------------------------------------------
+# The apps' tables: each app declares its own, next to its code.
+# --------------------------------------------------------------------------
+
+ENTRY_POINT_GROUP = "antre.config"
+
+
+@dataclass(frozen=True)
+class Section:
+    """One table of the file that an app declares next to its code (``kiosk/config.py``, ...), the
+    way PiKVM's plugins declare their options.
+
+    The app's module holds ``SECTION = Section("kiosk", KioskConfig, ...)`` and pyproject.toml lists it
+    under ``[project.entry-points."antre.config"]``, so the core finds it without importing any app.
+    ``schema`` is a frozen dataclass of :func:`checked` fields; ``position`` orders the tables after the
+    core's in ``antre config sample``; ``check`` cross-checks the table against the rest of the
+    configuration (raising :class:`ConfigError`); ``weak_secrets`` lists, one sentence each, the table's
+    secrets anyone could guess (``antre config check`` warns about them). A table the core also declares
+    (``[web]``: :class:`WebRulesConfig`) is extended: the app's schema must subclass the core's.
+    """
+    name: str
+    schema: type
+    position: int = 100
+    check: Callable[["Config"], None] | None = None
+    weak_secrets: Callable[[Any], list[str]] | None = None
+
+
+# The core's part of a table an app extends.
+CORE_SECTIONS = (Section("web", WebRulesConfig, position=40, check=_check_appointments),)
+
+
+@dataclass(frozen=True)
+class _Table:
+    name: str
+    schema: type
+    position: int
+    checks: tuple[Callable[["Config"], None], ...]
+    weak_secrets: tuple[Callable[[Any], list[str]], ...]
+
+
+@functools.cache
+def tables() -> tuple[_Table, ...]:
+    """The apps' tables, in file order: the core's parts plus the sections the installed apps declare
+    (entry points of the group ``antre.config``)."""
+    declared: list[Section] = list(CORE_SECTIONS)
+    found = entry_points(group=ENTRY_POINT_GROUP)
+    if not found:
+        raise ConfigError("no app declares a configuration table: the installed antre package's metadata is "
+                          "missing or older than pyproject.toml; run scripts/bootstrap (or pip install -e .) again")
+    for ep in sorted(found, key=lambda e: e.name):
+        section = ep.load()
+        if not isinstance(section, Section) or not dataclasses.is_dataclass(section.schema):
+            raise TypeError(f"entry point {ep.name} = {ep.value} is not an antre.config.Section of a dataclass")
+        declared.append(section)
+    merged: dict[str, _Table] = {}
+    for s in declared:
+        before = merged.get(s.name)
+        if before is not None and not issubclass(s.schema, before.schema):
+            raise TypeError(f"two declarations of the [{s.name}] table: {s.schema.__qualname__} must extend "
+                            f"{before.schema.__qualname__}")
+        merged[s.name] = _Table(
+            s.name, s.schema, s.position,
+            (before.checks if before else ()) + ((s.check,) if s.check else ()),
+            (before.weak_secrets if before else ()) + ((s.weak_secrets,) if s.weak_secrets else ()))
+    return tuple(sorted(merged.values(), key=lambda t: t.position))
+
+
 @dataclass(frozen=True)
 class FaqEntry:
     """One answer of the office's FAQ: the ways residents ask it, and the answer (plain Indonesian)."""
@@ -552,13 +536,23 @@ class Config:
     mqtt: MqttConfig = field(default_factory=MqttConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     queue: QueueConfig = field(default_factory=QueueConfig)
-    kiosk: KioskConfig = field(default_factory=KioskConfig)
-    counter: CounterAppConfig = field(default_factory=CounterAppConfig)
-    display: DisplayConfig = field(default_factory=DisplayConfig)
-    web: WebConfig = field(default_factory=WebConfig)
+    # The apps' tables ([kiosk], [counter], [display], [web]), by name: read them as cfg.kiosk and so on.
+    apps: dict[str, Any] = field(default_factory=lambda: {t.name: t.schema() for t in tables()},
+                                 metadata={"internal": True})
     letters: LettersConfig = field(default_factory=LettersConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     source: str = field(default="<built-in defaults>", compare=False, metadata={"internal": True})
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for a name that is not a field or method: an app's table, such as cfg.kiosk.
+        apps = self.__dict__.get("apps")
+        if apps is not None and name in apps:
+            return apps[name]
+        raise AttributeError(f"the configuration has no table {name!r}")
+
+    def app(self, name: str) -> Any | None:
+        """The app's table called ``name`` (``"kiosk"``, ...), or None when no app declares it."""
+        return self.apps.get(name)
 
     def service(self, code: str) -> ServiceConfig | None:
         return next((s for s in self.services if s.code == code), None)
@@ -571,7 +565,10 @@ class Config:
         return f"antre/v{PROTOCOL_VERSION}/{self.office.id}"
 
     def replace(self, **sections: Any) -> "Config":
-        """A copy with some sections replaced, e.g. ``cfg.replace(mqtt=...)``."""
+        """A copy with some tables replaced, e.g. ``cfg.replace(mqtt=...)`` or ``cfg.replace(kiosk=...)``."""
+        apps = {name: sections.pop(name) for name in list(sections) if name in self.apps}
+        if apps:
+            sections["apps"] = self.apps | apps
         return dataclasses.replace(self, **sections)
 
 
@@ -622,13 +619,17 @@ def _build(cls: type, data: Any, where: str, source: str) -> Any:
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: '{where}' must be a table" if where else f"{source}: the top level must be a table")
     hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    fields = {f.name: f for f in _fields(cls)}
+    apps = {t.name: t for t in tables()} if cls is Config else {}
     for key in data:
-        if key not in fields:
-            close = difflib.get_close_matches(key, list(fields), n=1, cutoff=0.6)
-            hint = f" (did you mean '{close[0]}'?)" if close else f" (allowed: {', '.join(fields)})"
+        if key not in fields and key not in apps:
+            allowed = _names(cls)
+            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else f" (allowed: {', '.join(allowed)})"
             raise ConfigError(f"{source}: {_label(where)}unknown key '{key}'{hint}")
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
+    if apps:
+        kwargs["apps"] = {name: _build(t.schema, data.get(name, {}), name, source) for name, t in apps.items()}
     for name, f in fields.items():
         if name not in data:
             if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
@@ -640,10 +641,36 @@ def _build(cls: type, data: Any, where: str, source: str) -> Any:
         if check is not None:
             problem = check(value)
             if problem:
-                shown = MASK if name in SECRET_KEYS else repr(value)
+                shown = MASK if _secret(f) else repr(value)
                 raise ConfigError(f"{source}: '{key}' = {shown} {problem}")
         kwargs[name] = value
     return cls(**kwargs)
+
+
+def _names(cls: type) -> list[str]:
+    """The keys a table allows, in file order; at the top level the apps' tables stand where the
+    ``apps`` field is (after [queue], before [letters])."""
+    if cls is not Config:
+        return [f.name for f in _fields(cls)]
+    names: list[str] = []
+    for f in dataclasses.fields(cls):
+        if f.name == "apps":
+            names += [t.name for t in tables()]
+        elif not f.metadata.get("internal"):
+            names.append(f.name)
+    return names
+
+
+def _fields(cls: type) -> list[dataclasses.Field]:
+    """The fields of a table, in file order: a table that extends another (the website's ``WebConfig``
+    extends the core's ``WebRulesConfig``) lists its own options first."""
+    own = cls.__dict__.get("__annotations__", {})
+    fields = [f for f in dataclasses.fields(cls) if not f.metadata.get("internal")]
+    return sorted(fields, key=lambda f: f.name not in own)
+
+
+def _secret(f: dataclasses.Field) -> bool:
+    return f.name in SECRET_KEYS or bool(f.metadata.get("secret"))
 
 
 def _label(where: str) -> str:
@@ -716,20 +743,9 @@ def _cross_check(cfg: Config) -> None:
                 close = difflib.get_close_matches(code, codes, n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else f" (services: {', '.join(codes)})"
                 raise ConfigError(f"{src}: counter '{c.id}' serves unknown service '{code}'{hint}")
-    for section in (cfg.counter.gpio, cfg.counter.keyboard):
-        for entry in section:
-            if entry.counter not in ids:
-                raise ConfigError(f"{src}: [counter] wiring names unknown counter '{entry.counter}'")
-    if cfg.kiosk.mode == "rating" and cfg.kiosk.rating_counter not in ids:
-        raise ConfigError(f"{src}: kiosk.mode = 'rating' needs kiosk.rating_counter set to a counter id")
-    for i, slots in enumerate(cfg.web.appointments):
-        if slots.service not in codes:
-            close = difflib.get_close_matches(slots.service, codes, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else f" (services: {', '.join(codes)})"
-            raise ConfigError(f"{src}: [[web.appointments]] #{i + 1} names unknown service '{slots.service}'{hint}")
-        if slots.start >= slots.end:
-            raise ConfigError(f"{src}: [[web.appointments]] for '{slots.service}': start {slots.start} must be "
-                              f"before end {slots.end}")
+    for table in tables():
+        for check in table.checks:
+            check(cfg)
 
 
 def _check_letters(cfg: Config) -> None:
@@ -816,11 +832,11 @@ def _read_toml(p: Path) -> dict[str, Any]:
 def as_dict(cfg: Any, *, mask: bool = True) -> Any:
     if dataclasses.is_dataclass(cfg):
         out = {}
-        for f in dataclasses.fields(cfg):
-            if f.metadata.get("internal"):
-                continue
-            v = getattr(cfg, f.name)
-            out[f.name] = MASK if (mask and f.name in SECRET_KEYS and v) else as_dict(v, mask=mask)
+        fields = {f.name: f for f in _fields(type(cfg))}
+        for name in _names(type(cfg)) if isinstance(cfg, Config) else fields:
+            v = getattr(cfg, name)
+            f = fields.get(name)
+            out[name] = MASK if (mask and f is not None and _secret(f) and v) else as_dict(v, mask=mask)
         return out
     if isinstance(cfg, list):
         return [as_dict(v, mask=mask) for v in cfg]

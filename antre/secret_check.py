@@ -1,8 +1,9 @@
 """Secrets that are defaults or easy to guess, and fresh ones for a new installation.
 
 :func:`weak_secrets` lists, as one sentence each, the secrets of a configuration that
-anyone could guess: the sample's kiosk staff PIN ``1234``, a short or patterned PIN, the
-older short staff PIN of the website, a short MQTT password. ``antre config check`` prints
+anyone could guess: a short MQTT password, and what each app's table says of its own secrets
+(``weak_secrets`` of its :class:`~antre.config.Section`: the sample's kiosk staff PIN ``1234``, a
+short or patterned PIN, the older short staff PIN of the website). ``antre config check`` prints
 them as warning lines and ``antre serve`` (and the kiosk) log them at start.
 :func:`generate` makes new ones (``antre config secrets``, which the installer runs).
 """
@@ -15,9 +16,8 @@ import hmac
 import secrets
 import string
 
-from antre.config import Config, KioskConfig
+from antre.config import Config, tables
 
-SAMPLE_KIOSK_PIN = KioskConfig().staff_pin
 KIOSK_PIN_MIN = 6
 MQTT_PASSWORD_MIN = 12
 # Passwords to type: lower-case letters and digits without look-alikes (l/1, o/0).
@@ -55,7 +55,7 @@ def verify_pin(pin: str, stored: str) -> bool:
         return False
 
 
-def _patterned(pin: str) -> bool:
+def patterned(pin: str) -> bool:
     """All one digit, or a run up or down (123456, 987654)."""
     if len(set(pin)) == 1:
         return True
@@ -65,18 +65,7 @@ def _patterned(pin: str) -> bool:
 
 def weak_secrets(cfg: Config) -> list[str]:
     """One sentence per default or guessable secret in ``cfg`` (empty: none found)."""
-    out = []
-    pin = cfg.kiosk.staff_pin
-    if pin == SAMPLE_KIOSK_PIN:
-        out.append(f"[kiosk] staff_pin is the sample's default '{SAMPLE_KIOSK_PIN}': anyone who has read the "
-                   f"sample can leave kiosk mode; set your own ({KIOSK_PIN_MIN}+ digits, e.g. from "
-                   "'antre config secrets')")
-    elif len(pin) < KIOSK_PIN_MIN or _patterned(pin):
-        out.append(f"[kiosk] staff_pin is easy to guess (shorter than {KIOSK_PIN_MIN} digits, or a pattern); "
-                   "set another one (e.g. from 'antre config secrets')")
-    if cfg.web.staff_pin_hash and not cfg.web.staff_password_hash:
-        out.append("[web] staff_pin_hash is a short PIN, easy to guess: make a password of at least 12 characters "
-                   "with 'antre web --hash-password', set [web] staff_password_hash and remove staff_pin_hash")
+    out = [sentence for table in tables() for check in table.weak_secrets for sentence in check(cfg.apps[table.name])]
     if cfg.mqtt.password and len(cfg.mqtt.password) < MQTT_PASSWORD_MIN:
         out.append(f"[mqtt] password is shorter than {MQTT_PASSWORD_MIN} characters; use the random one "
                    "'antre broker setup' writes for each device")
@@ -87,7 +76,7 @@ def new_kiosk_pin(digits: int = 8) -> str:
     """Random digits, never a pattern."""
     while True:
         pin = "".join(secrets.choice(string.digits) for _ in range(digits))
-        if not _patterned(pin):
+        if not patterned(pin):
             return pin
 
 

@@ -14,12 +14,13 @@ import logging
 import threading
 from typing import Any, BinaryIO
 
-from antre.config import Config, KeyboardCounterConfig
+from antre.config import Config
 from antre.errors import ConfigError
 from antre.link.mqtt import MqttLink, Requester, client_id_for
 from antre.link.presence import ServicePresence
 from antre.link.protocol import Topics, read_object, read_presence
 
+from .config import KeyboardCounterConfig
 from .keys import (
     EvdevKeys,
     KeyboardCounter,

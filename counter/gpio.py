@@ -18,7 +18,7 @@ means gpiozero's own choice (lgpio on a Pi 5 / Bookworm, or whatever
 Example, with no Pi attached::
 
     from gpiozero.pins.mock import MockFactory
-    from antre.config import GpioCounterConfig
+    from counter.config import GpioCounterConfig
     from counter.gpio import GpioButtons, GpioFeedback
 
     factory = MockFactory()
@@ -38,8 +38,7 @@ from typing import Any
 
 from gpiozero import LED, Button, Buzzer
 
-from antre.config import GpioCounterConfig
-
+from .config import GpioCounterConfig
 from .logic import ACTIONS, HOLD_NEXT, Light, Sound
 
 log = logging.getLogger("counter.gpio")

@@ -50,7 +50,9 @@ from . import ticket as ticket_mod
 if TYPE_CHECKING:  # pragma: no cover
     from escpos.escpos import Escpos
 
-    from antre.config import KioskConfig, OfficeConfig
+    from antre.config import OfficeConfig
+
+    from .config import KioskConfig
 
 log = logging.getLogger(__name__)
 

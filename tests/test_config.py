@@ -1,5 +1,6 @@
 """Configuration: defaults, validation messages people can act on, masking, the CLI."""
 
+import dataclasses
 import subprocess
 import sys
 
@@ -67,6 +68,44 @@ def test_bad_values_name_file_key_and_fix(tmp_path, text, message):
     with pytest.raises(ConfigError, match=message) as err:
         config.load(p)
     assert str(p) in str(err.value)
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[kiosck]\n', r"unknown key 'kiosck' \(did you mean 'kiosk'\?\)"),
+    ('[kiosk]\nprintr = "none"\n', r"\[kiosk\] unknown key 'printr' \(did you mean 'printer'\?\)"),
+    ('[counter]\nrequest_timeout = 0\n', r"'counter.request_timeout' = 0.0 must be greater than 0"),
+    ('[[counter.gpio]]\ncounter = "loket-9"\n', r"\[counter\] wiring names unknown counter 'loket-9'"),
+    ('[display]\nvoice = "festival"\n', r"'display.voice' must be 'espeak' or 'clips' or 'off', not 'festival'"),
+    ('[kiosk]\nmode = "rating"\n', r"kiosk.mode = 'rating' needs kiosk.rating_counter"),
+    # [web]: the website's own options and the service's rules for it, one table with two owners
+    ('[web]\nprot = 8080\n', r"\[web\] unknown key 'prot' \(did you mean 'port'\?\)"),
+    ('[web]\nweb_shar = 10\n', r"\[web\] unknown key 'web_shar' \(did you mean 'web_share'\?\)"),
+    ('[web]\npublic_url = "antre.desa.id"\n', r"'web.public_url' = 'antre.desa.id' must be empty or an address"),
+    ('[[web.appointments]]\nservice = "surta"\n', r"names unknown service 'surta' \(did you mean 'surat'\?\)"),
+    ('[web]\nstaff_pin_hash = 3\n', r"'web.staff_pin_hash' must be a string, not 3"),
+])
+def test_each_apps_table_is_checked_like_the_cores(tmp_path, text, message):
+    """The kiosk, counter, display and web tables are declared in the apps' own packages
+    (kiosk/config.py, ...) and found through entry points; their mistakes read the same."""
+    p = tmp_path / "antre.toml"
+    p.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        config.load(p)
+
+
+def test_each_app_declares_its_table_next_to_its_code():
+    cfg = config.load_defaults()
+    owners = {name: type(cfg.app(name)).__module__ for name in ("kiosk", "counter", "display", "web")}
+    assert owners == {"kiosk": "kiosk.config", "counter": "counter.config", "display": "display.config",
+                      "web": "web.config"}
+    assert [t.name for t in config.tables()] == ["kiosk", "counter", "display", "web"]
+    # the service's rules for the website stay in the core, and the website's table extends them
+    assert isinstance(cfg.web, config.WebRulesConfig) and cfg.web.web_share == 30 and cfg.web.port == 8080
+    assert config.Config() == cfg
+    changed = cfg.replace(kiosk=dataclasses.replace(cfg.kiosk, paper_width=58), queue=cfg.queue)
+    assert changed.kiosk.paper_width == 58 and cfg.kiosk.paper_width == 80 and changed.display is cfg.display
+    with pytest.raises(AttributeError, match="no table 'kiosks'"):
+        cfg.kiosks
 
 
 def test_secrets_are_masked_in_errors_and_output(tmp_path):

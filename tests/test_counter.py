@@ -20,7 +20,7 @@ from gpiozero import Device
 from gpiozero.pins.mock import MockFactory
 
 from antre import config
-from antre.config import CounterAppConfig, GpioCounterConfig, KeyboardCounterConfig
+from counter.config import CounterAppConfig, GpioCounterConfig, KeyboardCounterConfig
 from antre.errors import ConfigError
 from counter.app import CounterApp, check
 from counter.gpio import Debouncer

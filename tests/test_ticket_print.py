@@ -20,6 +20,7 @@ from escpos.printer import Dummy  # noqa: E402
 
 from antre import config  # noqa: E402
 from kiosk import ticket  # noqa: E402
+from kiosk.config import KioskConfig  # noqa: E402
 from kiosk.printer import PrinterError, PrintResult, TicketPrinter, open_printer, parse_url  # noqa: E402
 
 WAIT = 60.0  # generous deadline for conditions; never a measured duration
@@ -525,7 +526,7 @@ def test_no_printer_is_disabled_and_answers_at_once(info, cfg, printers):
 
 def test_from_config_and_a_failing_callback(info, cfg, stand_in):
     server = stand_in()
-    kiosk_cfg = config.KioskConfig(printer=server.url, paper_width=58, print_timeout=5.0)
+    kiosk_cfg = KioskConfig(printer=server.url, paper_width=58, print_timeout=5.0)
     tp = TicketPrinter.from_config(kiosk_cfg, check_on_start=False)
     try:
         assert tp.paper_width == 58 and tp.timeout == 5.0

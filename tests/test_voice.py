@@ -25,6 +25,7 @@ import pytest
 
 from antre import config
 from display import voice
+from display.config import DisplayConfig
 from display.voice import (
     Announcer, Call, MissingClipsError, PlayerError, Synthesizer, TicketNumberError, VoiceError,
     announcement_clips, announcement_phrases, announcement_text, write_announcement,
@@ -36,7 +37,7 @@ needs_sox = pytest.mark.skipif(not shutil.which("sox"), reason="sox not installe
 DEADLINE = 60.0
 
 
-def settings(**changes) -> config.DisplayConfig:
+def settings(**changes) -> DisplayConfig:
     return dataclasses.replace(config.load_defaults().display, **changes)
 
 

@@ -288,7 +288,7 @@ def client_id_for(cfg, component: str) -> str:
         return cfg.mqtt.username
     if cfg.mqtt.client_id:
         return cfg.mqtt.client_id
-    section = {"kiosk": cfg.kiosk, "counter": cfg.counter, "display": cfg.display, "web": cfg.web}.get(component)
+    section = cfg.app(component)
     return default_client_id(getattr(section, "client_id", ""), component)
 
 

@@ -11,8 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from antre.config import DisplayConfig
-
+from ..config import DisplayConfig
 from .audio import CommandPlayer, Player
 from .synthesis import Synthesizer
 from .words import Lang, VoiceError, _check_lang, parse_ticket_number

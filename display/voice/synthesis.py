@@ -17,8 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Sequence
 
-from antre.config import DisplayConfig
-
+from ..config import DisplayConfig
 from .audio import (
     GAP_AFTER_CHIME, GAP_BETWEEN_PHRASES, GAP_BETWEEN_REPEATS, GAP_BETWEEN_WORDS, LEAD_IN, TAIL, Samples,
     _join, _scaled, chime, normalise, read_wav, silence, trim, write_wav,
