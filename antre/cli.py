@@ -34,6 +34,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "notify": ("antre.ops.notify_cli", "messages to residents: the outbox's state (read-only), gammu-smsd's config"),
     "backup": ("antre.ops.backup:backup", "write a consistent copy of the database"),
     "restore": ("antre.ops.backup:restore", "restore the database from a backup"),
+    "staff": ("antre.ops.staff_cli", "staff accounts of the console: add, passwd, disable, enable, list"),
     "demo": ("antre.ops.demo", "run the whole system on this machine (broker, service, kiosk, display, counter)"),
 }
 

@@ -529,6 +529,18 @@ class NotifyConfig:
 
 
 @dataclass(frozen=True)
+class StaffConfig:
+    """Staff accounts, sessions and the audit log (the staff console; antre/rules/staff.py)."""
+    session_hours: float = checked(10.0, check=in_range(0.25, 24 * 7),
+                                   doc="a console session ends this long after signing in (and at signing out)")
+    lockout_failures: int = checked(5, check=in_range(1, 100),
+                                    doc="wrong passwords in a row that lock an account for lockout_minutes")
+    lockout_minutes: int = checked(15, check=in_range(1, 24 * 60), doc="how long a locked account waits")
+    audit_retention_days: int = checked(730, check=in_range(30, 3650),
+                                        doc="days the audit log is kept; older entries are deleted at a new day")
+
+
+@dataclass(frozen=True)
 class Config:
     office: OfficeConfig = field(default_factory=OfficeConfig)
     services: list[ServiceConfig] = field(default_factory=lambda: list(SAMPLE_SERVICES))
@@ -541,6 +553,7 @@ class Config:
                                  metadata={"internal": True})
     letters: LettersConfig = field(default_factory=LettersConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    staff: StaffConfig = field(default_factory=StaffConfig)
     source: str = field(default="<built-in defaults>", compare=False, metadata={"internal": True})
 
     def __getattr__(self, name: str) -> Any:

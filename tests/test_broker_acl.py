@@ -67,13 +67,17 @@ DEVICES = [
 ROLE_USER = {"service": "antre-service", "kiosk": "kiosk-1", "counter": "counter-1",
              "display": "display-1", "web": "web-1", "admin": "admin"}
 
-COUNTER_CMDS = ["call_next", "recall", "skip", "complete", "transfer", "pause", "resume"]
+COUNTER_CMDS = ["call_next", "recall", "skip", "complete", "transfer", "pause", "resume", "bring_back", "call_number"]
 KIOSK_CMDS = ["issue_ticket", "check_in", "rate"]
-WEB_CMDS = ["issue_ticket", "book", "ticket_status", "booking_slots", "web_info", "set_web"]
+STAFF_CMDS = ["staff_login", "staff_logout", "staff_passwd", "staff_setup", "staff_add", "staff_update", "staff_audit"]
+# The website: residents' commands, the staff console's, and the console's virtual counter (the service
+# accepts a counter command from the web only with a signed-in person's session).
+WEB_CMDS = ["issue_ticket", "book", "ticket_status", "booking_slots", "web_info", "set_web"] + STAFF_CMDS \
+    + COUNTER_CMDS
 # Every command of docs/protocol.md, including the ones no device role may send (cancel_booking:
 # nothing sends it yet).
 ALL_CMDS = ["issue_ticket", "check_in", "rate", "book", "cancel_booking", "ticket_status", "booking_slots",
-            "web_info", "set_web"] + COUNTER_CMDS
+            "web_info", "set_web"] + COUNTER_CMDS + STAFF_CMDS
 
 
 # --------------------------------------------------------------------------
@@ -498,6 +502,7 @@ def test_acl_text_is_a_pure_function_of_the_devices():
         "topic write antre/v2/+/cmd/web/web-1/web_info",
         "topic write antre/v2/+/cmd/web/web-1/set_web",
         *(f"topic write antre/v2/+/cmd/web/web-1/{c}" for c in protocol.COMMANDS if c.startswith("letter_")),
+    ] + [f"topic write antre/v2/+/cmd/web/web-1/{c}" for c in STAFF_CMDS + COUNTER_CMDS] + [
         "topic read antre/v2/+/reply/web-1",
         "topic read antre/v2/+/state",
         "topic read antre/v2/+/event/letter_status",

@@ -40,6 +40,9 @@ from antre.link.protocol import normalize_name, normalize_phone
 
 from . import texts
 from .bridge import PING, TERMINAL, Bridge
+from .console import ConsoleAuth, RoleRefused, SignInRequired
+from .console import accounts as console_accounts
+from .console import pages as console_pages
 from .security import (
     PASSWORD_MIN_LENGTH,
     LoginThrottle,
@@ -48,15 +51,12 @@ from .security import (
     csrf_ok,
     new_csrf_token,
     valid_pin_hash,
-    verify_pin,
 )
 
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 CSRF_COOKIE = "antre_csrf"
-STAFF_COOKIE = "antre_staff"
-STAFF_SESSION_SECONDS = 8 * 3600
 SSE_PING_SECONDS = 15.0
 _NUMBER = re.compile(r"([A-Za-z])\s*-?\s*(\d{1,6})")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -77,13 +77,14 @@ class WebApp:
         self.cfg = cfg
         self.web = cfg.web
         self.bridge = bridge or Bridge(cfg)
-        self.templates = Jinja2Templates(directory=str(HERE / "templates"))
+        self.templates = Jinja2Templates(directory=[str(HERE / "templates"), str(HERE / "console" / "templates")])
         self.page_limit = RateLimiter(self.web.request_limit_per_minute, 60.0)
         self.form_limit = RateLimiter(self.web.form_limit_per_minute, 60.0)
         # Per service, all addresses together: rotating addresses cannot flood one service's share.
         self.service_limit = RateLimiter(self.web.web_tickets_per_minute, 60.0)
         self.login_throttle = LoginThrottle()
-        self.sessions = SessionStore()
+        self.sessions = SessionStore()   # the older shared password's sessions (until an admin account exists)
+        self.console = ConsoleAuth(self)
         # The staff password; a short PIN of older configurations still works, with a warning.
         self.staff_legacy = not valid_pin_hash(self.web.staff_password_hash) and valid_pin_hash(self.web.staff_pin_hash)
         self.staff_hash = self.web.staff_pin_hash if self.staff_legacy else self.web.staff_password_hash
@@ -124,6 +125,8 @@ class WebApp:
             "service_label": lambda code: self._service_label(code, lang),
             "request_path": str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
         }
+        if request.url.path.startswith("/staf"):
+            base |= console_pages.context(self, request)   # who is signed in, their pages, the alerts
         response = self.templates.TemplateResponse(request, name, base | ctx, status_code=status)
         self._finish(request, response)
         return response
@@ -448,13 +451,12 @@ class WebApp:
     # ------------------------------------------------------------------ staff
 
     def is_staff(self, request: Request) -> bool:
-        return self.staff_enabled and self.sessions.get(request.cookies.get(STAFF_COOKIE)) is not None
+        """Signed in to the console: a personal account, or the older shared password before accounts."""
+        return self.console.account(request) is not None
 
     async def staff(self, request: Request) -> Response:
-        if not self.staff_enabled:
-            return self.message(request, "staff_off", 503)
         if not self.is_staff(request):
-            return self.render(request, "staf_login.html", error=None)
+            return console_accounts.login_page(request)
         return await self._staff_page(request)
 
     async def _staff_page(self, request: Request, problem: str | None = None, status: int = 200) -> Response:
@@ -465,43 +467,14 @@ class WebApp:
                            web_share=(info or {}).get("web_share"), legacy_pin=self.staff_legacy,
                            health=health.assess(self.bridge.devices()),
                            ticker=self.bridge.ticker if self.bridge.ticker is not None else self.cfg.display.ticker,
-                           problem=problem, saved=request.query_params.get("ok") == "1", today=today)
+                           problem=problem, saved=request.query_params.get("ok") == "1", today=today,
+                           glance=console_pages.glance(self.bridge.state or {}))
 
     async def staff_login(self, request: Request) -> Response:
-        if not self.staff_enabled:
-            return self.message(request, "staff_off", 503)
-        form, refused = await self.form(request)
-        if refused:
-            return refused
-        lang = self.lang(request)
-        ip = self.client_ip(request)
-        wait = self.login_throttle.wait(ip)
-        if wait > 0:   # not even checked: guesses while waiting are worth nothing
-            until = (datetime.now(self.cfg.office.tz) + timedelta(seconds=wait + 59)).strftime("%H.%M")
-            return self.render(request, "staf_login.html", 429, error=texts.text("login_wait", lang, time=until))
-        password = form.get("password", "")[:256]
-        long_enough = self.staff_legacy or len(password) >= PASSWORD_MIN_LENGTH
-        if not (long_enough and await run_in_threadpool(verify_pin, password, self.staff_hash)):
-            self.login_throttle.failed(ip)
-            log.warning("wrong staff password from %s", ip)
-            return self.render(request, "staf_login.html", 403, error=texts.text("password_wrong", lang))
-        log.info("staff signed in from %s", ip)
-        response = RedirectResponse("/staf", status_code=303)
-        response.set_cookie(STAFF_COOKIE, self.sessions.create("staff", STAFF_SESSION_SECONDS), httponly=True,
-                            samesite="strict", path="/staf", max_age=STAFF_SESSION_SECONDS,
-                            secure=request.url.scheme == "https")
-        return response
+        return await console_accounts.login(request)
 
     async def staff_logout(self, request: Request) -> Response:
-        form, refused = await self.form(request)
-        if refused:
-            return refused
-        # Revoked here: the same cookie is refused from anywhere from now on.
-        self.sessions.revoke(request.cookies.get(STAFF_COOKIE))
-        log.info("staff signed out from %s", self.client_ip(request))
-        response = RedirectResponse("/staf", status_code=303)
-        response.delete_cookie(STAFF_COOKIE, path="/staf")
-        return response
+        return await console_accounts.logout(request)
 
     async def staff_toggle(self, request: Request) -> Response:
         form, refused = await self.form(request)
@@ -664,12 +637,14 @@ def create_app(cfg: Config, bridge: Bridge | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app):
         w.bridge.start(asyncio.get_running_loop())
+        w.console.announce_setup_link()
         pinger = asyncio.create_task(w.bridge.ping_forever(SSE_PING_SECONDS))
         try:
             yield
         finally:
             pinger.cancel()
             w.bridge.stop()
+            w.console.close()
 
     routes = [
         Route("/", w.home),
@@ -686,8 +661,11 @@ def create_app(cfg: Config, bridge: Bridge | None = None) -> Starlette:
         Route("/staf/layanan", w.staff_toggle, methods=["POST"]),
         Route("/staf/teks", w.staff_ticker, methods=["POST"]),
         Route("/staf/laporan", w.staff_report),
+        *console_accounts.routes(),
+        *console_pages.routes(),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: w.not_found})
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
+        404: w.not_found, SignInRequired: console_pages.sign_in_required, RoleRefused: console_pages.role_refused})
     app.state.web = w
     return Limits(app, w)

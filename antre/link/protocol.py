@@ -160,6 +160,39 @@ class Arg:
     required: bool = True
 
 
+def _token(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]{32,128}", value):
+        raise BadRequest("invalid_argument", f"'{name}' must be a session token (32-128 URL-safe characters)")
+    return value
+
+
+def _secret(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not 1 <= len(value) <= 256:
+        raise BadRequest("invalid_argument", f"'{name}' must be a string of 1-256 characters")
+    return value
+
+
+def _staff_name(name: str, value: Any) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z][a-z0-9._-]{1,31}", value):
+        raise BadRequest("invalid_argument", f"'{name}' must be an account name: 2-32 lower-case letters, digits, "
+                                             "'.', '_' or '-', starting with a letter")
+    return value
+
+
+def _counter_list(name: str, value: Any) -> list[str]:
+    if not isinstance(value, list) or len(value) > 50:
+        raise BadRequest("invalid_argument", f"'{name}' must be a list of counter ids")
+    return [_counter(f"{name}[{i}]", v) for i, v in enumerate(value)]
+
+
+_STAFF_ROLES = ("petugas", "kasi", "penandatangan", "admin")
+_address = _string(None, "a network address", 64)
+_full_name = _string(None, "a name of at most 80 characters", 80)
+#: The console's session and the browser's address, optional on every counter command: a counter
+#: operated from the console (antre web) carries the person's session (antre/rules/staff.py).
+_CONSOLE = {"session": Arg(_token, False), "address": Arg(_address, False)}
+_NUMBER = Arg(_string(_TICKET, "a ticket number such as 'A-012'", 16))
+
 COMMANDS: dict[str, dict[str, Arg]] = {
     "issue_ticket": {"service": Arg(_service), "priority": Arg(_choice(PRIORITY_KINDS), False),
                      "channel": Arg(_choice(CHANNELS), False),
@@ -168,13 +201,15 @@ COMMANDS: dict[str, dict[str, Arg]] = {
                      "phone": Arg(lambda n, v: _phone(n, v), False),
                      # Opt-in to SMS about this ticket (with a phone; antre/rules/notify.py).
                      "notify": Arg(lambda n, v: _flag(n, v), False)},
-    "call_next": {"counter": Arg(_counter)},
-    "recall": {"counter": Arg(_counter)},
-    "skip": {"counter": Arg(_counter)},
-    "complete": {"counter": Arg(_counter)},
-    "transfer": {"counter": Arg(_counter), "service": Arg(_service)},
-    "pause": {"counter": Arg(_counter)},
-    "resume": {"counter": Arg(_counter)},
+    "call_next": {"counter": Arg(_counter)} | _CONSOLE,
+    "recall": {"counter": Arg(_counter)} | _CONSOLE,
+    "skip": {"counter": Arg(_counter)} | _CONSOLE,
+    "complete": {"counter": Arg(_counter)} | _CONSOLE,
+    "transfer": {"counter": Arg(_counter), "service": Arg(_service)} | _CONSOLE,
+    "pause": {"counter": Arg(_counter)} | _CONSOLE,
+    "resume": {"counter": Arg(_counter)} | _CONSOLE,
+    "bring_back": {"counter": Arg(_counter), "number": _NUMBER} | _CONSOLE,
+    "call_number": {"counter": Arg(_counter), "number": _NUMBER} | _CONSOLE,
     "rate": {"ticket": Arg(_string(_TICKET, "a ticket number such as 'A-012'", 16)), "score": Arg(_score),
              "elements": Arg(_elements, False), "comment": Arg(_comment, False), "date": Arg(_date, False)},
     # antre web: appointments, check-in, ticket status (antre/rules/appointments.py)
@@ -212,6 +247,26 @@ COMMANDS: dict[str, dict[str, Arg]] = {
                               "type": Arg(_letter_type, False), **_STAFF},
     "letter_register": {"year": Arg(lambda n, v: _year(n, v))},
     "letter_revoke": {"request": Arg(lambda n, v: _positive(n, v)), "reason": Arg(lambda n, v: _reason(n, v)), **_STAFF},
+    # The staff console (antre web): accounts, sessions, the audit log (antre/rules/staff.py)
+    "staff_login": {"name": Arg(_staff_name), "password": Arg(_secret), "session": Arg(_token),
+                    "address": Arg(_address, False)},
+    "staff_logout": {"session": Arg(_token), "address": Arg(_address, False)},
+    "staff_passwd": {"session": Arg(_token), "password": Arg(_secret), "new_password": Arg(_secret),
+                     "address": Arg(_address, False)},
+    "staff_setup": {"name": Arg(_staff_name), "password": Arg(_secret), "full_name": Arg(_full_name, False),
+                    "session": Arg(_token, False), "address": Arg(_address, False)},
+    "staff_add": {"session": Arg(_token), "name": Arg(_staff_name), "role": Arg(_choice(_STAFF_ROLES)),
+                  "password": Arg(_secret), "full_name": Arg(_full_name, False),
+                  "counters": Arg(_counter_list, False), "address": Arg(_address, False)},
+    "staff_update": {"session": Arg(_token), "name": Arg(_staff_name), "role": Arg(_choice(_STAFF_ROLES), False),
+                     "counters": Arg(_counter_list, False), "disabled": Arg(lambda n, v: _flag(n, v), False),
+                     "password": Arg(_secret, False), "full_name": Arg(_full_name, False),
+                     "address": Arg(_address, False)},
+    "staff_audit": {"session": Arg(_token),
+                    "action": Arg(_string(re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_.]*"), "area.verb", 48)),
+                    "subject": Arg(_string(None, "at most 120 characters", 120), False),
+                    "detail": Arg(_string(None, "at most 2000 characters", 2000), False),
+                    "address": Arg(_address, False)},
 }
 
 
@@ -386,15 +441,20 @@ def parse_request(topic: str, payload: bytes, topics: Topics, max_bytes: int) ->
 
 # ---------------------------------------------------------------------- who may send what
 
-COUNTER_COMMANDS = ("call_next", "recall", "skip", "complete", "transfer", "pause", "resume")
+COUNTER_COMMANDS = ("call_next", "recall", "skip", "complete", "transfer", "pause", "resume", "bring_back",
+                    "call_number")
+STAFF_COMMANDS = ("staff_login", "staff_logout", "staff_passwd", "staff_setup", "staff_add", "staff_update",
+                  "staff_audit")
 #: The commands each sending role may give. The broker's ACL grants exactly these topics
 #: (antre/ops/broker.py), and the service checks them again with the arguments (:func:`authorize`).
 ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
     "kiosk": ("issue_ticket", "check_in", "rate", "letter_request", "letter_status"),
     "counter": COUNTER_COMMANDS,
     # The residents' website, and its staff page's service switches.
+    # The residents' website with its letters, its staff console (accounts, sessions, the audit log) and
+    # the console's virtual counter (counter commands with a person's session only).
     "web": ("issue_ticket", "book", "ticket_status", "booking_slots", "web_info", "set_web",
-            *(c for c in COMMANDS if c.startswith("letter_"))),
+            *(c for c in COMMANDS if c.startswith("letter_"))) + STAFF_COMMANDS + COUNTER_COMMANDS,
     # Staff tools and the operator: everything (an admin login may also write any topic).
     "admin": tuple(COMMANDS),
 }
@@ -420,6 +480,8 @@ def authorize(req: Request, counters: Callable[[str], "set[str] | frozenset[str]
         raise Forbidden("forbidden", "the website issues web tickets only (channel 'web')")
     if sender.role == "web" and req.command == "letter_request" and channel not in (None, "web"):
         raise Forbidden("forbidden", "the website requests letters on channel 'web' only")
+    if sender.role == "web" and req.command in COUNTER_COMMANDS and "session" not in req.args:
+        raise Forbidden("forbidden", "the website operates a counter only for a signed-in person (its 'session')")
     if sender.role == "counter":
         own = counters(sender.client_id)
         if req.args["counter"] not in own:
@@ -523,7 +585,7 @@ def status_payload(component: str, client_id: str, online: bool, **extra: Any) -
             "time": round(time.time(), 3)} | extra
 
 
-__all__ = ["Topics", "Sender", "ROLES", "ROLE_COMMANDS", "COUNTER_COMMANDS", "authorize", "COMMANDS", "Freshness",
+__all__ = ["Topics", "Sender", "ROLES", "ROLE_COMMANDS", "COUNTER_COMMANDS", "STAFF_COMMANDS", "authorize", "COMMANDS", "Freshness",
            "EVENT_TYPES", "Request", "parse_request", "peek_request_id", "ok_reply",
            "error_reply", "encode", "read_object", "read_presence", "status_payload", "CommandError", "normalize_phone", "normalize_name",
            "BOOKING_CODE_DIGITS", "booking_code_ok", "check_digit", "new_booking_code"]

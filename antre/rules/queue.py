@@ -198,6 +198,8 @@ class QueueService:
             "pause": self._pause,
             "resume": self._resume,
             "rate": self._rate,
+            "bring_back": self._bring_back,
+            "call_number": self._call_number,
         }
         for plugin in plugins:
             self.register(plugin)
@@ -696,7 +698,39 @@ class QueueService:
         heads = [q[0] for code in c.services if (q := live.waiting.get(code))]
         if not heads:
             raise Conflict("queue_empty", f"no one is waiting for {c.name}")
-        t = min(heads, key=lambda r: r.order)
+        return self._call(s, now, c, min(heads, key=lambda r: r.order))
+
+    def _call_number(self, s: Session, now: datetime, counter: str, number: str) -> Outcome:
+        """Calls one waiting ticket by its number (staff's choice, out of the usual order)."""
+        c = self._counter(counter)
+        if c.id in self.today.paused:
+            raise Conflict("counter_paused", f"{c.name} is paused (istirahat); resume it first")
+        t = next((r for code in c.services for r in self.today.waiting.get(code, ()) if r.number == number), None)
+        if t is None:
+            other = next((r for rows in self.today.waiting.values() for r in rows if r.number == number), None)
+            if other is not None:
+                raise Conflict("not_for_counter", f"{number} waits for service '{other.service}', which {c.name} "
+                                                  "does not serve (transfer it, or call it from its counter)")
+            raise NotFound("ticket_not_waiting", f"{number} is not waiting today")
+        return self._call(s, now, c, t)
+
+    def _bring_back(self, s: Session, now: datetime, counter: str, number: str) -> Outcome:
+        """A resident marked no-show arrives late: their ticket is called again, to this counter."""
+        c = self._counter(counter)
+        if c.id in self.today.paused:
+            raise Conflict("counter_paused", f"{c.name} is paused (istirahat); resume it first")
+        row = s.scalars(select(Ticket).where(Ticket.business_date == self.today.day, Ticket.number == number)
+                        .execution_options(populate_existing=True)).first()
+        if row is None or row.state != NO_SHOW:
+            raise NotFound("ticket_not_no_show", f"{number} was not marked no-show today")
+        if row.service_code not in c.services:
+            raise Conflict("not_for_counter", f"{number} is for service '{row.service_code}', which {c.name} "
+                                              "does not serve")
+        return self._call(s, now, c, TicketRow.of(row), back=True)
+
+    def _call(self, s: Session, now: datetime, c: CounterConfig, t: TicketRow, back: bool = False) -> Outcome:
+        """Calls ``t`` to counter ``c``, completing the ticket it was serving first ("next" means "done, and next")."""
+        live = self.today
         events = []
         current = live.current.get(c.id)
         done = None
@@ -706,23 +740,24 @@ class QueueService:
                                                                           "time": iso(now)}))
         self._event(s, t, now, "called", CALLED, c.id)
         called = replace(t, state=CALLED, counter=c.id, called_at=now, first_called_at=t.first_called_at or now,
-                         call_count=t.call_count + 1)
+                         call_count=t.call_count + 1, finished_at=None)
         s.execute(update(TICKETS).where(TICKETS.c.id == t.id).values(
             state=CALLED, counter_id=c.id, called_at=now, first_called_at=called.first_called_at,
-            call_count=called.call_count))
+            call_count=called.call_count, finished_at=None))
         self._set_counter(s, c.id, now, current_ticket_id=t.id)
         call = self._ticket_dict(called) | {"counter": self.counter_dict(c), "recall": False, "time": iso(now)}
         events.append(("ticket_called", call))
 
         def after() -> None:
-            live.remove_waiting(t)
+            if not back:
+                live.remove_waiting(t)
             live.current[c.id] = called
             live.counter_rows.add(c.id)
             if done is not None:
                 self._finished(done)
                 log.info("completed %s at %s", done.number, c.id)
             live.calls.appendleft(self._call_entry(t.number, t.service, c.id, False, now))
-            log.info("called %s to %s", t.number, c.id)
+            log.info("called %s to %s%s", t.number, c.id, " (back from no-show)" if back else "")
 
         return Outcome(call, events, after=after)
 

@@ -332,3 +332,56 @@ class SmsOptOut(Base):
 
     phone_key: Mapped[str] = mapped_column(String(16), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+# Staff accounts, their sessions and the audit log (the staff console: antre/rules/staff.py).
+# Written only by the service (and `antre staff`, the operator's tool on the server), in the same
+# transaction as the change they record.
+STAFF_ROLES = ("petugas", "kasi", "penandatangan", "admin")
+
+
+class StaffAccount(Base):
+    """One person: a name to sign in with, a role, an argon2 password hash, the counters they may operate."""
+
+    __tablename__ = "staff_accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)          # the login name, lower case
+    full_name: Mapped[str] = mapped_column(String(80), default="")
+    role: Mapped[str] = mapped_column(String(16))                     # one of STAFF_ROLES
+    counters: Mapped[str] = mapped_column(Text, default="")           # counter ids, comma-separated
+    password_hash: Mapped[str] = mapped_column(String(200))
+    disabled: Mapped[int] = mapped_column(Integer, default=0)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)    # since the last good one
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StaffSession(Base):
+    """A signed-in browser. The browser holds a random token; only its SHA-256 is stored here."""
+
+    __tablename__ = "staff_sessions"
+    __table_args__ = (Index("ix_staff_session_account", "account_id"),)
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("staff_accounts.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    address: Mapped[str] = mapped_column(String(64), default="")      # where the browser signed in from
+
+
+class AuditEntry(Base):
+    """One staff action that changed something or showed personal data. Append-only: nothing in Antre
+    updates a row; rows older than ``[staff] audit_retention_days`` are deleted at a new business day."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_at", "at"), Index("ix_audit_actor", "actor"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(64))      # an account name, "cli:USER", "setup" or "system"
+    action: Mapped[str] = mapped_column(String(48))     # e.g. "staff.login", "counter.call_next", "letter.view"
+    subject: Mapped[str] = mapped_column(String(120), default="")   # what it was done to: "loket-1", "budi"
+    device: Mapped[str] = mapped_column(String(120), default="")    # which device/browser: "web:192.168.1.20"
+    detail: Mapped[str] = mapped_column(Text, default="")           # JSON or a short text; never a password
