@@ -255,3 +255,29 @@ def test_staff_list_shows_state_and_cost_with_masked_numbers(tmp_path, capsys):
         db.execute("update outbox set state = 'sent' where state = 'pending'")
     main(["notify", "list", "--config", str(cfg), "--db-url", f"sqlite:///{office.db}", "--date", "2026-11-30"])
     assert "Terkirim/diserahkan: 2 SMS, biaya Rp 700" in capsys.readouterr().out
+
+
+def test_free_questions_get_the_faqs_answer_when_it_is_sure_and_otherwise_the_fallback(tmp_path):
+    import tomllib
+    from pathlib import Path
+    faq = tomllib.loads((Path(__file__).parent.parent / "bench" / "faq" / "faq.toml").read_text())["notify"]["faq"]
+    office = Office(tmp_path, faq=faq)
+    office.sms("081234567890", "ktp sy ilang gmn")                   # shorthand, Jakarta slang
+    assert office.last_reply().startswith("KTP hilang: minta surat kehilangan")
+    office.sms("081234567890", "syarat akta kelhiran anak")        # a typo, stemming (kelahiran -> lahir)
+    assert office.last_reply().startswith("Akta kelahiran:")
+    office.sms("081234567890", "harga pupuk subsidi berapa")        # not in the FAQ: left to a person
+    assert "belum paham" in office.last_reply()
+
+
+def test_the_assistant_normalises_shorthand_regional_words_and_typos():
+    from antre.config import FaqEntry
+    from antre.rules.faq import Assistant
+    a = Assistant([FaqEntry(answer="A", questions=["bagaimana cara membuat kartu keluarga baru"]),
+                   FaqEntry(answer="B", questions=["berapa biaya membuat surat keterangan"])])
+    assert a.normalise("piye carane gawe KK anyar?")[:2] == ["bagaimana", "cara"]
+    assert "lahir" in a.normalise("akta kelahiran")                  # Sastrawi stems
+    assert a.normalise("brp biaya bikin surat ketrangan") == a.normalise("berapa biaya buat surat keterangan")
+    assert a.answer("brp biaya bikin surat ketrangan") == "B"
+    assert a.answer("kumaha nyieun kartu keluarga anyar") == "A"
+    assert a.answer("jadwal posyandu") is None

@@ -387,6 +387,10 @@ class NotifyRules:
 
     def _kw_syarat(self, s: "Session", now: datetime, phone: str, arg: str) -> str:
         code = keywords.best(arg, self._service_choices()) if arg else None
+        if code is None and arg:
+            answer = self.faq(f"syarat {arg}")   # "syarat akta kelahiran": a letter, not a queue service
+            if answer:
+                return answer
         if code is None:
             return f"Syarat layanan apa? Ketik SYARAT lalu nama layanan, mis. SYARAT KTP. Layanan: {self._services_list()}."
         svc = self.q.service(code)
@@ -462,6 +466,9 @@ def handlers(q: "QueueService") -> dict[str, Callable[..., Outcome]]:
     q.outcome_hooks.append(rules.after_command)
     q.tick_hooks.append(rules.on_tick)
     q.plugins["notify"] = rules
+    if q.cfg.notify.faq:
+        from antre.rules.faq import Assistant   # PySastrawi is loaded only for an office with a FAQ
+        rules.faq = Assistant(q.cfg.notify.faq).answer
     return rules.handlers()
 
 
