@@ -264,3 +264,36 @@ def test_a_failed_send_is_retried_with_backoff_then_given_up(tmp_path, broker, s
     finally:
         office.client.stop()
         office.service.stop()
+
+
+def test_hostile_and_odd_sms_are_answered_or_ignored_and_never_block_the_next(tmp_path, broker, smsd):
+    """Files as gammu-smsd writes them into its inbox, with what residents (and operators) really send."""
+    office = sms_office(tmp_path, broker, smsd)
+    inbox = smsd.spool / "inbox"
+    try:
+        def arrive(name: str, data: bytes) -> None:
+            (inbox / name).write_bytes(data)
+
+        arrive("IN20261207_080000_00_TELKOMSEL_00.txt", "\ufeffPromo pulsa! Balas YA".encode("utf-16-be"))
+        arrive("IN20261207_080001_00_+6281200000009_00.txt", b"\xfe\xff\x00\x4a\x00")   # half a character
+        arrive("IN20261207_080002_00_+6281200000009_00.txt", ("\ufeff" + "x" * 5000).encode("utf-16-be"))
+        arrive("IN20261207_080003_00_+6281200000009_00.txt",
+               "\ufeffSTATUS '; DROP TABLE tickets; --\n\x00".encode("utf-16-be"))
+        arrive("IN20261207_080004_00_+6281200000009_00.txt", "\ufeffjam".encode("utf-16-be"))
+        # A long SMS in two parts, as gammu-smsd stores it: joined before it is read.
+        arrive("IN20261207_080005_00_+6281200000008_00.txt", "\ufeffsyarat ".encode("utf-16-be"))
+        arrive("IN20261207_080005_00_+6281200000008_01.txt", "\ufeffsurat".encode("utf-16-be"))
+        wait_for(lambda: not any(inbox.iterdir()), what="every inbox file taken")
+        with sqlite3.connect(office.db_path) as db:
+            replies = wait_for(lambda: db.execute("select phone, body from outbox where kind = 'reply' order by id")
+                               .fetchall() if len(db.execute("select id from outbox").fetchall()) == 5 else None,
+                               what="five answers")
+            assert db.execute("select count(*) from tickets").fetchone() == (0,)
+        assert [p for p, _ in replies] == ["081200000009"] * 4 + ["081200000008"]
+        assert "belum paham" in replies[0][1] and "belum paham" in replies[1][1]
+        assert "tidak ditemukan" in replies[2][1] and replies[3][1].startswith("Jam buka")
+        assert replies[4][1].startswith("Syarat Surat Keterangan")
+        assert "Traceback" not in office.service.output()
+    finally:
+        office.client.stop()
+        office.service.stop()

@@ -71,6 +71,7 @@ class GammuSpool:
         self.inbox, self.outbox = self.folder / "inbox", self.folder / "outbox"
         self.sent, self.error = self.folder / "sent", self.folder / "error"
         self.tmp = self.folder / "antre-tmp"
+        self.failed = self.folder / "antre-failed"   # received SMS that could not be answered (a fault)
         self.note = _note(office_id)
         self._mark = re.compile(rf"_{re.escape(self.note)}-(\d+)a(\d+)\.txt$")
 
@@ -141,7 +142,7 @@ class GammuSpool:
 def _read_text(path: Path) -> str:
     data = path.read_bytes()
     if data[:2] in (b"\xfe\xff", b"\xff\xfe"):
-        return data.decode("utf-16")
+        return data.decode("utf-16", errors="replace")
     return data.decode("utf-8", errors="replace")
 
 
@@ -156,10 +157,10 @@ def _fsync_dir(folder: Path) -> None:
 class NotifyWorker:
     """The service's delivery thread for the outbox (see the module's docstring).
 
-    ``submit(command, request_id, args)`` runs a local command on the service's writer thread and returns
-    when it is committed (True) or refused/failed (False)."""
+    ``submit(command, request_id, args)`` runs a local command on the service's writer thread and says
+    ``"done"``, ``"failed"`` or ``"later"`` (:meth:`antre.service.server.QueueServer.run_local`)."""
 
-    def __init__(self, cfg: Config, sessions: sessionmaker, submit: Callable[[str, str, dict], bool],
+    def __init__(self, cfg: Config, sessions: sessionmaker, submit: Callable[[str, str, dict], str],
                  clock: Callable[[], datetime] | None = None):
         self.cfg = cfg
         self.n = cfg.notify
@@ -210,10 +211,20 @@ class NotifyWorker:
             if phone is None:
                 # An operator's notice or a foreign number: nothing to answer (no reply loops with short codes).
                 log.info("SMS from a sender that is not an Indonesian mobile number: ignored")
-            elif not self.submit("sms_received", f"sms-{sms.key}",
-                                 {"phone": phone, "text": sms.text[:1000], "message_key": sms.key}):
-                log.warning("SMS from %s could not be applied now; kept for the next round", mask(phone))
-                return
+            else:
+                status = self.submit("sms_received", f"sms-{sms.key}",
+                                     {"phone": phone, "text": sms.text[:1000], "message_key": sms.key})
+                if status == "later":
+                    log.warning("SMS from %s could not be applied now; kept for the next round", mask(phone))
+                    return
+                if status == "failed":
+                    # It fails by itself: put aside (not lost, not blocking the SMS after it) for a person to see.
+                    self.spool.failed.mkdir(exist_ok=True)
+                    for f in sms.files:
+                        os.replace(f, self.spool.failed / f.name)
+                    log.error("SMS from %s could not be answered (a fault); its file is in %s", mask(phone),
+                              self.spool.failed)
+                    continue
             for f in sms.files:   # applied (committed): its files go; a second reading would be a replay anyway
                 f.unlink(missing_ok=True)
 

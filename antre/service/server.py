@@ -156,18 +156,23 @@ class QueueServer:
                                          message="this office's service speaks protocol 2: update this device"),
                           retain=True)
 
-    def run_local(self, command: str, request_id: str, args: dict[str, Any], timeout: float = 30.0) -> bool:
+    def run_local(self, command: str, request_id: str, args: dict[str, Any], timeout: float = 30.0) -> str:
         """Runs a command of the service's own parts (``sms_received``) on the writer thread, like a device's
-        (one transaction, idempotent on ``request_id``, its events published). True once it is committed or
-        answered; False when it failed or the writer did not get to it in time."""
+        (one transaction, idempotent on ``request_id``, its events published). Returns ``"done"`` once it is
+        committed or answered with a refusal, ``"failed"`` when it fails by itself (``internal_error``: trying
+        again would fail again), ``"later"`` when the storage is in trouble or the writer did not get to it."""
         done = threading.Event()
         box: list[Any] = []
         self._jobs.put(("local", command, request_id, args, done, box))
-        if not done.wait(timeout):
-            return False
-        result = box[0] if box else None
-        return result is not None and not (isinstance(result, CommandError) and result.code in (
-            "internal_error", "storage_full", "storage_read_only"))
+        if not done.wait(timeout) or not box:
+            return "later"
+        result = box[0]
+        if isinstance(result, CommandError):
+            if result.code in ("storage_full", "storage_read_only"):
+                return "later"
+            if result.code == "internal_error":
+                return "failed"
+        return "done"
 
     def _handle_local(self, jobs: list[tuple]) -> bool:
         results = self.queue.execute_many([(j[1], j[2], j[3]) for j in jobs])
