@@ -38,7 +38,7 @@ from antre.config import WEEKDAYS, Config
 from antre.link.mqtt import Reply
 from antre.link.protocol import normalize_name, normalize_phone
 
-from . import texts
+from . import letters, texts
 from .bridge import PING, TERMINAL, Bridge
 from .console import ConsoleAuth, RoleRefused, SignInRequired
 from .console import accounts as console_accounts
@@ -663,6 +663,7 @@ def create_app(cfg: Config, bridge: Bridge | None = None) -> Starlette:
         Route("/staf/laporan", w.staff_report),
         *console_accounts.routes(),
         *console_pages.routes(),
+        *letters.routes(w),   # the letter pages (web/letters.py)
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={

@@ -7,6 +7,10 @@ from antre.wording import DAYS, MONTHS, long_date  # noqa: F401 (the website's n
 LANGUAGES = ("id", "en")
 
 TEXTS: dict[str, tuple[str, str]] = {
+    # The letters' own pages have their words in letters_texts.py; these two are for the menu.
+    "letters": ("Surat Keterangan", "Letters"),
+    "letters_sub": ("Ajukan surat dari rumah, pantau prosesnya, datang sekali untuk mengambil.",
+                    "Request a letter from home, follow it, come once to collect it."),
     "site": ("Antrean {office}", "{office} queue"),
     "home": ("Beranda", "Home"),
     "take": ("Ambil nomor dari rumah", "Take a number from home"),

@@ -351,7 +351,8 @@ class LetterRules:
         r.number, r.numbered_at, r.updated_at = row.number, now, now
         self._history(s, r, now, "numbered", r.status, actor, row.number, r.status)
         log.info("letter request %s numbered %s by %s", r.id, row.number, actor)
-        return Outcome({"id": r.id, "number": row.number, "seq": row.seq, "already": False}, changed=False)
+        return Outcome({"id": r.id, "number": row.number, "seq": row.seq, "already": False},
+                       events=[self._event(r, now)], changed=False)   # the resident's page: a number, no cancel
 
     def reserve_number(self, s: "Session", now: datetime, classification: str, subject: str, recipient: str,
                        actor: str, role: str, sequence: str | None = None, type: str | None = None) -> Outcome:
