@@ -92,11 +92,12 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(stored: str, password: str) -> bool:
-    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+    from argon2.exceptions import InvalidHash, VerificationError, VerifyMismatchError
 
+    # InvalidHash: the name in every argon2-cffi (Debian 12's python3-argon2 is 21.1, before InvalidHashError).
     try:
         return _ph().verify(stored, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
+    except (VerifyMismatchError, VerificationError, InvalidHash):
         return False
 
 
