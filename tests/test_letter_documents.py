@@ -24,6 +24,7 @@ from antre.documents.register import register_csv, register_pdf  # noqa: E402
 from antre.rules.queue import QueueService  # noqa: E402
 from antre.service.server import PLUGINS  # noqa: E402
 from antre.storage import open_database  # noqa: E402
+from tests.test_letters import sign_in_staff  # noqa: E402
 
 MM = 72 / 25.4
 FIELDS = {"nama": "Siti Aminah", "nik": "3204055403900001", "tempat_lahir": "Bandung", "tanggal_lahir": "1990-03-14",
@@ -37,15 +38,16 @@ def make_letter(tmp_path, cfg, *, sign=True):
 
     def run(c, **a):
         return q.execute(c, uuid.uuid4().hex, a).result
-    k = {"actor": "bu-kasi", "role": "kasi"}
+    st = sign_in_staff(run)
+    k = st["kasi"]
     run("letter_request", type="domisili", channel="web", fields=FIELDS)
-    rid = run("letter_list")["items"][0]["id"]
+    rid = run("letter_list", **k)["items"][0]["id"]
     run("letter_assign_number", request=rid, **k)
     hand = run("letter_reserve_number", classification="045", subject="Undangan musdes", recipient="Ketua BPD", **k)
     if sign:
         run("letter_set_status", request=rid, status="menunggu_ttd", **k)
-        run("letter_set_status", request=rid, status="siap_diambil", actor="pak-kades", role="penandatangan")
-    return run("letter_get", request=rid, **k), run("letter_register", year=2026)["rows"], hand
+        run("letter_set_status", request=rid, status="siap_diambil", **st["penandatangan"])
+    return run("letter_get", request=rid, **k), run("letter_register", year=2026, **k)["rows"], hand
 
 
 def page_png(pdf: bytes, tmp_path, dpi: int = 110) -> Image.Image:

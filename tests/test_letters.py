@@ -7,6 +7,7 @@ except in the one command and the direct replies that carry it."""
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 import threading
 import uuid
@@ -147,52 +148,76 @@ def rules_office(tmp_path, letters_toml: str = "", start=datetime(2026, 12, 7, 2
         with pytest.raises(CommandError) as exc:
             q.execute(cmd, uuid.uuid4().hex, args)
         return exc.value.code
-    return q, clock, run, error
+    return q, clock, run, error, sign_in_staff(run)
 
 
-KASI = {"actor": "bu-kasi", "role": "kasi"}
-TTD = {"actor": "pak-kades", "role": "penandatangan"}
+PASSWORD = "kopi manis pagi hari"
+STAFF = (("bu-kasi", "kasi"), ("pak-kades", "penandatangan"), ("loket-satu", "petugas"))
+
+
+def sign_in_again(ok) -> dict[str, dict[str, str]]:
+    """New sessions for the accounts of :func:`sign_in_staff` (a session lasts a working day)."""
+    out = {}
+    for name, role in STAFF:
+        token = secrets.token_urlsafe(32)
+        assert ok("staff_login", name=name, password=PASSWORD, session=token)["signed_in"]
+        out[role] = {"session": token}
+    return out
+
+
+def sign_in_staff(ok) -> dict[str, dict[str, str]]:
+    """An admin and one signed-in account per role (``antre/rules/staff.py``): ``{role: {"session": token}}``,
+    through ``ok(command, **args)`` (in process or over MQTT)."""
+    admin = secrets.token_urlsafe(32)
+    ok("staff_setup", name="admin", password=PASSWORD, session=admin)
+    out = {"admin": {"session": admin}}
+    for name, role in STAFF:
+        ok("staff_add", session=admin, name=name, role=role, password=PASSWORD)
+        token = secrets.token_urlsafe(32)
+        assert ok("staff_login", name=name, password=PASSWORD, session=token)["signed_in"]
+        out[role] = {"session": token}
+    return out
 
 
 def test_a_request_from_submission_to_collection_with_roles_and_reasons(tmp_path):
-    q, clock, run, error = rules_office(tmp_path)
+    q, clock, run, error, st = rules_office(tmp_path)
     assert error("letter_request", type="domisili", fields=domisili(nik="123"), channel="web") == "invalid_fields"
     assert error("letter_request", type="sim", fields=domisili(), channel="web") == "unknown_letter_type"
     r = run("letter_request", type="domisili", fields=domisili(), channel="web")
     assert tracking_code_ok(r["code"]) and r["status"] == "diperiksa" and r["can_cancel"]
     assert r["due_on"] == "2026-12-08" and HOLDER not in json.dumps(r) and NIK_F not in json.dumps(r)
-    rid = run("letter_list")["items"][0]["id"]
+    rid = run("letter_list", **st['kasi'])["items"][0]["id"]
     # Incomplete, with a reason the resident reads; the reason is required.
-    assert error("letter_set_status", request=rid, status="belum_lengkap", **KASI) == "missing_argument"
-    assert error("letter_set_status", request=rid, status="belum_lengkap", reason="x", **TTD) == "forbidden"
-    run("letter_set_status", request=rid, status="belum_lengkap", reason="KK belum dilampirkan", **KASI)
-    st = run("letter_status", code=r["code"])
-    assert st["status"] == "belum_lengkap" and st["reason"] == "KK belum dilampirkan"
-    run("letter_set_status", request=rid, status="diperiksa", **KASI)
+    assert error("letter_set_status", request=rid, status="belum_lengkap", **st['kasi']) == "missing_argument"
+    assert error("letter_set_status", request=rid, status="belum_lengkap", reason="x", **st['penandatangan']) == "forbidden"
+    run("letter_set_status", request=rid, status="belum_lengkap", reason="KK belum dilampirkan", **st['kasi'])
+    seen = run("letter_status", code=r["code"])
+    assert seen["status"] == "belum_lengkap" and seen["reason"] == "KK belum dilampirkan"
+    run("letter_set_status", request=rid, status="diperiksa", **st['kasi'])
     # Staff correct a field after checking the originals; the new value is checked like the resident's.
-    assert error("letter_edit", request=rid, fields={"nik": "3204055403900000"}, **KASI) == "invalid_fields"
-    assert run("letter_edit", request=rid, fields={"alamat": "RT 03 RW 05"}, **KASI)["changed_fields"] == ["alamat"]
+    assert error("letter_edit", request=rid, fields={"nik": "3204055403900000"}, **st['kasi']) == "invalid_fields"
+    assert run("letter_edit", request=rid, fields={"alamat": "RT 03 RW 05"}, **st['kasi'])["changed_fields"] == ["alamat"]
     # Not to the signer without a number; the number, once; the signer signs, kasi cannot.
-    assert error("letter_set_status", request=rid, status="menunggu_ttd", **KASI) == "letter_not_numbered"
-    n = run("letter_assign_number", request=rid, **KASI)
+    assert error("letter_set_status", request=rid, status="menunggu_ttd", **st['kasi']) == "letter_not_numbered"
+    n = run("letter_assign_number", request=rid, **st['kasi'])
     assert n["number"] == "474.4/001/2001/XII/2026" and not n["already"]
-    assert run("letter_assign_number", request=rid, **KASI) == n | {"already": True}
+    assert run("letter_assign_number", request=rid, **st['kasi']) == n | {"already": True}
     assert run("letter_status", code=r["code"])["can_cancel"] is False
     assert error("letter_cancel", code=r["code"]) == "letter_in_process"
-    assert error("letter_set_status", request=rid, status="menunggu_ttd", signer="camat", **KASI) == "unknown_signer"
-    run("letter_set_status", request=rid, status="menunggu_ttd", **KASI)
-    assert error("letter_set_status", request=rid, status="siap_diambil", **KASI) == "forbidden"
-    assert error("letter_set_status", request=rid, status="siap_diambil", actor="x", role="admin") == "forbidden"
-    assert error("letter_set_status", request=rid, status="sudah_diambil", **KASI) == "invalid_transition"
-    run("letter_set_status", request=rid, status="siap_diambil", **TTD)
-    full = run("letter_get", request=rid, **KASI)
+    assert error("letter_set_status", request=rid, status="menunggu_ttd", signer="camat", **st['kasi']) == "unknown_signer"
+    run("letter_set_status", request=rid, status="menunggu_ttd", **st['kasi'])
+    assert error("letter_set_status", request=rid, status="siap_diambil", **st['kasi']) == "forbidden"
+    assert error("letter_set_status", request=rid, status="siap_diambil", **st['admin']) == "forbidden"
+    assert error("letter_set_status", request=rid, status="sudah_diambil", **st['kasi']) == "invalid_transition"
+    run("letter_set_status", request=rid, status="siap_diambil", **st['penandatangan'])
+    full = run("letter_get", request=rid, **st['kasi'])
     assert full["holder_name"] == HOLDER and full["nik"] == NIK_F and full["fields"]["alamat"] == "RT 03 RW 05"
     assert full["valid_until"] == "2027-06-05" and full["signer"] == "kades"
     assert [h["status"] for h in full["history"]] == ["diperiksa", "belum_lengkap", "diperiksa", "diperiksa",
                                                       "diperiksa", "menunggu_ttd", "siap_diambil"]
     assert full["history"][-1]["actor"] == "pak-kades"
-    run("letter_set_status", request=rid, status="sudah_diambil", actor="loket-1", role="operator")
-    assert error("letter_set_status", request=rid, status="dibatalkan", reason="x", **KASI) == "invalid_transition"
+    run("letter_set_status", request=rid, status="sudah_diambil", **st['petugas'])
+    assert error("letter_set_status", request=rid, status="dibatalkan", reason="x", **st['kasi']) == "invalid_transition"
     # The QR's page: valid, then expired after its 180 days, revoked when withdrawn.
     v = run("letter_verify", token=full["verify_token"])
     assert v == {"type": "domisili", "type_name": "Surat Keterangan Domisili", "number": n["number"],
@@ -200,13 +225,15 @@ def test_a_request_from_submission_to_collection_with_roles_and_reasons(tmp_path
                  "validity": "valid", "revoked_on": None}
     clock.advance(days=181)
     assert run("letter_verify", token=full["verify_token"])["validity"] == "expired"
-    run("letter_revoke", request=rid, reason="salah data", **KASI)
+    assert error("letter_revoke", request=rid, reason="x", **st['kasi']) == "not_signed_in"   # yesterday's session
+    st = sign_in_again(run)
+    run("letter_revoke", request=rid, reason="salah data", **st['kasi'])
     assert run("letter_verify", token=full["verify_token"])["validity"] == "revoked"
     assert error("letter_verify", token="A" * 24) == "letter_not_found"
 
 
 def test_residents_cancel_only_before_processing(tmp_path):
-    q, clock, run, error = rules_office(tmp_path)
+    q, clock, run, error, st = rules_office(tmp_path)
     a = run("letter_request", type="kehilangan", fields={"nama": "Budi", "nik": NIK_M, "alamat": "x",
                                                          "barang": "KTP", "tanggal_hilang": "2026-12-01",
                                                          "lokasi_hilang": "pasar"}, channel="kiosk")
@@ -260,61 +287,64 @@ name = "nik"
 label = "NIK"
 type = "nik"
 """
-    q, clock, run, error = rules_office(tmp_path, toml, start=datetime(2026, 12, 31, 2, 0, tzinfo=timezone.utc))
+    q, clock, run, error, st = rules_office(tmp_path, toml, start=datetime(2026, 12, 31, 2, 0, tzinfo=timezone.utc))
 
     def numbered(kind):
         code = run("letter_request", type=kind, fields={"nama": HOLDER, "nik": NIK_F}, channel="web")["code"]
-        rid = next(i["id"] for i in run("letter_list")["items"] if i["code"] == code)
-        return run("letter_assign_number", request=rid, **KASI)["number"]
+        rid = next(i["id"] for i in run("letter_list", **st['kasi'])["items"] if i["code"] == code)
+        return run("letter_assign_number", request=rid, **st['kasi'])["number"]
 
     assert numbered("domisili") == "474.4/001/2001/XII/2026"
     assert numbered("sktm") == "460/002/2001/XII/2026"        # the shared sequence 'umum'
     hand = run("letter_reserve_number", classification="474.4", sequence="umum", subject="Undangan rapat",
-               recipient="Camat Cibiru", **KASI)
+               recipient="Camat Cibiru", **st['kasi'])
     assert hand["number"] == "474.4/003/2001/XII/2026"       # a letter typed by hand: the same sequence
     assert numbered("domisili") == "474.4/004/2001/XII/2026"
     assert numbered("kematian") == "001/474.3/2026"           # its own sequence (per classification code)
     assert run("letter_reserve_number", classification="474.3", subject="x", recipient="y",
-               **KASI)["number"] == "002/474.3/2026"
+               **st['kasi'])["number"] == "002/474.3/2026"
     assert error("letter_reserve_number", classification="474.3", subject="x", recipient="y",
-                 actor="x", role="penandatangan") == "forbidden"
+                 **st['penandatangan']) == "forbidden"
     clock.advance(days=1)                                     # 1 January 2027: every sequence starts again
+    st.update(sign_in_again(run))
     assert numbered("sktm") == "460/001/2001/I/2027"
     assert numbered("kematian") == "001/474.3/2027"
-    reg = run("letter_register", year=2026)["rows"]
+    reg = run("letter_register", **st['kasi'], year=2026)["rows"]
     assert [r["number"] for r in reg] == ["474.4/001/2001/XII/2026", "460/002/2001/XII/2026",
                                           "474.4/003/2001/XII/2026", "474.4/004/2001/XII/2026",
                                           "001/474.3/2026", "002/474.3/2026"]
     assert reg[2]["manual"] and reg[2]["masked_name"] == "C**** C*****" and reg[0]["masked_name"] == "S*** A*****"
     assert all(HOLDER not in json.dumps(r) for r in reg)
-    assert len(run("letter_register", year=2027)["rows"]) == 2
+    assert len(run("letter_register", **st['kasi'], year=2027)["rows"]) == 2
 
 
 def test_retention_wipes_personal_data_and_keeps_the_register(tmp_path):
     toml = '[letters]\nretention_days = 30\n'
-    q, clock, run, error = rules_office(tmp_path, toml)
+    q, clock, run, error, st = rules_office(tmp_path, toml)
     code = run("letter_request", type="domisili", fields=domisili(), channel="web")["code"]
     open_code = run("letter_request", type="domisili", fields=domisili(), channel="web")["code"]
-    rid = next(i["id"] for i in run("letter_list")["items"] if i["code"] == code)
-    run("letter_assign_number", request=rid, **KASI)
-    run("letter_set_status", request=rid, status="menunggu_ttd", **KASI)
-    run("letter_set_status", request=rid, status="siap_diambil", **TTD)
-    run("letter_set_status", request=rid, status="sudah_diambil", **KASI)
+    rid = next(i["id"] for i in run("letter_list", **st['kasi'])["items"] if i["code"] == code)
+    run("letter_assign_number", request=rid, **st['kasi'])
+    run("letter_set_status", request=rid, status="menunggu_ttd", **st['kasi'])
+    run("letter_set_status", request=rid, status="siap_diambil", **st['penandatangan'])
+    run("letter_set_status", request=rid, status="sudah_diambil", **st['kasi'])
     clock.advance(days=29)
     run("letter_status", code=code)          # a command opens the day; not yet
-    assert run("letter_get", request=rid, **KASI)["holder_name"] == HOLDER
+    st = sign_in_again(run)
+    assert run("letter_get", request=rid, **st['kasi'])["holder_name"] == HOLDER
     clock.advance(days=2)
     run("letter_status", code=code)
-    gone = run("letter_get", request=rid, **KASI)
+    st = sign_in_again(run)
+    gone = run("letter_get", request=rid, **st['kasi'])
     assert gone["holder_name"] is None and gone["nik"] is None and gone["fields"] is None and gone["anonymised"]
     assert gone["masked_name"] == "S*** A*****" and gone["number"] == "474.4/001/2001/XII/2026"
-    still = next(i["id"] for i in run("letter_list")["items"] if i["code"] == open_code)
-    assert run("letter_get", request=still, **KASI)["nik"] == NIK_F      # open requests are kept
+    still = next(i["id"] for i in run("letter_list", **st['kasi'])["items"] if i["code"] == open_code)
+    assert run("letter_get", request=still, **st['kasi'])["nik"] == NIK_F      # open requests are kept
     with sqlite3.connect(tmp_path / "a.db") as db:
         dump = "\n".join(db.iterdump())
     # Only the open request's: its NIK column and its fields.
     assert dump.count(NIK_F) == 2 and dump.count("Cikoneng") == 1
-    reg = run("letter_register", year=2026)["rows"]
+    reg = run("letter_register", **st['kasi'], year=2026)["rows"]
     assert reg[0]["masked_name"] == "S*** A*****" and reg[0]["type"] == "domisili"
 
 
@@ -331,8 +361,14 @@ def office(tmp_path, broker):
 def test_many_staff_number_at_once_without_gaps_or_duplicates(office):
     """8 staff logins number 80 letters and reserve 16 numbers by hand, all at once: 96 numbers, 1..96."""
     c = office.client
+    st = sign_in_staff(c.ok)
+    sessions = []
+    for i in range(8):   # eight kasi accounts, each signed in
+        c.ok("staff_add", session=st["admin"]["session"], name=f"kasi-{i}", role="kasi", password=PASSWORD)
+        sessions.append(secrets.token_urlsafe(32))
+        assert c.ok("staff_login", name=f"kasi-{i}", password=PASSWORD, session=sessions[-1])["signed_in"]
     codes = [c.ok("letter_request", type="domisili", fields=domisili(), channel="web")["code"] for _ in range(80)]
-    items = c.ok("letter_list")["items"]
+    items = c.ok("letter_list", **st["kasi"])["items"]
     ids = [i["id"] for i in items if i["code"] in set(codes)]
     assert len(ids) == 80
     staff = [office.new_client(f"staf-{i}") for i in range(8)]
@@ -345,13 +381,12 @@ def test_many_staff_number_at_once_without_gaps_or_duplicates(office):
         for k, rid in enumerate(ids[i::len(staff)]):
             # Each is sent twice with the same request_id (a retry after a timeout): still one number.
             request_id = uuid.uuid4().hex
-            n = client.ok("letter_assign_number", request=rid, actor=f"kasi-{i}", role="kasi", request_id=request_id)
-            again = client.ok("letter_assign_number", request=rid, actor=f"kasi-{i}", role="kasi",
-                              request_id=request_id)
+            n = client.ok("letter_assign_number", request=rid, session=sessions[i], request_id=request_id)
+            again = client.ok("letter_assign_number", request=rid, session=sessions[i], request_id=request_id)
             assert again == n
             if k % 5 == 0:
                 h = client.ok("letter_reserve_number", classification="474.4", subject="Undangan",
-                              recipient="Ketua RW", actor=f"kasi-{i}", role="kasi")
+                              recipient="Ketua RW", session=sessions[i])
                 with lock:
                     got.append(("hand", h["number"]))
             with lock:
@@ -369,15 +404,22 @@ def test_many_staff_number_at_once_without_gaps_or_duplicates(office):
     year = numbers[0].rsplit("/", 1)[1]
     seqs = sorted(int(n.split("/")[1]) for n in numbers)
     assert seqs == list(range(1, 97))
-    reg = c.ok("letter_register", year=int(year))["rows"]
+    reg = c.ok("letter_register", year=int(year), **st["kasi"])["rows"]
     assert sorted(r["seq"] for r in reg) == list(range(1, 97)) and sum(r["manual"] for r in reg) == 16
+    # Every number is in the audit log under the account that took it.
+    with sqlite3.connect(office.db_path) as db:
+        audited = db.execute("select actor, subject from audit_log where action in "
+                             "('letter.number', 'letter.reserve_number')").fetchall()
+    assert sorted(subject for _, subject in audited) == sorted(numbers)
+    assert {actor for actor, _ in audited} == {f"kasi-{i}" for i in range(8)}
 
 
 def test_personal_data_stays_off_the_wire_and_out_of_the_log(office):
     c = office.client
+    st = sign_in_staff(c.ok)
     r = c.ok("letter_request", type="domisili", fields=domisili(), channel="web")
-    rid = c.ok("letter_list")["items"][0]["id"]
-    c.ok("letter_set_status", request=rid, status="belum_lengkap", reason="KK belum dilampirkan", **KASI)
+    rid = c.ok("letter_list", **st["kasi"])["items"][0]["id"]
+    c.ok("letter_set_status", request=rid, status="belum_lengkap", reason="KK belum dilampirkan", **st['kasi'])
     wait_for(lambda: len(c.events_of("letter_status")) >= 2, what="two letter_status events")
     events = c.events_of("letter_status")
     assert events[-1]["ref"] == status_ref(r["code"]) and events[-1]["status"] == "belum_lengkap"
@@ -388,16 +430,27 @@ def test_personal_data_stays_off_the_wire_and_out_of_the_log(office):
     assert c.error("letter_request", type="domisili", fields={"nama": ["x"]}, channel="web") == "invalid_argument"
     assert c.error("letter_request", type="domisili", fields=domisili()) == "missing_argument"
     assert c.error("letter_status", code="123456789012") == "invalid_argument"   # check digit wrong
-    assert c.error("letter_get", request=rid, actor="x", role="lurah") == "invalid_argument"
-    assert c.error("letter_get", request=0, **KASI) == "invalid_argument"
-    assert c.error("letter_register", year=1999) == "invalid_argument"
+    # The console's commands need a signed-in person of the right role.
+    assert c.error("letter_get", request=rid, session="bogus") == "invalid_argument"
+    assert c.error("letter_get", request=rid, session=secrets.token_urlsafe(32)) == "not_signed_in"
+    assert c.error("letter_get", request=rid) == "missing_argument"
+    assert c.error("letter_get", request=rid, actor="x", role="kasi") == "unknown_argument"   # no claiming a role
+    assert c.error("letter_get", request=rid, **st["petugas"]) == "forbidden"
+    assert c.error("letter_get", request=rid, **st["admin"]) == "forbidden"   # an admin manages accounts only
+    assert c.error("letter_get", request=0, **st["kasi"]) == "invalid_argument"
+    assert c.error("letter_register", year=1999, **st["kasi"]) == "invalid_argument"
+    c.ok("letter_get", request=rid, purpose="print", address="10.0.0.7", **st["kasi"])
+    with sqlite3.connect(office.db_path) as db:
+        rows = db.execute("select actor, action, subject, device from audit_log where action like 'letter.%'").fetchall()
+    assert ("bu-kasi", "letter.status", f"request {rid}", "web") in rows
+    assert ("bu-kasi", "letter.print", f"request {rid}", "web 10.0.0.7") in rows
     # A website login cannot request on the kiosk's channel; a kiosk login cannot read requests.
     web = TestClient(office.broker.url, office.office_id, "web-1", "web").start()
     kiosk = TestClient(office.broker.url, office.office_id, "kiosk-1", "kiosk").start()
     try:
         assert web.error("letter_request", type="domisili", fields=domisili(), channel="kiosk") == "forbidden"
         assert kiosk.error("letter_request", type="domisili", fields=domisili(), channel="web") == "forbidden"
-        assert kiosk.error("letter_get", request=rid, **KASI) == "forbidden"
+        assert kiosk.error("letter_get", request=rid, **st['kasi']) == "forbidden"
         assert kiosk.ok("letter_request", type="domisili", fields=domisili(), channel="kiosk")["channel"] == "kiosk"
     finally:
         web.stop()

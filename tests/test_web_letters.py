@@ -18,13 +18,12 @@ from antre import config
 from antre.documents.letter import render_letter_pdf, verify_url
 from antre.rules.letter_codes import new_tracking_code
 from tests.support import free_port
+from tests.test_letters import sign_in_staff
 from tests.test_web import (CHROMIUM, PASSWORD, Http, WebProcess, hash_pin, office_toml, shot,
                             start_noon_office)
 from web.letters import lt
 
 NIK = "3204055403900001"       # a woman born 14 March 1990, Kabupaten Bandung
-KASI = {"actor": "bu-kasi", "role": "kasi"}
-TTD = {"actor": "pak-kades", "role": "penandatangan"}
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +39,7 @@ def site(tmp_path_factory, broker):
     office.shots = tmp / "shots"
     office.shots.mkdir()
     office.cfg = config.load(office.config_path)
+    office.staff = sign_in_staff(office.client.ok)
     yield office
     web.stop()
     office.client.stop()
@@ -47,7 +47,7 @@ def site(tmp_path_factory, broker):
 
 
 def request_id_of(site, code: str) -> int:
-    return next(i["id"] for i in site.client.ok("letter_list")["items"] if i["code"] == code)
+    return next(i["id"] for i in site.client.ok("letter_list", **site.staff["kasi"])["items"] if i["code"] == code)
 
 
 def test_catalogue_and_every_field_explained_without_javascript(site):
@@ -151,23 +151,23 @@ def test_request_from_a_phone_follow_it_live_collect_and_verify_the_letter(site,
             # Staff find something missing: the open page shows it, with the reason, without a reload.
             rid = request_id_of(site, code)
             site.client.ok("letter_set_status", request=rid, status="belum_lengkap", reason="KK belum dilampirkan",
-                           **KASI)
+                           **site.staff["kasi"])
             expect(page.locator("#status")).to_have_text(lt("st_belum_lengkap"), timeout=20_000)
             expect(page.locator("#reason-text")).to_have_text("KK belum dilampirkan")
             shot(page, site, "web-letters-status-incomplete")
-            site.client.ok("letter_set_status", request=rid, status="diperiksa", **KASI)
-            number = site.client.ok("letter_assign_number", request=rid, **KASI)["number"]
+            site.client.ok("letter_set_status", request=rid, status="diperiksa", **site.staff["kasi"])
+            number = site.client.ok("letter_assign_number", request=rid, **site.staff["kasi"])["number"]
             expect(page.locator("#number")).to_have_text(number, timeout=20_000)
             expect(page.locator("#cancel")).to_be_hidden()                  # numbered: no longer cancellable
-            site.client.ok("letter_set_status", request=rid, status="menunggu_ttd", **KASI)
+            site.client.ok("letter_set_status", request=rid, status="menunggu_ttd", **site.staff["kasi"])
             expect(page.locator("#status")).to_have_text(lt("st_menunggu_ttd"), timeout=20_000)
-            site.client.ok("letter_set_status", request=rid, status="siap_diambil", **TTD)
+            site.client.ok("letter_set_status", request=rid, status="siap_diambil", **site.staff["penandatangan"])
             expect(page.locator("#status")).to_have_text(lt("st_siap_diambil"), timeout=20_000)
             expect(page.locator("#reason")).to_be_hidden()
             shot(page, site, "web-letters-status-ready")
 
             # The signed letter, rendered; its QR code read back from the page image opens the check page.
-            letter = site.client.ok("letter_get", request=rid, **KASI)
+            letter = site.client.ok("letter_get", request=rid, **site.staff["kasi"])
             pdf = tmp_path / "surat.pdf"
             pdf.write_bytes(render_letter_pdf(site.cfg, letter, verify=verify_url(site.cfg, letter["verify_token"]),
                                               today=date.today()))
@@ -182,14 +182,14 @@ def test_request_from_a_phone_follow_it_live_collect_and_verify_the_letter(site,
             expect(page.locator("#v-name")).to_have_text("S*** A*****")
             assert "Siti" not in page.content() and NIK not in page.content()
             shot(page, site, "web-letters-verify-valid")
-            site.client.ok("letter_revoke", request=rid, reason="data salah", **KASI)
+            site.client.ok("letter_revoke", request=rid, reason="data salah", **site.staff["kasi"])
             page.reload()
             expect(page.locator("#verdict")).to_have_attribute("data-validity", "revoked")
             shot(page, site, "web-letters-verify-revoked")
 
             # Collected: the status page says so, and its stream ends.
             page.goto(site.web.url + f"/surat/status/{code}")
-            site.client.ok("letter_set_status", request=rid, status="sudah_diambil", **KASI)
+            site.client.ok("letter_set_status", request=rid, status="sudah_diambil", **site.staff["kasi"])
             expect(page.locator("#status")).to_have_text(lt("st_sudah_diambil"), timeout=20_000)
             ctx.close()
         finally:
@@ -215,6 +215,6 @@ def test_cancel_while_unprocessed_and_not_after(site):
     form = h.get("/surat/ajukan/kehilangan")
     page = h.post("/surat/ajukan/kehilangan", data | {"csrf": form.csrf(), "rid": uuid.uuid4().hex})
     code = page.url.split("/")[-1].split("?")[0]
-    site.client.ok("letter_assign_number", request=request_id_of(site, code), **KASI)
+    site.client.ok("letter_assign_number", request=request_id_of(site, code), **site.staff["kasi"])
     page = h.post(f"/surat/batal/{code}", {"csrf": page.csrf()})
     assert page.status == 409 and lt("cannot_cancel") in page.text

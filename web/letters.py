@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import uuid
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,15 @@ def lt(key: str, lang: str = "id", **values: Any) -> str:
         return key
     s = pair[1] if lang == "en" else pair[0]
     return s.format(**values) if values else s
+
+
+def qr_svg(payload: str) -> str:
+    """An inline SVG QR code of the tracking code, for the kiosk's camera (no image file, no JavaScript)."""
+    import qrcode
+    import qrcode.image.svg
+
+    svg = qrcode.make(payload, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
+    return re.sub(r"^<\?xml[^>]*>\s*", "", svg.to_string(encoding="unicode"))
 
 
 def local_day(iso: str | None, tz) -> str:
@@ -178,8 +188,6 @@ class LetterPages:
         if not reply.ok:
             status = 404 if reply.code == "letter_not_found" else 503
             return self.render(request, "surat_cari.html", status, error=self._reply_text(reply, lang), typed=code)
-        from .app import qr_svg
-
         return self.render(request, "surat_status.html", code=code, shown=format_tracking_code(code),
                            view=self.status_view(reply.result, lang), qr=qr_svg(code),
                            new=request.query_params.get("baru") == "1",
@@ -199,8 +207,6 @@ class LetterPages:
         if reply.code == "letter_in_process":
             status_reply = await self._status_of(code)
             if status_reply.ok:
-                from .app import qr_svg
-
                 return self.render(request, "surat_status.html", 409, code=code, shown=format_tracking_code(code),
                                    view=self.status_view(status_reply.result, lang), qr=qr_svg(code), new=False,
                                    cancelled=False, problem=lt("cannot_cancel", lang))

@@ -18,7 +18,7 @@ from antre.errors import BadRequest, CommandError, Forbidden
 # The booking code's format is the rules' own; named here too, for the devices that check one before sending.
 from antre.rules.booking_code import BOOKING_CODE_DIGITS, booking_code_ok, check_digit, new_booking_code
 from antre.rules.letter_fields import MAX_FIELDS, MAX_VALUE
-from antre.rules.letter_codes import LETTER_STATUSES, STAFF_ROLES, clean_tracking_code, tracking_code_ok
+from antre.rules.letter_codes import LETTER_STATUSES, clean_tracking_code, tracking_code_ok
 
 PRIORITY_KINDS = ("lansia", "disabilitas", "ibu_hamil")
 CHANNELS = ("kiosk", "web", "counter", "admin")
@@ -230,23 +230,25 @@ COMMANDS: dict[str, dict[str, Arg]] = {
     "letter_status": {"code": Arg(lambda n, v: _tracking_code(n, v))},
     "letter_cancel": {"code": Arg(lambda n, v: _tracking_code(n, v))},
     "letter_verify": {"token": Arg(_string(re.compile(r"[A-Za-z0-9_-]{16,32}"), "a verification token", 32))},
-    "letter_list": {"status": Arg(_choice(LETTER_STATUSES), False), "type": Arg(_letter_type, False)},
-    "letter_get": {"request": Arg(lambda n, v: _positive(n, v)), **(_STAFF := {
-        "actor": Arg(_string(re.compile(r"[^\x00-\x1f\x7f]{1,64}"), "the staff account's name (1-64 characters)", 64)),
-        "role": Arg(_choice(STAFF_ROLES))})},
+    # The console's letter commands carry the signed-in person's session (antre/rules/staff.py decides).
+    "letter_list": {"status": Arg(_choice(LETTER_STATUSES), False), "type": Arg(_letter_type, False),
+                    **(_LETTER_STAFF := {"session": Arg(_token), "address": Arg(_address, False)})},
+    "letter_get": {"request": Arg(lambda n, v: _positive(n, v)), "purpose": Arg(_choice(("view", "print")), False),
+                   **_LETTER_STAFF},
     "letter_set_status": {"request": Arg(lambda n, v: _positive(n, v)), "status": Arg(_choice(LETTER_STATUSES)),
                           "reason": Arg(lambda n, v: _reason(n, v), False), "signer": Arg(_string(_ID, "a signer id", 32), False),
-                          **_STAFF},
+                          **_LETTER_STAFF},
     "letter_edit": {"request": Arg(lambda n, v: _positive(n, v)), "fields": Arg(lambda n, v: _letter_fields(n, v)),
-                    **_STAFF},
-    "letter_assign_number": {"request": Arg(lambda n, v: _positive(n, v)), **_STAFF},
+                    **_LETTER_STAFF},
+    "letter_assign_number": {"request": Arg(lambda n, v: _positive(n, v)), **_LETTER_STAFF},
     "letter_reserve_number": {"classification": Arg(_string(re.compile(r"[0-9A-Za-z][0-9A-Za-z.\-]{0,19}"),
                                                             "a classification code such as '474.4'", 20)),
                               "subject": Arg(lambda n, v: _reason(n, v)), "recipient": Arg(lambda n, v: _reason(n, v)),
                               "sequence": Arg(_string(re.compile(r"[a-z0-9][a-z0-9_:.-]{0,39}"), "a sequence name", 40), False),
-                              "type": Arg(_letter_type, False), **_STAFF},
-    "letter_register": {"year": Arg(lambda n, v: _year(n, v))},
-    "letter_revoke": {"request": Arg(lambda n, v: _positive(n, v)), "reason": Arg(lambda n, v: _reason(n, v)), **_STAFF},
+                              "type": Arg(_letter_type, False), **_LETTER_STAFF},
+    "letter_register": {"year": Arg(lambda n, v: _year(n, v)), **_LETTER_STAFF},
+    "letter_revoke": {"request": Arg(lambda n, v: _positive(n, v)), "reason": Arg(lambda n, v: _reason(n, v)),
+                      **_LETTER_STAFF},
     # The staff console (antre web): accounts, sessions, the audit log (antre/rules/staff.py)
     "staff_login": {"name": Arg(_staff_name), "password": Arg(_secret), "session": Arg(_token),
                     "address": Arg(_address, False)},

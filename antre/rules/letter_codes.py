@@ -15,8 +15,6 @@ LETTER_INCOMPLETE, LETTER_CHECKING, LETTER_SIGNING, LETTER_READY, LETTER_COLLECT
     "belum_lengkap", "diperiksa", "menunggu_ttd", "siap_diambil", "sudah_diambil", "dibatalkan")
 LETTER_STATUSES = (LETTER_INCOMPLETE, LETTER_CHECKING, LETTER_SIGNING, LETTER_READY, LETTER_COLLECTED,
                    LETTER_CANCELLED)
-#: Staff roles of the console accounts that act on letters.
-STAFF_ROLES = ("kasi", "penandatangan", "admin", "operator")
 TRACKING_DIGITS = 12
 
 
@@ -47,5 +45,5 @@ def status_ref(code: str) -> str:
     return hashlib.sha256(f"antre-letter:{code}".encode()).hexdigest()[:24]
 
 
-__all__ = ["LETTER_STATUSES", "STAFF_ROLES", "TRACKING_DIGITS", "tracking_code_ok", "new_tracking_code",
+__all__ = ["LETTER_STATUSES", "TRACKING_DIGITS", "tracking_code_ok", "new_tracking_code",
            "clean_tracking_code", "format_tracking_code", "status_ref"] + [n for n in dir() if n.startswith("LETTER_")]

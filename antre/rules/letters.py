@@ -37,8 +37,9 @@ from antre.rules.letter_fields import check_fields, holder_name_field, holder_ni
 from antre.rules.outcome import Outcome
 from antre.rules.letter_codes import (
     LETTER_CANCELLED, LETTER_CHECKING, LETTER_COLLECTED, LETTER_INCOMPLETE, LETTER_READY, LETTER_SIGNING,
-    LETTER_STATUSES, STAFF_ROLES, new_tracking_code, status_ref, tracking_code_ok,
+    LETTER_STATUSES, new_tracking_code, status_ref, tracking_code_ok,
 )
+from antre.rules.staff import Account, audit, authenticate
 from antre.storage.models import LetterHistory, LetterNumber, LetterRequest
 
 if TYPE_CHECKING:
@@ -52,14 +53,18 @@ OPEN = (LETTER_INCOMPLETE, LETTER_CHECKING, LETTER_SIGNING, LETTER_READY)
 CLOSED = (LETTER_COLLECTED, LETTER_CANCELLED)
 #: Still untouched by staff: the resident may cancel (and the kiosk/website say so).
 CANCELLABLE = (LETTER_INCOMPLETE, LETTER_CHECKING)
-#: Staff roles (the console's accounts): who may make each move. ``admin`` processes but never signs.
-PROCESSORS = frozenset({"kasi", "admin"})
+#: Staff roles (the console's accounts, antre/rules/staff.py): who may make each move. The kasi processes,
+#: only the penandatangan signs, counter staff (petugas) hand ready letters over; an admin manages accounts
+#: and sees no residents' data.
+PROCESSORS = frozenset({"kasi"})
 SIGNERS = frozenset({"penandatangan"})
+READERS = ("kasi", "penandatangan")                    # may open a request (personal data)
+LISTERS = ("kasi", "penandatangan", "petugas")        # may see the work list (masked names)
 TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
     LETTER_CHECKING: {LETTER_INCOMPLETE: PROCESSORS, LETTER_SIGNING: PROCESSORS, LETTER_CANCELLED: PROCESSORS},
     LETTER_INCOMPLETE: {LETTER_CHECKING: PROCESSORS, LETTER_CANCELLED: PROCESSORS},
     LETTER_SIGNING: {LETTER_READY: SIGNERS, LETTER_CHECKING: PROCESSORS | SIGNERS, LETTER_CANCELLED: PROCESSORS},
-    LETTER_READY: {LETTER_COLLECTED: PROCESSORS | {"operator"}, LETTER_CANCELLED: PROCESSORS},
+    LETTER_READY: {LETTER_COLLECTED: PROCESSORS | {"petugas"}, LETTER_CANCELLED: PROCESSORS},
     LETTER_COLLECTED: {},
     LETTER_CANCELLED: {},
 }
@@ -152,9 +157,14 @@ class LetterRules:
                 "can_cancel": r.status in CANCELLABLE and r.number is None, "channel": r.channel}
 
     @staticmethod
-    def _need(role: str, allowed: frozenset[str], what: str) -> None:
-        if role not in allowed:
-            raise Forbidden("forbidden", f"a '{role}' may not {what} (only {', '.join(sorted(allowed))})")
+    def _who(s: "Session", now: datetime, session: str, roles) -> Account:
+        return authenticate(s, now, session, tuple(sorted(roles)))
+
+    @staticmethod
+    def _audit(s: "Session", now: datetime, who: Account, action: str, r: LetterRequest | None, address: str | None,
+               detail: dict | str | None = None) -> None:
+        subject = (r.number or f"request {r.id}") if r is not None else ""
+        audit(s, who.name, action, subject, f"web {address}" if address else "web", detail, now=now)
 
     # ------------------------------------------------------------------ residents
 
@@ -223,7 +233,9 @@ class LetterRules:
 
     # ------------------------------------------------------------------ staff
 
-    def list(self, s: "Session", now: datetime, status: str | None = None, type: str | None = None) -> Outcome:
+    def list(self, s: "Session", now: datetime, session: str, status: str | None = None, type: str | None = None,
+             address: str | None = None) -> Outcome:
+        self._who(s, now, session, LISTERS)
         today = self._today(now)
         counts = dict(s.execute(select(LetterRequest.status, func.count()).group_by(LetterRequest.status)).all())
         overdue = s.scalar(select(func.count()).select_from(LetterRequest).where(
@@ -242,12 +254,14 @@ class LetterRules:
         return Outcome({"counts": {st: counts.get(st, 0) for st in LETTER_STATUSES}, "overdue": overdue,
                         "items": items, "today": today.isoformat()}, changed=False)
 
-    def get(self, s: "Session", now: datetime, request: int, actor: str, role: str) -> Outcome:
-        """Everything about one request, personal data included: for the console, which audits the view.
-        Read-only, so the reply is never written to the request log."""
-        if role not in STAFF_ROLES:
-            raise Forbidden("forbidden", f"unknown staff role '{role}'")
+    def get(self, s: "Session", now: datetime, request: int, session: str, purpose: str = "view",
+            address: str | None = None) -> Outcome:
+        """Everything about one request, personal data included, for the kasi and the signer; each view and
+        each print is in the audit log (``letter.view``, ``letter.print``). Read-only: the reply is never
+        written to the request log."""
+        who = self._who(s, now, session, READERS)
         r = self._by_id(s, request)
+        self._audit(s, now, who, f"letter.{purpose}", r, address, {"request": r.id, "type": r.type_code})
         t = self.letters.type(r.type_code)
         out = {"id": r.id, "masked_name": r.masked_name} | self._summary(r, self._today(now))
         out |= {"holder_name": r.holder_name, "nik": r.nik,
@@ -262,14 +276,18 @@ class LetterRules:
                            "reason": h.reason, "actor": h.actor} for h in rows]
         return Outcome(out, changed=False)
 
-    def set_status(self, s: "Session", now: datetime, request: int, status: str, actor: str, role: str,
-                   reason: str | None = None, signer: str | None = None) -> Outcome:
+    def set_status(self, s: "Session", now: datetime, request: int, status: str, session: str,
+                   reason: str | None = None, signer: str | None = None, address: str | None = None) -> Outcome:
+        who = self._who(s, now, session, PROCESSORS | SIGNERS | {"petugas"})
+        role, actor = who.role, who.name
         r = self._by_id(s, request)
         allowed = TRANSITIONS[r.status]
         if status not in allowed:
             raise Conflict("invalid_transition", f"a request that is {r.status} cannot become {status} "
                                                  f"(it can become: {', '.join(allowed) or 'nothing'})")
-        self._need(role, allowed[status], f"move a request from {r.status} to {status}")
+        if role not in allowed[status]:
+            raise Forbidden("forbidden", f"a {role} may not move a request from {r.status} to {status} "
+                                         f"(only {', '.join(sorted(allowed[status]))})")
         if status in (LETTER_INCOMPLETE, LETTER_CANCELLED) and not reason:
             raise CommandError("missing_argument", f"'{status}' needs a 'reason' the resident will read")
         if r.status == LETTER_SIGNING and status == LETTER_CHECKING and not reason:
@@ -291,14 +309,18 @@ class LetterRules:
         before = r.status
         r.status, r.reason, r.updated_at = status, reason, now
         self._history(s, r, now, "status", status, actor, reason, before)
+        action = {LETTER_READY: "letter.sign", LETTER_COLLECTED: "letter.hand_over",
+                  LETTER_CANCELLED: "letter.cancel"}.get(status, "letter.status")
+        self._audit(s, now, who, action, r, address, {"request": r.id, "from": before, "to": status})
         log.info("letter request %s: %s -> %s by %s (%s)", r.id, before, status, actor, role)
         return Outcome({"id": r.id, "masked_name": r.masked_name} | self._summary(r, self._today(now)),
                        events=[self._event(r, now)], changed=False)
 
-    def edit(self, s: "Session", now: datetime, request: int, fields: dict[str, Any], actor: str,
-             role: str) -> Outcome:
+    def edit(self, s: "Session", now: datetime, request: int, fields: dict[str, Any], session: str,
+             address: str | None = None) -> Outcome:
         """Staff correct what the resident typed (after checking the originals). Before signing only."""
-        self._need(role, PROCESSORS, "edit a request")
+        who = self._who(s, now, session, PROCESSORS)
+        actor = who.name
         r = self._by_id(s, request)
         if r.status not in (LETTER_INCOMPLETE, LETTER_CHECKING) or r.fields_json is None:
             raise Conflict("letter_in_process", f"a request that is {r.status} cannot be edited")
@@ -315,6 +337,7 @@ class LetterRules:
         r.nik = values.get(nik_field) if nik_field else None
         r.updated_at = now
         self._history(s, r, now, "edited", r.status, actor, "fields: " + ", ".join(changed), r.status)
+        self._audit(s, now, who, "letter.edit", r, address, {"request": r.id, "fields": changed})
         return Outcome({"id": r.id, "changed_fields": changed, "masked_name": r.masked_name}, changed=False)
 
     def _next_number(self, s: "Session", now: datetime, *, classification: str, sequence_key: str, pattern: str,
@@ -336,8 +359,10 @@ class LetterRules:
         s.flush()
         return row
 
-    def assign_number(self, s: "Session", now: datetime, request: int, actor: str, role: str) -> Outcome:
-        self._need(role, PROCESSORS, "number a letter")
+    def assign_number(self, s: "Session", now: datetime, request: int, session: str,
+                      address: str | None = None) -> Outcome:
+        who = self._who(s, now, session, PROCESSORS)
+        actor = who.name
         r = self._by_id(s, request)
         if r.number is not None:
             seq = s.scalar(select(LetterNumber.seq).where(LetterNumber.number == r.number))
@@ -350,14 +375,17 @@ class LetterRules:
                                 request_id=r.id, actor=actor)
         r.number, r.numbered_at, r.updated_at = row.number, now, now
         self._history(s, r, now, "numbered", r.status, actor, row.number, r.status)
+        self._audit(s, now, who, "letter.number", r, address, {"request": r.id, "seq": row.seq})
         log.info("letter request %s numbered %s by %s", r.id, row.number, actor)
         return Outcome({"id": r.id, "number": row.number, "seq": row.seq, "already": False},
                        events=[self._event(r, now)], changed=False)   # the resident's page: a number, no cancel
 
     def reserve_number(self, s: "Session", now: datetime, classification: str, subject: str, recipient: str,
-                       actor: str, role: str, sequence: str | None = None, type: str | None = None) -> Outcome:
+                       session: str, sequence: str | None = None, type: str | None = None,
+                       address: str | None = None) -> Outcome:
         """A number for a letter typed by hand, from the same sequence as the generated ones."""
-        self._need(role, PROCESSORS, "reserve a letter number")
+        who = self._who(s, now, session, PROCESSORS)
+        actor = who.name
         pattern = self.letters.types[0].numbering if self.letters.types else "{kode}/{nomor}/{kode_desa}/{bulan_romawi}/{tahun}"
         key = f"kode:{classification}"
         if type is not None:
@@ -372,12 +400,16 @@ class LetterRules:
         row = self._next_number(s, now, classification=classification, sequence_key=key, pattern=pattern,
                                 type_code=None, subject=subject, masked=mask_name(recipient), request_id=None,
                                 actor=actor)
+        audit(s, who.name, "letter.reserve_number", row.number, f"web {address}" if address else "web",
+              {"subject": subject[:100]}, now=now)
         log.info("letter number %s reserved by hand by %s", row.number, actor)
         return Outcome({"number": row.number, "seq": row.seq, "sequence": key, "issued_on": row.issued_on.isoformat()},
                        changed=False)
 
-    def register(self, s: "Session", now: datetime, year: int) -> Outcome:
+    def register(self, s: "Session", now: datetime, year: int, session: str, address: str | None = None) -> Outcome:
         """The outgoing-letter register (buku agenda surat keluar) of a year: no personal data but masked names."""
+        who = self._who(s, now, session, LISTERS)
+        audit(s, who.name, "letter.register", str(year), f"web {address}" if address else "web", now=now)
         status = dict(s.execute(select(LetterRequest.id, LetterRequest.status)).all())
         revoked = {i for (i,) in s.execute(select(LetterRequest.id).where(LetterRequest.revoked_at.is_not(None)))}
         rows = []
@@ -393,15 +425,18 @@ class LetterRules:
                          "status": state, "actor": n.actor})
         return Outcome({"year": year, "rows": rows}, changed=False)
 
-    def revoke(self, s: "Session", now: datetime, request: int, reason: str, actor: str, role: str) -> Outcome:
+    def revoke(self, s: "Session", now: datetime, request: int, reason: str, session: str,
+               address: str | None = None) -> Outcome:
         """A signed letter is withdrawn: its QR page says so from now on."""
-        self._need(role, PROCESSORS | SIGNERS, "revoke a letter")
+        who = self._who(s, now, session, PROCESSORS | SIGNERS)
+        actor = who.name
         r = self._by_id(s, request)
         if r.signed_at is None:
             raise Conflict("letter_not_signed", "only a signed letter can be revoked; cancel the request instead")
         if r.revoked_at is None:
             r.revoked_at, r.updated_at = now, now
             self._history(s, r, now, "revoked", r.status, actor, reason, r.status)
+            self._audit(s, now, who, "letter.revoke", r, address, {"request": r.id, "reason": reason})
             log.info("letter request %s revoked by %s", r.id, actor)
         return Outcome({"id": r.id, "revoked_at": iso(r.revoked_at)}, changed=False)
 
@@ -414,6 +449,8 @@ class LetterRules:
                                                       LetterRequest.anonymised_at.is_(None))
                           .values(holder_name=None, nik=None, fields_json=None, anonymised_at=now)).rowcount
         if wiped:
+            audit(s, "system", "letter.purge", "", "service", {"requests": wiped,
+                                                               "retention_days": self.letters.retention_days}, now=now)
             log.info("retention: wiped the personal data of %d closed letter request(s)", wiped)
         return wiped
 
@@ -427,4 +464,4 @@ def handlers(q: "QueueService") -> dict[str, Callable[..., Outcome]]:
 
 
 __all__ = ["handlers", "LetterRules", "TRANSITIONS", "tracking_code_ok", "new_tracking_code", "status_ref",
-           "format_number", "STAFF_ROLES", "CANCELLABLE"]
+           "format_number", "CANCELLABLE", "PROCESSORS", "SIGNERS", "READERS", "LISTERS"]
