@@ -297,3 +297,38 @@ def test_hostile_and_odd_sms_are_answered_or_ignored_and_never_block_the_next(tm
     finally:
         office.client.stop()
         office.service.stop()
+
+
+def test_the_website_offers_sms_and_sends_only_to_those_who_ticked_it(tmp_path, broker, smsd):
+    from tests.test_web import Http, WebProcess
+    from tests.support import free_port
+
+    port = free_port()
+    settings = (f'\n[web]\nport = {port}\nhost = "127.0.0.1"\npublic_url = "https://antre.sukamaju.desa.id"\n'
+                f'web_share = 100\nform_limit_per_minute = 1000\n\n[notify]\nsms = true\nspool = "{smsd.spool}"\n'
+                'poll_seconds = 0.1\n')
+    office = start_office(tmp_path, broker, extra=settings)
+    web = WebProcess(office.config_path, port, tmp_path / "web.log")
+    smsd.start()
+    try:
+        web.wait_ready()
+        h = Http(web.url)
+        form = h.get("/ambil")
+        assert 'name="sms" value="ya"' in form.text and "Kirimi saya SMS" in form.text
+        ticked = h.post("/ambil", {"csrf": form.csrf(), "rid": form.rid(), "service": "adminduk", "name": "Siti",
+                                   "phone": "0812 3456 7001", "sms": "ya"})
+        assert ticked.status == 200 and "/status/" in ticked.url
+        [text] = wait_for(lambda: smsd.sent_to("+6281234567001"), what="the SMS to the one who ticked")
+        assert "nomor antrean Anda A-001" in text
+        assert ticked.url.split("?")[0].replace(web.url, "https://antre.sukamaju.desa.id") in text   # its status page
+        again = h.get("/ambil")
+        h.post("/ambil", {"csrf": again.csrf(), "rid": again.rid(), "service": "adminduk", "name": "Budi",
+                          "phone": "0812 3456 7002"})
+        with sqlite3.connect(office.db_path) as db:
+            wait_for(lambda: db.execute("select count(*) from tickets").fetchone() == (2,), what="the second ticket")
+            assert db.execute("select count(*) from outbox").fetchone() == (1,)     # not ticked: no SMS
+        assert "3456 7001" not in web.output() and "81234567001" not in web.output()
+    finally:
+        web.stop()
+        office.client.stop()
+        office.service.stop()

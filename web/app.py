@@ -235,8 +235,10 @@ class WebApp:
             log.warning("web tickets for %s: over %d a minute from all addresses", service,
                         self.web.web_tickets_per_minute)
             return await self._ambil_form(request, form, {}, texts.text("service_busy", lang), 429, info)
-        reply = await self.bridge.request("issue_ticket", {"service": service, "channel": "web", "name": name,
-                                                           "phone": phone}, request_id=self.request_id(form))
+        args = {"service": service, "channel": "web", "name": name, "phone": phone}
+        if info.get("sms") and form.get("sms") == "ya":
+            args["notify"] = True   # the resident ticked "Kirimi saya SMS" (docs/sms.md)
+        reply = await self.bridge.request("issue_ticket", args, request_id=self.request_id(form))
         if not reply.ok:
             return await self._ambil_form(request, form, {}, self.error_text(reply, lang), 409, info)
         r = reply.result
@@ -255,7 +257,8 @@ class WebApp:
             problem = texts.text("offline", lang)
         return self.render(request, "ambil.html", status, choices=choices, form=form, errors=errors,
                            problem=problem, rid=uuid.uuid4().hex if status != 409 else self.request_id(form),
-                           privacy=self._privacy(lang), limit=self.web.phone_daily_limit)
+                           privacy=self._privacy(lang), limit=self.web.phone_daily_limit,
+                           sms=bool((info or {}).get("sms")))
 
     def _privacy(self, lang: str) -> str:
         when = texts.text("privacy_0", lang) if self.web.retention_days == 0 else \
@@ -305,9 +308,10 @@ class WebApp:
             if not errors and not self.service_limit.allow(service):
                 problem, status = texts.text("service_busy", lang), 429
             elif not errors:
-                reply = await self.bridge.request(
-                    "book", {"service": service, "date": day, "slot": slot, "name": name, "phone": phone},
-                    request_id=self.request_id(form))
+                args = {"service": service, "date": day, "slot": slot, "name": name, "phone": phone}
+                if info.get("sms") and form.get("sms") == "ya":
+                    args["notify"] = True   # SMS reminders (docs/sms.md)
+                reply = await self.bridge.request("book", args, request_id=self.request_id(form))
                 if reply.ok:
                     return self._booked(request, reply.result)
                 problem = self.error_text(reply, lang, n=info["booking_days_ahead"])
@@ -317,7 +321,7 @@ class WebApp:
         return self.render(request, "janji.html", status, problem=problem, choices=choices, form=form,
                            errors=errors, slots=slots, dates=[(d.isoformat(), texts.long_date(d, lang)) for d in dates],
                            rid=self.request_id(form) if status == 409 else uuid.uuid4().hex,
-                           privacy=self._privacy(lang))
+                           privacy=self._privacy(lang), sms=bool(info.get("sms")))
 
     def _booked(self, request: Request, booking: dict[str, Any]) -> Response:
         lang = self.lang(request)

@@ -42,6 +42,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "name_hint": ("Nama Anda, untuk dipanggil petugas bila perlu.", "Your name, so staff can find you."),
     "phone": ("Nomor HP", "Phone number"),
     "phone_hint": ("Contoh: 0812 3456 7890", "For example: 0812 3456 7890"),
+    "sms_optin": ("Kirimi saya SMS ke nomor ini: nomor antrean, pengingat, dan saat giliran saya hampir tiba. "
+                  "Balas STOP untuk berhenti.",
+                  "Send me SMS at this number: my queue number, reminders, and when my turn is near. "
+                  "Reply STOP to stop."),
     "no_nik": ("Jangan tulis NIK. Kami tidak memintanya.", "Do not enter your NIK (ID number). We never ask for it."),
     "privacy": ("Nama dan nomor HP hanya dipakai untuk antrean ini dan dihapus {when}. Tidak dibagikan.",
                 "Your name and phone number are used only for this queue and deleted {when}. Never shared."),

@@ -82,6 +82,7 @@ class NotifyRules:
         self.n = q.cfg.notify
         self._inner_issue = q.handlers["issue_ticket"]
         self._inner_book = q.handlers["book"]
+        self._inner_web_info = q.handlers["web_info"]
         self.web: "WebRules" = q.handlers["ticket_status"].__self__   # the appointments plug-in's rules
         self._secret: bytes | None = None
         self._purged: date | None = None
@@ -89,7 +90,13 @@ class NotifyRules:
         self.faq: Callable[[str], str | None] = lambda question: None
 
     def handlers(self) -> dict[str, Callable[..., Outcome]]:
-        return {"issue_ticket": self.issue_ticket, "book": self.book, "sms_received": self.sms_received}
+        return {"issue_ticket": self.issue_ticket, "book": self.book, "sms_received": self.sms_received,
+                "web_info": self.web_info}
+
+    def web_info(self, s: "Session", now: datetime) -> Outcome:
+        """The web's settings plus ``sms``: whether its forms offer SMS (the opt-in box)."""
+        outcome = self._inner_web_info(s, now)
+        return Outcome(outcome.result | {"sms": self.n.sms}, changed=False)
 
     # ------------------------------------------------------------------ the outbox
 
