@@ -514,12 +514,16 @@ def test_each_role_installs_into_a_staging_root(tmp_path, antre_bin, role):
     cfg = config.load(root / "etc/antre/antre.toml")   # what `antre config check` reads: valid
     assert cfg.mqtt.url == ("mqtt://localhost:1883" if role == "server" else "mqtt://srv:1883")
     assert ("\n[web]\n" in (root / "etc/antre/antre.toml").read_text()) == (role == "web")
+    sms = root / "etc/systemd/system" / f"{UNIT[role]}.d" / "antre-sms.conf"   # gammu-smsd's spool (docs/sms.md)
+    assert sms.exists() == (role == "server")
+    if role == "server":
+        assert "SupplementaryGroups=gammu\nReadWritePaths=-/var/spool/gammu\n" in sms.read_text()
     before = tree_hash(root)
     assert lines(install(root, *args, antre_bin=antre_bin))[-1] == "Done: 0 changes."
     assert tree_hash(root) == before
 
     out = lines(install(root, "--uninstall"))
-    assert "removed: /usr/local/bin/antre" in out and not link.is_symlink()
+    assert "removed: /usr/local/bin/antre" in out and not link.is_symlink() and not sms.exists()
 
 
 def test_a_file_of_the_admins_own_is_not_replaced_by_the_link(tmp_path):
