@@ -38,7 +38,7 @@ from antre.config import WEEKDAYS, Config
 from antre.link.mqtt import Reply
 from antre.link.protocol import normalize_name, normalize_phone
 
-from . import letters, texts
+from . import letters, letters_console, texts
 from .bridge import PING, TERMINAL, Bridge
 from .console import ConsoleAuth, RoleRefused, SignInRequired
 from .console import accounts as console_accounts
@@ -668,6 +668,7 @@ def create_app(cfg: Config, bridge: Bridge | None = None) -> Starlette:
         *console_accounts.routes(),
         *console_pages.routes(),
         *letters.routes(w),   # the letter pages (web/letters.py)
+        *letters_console.routes(w),   # the console's letter pages (web/letters_console.py)
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={

@@ -1,0 +1,237 @@
+"""The staff console's letter pages (``/staf/surat``): the work list per status with counts and what is
+overdue, one request (its fields against the originals, its history), status changes with the reason the
+resident reads, editing, numbering, the letter as PDF, revoking, and the outgoing-letter register with
+numbers for letters typed by hand.
+
+Who may do what is decided by the service from the person's session (:mod:`antre.rules.letters`): the pages
+only offer what the role may do. Opening a request and printing it are ``letter_get`` questions the service
+writes to the audit log itself (``letter.view``, ``letter.print``), so personal data is never shown unrecorded:
+if the service cannot be asked, nothing is shown.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from antre.rules.letter_codes import LETTER_STATUSES, format_tracking_code
+from antre.rules.letters import LISTERS, PROCESSORS, READERS, SIGNERS, TRANSITIONS
+from antre.wording import day_month_year
+
+from . import letters_texts
+from .console import console_command, require_role
+from .letters import local_day, lt
+
+if TYPE_CHECKING:
+    from .app import WebApp
+
+log = logging.getLogger(__name__)
+
+
+class LetterConsole:
+    def __init__(self, w: "WebApp"):
+        self.w = w
+        self.cfg = w.cfg
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/staf/surat", self.work_list),
+            Route("/staf/surat/agenda", self.register, methods=["GET", "POST"]),
+            Route("/staf/surat/{id:int}", self.open),
+            Route("/staf/surat/{id:int}/pdf", self.pdf),
+            Route("/staf/surat/{id:int}/status", self.set_status, methods=["POST"]),
+            Route("/staf/surat/{id:int}/nomor", self.number, methods=["POST"]),
+            Route("/staf/surat/{id:int}/ubah", self.edit, methods=["POST"]),
+            Route("/staf/surat/{id:int}/cabut", self.revoke, methods=["POST"]),
+        ]
+
+    def render(self, request: Request, name: str, status: int = 200, **ctx: Any) -> Response:
+        lang = self.w.lang(request)
+        return self.w.render(request, name, status, lt=lambda key, **v: lt(key, lang, **v), **ctx)
+
+    def _error(self, reply, lang: str) -> str:
+        key = f"s_err_{reply.code}"
+        if key in letters_texts.TEXTS:
+            return lt(key, lang, detail=reply.message or "")
+        return self.w.error_text(reply, lang)
+
+    # ------------------------------------------------------------------ the work list
+
+    async def work_list(self, request: Request, problem: str | None = None, status: int = 200) -> Response:
+        account = require_role(request, *LISTERS)
+        lang = self.w.lang(request)
+        chosen = request.query_params.get("status")
+        args: dict[str, Any] = {}
+        if chosen in LETTER_STATUSES:
+            args["status"] = chosen
+        kind = request.query_params.get("jenis")
+        if kind and self.cfg.letters.type(kind):
+            args["type"] = kind
+        reply = await console_command(request, "letter_list", args)
+        if not reply.ok:
+            return self.render(request, "console/surat_list.html", 503, problem=self._error(reply, lang), data=None,
+                               chosen=chosen, kind=kind, types=self.cfg.letters.types)
+        data = reply.result
+        tz = self.cfg.office.tz
+        for item in data["items"]:
+            item["shown"] = format_tracking_code(item["code"])
+            item["created"] = local_day(item["created_at"], tz)
+            item["due"] = day_month_year(date.fromisoformat(item["due_on"]))
+            item["status_text"] = lt(f"st_{item['status']}", lang)
+        return self.render(request, "console/surat_list.html", status, problem=problem, data=data, chosen=chosen,
+                           kind=kind, types=self.cfg.letters.types, statuses=LETTER_STATUSES,
+                           can_open=account.role in READERS,
+                           can_hand_over=account.role in TRANSITIONS["siap_diambil"]["sudah_diambil"])
+
+    # ------------------------------------------------------------------ one request
+
+    async def _get(self, request: Request, purpose: str = "view"):
+        return await console_command(request, "letter_get", {"request": request.path_params["id"], "purpose": purpose})
+
+    async def open(self, request: Request, problem: str | None = None, status: int = 200,
+                   done: str | None = None) -> Response:
+        account = require_role(request, *READERS)
+        lang = self.w.lang(request)
+        reply = await self._get(request)
+        if not reply.ok:
+            code = 404 if reply.code == "letter_not_found" else 503
+            return self.render(request, "console/message.html", code, text=self._error(reply, lang))
+        r = reply.result
+        t = self.cfg.letters.type(r["type"])
+        tz = self.cfg.office.tz
+        fields = [{"name": f.name, "label": f.label, "value": (r["fields"] or {}).get(f.name, ""), "type": f.type,
+                   "choices": f.choices} for f in (t.fields if t else ())]
+        moves = [(to, lt(f"st_{to}", lang)) for to, roles in r["allowed"].items() if account.role in roles]
+        history = [{"at": f"{local_day(h['at'], tz)} {datetime.fromisoformat(h['at']).astimezone(tz).strftime('%H.%M')}",
+                    "status": lt(f"st_{h['status']}", lang), "action": h["action"], "actor": h["actor"],
+                    "reason": h.get("reason") or ""} for h in r["history"]]
+        return self.render(request, "console/surat_open.html", status, r=r, fields=fields, moves=moves,
+                           history=history, problem=problem, done=done, shown=format_tracking_code(r["code"]),
+                           status_text=lt(f"st_{r['status']}", lang), signers=self.cfg.letters.signers,
+                           can_process=account.role in PROCESSORS,
+                           can_revoke=account.role in (PROCESSORS | SIGNERS) and r["signed_at"] and not r["revoked_at"],
+                           editable=account.role in PROCESSORS and r["status"] in ("diperiksa", "belum_lengkap")
+                           and not r["anonymised"],
+                           due=day_month_year(date.fromisoformat(r["due_on"])), rid=uuid.uuid4().hex)
+
+    async def _act(self, request: Request, command: str, args: dict[str, Any], roles) -> Response:
+        require_role(request, *roles)
+        form, refused = await self.w.form(request)
+        if refused:
+            return refused
+        args = args | {"request": request.path_params["id"]}
+        reply = await console_command(request, command, args, request_id=self.w.request_id(form))
+        lang = self.w.lang(request)
+        back = form.get("back", "")
+        if reply.ok:
+            if back == "list":
+                return RedirectResponse("/staf/surat?status=siap_diambil", status_code=303)
+            return RedirectResponse(f"/staf/surat/{request.path_params['id']}?ok=1", status_code=303)
+        if back == "list":
+            return await self.work_list(request, self._error(reply, lang), 409)
+        return await self.open(request, self._error(reply, lang), 409 if reply.code != "not_signed_in" else 401)
+
+    async def set_status(self, request: Request) -> Response:
+        form = await request.form(max_files=0, max_fields=20)
+        args = {"status": str(form.get("status", ""))}
+        reason = " ".join(str(form.get("reason", "")).split())[:300]
+        if reason:
+            args["reason"] = reason
+        signer = str(form.get("signer", ""))
+        if signer and args["status"] == "menunggu_ttd":
+            args["signer"] = signer
+        if args["status"] not in LETTER_STATUSES:
+            require_role(request, *LISTERS)
+            return await self.open(request, lt("s_err_invalid_transition", self.w.lang(request)), 400)
+        return await self._act(request, "letter_set_status", args, LISTERS)
+
+    async def number(self, request: Request) -> Response:
+        return await self._act(request, "letter_assign_number", {}, PROCESSORS)
+
+    async def edit(self, request: Request) -> Response:
+        require_role(request, *PROCESSORS)
+        data = await request.form(max_files=0, max_fields=40)
+        fields = {k[2:]: str(v)[:1000] for k, v in data.items() if k.startswith("f_") and re.fullmatch(r"[a-z0-9_-]{1,32}", k[2:])}
+        return await self._act(request, "letter_edit", {"fields": fields}, PROCESSORS)
+
+    async def revoke(self, request: Request) -> Response:
+        form = await request.form(max_files=0, max_fields=20)
+        reason = " ".join(str(form.get("reason", "")).split())[:300] or "-"
+        return await self._act(request, "letter_revoke", {"reason": reason}, PROCESSORS | SIGNERS)
+
+    async def pdf(self, request: Request) -> Response:
+        require_role(request, *READERS)
+        reply = await self._get(request, "print")   # the service writes letter.print to the audit log
+        if not reply.ok:
+            return self.render(request, "console/message.html", 404 if reply.code == "letter_not_found" else 503,
+                               text=self._error(reply, self.w.lang(request)))
+        from antre.documents.letter import render_letter_pdf, verify_url
+
+        letter = reply.result
+        body = await run_in_threadpool(render_letter_pdf, self.cfg, letter,
+                                       verify=verify_url(self.cfg, letter["verify_token"]), today=self.w.today())
+        name = re.sub(r"[^A-Za-z0-9]+", "-", letter.get("number") or f"draf-{letter['id']}").strip("-")
+        return Response(body, media_type="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="surat-{name}.pdf"',
+                                 "Cache-Control": "no-store"})
+
+    # ------------------------------------------------------------------ the register
+
+    async def register(self, request: Request) -> Response:
+        account = require_role(request, *LISTERS)
+        lang = self.w.lang(request)
+        today = self.w.today()
+        problem = reserved = None
+        status = 200
+        if request.method == "POST":
+            require_role(request, *PROCESSORS)
+            form, refused = await self.w.form(request)
+            if refused:
+                return refused
+            args = {"classification": form.get("classification", "").strip()[:20],
+                    "subject": form.get("subject", "")[:300], "recipient": form.get("recipient", "")[:300]}
+            if form.get("sequence", "").strip():
+                args["sequence"] = form["sequence"].strip()[:40]
+            reply = await console_command(request, "letter_reserve_number", args, request_id=self.w.request_id(form))
+            if reply.ok:
+                reserved = lt("s_reserved", lang, n=reply.result["number"])
+            else:
+                problem, status = self._error(reply, lang), 409
+        try:
+            year = int(request.query_params.get("tahun", today.year))
+        except ValueError:
+            year = today.year
+        year = min(max(year, 2000), 2200)
+        reply = await console_command(request, "letter_register", {"year": year})
+        if not reply.ok:
+            return self.render(request, "console/message.html", 503, text=self._error(reply, lang))
+        rows = reply.result["rows"]
+        fmt = request.query_params.get("format")
+        if fmt in ("csv", "pdf") and request.method == "GET":
+            from antre.documents.register import register_csv, register_pdf
+
+            if fmt == "csv":
+                return Response(register_csv(rows).encode("utf-8"), media_type="text/csv; charset=utf-8",
+                                headers={"Content-Disposition": f'attachment; filename="agenda-surat-keluar-{year}.csv"',
+                                         "Cache-Control": "no-store"})
+            body = await run_in_threadpool(register_pdf, self.cfg, year, rows, today=today)
+            return Response(body, media_type="application/pdf",
+                            headers={"Content-Disposition": f'inline; filename="agenda-surat-keluar-{year}.pdf"',
+                                     "Cache-Control": "no-store"})
+        return self.render(request, "console/surat_agenda.html", status, rows=rows, year=year, problem=problem,
+                           reserved=reserved, can_reserve=account.role in PROCESSORS, rid=uuid.uuid4().hex)
+
+
+def routes(w: "WebApp") -> list[Route]:
+    return LetterConsole(w).routes()
+
+
+__all__ = ["routes", "LetterConsole"]
