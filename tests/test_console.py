@@ -148,6 +148,13 @@ def test_roles_sessions_and_the_audit_trail(console):
     assert sneak.status == 403
     assert "eve" not in admin.request("GET", "/staf/akun").text
 
+    # Nor the kasi's switches and running text: refused, nothing changed.
+    assert budi.request("POST", "/staf/layanan", {"csrf": home.csrf(), "service": "adminduk", "kind": "remote",
+                                                 "value": "off"}).headers["Location"] == "/staf"
+    assert 'id="toggle-remote-adminduk"' not in home.text and 'name="text"' not in home.text
+    assert budi.request("POST", "/staf/teks", {"csrf": home.csrf(), "text": "dibajak"}).headers["Location"] == "/staf"
+    assert "dibajak" not in console.web.output()
+
     # The session copied to another address works until budi signs out, then nowhere.
     thief = AddrClient(console.port, "127.0.21.99", cookies=budi.cookies)
     assert T("board") in thief.request("GET", "/staf").text

@@ -232,3 +232,18 @@ def test_old_audit_rows_go_at_a_new_day(office):
     clock.advance(days=731)
     run(q, "issue_ticket", service="adminduk")   # the first command of a new day
     assert audit_rows(db) == []
+
+
+def test_console_switches_need_a_kasi_and_are_audited(office):
+    q, sessions, clock, db = office
+    admin = make_admin(q)
+    run(q, "staff_add", session=admin, name="ani", role="kasi", password=PASSWORD)
+    run(q, "staff_add", session=admin, name="budi", role="petugas", password=PASSWORD)
+    ani, budi = token(), token()
+    run(q, "staff_login", name="ani", password=PASSWORD, session=ani)
+    run(q, "staff_login", name="budi", password=PASSWORD, session=budi)
+    assert error(q, "set_web", service="adminduk", remote=False, session=budi) == "forbidden"
+    assert error(q, "set_web", service="adminduk", remote=False, session=admin) == "forbidden"
+    run(q, "set_web", service="adminduk", remote=False, session=ani, address="10.0.0.3")
+    assert audit_rows(db)[-1] == ("ani", "office.set_web", "adminduk", "web 10.0.0.3", '{"remote": false}')
+    run(q, "set_web", service="adminduk", remote=True)   # an operator's tool, without a session: as before

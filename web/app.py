@@ -40,7 +40,9 @@ from antre.link.protocol import normalize_name, normalize_phone
 
 from . import letters, letters_console, texts
 from .bridge import PING, TERMINAL, Bridge
-from .console import ConsoleAuth, RoleRefused, SignInRequired
+from .console import ConsoleAuth, RoleRefused, SignInRequired, console_command
+from .console import office as console_office
+from .console.auth import OFFICE_ROLES, REPORT_ROLES
 from .console import accounts as console_accounts
 from .console import pages as console_pages
 from .security import (
@@ -472,7 +474,10 @@ class WebApp:
                            health=health.assess(self.bridge.devices()),
                            ticker=self.bridge.ticker if self.bridge.ticker is not None else self.cfg.display.ticker,
                            problem=problem, saved=request.query_params.get("ok") == "1", today=today,
-                           glance=console_pages.glance(self.bridge.state or {}))
+                           glance=console_pages.glance(self.bridge.state or {}),
+                           may_office=self.console.may(request, *OFFICE_ROLES),
+                           may_report=self.console.may(request, *REPORT_ROLES),
+                           stats=console_pages.today_stats(self, (self.bridge.state or {}).get("business_date")))
 
     async def staff_login(self, request: Request) -> Response:
         return await console_accounts.login(request)
@@ -484,12 +489,13 @@ class WebApp:
         form, refused = await self.form(request)
         if refused:
             return refused
-        if not self.is_staff(request):
+        if not self.console.may(request, *OFFICE_ROLES):
             return RedirectResponse("/staf", status_code=303)
         kind, value, service = form.get("kind"), form.get("value"), form.get("service", "")
         if kind not in ("remote", "appointments") or value not in ("on", "off") or service not in self.services:
             return await self._staff_page(request, texts.text("bad_form", self.lang(request)), 400)
-        reply = await self.bridge.request("set_web", {"service": service, kind: value == "on"})
+        # With the person's session: the service checks the role and audits the switch with it.
+        reply = await console_command(request, "set_web", {"service": service, kind: value == "on"})
         if not reply.ok:
             return await self._staff_page(request, self.error_text(reply, self.lang(request)), 409)
         return RedirectResponse("/staf?ok=1", status_code=303)
@@ -498,10 +504,10 @@ class WebApp:
         form, refused = await self.form(request)
         if refused:
             return refused
-        if not self.is_staff(request):
+        if not self.console.may(request, *OFFICE_ROLES):
             return RedirectResponse("/staf", status_code=303)
         text = " ".join(form.get("text", "").split())[:300]
-        if not self.bridge.link.connected.is_set():
+        if not self.bridge.link.connected.is_set() or not await console_office.audit_ticker(request, text):
             return await self._staff_page(request, texts.text("err_offline", self.lang(request)), 503)
         self.bridge.publish_ticker(text)
         self.bridge.ticker = text
@@ -509,7 +515,7 @@ class WebApp:
         return RedirectResponse("/staf?ok=1", status_code=303)
 
     async def staff_report(self, request: Request) -> Response:
-        if not self.is_staff(request):
+        if not self.console.may(request, *REPORT_ROLES):
             return RedirectResponse("/staf", status_code=303)
         q = request.query_params
         try:

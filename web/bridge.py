@@ -121,6 +121,21 @@ class Bridge:
             except asyncio.TimeoutError:
                 return "unknown"
 
+    async def state_after(self, seq: int | None, timeout: float) -> bool:
+        """Waits (at most ``timeout`` seconds) for a retained state newer than ``seq``: a page shown right after a
+        command then shows its effect. True when it came."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (self.state or {}).get("seq") == seq:
+            left = deadline - loop.time()
+            if left <= 0:
+                return False
+            try:
+                await asyncio.wait_for(self._new_state_event().wait(), left)
+            except asyncio.TimeoutError:
+                return False
+        return True
+
     def _new_state_event(self) -> asyncio.Event:
         if self._new_state is None:
             self._new_state = asyncio.Event()

@@ -223,7 +223,7 @@ COMMANDS: dict[str, dict[str, Arg]] = {
     "booking_slots": {"service": Arg(_service), "date": Arg(_date)},
     "web_info": {},
     "set_web": {"service": Arg(_service), "remote": Arg(lambda n, v: _flag(n, v), False),
-                "appointments": Arg(lambda n, v: _flag(n, v), False)},
+                "appointments": Arg(lambda n, v: _flag(n, v), False)} | _CONSOLE,
     # Letters (antre/rules/letters.py). Personal data only in letter_request's and letter_edit's 'fields'.
     "letter_request": {"type": Arg(_letter_type), "fields": Arg(lambda n, v: _letter_fields(n, v)),
                        "channel": Arg(_choice(("web", "kiosk", "counter", "admin")))},

@@ -65,6 +65,8 @@ GLOBAL_FREE = 10
 GLOBAL_WINDOW = 86400.0
 GLOBAL_BASE = 15.0
 GLOBAL_CAP = 600.0
+#: Roles that change the office's weekly settings (the console's switches, the ticker, the calendar).
+OFFICE_ROLES = ("kasi",)
 #: The counter commands a signed-in person may give through the console, for their own counters only.
 COUNTER_COMMANDS = ("call_next", "recall", "skip", "complete", "transfer", "pause", "resume", "bring_back",
                     "call_number")
@@ -368,6 +370,8 @@ class StaffRules:
             base = self.q.handlers.get(command)
             if base is not None:
                 out[command] = self._counter_wrapper(command, base)
+        if "set_web" in self.q.handlers:
+            out["set_web"] = self._office_wrapper("set_web", self.q.handlers["set_web"])
         return out
 
     @staticmethod
@@ -521,6 +525,24 @@ class StaffRules:
             return outcome
 
         handler.batch_safe = True   # it refuses before writing, as the queue's own handlers do
+        return handler
+
+
+    def _office_wrapper(self, command: str, base: Callable[..., Outcome]) -> Callable[..., Outcome]:
+        """A console switch (``set_web``) with the person's session: only a kasi, audited with the change.
+        Without a session (the older shared password, an operator's tool) it is the command as before."""
+
+        def handler(s: "Session", now: datetime, session: str | None = None, address: str | None = None,
+                    **args: Any) -> Outcome:
+            if session is None:
+                return base(s, now, **args)
+            account = authenticate(s, now, session, OFFICE_ROLES)
+            outcome = base(s, now, **args)
+            audit(s, account.name, f"office.{command}", args.get("service", ""), self.device(address),
+                  {k: v for k, v in args.items() if k != "service"}, now=now)
+            return outcome
+
+        handler.batch_safe = getattr(base, "batch_safe", False)
         return handler
 
 

@@ -41,6 +41,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STAFF_COOKIE = "antre_staff"
+#: Who may do what on the console's pages (the service checks the same for what it is sent).
+OFFICE_ROLES = ("kasi",)            # weekly settings: ticker, calendar, services on/off, requirements, switches
+REPORT_ROLES = ("kasi",)            # statistics and the IKM report
+AUDIT_ROLES = ("kasi", "admin")     # the audit log and its export
 SHARED = Account(id=0, name="staf", full_name="", role="bersama", counters=())
 
 
@@ -146,6 +150,12 @@ class ConsoleAuth:
         log.warning("%s", message)
         print(message, file=sys.stderr, flush=True)
 
+    def may(self, request: Request, *roles: str) -> bool:
+        """Signed in with one of ``roles``; or with the older shared password (before accounts: the old staff
+        page did everything)."""
+        account = self.account(request)
+        return account is not None and (account is SHARED or account.role in roles)
+
     def new_setup_link(self) -> str | None:
         """When no admin account exists: a one-time setup link, printed on the console by ``antre web``."""
         if self.admins(fresh=True) != 0:
@@ -202,8 +212,9 @@ async def audit_view(request: Request, account: Account, action: str, subject: s
 
 
 async def console_command(request: Request, command: str, args: dict[str, Any], request_id: str | None = None):
-    """Sends a command to the service in the name of the signed-in person (their session and address added)."""
+    """Sends a command to the service in the name of the signed-in person (their session and address added;
+    not for the older shared password, which has no session at the service)."""
     web = request.app.state.web
-    return await web.bridge.request(command, args | {"session": session_token(request),
-                                                     "address": web.client_ip(request)},
-                                    request_id=request_id)
+    if current_account(request) is not SHARED:
+        args = args | {"session": session_token(request), "address": web.client_ip(request)}
+    return await web.bridge.request(command, args, request_id=request_id)

@@ -43,6 +43,36 @@ def glance(state: dict[str, Any]) -> dict[str, Any]:
             "counters": len(state.get("counters") or [])}
 
 
+def today_stats(w: "WebApp", day: str | None) -> dict[str, Any]:
+    """From the database (read-only): tickets served per counter today, and the average wait so far (issue
+    to first call, over the tickets called today), overall and per service. Empty when it cannot be read."""
+    if not day:
+        return {}
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from antre.storage.models import DONE, NO_SHOW, Ticket
+
+    def read(s):
+        rows = s.execute(select(Ticket.service_code, Ticket.counter_id, Ticket.state, Ticket.issued_at,
+                                Ticket.first_called_at).where(Ticket.business_date == date.fromisoformat(day))).all()
+        per_counter: dict[str, dict[str, int]] = {}
+        waits: dict[str, list[float]] = {}
+        for service, counter, state, issued, called in rows:
+            if counter and state in (DONE, NO_SHOW):
+                c = per_counter.setdefault(counter, {"done": 0, "no_show": 0})
+                c["done" if state == DONE else "no_show"] += 1
+            if called is not None and issued is not None:
+                waits.setdefault(service, []).append(max(0.0, (called - issued).total_seconds() / 60))
+        every = [m for ms in waits.values() for m in ms]
+        return {"per_counter": per_counter,
+                "wait": round(sum(every) / len(every)) if every else None,
+                "wait_by_service": {k: round(sum(v) / len(v)) for k, v in waits.items()}}
+
+    return w.console.read(read, default={}) or {}
+
+
 def _web(request: Request) -> "WebApp":
     return request.app.state.web
 
@@ -64,7 +94,9 @@ async def role_refused(request: Request, exc: Exception) -> Response:
 
 
 def routes() -> list[Route]:
-    return []
+    from . import counter
+
+    return [*counter.routes()]
 
 
 def now_local(w: "WebApp") -> datetime:
