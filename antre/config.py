@@ -35,6 +35,7 @@ import typing
 import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
@@ -175,6 +176,19 @@ class OpeningHours:
         return (int(m[1]), int(m[2])), (int(m[3]), int(m[4]))
 
 
+def iso_dates(value: list[str]) -> str | None:
+    bad = []
+    for v in value:
+        try:
+            date.fromisoformat(v)
+            ok = bool(re.fullmatch(r"\d{4}-\d{2}-\d{2}", v))
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            bad.append(v)
+    return f"must be a list of dates 'YYYY-MM-DD', not {bad}" if bad else None
+
+
 @dataclass(frozen=True)
 class OfficeConfig:
     id: str = checked("sukamaju", check=slug, doc="short id, used in MQTT topics")
@@ -184,6 +198,9 @@ class OfficeConfig:
     logo: str = checked("", doc="path to a PNG logo; empty for none")
     language: Literal["id", "en"] = "id"
     hours: OpeningHours = field(default_factory=OpeningHours)
+    holidays: list[str] = checked(default_factory=list, check=iso_dates,
+                                  doc="days the office is closed although its weekday is open (public holidays, "
+                                      "cuti bersama), as 'YYYY-MM-DD'")
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -297,6 +314,8 @@ class WebRulesConfig:
     ``[web]`` table. The website adds its own options to it (``web/config.py``, ``WebConfig``)."""
     phone_daily_limit: int = checked(2, check=in_range(1, 20),
                                      doc="remote tickets (and bookings) per phone number per day")
+    phone_slot_limit: int = checked(1, check=in_range(1, 100),
+                                    doc="bookings one phone number may hold in one appointment slot")
     booking_days_ahead: int = checked(7, check=in_range(0, 60), doc="how many days ahead a slot can be booked")
     checkin_early_minutes: int = checked(30, check=in_range(0, 600), doc="check-in opens this long before the slot")
     checkin_late_minutes: int = checked(30, check=in_range(0, 600), doc="check-in closes this long after the slot")
@@ -320,6 +339,31 @@ def _check_appointments(cfg: "Config") -> None:
         if slots.start >= slots.end:
             raise ConfigError(f"{cfg.source}: [[web.appointments]] for '{slots.service}': start {slots.start} must be "
                               f"before end {slots.end}")
+        problem = slots_outside_hours(slots, cfg.office.hours)
+        if problem:
+            raise ConfigError(f"{cfg.source}: [[web.appointments]] for '{slots.service}': {problem}")
+
+
+def slots_outside_hours(slots: AppointmentSlotsConfig, hours: OpeningHours) -> str | None:
+    """Why some slot of ``slots`` would start while the office is closed, or None: every slot must start
+    within ``[office.hours]`` of its weekday (a resident must never be given a time the door is shut)."""
+    sh, sm = map(int, slots.start.split(":"))
+    eh, em = map(int, slots.end.split(":"))
+    starts = list(range(sh * 60 + sm, eh * 60 + em, slots.every_minutes))
+    for day in slots.days:
+        value = getattr(hours, day)
+        if value == "closed":
+            return (f"days include '{day}', but [office.hours] {day} = \"closed\"; remove '{day}' from days or "
+                    "open the office that day")
+        m = _HOURS.fullmatch(value)
+        assert m is not None
+        opens, closes = int(m[1]) * 60 + int(m[2]), int(m[3]) * 60 + int(m[4])
+        outside = [t for t in starts if not opens <= t < closes]
+        if outside:
+            shown = ", ".join(f"{t // 60:02d}:{t % 60:02d}" for t in outside[:3]) + (" ..." if len(outside) > 3 else "")
+            return (f"slot(s) {shown} on '{day}' start outside the opening hours {value}; every slot must start "
+                    "while the office is open (change start/end, or [office.hours])")
+    return None
 
 
 # -------------------------------------------------------------------------- letters (e-administrasi)

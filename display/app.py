@@ -71,6 +71,7 @@ class WaitingRow(BoxLayout):
 class CallRow(BoxLayout):
     number = StringProperty("")
     counter_name = StringProperty("")
+    no_show = BooleanProperty(False)
     time_text = StringProperty("")
     row_height = NumericProperty(50)
 
@@ -79,6 +80,7 @@ class NowCalling(BoxLayout):
     number = StringProperty("")
     counter_name = StringProperty("")
     recall = BooleanProperty(False)
+    no_show = BooleanProperty(False)
     flash_on = BooleanProperty(False)
 
 
@@ -280,6 +282,7 @@ class DisplayApp(App):
         ids.now.number = now.number if now else ""
         ids.now.counter_name = now.counter_name if now else ""
         ids.now.recall = bool(now and now.recall)
+        ids.now.no_show = bool(now and now.no_show)
 
         counters = m.counters()
         box = ids.counters
@@ -295,18 +298,19 @@ class DisplayApp(App):
         calls = m.recent_calls()
         box = ids.calls
         row_h = min(self.vh * 6.4, box.height / RECENT_CALLS) if box.height > 1 else self.vh * 6
-        _fill(box, CallRow, [dict(number=c.number, counter_name=c.counter_name, row_height=row_h,
+        _fill(box, CallRow, [dict(number=c.number, counter_name=c.counter_name, row_height=row_h, no_show=c.no_show,
                                   time_text=format_clock(c.at.astimezone(self.tz)) if c.at else "")
                              for c in calls])
         self._show_banner(self._now())
         self.attention_text = m.attention_text()
         self._shown = {
-            "now": {"number": ids.now.number, "counter_name": ids.now.counter_name, "recall": ids.now.recall},
+            "now": {"number": ids.now.number, "counter_name": ids.now.counter_name, "recall": ids.now.recall,
+                    "no_show": ids.now.no_show},
             "counters": [{"id": c.id, "name": c.name, "number": c.number, "status": c.status,
                           "status_text": c.status_text} for c in counters],
             "services": [{"code": s.code, "prefix": s.prefix, "name": s.name, "waiting": s.waiting,
                           "wait_text": s.note or s.wait_text} for s in services],
-            "last_calls": [{"number": c.number, "counter_name": c.counter_name} for c in calls],
+            "last_calls": [{"number": c.number, "counter_name": c.counter_name, "no_show": c.no_show} for c in calls],
         }
         self._dump()
 

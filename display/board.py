@@ -83,6 +83,7 @@ class CallView:
     counter_name: str
     at: datetime | None
     recall: bool = False
+    no_show: bool = False   # the ticket was skipped since: it did not come ("tidak hadir")
 
 
 @dataclass(frozen=True)
@@ -276,7 +277,8 @@ class BoardModel:
             if isinstance(c, dict) and isinstance(c.get("number"), str):
                 calls.append(CallView(number=c["number"], counter=str(c.get("counter") or ""),
                                       counter_name=str(c.get("counter_name") or c.get("counter") or ""),
-                                      at=parse_time(c.get("at")), recall=bool(c.get("recall"))))
+                                      at=parse_time(c.get("at")), recall=bool(c.get("recall")),
+                                      no_show=c.get("no_show") is True))
         return calls
 
     def now_calling(self) -> CallView | None:

@@ -72,10 +72,9 @@ KIOSK_CMDS = ["issue_ticket", "check_in", "rate"]
 STAFF_CMDS = ["staff_login", "staff_logout", "staff_passwd", "staff_setup", "staff_add", "staff_update", "staff_audit"]
 # The website: residents' commands, the staff console's, and the console's virtual counter (the service
 # accepts a counter command from the web only with a signed-in person's session).
-WEB_CMDS = ["issue_ticket", "book", "ticket_status", "booking_slots", "web_info", "set_web"] + STAFF_CMDS \
+WEB_CMDS = ["issue_ticket", "book", "cancel_booking", "ticket_status", "booking_slots", "web_info", "set_web"] + STAFF_CMDS \
     + COUNTER_CMDS
-# Every command of docs/protocol.md, including the ones no device role may send (cancel_booking:
-# nothing sends it yet).
+# Every command of docs/protocol.md.
 ALL_CMDS = ["issue_ticket", "check_in", "rate", "book", "cancel_booking", "ticket_status", "booking_slots",
             "web_info", "set_web"] + COUNTER_CMDS + STAFF_CMDS
 
@@ -497,6 +496,7 @@ def test_acl_text_is_a_pure_function_of_the_devices():
     assert web == [
         "topic write antre/v2/+/cmd/web/web-1/issue_ticket",
         "topic write antre/v2/+/cmd/web/web-1/book",
+        "topic write antre/v2/+/cmd/web/web-1/cancel_booking",
         "topic write antre/v2/+/cmd/web/web-1/ticket_status",
         "topic write antre/v2/+/cmd/web/web-1/booking_slots",
         "topic write antre/v2/+/cmd/web/web-1/web_info",

@@ -254,7 +254,7 @@ def test_board_at_both_sizes_calls_recalls_and_silent_restart(office, xvfb, tmp_
                       and ui["ticker"].startswith("Posyandu"), "the retained state and ticker")
         assert serving(ui) == {"loket-1": ("A-003", "serving"), "loket-2": ("A-002", "serving"),
                                "loket-3": ("B-001", "paused")}
-        assert ui["now"] == {"number": "A-003", "counter_name": "Loket 1", "recall": False}
+        assert ui["now"] == {"number": "A-003", "counter_name": "Loket 1", "recall": False, "no_show": False}
         assert [x["number"] for x in ui["last_calls"]] == ["A-002", "B-001", "A-001"]
         assert [(s["prefix"], s["waiting"]) for s in ui["services"]] == [("A", 1), ("B", 2), ("C", 2)]
         assert ui["office_name"] == "Kantor Desa Uji Coba" and ui["banner"]["title"] == ""

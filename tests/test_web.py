@@ -304,7 +304,7 @@ def test_pages_are_small_mobile_first_and_readable_without_javascript(site):
     # Requirements and opening hours, in plain HTML (no script on this page at all).
     assert "<script" not in info.text
     assert "Kartu Keluarga (KK) asli" in info.text and "Surat pengantar RT/RW" in info.text
-    assert "06:00 – 18:00" in info.text and "Senin" in info.text
+    assert "06.00–18.00" in info.text and "Senin" in info.text
     assert "Ambil nomor di kantor" in info.text          # umum: remote = false
     # English toggle (a link and a cookie: no JavaScript needed).
     en = h.get("/bahasa/en?next=/layanan")
@@ -429,7 +429,7 @@ def test_booking_then_check_in_goes_ahead_of_walk_ins(site):
                                "date": _today(site), "slot": slot, "name": "Dewi Lestari", "phone": who})
     assert booked.status == 200, booked.text[:1000]
     code = re.search(r'id="code">(\d{10})<', booked.text)[1]
-    assert "<svg" in booked.text and slot in booked.text
+    assert "<svg" in booked.text and slot.replace(":", ".") in booked.text   # written 08.30 (EYD)
 
     # The slot (capacity 1) is now full: booking it again says so.
     again = h.get(f"/janji?service=adminduk&date={_today(site)}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import io
 import json
 import logging
@@ -34,11 +35,11 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from antre.link import health
-from antre.config import WEEKDAYS, Config
+from antre.config import Config
 from antre.link.mqtt import Reply
 from antre.link.protocol import normalize_name, normalize_phone
 
-from . import letters, letters_console, texts
+from . import letters, letters_console, residents, texts
 from .bridge import PING, TERMINAL, Bridge
 from .console import ConsoleAuth, RoleRefused, SignInRequired, console_command
 from .console import office as console_office
@@ -154,7 +155,7 @@ class WebApp:
         if key not in texts.TEXTS:
             log.warning("the service refused: %s", reply.code)
             key = "err_other"
-        return texts.text(key, lang, **({"n": self.web.phone_daily_limit} | values))
+        return texts.text(key, lang, **({"n": self.web.phone_daily_limit, "m": self.web.phone_slot_limit} | values))
 
     def client_ip(self, request: Request) -> str:
         return request.client.host if request.client else "?"
@@ -188,13 +189,7 @@ class WebApp:
         return self.render(request, "home.html", hours=self._hours(request))
 
     def _hours(self, request: Request) -> list[tuple[str, str]]:
-        lang = self.lang(request)
-        out = []
-        for i, day in enumerate(WEEKDAYS):
-            value = getattr(self.cfg.office.hours, day)
-            out.append((texts.DAYS[lang][i], texts.text("closed", lang) if value == "closed"
-                        else value.replace("-", " – ")))
-        return out
+        return residents.hours_rows(self.cfg, self.lang(request))
 
     async def layanan(self, request: Request) -> Response:
         info = await self.web_info() if self.bridge.available else None
@@ -210,8 +205,9 @@ class WebApp:
                          "remote": flags.get(svc.code, {}).get("remote"),
                          "appointments": flags.get(svc.code, {}).get("appointments")})
         state = self.bridge.state or {}
+        hours_today = state.get("hours_today")
         return self.render(request, "layanan.html", rows=rows, hours=self._hours(request),
-                           hours_today=state.get("hours_today"))
+                           hours_today=hours_today and residents.hhmm(hours_today.replace("-", "–"), self.lang(request)))
 
     # ------------------------------------------------------------------ take a number
 
@@ -223,6 +219,8 @@ class WebApp:
             return refused
         lang = self.lang(request)
         errors: dict[str, str] = {}
+        if self._closed(request):   # said before anything is sent (the service would refuse it too)
+            return await self._ambil_form(request, form, {}, None, 409)
         info = await self.web_info()
         if info is None:
             return await self._ambil_form(request, form, {}, texts.text("offline", lang), 503)
@@ -258,9 +256,13 @@ class WebApp:
         if info is None and problem is None:
             problem = texts.text("offline", lang)
         return self.render(request, "ambil.html", status, choices=choices, form=form, errors=errors,
-                           problem=problem, rid=uuid.uuid4().hex if status != 409 else self.request_id(form),
+                           problem=problem, closed=self._closed(request),
+                           rid=uuid.uuid4().hex if status != 409 else self.request_id(form),
                            privacy=self._privacy(lang), limit=self.web.phone_daily_limit,
                            sms=bool((info or {}).get("sms")))
+
+    def _closed(self, request: Request) -> dict[str, str] | None:
+        return residents.closed_notice(self.cfg, self.bridge.state, datetime.now(timezone.utc), self.lang(request))
 
     def _privacy(self, lang: str) -> str:
         when = texts.text("privacy_0", lang) if self.web.retention_days == 0 else \
@@ -283,8 +285,7 @@ class WebApp:
                                form=form, errors={}, slots=None, dates=[], rid=uuid.uuid4().hex,
                                privacy=self._privacy(lang))
         choices = [s["code"] for s in info["services"] if s["appointments"]]
-        today = date.fromisoformat(info["business_date"])
-        dates = [(today + timedelta(days=i)) for i in range(info["booking_days_ahead"] + 1)]
+        dates = residents.booking_dates(self.cfg, info, choices)   # no weekend, no holiday, no day without slots
         errors: dict[str, str] = {}
         problem = None
         service = form.get("service", "")
@@ -323,16 +324,16 @@ class WebApp:
         return self.render(request, "janji.html", status, problem=problem, choices=choices, form=form,
                            errors=errors, slots=slots, dates=[(d.isoformat(), texts.long_date(d, lang)) for d in dates],
                            rid=self.request_id(form) if status == 409 else uuid.uuid4().hex,
-                           privacy=self._privacy(lang), sms=bool(info.get("sms")))
+                           privacy=self._privacy(lang), sms=bool(info.get("sms")), hhmm=residents.hhmm)
 
     def _booked(self, request: Request, booking: dict[str, Any]) -> Response:
         lang = self.lang(request)
         return self.render(request, "janji_ok.html", booking=booking, qr=qr_svg(booking["code"]),
                            when=texts.text("booked_when", lang, service=self._service_label(booking["service"], lang),
                                            date=texts.long_date(date.fromisoformat(booking["date"]), lang),
-                                           slot=booking["slot"]),
-                           howto=texts.text("booked_howto", lang, start=booking["checkin_from"],
-                                            end=booking["checkin_until"]))
+                                           slot=residents.hhmm(booking["slot"], lang)),
+                           howto=texts.text("booked_howto", lang, start=residents.hhmm(booking["checkin_from"], lang),
+                                            end=residents.hhmm(booking["checkin_until"], lang)))
 
     # ------------------------------------------------------------------ status
 
@@ -555,7 +556,10 @@ def status_view(data: dict[str, Any], lang: str, tz=timezone.utc) -> dict[str, A
     t = lambda key, **v: texts.text(key, lang, **v)  # noqa: E731
     state = data.get("state", "")
     counter = data.get("counter") or {}
-    if state == "called":
+    recalled = state == "called" and bool(data.get("recalled") or (data.get("call_count") or 0) > 1)
+    if recalled:
+        state_text = t("st_recalled", counter=counter.get("name") or "loket")
+    elif state == "called":
         state_text = t("st_called", counter=counter.get("name") or "loket")
     elif state == "waiting":
         state_text = t("st_waiting")
@@ -567,7 +571,7 @@ def status_view(data: dict[str, Any], lang: str, tz=timezone.utc) -> dict[str, A
         "number": data.get("number"), "state": state, "state_text": state_text,
         "ahead_text": (t("ahead_n", n=ahead) if ahead else t("ahead_0")) if state == "waiting" else "—",
         "estimate_text": (t("minutes", m=minutes) if minutes else t("soon")) if state == "waiting" else "—",
-        "counter": counter.get("name"), "called": state == "called",
+        "counter": counter.get("name"), "called": state == "called", "recalled": recalled,
         "updated": datetime.now(tz).strftime("%H.%M.%S"),   # the office's own time, written as EYD does
     }
 
@@ -661,6 +665,7 @@ def create_app(cfg: Config, bridge: Bridge | None = None) -> Starlette:
         Route("/layanan", w.layanan),
         Route("/ambil", w.ambil, methods=["GET", "POST"]),
         Route("/janji", w.janji, methods=["GET", "POST"]),
+        Route("/janji/batal", functools.partial(residents.cancel, w), methods=["GET", "POST"]),
         Route("/cek", w.cek),
         Route("/status/{date}/{number}", w.status),
         Route("/status/{date}/{number}/events", w.status_events),

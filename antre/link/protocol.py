@@ -455,7 +455,7 @@ ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
     # The residents' website, and its staff page's service switches.
     # The residents' website with its letters, its staff console (accounts, sessions, the audit log) and
     # the console's virtual counter (counter commands with a person's session only).
-    "web": ("issue_ticket", "book", "ticket_status", "booking_slots", "web_info", "set_web",
+    "web": ("issue_ticket", "book", "cancel_booking", "ticket_status", "booking_slots", "web_info", "set_web",
             *(c for c in COMMANDS if c.startswith("letter_"))) + STAFF_COMMANDS + COUNTER_COMMANDS,
     # Staff tools and the operator: everything (an admin login may also write any topic).
     "admin": tuple(COMMANDS),

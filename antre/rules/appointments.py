@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy import and_, delete, func, or_, select, update
 
+from antre import opening
 from antre.config import AppointmentSlotsConfig, ServiceConfig, WEEKDAYS
 from antre.errors import CommandError, Conflict, NotFound
 from antre.storage.models import (
@@ -182,12 +183,15 @@ class WebRules:
         return svc, slots
 
     def _day_slots(self, slots: AppointmentSlotsConfig, day: date) -> list[str]:
+        """The slots of ``day``: none on a day the office is closed (its weekday, or a holiday), and only
+        those that start within that day's opening hours."""
         if WEEKDAYS[day.weekday()] not in slots.days:
             return []
-        hours = self.cfg.office.hours.for_weekday(day.weekday())
+        hours = opening.hours_on(self.cfg.office, day)
         if hours is None:
             return []
-        return slot_times(slots)
+        opens, closes = (f"{t:%H:%M}" for t in hours)
+        return [t for t in slot_times(slots) if opens <= t < closes]
 
     def _slot_at(self, day: date, slot: str) -> datetime:
         h, m = map(int, slot.split(":"))
@@ -233,8 +237,14 @@ class WebRules:
         if self._booked(s, svc.code, day).get(slot, 0) >= slots.capacity:
             raise Conflict("slot_full", f"the {slot} slot on {day.isoformat()} is fully booked")
         self._check_web_share(s, svc, day)
-        mine = s.scalar(select(func.count()).select_from(Booking).where(
-            Booking.business_date == day, Booking.phone == phone, Booking.state.in_((BOOKED, CHECKED_IN)))) or 0
+        kept = (Booking.business_date == day, Booking.phone == phone, Booking.state.in_((BOOKED, CHECKED_IN)))
+        in_slot = s.scalar(select(func.count()).select_from(Booking).where(
+            *kept, Booking.service_code == svc.code, Booking.slot == slot)) or 0
+        if in_slot >= self.web.phone_slot_limit:
+            # One phone must not fill a slot: the places are for as many residents as the capacity says.
+            raise Conflict("phone_slot_limit_reached", f"this phone number already has {in_slot} booking(s) in "
+                                                       f"the {slot} slot")
+        mine = s.scalar(select(func.count()).select_from(Booking).where(*kept)) or 0
         if mine >= self.web.phone_daily_limit:
             raise Conflict("phone_limit_reached", f"this phone number already has {mine} booking(s) that day")
         code = self._new_code(s)
@@ -270,12 +280,17 @@ class WebRules:
 
     def cancel_booking(self, s: "Session", now: datetime, code: str, phone: str) -> "Outcome":
         b = self._find_booking(s, code)
-        if b.phone != phone:
+        if b.phone is None or b.phone != phone:
             raise NotFound("booking_not_found", f"no booking with code {code} for this phone number")
+        svc = self.q.services.get(b.service_code) or self.q.service(b.service_code)  # refuse before writing
+        if b.state == CANCELLED:
+            # Cancelling again (another request, a reload) answers as the first time: it is cancelled.
+            return Outcome(self._booking_dict(svc, b.code, b.business_date, b.slot, CANCELLED), changed=False)
+        if b.state == BOOKED and b.business_date < self.q.business_date(now):
+            raise Conflict("booking_expired", f"booking {code} was for {b.business_date.isoformat()}")
         if b.state != BOOKED:
             raise Conflict(f"booking_{b.state}" if b.state != CHECKED_IN else "already_checked_in",
                            f"booking {code} is {b.state}")
-        svc = self.q.services.get(b.service_code) or self.q.service(b.service_code)  # refuse before writing
         b.state = CANCELLED
         log.info("booking %s cancelled", code)
         return Outcome(self._booking_dict(svc, b.code, b.business_date, b.slot, CANCELLED), changed=False)

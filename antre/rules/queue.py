@@ -43,6 +43,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from antre import PROTOCOL_VERSION
 from antre.clock import SystemClock
+from antre import opening
 from antre.config import Config, CounterConfig, ServiceConfig
 from antre.errors import CommandError, Conflict, NotFound
 from antre.rules.outcome import Outcome
@@ -119,10 +120,12 @@ class Today:
     served: dict[str, tuple[float, int]] = field(default_factory=dict)     # service -> (minutes, tickets)
     calls: deque = field(default_factory=lambda: deque(maxlen=10))         # newest first
     rateable: dict[str, dict[str, Any]] = field(default_factory=dict)      # number -> entry, oldest first
+    no_shows: set[str] = field(default_factory=set)                        # numbers now marked no-show
     runs: dict[str, list[list]] = field(default_factory=dict)              # service -> its queue as runs
     undoable: bool = False                                                 # the day change into it can be undone
 
     def add_waiting(self, t: TicketRow) -> None:
+        self.no_shows.discard(t.number)   # e.g. a no-show brought back into the queue
         bisect.insort(self.waiting.setdefault(t.service, []), t, key=lambda r: r.order)
         self.runs.pop(t.service, None)
 
@@ -168,6 +171,7 @@ class QueueService:
         self.services = {s.code: s for s in cfg.services}
         self.counters = {c.id: c for c in cfg.counters}
         self.today: Today | None = None
+        self._open_seen: bool | None = None   # is_open at the last tick
         #: A reason to doubt the clock (``ClockWatch.doubt``), or None; and the devices' clock, if it differs.
         self.clock_doubt: Callable[[], str | None] = lambda: None
         self.clock_device_time: Callable[[], float | None] = lambda: None
@@ -352,7 +356,11 @@ class QueueService:
                     hook(s, now)
             except Exception:  # noqa: BLE001 - periodic work of a plug-in never stops the queue
                 log.exception("periodic work %s failed; tried again at the next tick", getattr(hook, "__qualname__", hook))
-        return before is not None and (self.today.day, self.today.seq) != before
+        # The office opening or closing changes the state's `open` and `next_open` without a command.
+        open_now = self.is_open(now)
+        flipped = self._open_seen is not None and open_now != self._open_seen
+        self._open_seen = open_now
+        return flipped or (before is not None and (self.today.day, self.today.seq) != before)
 
     # ------------------------------------------------------------------ time
 
@@ -370,12 +378,8 @@ class QueueService:
         return datetime(day.year, day.month, day.day, tzinfo=self.tz).astimezone(timezone.utc)
 
     def is_open(self, now: datetime) -> bool:
-        local = now.astimezone(self.tz)
-        hours = self.cfg.office.hours.for_weekday(local.weekday())
-        if hours is None:
-            return False
-        (oh, om), (ch, cm) = hours
-        return (oh, om) <= (local.hour, local.minute) < (ch, cm)
+        """Within today's opening hours, and today is no holiday (``antre.opening``)."""
+        return opening.is_open(self.cfg.office, now)
 
     def _open_day(self, now: datetime) -> None:
         """Makes sure the mirror holds the business day; at a new day, closes earlier open tickets as expired.
@@ -541,6 +545,8 @@ class QueueService:
             live.last_seq[r.prefix] = max(live.last_seq.get(r.prefix, 0), r.seq)
             if r.state == WAITING:
                 live.add_waiting(r)
+            elif r.state == NO_SHOW:
+                live.no_shows.add(r.number)
             elif r.state == DONE:
                 live.add_served(r)
                 if r.id not in rated:
@@ -689,6 +695,8 @@ class QueueService:
         if t.state == DONE:
             self.today.add_served(t)
             self.today.rateable[t.number] = self._rateable_entry(t)
+        if t.state == NO_SHOW:
+            self.today.no_shows.add(t.number)
 
     def _call_next(self, s: Session, now: datetime, counter: str) -> Outcome:
         c = self._counter(counter)
@@ -920,7 +928,9 @@ class QueueService:
         window = now - timedelta(minutes=self.cfg.queue.rating_window_minutes)
         rateable = [{k: v for k, v in e.items() if k != "_at"} for e in reversed(live.rateable.values())
                     if e["_at"] >= window][:RATEABLE_LIMIT]
-        hours = self.cfg.office.hours.for_weekday(now.astimezone(self.tz).weekday())
+        hours = opening.hours_on(self.cfg.office, now.astimezone(self.tz).date())
+        serving = {t.number for t in live.current.values()}
+        next_open = opening.next_opening(self.cfg.office, now)
         return {
             "protocol": PROTOCOL_VERSION,
             "seq": live.seq,
@@ -929,10 +939,14 @@ class QueueService:
                        "timezone": self.cfg.office.timezone},
             "business_date": live.day.isoformat(),
             "open": self.is_open(now) or not self.cfg.queue.enforce_hours,
-            "hours_today": None if hours is None else "{:02d}:{:02d}-{:02d}:{:02d}".format(*hours[0], *hours[1]),
+            "hours_today": None if hours is None else f"{hours[0]:%H:%M}-{hours[1]:%H:%M}",
+            "holiday": opening.is_holiday(self.cfg.office, now.astimezone(self.tz).date()),
+            "next_open": None if next_open is None else iso(next_open),
             "services": services,
             "counters": counters,
-            "last_calls": list(live.calls),
+            # A call whose ticket was skipped since carries "no_show": the TV marks it "tidak hadir".
+            "last_calls": [c | {"no_show": c["number"] in live.no_shows and c["number"] not in serving}
+                           for c in live.calls],
             "rateable": rateable,
         }
 

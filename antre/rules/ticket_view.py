@@ -95,12 +95,18 @@ class StateIndex:
                 self.open[number] = {"number": number, "service": svc.get("code"), "state": "waiting",
                                      "ahead": ahead, "counter": None,
                                      "estimated_wait_minutes": estimate_minutes(ahead, per, open_counters)}
+        # The newest call of each number (last_calls is newest first): a recall is shown as one.
+        newest: dict[str, dict[str, Any]] = {}
+        for call in state.get("last_calls") or ():
+            if isinstance(call, dict) and isinstance(call.get("number"), str):
+                newest.setdefault(call["number"], call)
         for c in state.get("counters") or ():
             serving = c.get("serving")
             if serving and serving.get("number"):
+                call = newest.get(serving["number"]) or {}
                 self.open[serving["number"]] = {
                     "number": serving["number"], "service": serving.get("service"), "state": "called", "ahead": 0,
-                    "estimated_wait_minutes": 0,
+                    "estimated_wait_minutes": 0, "recalled": call.get("recall") is True,
                     "counter": {"id": c.get("id"), "name": c.get("name"), "number": c.get("number")}}
         #: False for a state from a service that does not publish queues (then ask the service).
         self.complete = all(isinstance(s.get("queue"), list) for s in state.get("services") or ())
