@@ -585,6 +585,19 @@ class StaffConfig:
 
 
 @dataclass(frozen=True)
+class ReportConfig:
+    """The signature block of the printed report (``antre report --format pdf``, the staff page's PDF)."""
+    place: str = checked("", doc="place before the date on the signature line; empty: the office name without "
+                                 "'Kantor Desa'")
+    signer_name: str = checked("", doc="name under the signature; empty: a dotted line to write it by hand")
+    signer_title: str = checked("Kepala Seksi Pelayanan", check=non_empty,
+                                doc="the signer's position (jabatan), e.g. 'Kepala Desa Sukamaju' or 'Lurah'")
+    signer_nip: str = checked("", doc="the signer's staff number; empty: no number line (village staff often "
+                                      "have none)")
+    signer_nip_label: str = checked("NIP", check=non_empty, doc="what the number is called: 'NIP', 'NIPD', 'NIAPD'")
+
+
+@dataclass(frozen=True)
 class Config:
     office: OfficeConfig = field(default_factory=OfficeConfig)
     services: list[ServiceConfig] = field(default_factory=lambda: list(SAMPLE_SERVICES))
@@ -598,6 +611,7 @@ class Config:
     letters: LettersConfig = field(default_factory=LettersConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     staff: StaffConfig = field(default_factory=StaffConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
     source: str = field(default="<built-in defaults>", compare=False, metadata={"internal": True})
 
     def __getattr__(self, name: str) -> Any:

@@ -525,7 +525,7 @@ class WebApp:
         except ValueError:
             return await self._staff_page(request, texts.text("bad_date", self.lang(request)), 400)
         fmt = q.get("format", "pdf")
-        if fmt not in ("pdf", "csv") or start > end or (end - start).days > 366:
+        if fmt not in ("pdf", "csv", "csv-id") or start > end or (end - start).days > 366:
             return await self._staff_page(request, texts.text("bad_date", self.lang(request)), 400)
         try:
             data = await run_in_threadpool(build_report_file, self.cfg, start, end, fmt)
@@ -592,7 +592,7 @@ def build_report_file(cfg: Config, start: date, end: date, fmt: str) -> bytes:
 
     from antre.reports import ReportError
     from antre.reports.stats import build_report
-    from antre.reports.tables import default_place, period_text, write_csv_dir
+    from antre.reports.tables import MACHINE, SPREADSHEET_ID, default_place, period_text, write_csv_dir
     from antre.storage import open_readonly
 
     engine = open_readonly(cfg.database.effective_url)
@@ -607,12 +607,13 @@ def build_report_file(cfg: Config, start: date, end: date, fmt: str) -> bytes:
     if report.is_empty:
         raise ReportError(f"tidak ada tiket atau penilaian pada {period_text(report)}")
     if fmt == "pdf":
-        from antre.reports.pdf import render_pdf
+        from antre.reports.pdf import Signer, render_pdf
 
-        return render_pdf(report, place=default_place(cfg.office.name), signed_on=datetime.now(cfg.office.tz).date())
+        return render_pdf(report, place=cfg.report.place or default_place(cfg.office.name),
+                          signed_on=datetime.now(cfg.office.tz).date(), signer=Signer.from_config(cfg.report))
     buf = io.BytesIO()
     with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path in write_csv_dir(report, Path(tmp)):
+        for path in write_csv_dir(report, Path(tmp), SPREADSHEET_ID if fmt == "csv-id" else MACHINE):
             zf.write(path, path.name)
     return buf.getvalue()
 

@@ -163,7 +163,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "from": ("Dari", "From"),
     "to": ("Sampai", "To"),
     "download_pdf": ("Unduh PDF", "Download PDF"),
-    "download_csv": ("Unduh CSV (zip)", "Download CSV (zip)"),
+    "download_csv": ("Unduh CSV untuk program (zip)", "Download CSV for programs (zip)"),
+    "download_csv_id": ("Unduh CSV untuk spreadsheet (zip)", "Download CSV for a spreadsheet (zip)"),
     "back": ("Kembali", "Back"),
     # Problems: form validation
     "bad_service": ("Pilih salah satu layanan.", "Choose one of the services."),

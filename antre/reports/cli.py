@@ -14,7 +14,7 @@ from pathlib import Path
 from antre.reports import ReportError
 from antre.reports.tables import default_place  # noqa: F401 (the --place default)
 
-FORMATS = ("text", "json", "csv", "pdf", "png")
+FORMATS = ("text", "json", "csv", "csv-id", "pdf", "png")
 PROGRESS_MIN_DAYS = 32  # a progress bar for ranges longer than a month
 
 
@@ -34,13 +34,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="last business day, inclusive (default: the same as --from)")
     parser.add_argument("--db-url", metavar="URL", help="database URL (default: database.url of the configuration)")
     parser.add_argument("--format", choices=FORMATS, default="text",
-                        help="text (default, to the terminal), json, csv (a folder of files), "
+                        help="text (default, to the terminal), json, csv (a folder of files for programs), "
+                             "csv-id (the same for a spreadsheet set to Indonesian: Indonesian headings, ';', "
+                             "decimal comma), "
                              "png (a folder of charts) or pdf (the printable report)")
     parser.add_argument("--out", metavar="PATH",
-                        help="file (text, json, pdf) or folder (csv, png) to write; text and json default to "
+                        help="file (text, json, pdf) or folder (csv, csv-id, png) to write; text and json default to "
                              "standard output, the others to a name with the period in the current folder")
     parser.add_argument("--place", help="place on the PDF signature line (default: from the office name)")
-    parser.add_argument("--signer", default="", help="name printed under the PDF signature (default: a blank line)")
+    parser.add_argument("--signer", default="", help="name printed under the PDF signature (default: [report] "
+                                                     "signer_name, else a dotted line)")
+    parser.add_argument("--signer-title", default="", help="the signer's position (default: [report] signer_title)")
+    parser.add_argument("--signer-nip", default="", help="the signer's staff number (default: [report] signer_nip)")
 
 
 def _write_folder(folder: Path, fmt: str, write):
@@ -155,8 +160,11 @@ def run(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(text)
         return 0
-    if fmt == "csv":
-        paths = _write_folder(_target(args, "-csv"), fmt, lambda folder: write_csv_dir(report, folder))
+    if fmt in ("csv", "csv-id"):
+        from antre.reports.tables import MACHINE, SPREADSHEET_ID
+
+        form = MACHINE if fmt == "csv" else SPREADSHEET_ID
+        paths = _write_folder(_target(args, "-" + fmt), fmt, lambda folder: write_csv_dir(report, folder, form))
     elif fmt == "png":
         from antre.reports.charts import write_charts
 
@@ -165,12 +173,13 @@ def run(args: argparse.Namespace) -> int:
             print("Catatan: belum ada responden survei IKM, grafik IKM tidak dibuat "
                   "(no IKM survey answers: no IKM chart).", file=sys.stderr)
     else:
-        from antre.reports.pdf import render_pdf
+        from antre.reports.pdf import Signer, render_pdf
 
         path = _target(args, ".pdf")
         signed_on = datetime.now(tz).date()
-        data = render_pdf(report, place=args.place or default_place(cfg.office.name), signed_on=signed_on,
-                          signer=args.signer)
+        data = render_pdf(report, place=args.place or cfg.report.place or default_place(cfg.office.name),
+                          signed_on=signed_on, signer=Signer.from_config(cfg.report, name=args.signer,
+                                                                         title=args.signer_title, nip=args.signer_nip))
         _write(path, data)
         paths = [path]
     for p in paths:

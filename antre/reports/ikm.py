@@ -154,6 +154,22 @@ def compute_ikm(surveys: Iterable[Sequence[int]]) -> IkmResult:
     return IkmResult(n, tuple(elements), exact, index, classify(index))
 
 
+def minimum_sample(population: int) -> int:
+    """The fewest respondents for an IKM of ``population`` service users to be judged, by the sampling
+    table the regulation's guidance points to (Krejcie and Morgan, 1970, in the Lampiran of PermenPANRB
+    14/2017): ``s = X² N P(1-P) / (d² (N-1) + X² P(1-P))`` with X² = 3.841 (95 % confidence), P = 0.5
+    and d = 0.05, rounded half up as the published table is.
+
+    >>> [minimum_sample(n) for n in (1, 10, 50, 100, 200, 500, 1000, 100000)]
+    [1, 10, 44, 80, 132, 217, 278, 383]
+    """
+    if population <= 0:
+        return 0
+    chi2, p, d = Fraction(3841, 1000), Fraction(1, 2), Fraction(5, 100)
+    s = chi2 * population * p * (1 - p) / (d * d * (population - 1) + chi2 * p * (1 - p))
+    return int(round_half_up(s, 0))
+
+
 @dataclass(frozen=True)
 class QuickResult:
     """Index of the quick face ratings: mean score x 25, with the count of each face."""

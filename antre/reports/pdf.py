@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import logging
 import struct
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -16,9 +17,11 @@ import matplotlib
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
+from antre.config import ReportConfig
 from antre.reports import charts
 from antre.reports.stats import Report
-from antre.reports.tables import Table, build_tables, display, period_text, tanggal, _ikm_sentence
+from antre.reports.tables import Table, build_tables, display, hour_span, period_text, tanggal, _ikm_sentence
+from antre.wording import clock_time
 
 # fontTools logs every glyph subset at INFO, and `antre` logs INFO by default.
 logging.getLogger("fontTools").setLevel(logging.WARNING)
@@ -55,8 +58,14 @@ class ReportPDF(FPDF):
         self.set_text_color(0, 0, 0)
 
 
-def _heading(pdf: FPDF, text: str, keep_with: float = 0) -> None:
-    if pdf.will_page_break(30 + keep_with):
+HEADING_HEIGHT = 10  # mm: the gap above a heading and its line
+PARAGRAPH_NEED = 14  # mm: a short paragraph (two lines) kept with the heading above it
+
+
+def _heading(pdf: FPDF, text: str, keep_with: float) -> None:
+    """A section heading, kept with what follows it (keep-with-next): ``keep_with`` mm of the next block
+    (:func:`_table_need` for a table) must fit on the page under the heading, else both start a new page."""
+    if pdf.will_page_break(HEADING_HEIGHT + keep_with):
         pdf.add_page()
     pdf.ln(3)
     pdf.set_font(FONT, "B", 11)
@@ -120,11 +129,17 @@ def _table_height(pdf: FPDF, table: Table, size: float) -> float:
     return 8 + 2 * row + (lines + wrapped) * row + (8 if table.note else 0)
 
 
+def _table_need(pdf: FPDF, table: Table, size: float, keep_with: float = 0) -> float:
+    """The mm a table needs on the page where it starts: all of it when shorter than half a page (plus
+    ``keep_with``), else its title, heading row and a few rows."""
+    height = _table_height(pdf, table, size) + keep_with
+    return min(height, 25) if height > pdf.eph / 2 else height
+
+
 def _table(pdf: FPDF, table: Table, size: float = 7.5, keep_with: float = 0) -> None:
     """Title, table and note. A table shorter than half a page is not split over two pages;
     ``keep_with`` mm more are kept with it (e.g. the signature after the last table)."""
-    height = _table_height(pdf, table, size) + keep_with
-    if pdf.will_page_break(min(height, 25) if height > pdf.eph / 2 else height):
+    if pdf.will_page_break(_table_need(pdf, table, size, keep_with)):
         pdf.add_page()
     pdf.set_font(FONT, "B", 9.5)
     pdf.cell(0, 6, table.title, new_x="LMARGIN", new_y="NEXT")
@@ -174,28 +189,49 @@ def _image(pdf: FPDF, data: bytes) -> None:
 SIGNATURE_HEIGHT = 55  # mm
 
 
-def _signature(pdf: FPDF, place: str, signed_on: date, signer: str) -> None:
+@dataclass(frozen=True)
+class Signer:
+    """Who signs the report: ``[report]`` of the configuration (``--signer`` and friends override it)."""
+
+    name: str = ""
+    title: str = "Kepala Seksi Pelayanan"
+    nip: str = ""
+    nip_label: str = "NIP"
+
+    @classmethod
+    def from_config(cls, report: ReportConfig, **override: str) -> "Signer":
+        values = {"name": report.signer_name, "title": report.signer_title, "nip": report.signer_nip,
+                  "nip_label": report.signer_nip_label}
+        return cls(**(values | {k: v for k, v in override.items() if v}))
+
+
+def _signature(pdf: FPDF, place: str, signed_on: date, signer: Signer) -> None:
     if pdf.will_page_break(SIGNATURE_HEIGHT):
         pdf.add_page()
     pdf.ln(8)
     x = pdf.w - MARGIN - 75
     pdf.set_font(FONT, "", 10)
-    for text in (f"{place}, {tanggal(signed_on)}", "Kepala Seksi Pelayanan"):
+    lines = [f"{place}, {tanggal(signed_on)}"] + [line for line in signer.title.splitlines() if line.strip()]
+    for text in lines:
         pdf.set_x(x)
-        pdf.cell(75, 5.5, text, align="C", new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(75, 5.5, text, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(22)
     pdf.set_x(x)
-    pdf.set_font(FONT, "BU" if signer else "", 10)
-    pdf.cell(75, 5.5, signer or "(" + "." * 60 + ")", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(FONT, "BU" if signer.name else "", 10)
+    pdf.cell(75, 5.5, signer.name or "(" + "." * 60 + ")", align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(FONT, "", 10)
-    pdf.set_x(x)
-    pdf.cell(75, 5.5, "NIP. " + "." * 36, align="C", new_x="LMARGIN", new_y="NEXT")
+    if signer.nip:
+        pdf.set_x(x)
+        pdf.cell(75, 5.5, f"{signer.nip_label}. {signer.nip}", align="C", new_x="LMARGIN", new_y="NEXT")
 
 
-def render_pdf(report: Report, *, place: str, signed_on: date, signer: str = "") -> bytes:
-    """The whole report as PDF bytes."""
-    pdf = ReportPDF(f"{report.office_name} | Laporan {period_text(report)} | dibuat oleh Antre "
-                    f"{report.generated_at:%d-%m-%Y %H:%M}")
+def render_pdf(report: Report, *, place: str, signed_on: date, signer: str | Signer = "") -> bytes:
+    """The whole report as PDF bytes. ``signer``: a :class:`Signer`, or only a name (the default title)."""
+    if isinstance(signer, str):
+        signer = Signer(name=signer)
+    made = report.generated_at
+    pdf = ReportPDF(f"{report.office_name} | Laporan {period_text(report)} | dibuat {tanggal(made)} "
+                    f"{clock_time(made)}")
     pdf.alias_nb_pages()
     pdf.add_page()
 
@@ -221,7 +257,7 @@ def render_pdf(report: Report, *, place: str, signed_on: date, signer: str = "")
     images = charts.render_all(report)
     t = report.total
 
-    _heading(pdf, "1. Ringkasan")
+    _heading(pdf, "1. Ringkasan", 60)
     w, s = t.wait, t.service
     summary = [
         ("Tiket diambil", display(t.issued, "int")),
@@ -231,7 +267,7 @@ def render_pdf(report: Report, *, place: str, signed_on: date, signer: str = "")
         ("Kedaluwarsa (belum dipanggil saat tutup)", display(t.expired, "int")),
         ("Waktu tunggu rata-rata / P90", f"{display(w.mean, 'min')} / {display(w.p90, 'min')} menit"),
         ("Waktu layanan rata-rata / P90", f"{display(s.mean, 'min')} / {display(s.p90, 'min')} menit"),
-        ("Jam tersibuk", ", ".join(f"{h:02d}:00-{h:02d}:59" for h in report.busiest_hours()) or "-"),
+        ("Jam tersibuk", ", ".join(hour_span(h) for h in report.busiest_hours()) or "-"),
     ]
     if t.open:
         summary.insert(5, ("Belum selesai", display(t.open, "int")))
@@ -246,7 +282,7 @@ def render_pdf(report: Report, *, place: str, signed_on: date, signer: str = "")
     pdf.ln(1)
     _paragraph(pdf, _ikm_sentence(report), 9.5, "B")
 
-    _heading(pdf, "2. Statistik pelayanan")
+    _heading(pdf, "2. Statistik pelayanan", _table_need(pdf, tables["days"], 7.5))
     _table(pdf, tables["days"])
     _image(pdf, images["tickets_per_day"])
     _table(pdf, tables["services"], size=7)
@@ -254,7 +290,8 @@ def render_pdf(report: Report, *, place: str, signed_on: date, signer: str = "")
     _table(pdf, tables["counters"], size=7)
     _table(pdf, tables["hours"], size=8)
 
-    _heading(pdf, "3. Indeks Kepuasan Masyarakat (IKM), PermenPANRB 14/2017")
+    _heading(pdf, "3. Indeks Kepuasan Masyarakat (IKM), PermenPANRB 14/2017",
+             PARAGRAPH_NEED if report.ikm.index is None else _table_need(pdf, tables["ikm_elements"], 8))
     if report.ikm.index is None:
         _paragraph(pdf, "Belum ada responden yang mengisi survei 9 unsur pada periode ini, "
                         "sehingga IKM belum dapat dihitung.", 9.5, "I")
@@ -266,7 +303,8 @@ def render_pdf(report: Report, *, place: str, signed_on: date, signer: str = "")
         _paragraph(pdf, f"{report.incomplete_surveys} survei tidak lengkap (tidak semua 9 unsur diisi) "
                         f"tidak dihitung.", 8, "I")
 
-    _heading(pdf, "4. Penilaian cepat (wajah) di kios")
+    _heading(pdf, "4. Penilaian cepat (wajah) di kios", PARAGRAPH_NEED if report.quick.respondents == 0 else
+             _table_need(pdf, tables["quick_services"], 8))
     if report.quick.respondents == 0:
         _paragraph(pdf, "Belum ada penilaian cepat pada periode ini.", 9.5, "I")
     else:

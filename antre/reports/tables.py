@@ -11,14 +11,14 @@ import csv
 import io
 import json
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from antre.wording import day_month_year as tanggal  # '1 November 2026'
-from antre.reports.ikm import FACES, Category, IkmResult, QuickResult
+from antre.wording import clock_time, day_month_year as tanggal  # '1 November 2026'
+from antre.reports.ikm import FACES, Category, IkmResult, QuickResult, minimum_sample
 from antre.reports.stats import Durations, Report, Tally
 
 JSON_FORMAT = "antre-report/1"
@@ -55,6 +55,11 @@ def default_place(office_name: str) -> str:
         if office_name.startswith(prefix) and len(office_name) > len(prefix):
             return office_name[len(prefix):]
     return office_name
+
+
+def hour_span(hour: int) -> str:
+    """``08.00–08.59``: one hour of the day, written as EYD writes times."""
+    return f"{clock_time(time(hour, 0))}–{clock_time(time(hour, 59))}"
 
 
 def period_text(report: Report) -> str:
@@ -158,7 +163,7 @@ def build_tables(report: Report, *, compact: bool = True) -> list[Table]:
 
     busiest = report.busiest_hours()
     total_issued = sum(report.hours) or 1
-    hour_rows = [[f"{h:02d}:00-{h:02d}:59", n, 100 * n / total_issued,
+    hour_rows = [[hour_span(h), n, 100 * n / total_issued,
                   "tersibuk" if h in busiest else ""]
                  for h, n in enumerate(report.hours) if n or not compact]
     tables.append(Table("hours", f"Jam tersibuk (tiket diambil per jam, waktu {report.timezone})",
@@ -170,15 +175,20 @@ def build_tables(report: Report, *, compact: bool = True) -> list[Table]:
     for scope, name, result in [("all", "Seluruh layanan", report.ikm)] + [
             (code, report.service_name(code), r) for code, r in report.ikm_by_service.items()]:
         weakest = result.weakest
-        summary_rows.append(["-" if compact and scope == "all" else scope, name, result.respondents, result.index,
-                             result.category.letter if result.category else None,
+        users, needed = ikm_sample(report, scope, result)
+        summary_rows.append(["-" if compact and scope == "all" else scope, name, result.respondents, users, needed,
+                             result.index, result.category.letter if result.category else None,
                              result.category.label if result.category else None,
-                             weakest.code if weakest else None])
+                             weakest.code if weakest else None,
+                             SAMPLE_SHORT if result.respondents < needed else ""])
     tables.append(Table("ikm_summary", "Indeks Kepuasan Masyarakat (IKM)",
                         [Column("scope", "Kode", "text"), Column("name", "Cakupan", "text"),
-                         Column("respondents", "Responden"), Column("ikm", "IKM", "index"),
+                         Column("respondents", "Responden"), Column("served", "Dilayani"),
+                         Column("min_sample", "Sampel minimal"), Column("ikm", "IKM", "index"),
                          Column("category", "Mutu", "text"), Column("performance", "Kinerja", "text"),
-                         Column("weakest_element", "Unsur terendah", "text")], summary_rows))
+                         Column("weakest_element", "Unsur terendah", "text"),
+                         Column("sample_note", "Catatan", "text")], summary_rows,
+                        note=SAMPLE_NOTE))
 
     quick_cols = [Column("key", "Kode", "text"), Column("name", "Nama", "text"), Column("respondents", "Penilai")] + \
         [Column(f"score_{s}", FACES[s]) for s in (4, 3, 2, 1)] + \
@@ -198,6 +208,22 @@ def build_tables(report: Report, *, compact: bool = True) -> list[Table]:
         for table in tables[:3]:
             _drop_column(table, "open")
     return tables
+
+
+#: The mark of an IKM from fewer respondents than the sampling table asks for.
+SAMPLE_SHORT = "sampel kurang"
+SAMPLE_NOTE = ("Sampel minimal: jumlah responden yang diperlukan untuk jumlah warga yang dilayani, menurut tabel "
+               "Krejcie dan Morgan yang dipakai pedoman PermenPANRB 14/2017 (tingkat kepercayaan 95 %, galat 5 %). "
+               "IKM bertanda \"sampel kurang\" dihitung dari responden yang lebih sedikit: belum dapat dijadikan "
+               "kesimpulan mutu pelayanan.")
+
+
+def ikm_sample(report: Report, scope: str, result: IkmResult) -> tuple[int, int]:
+    """(residents served in the scope, respondents the sampling table asks for): ``scope`` is ``"all"`` or
+    a service code. A scope with more respondents than served tickets counts the respondents."""
+    tally = report.total if scope == "all" else report.services.get(scope)
+    users = max(tally.served if tally else 0, result.respondents)
+    return users, minimum_sample(users)
 
 
 def _drop_column(table: Table, key: str) -> None:
@@ -253,9 +279,13 @@ def _ikm_sentence(report: Report) -> str:
     if ikm.index is None:
         return f"IKM: belum ada responden survei 9 unsur pada periode ini{extra}."
     w = ikm.weakest
+    users, needed = ikm_sample(report, "all", ikm)
+    caveat = (f" Sampel kurang: {ikm.respondents} responden dari {display(users, 'int')} warga yang dilayani, "
+              f"minimal {display(needed, 'int')} (Krejcie dan Morgan); hasil ini belum dapat dijadikan kesimpulan."
+              if ikm.respondents < needed else "")
     return (f"IKM {display(ikm.index, 'index')}: mutu {ikm.category.letter} ({ikm.category.label}), "
             f"{ikm.respondents} responden; unsur terendah {w.code} {w.name} "
-            f"(NRR {display(w.nrr, 'nrr')}){extra}.")
+            f"(NRR {display(w.nrr, 'nrr')}){extra}.{caveat}")
 
 
 def _text_table(table: Table) -> str:
@@ -284,16 +314,63 @@ def _text_table(table: Table) -> str:
 # --------------------------------------------------------------------------
 
 def csv_text(table: Table) -> str:
+    """The table as machine CSV (English keys, ``,``, decimal point)."""
+    return csv_text_as(table, MACHINE)
+
+
+#: Headings of the CSV-only tables and of columns without a heading of their own (spreadsheet form).
+CSV_LABELS = {
+    "from": "Dari", "to": "Sampai", "issued": "Tiket", "called": "Dipanggil", "served": "Dilayani",
+    "no_show": "Tidak hadir", "transferred": "Dialihkan", "expired": "Kedaluwarsa", "open": "Belum selesai",
+    "wait_mean_min": "Tunggu", "wait_p90_min": "P90 tunggu", "service_mean_min": "Layanan",
+    "service_p90_min": "P90 layanan", "respondents": "Penilai", "mean": "Rata-rata nilai", "index": "Indeks",
+    "category": "Mutu", "mark": "Keterangan", **{f"score_{s}": FACES[s] for s in (4, 3, 2, 1)},
+}
+UNITS = {"min": " (menit)", "pct": " (%)"}
+
+
+@dataclass(frozen=True)
+class CsvForm:
+    """How a CSV file is written. :data:`MACHINE` for programs (English keys, ``,``, decimal point);
+    :data:`SPREADSHEET_ID` opens as it should in a spreadsheet set to Indonesian (LibreOffice Calc, Excel,
+    Google Sheets with the Indonesia locale): Indonesian headings, ``;`` between fields, a decimal comma,
+    and a UTF-8 byte order mark so the spreadsheet reads the file as UTF-8."""
+
+    name: str
+    delimiter: str
+    decimal: str
+    headings: str  # "keys" or "labels"
+    encoding: str
+    lineterminator: str
+
+
+MACHINE = CsvForm("csv", ",", ".", "keys", "utf-8", "\n")
+SPREADSHEET_ID = CsvForm("csv-id", ";", ",", "labels", "utf-8-sig", "\r\n")
+
+
+def csv_heading(column: Column) -> str:
+    """A column's Indonesian heading for a spreadsheet, with its unit: ``Tunggu (menit)``."""
+    return (column.label or CSV_LABELS.get(column.key, column.key)) + UNITS.get(column.kind, "")
+
+
+def csv_value(value: Any, form: CsvForm) -> str:
+    text = machine(value)
+    if form.decimal != "." and isinstance(value, (float, Fraction, Decimal)):
+        text = text.replace(".", form.decimal)
+    return text
+
+
+def csv_text_as(table: Table, form: CsvForm) -> str:
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow([c.key for c in table.columns])
+    writer = csv.writer(buf, delimiter=form.delimiter, lineterminator=form.lineterminator)
+    writer.writerow([c.key if form.headings == "keys" else csv_heading(c) for c in table.columns])
     for row in table.rows:
-        writer.writerow([machine(v) for v in row])
+        writer.writerow([csv_value(v, form) for v in row])
     return buf.getvalue()
 
 
-def write_csv_dir(report: Report, folder: Path) -> list[Path]:
-    """One UTF-8 CSV file per table (every day of the period in days.csv, every hour in hours.csv)."""
+def write_csv_dir(report: Report, folder: Path, form: CsvForm = MACHINE) -> list[Path]:
+    """One CSV file per table (every day of the period in days.csv, every hour in hours.csv), in ``form``."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     tables = build_tables(report, compact=False)
@@ -313,7 +390,8 @@ def write_csv_dir(report: Report, folder: Path) -> list[Path]:
           t.transferred_out, t.expired, t.open] + _times(t)]))
     for table in tables:
         path = folder / f"{table.name}.csv"
-        path.write_text(csv_text(table), encoding="utf-8")
+        with path.open("w", encoding=form.encoding, newline="") as fh:
+            fh.write(csv_text_as(table, form))
         paths.append(path)
     return paths
 
