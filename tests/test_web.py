@@ -505,6 +505,11 @@ def test_staff_page_needs_the_pin_and_switches_remote_tickets(site):
     assert status == 200 and headers["Content-Type"] == "application/zip"
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
     assert "summary.csv" in names
+    # ... and for a spreadsheet set to Indonesian: Indonesian headings, ';', a BOM.
+    status, data, headers = h.get_bytes(f"/staf/laporan?dari={_today(site)}&format=csv-id")
+    assert status == 200 and headers["Content-Type"] == "application/zip"
+    summary = zipfile.ZipFile(io.BytesIO(data)).read("summary.csv")
+    assert summary.startswith("\ufeffDari;Sampai;Tiket;".encode())
     status, data, headers = h.get_bytes(f"/staf/laporan?dari={_today(site)}&format=pdf")
     assert status == 200 and data.startswith(b"%PDF")
 
