@@ -198,6 +198,9 @@ def test_a_closed_office_is_said_before_the_form_with_its_hours_and_when_it_open
                               "phone": phone()})
     assert taken.status == 409 and 'id="closed"' in taken.text and "Kantor sedang tutup" in taken.text
     assert site.client.ok("web_info")["services"][0]["web_used"] == 0
+    # The holidays are listed with the opening hours.
+    info = h.get("/layanan").text
+    assert T("holidays") in info and texts.long_date(site.today) in info
 
 
 # ---------------------------------------------------------------------- an open office

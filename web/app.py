@@ -186,7 +186,10 @@ class WebApp:
     # ------------------------------------------------------------------ pages
 
     async def home(self, request: Request) -> Response:
-        return self.render(request, "home.html", hours=self._hours(request))
+        return self.render(request, "home.html", hours=self._hours(request), holidays=self._holidays(request))
+
+    def _holidays(self, request: Request) -> list[str]:
+        return residents.upcoming_holidays(self.cfg, self.today(), self.lang(request))
 
     def _hours(self, request: Request) -> list[tuple[str, str]]:
         return residents.hours_rows(self.cfg, self.lang(request))
@@ -206,7 +209,7 @@ class WebApp:
                          "appointments": flags.get(svc.code, {}).get("appointments")})
         state = self.bridge.state or {}
         hours_today = state.get("hours_today")
-        return self.render(request, "layanan.html", rows=rows, hours=self._hours(request),
+        return self.render(request, "layanan.html", rows=rows, hours=self._hours(request), holidays=self._holidays(request),
                            hours_today=hours_today and residents.hhmm(hours_today.replace("-", "–"), self.lang(request)))
 
     # ------------------------------------------------------------------ take a number
