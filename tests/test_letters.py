@@ -464,3 +464,41 @@ def test_personal_data_stays_off_the_wire_and_out_of_the_log(office):
     with sqlite3.connect(office.db_path) as db:
         logged = " ".join(x for (x,) in db.execute("select reply from requests"))
     assert HOLDER not in logged and NIK_F not in logged   # the request log (kept a week) holds no personal data
+
+
+def test_a_ready_letter_gets_a_pickup_ticket_at_the_kiosk_and_the_counter_sees_whose(tmp_path, broker):
+    office = start_office(tmp_path, broker, extra='[letters]\npickup_service = "surat"\n')
+    kiosk = TestClient(office.broker.url, office.office_id, "kiosk-1", "kiosk").start()
+    web = TestClient(office.broker.url, office.office_id, "web-1", "web").start()
+    try:
+        c = office.client
+        st = sign_in_staff(c.ok)
+        code = c.ok("letter_request", type="domisili", fields=domisili(), channel="web")["code"]
+        rid = next(i["id"] for i in c.ok("letter_list", **st["kasi"])["items"] if i["code"] == code)
+        assert kiosk.error("letter_pickup", code=code) == "letter_not_ready"
+        c.ok("letter_assign_number", request=rid, **st["kasi"])
+        c.ok("letter_set_status", request=rid, status="menunggu_ttd", **st["kasi"])
+        c.ok("letter_set_status", request=rid, status="siap_diambil", **st["penandatangan"])
+        ticket = kiosk.ok("letter_pickup", code=code)
+        assert ticket["service"] == "surat" and ticket["number"].startswith("B-") and ticket["channel"] == "kiosk"
+        assert ticket["letter"]["type_name"] == "Surat Keterangan Domisili"
+        assert ticket["letter"]["number"].startswith("474.4/001/2001/")
+        assert kiosk.error("letter_pickup", code=code) == "pickup_taken"          # one a day
+        assert kiosk.error("letter_pickup", code=code, channel="web") == "forbidden"
+        assert web.error("letter_pickup", code=code) == "forbidden"              # the kiosk's, not the website's
+        # The counter calls it like any ticket; the work list says whose letter the ticket is for.
+        assert c.ok("call_next", counter="loket-3")["number"] == ticket["number"]
+        item = next(i for i in c.ok("letter_list", status="siap_diambil", **st["petugas"])["items"] if i["id"] == rid)
+        assert item["pickup_ticket"] == ticket["number"] and item["masked_name"] == "S*** A*****"
+        c.ok("letter_set_status", request=rid, status="sudah_diambil", **st["petugas"])
+        assert kiosk.error("letter_pickup", code=code) == "letter_collected"
+        # Guessing codes at the kiosk: five unknown codes, then that kiosk must wait.
+        for _ in range(5):
+            assert kiosk.error("letter_pickup", code=new_tracking_code()) == "letter_not_found"
+        assert kiosk.error("letter_pickup", code=new_tracking_code()) == "too_many_attempts"
+        assert kiosk.error("letter_pickup", code="123456789012") == "invalid_argument"   # the check digit
+    finally:
+        kiosk.stop()
+        web.stop()
+        office.client.stop()
+        office.service.stop()

@@ -132,6 +132,7 @@ TEXTS.update({
     "s_open": ("Buka", "Open"),
     "s_overdue": ("LEWAT", "OVERDUE"),
     "s_handover": ("Tandai sudah diambil", "Mark collected"),
+    "s_pickup_ticket": ("Datang mengambil: tiket {n}", "Here to collect: ticket {n}"),
     "s_request": ("Permohonan {code}", "Request {code}"),
     "s_fields": ("Isian pemohon", "What the resident filled in"),
     "s_check": ("Cocokkan dengan dokumen asli sebelum memproses.", "Check against the originals before processing."),

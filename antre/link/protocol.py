@@ -229,6 +229,7 @@ COMMANDS: dict[str, dict[str, Arg]] = {
                        "channel": Arg(_choice(("web", "kiosk", "counter", "admin")))},
     "letter_status": {"code": Arg(lambda n, v: _tracking_code(n, v))},
     "letter_cancel": {"code": Arg(lambda n, v: _tracking_code(n, v))},
+    "letter_pickup": {"code": Arg(lambda n, v: _tracking_code(n, v)), "channel": Arg(_choice(("kiosk", "web", "admin")), False)},
     "letter_verify": {"token": Arg(_string(re.compile(r"[A-Za-z0-9_-]{16,32}"), "a verification token", 32))},
     # The console's letter commands carry the signed-in person's session (antre/rules/staff.py decides).
     "letter_list": {"status": Arg(_choice(LETTER_STATUSES), False), "type": Arg(_letter_type, False),
@@ -450,13 +451,14 @@ STAFF_COMMANDS = ("staff_login", "staff_logout", "staff_passwd", "staff_setup", 
 #: The commands each sending role may give. The broker's ACL grants exactly these topics
 #: (antre/ops/broker.py), and the service checks them again with the arguments (:func:`authorize`).
 ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
-    "kiosk": ("issue_ticket", "check_in", "rate", "letter_request", "letter_status"),
+    "kiosk": ("issue_ticket", "check_in", "rate", "letter_request", "letter_status", "letter_pickup"),
     "counter": COUNTER_COMMANDS,
     # The residents' website, and its staff page's service switches.
     # The residents' website with its letters, its staff console (accounts, sessions, the audit log) and
     # the console's virtual counter (counter commands with a person's session only).
     "web": ("issue_ticket", "book", "cancel_booking", "ticket_status", "booking_slots", "web_info", "set_web",
-            *(c for c in COMMANDS if c.startswith("letter_"))) + STAFF_COMMANDS + COUNTER_COMMANDS,
+            *(c for c in COMMANDS if c.startswith("letter_") and c != "letter_pickup"))
+           + STAFF_COMMANDS + COUNTER_COMMANDS,
     # Staff tools and the operator: everything (an admin login may also write any topic).
     "admin": tuple(COMMANDS),
 }

@@ -98,7 +98,7 @@ class LetterRules:
             "letter_list": self.list, "letter_get": self.get, "letter_set_status": self.set_status,
             "letter_edit": self.edit, "letter_assign_number": self.assign_number,
             "letter_reserve_number": self.reserve_number, "letter_register": self.register,
-            "letter_revoke": self.revoke, "letter_verify": self.verify,
+            "letter_revoke": self.revoke, "letter_verify": self.verify, "letter_pickup": self.pickup,
         }
 
     # ------------------------------------------------------------------ helpers
@@ -231,6 +231,32 @@ class LetterRules:
                         "revoked_on": r.revoked_at.astimezone(self.q.tz).date().isoformat() if r.revoked_at else None},
                        changed=False)
 
+    def pickup(self, s: "Session", now: datetime, code: str, channel: str = "kiosk") -> Outcome:
+        """A queue ticket to collect a ready letter (the kiosk's "Ambil surat"): a ticket of ``[letters]
+        pickup_service``, issued like any other, and noted on the request so the counter sees whose letter it
+        is. One per request and day; a second press says which ticket was taken."""
+        service = self.letters.pickup_service
+        if not service:
+            raise Conflict("pickup_unavailable", "no [letters] pickup_service is configured")
+        r = self._by_code(s, code)
+        if r.status == LETTER_COLLECTED:
+            raise Conflict("letter_collected", "the letter was collected already")
+        if r.status == LETTER_CANCELLED:
+            raise Conflict("letter_cancelled", "the request was cancelled")
+        if r.status != LETTER_READY:
+            raise Conflict("letter_not_ready", f"the letter is not ready yet ({r.status})")
+        today = self._today(now)
+        before = s.scalars(select(LetterHistory).where(LetterHistory.request_id == r.id,
+                                                       LetterHistory.action == "pickup")
+                           .order_by(LetterHistory.id.desc())).first()
+        if before is not None and before.at.astimezone(self.q.tz).date() == today:
+            raise Conflict("pickup_taken", f"ticket {before.reason} was taken for this letter today")
+        outcome = self.q.issue(s, now, service=service, channel=channel)
+        self._history(s, r, now, "pickup", r.status, f"resident ({channel})", outcome.result["number"], r.status)
+        log.info("letter request %s: pickup ticket %s", r.id, outcome.result["number"])
+        outcome.result = outcome.result | {"letter": {"type_name": self._type_name(r.type_code), "number": r.number}}
+        return outcome
+
     # ------------------------------------------------------------------ staff
 
     def list(self, s: "Session", now: datetime, session: str, status: str | None = None, type: str | None = None,
@@ -248,9 +274,16 @@ class LetterRules:
             query = query.where(LetterRequest.status.in_(OPEN))
         if type is not None:
             query = query.where(LetterRequest.type_code == type)
+        rows = list(s.scalars(query.limit(LIST_LIMIT)))
+        tickets: dict[int, str] = {}
+        for h in s.scalars(select(LetterHistory).where(LetterHistory.request_id.in_([r.id for r in rows]),
+                                                       LetterHistory.action == "pickup").order_by(LetterHistory.id)):
+            if h.at.astimezone(self.q.tz).date() == today:
+                tickets[h.request_id] = h.reason   # the queue ticket the resident took today to collect it
         items = []
-        for r in s.scalars(query.limit(LIST_LIMIT)):
-            items.append({"id": r.id, "masked_name": r.masked_name} | self._summary(r, today))
+        for r in rows:
+            items.append({"id": r.id, "masked_name": r.masked_name, "pickup_ticket": tickets.get(r.id)}
+                         | self._summary(r, today))
         return Outcome({"counts": {st: counts.get(st, 0) for st in LETTER_STATUSES}, "overdue": overdue,
                         "items": items, "today": today.isoformat()}, changed=False)
 

@@ -50,6 +50,8 @@ EXIT_ALREADY_RUNNING = 3
 # must wait (docs/security.md). A resident who mistypes is caught by the code's check digit first.
 CHECKIN_MISSES = 5
 CHECKIN_WINDOW = 600.0
+#: Commands that take a code a guesser might try, and the answer that counts as a miss (the same budget).
+GUESSED = {"check_in": "booking_not_found", "letter_pickup": "letter_not_found"}
 BATCH_MAX = 64   # commands applied in one transaction at most (group commit under bursts)
 _STOP = object()
 _PUBLISH_STATE = object()
@@ -368,7 +370,7 @@ class QueueServer:
         tries.append(now)
 
     def _answer(self, req: Request, result) -> bool:
-        if req.command == "check_in" and not (isinstance(result, CommandError) and result.code == "booking_not_found"):
+        if req.command in GUESSED and not (isinstance(result, CommandError) and result.code == GUESSED[req.command]):
             tries = self._checkins.get(req.sender.client_id)
             if tries:
                 tries.pop()   # not a miss: it does not count
@@ -390,7 +392,7 @@ class QueueServer:
         try:
             req = parse_request(topic, payload, self.topics, max_bytes)
             authorize(req, self.counters_of)
-            if req.command == "check_in":
+            if req.command in GUESSED:
                 self._count_checkin(req.sender.client_id)
         except CommandError as exc:
             rid = peek_request_id(payload) if len(payload) <= 1_000_000 else None

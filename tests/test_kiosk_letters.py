@@ -1,0 +1,80 @@
+"""The kiosk's "Ambil surat" flow (kiosk/flows/letters.py) without a window, against a real broker and
+``antre serve``: typos caught before sending, refusals in the resident's words, and a ready letter's pickup
+ticket printed on a TCP printer stand-in and called at the counter."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from kiosk import logic, texts
+from kiosk.flows import Message
+from kiosk.flows.issuing import IssuingFlow
+from kiosk.flows.letters import MISTYPED, SEND, LetterPickupFlow
+from kiosk.printer import TicketPrinter
+from tests.conftest import start_office
+from tests.support import DEADLINE, TcpPrinter, wait_for
+from tests.test_kiosk_flows import KioskSide, answer
+from tests.test_letters import domisili, sign_in_staff
+
+
+def test_ambil_surat_catches_typos_says_why_not_and_prints_a_pickup_ticket(tmp_path, broker):
+    kiosk_id = f"kiosk-{os.urandom(3).hex()}"
+    office = start_office(tmp_path, broker, extra=f'\n[kiosk]\nclient_id = "{kiosk_id}"\n'
+                                                  f'\n[letters]\npickup_service = "surat"\n')
+    k = KioskSide(office).start()
+    stand_in = TcpPrinter()
+    printer = TicketPrinter(stand_in.url, check_on_start=False, timeout=5)
+    try:
+        c = office.client
+        st = sign_in_staff(c.ok)
+        code = c.ok("letter_request", type="domisili", fields=domisili(), channel="web")["code"]
+        rid = next(i["id"] for i in c.ok("letter_list", **st["kasi"])["items"] if i["code"] == code)
+        flow = LetterPickupFlow(k.gate)
+
+        typo = code[:5] + str((int(code[5]) + 1) % 10) + code[6:]
+        for d in typo[:6]:
+            assert flow.key(d) is None
+        assert flow.shown == f"{typo[:4]} {typo[4:6]}__ ____"
+        assert flow.key("ok") is None                    # OK waits for all twelve digits
+        for d in typo[6:] + "7":                         # one too many is ignored
+            flow.key(d)
+        assert flow.typed == typo and flow.key("ok") == MISTYPED
+        assert flow.mistyped == Message("warning.png", "letter_failed", "letter_mistyped")
+        flow.key("del")
+        assert flow.typed == typo[:-1]
+
+        def send(typed: str):
+            flow.reset()
+            for d in typed:
+                flow.key(d)
+            assert flow.key("ok") == SEND
+            return answer(lambda done: flow.pickup(flow.typed, done))
+
+        reply = send(code)                               # still being checked
+        assert flow.refusal(reply).body_key == "letter_err_letter_not_ready"
+        assert texts.text("letter_err_letter_not_ready").startswith("Surat Anda masih diproses")
+        c.ok("letter_assign_number", request=rid, **st["kasi"])
+        c.ok("letter_set_status", request=rid, status="menunggu_ttd", **st["kasi"])
+        c.ok("letter_set_status", request=rid, status="siap_diambil", **st["penandatangan"])
+        reply = send(code)
+        assert reply.ok, reply
+        result = reply.result
+        assert result["service"] == "surat" and result["channel"] == "kiosk"
+        # Printed like any ticket, on the network printer.
+        row = next(r for r in logic.service_rows(c.state(), k.cfg.services) if r.code == "surat")
+        issuing = IssuingFlow(k.gate, public_url="")
+        printed, done = [], threading.Event()
+        printer.submit(issuing.ticket_info(result, row), k.cfg.office,
+                       on_done=lambda res: (printed.append(res), done.set()))
+        assert done.wait(DEADLINE) and printed[0].ok
+        data = wait_for(lambda: b"".join(stand_in.connections) or None, what="bytes at the printer")
+        assert result["number"].encode() in data and code.encode() not in data
+        assert c.ok("call_next", counter="loket-3")["number"] == result["number"]
+        assert flow.refusal(send(code)).body_key == "letter_err_pickup_taken"
+        assert code not in office.service.output()
+    finally:
+        printer.close(timeout=5)
+        k.link.stop()
+        office.client.stop()
+        office.service.stop()
