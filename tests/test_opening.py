@@ -201,3 +201,18 @@ def test_the_per_slot_limit_is_configurable_and_a_used_booking_cannot_be_cancell
     assert run("cancel_booking", code=b["code"], phone=phone) == "booking_expired"
     clock.advance(days=1)                          # past the retention: the phone number is gone
     assert run("cancel_booking", code=b["code"], phone=phone) == "booking_not_found"
+
+
+def test_the_state_follows_the_office_opening_and_closing_without_a_command(tmp_path):
+    q, run, clock = _queue(tmp_path, holidays=["2026-12-04"])
+    clock.set(datetime(2026, 12, 3, 0, 59, tzinfo=timezone.utc))      # Thursday 07.59 WIB
+    q.tick()
+    assert q.snapshot()["open"] is False and q.snapshot()["next_open"] == "2026-12-03T01:00:00+00:00"
+    clock.advance(minutes=1)                                           # 08.00: open
+    assert q.tick() is True                                            # the service republishes the state
+    assert q.snapshot()["open"] is True
+    assert q.tick() is False                                           # nothing changed since
+    clock.advance(hours=7)                                             # 15.00: closed; Friday is a holiday
+    assert q.tick() is True
+    state = q.snapshot()
+    assert state["open"] is False and state["next_open"] == "2026-12-07T01:00:00+00:00"   # Monday 08.00
