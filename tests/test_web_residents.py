@@ -282,6 +282,7 @@ def test_one_phone_cannot_fill_a_slot(open_site):
     again = _book(h, day, slot, who, name="Dewi Lestari Dua")
     assert again.status == 409, again.text[:500]
     assert again.problem() == T("err_phone_slot_limit_reached", m=1)
+    assert T("book_limit_note", m=1, n=2) in html.unescape(again.text)     # said on the form beforehand too
     assert _free(h, day)[slot] == 2
     assert _book(h, day, slot, phone(), name="Budi Santoso").status == 200   # others still can
 

@@ -327,7 +327,8 @@ class WebApp:
         return self.render(request, "janji.html", status, problem=problem, choices=choices, form=form,
                            errors=errors, slots=slots, dates=[(d.isoformat(), texts.long_date(d, lang)) for d in dates],
                            rid=self.request_id(form) if status == 409 else uuid.uuid4().hex,
-                           privacy=self._privacy(lang), sms=bool(info.get("sms")), hhmm=residents.hhmm)
+                           privacy=self._privacy(lang), sms=bool(info.get("sms")), hhmm=residents.hhmm,
+                           slot_limit=self.web.phone_slot_limit, day_limit=self.web.phone_daily_limit)
 
     def _booked(self, request: Request, booking: dict[str, Any]) -> Response:
         lang = self.lang(request)

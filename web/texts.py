@@ -71,6 +71,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "no_slots": ("Tidak ada jam janji temu pada tanggal ini.", "No appointment times on this date."),
     "no_appts": ("Saat ini tidak ada layanan dengan janji temu.", "No service takes appointments now."),
     "submit_book": ("Buat janji", "Book"),
+    "book_limit_note": ("Satu nomor HP paling banyak {m} janji pada jam yang sama dan {n} janji per hari.",
+                        "One phone number may hold at most {m} booking(s) at the same time and {n} a day."),
     "booked_title": ("Janji temu tercatat", "Appointment booked"),
     "your_code": ("Kode janji Anda", "Your booking code"),
     "booked_when": ("{service}, {date} pukul {slot}", "{service}, {date} at {slot}"),
