@@ -718,6 +718,12 @@ def _build(cls: type, data: Any, where: str, source: str) -> Any:
     return cls(**kwargs)
 
 
+def validate_table(cls: type, data: dict[str, Any], where: str, source: str = "konsol petugas") -> Any:
+    """One table checked exactly as the configuration file's ``[where]`` is: for settings edited elsewhere
+    (the staff console's office calendar and services) that must obey the same schema. Raises ConfigError."""
+    return _build(cls, data, where, source)
+
+
 def _names(cls: type) -> list[str]:
     """The keys a table allows, in file order; at the top level the apps' tables stand where the
     ``apps`` field is (after [queue], before [letters])."""

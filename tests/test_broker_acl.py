@@ -69,7 +69,8 @@ ROLE_USER = {"service": "antre-service", "kiosk": "kiosk-1", "counter": "counter
 
 COUNTER_CMDS = ["call_next", "recall", "skip", "complete", "transfer", "pause", "resume", "bring_back", "call_number"]
 KIOSK_CMDS = ["issue_ticket", "check_in", "rate"]
-STAFF_CMDS = ["staff_login", "staff_logout", "staff_passwd", "staff_setup", "staff_add", "staff_update", "staff_audit"]
+STAFF_CMDS = ["staff_login", "staff_logout", "staff_passwd", "staff_setup", "staff_add", "staff_update", "staff_audit",
+              "office_set", "office_settings"]
 # The website: residents' commands, the staff console's, and the console's virtual counter (the service
 # accepts a counter command from the web only with a signed-in person's session).
 WEB_CMDS = ["issue_ticket", "book", "cancel_booking", "ticket_status", "booking_slots", "web_info", "set_web"] + STAFF_CMDS \

@@ -219,12 +219,16 @@ CONSOLE_FORMS = [("/staf/masuk", {"name": "siti", "password": ADMIN_PASSWORD}),
                  ("/staf/akun/tambah", {"name": "eve", "role": "admin", "password": "x" * 12, "password2": "x" * 12}),
                  ("/staf/akun/ubah", {"name": "siti", "what": "disable"}),
                  ("/staf/layanan", {"service": "adminduk", "kind": "remote", "value": "off"}),
-                 ("/staf/teks", {"text": "dibajak"})]
+                 ("/staf/teks", {"text": "dibajak"}),
+                 ("/staf/loket/tekan", {"counter": "loket-1", "action": "next", "rid": "2" * 32}),
+                 ("/staf/kantor/libur", {"action": "add", "date": "2030-01-01"}),
+                 ("/staf/kantor/layanan", {"service": "adminduk", "action": "active", "value": "off"})]
 
 
 def test_every_console_form_needs_its_csrf_token(console):
     admin = make_admin(console)
     page = admin.request("GET", "/staf/akun")
+    console.office.client.ok("issue_ticket", service="adminduk")
     for path, form in CONSOLE_FORMS:
         for token in (None, "a-token-from-another-site"):
             sent = form | ({"csrf": token} if token else {})
@@ -235,3 +239,72 @@ def test_every_console_form_needs_its_csrf_token(console):
     assert "eve" not in admin.request("GET", "/staf/akun").text
     assert [row[1] for row in console.audit()] == ["staff.add"]
     assert page.csrf()
+
+
+def test_audit_log_for_kasi_and_admin_only_with_an_export_that_is_itself_recorded(console):
+    admin = make_admin(console)
+    assert add_account(admin, "ani", "kasi", BUDI_PASSWORD).status == 303
+    assert add_account(admin, "budi", "petugas", BUDI_PASSWORD, counters=["loket-1"]).status == 303
+    budi, ani = console.client("127.0.24.1"), console.client("127.0.24.2")
+    assert sign_in(budi, "budi", BUDI_PASSWORD).status == 303
+    assert sign_in(ani, "ani", BUDI_PASSWORD).status == 303
+    assert budi.request("GET", "/staf/audit").status == 403
+    assert budi.request("GET", "/staf/audit.csv").status == 403
+    page = ani.request("GET", "/staf/audit")
+    assert page.status == 200 and "staff.add" in page.text and "budi" in page.text
+    only_logins = ani.request("GET", "/staf/audit?petugas=budi&tindakan=staff.login")
+    assert "staff.login" in only_logins.text and "staff.add" not in only_logins.text
+    # Append-only: no way to change a row through the console.
+    assert ani.request("POST", "/staf/audit", {"csrf": page.csrf()}).status == 405
+    assert admin.request("GET", "/staf/audit").status == 200
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", console.port, timeout=30, source_address=("127.0.24.2", 0))
+    conn.request("GET", "/staf/audit.csv", headers={"Cookie": f"antre_staff={ani.cookies['antre_staff']}"})
+    r = conn.getresponse()
+    body = r.read()
+    conn.close()
+    assert r.status == 200 and r.headers["Content-Type"].startswith("text/csv")
+    text = body.decode("utf-8")
+    assert text.startswith("\ufeffWaktu;Petugas;Tindakan;Objek;Perangkat;Rincian\r\n")
+    assert ";siti;staff.add;budi;web 127.0.20.1;" in text
+    assert re.search(r"\r\n\d{4}-\d\d-\d\d \d\d\.\d\d\.\d\d;", text)
+    assert console.audit()[-1][:2] == ("ani", "audit.export")
+    assert ani.request("GET", "/staf/audit?dari=kemarin").status == 400
+
+
+def test_weekly_settings_by_a_kasi(console):
+    admin = make_admin(console)
+    assert add_account(admin, "ani", "kasi", BUDI_PASSWORD).status == 303
+    assert add_account(admin, "budi", "petugas", BUDI_PASSWORD).status == 303
+    budi, ani = console.client("127.0.25.1"), console.client("127.0.25.2")
+    assert sign_in(budi, "budi", BUDI_PASSWORD).status == 303 and sign_in(ani, "ani", BUDI_PASSWORD).status == 303
+    assert budi.request("GET", "/staf/kantor").status == 403
+    page = ani.request("GET", "/staf/kantor")
+    assert page.status == 200 and 'id="add-closed-day"' in page.text
+    assert budi.request("POST", "/staf/kantor/libur", {"csrf": page.csrf(), "action": "add", "date": "2030-01-01",
+                                                     "reason": "x"}).status == 403
+    # Requirements and a service switched off: on the residents' service page at once.
+    saved = ani.request("POST", "/staf/kantor/layanan", {"csrf": page.csrf(), "service": "adminduk",
+                                                        "action": "requirements",
+                                                        "requirements": "KTP asli\r\n\r\nFotokopi KK 2 lembar\r\n"})
+    assert saved.status == 303
+    wait_for(lambda: "Fotokopi KK 2 lembar" in Http(console.web.url).get("/layanan").text,
+             what="the new requirements on /layanan")
+    assert ani.request("POST", "/staf/kantor/layanan", {"csrf": page.csrf(), "service": "surat", "action": "active",
+                                                       "value": "off"}).status == 303
+    assert console.office.client.error("issue_ticket", service="surat") == "service_inactive"
+    # A closing day: the schema refuses a date that is none; today closes the office.
+    today = console.office.client.state()["business_date"]
+    bad = ani.request("POST", "/staf/kantor/libur", {"csrf": page.csrf(), "action": "add", "date": "2026-02-30"})
+    assert bad.status == 400
+    ok = ani.request("POST", "/staf/kantor/libur", {"csrf": page.csrf(), "action": "add", "date": today})
+    assert ok.status == 303
+    console.office.client.wait_state(lambda s: s.get("holiday") is True, "the office closed today")
+    listed = ani.request("GET", "/staf/kantor")
+    assert f'id="closed-{today}"' in listed.text
+    assert ani.request("POST", "/staf/kantor/libur", {"csrf": page.csrf(), "action": "remove",
+                                                     "date": today}).status == 303
+    console.office.client.wait_state(lambda s: s.get("holiday") is False, "the office open again")
+    actions = [(a, act, subj) for a, act, subj, _ in console.audit() if act.startswith("office.")]
+    assert actions == [("ani", "office.service", "adminduk"), ("ani", "office.service", "surat"),
+                       ("ani", "office.calendar", "calendar"), ("ani", "office.calendar", "calendar")]

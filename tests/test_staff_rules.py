@@ -3,6 +3,7 @@ staff asked for (bring back a no-show, call a number): on a real SQLite file, no
 
 from __future__ import annotations
 
+import json
 import secrets
 import sqlite3
 import uuid
@@ -247,3 +248,66 @@ def test_console_switches_need_a_kasi_and_are_audited(office):
     run(q, "set_web", service="adminduk", remote=False, session=ani, address="10.0.0.3")
     assert audit_rows(db)[-1] == ("ani", "office.set_web", "adminduk", "web 10.0.0.3", '{"remote": false}')
     run(q, "set_web", service="adminduk", remote=True)   # an operator's tool, without a session: as before
+
+
+def test_weekly_settings_by_a_kasi_obey_the_configuration_schema(office):
+    """Closing days and services on/off and their requirements: checked like the TOML file, audited, in the state,
+    obeyed by tickets and appointments, and kept across a restart of the service."""
+    q, sessions, clock, db = office
+    admin = make_admin(q)
+    run(q, "staff_add", session=admin, name="ani", role="kasi", password=PASSWORD)
+    run(q, "staff_add", session=admin, name="budi", role="petugas", password=PASSWORD)
+    ani, budi = token(), token()
+    run(q, "staff_login", name="ani", password=PASSWORD, session=ani)
+    run(q, "staff_login", name="budi", password=PASSWORD, session=budi)
+    today = q.snapshot()["business_date"]
+    assert error(q, "office_set", session=budi, holidays=[today]) == "forbidden"
+    # The file's schema: a date that is not one.
+    assert error(q, "office_set", session=ani, holidays=["2026-02-30"]) == "invalid_settings"
+    assert error(q, "office_set", session=ani, holidays=["30-11-2026"]) == "invalid_settings"
+    assert error(q, "office_set", session=ani, service="nope", active=False) == "unknown_service"
+
+    run(q, "office_set", session=ani, service="surat", active=False)
+    run(q, "office_set", session=ani, service="adminduk", requirements=["KTP asli", " ", "KK asli"])
+    state = q.snapshot()
+    svc = {s["code"]: s for s in state["services"]}
+    assert svc["surat"]["active"] is False and svc["adminduk"]["requirements"] == ["KTP asli", "KK asli"]
+    assert error(q, "issue_ticket", service="surat") == "service_inactive"
+    run(q, "office_set", session=ani, holidays=[today])
+    state = q.snapshot()
+    assert state["holiday"] is True and state["hours_today"] is None
+    assert not q.is_open(clock.now())
+    rows = [r for r in audit_rows(db) if r[1].startswith("office.")]
+    assert [(r[0], r[1], r[2]) for r in rows] == [("ani", "office.service", "surat"),
+                                                  ("ani", "office.service", "adminduk"),
+                                                  ("ani", "office.calendar", "calendar")]
+    assert json.loads(rows[-1][4]) == {"holidays_added": [today], "holidays_removed": []}
+
+    # A restart of the service keeps them (they are in its database).
+    q2 = QueueService(config.from_dict({"queue": {"enforce_hours": False}}), sessions, clock=clock, plugins=PLUGINS)
+    state = q2.snapshot()
+    assert state["holiday"] is True
+    assert {s["code"]: s["active"] for s in state["services"]}["surat"] is False
+    settings = q2.execute("office_settings", "r1", {}).result
+    assert settings["holidays"] == [today]
+
+
+def test_appointments_obey_the_office_calendar(tmp_path):
+    every_day = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    cfg = config.from_dict({"queue": {"enforce_hours": False},
+                            "office": {"hours": {d: "07:00-16:00" for d in every_day}},
+                            "web": {"appointments": [{"service": "adminduk", "days": every_day}]}})
+    _, sessions = open_database(f"sqlite:///{tmp_path}/a.db")
+    clock = ManualClock(datetime(2026, 11, 30, 2, 0, tzinfo=timezone.utc))   # Monday 09:00 WIB
+    q = QueueService(cfg, sessions, clock=clock, plugins=PLUGINS)
+    admin = make_admin(q)
+    run(q, "staff_add", session=admin, name="ani", role="kasi", password=PASSWORD)
+    ani = token()
+    run(q, "staff_login", name="ani", password=PASSWORD, session=ani)
+    assert run(q, "booking_slots", service="adminduk", date="2026-12-01")["slots"]
+    run(q, "office_set", session=ani, holidays=["2026-12-01"])
+    assert run(q, "booking_slots", service="adminduk", date="2026-12-01")["slots"] == []
+    assert error(q, "book", service="adminduk", date="2026-12-01", slot="10:00", name="Budi",
+                 phone="081111111111") == "invalid_slot"
+    run(q, "office_set", session=ani, holidays=[])   # opened again
+    assert run(q, "booking_slots", service="adminduk", date="2026-12-01")["slots"]

@@ -186,6 +186,19 @@ def _counter_list(name: str, value: Any) -> list[str]:
 
 
 _STAFF_ROLES = ("petugas", "kasi", "penandatangan", "admin")
+
+
+def _holidays(name: str, value: Any) -> list[str]:
+    """The shape only (a list of short texts); the dates are checked by the configuration's schema."""
+    if not isinstance(value, list) or len(value) > 200 or not all(isinstance(d, str) and len(d) <= 10 for d in value):
+        raise BadRequest("invalid_argument", f"'{name}' must be a list of at most 200 dates YYYY-MM-DD")
+    return value
+
+
+def _requirements(name: str, value: Any) -> list[str]:
+    if not isinstance(value, list) or len(value) > 30 or not all(isinstance(r, str) and len(r) <= 200 for r in value):
+        raise BadRequest("invalid_argument", f"'{name}' must be a list of at most 30 texts of up to 200 characters")
+    return value
 _address = _string(None, "a network address", 64)
 _full_name = _string(None, "a name of at most 80 characters", 80)
 #: The console's session and the browser's address, optional on every counter command: a counter
@@ -250,6 +263,11 @@ COMMANDS: dict[str, dict[str, Arg]] = {
     "letter_register": {"year": Arg(lambda n, v: _year(n, v)), **_LETTER_STAFF},
     "letter_revoke": {"request": Arg(lambda n, v: _positive(n, v)), "reason": Arg(lambda n, v: _reason(n, v)),
                       **_LETTER_STAFF},
+    # The office's weekly settings, by a kasi in the staff console (antre/rules/office.py)
+    "office_set": {"session": Arg(_token), "holidays": Arg(lambda n, v: _holidays(n, v), False),
+                   "service": Arg(_service, False), "active": Arg(lambda n, v: _flag(n, v), False),
+                   "requirements": Arg(lambda n, v: _requirements(n, v), False), "address": Arg(_address, False)},
+    "office_settings": {},
     # The staff console (antre web): accounts, sessions, the audit log (antre/rules/staff.py)
     "staff_login": {"name": Arg(_staff_name), "password": Arg(_secret), "session": Arg(_token),
                     "address": Arg(_address, False)},
@@ -447,7 +465,7 @@ def parse_request(topic: str, payload: bytes, topics: Topics, max_bytes: int) ->
 COUNTER_COMMANDS = ("call_next", "recall", "skip", "complete", "transfer", "pause", "resume", "bring_back",
                     "call_number")
 STAFF_COMMANDS = ("staff_login", "staff_logout", "staff_passwd", "staff_setup", "staff_add", "staff_update",
-                  "staff_audit")
+                  "staff_audit", "office_set", "office_settings")
 #: The commands each sending role may give. The broker's ACL grants exactly these topics
 #: (antre/ops/broker.py), and the service checks them again with the arguments (:func:`authorize`).
 ROLE_COMMANDS: dict[str, tuple[str, ...]] = {

@@ -65,11 +65,16 @@ class WebRules:
 
     def __init__(self, q: "QueueService"):
         self.q = q
-        self.cfg = q.cfg
         self.web = q.cfg.web
         self._slots = {a.service: a for a in self.web.appointments}
         self._base_issue = q.handlers["issue_ticket"]
         self._purged: date | None = None
+
+    @property
+    def cfg(self):
+        """The queue's configuration as it is now (the office calendar and services change at runtime:
+        antre/rules/office.py)."""
+        return self.q.cfg
 
     def handlers(self) -> dict[str, Callable[..., "Outcome"]]:
         return {

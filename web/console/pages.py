@@ -94,9 +94,9 @@ async def role_refused(request: Request, exc: Exception) -> Response:
 
 
 def routes() -> list[Route]:
-    from . import counter
+    from . import audit, counter, office
 
-    return [*counter.routes()]
+    return [*counter.routes(), *audit.routes(), *office.routes()]
 
 
 def now_local(w: "WebApp") -> datetime:

@@ -152,4 +152,33 @@ TEXTS: dict[str, tuple[str, str]] = {
     "g_no_show": ("Tidak hadir", "No-show"),
     "g_avg_wait": ("Rata-rata tunggu", "Average wait"),
     "g_minutes": ("{m} menit", "{m} min"),
+    # The audit log
+    "a_note": ("Setiap perubahan oleh petugas dan setiap tampilan data pribadi tercatat di sini; catatan tidak "
+               "dapat diubah dan disimpan {n} hari.",
+               "Every change by staff and every view of personal data is recorded here; entries cannot be "
+               "changed and are kept {n} days."),
+    "a_when": ("Waktu", "When"),
+    "a_actor": ("Petugas", "Who"),
+    "a_action": ("Tindakan", "Action"),
+    "a_subject": ("Objek", "Subject"),
+    "a_device": ("Perangkat", "Device"),
+    "a_detail": ("Rincian", "Detail"),
+    "a_show": ("Tampilkan", "Show"),
+    "a_export": ("Unduh CSV", "Download CSV"),
+    "a_none": ("Tidak ada catatan.", "No entries."),
+    "a_more": ("Hanya 200 catatan terbaru yang ditampilkan; persempit saringan atau unduh CSV.",
+               "Only the newest 200 entries are shown; narrow the filter or download the CSV."),
+    # Weekly settings
+    "k_calendar": ("Hari libur dan hari tutup khusus", "Holidays and special closing days"),
+    "k_calendar_note": ("Pada hari ini kantor tutup: tidak ada nomor antrean, nomor dari rumah, atau janji temu.",
+                        "On these days the office is closed: no queue numbers, numbers from home or appointments."),
+    "k_from_file": ("dari berkas konfigurasi", "from the configuration file"),
+    "k_remove": ("Hapus", "Remove"),
+    "k_date": ("Tanggal", "Date"),
+    "k_add_day": ("Tambah hari tutup", "Add a closing day"),
+    "k_services": ("Layanan", "Services"),
+    "k_requirements": ("Persyaratan (satu per baris)", "Requirements (one per line)"),
+    "k_too_long": ("Paling banyak 30 baris persyaratan, masing-masing 200 karakter.",
+                   "At most 30 lines of requirements, 200 characters each."),
+    "k_invalid": ("Isian tidak sah: {detail}", "Not valid: {detail}"),
 }
