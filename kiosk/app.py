@@ -53,6 +53,7 @@ from . import logic, texts
 from .assets import ASSETS, ensure_assets
 from .flows import Message
 from .flows.checkin import MISTYPED, SEND, CheckinFlow
+from .flows.letters import LetterPickupFlow
 from .flows.home import can_issue, home, service_subtext
 from .flows.issuing import IssuingFlow, print_state, ticket_number, ticket_view
 from .flows.printer_status import PrinterStatus
@@ -251,9 +252,11 @@ class PinScreen(Screen):
 
 
 class CheckinScreen(Screen):
-    """The booking code (janji temu from the website), typed on a big keypad."""
+    """A code typed on a big keypad: a booking code (janji temu from the website), or a letter's tracking
+    code ("Ambil surat", :mod:`kiosk.flows.letters`); ``prompt_key`` says which."""
     typed = StringProperty("")
     shown = StringProperty("")
+    prompt_key = StringProperty("checkin_prompt")
 
 
 class KioskRoot(BoxLayout):
@@ -279,6 +282,7 @@ class KioskApp(App):
     logo = StringProperty("")
     rateable = ListProperty([])
     has_bookings = BooleanProperty(False)
+    has_letters = BooleanProperty(False)
 
     def __init__(self, cfg: Config, printer: TicketPrinter | None = None, **kwargs: Any):
         super().__init__(**kwargs)
@@ -296,6 +300,8 @@ class KioskApp(App):
         self.printer = printer or TicketPrinter.from_config(self.kcfg, lang=self.lang, check_on_start=False)
         self.issuing = IssuingFlow(self.gate, public_url=cfg.web.public_url)
         self.checkin = CheckinFlow(self.gate)
+        self.letter_pickup = LetterPickupFlow(self.gate)
+        self._code_flow: CheckinFlow | LetterPickupFlow = self.checkin   # whose code the keypad types
         self.rating = RatingFlow(self.gate)
         self.number_keypad = NumberKeypad()
         self.staff_pin = StaffPin(self.kcfg.staff_pin)
@@ -321,6 +327,7 @@ class KioskApp(App):
         self.logo = cfg.office.logo if cfg.office.logo and Path(cfg.office.logo).is_file() else ""
         # "Saya sudah daftar" is offered when the office takes appointments (antre web).
         self.has_bookings = bool(cfg.web.appointments) and not self.rating_mode
+        self.has_letters = bool(cfg.letters.pickup_service) and not self.rating_mode
 
     # ------------------------------------------------------------------ text
 
@@ -610,28 +617,55 @@ class KioskApp(App):
 
     # ------------------------------------------------------------------ check-in of a booking
 
-    def open_checkin(self) -> None:
+    def open_checkin(self, flow: CheckinFlow | LetterPickupFlow | None = None) -> None:
         if self.availability != logic.OK or self.busy:
             return
         self._cancel_timers()
-        self.checkin.reset()
+        self._code_flow = flow or self.checkin
+        self._code_flow.reset()
+        self.sm.get_screen("checkin").prompt_key = ("letter_prompt" if self._code_flow is self.letter_pickup
+                                                     else "checkin_prompt")
         self._code_changed()
         self.sm.current = "checkin"
 
+    def open_letter_pickup(self) -> None:
+        """Ambil surat: the same keypad, for a ready letter's tracking code."""
+        self.open_checkin(self.letter_pickup)
+
     def code_key(self, key: str) -> None:
-        action = self.checkin.key(key)
+        flow = self._code_flow
+        action = flow.key(key)
         if action == SEND:
-            self.check_in(self.checkin.typed)
+            if flow is self.letter_pickup:
+                self.pickup_letter(flow.typed)
+            else:
+                self.check_in(flow.typed)
         elif action == MISTYPED:
-            self._show_refusal(self.checkin.mistyped)
+            self._show_refusal(flow.mistyped)
         if key != "ok":
             self._code_changed()
 
     def _code_changed(self) -> None:
         scr: CheckinScreen = self.sm.get_screen("checkin")
-        scr.typed = self.checkin.typed
-        scr.shown = self.checkin.shown
-        scr.ids.keypad.ok_enabled = self.checkin.complete
+        scr.typed = self._code_flow.typed
+        scr.shown = self._code_flow.shown
+        scr.ids.keypad.ok_enabled = self._code_flow.complete
+
+    def pickup_letter(self, code: str) -> None:
+        """Sends ``letter_pickup``; the pickup ticket is shown and printed like any other."""
+        if self.busy:
+            return
+        rid = self.letter_pickup.pickup(code, lambda reply: Clock.schedule_once(lambda dt: self._picked_up(reply)))
+        if rid is not None:
+            self.busy = True
+
+    def _picked_up(self, reply: Reply) -> None:
+        self.busy = False
+        if not reply.ok:
+            self._show_refusal(self.letter_pickup.refusal(reply))
+            return
+        result = reply.result or {}
+        self.show_ticket(result, self.checkin.row_for(result, self.rows))
 
     def check_in(self, code: str) -> None:
         """Sends ``check_in``; the ticket it makes is shown and printed like any other."""

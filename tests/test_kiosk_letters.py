@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import threading
 
+import pytest
+
 from kiosk import logic, texts
 from kiosk.flows import Message
 from kiosk.flows.issuing import IssuingFlow
@@ -14,6 +16,7 @@ from kiosk.flows.letters import MISTYPED, SEND, LetterPickupFlow
 from kiosk.printer import TicketPrinter
 from tests.conftest import start_office
 from tests.support import DEADLINE, TcpPrinter, wait_for
+from tests.test_kiosk_app import kiosks  # noqa: F401 (fixture)
 from tests.test_kiosk_flows import KioskSide, answer
 from tests.test_letters import domisili, sign_in_staff
 
@@ -76,5 +79,60 @@ def test_ambil_surat_catches_typos_says_why_not_and_prints_a_pickup_ticket(tmp_p
     finally:
         printer.close(timeout=5)
         k.link.stop()
+        office.client.stop()
+        office.service.stop()
+
+
+@pytest.mark.gui
+def test_ambil_surat_on_the_kiosk_screen_prints_the_pickup_ticket(tmp_path, broker, kiosks):
+    printer = TcpPrinter()
+    kiosk_id = f"kiosk-{os.urandom(3).hex()}"
+    office = start_office(tmp_path, broker, extra=f'\n[kiosk]\nclient_id = "{kiosk_id}"\nprinter = "{printer.url}"\n'
+                                                  f'\n[letters]\npickup_service = "surat"\n')
+    try:
+        c = office.client
+        st = sign_in_staff(c.ok)
+        code = c.ok("letter_request", type="domisili", fields=domisili(), channel="web")["code"]
+        rid = next(i["id"] for i in c.ok("letter_list", **st["kasi"])["items"] if i["code"] == code)
+        k = kiosks(office)
+        k.wait_widget("letter_pickup")
+        k.screenshot("letters-home")
+        k.touch("letter_pickup")
+        k.wait_screen("checkin")
+        ui = k.ui()
+        assert ui["widgets"]["checkin:prompt"]["text"] == texts.text("letter_prompt")
+        for digit in code[:11]:
+            k.touch(f"code:{digit}")
+        assert k.ui()["widgets"]["code:ok"]["disabled"]          # OK waits for all 12 digits
+        k.touch(f"code:{(int(code[11]) + 1) % 10}")              # the last digit wrong: caught here
+        k.touch("code:ok")
+        ui = k.wait(lambda ui: ui["screen"] == "message", "the typo caught at the kiosk")
+        assert ui["widgets"]["message:body"]["text"] == texts.text("letter_mistyped")
+        k.touch("message:home")
+        k.touch("letter_pickup")
+        for digit in code:
+            k.touch(f"code:{digit}")
+        k.wait(lambda ui: ui["widgets"]["checkin:shown"]["text"] == f"{code[:4]} {code[4:8]} {code[8:]}",
+               "the typed code in groups of four")
+        k.screenshot("letters-keypad")
+        k.touch("code:ok")
+        ui = k.wait(lambda ui: ui["screen"] == "message", "not ready yet")
+        assert ui["widgets"]["message:body"]["text"] == texts.text("letter_err_letter_not_ready")
+        k.screenshot("letters-not-ready")
+        k.touch("message:home")
+        c.ok("letter_assign_number", request=rid, **st["kasi"])
+        c.ok("letter_set_status", request=rid, status="menunggu_ttd", **st["kasi"])
+        c.ok("letter_set_status", request=rid, status="siap_diambil", **st["penandatangan"])
+        k.touch("letter_pickup")
+        for digit in code:
+            k.touch(f"code:{digit}")
+        k.touch("code:ok")
+        ui = k.wait(lambda ui: ui["screen"] == "ticket" and ui["widgets"]["ticket:number"]["text"] == "B-001",
+                    "the pickup ticket on screen")
+        printer.wait_for(b"B-001")
+        k.screenshot("letters-ticket")
+        assert c.ok("call_next", counter="loket-3")["number"] == "B-001"
+    finally:
+        printer.close()
         office.client.stop()
         office.service.stop()
