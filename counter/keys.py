@@ -31,12 +31,13 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, BinaryIO
 
 from antre.errors import ConfigError
 
-from .logic import ACTIONS, Light, Sound
+from .logic import ACTIONS, NUMBER_ACTIONS, Light, Sound
 
 log = logging.getLogger("counter.keys")
 
@@ -306,20 +307,45 @@ class KeyboardCounter:
     """Binds one key input to one counter: each mapped key calls ``press(action)``.
 
     A line on a pipe may also name the action itself (``next``); other keys are logged and ignored.
+    Digits not mapped to an action type a ticket number (backspace takes one back, esc clears them; they
+    are forgotten after ``NUMBER_SECONDS``): then *next* calls that number and *recall* calls it back after
+    a no-show (``press(action, number=digits)``); any other action forgets them.
     """
 
-    def __init__(self, counter: str, mapping: Mapping[str, str], press: Callable[[str], Any]):
+    NUMBER_SECONDS = 15.0
+
+    def __init__(self, counter: str, mapping: Mapping[str, str], press: Callable[..., Any],
+                 clock: Callable[[], float] = time.monotonic):
         self.counter = counter
         self.mapping = dict(mapping)
         self._press = press
+        self._clock = clock
+        self._digits = ""
+        self._typed_at = 0.0
 
     def key(self, name: str) -> None:
         action = self.mapping.get(name)
         if action is None and name in ACTIONS:
             action = name
+        if self._digits and self._clock() - self._typed_at > self.NUMBER_SECONDS:
+            self._digits = ""
+        if action is None and name.isdigit() and len(name) == 1:
+            if len(self._digits) < 6:
+                self._digits += name
+            self._typed_at = self._clock()
+            return
+        if action is None and name in ("backspace", "esc") and self._digits:
+            self._digits = "" if name == "esc" else self._digits[:-1]
+            return
         if action is None:
             log.info("%s: key %r has no action (keys: %s)", self.counter, name, describe(self.mapping))
             return
+        digits, self._digits = self._digits, ""
+        if digits and action in NUMBER_ACTIONS:
+            self._press(action, number=digits)
+            return
+        if digits:
+            log.info("%s: number %s forgotten (%s takes no number)", self.counter, digits, action)
         self._press(action)
 
 

@@ -17,7 +17,11 @@ Rules the desk enforces, whatever the input:
 - when the broker or the queue service is known to be unreachable the press
   fails at once with the error sound: nothing is queued for a later replay;
 - ``pause`` toggles: it sends ``pause`` or ``resume`` depending on the
-  counter's status in the retained state.
+  counter's status in the retained state;
+- with a number typed first (a keypad's digits), *next* calls that number
+  (``call_number``) and *recall* calls it back after a no-show (``bring_back``);
+  the letter is the counter's service prefix (with several services: the one
+  in whose queue the number waits, else the first).
 """
 
 from __future__ import annotations
@@ -32,11 +36,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from antre.link.mqtt import Reply
+from antre.rules.ticket_view import expand_runs
 
 log = logging.getLogger("counter")
 
 #: The buttons a counter can have, in the order staff learn them.
 ACTIONS = ("next", "recall", "skip", "done", "pause", "transfer")
+#: With digits typed first (a keypad): *next* calls that number, *recall* calls it back after a no-show.
+NUMBER_ACTIONS = {"next": "call_number", "recall": "bring_back"}
 #: Holding *next* (GPIO, when enabled): skip the called resident, then call the next one.
 HOLD_NEXT = "hold_next"
 
@@ -149,6 +156,8 @@ class CounterDesk:
         self._status: str | None = None       # idle | serving | paused, None before the first state
         self._serving: str | None = None
         self._seq: int | None = None
+        self._prefixes: list[str] = []                # the ticket prefixes of the counter's services
+        self._waiting: dict[str, set[int]] = {}       # prefix -> numbers waiting (for typed numbers)
         self._light: Light | None = None
         #: Recent outcomes, newest last.
         self.outcomes: deque[Press] = deque(maxlen=200)
@@ -158,10 +167,15 @@ class CounterDesk:
 
     # ------------------------------------------------------------------ what the backends call
 
-    def press(self, action: str) -> bool:
-        """One press of a button. Returns False when it was ignored (a command is still in flight)."""
+    def press(self, action: str, number: str | None = None) -> bool:
+        """One press of a button (``number``: digits typed before it, for *next* and *recall*). Returns False
+        when it was ignored (a command is still in flight)."""
         if action not in ACTIONS and action != HOLD_NEXT:
             raise ValueError(f"unknown action {action!r} (actions: {', '.join(ACTIONS)})")
+        if number is not None:
+            if action not in NUMBER_ACTIONS or not number.isdigit() or not 1 <= len(number) <= 6:
+                raise ValueError(f"a number goes with {' or '.join(NUMBER_ACTIONS)} only, as 1-6 digits")
+            return self._press_number(action, number)
         label = "next (held)" if action == HOLD_NEXT else action
         with self._lock:
             if self._busy is not None:
@@ -185,10 +199,54 @@ class CounterDesk:
             self._send(command, label, lambda r: self._finish(label, r, (command,)))
         return True
 
+    def _press_number(self, action: str, digits: str) -> bool:
+        command = NUMBER_ACTIONS[action]
+        with self._lock:
+            if self._busy is not None:
+                log.info("%s: %s %s ignored (%s still in flight)", self.counter, action, digits, self._busy)
+                return False
+            number = self._number(digits, waiting=command == "call_number")
+            label = f"{action} {number or digits}"
+            if number is None:
+                self._finish(label, Reply.failed("", "unknown_prefix", "the counter's services are not known yet"), ())
+                return True
+            if self._service is False and self._connected:
+                self._finish(label, Reply.failed("", "service_offline", "the queue service is offline"), ())
+                return True
+            self._busy = label
+            self._idle.clear()
+            self._refresh()
+        self._send(command, label, lambda r: self._finish(label, r, (command,)), number=number)
+        return True
+
+    def _number(self, digits: str, waiting: bool) -> str | None:
+        """The ticket number for typed digits: the prefix of the counter's service (with several, the one
+        in whose queue it waits, for a call; else the first)."""
+        if not self._prefixes:
+            return None
+        n = int(digits)
+        if waiting:
+            for prefix in self._prefixes:
+                if n in self._waiting.get(prefix, ()):
+                    return f"{prefix}-{n}"
+        return f"{self._prefixes[0]}-{n}"
+
     def update_state(self, state: dict[str, Any]) -> None:
         """Takes this counter's status from the service's retained state."""
         me = next((c for c in state.get("counters") or [] if c.get("id") == self.counter), None)
+        if me is not None:
+            by_code = {s.get("code"): s for s in state.get("services") or []}
+            prefixes = [by_code[c]["prefix"] for c in me.get("services") or [] if c in by_code and by_code[c].get("prefix")]
+            waiting: dict[str, set[int]] = {}
+            for code in me.get("services") or []:
+                svc = by_code.get(code) or {}
+                for number in expand_runs(svc.get("queue") or []):
+                    prefix, _, digits = number.partition("-")
+                    waiting.setdefault(prefix, set()).add(int(digits))
         with self._lock:
+            if me is not None:
+                self._prefixes = list(dict.fromkeys(prefixes))
+                self._waiting = waiting
             seq = state.get("seq")
             if self._seq is not None and seq != self._seq:
                 self._suspect = False   # the service is alive and publishing
@@ -247,10 +305,12 @@ class CounterDesk:
             return "resume" if self._status == "paused" else "pause"
         return _COMMANDS[action]
 
-    def _send(self, command: str, label: str, on_reply: Callable[[Reply], None]) -> None:
+    def _send(self, command: str, label: str, on_reply: Callable[[Reply], None], number: str | None = None) -> None:
         args: dict[str, Any] = {"counter": self.counter}
         if command == "transfer":
             args["service"] = self.transfer_service
+        if number is not None:
+            args["number"] = number
         rid = f"{self.counter}-{uuid.uuid4().hex[:20]}"
         self.sent.append((command, rid))
         log.debug("%s: %s -> sending %s (%s)", self.counter, label, command, rid)
@@ -291,8 +351,10 @@ class CounterDesk:
     @staticmethod
     def _describe(command: str, result: dict[str, Any]) -> str:
         number = result.get("number")
-        if command == "call_next":
+        if command in ("call_next", "call_number"):
             return f"called {number}"
+        if command == "bring_back":
+            return f"called back {number}"
         if command == "recall":
             return f"recalled {number}"
         if command == "skip":
@@ -304,7 +366,7 @@ class CounterDesk:
         return {"pause": "paused", "resume": "resumed"}.get(command, "ok")
 
     def _learn(self, command: str, result: dict[str, Any]) -> None:
-        if command in ("call_next", "recall"):
+        if command in ("call_next", "recall", "call_number", "bring_back"):
             self._status, self._serving = "serving", result.get("number")
         elif command in ("skip", "complete", "transfer", "resume"):
             self._status, self._serving = "idle", None

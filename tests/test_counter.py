@@ -468,3 +468,49 @@ def test_wiring_mistakes_are_config_errors():
         CounterApp(cfg)
     check(cfg.replace(counter=CounterAppConfig(gpio=[GpioCounterConfig(counter="loket-1", next=17)],
                                                keyboard=[KeyboardCounterConfig(counter="loket-2")])))
+
+
+def test_typed_digits_make_a_number_for_next_and_recall():
+    presses: list[tuple] = []
+    now = [0.0]
+    board = KeyboardCounter("loket-1", keymap({}), lambda action, number=None: presses.append((action, number)),
+                            clock=lambda: now[0])
+    for key in ["1", "2", "+"]:                       # 12 then next: call number 12
+        board.key(key)
+    for key in ["7", "backspace", "5", "*"]:          # 5 then recall: call back number 5
+        board.key(key)
+    for key in ["3", "-"]:                            # a number before no-show: forgotten
+        board.key(key)
+    board.key("9")
+    now[0] = 20.0                                     # too long ago: forgotten
+    board.key("+")
+    for key in ["4", "esc", "+"]:
+        board.key(key)
+    assert presses == [("next", "12"), ("recall", "5"), ("skip", None), ("next", None), ("next", None)]
+
+
+def test_a_keypad_calls_a_typed_number_and_brings_back_a_no_show(office):
+    """The two counter actions staff asked for (issue 16, finding 14), from a keypad's digits."""
+    from counter.logic import CounterDesk
+
+    issue(office, 3)
+    client = office.new_client("counter-typed")
+    desk = CounterDesk("loket-1", client.requester, timeout=5.0)
+    desk.set_connected(True)
+    desk.set_service_online(True)
+    desk.update_state(office.client.wait_state(lambda s: s["services"][0]["waiting"] == 3))
+    board = KeyboardCounter("loket-1", keymap({}), desk.press)
+    for key in ["3", "+"]:                             # A-003, out of turn
+        board.key(key)
+    assert desk.wait_idle(10) and desk.outcomes[-1].ok, desk.outcomes[-1]
+    assert desk.outcomes[-1].text == "called A-003"
+    board.key("-")                                     # no-show
+    assert desk.wait_idle(10) and desk.outcomes[-1].text == "skipped A-003"
+    for key in ["3", "*"]:                             # the late resident: called back
+        board.key(key)
+    assert desk.wait_idle(10) and desk.outcomes[-1].text == "called back A-003", desk.outcomes[-1]
+    office.client.wait_state(lambda s: s["counters"][0]["serving"] and s["counters"][0]["serving"]["number"] == "A-003")
+    for key in ["9", "+"]:                             # not waiting: the error signal, nothing called
+        board.key(key)
+    assert desk.wait_idle(10) and desk.outcomes[-1].code == "ticket_not_waiting"
+    client.stop()

@@ -708,8 +708,14 @@ class QueueService:
             raise Conflict("queue_empty", f"no one is waiting for {c.name}")
         return self._call(s, now, c, min(heads, key=lambda r: r.order))
 
+    def _normal_number(self, number: str) -> str:
+        """``A-12`` or ``A-0012`` as the day's numbers are written (``A-012``)."""
+        prefix, _, digits = number.partition("-")
+        return self.format_number(prefix, int(digits)) if digits.isdigit() else number
+
     def _call_number(self, s: Session, now: datetime, counter: str, number: str) -> Outcome:
         """Calls one waiting ticket by its number (staff's choice, out of the usual order)."""
+        number = self._normal_number(number)
         c = self._counter(counter)
         if c.id in self.today.paused:
             raise Conflict("counter_paused", f"{c.name} is paused (istirahat); resume it first")
@@ -724,6 +730,7 @@ class QueueService:
 
     def _bring_back(self, s: Session, now: datetime, counter: str, number: str) -> Outcome:
         """A resident marked no-show arrives late: their ticket is called again, to this counter."""
+        number = self._normal_number(number)
         c = self._counter(counter)
         if c.id in self.today.paused:
             raise Conflict("counter_paused", f"{c.name} is paused (istirahat); resume it first")
