@@ -502,3 +502,58 @@ def test_a_ready_letter_gets_a_pickup_ticket_at_the_kiosk_and_the_counter_sees_w
         web.stop()
         office.client.stop()
         office.service.stop()
+
+
+def test_statistics_of_letters_per_type_and_processing_times_in_the_report(tmp_path):
+    from sqlalchemy.orm import Session
+
+    from antre.reports.pdf import render_pdf
+    from antre.reports.stats import build_report
+    from antre.reports.tables import build_tables, csv_text
+    from antre.storage import open_readonly
+
+    q, clock, run, error, st = rules_office(tmp_path)
+    cfg = q.cfg
+
+    def request(kind="domisili"):
+        fields = domisili() if kind == "domisili" else {"nama": HOLDER, "nik": NIK_F, "alamat": "x", "barang": "KTP",
+                                                       "tanggal_hilang": "2026-12-01", "lokasi_hilang": "pasar"}
+        code = run("letter_request", type=kind, fields=fields, channel="web")["code"]
+        return next(i["id"] for i in run("letter_list", **st["kasi"])["items"] if i["code"] == code)
+
+    def sign(rid):
+        run("letter_assign_number", request=rid, **st["kasi"])
+        run("letter_set_status", request=rid, status="menunggu_ttd", **st["kasi"])
+        run("letter_set_status", request=rid, status="siap_diambil", **st["penandatangan"])
+
+    run("issue_ticket", service="surat")
+    a, b, c = request(), request(), request("kehilangan")
+    clock.advance(hours=6)
+    sign(a)                                   # a quarter of a day, on time
+    run("letter_cancel", code=next(i["code"] for i in run("letter_list", **st["kasi"])["items"] if i["id"] == c))
+    clock.advance(days=3)                     # b: due the next working day, signed 3 days later
+    st.update(sign_in_again(run))
+    sign(b)
+    run("letter_set_status", request=b, status="sudah_diambil", **st["petugas"])
+    request()                                 # made after the period: not counted
+    engine = open_readonly(f"sqlite:///{tmp_path}/a.db")
+    try:
+        with Session(engine) as s:
+            report = build_report(s, date(2026, 12, 7), date(2026, 12, 7), tz=cfg.office.tz, office_name="Desa",
+                                  letter_names={t.code: t.name for t in cfg.letters.types},
+                                  now=datetime(2026, 12, 10, 8, tzinfo=timezone.utc))
+    finally:
+        engine.dispose()
+    dom, lost = report.letters["domisili"], report.letters["kehilangan"]
+    assert (dom.requested, dom.signed, dom.collected, dom.cancelled, dom.open, dom.late) == (2, 2, 1, 0, 0, 1)
+    assert dom.days == [0.25, 3.25] and dom.mean_days == 1.75 and dom.p90_days == 3.25
+    assert (lost.requested, lost.cancelled, lost.signed) == (1, 1, 0)
+    table = next(t for t in build_tables(report) if t.name == "letters")
+    assert table.rows[0][:8] == ["domisili", "Surat Keterangan Domisili", 2, 2, 1, 0, 0, 1]
+    assert "days_mean" in csv_text(table).splitlines()[0]
+    pdf = render_pdf(report, place="Sukamaju", signed_on=date(2026, 12, 10))
+    (tmp_path / "report.pdf").write_bytes(pdf)   # (to look at)
+    from pypdf import PdfReader
+    import io
+    text = " ".join(" ".join((p.extract_text() or "") for p in PdfReader(io.BytesIO(pdf)).pages).split())
+    assert "Surat keterangan per jenis" in text and "Surat Keterangan Domisili" in text and "Siti" not in text

@@ -605,7 +605,8 @@ def build_report_file(cfg: Config, start: date, end: date, fmt: str) -> bytes:
             report = build_report(session, start, end, tz=cfg.office.tz, office_name=cfg.office.name,
                                   office_address=cfg.office.address,
                                   service_names={s.code: s.name for s in cfg.services},
-                                  counter_names={c.id: c.name for c in cfg.counters})
+                                  counter_names={c.id: c.name for c in cfg.counters},
+                                  letter_names={t.code: t.name for t in cfg.letters.types})
     finally:
         engine.dispose()
     if report.is_empty:

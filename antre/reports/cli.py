@@ -136,7 +136,8 @@ def run(args: argparse.Namespace) -> int:
                 session, args.start, args.end, tz=tz, office_name=cfg.office.name,
                 office_address=cfg.office.address,
                 service_names={s.code: s.name for s in cfg.services},
-                counter_names={c.id: c.name for c in cfg.counters}, progress=bar)
+                counter_names={c.id: c.name for c in cfg.counters},
+                letter_names={t.code: t.name for t in cfg.letters.types}, progress=bar)
             known = data_range(session) if report.is_empty else None
     except DBAPIError as exc:
         raise ReportError(f"gagal membaca database (cannot read the database): {exc.orig}") from None

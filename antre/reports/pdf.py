@@ -289,6 +289,8 @@ def render_pdf(report: Report, *, place: str, signed_on: date, signer: str | Sig
     _image(pdf, images["waiting_per_service"])
     _table(pdf, tables["counters"], size=7)
     _table(pdf, tables["hours"], size=8)
+    if "letters" in tables:
+        _table(pdf, tables["letters"], size=7)
 
     _heading(pdf, "3. Indeks Kepuasan Masyarakat (IKM), PermenPANRB 14/2017",
              PARAGRAPH_NEED if report.ikm.index is None else _table_need(pdf, tables["ikm_elements"], 8))

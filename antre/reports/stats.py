@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from antre.storage.models import CALLED, DONE, EXPIRED, NO_SHOW, WAITING, Rating, Ticket
+from antre.storage.models import CALLED, DONE, EXPIRED, NO_SHOW, WAITING, LetterRequest, Rating, Ticket
 from antre.reports.ikm import IkmResult, QuickResult, compute_ikm, compute_quick
 
 NO_COUNTER = ""  # key for ratings or tickets without a counter
@@ -104,6 +104,9 @@ class Report:
     quick_by_counter: dict[str, QuickResult]
     ticket_count: int = 0
     rating_count: int = 0
+    #: Letter requests made in the period, per letter type (config order): :class:`LetterTally`.
+    letters: dict[str, "LetterTally"] = field(default_factory=dict)
+    letter_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def is_empty(self) -> bool:
@@ -125,6 +128,51 @@ class Report:
         """The ``n`` local hours with most tickets issued (ties: the earlier hour first)."""
         ranked = sorted((h for h in range(24) if self.hours[h]), key=lambda h: (-self.hours[h], h))
         return ranked[:n]
+
+
+@dataclass
+class LetterTally:
+    """Letter requests of one type made in the period: what became of them, and how long they took from the
+    request to the signature (in days; the 90th percentile as for waiting times)."""
+
+    requested: int = 0
+    signed: int = 0
+    collected: int = 0
+    cancelled: int = 0
+    open: int = 0
+    late: int = 0          # signed after the due date, or still open past it
+    days: list[float] = field(default_factory=list)
+
+    @property
+    def mean_days(self) -> float | None:
+        return sum(self.days) / len(self.days) if self.days else None
+
+    @property
+    def p90_days(self) -> float | None:
+        return percentile90(self.days)
+
+
+def letter_stats(session: Session, start: date, end: date, tz: ZoneInfo, today: date) -> dict[str, LetterTally]:
+    """Per letter type, the requests made from ``start`` to ``end`` (office dates). Reads no personal data."""
+    first = datetime(start.year, start.month, start.day, tzinfo=tz)
+    last = datetime(end.year, end.month, end.day, tzinfo=tz) + timedelta(days=1)
+    out: dict[str, LetterTally] = {}
+    rows = session.execute(select(LetterRequest.type_code, LetterRequest.status, LetterRequest.created_at,
+                                  LetterRequest.signed_at, LetterRequest.due_on)
+                           .where(LetterRequest.created_at >= first, LetterRequest.created_at < last))
+    for kind, status, created, signed, due in rows:
+        t = out.setdefault(kind, LetterTally())
+        t.requested += 1
+        t.collected += status == "sudah_diambil"
+        t.cancelled += status == "dibatalkan"
+        if signed is not None:
+            t.signed += 1
+            t.days.append((signed - created).total_seconds() / 86400)
+            t.late += signed.astimezone(tz).date() > due
+        elif status not in ("sudah_diambil", "dibatalkan"):
+            t.open += 1
+            t.late += today > due
+    return out
 
 
 def _ordered(keys: Iterable[str], known: Iterable[str]) -> list[str]:
@@ -231,6 +279,7 @@ def build_report(session: Session, start: date, end: date, *, tz: ZoneInfo,
                  office_name: str = "", office_address: str = "",
                  service_names: dict[str, str] | None = None,
                  counter_names: dict[str, str] | None = None,
+                 letter_names: dict[str, str] | None = None,
                  now: datetime | None = None,
                  progress: Callable[[int, int, date], None] | None = None) -> Report:
     """Reads tickets and ratings of ``start``..``end`` (business dates, inclusive), one day at a time.
@@ -279,9 +328,13 @@ def build_report(session: Session, start: date, end: date, *, tz: ZoneInfo,
     counters = {cid: counters.get(cid, Tally()) for cid in counter_order}
 
     ikm_by_service = {code: compute_ikm(v for s, v in surveys if s == code) for code in service_order}
+    generated = now or datetime.now(tz)
+    letters = letter_stats(session, start, end, tz, generated.astimezone(tz).date())
+    letter_names = dict(letter_names or {})
+    letters = {k: letters[k] for k in _ordered(letters, letter_names)}
     return Report(
         office_name=office_name, office_address=office_address, timezone=str(tz.key),
-        start=start, end=end, generated_at=now or datetime.now(tz),
+        start=start, end=end, generated_at=generated,
         service_names=service_names, counter_names=counter_names,
         total=total, days=days, services=services, counters=counters, hours=hours,
         ikm=compute_ikm(v for _, v in surveys),
@@ -292,7 +345,7 @@ def build_report(session: Session, start: date, end: date, *, tz: ZoneInfo,
                           for code in service_order if any(s == code for s, _, _ in faces)},
         quick_by_counter={cid: compute_quick(sc for _, c, sc in faces if c == cid)
                           for cid in counter_order if any(c == cid for _, c, _ in faces)},
-        ticket_count=tickets, rating_count=ratings,
+        ticket_count=tickets, rating_count=ratings, letters=letters, letter_names=letter_names,
     )
 
 

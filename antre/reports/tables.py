@@ -19,7 +19,7 @@ from typing import Any
 
 from antre.wording import clock_time, day_month_year as tanggal  # '1 November 2026'
 from antre.reports.ikm import FACES, Category, IkmResult, QuickResult, minimum_sample
-from antre.reports.stats import Durations, Report, Tally
+from antre.reports.stats import Durations, Report, Tally, percentile90
 
 JSON_FORMAT = "antre-report/1"
 
@@ -204,6 +204,23 @@ def build_tables(report: Report, *, compact: bool = True) -> list[Table]:
                                   [q.index, _cat(q.category)],
                             note="Indeks = rata-rata nilai wajah (4 Sangat Puas ... 1 Tidak Puas) x 25; "
                                  "terpisah dari IKM."))
+    if report.letters:
+        rows = [[code, report.letter_names.get(code, code), t.requested, t.signed, t.collected, t.cancelled, t.open,
+                 t.late, t.mean_days, t.p90_days] for code, t in report.letters.items()]
+        tot = [sum(getattr(t, k) for t in report.letters.values())
+               for k in ("requested", "signed", "collected", "cancelled", "open", "late")]
+        every = [d for t in report.letters.values() for d in t.days]
+        tables.append(Table("letters", "Surat keterangan per jenis (permohonan pada periode ini)",
+                            [Column("type", "Kode", "text"), Column("name", "Jenis surat", "text"),
+                             Column("requested", "Diajukan"), Column("signed", "Ditandatangani"),
+                             Column("collected", "Diambil"), Column("cancelled", "Dibatalkan"),
+                             Column("open", "Masih diproses"), Column("late", "Lewat perkiraan"),
+                             Column("days_mean", "Lama proses (hari)", "min"),
+                             Column("days_p90", "P90 (hari)", "min")], rows,
+                            total=["", "Jumlah", *tot, sum(every) / len(every) if every else None,
+                                   percentile90(every)],
+                            note="Lama proses: dari permohonan sampai ditandatangani. Lewat perkiraan: ditandatangani "
+                                 "sesudah, atau masih diproses melewati, perkiraan selesai jenis suratnya."))
     if compact and not report.total.open:
         for table in tables[:3]:
             _drop_column(table, "open")
