@@ -281,3 +281,13 @@ def test_the_assistant_normalises_shorthand_regional_words_and_typos():
     assert a.answer("brp biaya bikin surat ketrangan") == "B"
     assert a.answer("kumaha nyieun kartu keluarga anyar") == "A"
     assert a.answer("jadwal posyandu") is None
+
+
+def test_a_booking_with_opt_in_keeps_its_messages_after_check_in(office):
+    p = "081234567890"
+    b = office.run("book", service="adminduk", date="2026-11-30", slot="09:30", name="Siti", phone=p, notify=True)
+    office.run("check_in", code=b["code"])
+    office.run("issue_ticket", service="adminduk")
+    office.run("call_next", counter="loket-1")                     # the booked ticket goes first
+    called = office.outbox("kind = 'called'")
+    assert len(called) == 1 and called[0][2] == p and "A-001 dipanggil" in called[0][3]

@@ -224,6 +224,8 @@ class NotifyRules:
             log.exception("notifications for %s could not be made; the command goes on without them", command)
 
     def _after(self, s: "Session", now: datetime, outcome: Outcome) -> None:
+        if outcome.result.get("booking") and any(e == "ticket_issued" for e, _ in outcome.events):
+            self._checked_in(s, now, outcome.result)
         moved = False
         for event, data in outcome.events:
             if event == "ticket_called" and not data.get("recall"):
@@ -245,6 +247,17 @@ class NotifyRules:
                 moved = True
         if moved:
             self._near(s, now)
+
+    def _checked_in(self, s: "Session", now: datetime, result: dict[str, Any]) -> None:
+        """A booking with opt-in checked in: its ticket gets the queue's messages too (near, called)."""
+        row = s.execute(select(NotifySubscription.phone).join(Booking, Booking.id == NotifySubscription.booking_id)
+                        .where(Booking.code == result["booking"])).first()
+        if row is None:
+            return
+        t = s.scalars(select(Ticket).where(Ticket.business_date == date.fromisoformat(result["business_date"]),
+                                           Ticket.number == result["number"])).first()
+        if t is not None and s.scalar(select(NotifySubscription.id).where(NotifySubscription.ticket_id == t.id)) is None:
+            self.subscribe(s, now, row.phone, ticket_id=t.id, near_done=result.get("ahead", 0) <= self.n.near_ahead)
 
     def _subscription_of(self, s: "Session", data: dict[str, Any]) -> NotifySubscription | None:
         day = date.fromisoformat(data["business_date"])
