@@ -118,10 +118,10 @@ debuglevel = 1
         return [text for name, text in self.sent().items() if f"_{number}_" in name]
 
     def transmitted(self) -> Counter:
-        """How many times the daemon transmitted each file, over all its starts (from its own logs)."""
+        """How many times the daemon transmitted each file (all its parts), over all its starts (its own logs)."""
         counts: Counter = Counter()
         for log in self.root.glob("smsd-*.log"):
-            for m in re.finditer(r"Transmitted (OUT\S+\.txt)", log.read_text(errors="replace")):
+            for m in re.finditer(r"Transmitted (OUT\S+\.txt) \(total", log.read_text(errors="replace")):
                 counts[m[1]] += 1
         return counts
 
@@ -330,5 +330,32 @@ def test_the_website_offers_sms_and_sends_only_to_those_who_ticked_it(tmp_path, 
         assert "3456 7001" not in web.output() and "81234567001" not in web.output()
     finally:
         web.stop()
+        office.client.stop()
+        office.service.stop()
+
+
+def test_a_long_answer_goes_in_as_many_parts_as_the_outbox_counted(tmp_path, broker, smsd):
+    answer = ("Surat keterangan domisili: bawa KTP asli, Kartu Keluarga asli, dan surat pengantar RT/RW. Surat "
+              "selesai hari itu juga di loket B bila berkas lengkap. Tidak dipungut biaya apa pun. Untuk "
+              "keperluan bank, sebutkan nama banknya kepada petugas.")
+    smsd.start()
+    office = sms_office(tmp_path, broker, smsd)
+    office.config_path.write_text(office.config_path.read_text() + f"""
+[[notify.faq]]
+answer = "{answer}"
+questions = ["surat keterangan domisili", "butuh surat domisili untuk bank"]
+""")
+    office.service.stop()
+    office.service.start()
+    try:
+        office.client.wait_service(True)
+        smsd.receive(RESIDENT, "surat domisili buat bank")
+        [text] = wait_for(lambda: smsd.sent_to(RESIDENT), what="the FAQ's answer")
+        assert text == answer
+        with sqlite3.connect(office.db_path) as db:
+            [(parts,)] = db.execute("select parts from outbox").fetchall()
+        log = "".join(p.read_text(errors="replace") for p in smsd.root.glob("smsd-*.log"))
+        assert parts == 2 and len(re.findall(r"Transmitted OUT\S+ \((part|total): \d\)", log)) == parts
+    finally:
         office.client.stop()
         office.service.stop()
