@@ -125,7 +125,8 @@ class DisplayApp(App):
         self.title = f"Antre - {cfg.office.name}"
         self.announcer = announcer
         self.tz = cfg.office.tz
-        self.model = BoardModel(ticker=cfg.display.ticker, recent_calls=RECENT_CALLS)
+        self.model = BoardModel(ticker=cfg.display.ticker, recent_calls=RECENT_CALLS,
+                                staff_alerts=cfg.display.staff_alerts)
         self.topics = Topics(cfg.office.id)
         self.link = MqttLink(cfg.mqtt, self.topics, client_id_for(cfg, "display"), "display")
         self._flash_ev = None

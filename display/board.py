@@ -115,8 +115,9 @@ class BoardModel:
     Not thread-safe: call it from one thread (the Kivy main thread).
     """
 
-    def __init__(self, ticker: str = "", recent_calls: int = 5):
+    def __init__(self, ticker: str = "", recent_calls: int = 5, staff_alerts: bool = True):
         self.config_ticker = ticker.strip()
+        self.staff_alerts = staff_alerts
         self.recent_limit = recent_calls
         self.state: dict[str, Any] | None = None
         self.statuses: dict[str, dict[str, Any]] = {}
@@ -217,7 +218,10 @@ class BoardModel:
         return health.attention(self.statuses)
 
     def attention_text(self) -> str:
-        """The TV's discreet marker for staff: '' when all is well, else ``Perlu petugas (2)``."""
+        """The TV's discreet marker for staff: '' when all is well (or ``[display] staff_alerts = false``), else
+        ``Perlu petugas (2)``."""
+        if not self.staff_alerts:
+            return ""
         n = len(self.attention())
         return f"Perlu petugas ({n})" if n else ""
 

@@ -28,6 +28,8 @@ class DisplayConfig:
     stale_seconds: float = checked(60.0, check=positive, doc="calls older than this are not read out")
     highlight_seconds: float = checked(8.0, check=positive)
     audio_player: str = checked("", doc="command that plays a WAV file; empty: aplay, paplay or play")
+    staff_alerts: bool = checked(True, doc="a discreet 'Perlu petugas (n)' in a corner while a device needs a "
+                                           "person (the staff console lists them); false: never on the TV")
 
 
 

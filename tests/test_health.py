@@ -50,3 +50,13 @@ def test_printer_states_and_hostile_presence():
     assert [r.client_id for r in rows] == ["d", "b"]
     assert rows[0].text == "Jam Pi salah." and rows[1].name == "Tombol loket"
     assert assess({"k": presence("kiosk", printer=["x"], printer_message=5)})[0].level == "ok"
+
+
+def test_the_tv_marker_is_configurable():
+    """[display] staff_alerts: the TV's discreet 'Perlu petugas (n)', or nothing on the TV at all."""
+    from display.board import BoardModel
+
+    for shown, expected in ((True, "Perlu petugas (1)"), (False, "")):
+        m = BoardModel(staff_alerts=shown)
+        m.statuses = {"kiosk-1": presence("kiosk", printer="offline", printer_message="Printer tidak tersambung.")}
+        assert m.attention_text() == expected

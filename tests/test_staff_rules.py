@@ -4,6 +4,7 @@ staff asked for (bring back a no-show, call a number): on a real SQLite file, no
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import sqlite3
 import uuid
@@ -311,3 +312,40 @@ def test_appointments_obey_the_office_calendar(tmp_path):
                  phone="081111111111") == "invalid_slot"
     run(q, "office_set", session=ani, holidays=[])   # opened again
     assert run(q, "booking_slots", service="adminduk", date="2026-12-01")["slots"]
+
+
+def test_antre_staff_command(tmp_path):
+    """``antre staff add / passwd / disable / enable / list``, as the installer runs it on the server."""
+    import subprocess
+    import sys
+
+    from tests.support import ROOT
+
+    cfg = tmp_path / "antre.toml"
+    cfg.write_text(f'[database]\nurl = "sqlite:///{tmp_path}/a.db"\n')
+
+    def staff_cmd(*args, password=None):
+        return subprocess.run([sys.executable, "-m", "antre", "staff", "--config", str(cfg), *args],
+                              input=(password + "\n") if password is not None else "", capture_output=True,
+                              text=True, cwd=ROOT, timeout=60)
+
+    assert "antre staff add NAME --role admin" in staff_cmd("list").stdout
+    made = staff_cmd("add", "siti", "--role", "admin", "--full-name", "Siti Aminah", password=PASSWORD)
+    assert made.returncode == 0, made.stderr
+    short = staff_cmd("add", "budi", "--role", "petugas", password="pendek")
+    assert short.returncode == 2 and "weak_password" in short.stderr
+    assert staff_cmd("add", "budi", "--role", "petugas", "--counters", "loket-9", password=PASSWORD).returncode == 2
+    assert staff_cmd("add", "budi", "--role", "petugas", "--counters", "loket-1", password=PASSWORD).returncode == 0
+    assert staff_cmd("add", "Budi!", "--role", "petugas", password=PASSWORD).returncode == 2
+    assert staff_cmd("disable", "siti").returncode == 2            # the last admin
+    assert staff_cmd("passwd", "budi", password="sandi baru budi panjang").returncode == 0
+    assert staff_cmd("disable", "budi").returncode == 0
+    listed = staff_cmd("list").stdout
+    assert re.search(r"budi\s+petugas\s+DISABLED\s+loket-1", listed) and re.search(r"siti\s+admin\s+aktif", listed)
+    with sqlite3.connect(tmp_path / "a.db") as c:
+        rows = c.execute("select actor, action, subject, detail from audit_log order by id").fetchall()
+        hashes = [h for (h,) in c.execute("select password_hash from staff_accounts")]
+    assert [r[1:3] for r in rows] == [("staff.add", "siti"), ("staff.add", "budi"), ("staff.update", "budi"),
+                                      ("staff.update", "budi")]
+    assert all(r[0].startswith("cli:") for r in rows) and '"password": "changed"' in rows[2][3]
+    assert all(h.startswith("$argon2id$") for h in hashes) and PASSWORD not in str(rows)
