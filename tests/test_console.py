@@ -116,6 +116,12 @@ def test_shared_password_until_the_first_admin_then_personal_accounts(console):
     # ... but never a page of the accounts era.
     assert old.request("GET", "/staf/akun").status == 303
 
+    # The setup form needs its CSRF token like every other, and a link not printed by antre web is nothing.
+    link = console.setup_link()
+    forged = console.client("127.0.20.3").request("POST", link, {"name": "mallory", "password": ADMIN_PASSWORD,
+                                                                 "password2": ADMIN_PASSWORD})
+    assert forged.status == 403
+    assert console.client("127.0.20.3").request("GET", "/staf/setup/" + "x" * 32).status == 404
     admin = make_admin(console)
     # The setup link works once.
     assert console.client("127.0.20.2").request("GET", console.setup_link()).status == 404

@@ -226,6 +226,14 @@ def test_staff_audit_records_a_view_and_needs_a_session(office):
     run(q, "staff_audit", session=admin, action="audit.export", subject="2026-11", detail="csv", address="10.0.0.1")
     assert audit_rows(db)[-1] == ("admin", "audit.export", "2026-11", "web 10.0.0.1", "csv")
     assert error(q, "staff_audit", session=token(), action="audit.export") == "not_signed_in"
+    # Nobody writes a sign-in, a change, or a kasi's action this way.
+    run(q, "staff_add", session=admin, name="budi", role="petugas", password=PASSWORD)
+    budi = token()
+    run(q, "staff_login", name="budi", password=PASSWORD, session=budi)
+    assert error(q, "staff_audit", session=budi, action="staff.login") == "forbidden"
+    assert error(q, "staff_audit", session=budi, action="audit.export") == "forbidden"
+    assert error(q, "staff_audit", session=budi, action="office.ticker") == "forbidden"
+    run(q, "staff_audit", session=budi, action="ticket.view", subject="A-001")
 
 
 def test_old_audit_rows_go_at_a_new_day(office):

@@ -67,6 +67,9 @@ GLOBAL_BASE = 15.0
 GLOBAL_CAP = 600.0
 #: Roles that change the office's weekly settings (the console's switches, the ticker, the calendar).
 OFFICE_ROLES = ("kasi",)
+#: Actions the console records with ``staff_audit`` that need a particular role (others: ``*.view``,
+#: ``*.export``, ``*.print`` by anyone signed in).
+RECORDED_ACTIONS = {"office.ticker": OFFICE_ROLES, "audit.export": ("kasi", "admin")}
 #: The counter commands a signed-in person may give through the console, for their own counters only.
 COUNTER_COMMANDS = ("call_next", "recall", "skip", "complete", "transfer", "pause", "resume", "bring_back",
                     "call_number")
@@ -496,8 +499,13 @@ class StaffRules:
 
     def record(self, s: "Session", now: datetime, session: str, action: str, subject: str | None = None,
                detail: str | None = None, address: str | None = None) -> Outcome:
-        """A view the console made (personal data shown, a CSV exported): written to the audit log."""
-        account = authenticate(s, now, session)
+        """A view the console made (personal data shown, a CSV exported, the running text it publishes itself):
+        written to the audit log. Only such actions (``*.view``, ``*.export``, ``*.print``, ``office.ticker``),
+        each by the roles that may do it: nobody can write a sign-in or a change in another's name this way."""
+        roles = RECORDED_ACTIONS.get(action)
+        if roles is None and not action.endswith((".view", ".export", ".print")):
+            raise Forbidden("forbidden", f"'{action}' is not an action the console records this way")
+        account = authenticate(s, now, session, roles)
         audit(s, account.name, action, subject or "", self.device(address), detail, now=now)
         return Outcome({"recorded": True}, changed=False)
 
