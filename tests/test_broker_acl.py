@@ -487,6 +487,7 @@ def test_acl_text_is_a_pure_function_of_the_devices():
         "topic write antre/v2/+/cmd/kiosk/kiosk-1/letter_request",
         "topic write antre/v2/+/cmd/kiosk/kiosk-1/letter_status",
         "topic write antre/v2/+/cmd/kiosk/kiosk-1/letter_pickup",
+        "topic write antre/v2/+/cmd/kiosk/kiosk-1/letter_catalogue",
         "topic read antre/v2/+/reply/kiosk-1",
         "topic read antre/v2/+/state",
         "topic read antre/v2/+/event/ticket_completed",

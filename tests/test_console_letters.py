@@ -11,6 +11,7 @@ import re
 import sqlite3
 import subprocess
 import uuid
+from datetime import date
 
 import pytest
 
@@ -217,3 +218,37 @@ def test_roles_forged_forms_and_the_register(site):
     loket = http_sign_in(site, "loket-satu")
     agenda = loket.get("/staf/surat/agenda")
     assert agenda.status == 200 and 'id="reserve"' not in agenda.text     # counter staff read, do not reserve
+
+
+def test_the_kasi_keeps_the_catalogue_residents_see(site):
+    kasi = http_sign_in(site, "bu-kasi")
+    page = kasi.get("/staf/surat/jenis")
+    assert page.status == 200 and 'id="type-skck"' in page.text
+    # SKCK switched off; domisili's purpose, requirements, days and fee changed.
+    off = kasi.post("/staf/surat/jenis", {"csrf": page.csrf(), "rid": uuid.uuid4().hex, "type": "skck",
+                                          "purpose": "Pengantar SKCK", "requirements": "KTP asli", "days": "1",
+                                          "cost": "0"})
+    assert off.status == 200 and 'id="done"' in off.text
+    new = {"csrf": page.csrf(), "rid": uuid.uuid4().hex, "type": "domisili", "active": "1",
+           "purpose": "Keterangan tempat tinggal untuk keperluan apa saja.",
+           "requirements": "KTP asli\nKK asli\n\n", "days": "3", "cost": "5.000"}
+    assert 'id="done"' in kasi.post("/staf/surat/jenis", new).text
+    bad = kasi.post("/staf/surat/jenis", new | {"rid": uuid.uuid4().hex, "days": "99"})
+    assert bad.status == 409 and 'id="done"' not in bad.text                      # more than 60 days: refused
+    assert kasi.post("/staf/surat/jenis", new | {"days": "tiga"}).status == 400
+    resident = Http(site.web.url)
+    catalogue = resident.get("/surat").text
+    assert "Surat Pengantar SKCK" not in catalogue and "Keterangan tempat tinggal untuk keperluan apa saja." in catalogue
+    assert "Biaya Rp5.000" in catalogue and "Biasanya selesai 3 hari kerja" in catalogue
+    assert resident.get("/surat/ajukan/skck").status == 404
+    assert site.client.error("letter_request", type="skck", fields={"nama": "Budi", "nik": NIK},
+                             channel="web") == "unknown_letter_type"
+    code = request_letter(site)
+    status = site.client.ok("letter_status", code=code)
+    days = (date.fromisoformat(status["due_on"]) - date.fromisoformat(status["created_at"][:10])).days
+    assert days >= 3                                                            # three working days now
+    # Counter staff may not change it; the change is in the audit log.
+    loket = http_sign_in(site, "loket-satu")
+    assert loket.get("/staf/surat/jenis").status == 403
+    assert site.client.error("letter_type_update", type="skck", active=True, **site.staff["petugas"]) == "forbidden"
+    assert ("bu-kasi", "letter.catalogue", "domisili") in audit(site)

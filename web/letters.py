@@ -13,6 +13,7 @@ service once for the details (the staff's note). Pages nobody watches cost nothi
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import re
@@ -91,8 +92,20 @@ class LetterPages:
         lang = self.w.lang(request)
         return self.w.render(request, name, status, lt=lambda key, **v: lt(key, lang, **v), **ctx)
 
-    def _types(self) -> list[LetterTypeConfig]:
-        return [t for t in self.letters.types if t.active]
+    async def types(self) -> dict[str, LetterTypeConfig]:
+        """The catalogue as residents see it now: the configuration with the kasi's changes
+        (``letter_catalogue``), the active types only; the configuration alone when the service is away."""
+        reply = await self.w.bridge.request("letter_catalogue", {}) if self.w.bridge.available else None
+        overrides = reply.result.get("overrides", {}) if reply is not None and reply.ok else {}
+        out = {}
+        for t in self.letters.types:
+            try:
+                t = dataclasses.replace(t, **overrides.get(t.code, {}))
+            except TypeError:   # a key this version does not know: the configuration's type
+                pass
+            if t.active:
+                out[t.code] = t
+        return out
 
     def _type_name(self, t: LetterTypeConfig, lang: str) -> str:
         return t.name_en if lang == "en" and t.name_en else t.name
@@ -109,7 +122,7 @@ class LetterPages:
     async def catalogue(self, request: Request) -> Response:
         lang = self.w.lang(request)
         rows = []
-        for t in self._types():
+        for t in (await self.types()).values():
             rows.append({"code": t.code, "name": self._type_name(t, lang), "purpose": t.purpose,
                          "requirements": t.requirements,
                          "takes": lt("takes_days", lang, n=t.days) if t.days else lt("takes_same_day", lang),
@@ -118,8 +131,8 @@ class LetterPages:
                            privacy=lt("privacy", lang, n=self.letters.retention_days))
 
     async def apply(self, request: Request) -> Response:
-        t = self.letters.type(request.path_params["type"])
-        if t is None or not t.active:
+        t = (await self.types()).get(request.path_params["type"])
+        if t is None:
             return self.w.message(request, "not_found_page", 404)
         lang = self.w.lang(request)
         if request.method == "GET":

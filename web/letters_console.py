@@ -45,6 +45,7 @@ class LetterConsole:
         return [
             Route("/staf/surat", self.work_list),
             Route("/staf/surat/agenda", self.register, methods=["GET", "POST"]),
+            Route("/staf/surat/jenis", self.catalogue, methods=["GET", "POST"]),
             Route("/staf/surat/{id:int}", self.open),
             Route("/staf/surat/{id:int}/pdf", self.pdf),
             Route("/staf/surat/{id:int}/status", self.set_status, methods=["POST"]),
@@ -228,6 +229,50 @@ class LetterConsole:
                                      "Cache-Control": "no-store"})
         return self.render(request, "console/surat_agenda.html", status, rows=rows, year=year, problem=problem,
                            reserved=reserved, can_reserve=account.role in PROCESSORS, rid=uuid.uuid4().hex)
+
+
+    # ------------------------------------------------------------------ the catalogue (kasi)
+
+    async def catalogue(self, request: Request) -> Response:
+        """The kasi keeps the catalogue residents see: each type on or off, its purpose, requirements (one per
+        line), usual working days and cost. Fields, numbering and templates stay in the configuration file."""
+        require_role(request, *PROCESSORS)
+        lang = self.w.lang(request)
+        problem = done = None
+        status = 200
+        if request.method == "POST":
+            form, refused = await self.w.form(request)
+            if refused:
+                return refused
+            args: dict[str, Any] = {"type": form.get("type", "")[:32], "active": form.get("active") == "1",
+                                    "purpose": " ".join(form.get("purpose", "").split())[:500],
+                                    "requirements": [" ".join(line.split())[:200]
+                                                     for line in form.get("requirements", "").splitlines()
+                                                     if line.strip()][:20]}
+            for key in ("days", "cost"):
+                raw = form.get(key, "").replace(".", "").strip()
+                if not raw.isdigit():
+                    problem, status = lt("s_err_invalid_argument", lang), 400
+                    break
+                args[key] = int(raw)
+            if problem is None:
+                reply = await console_command(request, "letter_type_update", args, request_id=self.w.request_id(form))
+                if reply.ok:
+                    done = lt("s_done", lang)
+                else:
+                    problem, status = self._error(reply, lang), 409
+        reply = await console_command(request, "letter_catalogue", {})
+        overrides = reply.result.get("overrides", {}) if reply.ok else {}
+        types = []
+        import dataclasses
+
+        for t in self.cfg.letters.types:
+            try:
+                types.append(dataclasses.replace(t, **overrides.get(t.code, {})))
+            except TypeError:
+                types.append(t)
+        return self.render(request, "console/surat_jenis.html", status, types=types, problem=problem, done=done,
+                           rid=uuid.uuid4().hex)
 
 
 def routes(w: "WebApp") -> list[Route]:

@@ -163,6 +163,15 @@ TEXTS.update({
     "s_recipient": ("Kepada", "To"),
     "s_reserved": ("Nomor untuk surat manual: {n}", "Number for the hand-typed letter: {n}"),
     "s_done": ("Tersimpan.", "Saved."),
+    "s_catalogue": ("Jenis surat untuk warga", "Letter types for residents"),
+    "s_catalogue_note": ("Yang diubah di sini langsung tampil di situs warga dan kios. Isian formulir, penomoran "
+                         "dan templat surat diatur di berkas konfigurasi.",
+                         "Changes here show at once on the residents' site and the kiosk. Form fields, numbering "
+                         "and templates are set in the configuration file."),
+    "s_active": ("Bisa diajukan warga", "Residents may request it"),
+    "s_requirements": ("Persyaratan (satu per baris)", "Requirements (one per line)"),
+    "s_days": ("Biasanya selesai (hari kerja)", "Usually ready in (working days)"),
+    "s_cost": ("Biaya (Rp; 0 = gratis)", "Fee (Rp; 0 = free)"),
     "s_err_forbidden": ("Peran Anda tidak boleh melakukan ini.", "Your role may not do this."),
     "s_err_invalid_transition": ("Status itu tidak bisa dipilih dari status sekarang.",
                                  "That status cannot follow the current one."),

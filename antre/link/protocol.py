@@ -261,6 +261,12 @@ COMMANDS: dict[str, dict[str, Arg]] = {
                               "sequence": Arg(_string(re.compile(r"[a-z0-9][a-z0-9_:.-]{0,39}"), "a sequence name", 40), False),
                               "type": Arg(_letter_type, False), **_LETTER_STAFF},
     "letter_register": {"year": Arg(lambda n, v: _year(n, v)), **_LETTER_STAFF},
+    "letter_catalogue": {},
+    "letter_type_update": {"type": Arg(_letter_type), "active": Arg(lambda n, v: _flag(n, v), False),
+                           "purpose": Arg(_string(None, "a text of at most 500 characters", 500), False),
+                           "requirements": Arg(lambda n, v: _requirements(n, v), False),
+                           "days": Arg(lambda n, v: _small_int(n, v, 60), False),
+                           "cost": Arg(lambda n, v: _small_int(n, v, 10_000_000), False), **_LETTER_STAFF},
     "letter_revoke": {"request": Arg(lambda n, v: _positive(n, v)), "reason": Arg(lambda n, v: _reason(n, v)),
                       **_LETTER_STAFF},
     # The office's weekly settings, by a kasi in the staff console (antre/rules/office.py)
@@ -305,6 +311,19 @@ def _letter_fields(name: str, value: Any) -> dict[str, str]:
         if not _ID.fullmatch(k) or not isinstance(v, str) or len(v) > MAX_VALUE:
             raise BadRequest("invalid_argument", f"'{name}' must map field names to texts of at most {MAX_VALUE} "
                                                  f"characters")
+    return value
+
+
+def _requirements(name: str, value: Any) -> list[str]:
+    if (not isinstance(value, list) or len(value) > 20
+            or not all(isinstance(v, str) and v.strip() and len(v) <= 200 for v in value)):
+        raise BadRequest("invalid_argument", f"'{name}' must be a list of at most 20 texts of 1-200 characters")
+    return [" ".join(v.split()) for v in value]
+
+
+def _small_int(name: str, value: Any, top: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
+        raise BadRequest("invalid_argument", f"'{name}' must be a whole number from 0 to {top}")
     return value
 
 
@@ -469,7 +488,8 @@ STAFF_COMMANDS = ("staff_login", "staff_logout", "staff_passwd", "staff_setup", 
 #: The commands each sending role may give. The broker's ACL grants exactly these topics
 #: (antre/ops/broker.py), and the service checks them again with the arguments (:func:`authorize`).
 ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
-    "kiosk": ("issue_ticket", "check_in", "rate", "letter_request", "letter_status", "letter_pickup"),
+    "kiosk": ("issue_ticket", "check_in", "rate", "letter_request", "letter_status", "letter_pickup",
+              "letter_catalogue"),
     "counter": COUNTER_COMMANDS,
     # The residents' website, and its staff page's service switches.
     # The residents' website with its letters, its staff console (accounts, sessions, the audit log) and

@@ -23,6 +23,7 @@ request is closed its personal data is wiped; the register keeps type, number, d
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import secrets
@@ -40,7 +41,7 @@ from antre.rules.letter_codes import (
     LETTER_STATUSES, new_tracking_code, status_ref, tracking_code_ok,
 )
 from antre.rules.staff import Account, audit, authenticate
-from antre.storage.models import LetterHistory, LetterNumber, LetterRequest
+from antre.storage.models import LetterHistory, LetterNumber, LetterRequest, Meta
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -70,6 +71,7 @@ TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
 }
 ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
 NUMBER_WIDTH = 3
+OVERRIDE = "letters.type."   # meta keys of the kasi's catalogue changes
 LIST_LIMIT = 200
 
 
@@ -99,6 +101,7 @@ class LetterRules:
             "letter_edit": self.edit, "letter_assign_number": self.assign_number,
             "letter_reserve_number": self.reserve_number, "letter_register": self.register,
             "letter_revoke": self.revoke, "letter_verify": self.verify, "letter_pickup": self.pickup,
+            "letter_catalogue": self.catalogue, "letter_type_update": self.type_update,
         }
 
     # ------------------------------------------------------------------ helpers
@@ -112,6 +115,54 @@ class LetterRules:
 
     def _today(self, now: datetime) -> date:
         return self.q.business_date(now)
+
+    # ------------------------------------------------------------------ the catalogue, as the kasi keeps it
+
+    def overrides(self, s: "Session") -> dict[str, dict[str, Any]]:
+        """What the kasi changed in the catalogue (``letter_type_update``), per type: kept in ``meta`` as
+        ``letters.type.{code}``; the configuration file stays the default."""
+        out = {}
+        for m in s.scalars(select(Meta).where(Meta.key.like(f"{OVERRIDE}%"))):
+            code = m.key[len(OVERRIDE):]
+            if self.letters.type(code) is not None:
+                out[code] = json.loads(m.value)
+        return out
+
+    def effective(self, s: "Session", code: str) -> LetterTypeConfig:
+        """The type as residents see it now: the configuration with the kasi's changes. Refuses a type
+        that does not exist or is switched off."""
+        t = self.letters.type(code)
+        if t is not None:
+            t = dataclasses.replace(t, **self.overrides(s).get(code, {}))
+        if t is None or not t.active:
+            raise NotFound("unknown_letter_type", f"no active letter type '{code}'")
+        return t
+
+    def catalogue(self, s: "Session", now: datetime) -> Outcome:
+        return Outcome({"overrides": self.overrides(s)}, changed=False)
+
+    def type_update(self, s: "Session", now: datetime, type: str, session: str, active: bool | None = None,
+                    purpose: str | None = None, requirements: list[str] | None = None, days: int | None = None,
+                    cost: int | None = None, address: str | None = None) -> Outcome:
+        """The kasi edits a letter type for residents: on/off, purpose, requirements, usual days, cost.
+        (Fields, numbering and templates stay in the configuration: they change what letters are.)"""
+        who = self._who(s, now, session, PROCESSORS)
+        if self.letters.type(type) is None:
+            raise NotFound("unknown_letter_type", f"no letter type '{type}'")
+        key = OVERRIDE + type
+        meta = s.get(Meta, key)
+        current = json.loads(meta.value) if meta is not None else {}
+        given = {k: v for k, v in (("active", active), ("purpose", purpose), ("requirements", requirements),
+                                   ("days", days), ("cost", cost)) if v is not None}
+        current |= given
+        if meta is None:
+            s.add(Meta(key=key, value=json.dumps(current, ensure_ascii=False)))
+        else:
+            meta.value = json.dumps(current, ensure_ascii=False)
+        audit(s, who.name, "letter.catalogue", type, f"web {address}" if address else "web",
+              {"changed": sorted(given)}, now=now)
+        log.info("letter type %s changed by %s: %s", type, who.name, ", ".join(sorted(given)))
+        return Outcome({"type": type, "overrides": current}, changed=False)
 
     def _due(self, start: date, days: int) -> date:
         """``days`` working days (days the office opens) after ``start``."""
@@ -170,7 +221,7 @@ class LetterRules:
 
     def request(self, s: "Session", now: datetime, type: str, fields: dict[str, Any],
                 channel: str = "web") -> Outcome:
-        t = self._type(type)
+        t = self.effective(s, type)
         today = self._today(now)
         values, problems = check_fields(t, fields, today)
         if problems:
@@ -491,7 +542,8 @@ class LetterRules:
 def handlers(q: "QueueService") -> dict[str, Callable[..., Outcome]]:
     rules = LetterRules(q)
     q.new_day_hooks.append(rules.purge)
-    q.read_only.update({"letter_status", "letter_list", "letter_get", "letter_register", "letter_verify"})
+    q.read_only.update({"letter_status", "letter_list", "letter_get", "letter_register", "letter_verify",
+                        "letter_catalogue"})
     q.letters = rules   # for tests and the reports
     return rules.handlers()
 
