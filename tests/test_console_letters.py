@@ -252,3 +252,39 @@ def test_the_kasi_keeps_the_catalogue_residents_see(site):
     assert loket.get("/staf/surat/jenis").status == 403
     assert site.client.error("letter_type_update", type="skck", active=True, **site.staff["petugas"]) == "forbidden"
     assert ("bu-kasi", "letter.catalogue", "domisili") in audit(site)
+
+
+def test_staff_type_a_request_in_for_a_resident_without_a_phone(site):
+    from tests.support import TestClient
+
+    loket = http_sign_in(site, "loket-satu")
+    assert 'id="new-link"' in loket.get("/staf/surat").text
+    form = loket.get("/staf/surat/baru/kehilangan")
+    assert form.status == 200 and 'id="for-resident"' in form.text and 'action="/staf/surat/baru/kehilangan"' in form.text
+    data = {"csrf": form.csrf(), "rid": form.rid(), "nama": "Ujang Suryana", "nik": "3204051403900002",
+            "alamat": "RT 04 RW 01", "barang": "Kartu BPJS", "tanggal_hilang": "01-12-2026", "lokasi_hilang": "pasar"}
+    bad = loket.post("/staf/surat/baru/kehilangan", data | {"nik": "3204051403900000"})
+    assert bad.status == 400 and lt("p_nik_serial") in bad.text
+    page = loket.post("/staf/surat/baru/kehilangan", data)
+    assert "baru=1" in page.url and "/surat/status/" in page.url, page.text[:1000]
+    code = page.url.split("/")[-1].split("?")[0]
+    kasi = site.staff["kasi"]
+    rid = next(i["id"] for i in site.client.ok("letter_list", **kasi)["items"] if i["code"] == code)
+    got = site.client.ok("letter_get", request=rid, **kasi)
+    assert got["channel"] == "counter" and got["holder_name"] == "Ujang Suryana"
+    assert got["history"][0]["actor"] == "loket-satu for a resident (counter)"
+    assert ("loket-satu", "letter.request", f"request {rid}") in audit(site)
+    # The signer does not type requests in; without a session the website cannot claim the counter channel.
+    signer = http_sign_in(site, "pak-kades")
+    assert signer.get("/staf/surat/baru").status == 403
+    web = TestClient(site.broker.url, site.office_id, "web-9", "web").start()
+    kiosk = TestClient(site.broker.url, site.office_id, "kiosk-9", "kiosk").start()
+    try:
+        assert web.error("letter_request", type="kehilangan", fields=data, channel="counter") == "forbidden"
+        assert kiosk.error("letter_request", type="kehilangan", fields=data, channel="kiosk",
+                           **kasi) == "forbidden"
+        assert site.client.error("letter_request", type="kehilangan", fields=data, channel="counter",
+                                 **site.staff["penandatangan"]) == "forbidden"
+    finally:
+        web.stop()
+        kiosk.stop()

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .app import WebApp
 
 log = logging.getLogger(__name__)
+NEW_FOR = ("kasi", "petugas")   # who may type a request in for a resident (the service checks it again)
 
 
 class LetterConsole:
@@ -46,6 +47,8 @@ class LetterConsole:
             Route("/staf/surat", self.work_list),
             Route("/staf/surat/agenda", self.register, methods=["GET", "POST"]),
             Route("/staf/surat/jenis", self.catalogue, methods=["GET", "POST"]),
+            Route("/staf/surat/baru", self.new),
+            Route("/staf/surat/baru/{type}", self.new_form, methods=["GET", "POST"]),
             Route("/staf/surat/{id:int}", self.open),
             Route("/staf/surat/{id:int}/pdf", self.pdf),
             Route("/staf/surat/{id:int}/status", self.set_status, methods=["POST"]),
@@ -230,6 +233,45 @@ class LetterConsole:
         return self.render(request, "console/surat_agenda.html", status, rows=rows, year=year, problem=problem,
                            reserved=reserved, can_reserve=account.role in PROCESSORS, rid=uuid.uuid4().hex)
 
+
+    # ------------------------------------------------------------------ a request for a resident without a phone
+
+    async def new(self, request: Request) -> Response:
+        require_role(request, *NEW_FOR)
+        return self.render(request, "console/surat_baru.html", types=[t for t in self.cfg.letters.types if t.active])
+
+    async def new_form(self, request: Request) -> Response:
+        """The residents' form, typed by staff at the counter with the resident (channel ``counter``, audited)."""
+        require_role(request, *NEW_FOR)
+        from antre.rules.letter_fields import check_fields
+
+        t = self.cfg.letters.type(request.path_params["type"])
+        if t is None or not t.active:
+            return self.w.message(request, "not_found_page", 404)
+        lang = self.w.lang(request)
+        ctx = {"type": t, "type_name": t.name, "form_action": f"/staf/surat/baru/{t.code}",
+               "privacy": lt("privacy", lang, n=self.cfg.letters.retention_days),
+               "takes": lt("takes_days", lang, n=t.days) if t.days else lt("takes_same_day", lang)}
+        if request.method == "GET":
+            return self.render(request, "surat_form.html", form={}, errors={}, problem=None, rid=uuid.uuid4().hex,
+                               **ctx)
+        form, refused = await self.w.form(request)
+        if refused:
+            return refused
+        given = {f.name: form.get(f.name, "")[:2000] for f in t.fields}
+        values, problems = check_fields(t, given, self.w.today())
+        if problems:
+            errors = {name: lt(f"p_{p}", lang, n=next((f.max_length for f in t.fields if f.name == name), 0))
+                      if f"p_{p}" in letters_texts.TEXTS else lt("p_invalid", lang) for name, p in problems.items()}
+            return self.render(request, "surat_form.html", 400, form=given, errors=errors,
+                               problem=lt("fix_below", lang), rid=self.w.request_id(form), **ctx)
+        reply = await console_command(request, "letter_request", {"type": t.code, "fields": values,
+                                                                  "channel": "counter"},
+                                      request_id=self.w.request_id(form))
+        if not reply.ok:
+            return self.render(request, "surat_form.html", 409, form=given, errors={},
+                               problem=self._error(reply, lang), rid=self.w.request_id(form), **ctx)
+        return RedirectResponse(f"/surat/status/{reply.result['code']}?baru=1", status_code=303)
 
     # ------------------------------------------------------------------ the catalogue (kasi)
 

@@ -163,6 +163,12 @@ TEXTS.update({
     "s_recipient": ("Kepada", "To"),
     "s_reserved": ("Nomor untuk surat manual: {n}", "Number for the hand-typed letter: {n}"),
     "s_done": ("Tersimpan.", "Saved."),
+    "s_new": ("Ajukan untuk warga", "Request for a resident"),
+    "s_new_note": ("Untuk warga tanpa HP: isi formulir bersama warga, cocokkan dengan KTP/KK aslinya, lalu berikan "
+                   "kode pelacakannya (tulis atau cetak halaman status).",
+                   "For residents without a phone: fill in the form with them, check it against their originals, "
+                   "then give them the tracking code (write it down or print the status page)."),
+    "s_for_resident": ("Diisi petugas atas nama warga.", "Typed by staff for a resident."),
     "s_catalogue": ("Jenis surat untuk warga", "Letter types for residents"),
     "s_catalogue_note": ("Yang diubah di sini langsung tampil di situs warga dan kios. Isian formulir, penomoran "
                          "dan templat surat diatur di berkas konfigurasi.",

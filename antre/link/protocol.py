@@ -239,7 +239,9 @@ COMMANDS: dict[str, dict[str, Arg]] = {
                 "appointments": Arg(lambda n, v: _flag(n, v), False)} | _CONSOLE,
     # Letters (antre/rules/letters.py). Personal data only in letter_request's and letter_edit's 'fields'.
     "letter_request": {"type": Arg(_letter_type), "fields": Arg(lambda n, v: _letter_fields(n, v)),
-                       "channel": Arg(_choice(("web", "kiosk", "counter", "admin")))},
+                       "channel": Arg(_choice(("web", "kiosk", "counter", "admin"))),
+                       # Typed in by staff at the counter (channel 'counter'): the person's console session.
+                       "session": Arg(lambda n, v: _token(n, v), False), "address": Arg(lambda n, v: _address(n, v), False)},
     "letter_status": {"code": Arg(lambda n, v: _tracking_code(n, v))},
     "letter_cancel": {"code": Arg(lambda n, v: _tracking_code(n, v))},
     "letter_pickup": {"code": Arg(lambda n, v: _tracking_code(n, v)), "channel": Arg(_choice(("kiosk", "web", "admin")), False)},
@@ -520,8 +522,12 @@ def authorize(req: Request, counters: Callable[[str], "set[str] | frozenset[str]
         raise Forbidden("forbidden", f"a kiosk issues kiosk tickets, not channel '{channel}'")
     if sender.role == "web" and req.command == "issue_ticket" and channel != "web":
         raise Forbidden("forbidden", "the website issues web tickets only (channel 'web')")
-    if sender.role == "web" and req.command == "letter_request" and channel not in (None, "web"):
-        raise Forbidden("forbidden", "the website requests letters on channel 'web' only")
+    if sender.role == "web" and req.command == "letter_request" and channel != "web" and not (
+            channel == "counter" and "session" in req.args):
+        raise Forbidden("forbidden", "the website requests letters on channel 'web', or 'counter' for a signed-in "
+                                     "person (its 'session')")
+    if sender.role == "kiosk" and req.command == "letter_request" and "session" in req.args:
+        raise Forbidden("forbidden", "a kiosk requests letters for residents, not in a staff session")
     if sender.role == "web" and req.command in COUNTER_COMMANDS and "session" not in req.args:
         raise Forbidden("forbidden", "the website operates a counter only for a signed-in person (its 'session')")
     if sender.role == "counter":

@@ -220,7 +220,14 @@ class LetterRules:
     # ------------------------------------------------------------------ residents
 
     def request(self, s: "Session", now: datetime, type: str, fields: dict[str, Any],
-                channel: str = "web") -> Outcome:
+                channel: str = "web", session: str | None = None, address: str | None = None) -> Outcome:
+        """A resident's request (website, kiosk), or one staff type in at the counter for a resident without a
+        phone (channel ``counter``: needs the person's ``session``; kasi or petugas; audited)."""
+        who = None
+        if channel == "counter" or session is not None:
+            if session is None:
+                raise CommandError("missing_argument", "a request typed at the counter needs the staff 'session'")
+            who = self._who(s, now, session, PROCESSORS | {"petugas"})
         t = self.effective(s, type)
         today = self._today(now)
         values, problems = check_fields(t, fields, today)
@@ -237,7 +244,10 @@ class LetterRules:
                           created_at=now, updated_at=now, due_on=self._due(today, t.days))
         s.add(r)
         s.flush()
-        self._history(s, r, now, "requested", LETTER_CHECKING, f"resident ({channel})")
+        self._history(s, r, now, "requested", LETTER_CHECKING,
+                      f"resident ({channel})" if who is None else f"{who.name} for a resident ({channel})")
+        if who is not None:
+            self._audit(s, now, who, "letter.request", r, address, {"request": r.id, "type": t.code})
         log.info("letter request %s: %s from %s", r.id, t.code, channel)
         return Outcome(self._summary(r, today), events=[self._event(r, now)], changed=False)
 
