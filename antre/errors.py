@@ -10,12 +10,14 @@ class ConfigError(AntreError, ValueError):
 
 
 class CommandError(AntreError):
-    """A command was refused. ``code`` is the snake_case code sent in the error reply."""
+    """A command was refused. ``code`` is the snake_case code sent in the error reply; ``details``
+    (optional, JSON-able) are facts the sender may show, such as the time a check-in opens."""
 
-    def __init__(self, code: str, message: str):
+    def __init__(self, code: str, message: str, details: dict | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.details = details or None
 
 
 class BadRequest(CommandError, ValueError):

@@ -236,6 +236,8 @@ class RateKeypadScreen(Screen):
 class RateFaceScreen(Screen):
     title = StringProperty("")
     subtitle = StringProperty("")
+    element = StringProperty("")     # an IKM question's official element name, small under the question
+    answers = ListProperty([])       # the words under the faces 4..1 for an IKM question; empty: Puas etc.
 
 
 class RateMoreScreen(Screen):
@@ -320,6 +322,8 @@ class KioskApp(App):
         self._leaving = False
         self._sound = None
         self._dump_path = os.environ.get("ANTRE_UI_DUMP", "")
+        self._late_tap_until = 0.0       # touches on the start screen are ignored until then (monotonic)
+        self.ignored_taps = 0
         self._last_dump = ""
         self.rating_mode = self.kcfg.mode == "rating"
         counter = cfg.counter_by_id(self.kcfg.rating_counter) if self.rating_mode else None
@@ -407,7 +411,14 @@ class KioskApp(App):
             log.warning("touch sound unavailable (no audio output?)")
 
     def _touched(self, window, touch) -> bool:
-        self._last_touch = time.monotonic()
+        now = time.monotonic()
+        if now < self._late_tap_until and self.sm.current == self.home_name:
+            # A finger meant for the screen that just timed out (its "Selesai" button) must not land on
+            # the start screen's buttons: swallowed.
+            self.ignored_taps += 1
+            log.info("late tap ignored on the start screen")
+            return True
+        self._last_touch = now
         if self._sound is not None:
             try:
                 self._sound.stop()
@@ -488,7 +499,7 @@ class KioskApp(App):
             b.font_size = self.u * 32
             b.sub_size = self.u * 27
             b.icon_size = self.u * 64
-            b.subtext = service_subtext(r, self.availability, self.lang)
+            b.subtext = service_subtext(r, self.availability, self.lang, self.state)
             b.disabled = not can_issue(r, self.availability, self.busy)
             info.text = self.t("info")
             info.width = self.u * 190
@@ -508,19 +519,35 @@ class KioskApp(App):
             self.go_home(idle=True)
         elif self.sm.current == "pin" and time.monotonic() - self._last_touch > self.kcfg.idle_seconds:
             self.go_home()
-        elif self.priority and not self.busy and time.monotonic() - self._last_touch > self.kcfg.idle_seconds:
-            # A priority chosen by someone who then walked away must not carry over to the next person.
+        elif not self.busy and time.monotonic() - self._last_touch > self.kcfg.idle_seconds:
+            # A priority or a language chosen by someone who then walked away must not carry over to the
+            # next person.
             self.priority = ""
+            if self.sm.current == self.home_name:
+                self._reset_language()
 
     def go_home(self, *_: Any, idle: bool = False) -> None:
-        if idle and self.rating.has_score and self.sm.current in ("rate_more", "rate_face"):
-            # Walked away during the detailed questions: the overall score still counts.
+        """Back to the start screen. ``idle`` (or a timer's call, which passes its delay): the resident has
+        left, so the next one finds the office's language and no late tap lands on the start screen."""
+        timed = idle or bool(_)
+        if self.rating.has_score and self.sm.current in ("rate_more", "rate_face"):
+            # Left during the detailed questions (walked away, or "Kembali"): the overall score still counts.
             self.rating.send_quietly()
         self._cancel_timers()
         self.rating.reset()
         self.priority = ""
+        if timed:
+            self._late_tap_until = time.monotonic() + self.kcfg.late_tap_seconds
+            self._reset_language()
         self.sm.current = self.home_name
         self._refresh()
+
+    def _reset_language(self) -> None:
+        if self.lang != self.cfg.office.language:
+            log.info("back to %s for the next resident", self.cfg.office.language)
+            self.lang = self.cfg.office.language
+            self.printer.lang = self.lang
+            self._tick(0)
 
     def _cancel_timers(self) -> None:
         for ev in (self._ticket_timer, self._message_timer):
@@ -726,7 +753,7 @@ class KioskApp(App):
         """A flow's :class:`~kiosk.flows.Message`, in the current language (again when it changes)."""
         body_key = message.body_key
         self.show_message(asset(message.icon), lambda: self.t(message.title_key, **message.values),
-                          (lambda: self.t(body_key)) if body_key else None, seconds)
+                          (lambda: self.t(body_key, **message.values)) if body_key else None, seconds)
 
     # ------------------------------------------------------------------ rating
 
@@ -788,6 +815,8 @@ class KioskApp(App):
         def render() -> None:
             scr.title = self.t("rate_question")
             scr.subtitle = self.t("rate_for", number=number)
+            scr.element = ""
+            scr.answers = []
         self._show("rate_face", render)
         self._last_touch = time.monotonic()
 
@@ -810,7 +839,9 @@ class KioskApp(App):
         scr: RateFaceScreen = self.sm.get_screen("rate_face")
 
         def render() -> None:
-            scr.title = texts.element_name(i, self.lang)
+            scr.title = texts.element_question(i, self.lang)
+            scr.element = texts.element_name(i, self.lang)
+            scr.answers = [texts.element_answer(i, score, self.lang) for score in (4, 3, 2, 1)]
             scr.subtitle = self.t("element_progress", i=i + 1) + "   \u2022   " + self.t("rate_for", number=number)
         self._show("rate_face", render)
 
@@ -870,6 +901,7 @@ class KioskApp(App):
             "settled": len(self.sm.children) == 1 and not self.sm.transition.is_active,
             "availability": self.availability, "busy": self.busy,
             "banner": self.banner, "printer": self.printer.status, "rateable": list(self.rateable),
+            "ignored_taps": self.ignored_taps,
             "window": {"width": Window.width, "height": Window.height,
                        "left": getattr(Window, "left", 0), "top": getattr(Window, "top", 0)},
             "widgets": widgets,

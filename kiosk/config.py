@@ -39,6 +39,9 @@ class KioskConfig:
     ticket_screen_seconds: float = checked(8.0, check=positive)
     ticket_screen_seconds_no_print: float = checked(30.0, check=positive)
     idle_seconds: float = checked(60.0, check=positive)
+    late_tap_seconds: float = checked(1.5, check=in_range(0.0, 60.0),
+                                      doc="after a screen times out, touches on the start screen are ignored "
+                                          "this long (a finger meant for the old screen's button)")
     mode: Literal["full", "rating"] = checked("full", doc="'rating' shows only the rating prompt for one counter")
     rating_counter: str = checked("", doc="with mode = 'rating': the counter id this screen faces")
     staff_pin: str = checked(SAMPLE_STAFF_PIN, doc="leaves kiosk mode; change it", secret=True)

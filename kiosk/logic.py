@@ -52,6 +52,9 @@ class ServiceRow:
     estimated_wait_minutes: int
     quota_reached: bool
     requirements: tuple[str, ...]
+    #: Some counter for this service is open and idle: a new ticket is called at once. False while every
+    #: one of them is serving or paused, so "served right away" is not promised then.
+    counter_free: bool = True
 
     def label(self, lang: str) -> str:
         return self.name_en if lang == "en" and self.name_en else self.name
@@ -61,6 +64,8 @@ def service_rows(state: dict[str, Any] | None, fallback: list[Any] = ()) -> list
     """The active services from the retained state; before any state, from the configuration."""
     rows = []
     if state is not None:
+        idle = {code for c in state.get("counters", []) if c.get("status") == "idle"
+                for code in c.get("services", [])}
         for s in state.get("services", []):
             if not s.get("active", True):
                 continue
@@ -68,7 +73,8 @@ def service_rows(state: dict[str, Any] | None, fallback: list[Any] = ()) -> list
                 code=s["code"], name=s.get("name", s["code"]), name_en=s.get("name_en", ""),
                 prefix=s.get("prefix", ""), waiting=int(s.get("waiting", 0)),
                 estimated_wait_minutes=int(s.get("estimated_wait_minutes") or 0),
-                quota_reached=bool(s.get("quota_reached")), requirements=tuple(s.get("requirements", ()))))
+                quota_reached=bool(s.get("quota_reached")), requirements=tuple(s.get("requirements", ())),
+                counter_free=s["code"] in idle))
         return rows
     for s in fallback:
         if s.active:

@@ -8,6 +8,8 @@ on screen instead of crashing the kiosk.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from antre.wording import DAYS, MONTHS, long_date  # noqa: F401 (the kiosk's names for them)
 
 LANGUAGES = ("id", "en")
@@ -20,6 +22,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "waiting_none": ("Tidak ada antrean", "No one waiting"),
     "wait_minutes": ("perkiraan ± {m} menit", "about {m} min"),
     "wait_now": ("langsung dilayani", "served right away"),
+    "wait_next": ("Anda berikutnya", "you are next"),
+    "closed_short": ("Tutup", "Closed"),
+    "opens_next": ("buka lagi {when}", "opens again {when}"),
     "info": ("Info", "Info"),
     "priority": ("Prioritas", "Priority"),
     "priority_hint": ("Untuk lansia, penyandang disabilitas, dan ibu hamil",
@@ -30,6 +35,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "priority_chosen": ("Tiket prioritas: {kind}. Sekarang pilih layanan.",
                         "Priority ticket: {kind}. Now choose a service."),
     "rate": ("Beri penilaian", "Rate our service"),
+    "listen": ("Dengarkan", "Listen"),
+    "choices": ("Pilihan", "Choices"),
     "language": ("English", "Bahasa Indonesia"),
     "quota_reached": ("Kuota hari ini sudah habis", "Today's quota is full"),
     "please_wait": ("Mohon tunggu, nomor sedang diambil ...", "Please wait, getting your number ..."),
@@ -41,6 +48,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "closed": ("Kantor sedang tutup. Jam layanan hari ini: {hours}.",
                "The office is closed. Opening hours today: {hours}."),
     "closed_today": ("Kantor tutup hari ini.", "The office is closed today."),
+    "closed_next": ("Kantor sedang tutup. Buka lagi {when}.", "The office is closed. It opens again {when}."),
+    "closed_hours_next": ("Kantor tutup. Jam layanan hari ini {hours}. Buka lagi {when}.",
+                          "The office is closed. Hours today {hours}. It opens again {when}."),
     # Ticket
     "your_number": ("Nomor antrean Anda", "Your number"),
     "ahead": ("{n} orang di depan Anda", "{n} people ahead of you"),
@@ -122,10 +132,22 @@ TEXTS: dict[str, tuple[str, str]] = {
                                       "No booking with this code today. Please check your code and the date."),
     "checkin_err_too_many_attempts": ("Terlalu banyak kode yang salah. Silakan minta bantuan petugas.",
                                       "Too many wrong codes. Please ask the staff for help."),
+    "checkin_unknown": ("Kode tidak ditemukan", "Code not found"),
+    "checkin_used": ("Kode ini sudah dipakai", "This code was already used"),
+    "checkin_early": ("Terlalu awal", "Too early"),
+    "checkin_late": ("Jam janji temu sudah lewat", "Your appointment time has passed"),
     "checkin_err_already_checked_in": ("Kode ini sudah dipakai. Nomor antrean Anda sudah dibuat.",
                                        "This code was already used. Your number was already issued."),
+    "checkin_err_already_checked_in_number": ("Nomor antrean Anda sudah dicetak: {number}. Silakan tunggu "
+                                              "sampai nomor itu dipanggil.",
+                                              "Your number was already printed: {number}. Please wait until "
+                                              "it is called."),
     "checkin_err_too_early": ("Terlalu awal. Silakan kembali mendekati jam janji temu Anda.",
                               "Too early. Please come back closer to your appointment time."),
+    "checkin_err_too_early_from": ("Kode bisa dipakai mulai pukul {time} (janji temu pukul {slot}). "
+                                   "Silakan kembali saat itu.",
+                                   "The code can be used from {time} (appointment at {slot}). "
+                                   "Please come back then."),
     "checkin_err_booking_expired": ("Jam janji temu sudah lewat. Silakan ambil nomor biasa.",
                                     "Your appointment time has passed. Please take a regular number."),
     "checkin_err_booking_cancelled": ("Janji temu ini sudah dibatalkan.", "This appointment was cancelled."),
@@ -135,18 +157,65 @@ TEXTS: dict[str, tuple[str, str]] = {
     "cancel": ("Batal", "Cancel"),
 }
 
-# The 9 elements of the Indeks Kepuasan Masyarakat (PermenPANRB 14/2017), in order u1..u9.
-IKM_ELEMENTS: tuple[tuple[str, str], ...] = (
-    ("Persyaratan", "Requirements"),
-    ("Sistem, Mekanisme, dan Prosedur", "Systems, mechanisms and procedures"),
-    ("Waktu Penyelesaian", "Completion time"),
-    ("Biaya/Tarif", "Cost/fees"),
-    ("Produk Spesifikasi Jenis Pelayanan", "What the service delivers"),
-    ("Kompetensi Pelaksana", "Staff competence"),
-    ("Perilaku Pelaksana", "Staff behaviour"),
-    ("Penanganan Pengaduan, Saran, dan Masukan", "Handling of complaints and suggestions"),
-    ("Sarana dan Prasarana", "Facilities"),
+# The 9 elements of the Indeks Kepuasan Masyarakat (PermenPANRB 14/2017), in order u1..u9: the element's
+# official name (shown small, under the question), the question as the resident reads it (the
+# regulation's questionnaire, "Bagaimana pendapat Saudara tentang kesesuaian persyaratan pelayanan
+# dengan jenis pelayanannya?", said in plain words), and the four answers from best (4) to worst (1),
+# the questionnaire's own scale for that question.
+
+
+@dataclass(frozen=True)
+class IkmQuestion:
+    element: tuple[str, str]
+    question: tuple[str, str]
+    answers: tuple[tuple[str, str], tuple[str, str], tuple[str, str], tuple[str, str]]  # scores 4, 3, 2, 1
+
+
+def _q(element, question, *answers) -> IkmQuestion:
+    return IkmQuestion(element, question, tuple(answers))  # type: ignore[arg-type]
+
+
+IKM_QUESTIONS: tuple[IkmQuestion, ...] = (
+    _q(("Persyaratan", "Requirements"),
+       ("Apakah syarat yang diminta cocok dengan layanan yang Anda urus?",
+        "Did the documents you were asked for fit the service you came for?"),
+       ("Sangat sesuai", "Fit very well"), ("Sesuai", "Fit"), ("Kurang sesuai", "Fit poorly"),
+       ("Tidak sesuai", "Did not fit")),
+    _q(("Sistem, Mekanisme, dan Prosedur", "Systems, mechanisms and procedures"),
+       ("Apakah cara dan langkah pelayanannya mudah diikuti?", "Were the steps of the service easy to follow?"),
+       ("Sangat mudah", "Very easy"), ("Mudah", "Easy"), ("Kurang mudah", "Not so easy"), ("Tidak mudah", "Not easy")),
+    _q(("Waktu Penyelesaian", "Completion time"),
+       ("Apakah Anda dilayani dengan cepat?", "Were you served quickly?"),
+       ("Sangat cepat", "Very quickly"), ("Cepat", "Quickly"), ("Kurang cepat", "Not so quickly"),
+       ("Tidak cepat", "Slowly")),
+    _q(("Biaya/Tarif", "Cost/fees"),
+       ("Berapa biaya yang Anda bayar untuk layanan ini?", "What did you pay for this service?"),
+       ("Gratis", "Free"), ("Murah", "Cheap"), ("Cukup mahal", "Rather expensive"), ("Sangat mahal", "Very expensive")),
+    _q(("Produk Spesifikasi Jenis Pelayanan", "What the service delivers"),
+       ("Apakah hasil yang Anda terima sesuai dengan yang dijanjikan?",
+        "Did you get what the service promises?"),
+       ("Sangat sesuai", "Exactly"), ("Sesuai", "Yes"), ("Kurang sesuai", "Not quite"), ("Tidak sesuai", "No")),
+    _q(("Kompetensi Pelaksana", "Staff competence"),
+       ("Apakah petugas paham dan mampu membantu Anda?", "Did the staff know how to help you?"),
+       ("Sangat mampu", "Very well"), ("Mampu", "Well"), ("Kurang mampu", "Not so well"), ("Tidak mampu", "Not at all")),
+    _q(("Perilaku Pelaksana", "Staff behaviour"),
+       ("Apakah petugas sopan dan ramah?", "Were the staff polite and friendly?"),
+       ("Sangat sopan dan ramah", "Very polite and friendly"), ("Sopan dan ramah", "Polite and friendly"),
+       ("Kurang sopan dan ramah", "Not so polite"), ("Tidak sopan dan ramah", "Impolite")),
+    _q(("Penanganan Pengaduan, Saran, dan Masukan", "Handling of complaints and suggestions"),
+       ("Bagaimana keluhan dan saran warga ditangani di kantor ini?",
+        "How does this office handle complaints and suggestions?"),
+       ("Ditangani dengan baik", "Handled well"), ("Ditangani kurang baik", "Handled poorly"),
+       ("Ada, tetapi tidak berjalan", "There is a way, but it does not work"), ("Tidak ada", "There is no way")),
+    _q(("Sarana dan Prasarana", "Facilities"),
+       ("Bagaimana tempatnya: ruang tunggu, kursi, dan toilet?",
+        "How are the premises: waiting room, seats and toilets?"),
+       ("Sangat baik", "Very good"), ("Baik", "Good"), ("Cukup", "Fair"), ("Buruk", "Poor")),
 )
+
+#: The element names alone (reports, and the small line under each question).
+IKM_ELEMENTS: tuple[tuple[str, str], ...] = tuple(q.element for q in IKM_QUESTIONS)
+
 
 def text(key: str, lang: str = "id", **values: object) -> str:
     """The text for ``key`` in ``lang`` with ``{placeholders}`` filled in."""
@@ -157,6 +226,20 @@ def text(key: str, lang: str = "id", **values: object) -> str:
     return s.format(**values) if values else s
 
 
-def element_name(index: int, lang: str = "id") -> str:
-    pair = IKM_ELEMENTS[index]
+def _pick(pair: tuple[str, str], lang: str) -> str:
     return pair[1] if lang == "en" else pair[0]
+
+
+def element_name(index: int, lang: str = "id") -> str:
+    """The official name of IKM element ``index`` (0-based): "Persyaratan"."""
+    return _pick(IKM_QUESTIONS[index].element, lang)
+
+
+def element_question(index: int, lang: str = "id") -> str:
+    """IKM element ``index`` as the resident reads it: "Apakah syarat yang diminta cocok ...?"."""
+    return _pick(IKM_QUESTIONS[index].question, lang)
+
+
+def element_answer(index: int, score: int, lang: str = "id") -> str:
+    """The word under face ``score`` (4 best ... 1 worst) for IKM element ``index``."""
+    return _pick(IKM_QUESTIONS[index].answers[4 - score], lang)

@@ -268,6 +268,13 @@ _TEXTS = {
 }
 
 
+def status_url(public_url: str, business_date: "date", number: str) -> str:
+    """The website's status page of a ticket (``[web] public_url``), or "" without a public website."""
+    if not public_url:
+        return ""
+    return f"{public_url.rstrip('/')}/status/{business_date.isoformat()}/{number}"
+
+
 def qr_payload(ticket: TicketInfo, office_id: str) -> str:
     """What the QR code says: the ticket's status page when the office's website is public
     (``[web] public_url``), else ``ANTRE|<office>|<business date>|<number>``."""
@@ -582,12 +589,16 @@ def sample_ticket(cfg: "Config", *, service: str | None = None, number: int = 12
     if issued.tzinfo is None:
         raise ValueError("now must be an aware datetime")
     minutes = svc.default_minutes or cfg.queue.default_service_minutes
+    day = issued.astimezone(cfg.office.tz).date()
+    text = f"{svc.prefix}-{number:0{cfg.queue.number_width}d}"
     return TicketInfo(
-        number=f"{svc.prefix}-{number:0{cfg.queue.number_width}d}",
+        number=text,
         service=svc.code, service_name=svc.name, service_name_en=svc.name_en,
-        issued_at=issued, business_date=issued.astimezone(cfg.office.tz).date(),
+        issued_at=issued, business_date=day,
         priority=priority, ahead=ahead, estimated_wait_minutes=ahead * minutes,
         requirements=tuple(svc.requirements),
+        # The same QR code as a printed ticket: the status page when the website is public.
+        status_url=status_url(cfg.web.public_url, day, text),
     )
 
 
@@ -607,5 +618,5 @@ def preview_ticket(out_path: str | Path, cfg: "Config", *, service: str | None =
 __all__ = [
     "TicketInfo", "Text", "Image", "QR", "Feed", "Cut", "Block", "layout", "print_ticket", "ticket_bytes",
     "render_image", "render_png", "preview_ticket", "sample_ticket", "printable", "format_datetime",
-    "qr_payload", "number_size", "PAPER_DOTS", "PAPER_COLUMNS",
+    "qr_payload", "status_url", "number_size", "PAPER_DOTS", "PAPER_COLUMNS",
 ]

@@ -460,10 +460,14 @@ def test_rating_by_touch_from_the_list_and_by_keypad(offices, kiosks):
     k.touch("more:yes")
     elements = [4, 3, 2, 1, 4, 3, 2, 1, 4]
     for i, score in enumerate(elements):
-        k.wait(lambda ui, i=i: ui["screen"] == "rate_face" and ui["widgets"]["face:title"]["text"]
-               == texts.element_name(i), f"element {i + 1}")
-        if i == 6:
-            k.screenshot("rating-element")
+        ui = k.wait(lambda ui, i=i: ui["screen"] == "rate_face" and ui["widgets"]["face:title"]["text"]
+                    == texts.element_question(i), f"element {i + 1}")
+        # The question in plain words, the element's official name small under it, the answers under the faces.
+        assert ui["widgets"]["face:element"]["text"] == texts.element_name(i)
+        assert [ui["widgets"][f"face:{n}"]["text"] for n in (4, 3, 2, 1)] == \
+            [texts.element_answer(i, n) for n in (4, 3, 2, 1)]
+        if i in (0, 6):
+            k.screenshot(f"rating-element-{i + 1}")
         k.touch(f"face:{score}")
     k.wait(lambda ui: ui["screen"] == "message" and ui["widgets"]["message:title"]["text"] == T("thanks"), "thanks")
     k.screenshot("rating-thanks")
@@ -509,6 +513,43 @@ def test_rating_by_touch_from_the_list_and_by_keypad(offices, kiosks):
     k.wait(lambda ui: ui["widgets"].get("message:title", {}).get("text")
            == T("rate_err_not_served", number="B-001"), "not served")
     assert len(ratings(office)) == 2
+
+
+def test_leaving_the_survey_halfway_keeps_the_face_and_the_next_resident_gets_indonesian(offices, kiosks):
+    """A face chosen, then "Kembali" in the middle of the nine questions: the service still records the
+    face (through the real service). A visitor who switched to English and walked away leaves the kiosk in
+    Indonesian; a late tap after the ticket screen timed out does not open the rating."""
+    office = offices("ticket_screen_seconds_no_print = 1.0\nlate_tap_seconds = 30.0")
+    number = serve(office)
+    office.client.wait_state(lambda s: len(s["rateable"]) == 1, "one rateable ticket")
+    k = kiosks(office)
+    k.touch("rate")
+    k.touch(f"rate:{number}")
+    k.touch("face:2")
+    k.touch("more:yes")
+    k.touch("face:4")                                 # the first question answered
+    k.wait(lambda ui: ui["widgets"]["face:title"]["text"] == texts.element_question(1), "the second question")
+    k.touch("face:back")                              # and gone
+    k.wait_screen("home")
+    got = wait_for(lambda: ratings(office), what="the face rating kept")[0]
+    assert (got["number"], got["score"], got["elements"]) == (number, 2, None)
+
+    # English, a ticket, then the resident walks away: the screen times out and the kiosk is Indonesian.
+    k.touch("lang")
+    k.wait(lambda ui: ui["lang"] == "en", "English")
+    k.touch("service:adminduk")
+    ui = k.wait(lambda ui: ui["screen"] == "ticket", "the ticket screen")
+    done = ui["widgets"]["ticket:done"]
+    ui = k.wait(lambda ui: ui["screen"] == "home" and ui["lang"] == "id", "home in Indonesian after the timeout")
+    assert ui["widgets"]["rate"]["text"] == T("rate")
+    # A late tap where "Selesai" was, and one on "Beri penilaian": both swallowed (late_tap_seconds).
+    k.click(ui["window"]["left"] + done["x"] + done["w"] // 2, ui["window"]["top"] + done["y"] + done["h"] // 2)
+    k.click(*k.centre("rate", ui))
+    ui = k.wait(lambda ui: ui["ignored_taps"] == 2, "two late taps ignored")
+    assert ui["screen"] == "home"
+    # "Selesai" is not where "Beri penilaian" is.
+    r = ui["widgets"]["rate"]
+    assert done["x"] + done["w"] < r["x"] or done["x"] > r["x"] + r["w"]
 
 
 def test_rating_only_mode_prompts_when_its_counter_completes_and_staff_pin_exits(offices, kiosks):

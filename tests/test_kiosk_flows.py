@@ -222,6 +222,77 @@ def test_home_names_the_problem_and_what_each_button_says():
     assert not can_issue(row, logic.CLOSED, False)
 
 
+def test_no_queue_is_not_served_at_once_while_every_counter_for_it_is_busy(kiosk_office):
+    """Defect 4: "Tidak ada antrean • langsung dilayani" only while a counter for the service is free."""
+    k = kiosk_office
+    rows = {r.code: r for r in k.rows()}
+    assert rows["adminduk"].counter_free
+    assert service_subtext(rows["adminduk"], logic.OK, "id") == f"{T('waiting_none')}  \u2022  {T('wait_now')}"
+    # Loket 1 and Loket 2 (the counters for adminduk) each call someone; nobody else waits.
+    for counter in ("loket-1", "loket-2"):
+        k.office.client.ok("issue_ticket", service="adminduk", channel="admin")
+        k.office.client.ok("call_next", counter=counter)
+    k.office.client.wait_state(lambda s: all(c["status"] == "serving" for c in s["counters"]
+                                             if c["id"] in ("loket-1", "loket-2")), "both counters serving")
+    rows = {r.code: r for r in k.rows()}
+    busy = rows["adminduk"]
+    assert busy.waiting == 0 and not busy.counter_free
+    said = service_subtext(busy, logic.OK, "id")
+    assert T("wait_now") not in said and said == f"{T('waiting_none')}  \u2022  {T('wait_next')}"
+    # Loket 3 is idle: "umum" is still served at once.
+    assert rows["umum"].counter_free and T("wait_now") in service_subtext(rows["umum"], logic.OK, "id")
+    # A paused counter is no free counter either.
+    k.office.client.ok("complete", counter="loket-1")
+    k.office.client.ok("pause", counter="loket-1")
+    k.office.client.wait_state(lambda s: any(c["id"] == "loket-1" and c["status"] == "paused"
+                                             for c in s["counters"]), "loket-1 paused")
+    assert not {r.code: r for r in k.rows()}["adminduk"].counter_free
+
+
+def test_closed_office_keeps_the_names_and_says_when_it_opens(tmp_path, broker):
+    """Defect 2 (kiosk): the banner gives today's hours and the next opening; each button keeps its name
+    and says when it opens; the service's state carries ``next_open``."""
+    from datetime import datetime, timedelta, timezone
+    from zoneinfo import ZoneInfo
+
+    from antre.wording import DAYS
+    from kiosk.flows.home import opens_next
+
+    zone = "Asia/Jakarta"
+    now = datetime.now(ZoneInfo(zone))
+    tomorrow = (now + timedelta(days=1)).strftime("%a").lower()
+    hours = "\n".join(f'{d} = "{"08:00-09:00" if d == tomorrow else "closed"}"'
+                      for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
+    office = start_office(tmp_path, broker, enforce_hours=True, extra=f"\n[office.hours]\n{hours}\n")
+    try:
+        state = office.client.state()
+        assert state["open"] is False and state["hours_today"] is None
+        opens = datetime.fromisoformat(state["next_open"]).astimezone(ZoneInfo(zone))
+        assert (opens.date(), opens.hour, opens.minute) == ((now + timedelta(days=1)).date(), 8, 0)
+        tomorrow_id = f"besok, {DAYS['id'][opens.weekday()]} pukul 08.00"
+        assert opens_next(state, "id") == tomorrow_id
+        assert opens_next(state, "en") == f"tomorrow, {DAYS['en'][opens.weekday()]} at 08:00"
+        view = home(logic.CLOSED, state, busy=False, priority="", lang="id", office_name="K")
+        assert view.banner == T("closed_next", when=tomorrow_id)
+        cfg = config.load(office.config_path)
+        for row in logic.service_rows(state, cfg.services):
+            assert row.label("id") == cfg.service(row.code).name                 # the name stays
+            said = service_subtext(row, logic.CLOSED, "id", state)
+            assert said == f"{T('closed_short')}  \u2022  {T('opens_next', when=tomorrow_id)}"
+            assert not can_issue(row, logic.CLOSED, False)
+        # Later than tomorrow: the day and date; a time already past says nothing.
+        later = dict(state, next_open=(datetime(2026, 12, 14, 1, 0, tzinfo=timezone.utc)).isoformat())
+        assert opens_next(later, "id", now=datetime(2026, 12, 11, 16, 0, tzinfo=ZoneInfo(zone))) == \
+            "Senin, 14 Desember 2026 pukul 08.00"
+        assert opens_next(later, "id", now=datetime(2026, 12, 15, 9, 0, tzinfo=ZoneInfo(zone))) == ""
+        both = dict(state, hours_today="08:00-15:00")
+        assert home(logic.CLOSED, both, busy=False, priority="", lang="id", office_name="K").banner == \
+            T("closed_hours_next", hours="08.00\u201315.00", when=tomorrow_id)
+    finally:
+        office.client.stop()
+        office.service.stop()
+
+
 # ---------------------------------------------------------------------- check-in
 
 
@@ -261,7 +332,7 @@ def test_checkin_catches_typos_before_sending_and_checks_in_a_booking(tmp_path, 
         assert flow.key("ok") == SEND
         reply = answer(lambda done: flow.check_in(flow.typed, done))
         assert not reply.ok
-        assert flow.refusal(reply) == Message("warning.png", "checkin_failed", "checkin_err_booking_not_found")
+        assert flow.refusal(reply) == Message("warning.png", "checkin_unknown", "checkin_err_booking_not_found")
 
         flow.reset()
         for digit in code:
@@ -274,8 +345,25 @@ def test_checkin_catches_typos_before_sending_and_checks_in_a_booking(tmp_path, 
         assert int(reply.result["ahead"]) == 0                  # a booking goes ahead of the walk-in
         assert ticket_view(reply.result, row, "printing", "id").ahead_text == T("ahead_none")
 
+        # A used code says so, with the number it already printed (from the reply's details).
         again = answer(lambda done: flow.check_in(code, done))
-        assert flow.refusal(again).body_key == "checkin_err_already_checked_in"
+        assert again.code == "already_checked_in" and again.details == {"number": reply.result["number"]}
+        used = flow.refusal(again)
+        assert used == Message("ticket.png", "checkin_used", "checkin_err_already_checked_in_number",
+                               {"number": reply.result["number"]})
+        assert T(used.title_key) != T("checkin_unknown")
+        assert reply.result["number"] in T(used.body_key, **used.values)
+        # Too early: the message says from when the code works.
+        late_slot = [s["time"] for s in slots if s["free"] and not s["past"]][-1]
+        later = office.client.ok("book", service="adminduk", date=today, slot=late_slot, name="Budi Santoso",
+                                 phone=phone())
+        early = answer(lambda done: flow.check_in(later["code"], done))
+        assert early.code == "too_early"
+        assert early.details == {"slot": late_slot, "checkin_from": later["checkin_from"]}
+        msg = flow.refusal(early)
+        assert (msg.title_key, msg.body_key) == ("checkin_early", "checkin_err_too_early_from")
+        said = T(msg.body_key, **msg.values)
+        assert later["checkin_from"].replace(":", ".") in said and late_slot.replace(":", ".") in said, said
         # A service the kiosk does not list still gets a ticket screen.
         assert flow.row_for({"service": "x", "service_name": "Lain"}, []).label("id") == "Lain"
     finally:
@@ -343,6 +431,13 @@ def test_typed_numbers_become_ticket_numbers():
     pad.key("7", 3)
     assert pad.key("ok", 3) == "B-007"
     pad.key("C", 3)                                                   # a letter starts a new number
+    assert pad.typed == "C"
+    # Digits typed before the letter are kept (defect 7): "1", "2", then "A" is A-012.
+    pad.reset()
+    for key in ("1", "2", "A"):
+        pad.key(key, 3)
+    assert pad.typed == "A12" and pad.shown(3) == "A-012" and pad.key("ok", 3) == "A-012"
+    pad.key("C", 3)                                                   # a new letter after a number: fresh
     assert pad.typed == "C"
     for key in "1234567":
         pad.key(key, 3)

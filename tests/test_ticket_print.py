@@ -582,3 +582,36 @@ def test_profile_in_the_url_reaches_the_bytes(info, cfg, stand_in, printers):
     assert received == DLE_EOT_PAPER + dummy_bytes(ticket.layout(info, cfg.office, paper_width=58), 58,
                                                    profile="POS-5890") + DLE_EOT_PAPER
     assert b"\x1d(k" not in received
+
+
+def test_preview_qr_says_what_the_printed_ticket_says(tmp_path):
+    """Defect 10: with a public website, the preview's QR code is the ticket's status page, exactly as the
+    kiosk prints it (not ``ANTRE|...``); without one both say ``ANTRE|...``."""
+    import dataclasses
+
+    from kiosk import logic
+    from kiosk.flows.issuing import IssuingFlow
+
+    for public_url in ("https://desa.example/antrean/", ""):
+        base = config.load_defaults()
+        cfg = dataclasses.replace(base, web=dataclasses.replace(base.web, public_url=public_url))
+        when = datetime(2026, 11, 30, 1, 2, 3, tzinfo=timezone.utc)
+        sample = ticket.sample_ticket(cfg, now=when)
+        svc = cfg.services[0]
+        row = logic.ServiceRow(svc.code, svc.name, svc.name_en, svc.prefix, 0, 0, False, tuple(svc.requirements))
+        result = {"number": sample.number, "service": svc.code, "service_name": svc.name, "priority": None,
+                  "channel": "kiosk", "state": "waiting", "issued_at": when.isoformat(),
+                  "business_date": sample.business_date.isoformat(), "ahead": 3, "estimated_wait_minutes": 15}
+        printed = IssuingFlow(None, public_url=public_url).ticket_info(result, row)   # what the kiosk prints
+
+        def qr_of(info):
+            return [b.payload for b in ticket.layout(info, cfg.office) if isinstance(b, ticket.QR)]
+        assert qr_of(sample) == qr_of(printed)
+        expected = (f"https://desa.example/antrean/status/2026-11-30/{sample.number}" if public_url
+                    else f"ANTRE|{cfg.office.id}|2026-11-30|{sample.number}")
+        assert qr_of(printed) == [expected]
+        # The preview PNG is drawn from exactly that ticket.
+        out = ticket.preview_ticket(tmp_path / f"p{bool(public_url)}.png", cfg, now=when)
+        again = ticket.render_png(ticket.layout(sample, cfg.office, lang=cfg.office.language),
+                                  tmp_path / "again.png", cfg.kiosk.paper_width)
+        assert out.read_bytes() == again.read_bytes()

@@ -201,6 +201,7 @@ class Reply:
     result: dict[str, Any] | None = None
     code: str | None = None
     message: str | None = None
+    details: dict[str, Any] | None = None   # an error's facts for the sender to show (see docs/protocol.md)
 
     @classmethod
     def failed(cls, request_id: str, code: str, message: str) -> "Reply":
@@ -273,7 +274,9 @@ class Requester:
             reply = Reply(rid, True, data.get("result") or {})
         else:
             err = data.get("error") or {}
-            reply = Reply(rid, False, None, err.get("code", "error"), err.get("message", ""))
+            details = err.get("details")
+            reply = Reply(rid, False, None, err.get("code", "error"), err.get("message", ""),
+                          details if isinstance(details, dict) else None)
         callback(reply)
 
 

@@ -586,8 +586,12 @@ def ok_reply(request_id: str, result: dict[str, Any]) -> dict[str, Any]:
     return {"request_id": request_id, "ok": True, "result": result}
 
 
-def error_reply(request_id: str | None, code: str, message: str) -> dict[str, Any]:
-    return {"request_id": request_id, "ok": False, "error": {"code": code, "message": message}}
+def error_reply(request_id: str | None, code: str, message: str,
+                details: dict[str, Any] | None = None) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        error["details"] = details
+    return {"request_id": request_id, "ok": False, "error": error}
 
 
 def read_object(payload: bytes, what: str = "message") -> dict[str, Any] | None:

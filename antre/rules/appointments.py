@@ -310,12 +310,14 @@ class WebRules:
         if b.state == CHECKED_IN:
             t = s.get(Ticket, b.ticket_id) if b.ticket_id else None
             raise Conflict("already_checked_in", f"booking {code} was already checked in"
-                                                 + (f" as {t.number}" if t else ""))
+                                                 + (f" as {t.number}" if t else ""),
+                           {"number": t.number} if t else None)
         if b.state == CANCELLED:
             raise Conflict("booking_cancelled", f"booking {code} was cancelled")
         if now < b.slot_at - timedelta(minutes=self.web.checkin_early_minutes):
             raise Conflict("too_early", f"booking {code} is at {b.slot}; check-in opens "
-                                        f"{self.web.checkin_early_minutes} minutes before")
+                                        f"{self.web.checkin_early_minutes} minutes before",
+                           {"slot": b.slot, "checkin_from": self._shift(b.slot, -self.web.checkin_early_minutes)})
         if b.state != BOOKED or now > b.slot_at + timedelta(minutes=self.web.checkin_late_minutes):
             raise Conflict("booking_expired", f"booking {code} at {b.slot} has expired")
         if not svc.active:

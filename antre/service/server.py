@@ -378,7 +378,8 @@ class QueueServer:
             if result.code != "internal_error":
                 log.info("%s from %s refused: %s (%s)", req.command, req.sender.client_id, result.message,
                          result.code)
-            self.link.publish(req.reply_to, encode(error_reply(req.request_id, result.code, result.message)))
+            self.link.publish(req.reply_to, encode(error_reply(req.request_id, result.code, result.message,
+                                                                     getattr(result, "details", None))))
             return False
         self.link.publish(req.reply_to, encode(ok_reply(req.request_id, result.result)))
         for event, data in result.events:

@@ -25,7 +25,7 @@ from typing import Any
 class Message:
     """A full-screen message: an icon (file name in the kiosk's assets) and text keys.
 
-    ``values`` fill the title's placeholders (such as ``{number}``); ``body_key`` may be None.
+    ``values`` fill the placeholders (such as ``{number}``) of the title and the body; ``body_key`` may be None.
     """
 
     icon: str

@@ -23,6 +23,11 @@ SEND = "send"
 MISTYPED = "mistyped"
 
 
+def _dotted(hhmm: str) -> str:
+    """``"10:00"`` (the protocol's form) as residents read it: ``10.00`` (EYD)."""
+    return hhmm.replace(":", ".")
+
+
 class CheckinFlow:
     """The typed code (``typed``), what the keypad shows, and the ``check_in`` command."""
 
@@ -71,14 +76,29 @@ class CheckinFlow:
             log.info("check_in request %s", rid)  # the code itself is not logged: it is the resident's key
         return rid
 
+    #: The title of each refusal: an unknown code, a used one and one too early read differently.
+    TITLES = {"booking_not_found": "checkin_unknown", "too_many_attempts": "checkin_unknown",
+              "already_checked_in": "checkin_used", "too_early": "checkin_early",
+              "booking_expired": "checkin_late"}
+
     @staticmethod
     def refusal(reply: Reply) -> Message:
-        """The message for a refused ``check_in``."""
+        """The message for a refused ``check_in``: a used code names the number already printed, a code
+        used too early says from when it works (both from the reply's ``details``)."""
         log.warning("check-in refused: %s", reply.code)
+        details = reply.details or {}
+        title = CheckinFlow.TITLES.get(reply.code or "", "checkin_failed")
         key = f"checkin_err_{reply.code}"
+        values: dict[str, Any] = {}
+        if reply.code == "already_checked_in" and isinstance(details.get("number"), str):
+            key, values = "checkin_err_already_checked_in_number", {"number": details["number"]}
+        elif reply.code == "too_early" and isinstance(details.get("checkin_from"), str):
+            values = {"time": _dotted(details["checkin_from"]), "slot": _dotted(str(details.get("slot", "")))}
+            key = "checkin_err_too_early_from"
         if key not in texts.TEXTS:
             key = f"err_{reply.code}" if f"err_{reply.code}" in texts.TEXTS else "err_other"
-        return Message("warning.png", "checkin_failed", key)
+        icon = "ticket.png" if reply.code == "already_checked_in" else "warning.png"
+        return Message(icon, title, key, values)
 
     @staticmethod
     def row_for(result: dict[str, Any], rows: Sequence[logic.ServiceRow]) -> logic.ServiceRow:

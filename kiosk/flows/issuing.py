@@ -17,7 +17,7 @@ from antre.link.mqtt import Reply
 
 from .. import logic, texts
 from ..printer import PrintResult
-from ..ticket import PRIORITIES, TicketInfo
+from ..ticket import PRIORITIES, TicketInfo, status_url
 from . import Message
 from .home import can_issue
 
@@ -74,10 +74,8 @@ class IssuingFlow:
     def ticket_info(self, result: dict[str, Any], row: logic.ServiceRow) -> TicketInfo:
         """What is printed for the ticket in ``result``; raises ValueError when it cannot be printed."""
         info = TicketInfo.from_result(result, requirements=row.requirements, service_name_en=row.name_en)
-        if self.public_url:
-            info = dataclasses.replace(info, status_url=f"{self.public_url.rstrip('/')}/status/"
-                                                        f"{info.business_date.isoformat()}/{info.number}")
-        return info
+        url = status_url(self.public_url, info.business_date, info.number)
+        return dataclasses.replace(info, status_url=url) if url else info
 
 
 def print_state(result: PrintResult, printer_enabled: bool) -> str:

@@ -128,7 +128,10 @@ class NumberKeypad:
         elif key == "ok":
             return self.number(width)
         elif key.isalpha():
-            self.typed = key  # a letter starts a new number
+            # A letter starts a new number, keeping digits typed before it (the resident typed
+            # "1", "2" and then "A" for A-012): only digits after an earlier letter are replaced.
+            digits = self.typed if self.typed.isdigit() else ""
+            self.typed = (key + digits)[:MAX_TYPED]
         elif len(self.typed) < MAX_TYPED:
             self.typed = (self.typed or "") + key
         return None
