@@ -36,5 +36,9 @@ class Conflict(CommandError):
     """The command is well formed but the queue's state does not allow it now."""
 
 
+class VoiceError(AntreError):
+    """Speech cannot be made or played (bad input, missing program or clips, no audio player)."""
+
+
 class DatabaseUnavailable(AntreError):
     """An existing database cannot be opened for reading (missing, unreadable, or not Antre's)."""

@@ -54,12 +54,14 @@ from .assets import ASSETS, ensure_assets
 from .flows import Message
 from .flows.checkin import MISTYPED, SEND, CheckinFlow
 from .flows.letters import LetterPickupFlow
+from .flows.guidance import Guidance
 from .flows.home import can_issue, home, service_subtext
 from .flows.issuing import IssuingFlow, print_state, ticket_number, ticket_view
 from .flows.printer_status import PrinterStatus
 from .flows.rating import ASK_MORE, NumberKeypad, RatingFlow
 from .flows.staff import StaffPin
 from .printer import PrintResult, TicketPrinter
+from .speech import Speaker
 
 log = logging.getLogger(__name__)
 
@@ -285,6 +287,7 @@ class KioskApp(App):
     rateable = ListProperty([])
     has_bookings = BooleanProperty(False)
     has_letters = BooleanProperty(False)
+    can_listen = BooleanProperty(True)   # the "Dengarkan" button ([kiosk] voice)
 
     def __init__(self, cfg: Config, printer: TicketPrinter | None = None, **kwargs: Any):
         super().__init__(**kwargs)
@@ -307,6 +310,10 @@ class KioskApp(App):
         self.rating = RatingFlow(self.gate)
         self.number_keypad = NumberKeypad()
         self.staff_pin = StaffPin(self.kcfg.staff_pin)
+        self.speaker = Speaker(self.kcfg.voice, audio_player=self.kcfg.audio_player, volume=self.kcfg.volume)
+        self.can_listen = self.speaker.enabled
+        self.speech = {"asked": 0, "done": 0, "text": "", "error": "", "screen": "", "lang": ""}
+        self._auto_speak = None
         self.printer_status = PrinterStatus(self.printer, self.link,
                                             check_seconds=self.kcfg.printer_check_seconds)
         self.state: dict[str, Any] | None = None
@@ -356,6 +363,8 @@ class KioskApp(App):
         self.bind(lang=lambda *_: self._refresh(), busy=lambda *_: self._refresh(),
                   priority=lambda *_: self._refresh())
         root.ids.corner.bind(on_long_press=lambda *_: self.open_pin())
+        if self.kcfg.speak_screens and self.speaker.enabled:
+            self.sm.bind(current=lambda *_: self._speak_soon())
         return root
 
     def on_start(self) -> None:
@@ -378,6 +387,7 @@ class KioskApp(App):
 
     def on_stop(self) -> None:
         try:
+            self.speaker.close()
             self.link.stop()
         finally:
             self.printer.close(timeout=2)
@@ -426,6 +436,75 @@ class KioskApp(App):
             except Exception as exc:  # noqa: BLE001
                 log.debug("click sound failed: %s", exc)
         return False
+
+    # ------------------------------------------------------------------ spoken guidance ("Dengarkan")
+
+    def listen(self) -> None:
+        """Reads the screen's question and choices aloud (the "Dengarkan" button)."""
+        if not self.speaker.enabled:
+            return
+        guide = self.guidance()
+        self.speech["asked"] += 1
+        self.speech["text"] = guide.text()
+        self.speech["screen"] = self.sm.current
+        self.speech["lang"] = self.lang
+        log.info("speaking the %s screen", self.sm.current)
+        self.speaker.say(guide.phrases(self.lang), self.lang,
+                         on_done=lambda error: Clock.schedule_once(lambda dt: self._spoken(error)))
+
+    def _spoken(self, error: str | None) -> None:
+        self.speech["done"] += 1
+        self.speech["error"] = error or ""
+
+    def _speak_soon(self) -> None:
+        # [kiosk] speak_screens: once the new screen's texts are filled in (same frame's callbacks first).
+        if self._auto_speak is not None:
+            self._auto_speak.cancel()
+        self._auto_speak = Clock.schedule_once(lambda dt: self.listen(), 0.3)
+
+    def guidance(self) -> Guidance:
+        """The current screen's question, facts and choices, in the current language."""
+        name = self.sm.current
+        scr = self.sm.get_screen(name)
+        t = self.t
+        if name == "home":
+            choices = [f"{b.text}, {b.subtext}" if b.subtext else b.text for b, _ in self._row_widgets.values()]
+            if self.has_bookings and self.availability == logic.OK:
+                choices.append(f"{t('checkin')}, {t('checkin_sub')}")
+            if self.availability == logic.OK:
+                choices.append(f"{t('priority')}: " + ", ".join(
+                    t(f"priority_{k}") for k in ("lansia", "disabilitas", "ibu_hamil")))
+            if self.can_rate:
+                choices.append(t("rate"))
+            return Guidance(self.home_title, [self.banner] if self.banner else [], choices)
+        if name == "info":
+            return Guidance(scr.title, [f"{t('requirements')}: {scr.body}"],
+                            [t("back"), t("take_number")])
+        if name == "ticket":
+            return Guidance(f"{t('your_number')}: {scr.number}",
+                            [scr.service_label, scr.priority_label, scr.ahead_text, scr.estimate_text,
+                             scr.print_text], [t("done")])
+        if name == "message":
+            return Guidance(scr.title, [scr.body] if scr.body else [], [t("back")] if not self.busy else [])
+        if name == "rate_pick":
+            return Guidance(t("rate_pick"), [scr.empty_text] if scr.empty_text else [],
+                            [*self.rateable, t("rate_type"), t("back")])
+        if name == "rate_keypad":
+            letters = sorted({r.prefix for r in self.rows if r.prefix})
+            return Guidance(t("rate_type_prompt"), [scr.shown] if scr.typed else [],
+                            [*letters, t("delete"), t("ok"), t("back")])
+        if name == "rate_face":
+            faces = list(scr.answers) or [t(f"face_{n}") for n in (4, 3, 2, 1)]
+            return Guidance(scr.title, [d for d in (scr.element, scr.subtitle) if d], [*faces, t("back")])
+        if name == "rate_more":
+            return Guidance(t("more_question"), [], [t("more_no"), t("more_yes")])
+        if name == "rate_wait":
+            return Guidance(t("rate_wait"), [t("rate_wait_sub", counter=self.rating_counter_name)], [])
+        if name == "checkin":
+            return Guidance(t("checkin_prompt"), [], [t("back")])
+        if name == "pin":
+            return Guidance(t("staff_pin"), [], [t("cancel")])
+        return Guidance(self.home_title)
 
     # ------------------------------------------------------------------ MQTT (paho's thread)
 
@@ -901,7 +980,7 @@ class KioskApp(App):
             "settled": len(self.sm.children) == 1 and not self.sm.transition.is_active,
             "availability": self.availability, "busy": self.busy,
             "banner": self.banner, "printer": self.printer.status, "rateable": list(self.rateable),
-            "ignored_taps": self.ignored_taps,
+            "ignored_taps": self.ignored_taps, "speech": dict(self.speech),
             "window": {"width": Window.width, "height": Window.height,
                        "left": getattr(Window, "left", 0), "top": getattr(Window, "top", 0)},
             "widgets": widgets,

@@ -175,8 +175,19 @@ def draw_keypad(colour=WHITE):
     return img
 
 
+def draw_speaker(colour=WHITE):
+    """A loudspeaker with sound waves (Dengarkan: listen)."""
+    img, d = _canvas()
+    d.rectangle([_w(.06), _w(.36), _w(.26), _w(.64)], fill=colour)
+    d.polygon([(_w(.24), _w(.36)), (_w(.5), _w(.12)), (_w(.5), _w(.88)), (_w(.24), _w(.64))], fill=colour)
+    for r in (.2, .34):
+        d.arc([_w(.5 - r), _w(.5 - r - .06), _w(.5 + r + .12), _w(.5 + r + .06)], -50, 50, fill=colour,
+              width=_w(.07))
+    return img
+
+
 ICONS = {
-    "ticket": draw_ticket, "info": draw_info, "star": draw_star, "globe": draw_globe, "priority": draw_person,
+    "ticket": draw_ticket, "speaker": draw_speaker, "info": draw_info, "star": draw_star, "globe": draw_globe, "priority": draw_person,
     "home": draw_home, "back": draw_back, "check": draw_check, "warning": draw_warning, "printer": draw_printer,
     "keypad": draw_keypad,
 }

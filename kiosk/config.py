@@ -47,6 +47,14 @@ class KioskConfig:
     staff_pin: str = checked(SAMPLE_STAFF_PIN, doc="leaves kiosk mode; change it", secret=True)
     fullscreen: bool = True
     touch_sound: bool = True
+    voice: Literal["espeak", "off"] = checked(
+        "espeak", doc="spoken guidance (the 'Dengarkan' button on every screen) with espeak-ng, the TV's voice; "
+                      "'off' hides the button")
+    speak_screens: bool = checked(False, doc="read each screen aloud when it opens, without a touch on "
+                                             "'Dengarkan'")
+    audio_player: str = checked("", doc="command that plays a WAV file ({} marks the file); empty: aplay, "
+                                        "paplay or play")
+    volume: float = checked(1.0, check=in_range(0.0, 2.0))
 
 
 

@@ -42,7 +42,7 @@ from .words import (  # noqa: F401
     announcement_phrases, announcement_text, check_clips, counter_number_from, letter_clip, needed_clips,
     number_words, parse_ticket_number,
 )
-from .audio import (  # noqa: F401
+from antre.voice.audio import (  # noqa: F401
     GAP_AFTER_CHIME, GAP_BETWEEN_PHRASES, GAP_BETWEEN_REPEATS, GAP_BETWEEN_WORDS, LEAD_IN, PEAK, RATE, TAIL,
     CommandPlayer, Player, PlayerError, Samples, chime, find_player_command, normalise, peak_of, read_wav, silence,
     trim, wav_duration, write_wav,

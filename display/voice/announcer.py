@@ -11,8 +11,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from antre.voice.audio import CommandPlayer, Player
+
 from ..config import DisplayConfig
-from .audio import CommandPlayer, Player
 from .synthesis import Synthesizer
 from .words import Lang, VoiceError, _check_lang, parse_ticket_number
 

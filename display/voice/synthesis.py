@@ -11,39 +11,23 @@ from __future__ import annotations
 
 import array
 import logging
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
-from ..config import DisplayConfig
-from .audio import (
+from antre.voice.audio import (
     GAP_AFTER_CHIME, GAP_BETWEEN_PHRASES, GAP_BETWEEN_REPEATS, GAP_BETWEEN_WORDS, LEAD_IN, TAIL, Samples,
     _join, _scaled, chime, normalise, read_wav, silence, trim, write_wav,
 )
+from antre.voice.espeak import (  # noqa: F401 (display.voice's names for them)
+    ESPEAK_ID_PHONEMES, ESPEAK_PITCH, ESPEAK_SPEED, ESPEAK_VOICES, EspeakVoice, espeak_text,
+)
+from ..config import DisplayConfig
 from .words import (
     CHIME_CLIP, RECALL_CLIP, Lang, VoiceError, Word, _check_lang,
     announcement_clips, announcement_phrases, parse_ticket_number,
 )
 
 log = logging.getLogger(__package__)  # "display.voice", as before the split
-
-#: espeak-ng settings: a little slower and lower than its defaults (175 wpm, pitch 50).
-ESPEAK_SPEED = 140
-ESPEAK_PITCH = 45
-ESPEAK_VOICES = {"id": "id", "en": "en"}
-
-#: espeak-ng's Indonesian voice reads the ambiguous letter e by a rule that gets these
-#: words wrong (it says "bèlas", "èmpat", "lokət"); give it the phonemes instead.
-#: Letter names take close e as in PUEBI: "be" is [be], not [bɛ].
-ESPEAK_ID_PHONEMES = {
-    "belas": "[[b@l'as]]", "sebelas": "[[s@b@l'as]]", "empat": "[[@mp'at]]", "enam": "[[@n'am]]",
-    "loket": "[[l'okEt]]", "antrean": "[[antR2'ean]]",
-    "be": "[[b'e]]", "ce": "[[tS'e]]", "de": "[[d'e]]", "ge": "[[g'e]]", "je": "[[dZ'e]]",
-    "pe": "[[p'e]]", "te": "[[t'e]]", "fe": "[[f'e]]", "we": "[[w'e]]", "ye": "[[j'e]]",
-}
-
 
 class MissingClipsError(VoiceError, FileNotFoundError):
     """Clips mode needs clips that the clips folder does not have. ``missing`` lists their file names."""
@@ -58,55 +42,6 @@ class MissingClipsError(VoiceError, FileNotFoundError):
 # --------------------------------------------------------------------------
 # Speech sources.
 # --------------------------------------------------------------------------
-
-def espeak_text(phrase: str, lang: Lang = "id") -> str:
-    """The phrase as handed to espeak-ng, with phonemes for words its rules misread."""
-    if lang != "id":
-        return phrase
-    return " ".join(ESPEAK_ID_PHONEMES.get(w.lower(), w) for w in phrase.split())
-
-
-class EspeakVoice:
-    """espeak-ng, offline. ``say(text)`` returns trimmed, normalised samples; results are cached."""
-
-    def __init__(self, lang: Lang = "id", *, speed: int = ESPEAK_SPEED, pitch: int = ESPEAK_PITCH,
-                 executable: str | None = None):
-        _check_lang(lang)
-        self.lang = lang
-        self.speed = speed
-        self.pitch = pitch
-        self.executable = executable or shutil.which("espeak-ng") or shutil.which("espeak")
-        self._cache: dict[str, bytes] = {}
-
-    @property
-    def available(self) -> bool:
-        return bool(self.executable)
-
-    def say(self, phrase: str) -> Samples:
-        text = espeak_text(phrase, self.lang)
-        if text not in self._cache:
-            if not self.executable:
-                raise VoiceError("espeak-ng is not installed (sudo apt install espeak-ng); "
-                                 "or record clips and set [display] voice = 'clips'")
-            with tempfile.TemporaryDirectory(prefix="antre-espeak-") as tmp:
-                out = Path(tmp) / "say.wav"
-                argv = [self.executable, "-v", ESPEAK_VOICES[self.lang], "-s", str(self.speed),
-                        "-p", str(self.pitch), "-w", str(out), "--stdin"]
-                try:
-                    proc = subprocess.run(argv, input=text.encode(), capture_output=True, timeout=30)
-                except subprocess.TimeoutExpired:
-                    raise VoiceError(f"espeak-ng took more than 30 s to say {phrase!r}") from None
-                if proc.returncode != 0 or not out.exists():
-                    raise VoiceError(f"espeak-ng failed ({proc.returncode}) saying {phrase!r}: "
-                                     f"{proc.stderr.decode(errors='replace').strip()}")
-                samples = normalise(trim(read_wav(out)))
-            if len(self._cache) > 256:
-                self._cache.clear()
-            self._cache[text] = samples.tobytes()
-        out_samples = array.array("h")
-        out_samples.frombytes(self._cache[text])
-        return out_samples
-
 
 class ClipLibrary:
     """An office's recorded clips (``<clips_dir>/<name>.wav``), converted, trimmed and

@@ -12,16 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from antre.errors import AntreError
+from antre.errors import VoiceError  # noqa: F401 (shared with the kiosk: antre.voice)
+from antre.voice.numbers import DIGITS, LETTER_NAMES_ID, number_words  # noqa: F401 (display.voice's names)
 
 Lang = Literal["id", "en"]
 Style = Literal["words", "digits"]
 
 TICKET_NUMBER = re.compile(r"([A-Z])-(\d{1,6})")
-
-
-class VoiceError(AntreError):
-    """An announcement cannot be made (bad input, missing program or clips)."""
 
 
 class TicketNumberError(VoiceError, ValueError):
@@ -31,18 +28,6 @@ class TicketNumberError(VoiceError, ValueError):
 # --------------------------------------------------------------------------
 # Text.
 # --------------------------------------------------------------------------
-
-#: Indonesian names of the letters (EYD/PUEBI), as a caller would say them: Q is "ki", not "kyu".
-LETTER_NAMES_ID = {
-    "A": "a", "B": "be", "C": "ce", "D": "de", "E": "e", "F": "ef", "G": "ge", "H": "ha", "I": "i",
-    "J": "je", "K": "ka", "L": "el", "M": "em", "N": "en", "O": "o", "P": "pe", "Q": "ki", "R": "er",
-    "S": "es", "T": "te", "U": "u", "V": "fe", "W": "we", "X": "eks", "Y": "ye", "Z": "zet",
-}
-
-DIGITS = {
-    "id": ("nol", "satu", "dua", "tiga", "empat", "lima", "enam", "tujuh", "delapan", "sembilan"),
-    "en": ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"),
-}
 
 _PHRASES = {
     "id": {"recall": "Panggilan ulang", "intro": "Nomor antrean", "go": "silakan menuju", "counter": "loket"},
@@ -62,18 +47,6 @@ def parse_ticket_number(number: str) -> tuple[str, int]:
         raise TicketNumberError(f"ticket number must look like 'A-012' (one capital letter, '-', "
                                 f"1 to 6 digits), not {number!r}")
     return m[1], int(m[2])
-
-
-def number_words(value: int, *, style: Style = "words", lang: Lang = "id") -> str:
-    """12 -> "dua belas" (words) or "satu dua" (digits). Leading zeros are never spoken."""
-    if value < 0:
-        raise ValueError("negative numbers are not spoken")
-    if style == "digits":
-        return " ".join(DIGITS[lang][int(d)] for d in str(value))
-    if style != "words":
-        raise ValueError(f"style must be 'words' or 'digits', not {style!r}")
-    from num2words import num2words
-    return num2words(value, lang=lang)
 
 
 def counter_number_from(counter_name: str, counter_number: int | None = None) -> int | None:

@@ -2,7 +2,8 @@
 
 Everything is converted to one format in pure Python (the :mod:`wave` module; no
 sox, no audioop). A :data:`Player` plays a finished WAV file: :class:`CommandPlayer`
-runs ``aplay``/``paplay``/``play`` or ``[display] audio_player``.
+runs ``aplay``/``paplay``/``play`` or a configured command (``[display] audio_player``,
+``[kiosk] audio_player``). Shared by the TV's announcements and the kiosk's spoken guidance.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import wave
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .words import VoiceError
+from antre.errors import VoiceError
 
 #: Every file written is mono, 16-bit signed PCM at this rate (espeak-ng's own rate).
 RATE = 22050
@@ -251,14 +252,14 @@ def find_player_command(audio_player: str = "") -> list[str]:
     if audio_player.strip():
         argv = shlex.split(audio_player)
         if not shutil.which(argv[0]):
-            raise PlayerError(f"[display] audio_player: command {argv[0]!r} not found")
+            raise PlayerError(f"audio_player: command {argv[0]!r} not found")
         return argv
     for name, args in _KNOWN_PLAYERS:
         exe = shutil.which(name)
         if exe:
             return [exe, *args]
     raise PlayerError("no audio player found: install alsa-utils (aplay), pulseaudio-utils (paplay) "
-                      "or sox (play), or set [display] audio_player")
+                      "or sox (play), or set audio_player ([display] or [kiosk])")
 
 
 class CommandPlayer:

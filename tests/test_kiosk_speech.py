@@ -1,0 +1,194 @@
+"""The kiosk's "Dengarkan" (listen) button on every screen: real espeak-ng speech, rendered to a WAV file by
+the kiosk's own audio player command (here ``cp``, standing in for ``aplay``), checked with sox to be
+real sound, and the text spoken is the screen's question and its choices."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from kiosk import texts
+from kiosk.flows.guidance import Guidance, said
+from tests.support import wait_for
+from tests.test_kiosk_app import kiosks, offices, ratings, serve  # noqa: F401 (fixtures)
+
+pytestmark = [pytest.mark.gui,
+              pytest.mark.skipif(not shutil.which("espeak-ng") or not shutil.which("sox"),
+                                 reason="needs espeak-ng and sox (scripts/bootstrap installs them)")]
+T = texts.text
+
+APPOINTMENTS = """
+[[web.appointments]]
+service = "adminduk"
+days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+start = "06:00"
+end = "18:00"
+"""
+
+
+def sound_of(wav) -> dict[str, float]:
+    """sox's statistics of a WAV file: length (s), RMS and maximum amplitude (0..1)."""
+    out = subprocess.run(["sox", str(wav), "-n", "stat"], capture_output=True, text=True, timeout=30).stderr
+    stat = {}
+    for key, name in (("Length (seconds)", "length"), ("RMS     amplitude", "rms"), ("Maximum amplitude", "max")):
+        m = re.search(re.escape(key) + r":\s+([-\d.]+)", out)
+        assert m, out
+        stat[name] = float(m[1])
+    return stat
+
+
+class Listener:
+    """Touches "Dengarkan" and waits until the kiosk has played what it said into ``said.wav``."""
+
+    def __init__(self, k, wav):
+        self.k = k
+        self.wav = wav
+
+    def listen(self, screen: str) -> tuple[dict, str]:
+        ui = self.k.wait(lambda ui: ui["screen"] == screen and ui["settled"], f"screen {screen}")
+        asked, before = ui["speech"]["asked"], ui["speech"]["done"]
+        if self.wav.exists():
+            self.wav.unlink()
+        for attempt in range(3):
+            # A click in the first moments after the window appears can be lost under Xvfb: touch again
+            # until the kiosk has taken it (it counts the requests it got).
+            self.k.touch("listen")
+            try:
+                wait_for(lambda: self.k.ui()["speech"]["asked"] > asked, timeout=5, what="the touch taken")
+                break
+            except AssertionError:
+                if attempt == 2:
+                    raise
+        ui = self.k.wait(lambda ui: ui["speech"]["done"] > before, f"the {screen} screen spoken")
+        assert ui["speech"]["asked"] == asked + 1
+        assert ui["speech"]["error"] == "" and ui["speech"]["screen"] == screen, ui["speech"]
+        stat = sound_of(self.wav)
+        assert stat["length"] > 1.0 and stat["rms"] > 0.01 and stat["max"] > 0.2, (screen, stat)
+        self.k.screenshot(f"listen-{screen}")
+        return ui, ui["speech"]["text"]
+
+
+def parts(text: str) -> list[str]:
+    return text.split(" | ")
+
+
+def test_listen_reads_each_screen_aloud(offices, kiosks, tmp_path):
+    wav = tmp_path / "said.wav"
+    office = offices(f'audio_player = "cp {{}} {wav}"\nstaff_pin = "2468"\n' + APPOINTMENTS)
+    number = serve(office)
+    office.client.wait_state(lambda s: s["rateable"], "a rateable ticket")
+    k = kiosks(office)
+    ear = Listener(k, wav)
+
+    # Home: the question, then every service with its line, check-in, priority, rating.
+    ui, text = ear.listen("home")
+    w = ui["widgets"]
+    assert ui["widgets"]["listen"]["text"] == "Dengarkan" and ui["widgets"]["listen"]["h"] >= 90
+    spoken = parts(text)
+    assert spoken[0] == w["home:title"]["text"] == T("choose_service")
+    for code in ("adminduk", "surat", "umum"):
+        assert f'{w[f"service:{code}"]["text"]}, {w[f"service:{code}"]["subtext"]}' in spoken
+    assert f"{w['checkin']['text']}, {T('checkin_sub')}" in spoken
+    assert w["rate"]["text"] in spoken and any(w["priority:lansia"]["text"] in p for p in spoken)
+    home_len = sound_of(wav)["length"]
+
+    # Info: the service, its requirements, back and take a number.
+    k.touch("info:adminduk")
+    ui, text = ear.listen("info")
+    w = ui["widgets"]
+    assert parts(text)[0] == w["info:title"]["text"] and "KTP" in text
+    assert parts(text)[-2:] == [w["info:back"]["text"], w["info:take"]["text"]]
+    k.touch("info:back")
+
+    # Rating: pick, faces, more, an IKM question, keypad.
+    k.touch("rate")
+    ui, text = ear.listen("rate_pick")
+    assert parts(text)[0] == ui["widgets"]["rate_pick:title"]["text"]
+    assert number in parts(text) and ui["widgets"]["rate_pick:type"]["text"] in parts(text)
+    k.touch(f"rate:{number}")
+    ui, text = ear.listen("rate_face")
+    w = ui["widgets"]
+    assert parts(text)[0] == w["face:title"]["text"] == T("rate_question")
+    assert [w[f"face:{n}"]["text"] for n in (4, 3, 2, 1)] == parts(text)[-5:-1]
+    k.touch("face:3")
+    ui, text = ear.listen("rate_more")
+    assert parts(text) == [T("more_question"), ui["widgets"]["more:no"]["text"], ui["widgets"]["more:yes"]["text"]]
+    k.touch("more:yes")
+    ui, text = ear.listen("rate_face")
+    w = ui["widgets"]
+    assert parts(text)[:2] == [texts.element_question(0), texts.element_name(0)]
+    assert [w[f"face:{n}"]["text"] for n in (4, 3, 2, 1)] == [texts.element_answer(0, n) for n in (4, 3, 2, 1)]
+    assert parts(text)[-5:-1] == [texts.element_answer(0, n) for n in (4, 3, 2, 1)]
+    k.touch("face:back")                                       # leaves; the face is still recorded
+    wait_for(lambda: ratings(office), what="the face rating")
+    k.touch("rate")
+    k.touch("rate_pick:type")
+    k.touch("prefix:A")
+    ui, text = ear.listen("rate_keypad")
+    assert parts(text)[0] == T("rate_type_prompt") and "A" in parts(text) and T("ok") in parts(text)
+    k.touch("keypad:back")
+    k.touch("rate_pick:back")
+
+    # Check-in keypad, and the message a refusal shows.
+    k.touch("checkin")
+    ui, text = ear.listen("checkin")
+    assert parts(text) == [ui["widgets"]["checkin:prompt"]["text"], ui["widgets"]["checkin:back"]["text"]]
+    k.touch("checkin:back")
+
+    # A ticket: the number and what to do, then "Selesai"; in English the English voice speaks.
+    k.touch("lang")
+    k.wait(lambda ui: ui["lang"] == "en", "English")
+    k.touch("service:surat")
+    ui, text = ear.listen("ticket")
+    w = ui["widgets"]
+    assert ui["speech"]["lang"] == "en" and w["listen"]["text"] == "Listen"
+    assert parts(text)[0] == f"{T('your_number', 'en')}: {w['ticket:number']['text']}"
+    assert w["ticket:service"]["text"] in parts(text) and parts(text)[-1] == w["ticket:done"]["text"]
+    k.touch("ticket:done")
+    k.touch("lang")
+    k.wait(lambda ui: ui["lang"] == "id", "Indonesian")
+
+    # A message screen (a rating refused: the ticket was rated already).
+    k.touch("rate")
+    k.touch("rate_pick:type")
+    for key in ("prefix:A", "key:1", "key:ok", "face:4", "more:no"):
+        k.touch(key)
+    ui, text = ear.listen("message")
+    assert parts(text)[0] == ui["widgets"]["message:title"]["text"] == T("rate_err_already_rated", number=number)
+    assert parts(text)[-1] == ui["widgets"]["message:home"]["text"]
+    k.touch("message:home")
+
+    # The staff PIN pad.
+    k.hold("staff_corner", lambda ui: ui["screen"] == "pin")
+    ui, text = ear.listen("pin")
+    assert parts(text) == [T("staff_pin"), ui["widgets"]["pin:cancel"]["text"]]
+    assert home_len > 5    # the start screen says a lot: the services and their lines
+
+
+def test_speak_screens_reads_each_screen_when_it_opens(offices, kiosks, tmp_path):
+    wav = tmp_path / "said.wav"
+    office = offices(f'audio_player = "cp {{}} {wav}"\nspeak_screens = true')
+    k = kiosks(office)
+    k.wait_widget("service:adminduk")
+    k.touch("info:umum")
+    ui = k.wait(lambda ui: ui["speech"]["screen"] == "info" and ui["speech"]["done"] >= 1, "info spoken by itself")
+    assert parts(ui["speech"]["text"])[0] == ui["widgets"]["info:title"]["text"]
+    assert sound_of(wav)["rms"] > 0.01
+
+
+def test_voice_off_hides_the_button(offices, kiosks):
+    office = offices('voice = "off"')
+    k = kiosks(office)
+    ui = k.wait(lambda ui: "service:adminduk" in ui["widgets"], "home")
+    assert "listen" not in ui["widgets"]       # zero width: not on screen
+
+
+def test_guidance_writes_numbers_and_times_as_said():
+    g = Guidance("Nomor antrean Anda: A-012", ["Buka lagi besok pukul 08.30", "perkiraan ± 5 menit"], ["Selesai"])
+    assert g.phrases("id") == ["Nomor antrean Anda: a, dua belas.", "Buka lagi besok pukul delapan tiga puluh.",
+                               "perkiraan sekitar 5 menit.", "Pilihan:", "Selesai."]
+    assert said("Your number: B-105", "en") == "Your number: B, one hundred and five."
+    assert g.text() == "Nomor antrean Anda: A-012 | Buka lagi besok pukul 08.30 | perkiraan ± 5 menit | Selesai"
