@@ -594,7 +594,7 @@ def test_preview_qr_says_what_the_printed_ticket_says(tmp_path):
 
     for public_url in ("https://desa.example/antrean/", ""):
         base = config.load_defaults()
-        cfg = dataclasses.replace(base, web=dataclasses.replace(base.web, public_url=public_url))
+        cfg = base.replace(web=dataclasses.replace(base.web, public_url=public_url))
         when = datetime(2026, 11, 30, 1, 2, 3, tzinfo=timezone.utc)
         sample = ticket.sample_ticket(cfg, now=when)
         svc = cfg.services[0]
