@@ -23,9 +23,9 @@ T = texts.text
 APPOINTMENTS = """
 [[web.appointments]]
 service = "adminduk"
-days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-start = "06:00"
-end = "18:00"
+days = ["mon", "tue", "wed", "thu", "fri"]
+start = "08:00"
+end = "11:00"
 """
 
 
