@@ -53,8 +53,8 @@ from . import logic, texts
 from .assets import ASSETS, ensure_assets
 from .flows import Message
 from .flows.checkin import MISTYPED, SEND, CheckinFlow
-from .flows.letters import LetterPickupFlow
 from .flows.guidance import Guidance
+from .flows.letters import LetterPickupFlow
 from .flows.home import can_issue, home, service_subtext
 from .flows.issuing import IssuingFlow, print_state, ticket_number, ticket_view
 from .flows.printer_status import PrinterStatus
@@ -471,6 +471,8 @@ class KioskApp(App):
             choices = [f"{b.text}, {b.subtext}" if b.subtext else b.text for b, _ in self._row_widgets.values()]
             if self.has_bookings and self.availability == logic.OK:
                 choices.append(f"{t('checkin')}, {t('checkin_sub')}")
+            if self.has_letters and self.availability == logic.OK:
+                choices.append(f"{t('letter_pickup')}, {t('letter_pickup_sub')}")
             if self.availability == logic.OK:
                 choices.append(f"{t('priority')}: " + ", ".join(
                     t(f"priority_{k}") for k in ("lansia", "disabilitas", "ibu_hamil")))
@@ -501,7 +503,7 @@ class KioskApp(App):
         if name == "rate_wait":
             return Guidance(t("rate_wait"), [t("rate_wait_sub", counter=self.rating_counter_name)], [])
         if name == "checkin":
-            return Guidance(t("checkin_prompt"), [], [t("back")])
+            return Guidance(t(scr.prompt_key), [scr.shown] if scr.typed else [], [t("back")])
         if name == "pin":
             return Guidance(t("staff_pin"), [], [t("cancel")])
         return Guidance(self.home_title)
