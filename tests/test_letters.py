@@ -429,6 +429,7 @@ def test_personal_data_stays_off_the_wire_and_out_of_the_log(office):
     assert bad.code == "invalid_fields" and "nik: nik_region" in bad.message and "9934567890" not in bad.message
     assert c.error("letter_request", type="domisili", fields={"nama": ["x"]}, channel="web") == "invalid_argument"
     assert c.error("letter_request", type="domisili", fields=domisili()) == "missing_argument"
+    assert c.error("letter_request", type="domisili", fields=domisili(), channel="web", phone="12") == "invalid_argument"
     assert c.error("letter_status", code="123456789012") == "invalid_argument"   # check digit wrong
     # The console's commands need a signed-in person of the right role.
     assert c.error("letter_get", request=rid, session="bogus") == "invalid_argument"
@@ -557,3 +558,29 @@ def test_statistics_of_letters_per_type_and_processing_times_in_the_report(tmp_p
     import io
     text = " ".join(" ".join((p.extract_text() or "") for p in PdfReader(io.BytesIO(pdf)).pages).split())
     assert "Surat keterangan per jenis" in text and "Surat Keterangan Domisili" in text and "Siti" not in text
+
+
+def test_sms_news_of_a_request_for_a_resident_who_asked(tmp_path):
+    toml = f'[notify]\nsms = true\nspool = "{tmp_path}/spool"\n[web]\npublic_url = "https://sukamaju.desa.id"\n'
+    q, clock, run, error, st = rules_office(tmp_path, toml)
+    phone = "081234567890"
+    code = run("letter_request", type="domisili", fields=domisili(), channel="web", phone=phone)["code"]
+    quiet = run("letter_request", type="domisili", fields=domisili(), channel="web")["code"]   # did not ask
+    items = {i["code"]: i["id"] for i in run("letter_list", **st["kasi"])["items"]}
+    for c in (code, quiet):
+        rid = items[c]
+        run("letter_set_status", request=rid, status="belum_lengkap", reason="KK belum dilampirkan", **st["kasi"])
+        run("letter_set_status", request=rid, status="diperiksa", **st["kasi"])
+        run("letter_set_status", request=rid, status="belum_lengkap", reason="Pengantar RT belum ada", **st["kasi"])
+        run("letter_set_status", request=rid, status="diperiksa", **st["kasi"])
+        run("letter_assign_number", request=rid, **st["kasi"])
+        run("letter_set_status", request=rid, status="menunggu_ttd", **st["kasi"])
+        run("letter_set_status", request=rid, status="siap_diambil", **st["penandatangan"])
+    with sqlite3.connect(tmp_path / "a.db") as db:
+        rows = db.execute("select kind, phone, body, state from outbox order by id").fetchall()
+    assert [r[0] for r in rows] == ["letter_belum_lengkap", "letter_belum_lengkap", "letter_siap_diambil"]
+    assert all(r[1] == phone and r[3] == "pending" for r in rows)
+    assert "KK belum dilampirkan" in rows[0][2] and f"https://sukamaju.desa.id/surat/status/{code}" in rows[0][2]
+    assert "Pengantar RT belum ada" in rows[1][2]
+    shown = f"{code[:4]}-{code[4:8]}-{code[8:]}"
+    assert "siap diambil" in rows[2][2] and shown in rows[2][2] and HOLDER not in rows[2][2]

@@ -30,9 +30,10 @@ NIK = "3204055403900001"       # a woman born 14 March 1990, Kabupaten Bandung
 def site(tmp_path_factory, broker):
     tmp = tmp_path_factory.mktemp("web-letters")
     port = free_port()
+    (tmp / "spool").mkdir()
     office = start_noon_office(tmp, broker, office_toml(
         f'port = {port}\nhost = "127.0.0.1"\npublic_url = "http://127.0.0.1:{port}"\n'
-        f'staff_password_hash = "{hash_pin(PASSWORD)}"'))
+        f'staff_password_hash = "{hash_pin(PASSWORD)}"') + f'\n[notify]\nsms = true\nspool = "{tmp}/spool"\n')
     web = WebProcess(office.config_path, port, tmp / "web.log")
     web.wait_ready()
     office.web = web
@@ -218,3 +219,25 @@ def test_cancel_while_unprocessed_and_not_after(site):
     site.client.ok("letter_assign_number", request=request_id_of(site, code), **site.staff["kasi"])
     page = h.post(f"/surat/batal/{code}", {"csrf": page.csrf()})
     assert page.status == 409 and lt("cannot_cancel") in page.text
+
+
+def test_sms_opt_in_on_the_form(site):
+    h = Http(site.web.url)
+    form = h.get("/surat/ajukan/kehilangan")
+    assert 'id="f-sms"' in form.text and "nomor HP bila Anda minta SMS" in form.text
+    data = {"csrf": form.csrf(), "rid": form.rid(), "nama": "Budi Santoso", "nik": "3204051403900002",
+            "alamat": "RT 1", "barang": "KTP", "tanggal_hilang": "01-12-2026", "lokasi_hilang": "pasar",
+            "sms": "1", "sms_phone": "12345"}
+    bad = h.post("/surat/ajukan/kehilangan", data)
+    assert bad.status == 400 and lt("p_phone") in bad.text and 'checked' in bad.text
+    page = h.post("/surat/ajukan/kehilangan", data | {"sms_phone": "0812-3456-7891"})
+    code = page.url.split("/")[-1].split("?")[0]
+    rid = request_id_of(site, code)
+    site.client.ok("letter_assign_number", request=rid, **site.staff["kasi"])
+    site.client.ok("letter_set_status", request=rid, status="menunggu_ttd", **site.staff["kasi"])
+    site.client.ok("letter_set_status", request=rid, status="siap_diambil", **site.staff["penandatangan"])
+    import sqlite3
+    with sqlite3.connect(site.db_path) as db:
+        rows = db.execute("select phone, body from outbox where kind = 'letter_siap_diambil'").fetchall()
+    assert rows and rows[-1][0] == "081234567891" and "siap diambil" in rows[-1][1]
+    assert "081234567891" not in site.web.output() and "081234567891" not in site.service.output()

@@ -26,7 +26,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from antre.config import LetterTypeConfig
-from antre.link.protocol import read_object
+from antre.link.protocol import normalize_phone, read_object
 from antre.rules.letter_codes import clean_tracking_code, format_tracking_code, status_ref, tracking_code_ok
 from antre.rules.letter_fields import check_fields
 from antre.wording import day_month_year
@@ -135,31 +135,42 @@ class LetterPages:
         if t is None:
             return self.w.message(request, "not_found_page", 404)
         lang = self.w.lang(request)
+        info = await self.w.web_info() if self.w.bridge.available else None
+        sms = bool(info and info.get("sms"))
         if request.method == "GET":
-            return self._form(request, t, {}, {}, None, 200, uuid.uuid4().hex)
+            return self._form(request, t, {}, {}, None, 200, uuid.uuid4().hex, sms)
         form, refused = await self.w.form(request)
         if refused:
             return refused
         given = {f.name: form.get(f.name, "")[:2000] for f in t.fields}
         values, problems = check_fields(t, given, self.w.today())
-        if problems:
-            errors = {name: self._problem_text(p, lang, next((f.max_length for f in t.fields if f.name == name), 0))
-                      for name, p in problems.items()}
-            return self._form(request, t, given, errors, lt("fix_below", lang), 400, self.w.request_id(form))
-        reply = await self.w.bridge.request("letter_request", {"type": t.code, "fields": values, "channel": "web"},
-                                            request_id=self.w.request_id(form))
+        errors = {name: self._problem_text(p, lang, next((f.max_length for f in t.fields if f.name == name), 0))
+                  for name, p in problems.items()}
+        phone = None
+        if sms and form.get("sms") == "1":   # opt-in: news of the request by SMS
+            phone = normalize_phone(form.get("sms_phone", "")[:40])
+            if phone is None:
+                errors["sms_phone"] = lt("p_phone", lang)
+        keep = given | {"sms": form.get("sms", ""), "sms_phone": form.get("sms_phone", "")[:40]}
+        if errors:
+            return self._form(request, t, keep, errors, lt("fix_below", lang), 400, self.w.request_id(form), sms)
+        args: dict[str, Any] = {"type": t.code, "fields": values, "channel": "web"}
+        if phone:
+            args["phone"] = phone
+        reply = await self.w.bridge.request("letter_request", args, request_id=self.w.request_id(form))
         if not reply.ok:
-            return self._form(request, t, given, {}, self._reply_text(reply, lang), 409 if reply.code != "offline" else 503,
-                              self.w.request_id(form))
+            return self._form(request, t, keep, {}, self._reply_text(reply, lang),
+                              409 if reply.code != "offline" else 503, self.w.request_id(form), sms)
         return RedirectResponse(f"/surat/status/{reply.result['code']}?baru=1", status_code=303)
 
     def _form(self, request: Request, t: LetterTypeConfig, given: dict[str, str], errors: dict[str, str],
-              problem: str | None, status: int, rid: str) -> Response:
+              problem: str | None, status: int, rid: str, sms: bool = False) -> Response:
         lang = self.w.lang(request)
         return self.render(request, "surat_form.html", status, type=t, type_name=self._type_name(t, lang), form=given,
                            errors=errors, problem=problem, rid=rid,
                            privacy=lt("privacy", lang, n=self.letters.retention_days),
-                           takes=lt("takes_days", lang, n=t.days) if t.days else lt("takes_same_day", lang))
+                           takes=lt("takes_days", lang, n=t.days) if t.days else lt("takes_same_day", lang),
+                           sms=sms)
 
     # ------------------------------------------------------------------ status
 

@@ -30,14 +30,17 @@ TEXTS: dict[str, tuple[str, str]] = {
                   "Fill in as on your ID card and family card. Only what this letter needs is asked."),
     "optional": ("(boleh dikosongkan)", "(optional)"),
     "submit": ("Kirim permohonan", "Send the request"),
+    "sms_optin": ("Kirimi saya SMS bila surat siap atau ada yang kurang", "Send me an SMS when the letter is ready or "
+                  "something is missing"),
+    "sms_phone": ("Nomor HP untuk SMS", "Phone number for the SMS"),
     "choose": ("— pilih —", "— choose —"),
     "fix_below": ("Ada isian yang perlu diperbaiki. Lihat tulisan merah di bawah.",
                   "Some answers need fixing. See the red notes below."),
-    "privacy": ("Yang disimpan: isian formulir ini (termasuk nama dan NIK) di server kantor desa, hanya "
+    "privacy": ("Yang disimpan: isian formulir ini (termasuk nama dan NIK, dan nomor HP bila Anda minta SMS) di server kantor desa, hanya "
                 "untuk membuat surat Anda. Data ini tidak pernah tampil di layar antrean. {n} hari setelah "
                 "surat diambil atau dibatalkan, data pribadi dihapus; yang tersisa hanya jenis surat, nomor, "
                 "tanggal dan nama tersamar (misalnya S*** A*****) di buku agenda.",
-                "What is stored: this form's answers (including name and NIK) on the village office's server, "
+                "What is stored: this form's answers (including name and NIK, and the phone number if you ask for SMS) on the village office's server, "
                 "only to make your letter. It never appears on the queue screens. {n} days after the letter is "
                 "collected or cancelled, the personal data is deleted; only the letter type, number, date and a "
                 "masked name (e.g. S*** A*****) stay in the register."),

@@ -241,7 +241,9 @@ COMMANDS: dict[str, dict[str, Arg]] = {
     "letter_request": {"type": Arg(_letter_type), "fields": Arg(lambda n, v: _letter_fields(n, v)),
                        "channel": Arg(_choice(("web", "kiosk", "counter", "admin"))),
                        # Typed in by staff at the counter (channel 'counter'): the person's console session.
-                       "session": Arg(lambda n, v: _token(n, v), False), "address": Arg(lambda n, v: _address(n, v), False)},
+                       "session": Arg(lambda n, v: _token(n, v), False), "address": Arg(lambda n, v: _address(n, v), False),
+                       # Opt-in: SMS news of the request to this number (antre/rules/notify.py's outbox).
+                       "phone": Arg(lambda n, v: _phone(n, v), False)},
     "letter_status": {"code": Arg(lambda n, v: _tracking_code(n, v))},
     "letter_cancel": {"code": Arg(lambda n, v: _tracking_code(n, v))},
     "letter_pickup": {"code": Arg(lambda n, v: _tracking_code(n, v)), "channel": Arg(_choice(("kiosk", "web", "admin")), False)},

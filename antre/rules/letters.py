@@ -220,7 +220,8 @@ class LetterRules:
     # ------------------------------------------------------------------ residents
 
     def request(self, s: "Session", now: datetime, type: str, fields: dict[str, Any],
-                channel: str = "web", session: str | None = None, address: str | None = None) -> Outcome:
+                channel: str = "web", session: str | None = None, address: str | None = None,
+                phone: str | None = None) -> Outcome:
         """A resident's request (website, kiosk), or one staff type in at the counter for a resident without a
         phone (channel ``counter``: needs the person's ``session``; kasi or petugas; audited)."""
         who = None
@@ -241,6 +242,7 @@ class LetterRules:
         r = LetterRequest(code=code, verify_token=token, type_code=t.code, channel=channel, status=LETTER_CHECKING,
                           holder_name=holder, nik=values.get(nik_field) if nik_field else None,
                           fields_json=json.dumps(values, ensure_ascii=False), masked_name=mask_name(holder),
+                          sms_phone=phone,
                           created_at=now, updated_at=now, due_on=self._due(today, t.days))
         s.add(r)
         s.flush()
@@ -250,6 +252,30 @@ class LetterRules:
             self._audit(s, now, who, "letter.request", r, address, {"request": r.id, "type": t.code})
         log.info("letter request %s: %s from %s", r.id, t.code, channel)
         return Outcome(self._summary(r, today), events=[self._event(r, now)], changed=False)
+
+    def _sms(self, s: "Session", now: datetime, r: LetterRequest, status: str, reason: str | None) -> None:
+        """News of the request by SMS, for a resident who asked (the request's ``phone``): incomplete (with the
+        staff's reason), ready to collect, or cancelled by staff. Through the notify plug-in's outbox, in this
+        transaction; nothing when SMS is off."""
+        notify = self.q.plugins.get("notify")
+        if notify is None or not r.sms_phone or status not in (LETTER_INCOMPLETE, LETTER_READY, LETTER_CANCELLED):
+            return
+        office = self.cfg.office.name
+        kind = self._type_name(r.type_code)
+        link = self.cfg.web.public_url.rstrip("/") + f"/surat/status/{r.code}" if self.cfg.web.public_url else ""
+        code = "-".join(r.code[i:i + 4] for i in range(0, len(r.code), 4))
+        if status == LETTER_READY:
+            t = self.letters.type(r.type_code)
+            bring = ", ".join(t.requirements[:3]) if t and t.requirements else "KTP asli"
+            body = (f"{kind} Anda sudah siap diambil di {office}. Bawa {bring}. Di kios pilih Ambil surat, "
+                    f"kode {code}.")
+        elif status == LETTER_INCOMPLETE:
+            body = f"Permohonan {kind} Anda belum lengkap: {reason}. Silakan ke {office}. {link}".strip()
+        else:
+            body = f"Permohonan {kind} Anda dibatalkan petugas: {reason}. {link}".strip()
+        seen = s.scalar(select(func.count()).select_from(LetterHistory).where(
+            LetterHistory.request_id == r.id, LetterHistory.to_status == status)) or 0
+        notify.notify(s, now, f"letter{r.id}:{status}:{seen}", f"letter_{status}", r.sms_phone, body)
 
     def _new(self, s: "Session", column, make: Callable[[], str]) -> str:
         while True:
@@ -403,6 +429,7 @@ class LetterRules:
         before = r.status
         r.status, r.reason, r.updated_at = status, reason, now
         self._history(s, r, now, "status", status, actor, reason, before)
+        self._sms(s, now, r, status, reason)
         action = {LETTER_READY: "letter.sign", LETTER_COLLECTED: "letter.hand_over",
                   LETTER_CANCELLED: "letter.cancel"}.get(status, "letter.status")
         self._audit(s, now, who, action, r, address, {"request": r.id, "from": before, "to": status})
@@ -541,7 +568,8 @@ class LetterRules:
         cutoff = now - timedelta(days=self.letters.retention_days)
         wiped = s.execute(update(LetterRequest).where(LetterRequest.closed_at < cutoff,
                                                       LetterRequest.anonymised_at.is_(None))
-                          .values(holder_name=None, nik=None, fields_json=None, anonymised_at=now)).rowcount
+                          .values(holder_name=None, nik=None, fields_json=None, sms_phone=None,
+                                  anonymised_at=now)).rowcount
         if wiped:
             audit(s, "system", "letter.purge", "", "service", {"requests": wiped,
                                                                "retention_days": self.letters.retention_days}, now=now)

@@ -214,6 +214,7 @@ class LetterRequest(Base):
     holder_name: Mapped[str | None] = mapped_column(String(80), nullable=True)
     nik: Mapped[str | None] = mapped_column(String(16), nullable=True)
     fields_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    sms_phone: Mapped[str | None] = mapped_column(String(20), nullable=True)   # opt-in: SMS news of the request
     masked_name: Mapped[str] = mapped_column(String(80))
     number: Mapped[str | None] = mapped_column(String(80), nullable=True, unique=True)
     signer_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
