@@ -488,6 +488,7 @@ def test_acl_text_is_a_pure_function_of_the_devices():
         "topic write antre/v2/+/cmd/kiosk/kiosk-1/letter_status",
         "topic write antre/v2/+/cmd/kiosk/kiosk-1/letter_pickup",
         "topic write antre/v2/+/cmd/kiosk/kiosk-1/letter_catalogue",
+        "topic write antre/v2/+/cmd/kiosk/kiosk-1/ask",
         "topic read antre/v2/+/reply/kiosk-1",
         "topic read antre/v2/+/state",
         "topic read antre/v2/+/event/ticket_completed",
@@ -504,6 +505,7 @@ def test_acl_text_is_a_pure_function_of_the_devices():
         "topic write antre/v2/+/cmd/web/web-1/booking_slots",
         "topic write antre/v2/+/cmd/web/web-1/web_info",
         "topic write antre/v2/+/cmd/web/web-1/set_web",
+        "topic write antre/v2/+/cmd/web/web-1/ask",
         *(f"topic write antre/v2/+/cmd/web/web-1/{c}" for c in protocol.COMMANDS
           if c.startswith("letter_") and c != "letter_pickup"),
     ] + [f"topic write antre/v2/+/cmd/web/web-1/{c}" for c in STAFF_CMDS + COUNTER_CMDS] + [

@@ -48,6 +48,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "name": ("Nama", "Name"),
     "name_hint": ("Nama Anda, untuk dipanggil petugas bila perlu.", "Your name, so staff can find you."),
     "phone": ("Nomor HP", "Phone number"),
+    "ask": ("Tanya", "Ask"),
     "phone_hint": ("Contoh: 0812 3456 7890", "For example: 0812 3456 7890"),
     "sms_optin": ("Kirimi saya SMS ke nomor ini: nomor antrean, pengingat, dan saat giliran saya hampir tiba. "
                   "Balas STOP untuk berhenti.",

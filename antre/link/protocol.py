@@ -235,6 +235,8 @@ COMMANDS: dict[str, dict[str, Arg]] = {
                       "date": Arg(_date, False)},
     "booking_slots": {"service": Arg(_service), "date": Arg(_date)},
     "web_info": {},
+    # The FAQ assistant (antre/rules/faq.py): a resident's question, answered only when it is sure.
+    "ask": {"question": Arg(_string(None, "a question of at most 300 characters", 300))},
     "set_web": {"service": Arg(_service), "remote": Arg(lambda n, v: _flag(n, v), False),
                 "appointments": Arg(lambda n, v: _flag(n, v), False)} | _CONSOLE,
     # Letters (antre/rules/letters.py). Personal data only in letter_request's and letter_edit's 'fields'.
@@ -493,12 +495,12 @@ STAFF_COMMANDS = ("staff_login", "staff_logout", "staff_passwd", "staff_setup", 
 #: (antre/ops/broker.py), and the service checks them again with the arguments (:func:`authorize`).
 ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
     "kiosk": ("issue_ticket", "check_in", "rate", "letter_request", "letter_status", "letter_pickup",
-              "letter_catalogue"),
+              "letter_catalogue", "ask"),
     "counter": COUNTER_COMMANDS,
     # The residents' website, and its staff page's service switches.
     # The residents' website with its letters, its staff console (accounts, sessions, the audit log) and
     # the console's virtual counter (counter commands with a person's session only).
-    "web": ("issue_ticket", "book", "cancel_booking", "ticket_status", "booking_slots", "web_info", "set_web",
+    "web": ("issue_ticket", "book", "cancel_booking", "ticket_status", "booking_slots", "web_info", "set_web", "ask",
             *(c for c in COMMANDS if c.startswith("letter_") and c != "letter_pickup"))
            + STAFF_COMMANDS + COUNTER_COMMANDS,
     # Staff tools and the operator: everything (an admin login may also write any topic).

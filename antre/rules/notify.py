@@ -91,7 +91,12 @@ class NotifyRules:
 
     def handlers(self) -> dict[str, Callable[..., Outcome]]:
         return {"issue_ticket": self.issue_ticket, "book": self.book, "sms_received": self.sms_received,
-                "web_info": self.web_info}
+                "web_info": self.web_info, "ask": self.ask}
+
+    def ask(self, s: "Session", now: datetime, question: str) -> Outcome:
+        """The FAQ assistant for the website and the kiosk: ``{"answer": text or None}`` (None: not sure, or
+        no FAQ; a person should answer). The question is not logged: residents write names and numbers."""
+        return Outcome({"answer": self.faq(question.strip()) if question.strip() else None}, changed=False)
 
     def web_info(self, s: "Session", now: datetime) -> Outcome:
         """The web's settings plus ``sms``: whether its forms offer SMS (the opt-in box)."""
@@ -486,6 +491,7 @@ def handlers(q: "QueueService") -> dict[str, Callable[..., Outcome]]:
     q.outcome_hooks.append(rules.after_command)
     q.tick_hooks.append(rules.on_tick)
     q.plugins["notify"] = rules
+    q.read_only.add("ask")
     if q.cfg.notify.faq:
         from antre.rules.faq import Assistant   # PySastrawi is loaded only for an office with a FAQ
         rules.faq = Assistant(q.cfg.notify.faq).answer
