@@ -86,6 +86,29 @@ class ServiceProcess:
                                      env=os.environ | self.env | (env or {}))
         return self
 
+    def freeze(self) -> None:
+        """Hangs the service (SIGSTOP) and waits until every thread of it has stopped.
+
+        ``kill()`` only queues the signal: the process stops when one of its threads next runs, and
+        under load the others may go on for a while -- read a command, apply it, answer it. A test of a
+        hung service that pressed at once would sometimes meet a service that was not hung yet."""
+        os.kill(self.proc.pid, signal.SIGSTOP)
+        wait_for(self._stopped, what="the service's threads to stop (SIGSTOP)")
+
+    def thaw(self) -> None:
+        """Lets a :meth:`freeze` service go on (SIGCONT)."""
+        os.kill(self.proc.pid, signal.SIGCONT)
+
+    def _stopped(self) -> bool:
+        states = []
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            try:
+                stat = (task / "stat").read_text()
+            except OSError:
+                continue   # a thread that has just ended
+            states.append(stat.rsplit(")", 1)[1].split()[0])
+        return bool(states) and all(state in "TtZX" for state in states)
+
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)

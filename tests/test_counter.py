@@ -9,8 +9,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import os
-import signal
 import subprocess
 import sys
 import uuid
@@ -210,7 +208,7 @@ def test_a_bouncy_press_is_one_command(office, station):
 def test_presses_while_a_command_is_in_flight_are_ignored(office, station):
     p = station(office, timeout=30)
     issue(office, 2)
-    os.kill(office.service.proc.pid, signal.SIGSTOP)   # the service hangs: the command stays in flight
+    office.service.freeze()   # the service hangs: the command stays in flight
     try:
         wait_for(lambda: p.buttons.quiet("next"), what="next ready")
         p.pin("next").drive_low()
@@ -223,7 +221,7 @@ def test_presses_while_a_command_is_in_flight_are_ignored(office, station):
             p.pin(action).drive_high()
         assert [cmd for cmd, _ in p.desk.sent] == ["call_next"]
     finally:
-        os.kill(office.service.proc.pid, signal.SIGCONT)
+        office.service.thaw()
     assert p.desk.wait_idle(20)
     assert p.desk.outcomes[-1].text == "called A-001"
     office.client.wait_state(lambda s: counter_state(s)["status"] == "serving"
@@ -237,14 +235,14 @@ def test_a_hung_service_gives_the_error_signal_and_the_late_press_is_not_applied
     try:
         p = station(office, timeout=1.0)
         issue(office, 1)
-        os.kill(office.service.proc.pid, signal.SIGSTOP)
+        office.service.freeze()
         try:
             out = p.press("next")
             assert (out.ok, out.code) == (False, "timeout")
             assert p.beeps() == 3
             assert p.desk.light is Light.OFFLINE and p.led_blinks()
         finally:
-            os.kill(office.service.proc.pid, signal.SIGCONT)
+            office.service.thaw()
         # The service wakes up and finds the "next" in its socket, a second late: staff already got the
         # error signal, so it must not call anyone now.
         wait_for(lambda: "stale" in office.service.output() and "arrived" in office.service.output(),
