@@ -10,6 +10,7 @@ presence says ``clock: "wrong"`` with a message starting "Jam Pi salah".
 from __future__ import annotations
 
 import sqlite3
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -125,8 +126,12 @@ def test_restart_on_a_clock_a_day_ahead_is_undone_then_corrected(tmp_path, broke
     office, fake = open_office(tmp_path, broker)
     try:
         today = fill(office)
-        # A reboot with a clock a day ahead: the service has no evidence yet and opens "tomorrow" ...
+        # A reboot with a clock a day ahead: the service has no evidence yet and opens "tomorrow" at its first
+        # tick ... (waited for: a command that came before that tick would find the day not changed yet and
+        # only hold it, so there would be nothing to undo)
         restart(office, fake, "+1d")
+        tomorrow = (date.fromisoformat(today) + timedelta(days=1)).isoformat()
+        office.client.wait_state(lambda s: s["business_date"] == tomorrow, "the service to open 'tomorrow'")
         # ... until the first device speaks: its clock says today, and nothing happened "tomorrow" yet,
         # so the day change is undone and today stays open.
         t = applied(office, "issue_ticket", service="surat")
