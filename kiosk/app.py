@@ -332,6 +332,7 @@ class KioskApp(App):
         self._late_tap_until = 0.0       # touches on the start screen are ignored until then (monotonic)
         self.ignored_taps = 0
         self._last_dump = ""
+        self._seen_dump = ""
         self.rating_mode = self.kcfg.mode == "rating"
         counter = cfg.counter_by_id(self.kcfg.rating_counter) if self.rating_mode else None
         self.rating_counter_name = counter.name if counter else self.kcfg.rating_counter
@@ -964,7 +965,8 @@ class KioskApp(App):
     # ------------------------------------------------------------------ introspection for tests
 
     def dump_ui(self) -> None:
-        """Writes named widgets' rectangles (top-left origin, window pixels) to ``$ANTRE_UI_DUMP``."""
+        """Writes named widgets' rectangles (top-left origin, window pixels) to ``$ANTRE_UI_DUMP`` (called
+        every 0.2 s; a screen still being laid out is not written)."""
         widgets: dict[str, Any] = {}
         for w in self.root.walk():
             uid = getattr(w, "tag", "")
@@ -988,6 +990,12 @@ class KioskApp(App):
             "widgets": widgets,
         }
         text = json.dumps(data, ensure_ascii=False, sort_keys=True)
+        # Written once the screen has looked the same for a whole interval: buttons made a moment ago
+        # (the services when the state arrives, the rating list) sit at Kivy's default 100x100 at (0, 0)
+        # until the next layout pass, and a touch aimed there would miss them.
+        if text != self._seen_dump:
+            self._seen_dump = text
+            return
         if text == self._last_dump:
             return
         self._last_dump = text
