@@ -6,6 +6,7 @@ The printed letter's QR code is read back from the PDF's image and opened."""
 
 from __future__ import annotations
 
+import http.cookiejar
 import io
 import re
 import sqlite3
@@ -191,7 +192,7 @@ def test_roles_forged_forms_and_the_register(site):
     # An admin manages accounts only: no letters; nobody signed in: the sign-in page.
     admin = Http(site.web.url)
     admin_token = site.staff["admin"]["session"]
-    admin.jar.set_cookie(__import__("http.cookiejar").cookiejar.Cookie(
+    admin.jar.set_cookie(http.cookiejar.Cookie(
         0, "antre_staff", admin_token, None, False, "127.0.0.1", False, False, "/staf", True, False, None, False,
         None, None, {}))
     assert admin.get("/staf/surat").status == 403 and admin.get(f"/staf/surat/{rid}").status == 403

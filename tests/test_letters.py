@@ -10,6 +10,7 @@ import json
 import secrets
 import sqlite3
 import threading
+import tomllib
 import uuid
 from datetime import date, datetime, timedelta, timezone
 
@@ -136,7 +137,7 @@ def test_tracking_codes_and_number_patterns():
 
 def rules_office(tmp_path, letters_toml: str = "", start=datetime(2026, 12, 7, 2, 0, tzinfo=timezone.utc)):
     text = letters_toml or ""
-    cfg = config.from_dict(__import__("tomllib").loads(text)) if text else config.load_defaults()
+    cfg = config.from_dict(tomllib.loads(text)) if text else config.load_defaults()
     _, sessions = open_database(f"sqlite:///{tmp_path}/a.db")
     clock = ManualClock(start)   # Monday 09.00 WIB
     q = QueueService(cfg, sessions, clock=clock, plugins=PLUGINS)

@@ -11,6 +11,7 @@ if the service cannot be asked, nothing is shown.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import uuid
@@ -306,8 +307,6 @@ class LetterConsole:
         reply = await console_command(request, "letter_catalogue", {})
         overrides = reply.result.get("overrides", {}) if reply.ok else {}
         types = []
-        import dataclasses
-
         for t in self.cfg.letters.types:
             try:
                 types.append(dataclasses.replace(t, **overrides.get(t.code, {})))
