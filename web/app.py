@@ -39,7 +39,7 @@ from antre.config import Config
 from antre.link.mqtt import Reply
 from antre.link.protocol import normalize_name, normalize_phone
 
-from . import faq, letters, letters_console, residents, texts
+from . import faq, letters, letters_console, notify_console, residents, texts
 from .bridge import PING, TERMINAL, Bridge
 from .console import ConsoleAuth, RoleRefused, SignInRequired, console_command
 from .console import office as console_office
@@ -686,6 +686,7 @@ def create_app(cfg: Config, bridge: Bridge | None = None) -> Starlette:
         *console_pages.routes(),
         *letters.routes(w),   # the letter pages (web/letters.py)
         *faq.routes(w),   # the question page, the FAQ assistant (web/faq.py)
+        *notify_console.routes(),   # the console's SMS page (web/notify_console.py)
         *letters_console.routes(w),   # the console's letter pages (web/letters_console.py)
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
