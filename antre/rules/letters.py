@@ -501,6 +501,10 @@ class LetterRules:
         return Outcome({"id": r.id, "number": row.number, "seq": row.seq, "already": False},
                        events=[self._event(r, now)], changed=False)   # the resident's page: a number, no cancel
 
+    # Every refusal above comes before the first write, so numbering may share a transaction with other
+    # commands of a burst (group commit): under many staff the numbers still come one by one, in order.
+    assign_number.batch_safe = True
+
     def reserve_number(self, s: "Session", now: datetime, classification: str, subject: str, recipient: str,
                        session: str, sequence: str | None = None, type: str | None = None,
                        address: str | None = None) -> Outcome:
