@@ -47,6 +47,13 @@ def test_the_sms_page_shows_the_day_masked_with_its_cost_and_is_audited(tmp_path
         assert "0812****7890" in text and "081234567890" not in text and "nomor dari rumah" in text
         assert "diserahkan ke modem" in text and "1 SMS, biaya Rp 350" in text
         assert ("siti", "sms.view") in [(a, b) for a, b, *_ in c.audit()]
+        # A letter's news (the letters plug-in writes kind letter_<status>) is named in words too.
+        with sqlite3.connect(c.db) as db:
+            db.execute("insert into outbox (key, kind, channel, phone, phone_key, body, parts, business_date, state, "
+                       "attempt, next_attempt_at, created_at) select 'letter9:siap_diambil:0', "
+                       "'letter_siap_diambil', channel, phone, phone_key, body, parts, business_date, 'skipped', 0, "
+                       "next_attempt_at, created_at from outbox")
+        assert "surat: siap diambil" in html.unescape(admin.request("GET", "/staf/sms").text)
         assert add_account(admin, "budi", "petugas", BUDI_PASSWORD, counters=["loket-1"]).status == 303
         budi = c.client("127.0.20.2")
         sign_in(budi, "budi", BUDI_PASSWORD)
@@ -54,3 +61,4 @@ def test_the_sms_page_shows_the_day_masked_with_its_cost_and_is_audited(tmp_path
         assert refused.status == 403 and "0812" not in refused.text and 'id="nav-sms"' not in refused.text
     finally:
         c.stop()
+

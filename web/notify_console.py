@@ -73,7 +73,12 @@ async def page(request: Request) -> Response:
     if not await audit_view(request, account, "sms.view", subject=day.isoformat(), detail=f"{len(rows)} SMS"):
         return w.render(request, "console/message.html", 503, text=words["offline"])
     tz = w.cfg.office.tz
-    shown = [{"time": clock_time(r.created_at.astimezone(tz)), "kind": _w(KINDS.get(r.kind, (r.kind, r.kind)), lang),
+    def kind(k: str) -> str:
+        if k.startswith("letter_"):   # the letters plug-in's news of a request: letter_<status>
+            return ("surat: " if lang != "en" else "letter: ") + k[len("letter_"):].replace("_", " ")
+        return _w(KINDS.get(k, (k, k)), lang)
+
+    shown = [{"time": clock_time(r.created_at.astimezone(tz)), "kind": kind(r.kind),
               "number": mask(r.phone), "parts": r.parts,
               "state": _w(STATES.get(r.state, (r.state, r.state)), lang)
               + (f" ({_w(REASONS.get(r.reason, (r.reason, r.reason)), lang)})" if r.reason else "")} for r in rows]
