@@ -549,6 +549,33 @@ class FaqEntry:
     links: list[str] = field(default_factory=list)
 
 
+def topic_list(value: list[str]) -> str | None:
+    if not value:
+        return "needs at least one topic"
+    bad = [v for v in value if not isinstance(v, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,31}", v)]
+    if bad:
+        return f"topics must be 1-32 characters of a-z, 0-9, '-' or '_' (not {', '.join(map(str, bad))})"
+    if len(set(value)) != len(value):
+        return "a topic is listed twice"
+    return None
+
+
+@dataclass(frozen=True)
+class ComplaintsConfig:
+    """Complaints, suggestions and requests for information (antre/rules/complaints.py, docs/complaints.md)."""
+    topics: list[str] = checked(default_factory=lambda: ["pelayanan", "infrastruktur", "bansos", "kesehatan",
+                                                         "pendidikan", "keamanan", "lingkungan", "lainnya"],
+                                check=topic_list, doc="topics residents choose from (the office's own list)")
+    verify_days: int = checked(3, check=in_range(1, 30), doc="working days to verify a new complaint")
+    answer_days: int = checked(10, check=in_range(1, 90), doc="working days from submission to the published answer")
+    max_text: int = checked(2000, check=in_range(200, 3000), doc="characters a resident may write at once")
+    max_photo_mb: float = checked(8.0, check=in_range(0.1, 25.0), doc="largest photo a resident may upload (MB)")
+    photo_dir: str = checked("", doc="folder for complaint photos (resized, metadata stripped); empty: "
+                                     "'complaint-photos' next to the database")
+    retention_days: int = checked(730, check=in_range(30, 3650),
+                                  doc="days after a complaint is closed that the resident's contact and text are kept")
+
+
 @dataclass(frozen=True)
 class NotifyConfig:
     """Messages to residents (antre/rules/notify.py) and the SMS channel through gammu-smsd (docs/sms.md)."""
@@ -609,6 +636,7 @@ class Config:
     apps: dict[str, Any] = field(default_factory=lambda: {t.name: t.schema() for t in tables()},
                                  metadata={"internal": True})
     letters: LettersConfig = field(default_factory=LettersConfig)
+    complaints: ComplaintsConfig = field(default_factory=ComplaintsConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     staff: StaffConfig = field(default_factory=StaffConfig)
     report: ReportConfig = field(default_factory=ReportConfig)

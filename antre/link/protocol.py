@@ -19,11 +19,13 @@ from antre.errors import BadRequest, CommandError, Forbidden
 from antre.rules.booking_code import BOOKING_CODE_DIGITS, booking_code_ok, check_digit, new_booking_code
 from antre.rules.letter_fields import MAX_FIELDS, MAX_VALUE
 from antre.rules.letter_codes import LETTER_STATUSES, clean_tracking_code, tracking_code_ok
+from antre.rules.complaint_codes import (CATEGORIES as COMPLAINT_CATEGORIES, PHOTO_NAME, STATUSES as COMPLAINT_STATUSES,
+                                    clean_complaint_code, complaint_code_ok)
 
 PRIORITY_KINDS = ("lansia", "disabilitas", "ibu_hamil")
 CHANNELS = ("kiosk", "web", "counter", "admin")
 EVENT_TYPES = ("ticket_issued", "ticket_called", "ticket_completed", "ticket_skipped",
-               "ticket_transferred", "rating_received", "letter_status")
+               "ticket_transferred", "rating_received", "letter_status", "complaint_status")
 _REQUEST_ID = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
 _TICKET = re.compile(r"[A-Z]-\d{1,6}")
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
@@ -275,6 +277,35 @@ COMMANDS: dict[str, dict[str, Arg]] = {
                            "cost": Arg(lambda n, v: _small_int(n, v, 10_000_000), False), **_LETTER_STAFF},
     "letter_revoke": {"request": Arg(lambda n, v: _positive(n, v)), "reason": Arg(lambda n, v: _reason(n, v)),
                       **_LETTER_STAFF},
+    # Complaints (antre/rules/complaints.py). Personal data only in complaint_submit's name, phone and text
+    # and complaint_add's text; the console's commands carry the signed-in person's session.
+    "complaint_submit": {"category": Arg(_choice(COMPLAINT_CATEGORIES)), "topic": Arg(_string(_ID, "a topic", 32)),
+                         "text": Arg(lambda n, v: _long_text(n, v)),
+                         "anonymous": Arg(lambda n, v: _flag(n, v), False),
+                         "name": Arg(lambda n, v: _person_name(n, v), False),
+                         "phone": Arg(lambda n, v: _phone(n, v), False),
+                         "notify": Arg(lambda n, v: _flag(n, v), False),
+                         "photo": Arg(_string(PHOTO_NAME, "a photo name (its SHA-256 and .jpg)", 68), False),
+                         "channel": Arg(_choice(("web", "kiosk", "sms", "admin")), False)},
+    "complaint_status": {"code": Arg(lambda n, v: _complaint_code(n, v))},
+    "complaint_add": {"code": Arg(lambda n, v: _complaint_code(n, v)), "text": Arg(lambda n, v: _long_text(n, v))},
+    "complaint_rate": {"code": Arg(lambda n, v: _complaint_code(n, v)), "rating": Arg(lambda n, v: _rating5(n, v))},
+    "complaint_list": {"status": Arg(_choice(COMPLAINT_STATUSES), False), "topic": Arg(_string(_ID, "a topic", 32), False),
+                       "mine": Arg(lambda n, v: _flag(n, v), False),
+                       **(_COMPLAINT_STAFF := {"session": Arg(_token), "address": Arg(_address, False)})},
+    "complaint_get": {"complaint": Arg(lambda n, v: _positive(n, v)),
+                      "purpose": Arg(_choice(("view", "photo")), False), **_COMPLAINT_STAFF},
+    "complaint_set_status": {"complaint": Arg(lambda n, v: _positive(n, v)), "status": Arg(_choice(COMPLAINT_STATUSES)),
+                             "reason": Arg(lambda n, v: _long_text(n, v, 1000), False),
+                             "refer_to": Arg(lambda n, v: _long_text(n, v, 500), False), **_COMPLAINT_STAFF},
+    "complaint_reply": {"complaint": Arg(lambda n, v: _positive(n, v)), "text": Arg(lambda n, v: _long_text(n, v)),
+                        "final": Arg(lambda n, v: _flag(n, v), False), **_COMPLAINT_STAFF},
+    "complaint_note": {"complaint": Arg(lambda n, v: _positive(n, v)), "text": Arg(lambda n, v: _long_text(n, v)),
+                       **_COMPLAINT_STAFF},
+    "complaint_assign": {"complaint": Arg(lambda n, v: _positive(n, v)), "to": Arg(_staff_name), **_COMPLAINT_STAFF},
+    "complaint_merge": {"complaint": Arg(lambda n, v: _positive(n, v)), "into": Arg(lambda n, v: _positive(n, v)),
+                        **_COMPLAINT_STAFF},
+    "complaint_summary": {"month": Arg(_string(re.compile(r"\d{4}-\d{2}"), "a month YYYY-MM", 7)), **_COMPLAINT_STAFF},
     # The office's weekly settings, by a kasi in the staff console (antre/rules/office.py)
     "office_set": {"session": Arg(_token), "holidays": Arg(lambda n, v: _holidays(n, v), False),
                    "service": Arg(_service, False), "active": Arg(lambda n, v: _flag(n, v), False),
@@ -301,6 +332,25 @@ COMMANDS: dict[str, dict[str, Arg]] = {
                     "detail": Arg(_string(None, "at most 2000 characters", 2000), False),
                     "address": Arg(_address, False)},
 }
+
+
+def _complaint_code(name: str, value: Any) -> str:
+    code = clean_complaint_code(value) if isinstance(value, str) and len(value) <= 24 else ""
+    if not complaint_code_ok(code):
+        raise BadRequest("invalid_argument", f"'{name}' must be a complaint code: P and 12 digits with a valid check digit")
+    return code
+
+
+def _long_text(name: str, value: Any, limit: int = 3000) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise BadRequest("invalid_argument", f"'{name}' must be a text of 1-{limit} characters")
+    return value
+
+
+def _rating5(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
+        raise BadRequest("invalid_argument", f"'{name}' must be 1-5")
+    return value
 
 
 def _tracking_code(name: str, value: Any) -> str:
@@ -501,7 +551,8 @@ ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
     # The residents' website with its letters, its staff console (accounts, sessions, the audit log) and
     # the console's virtual counter (counter commands with a person's session only).
     "web": ("issue_ticket", "book", "cancel_booking", "ticket_status", "booking_slots", "web_info", "set_web", "ask",
-            *(c for c in COMMANDS if c.startswith("letter_") and c != "letter_pickup"))
+            *(c for c in COMMANDS if c.startswith("letter_") and c != "letter_pickup"),
+            *(c for c in COMMANDS if c.startswith("complaint_")))
            + STAFF_COMMANDS + COUNTER_COMMANDS,
     # Staff tools and the operator: everything (an admin login may also write any topic).
     "admin": tuple(COMMANDS),

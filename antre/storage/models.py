@@ -386,3 +386,55 @@ class AuditEntry(Base):
     subject: Mapped[str] = mapped_column(String(120), default="")   # what it was done to: "loket-1", "budi"
     device: Mapped[str] = mapped_column(String(120), default="")    # which device/browser: "web:192.168.1.20"
     detail: Mapped[str] = mapped_column(Text, default="")           # JSON or a short text; never a password
+
+
+class Complaint(Base):
+    """A resident's complaint, suggestion or request for information (antre/rules/complaints.py).
+
+    Personal data: ``contact_name``, ``contact_phone`` (never stored when ``anonymous``), ``text`` and the
+    resident's messages; wiped ``[complaints] retention_days`` after the complaint is closed."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (Index("ix_complaint_status", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)          # tracking code (the resident's)
+    category: Mapped[str] = mapped_column(String(16))                   # pengaduan, aspirasi, informasi
+    topic: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)     # why refused (the resident reads it)
+    refer_to: Mapped[str | None] = mapped_column(Text, nullable=True)   # where to go instead
+    text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    photo: Mapped[str | None] = mapped_column(String(80), nullable=True)   # file name in [complaints] photo_dir
+    anonymous: Mapped[int] = mapped_column(Integer)
+    contact_name: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    contact_phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    notify: Mapped[int] = mapped_column(Integer)
+    assigned_to: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    verify_due: Mapped[date] = mapped_column(Date)
+    answer_due: Mapped[date] = mapped_column(Date)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ComplaintMessage(Base):
+    """One entry of a complaint's thread: the resident's words, a staff reply (public), an internal note
+    (``public`` 0: never shown to residents) or a status change."""
+
+    __tablename__ = "complaint_messages"
+    __table_args__ = (Index("ix_complaint_message", "complaint_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(16))     # resident, reply, note, status, merged
+    author: Mapped[str] = mapped_column(String(64))   # an account name, or "warga"
+    public: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str | None] = mapped_column(Text, nullable=True)
