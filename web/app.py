@@ -39,7 +39,7 @@ from antre.config import Config
 from antre.link.mqtt import Reply
 from antre.link.protocol import normalize_name, normalize_phone
 
-from . import faq, letters, letters_console, notify_console, residents, texts
+from . import complaints, complaints_console, faq, letters, letters_console, notify_console, residents, texts
 from .bridge import PING, TERMINAL, Bridge
 from .console import ConsoleAuth, RoleRefused, SignInRequired, console_command
 from .console import office as console_office
@@ -688,6 +688,8 @@ def create_app(cfg: Config, bridge: Bridge | None = None) -> Starlette:
         *faq.routes(w),   # the question page, the FAQ assistant (web/faq.py)
         *notify_console.routes(),   # the console's SMS page (web/notify_console.py)
         *letters_console.routes(w),   # the console's letter pages (web/letters_console.py)
+        *complaints.routes(w),   # complaints and /lacak (web/complaints.py)
+        *complaints_console.routes(w),   # the console's complaint inbox (web/complaints_console.py)
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={

@@ -9,6 +9,8 @@ LANGUAGES = ("id", "en")
 TEXTS: dict[str, tuple[str, str]] = {
     # The letters' own pages have their words in letters_texts.py; these two are for the menu.
     "letters": ("Surat Keterangan", "Letters"),
+    "complaints": ("Pengaduan", "Complaints"),
+    "lacak": ("Lacak", "Track"),
     "letters_sub": ("Ajukan surat dari rumah, pantau prosesnya, datang sekali untuk mengambil.",
                     "Request a letter from home, follow it, come once to collect it."),
     "site": ("Antrean {office}", "{office} queue"),

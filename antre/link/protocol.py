@@ -541,6 +541,7 @@ COUNTER_COMMANDS = ("call_next", "recall", "skip", "complete", "transfer", "paus
                     "call_number")
 STAFF_COMMANDS = ("staff_login", "staff_logout", "staff_passwd", "staff_setup", "staff_add", "staff_update",
                   "staff_audit", "office_set", "office_settings")
+COMPLAINT_COMMANDS = tuple(c for c in COMMANDS if c.startswith("complaint_"))
 #: The commands each sending role may give. The broker's ACL grants exactly these topics
 #: (antre/ops/broker.py), and the service checks them again with the arguments (:func:`authorize`).
 ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
@@ -551,9 +552,8 @@ ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
     # The residents' website with its letters, its staff console (accounts, sessions, the audit log) and
     # the console's virtual counter (counter commands with a person's session only).
     "web": ("issue_ticket", "book", "cancel_booking", "ticket_status", "booking_slots", "web_info", "set_web", "ask",
-            *(c for c in COMMANDS if c.startswith("letter_") and c != "letter_pickup"),
-            *(c for c in COMMANDS if c.startswith("complaint_")))
-           + STAFF_COMMANDS + COUNTER_COMMANDS,
+            *(c for c in COMMANDS if c.startswith("letter_") and c != "letter_pickup"))
+           + STAFF_COMMANDS + COUNTER_COMMANDS + COMPLAINT_COMMANDS,
     # Staff tools and the operator: everything (an admin login may also write any topic).
     "admin": tuple(COMMANDS),
 }

@@ -105,6 +105,7 @@ ROLE_RULES: dict[str, tuple[tuple[str, str], ...]] = {
         ("read", "{base}/reply/{user}"),
         ("read", "{base}/state"),
         ("read", "{base}/event/letter_status"),
+        ("read", "{base}/event/complaint_status"),
         ("readwrite", "{base}/ticker"),
         ("read", "{base}/status/#"),
         _OWN_PRESENCE, _LEGACY_PRESENCE,
