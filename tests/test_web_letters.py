@@ -241,3 +241,42 @@ def test_sms_opt_in_on_the_form(site):
         rows = db.execute("select phone, body from outbox where kind = 'letter_siap_diambil'").fetchall()
     assert rows and rows[-1][0] == "081234567891" and "siap diambil" in rows[-1][1]
     assert "081234567891" not in site.web.output() and "081234567891" not in site.service.output()
+
+
+def test_live_pages_are_limited_per_address_and_given_back_when_closed(site):
+    import socket
+
+    from tests.support import wait_for
+
+    h = Http(site.web.url)
+    form = h.get("/surat/ajukan/kehilangan")
+    page = h.post("/surat/ajukan/kehilangan", {"csrf": form.csrf(), "rid": form.rid(), "nama": "Budi Santoso",
+                                               "nik": "3204051403900002", "alamat": "RT 1", "barang": "KTP",
+                                               "tanggal_hilang": "01-12-2026", "lokasi_hilang": "pasar"})
+    code = page.url.split("/")[-1].split("?")[0]
+    port = int(site.web.url.rsplit(":", 1)[1])
+
+    def open_stream() -> tuple[socket.socket, bytes]:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=20)
+        sock.sendall(f"GET /surat/status/{code}/events HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+        return sock, head
+
+    opened = [open_stream() for _ in range(3)]          # [web] streams_per_address = 3 in this office
+    assert all(head.startswith(b"HTTP/1.1 200") for _, head in opened)
+    sock, head = open_stream()
+    sock.close()
+    assert head.startswith(b"HTTP/1.1 429"), head[:100]
+    for s, _ in opened:
+        s.close()
+
+    def a_fourth_is_admitted():
+        s, head = open_stream()
+        s.close()
+        return head.startswith(b"HTTP/1.1 200")
+    wait_for(a_fourth_is_admitted, what="the closed pages' places given back")

@@ -268,15 +268,18 @@ class LetterPages:
         # the page then closes its stream.
         lang = self.w.lang(request)
         ref = status_ref(code)
-        q: asyncio.Queue = asyncio.Queue(maxsize=4)
-        self._watchers.setdefault(ref, set()).add(q)
-        self.streams[ip] = self.streams.get(ip, 0) + 1
         first = reply.result
 
         async def stream():
+            # Counted and registered only once the response runs (a page that left before leaks nothing), and
+            # registered before the status is read again, so no change can fall between the two.
+            q: asyncio.Queue = asyncio.Queue(maxsize=4)
+            self._watchers.setdefault(ref, set()).add(q)
+            self.streams[ip] = self.streams.get(ip, 0) + 1
             try:
                 yield "retry: 3000\n\n"
-                data = first
+                again = await self._status_of(code)
+                data = again.result if again.ok else first
                 yield f"data: {json.dumps(self.status_view(data, lang), ensure_ascii=False)}\n\n"
                 while data["status"] not in FINAL:
                     try:
