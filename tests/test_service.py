@@ -394,7 +394,11 @@ def test_ticket_status_read_from_the_state_equals_the_services_answer(office):
     c.ok("pause", counter="loket-3")
     c.ok("issue_ticket", service="umum")
     c.ok("call_next", counter="loket-1")
+    # The state after the last command: the one after the second call_next also had 10 waiting and both
+    # counters busy, so also wait for the 13th ticket and the paused counter.
     state = c.wait_state(lambda s: sum(x["waiting"] for x in s["services"]) == 10 and
+                         sum(x["issued_today"] for x in s["services"]) == 13 and
+                         s["counters"][2]["status"] == "paused" and
                          all(k["status"] != "idle" for k in s["counters"][:2]), "the state after the mix")
     ix = StateIndex(state)
     assert len(ix.open) == 12
