@@ -8,6 +8,7 @@ them to screens and hands their callbacks to Kivy's main thread.
 - :mod:`.issuing`: a touch on a service button, ``issue_ticket``, the ticket screen and the printout;
 - :mod:`.checkin`: the booking code typed on the keypad, ``check_in``;
 - :mod:`.letters`: "Ambil surat", a ready letter's tracking code typed on the keypad, ``letter_pickup``;
+- :mod:`.letter_form`: "Ajukan surat", a letter's form one question at a time, ``letter_request``, the slip;
 - :mod:`.rating`: the face scale, the nine IKM questions, ``rate``;
 - :mod:`.staff`: the staff PIN that leaves kiosk mode;
 - :mod:`.printer_status`: the printer's state in the kiosk's presence message, and when to check it again.
