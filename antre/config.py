@@ -523,7 +523,12 @@ def tables() -> tuple[_Table, ...]:
         raise ConfigError("no app declares a configuration table: the installed antre package's metadata is "
                           "missing or older than pyproject.toml; run scripts/bootstrap (or pip install -e .) again")
     for ep in sorted(found, key=lambda e: e.name):
-        section = ep.load()
+        try:
+            section = ep.load()
+        except ImportError as exc:
+            raise ConfigError(f"the [{ep.name}] table's declaration ({ep.value}) cannot be imported: {exc}; the "
+                              "installed antre package is older than this checkout: run scripts/bootstrap "
+                              "(or pip install -e .) again") from None
         if not isinstance(section, Section) or not dataclasses.is_dataclass(section.schema):
             raise TypeError(f"entry point {ep.name} = {ep.value} is not an antre.config.Section of a dataclass")
         declared.append(section)

@@ -1,6 +1,7 @@
 """Configuration: defaults, validation messages people can act on, masking, the CLI."""
 
 import dataclasses
+import os
 import subprocess
 import sys
 
@@ -106,6 +107,18 @@ def test_each_app_declares_its_table_next_to_its_code():
     assert changed.kiosk.paper_width == 58 and cfg.kiosk.paper_width == 80 and changed.display is cfg.display
     with pytest.raises(AttributeError, match="no table 'kiosks'"):
         cfg.kiosks
+
+
+def test_a_table_whose_declaration_cannot_be_imported_says_how_to_fix_it(tmp_path):
+    """An environment installed before an app's table moved (its entry point names a module that is not
+    there): a sentence saying to bootstrap again, not a traceback."""
+    dist = tmp_path / "antre_stale-0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: antre-stale\nVersion: 0\n")
+    (dist / "entry_points.txt").write_text("[antre.config]\nstale = antre_no_such_app.config:SECTION\n")
+    r = antre("config", "check", env=os.environ | {"PYTHONPATH": str(tmp_path), "ANTRE_CONFIG": ""})
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "(antre_no_such_app.config:SECTION) cannot be imported" in r.stderr and "scripts/bootstrap" in r.stderr
 
 
 def test_secrets_are_masked_in_errors_and_output(tmp_path):
