@@ -509,7 +509,7 @@ def test_acl_text_is_a_pure_function_of_the_devices():
         *(f"topic write antre/v2/+/cmd/web/web-1/{c}" for c in protocol.COMMANDS
           if c.startswith("letter_") and c != "letter_pickup"),
     ] + [f"topic write antre/v2/+/cmd/web/web-1/{c}" for c in STAFF_CMDS + COUNTER_CMDS] + [
-        f"topic write antre/v2/+/cmd/web/web-1/{c}" for c in protocol.COMMANDS if c.startswith("complaint_")] + [
+        f"topic write antre/v2/+/cmd/web/web-1/{c}" for c in protocol.COMMANDS if c.startswith(("complaint_", "news_"))] + [
         "topic read antre/v2/+/reply/web-1",
         "topic read antre/v2/+/state",
         "topic read antre/v2/+/event/letter_status",

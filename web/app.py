@@ -39,7 +39,7 @@ from antre.config import Config
 from antre.link.mqtt import Reply
 from antre.link.protocol import normalize_name, normalize_phone
 
-from . import complaints, complaints_console, faq, letters, letters_console, notify_console, residents, texts
+from . import complaints, complaints_console, faq, news, letters, letters_console, notify_console, residents, texts
 from .bridge import PING, TERMINAL, Bridge
 from .console import ConsoleAuth, RoleRefused, SignInRequired, console_command
 from .console import office as console_office
@@ -99,6 +99,7 @@ class WebApp:
         self.services = {s.code: s for s in cfg.services}
         self.streams: dict[str, int] = {}   # open status streams per client address
         self._rendered: dict[tuple[int, str], tuple[dict, str]] = {}
+        self.news = None   # web/news.py's pages, set by create_app (the home page shows the newest items)
 
     # ------------------------------------------------------------------ plumbing
 
@@ -186,7 +187,9 @@ class WebApp:
     # ------------------------------------------------------------------ pages
 
     async def home(self, request: Request) -> Response:
-        return self.render(request, "home.html", hours=self._hours(request), holidays=self._holidays(request))
+        news = await self.news.latest(self.lang(request)) if self.news is not None else []
+        return self.render(request, "home.html", hours=self._hours(request), holidays=self._holidays(request),
+                           news=news)
 
     def _holidays(self, request: Request) -> list[str]:
         return residents.upcoming_holidays(self.cfg, self.today(), self.lang(request))
@@ -666,6 +669,7 @@ def create_app(cfg: Config, bridge: Bridge | None = None) -> Starlette:
             w.bridge.stop()
             w.console.close()
 
+    news_routes, w.news = news.routes(w)
     routes = [
         Route("/", w.home),
         Route("/layanan", w.layanan),
@@ -690,6 +694,7 @@ def create_app(cfg: Config, bridge: Bridge | None = None) -> Starlette:
         *letters_console.routes(w),   # the console's letter pages (web/letters_console.py)
         *complaints.routes(w),   # complaints and /lacak (web/complaints.py)
         *complaints_console.routes(w),   # the console's complaint inbox (web/complaints_console.py)
+        *news_routes,   # village news, residents' and the console's (web/news.py)
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={

@@ -10,6 +10,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     # The letters' own pages have their words in letters_texts.py; these two are for the menu.
     "letters": ("Surat Keterangan", "Letters"),
     "complaints": ("Pengaduan", "Complaints"),
+    "news": ("Kabar desa", "Village news"),
+    "news_all": ("Semua kabar desa", "All village news"),
     "lacak": ("Lacak", "Track"),
     "letters_sub": ("Ajukan surat dari rumah, pantau prosesnya, datang sekali untuk mengambil.",
                     "Request a letter from home, follow it, come once to collect it."),

@@ -306,6 +306,14 @@ COMMANDS: dict[str, dict[str, Arg]] = {
     "complaint_merge": {"complaint": Arg(lambda n, v: _positive(n, v)), "into": Arg(lambda n, v: _positive(n, v)),
                         **_COMPLAINT_STAFF},
     "complaint_summary": {"month": Arg(_string(re.compile(r"\d{4}-\d{2}"), "a month YYYY-MM", 7)), **_COMPLAINT_STAFF},
+    # Village information (antre/rules/news.py): written by the kasi, read by anyone through the website.
+    "news_save": {"session": Arg(_token), "kind": Arg(_choice(("pengumuman", "berita"))),
+                  "title": Arg(lambda n, v: _long_text(n, v, 120)), "body": Arg(lambda n, v: _long_text(n, v, 4000)),
+                  "publish_on": Arg(_date), "expires_on": Arg(_date, False), "ticker": Arg(lambda n, v: _flag(n, v), False),
+                  "item": Arg(lambda n, v: _positive(n, v), False), "address": Arg(_address, False)},
+    "news_withdraw": {"session": Arg(_token), "item": Arg(lambda n, v: _positive(n, v)), "address": Arg(_address, False)},
+    "news_list": {"session": Arg(_token), "address": Arg(_address, False)},
+    "news_public": {"item": Arg(lambda n, v: _positive(n, v), False)},
     # The office's weekly settings, by a kasi in the staff console (antre/rules/office.py)
     "office_set": {"session": Arg(_token), "holidays": Arg(lambda n, v: _holidays(n, v), False),
                    "service": Arg(_service, False), "active": Arg(lambda n, v: _flag(n, v), False),
@@ -541,7 +549,7 @@ COUNTER_COMMANDS = ("call_next", "recall", "skip", "complete", "transfer", "paus
                     "call_number")
 STAFF_COMMANDS = ("staff_login", "staff_logout", "staff_passwd", "staff_setup", "staff_add", "staff_update",
                   "staff_audit", "office_set", "office_settings")
-COMPLAINT_COMMANDS = tuple(c for c in COMMANDS if c.startswith("complaint_"))
+PORTAL_COMMANDS = tuple(c for c in COMMANDS if c.startswith(("complaint_", "news_")))
 #: The commands each sending role may give. The broker's ACL grants exactly these topics
 #: (antre/ops/broker.py), and the service checks them again with the arguments (:func:`authorize`).
 ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
@@ -553,7 +561,7 @@ ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
     # the console's virtual counter (counter commands with a person's session only).
     "web": ("issue_ticket", "book", "cancel_booking", "ticket_status", "booking_slots", "web_info", "set_web", "ask",
             *(c for c in COMMANDS if c.startswith("letter_") and c != "letter_pickup"))
-           + STAFF_COMMANDS + COUNTER_COMMANDS + COMPLAINT_COMMANDS,
+           + STAFF_COMMANDS + COUNTER_COMMANDS + PORTAL_COMMANDS,
     # Staff tools and the operator: everything (an admin login may also write any topic).
     "admin": tuple(COMMANDS),
 }

@@ -438,3 +438,23 @@ class ComplaintMessage(Base):
     author: Mapped[str] = mapped_column(String(64))   # an account name, or "warga"
     public: Mapped[int] = mapped_column(Integer)
     text: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class NewsItem(Base):
+    """An announcement (pengumuman) or a news item (berita) of the village, written by the kasi in the console
+    (antre/rules/news.py). Public once published; no personal data."""
+
+    __tablename__ = "news"
+    __table_args__ = (Index("ix_news_publish", "publish_on", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))          # pengumuman, berita
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)                # plain text with limited markup (web/news.py)
+    publish_on: Mapped[date] = mapped_column(Date)
+    expires_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    ticker: Mapped[int] = mapped_column(Integer)           # the title may run on the TV
+    author: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
