@@ -101,6 +101,13 @@ def test_virtual_counter_in_a_phone_browser(console, tmp_path):
             expect(page.locator("#toggle-remote-adminduk")).to_have_text(T("turn_on"))
             page.click("#toggle-remote-adminduk")
             expect(page.locator("#toggle-remote-adminduk")).to_have_text(T("turn_off"))
+            # The weekly settings and the audit log fit the phone too.
+            for path, name in (("/staf/kantor", "console-office-phone"), ("/staf/audit", "console-audit-phone")):
+                page.goto(console.web.url + path)
+                expect(page.locator("#signed-in-as")).to_contain_text("Ani")
+                shot(page, tmp_path, name)
+                assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+            expect(page.locator("#audit")).to_contain_text("office.set_web")
             page.click("#logout")
 
             page.fill("#name", "budi")
