@@ -314,8 +314,11 @@ class Postgres:
                               "-c", "listen_addresses=127.0.0.1", "-c", "fsync=on"),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(lambda: port_open(self.port), timeout=60, what="postgres to listen")
-        subprocess.run(self._as_postgres(str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port),
-                                         "-U", "antre", "antre"), check=True, capture_output=True, timeout=60)
+        # The port opens before the server accepts logins ("the database system is starting up"): try again.
+        wait_for(lambda: subprocess.run(self._as_postgres(str(bindir / "createdb"), "-h", "127.0.0.1", "-p",
+                                                          str(self.port), "-U", "antre", "antre"),
+                                        capture_output=True, timeout=60).returncode == 0,
+                 timeout=60, what="createdb")
         return self
 
     @property

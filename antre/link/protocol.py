@@ -67,6 +67,10 @@ class Topics:
         self.events = f"{self.base}/event/+"
         self.statuses = f"{self.base}/status/+/+"
         self.service_statuses = f"{self.base}/status/service/+"
+        # The district outbox (docs/protocol.md, "District"): bridged up to the district's broker.
+        self.district_event = f"{self.base}/district/event"
+        self.district_head = f"{self.base}/district/head"
+        self.district_resend = f"{self.base}/district/resend"
         # Protocol 1 (before commands named their sender): only to tell outdated devices so.
         self.legacy_base = f"antre/v1/{office_id}"
         self.legacy_commands = f"{self.legacy_base}/cmd/+"
@@ -704,3 +708,22 @@ __all__ = ["Topics", "Sender", "ROLES", "ROLE_COMMANDS", "COUNTER_COMMANDS", "ST
            "EVENT_TYPES", "Request", "parse_request", "peek_request_id", "ok_reply",
            "error_reply", "encode", "read_object", "read_presence", "status_payload", "CommandError", "normalize_phone", "normalize_name",
            "BOOKING_CODE_DIGITS", "booking_code_ok", "check_digit", "new_booking_code"]
+
+
+#: A resend request asks for at most this many numbers; the hub asks again for the rest.
+DISTRICT_RESEND_MAX = 2000
+
+
+def read_resend(payload: bytes) -> tuple[int, int] | None:
+    """``(first, last)`` of a district resend request ``{"from": first, "to": last}`` (docs/protocol.md,
+    "District"), or None with a log line when it is not one: integers, 1 <= first <= last < 2^53. A range
+    longer than :data:`DISTRICT_RESEND_MAX` is cut to its first numbers (the hub asks again)."""
+    data = read_object(payload, "district resend request")
+    if data is None:
+        return None
+    first, last = data.get("from"), data.get("to")
+    if (not isinstance(first, int) or not isinstance(last, int) or isinstance(first, bool)
+            or isinstance(last, bool) or not 1 <= first <= last < 2**53 or set(data) - {"from", "to", "by"}):
+        logging.getLogger("antre.protocol").warning("refused district resend request %.200r", payload)
+        return None
+    return first, min(last, first + DISTRICT_RESEND_MAX - 1)

@@ -84,6 +84,10 @@ ROLE_RULES: dict[str, tuple[tuple[str, str], ...]] = {
         ("write", "{base}/event/#"),
         ("read", "{base}/status/#"),
         _OWN_PRESENCE,
+        # The district outbox (docs/district.md): rows and the head out, resend requests in (by the bridge).
+        ("write", "{base}/district/event"),
+        ("write", "{base}/district/head"),
+        ("read", "{base}/district/resend"),
         # Protocol 1: devices are told (the old service presence says offline) and logged.
         ("read", "{legacy}/cmd/#"),
         ("read", "{legacy}/status/+"),

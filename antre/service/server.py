@@ -32,7 +32,7 @@ from antre.link.protocol import (
     Freshness, Request, Topics, authorize, encode, error_reply, ok_reply, parse_request, peek_request_id,
     read_presence, status_payload,
 )
-from antre.rules import appointments, complaints, letters, news, notify, office, staff
+from antre.rules import appointments, complaints, district, letters, news, notify, office, staff
 from antre.rules.queue import QueueService
 from antre.storage import FULL, LOW, READ_ONLY, StorageWatch, check_writable, open_database
 from antre.clock import ClockWatch
@@ -41,7 +41,8 @@ log = logging.getLogger("antre.service")
 
 #: The rule plug-ins the service registers with its queue (each adds commands: see QueueService.register).
 PLUGINS = (appointments.handlers, letters.handlers, complaints.handlers, news.handlers, staff.handlers, office.handlers,
-           notify.handlers)   # notify wraps the web's commands: after them
+           notify.handlers,   # notify wraps the web's commands: after them
+           district.handlers)   # the district outbox: rows in each command's transaction
 
 TICK_SECONDS = 15.0
 # Exit status when another service runs this office: systemd does not restart it (RestartPreventExitStatus).
@@ -92,6 +93,11 @@ class QueueServer:
         self.link.subscribe(self.topics.legacy_commands, self._legacy)
         self.link.subscribe(self.topics.legacy_statuses, self._legacy)
         self.link.on_connect(lambda: self._jobs.put(_PUBLISH_STATE))
+        # The district outbox: published after each commit, resent when the district's hub asks.
+        from antre.service.district_link import DistrictPublisher
+        self.district = DistrictPublisher(sessions, self.link, self.topics)
+        self.link.subscribe(self.topics.district_resend, lambda topic, payload: self._jobs.put(("resend", payload)))
+        self.link.on_connect(lambda: self._jobs.put(("resend", None)))
         self.link.on_connect(self._tell_legacy_devices)
         self._jobs: queue.Queue[Any] = queue.Queue()
         self._writer = threading.Thread(target=self._run, name="antre-writer", daemon=True)
@@ -207,7 +213,7 @@ class QueueServer:
                         jobs.append(self._jobs.get_nowait())
                     except queue.Empty:
                         break
-                messages, local = [], []
+                messages, local, resends = [], [], []
                 for j in jobs:
                     if j is _PUBLISH_STATE:
                         dirty = True
@@ -217,6 +223,8 @@ class QueueServer:
                         self._learn_presence(*j[1:])
                     elif j[0] == "legacy":
                         self._refuse_legacy(*j[1:])
+                    elif j[0] == "resend":
+                        resends.append(j[1])
                     elif j[0] == "local":
                         local.append(j)
                     else:
@@ -229,6 +237,7 @@ class QueueServer:
                         self.storage.checkpoint()   # little space: keep the WAL at a few pages
                 if _STOP in jobs:
                     return
+                self._district(resends)
                 if time.monotonic() - self._last_tick >= TICK_SECONDS or (
                         self.storage.state in (FULL, READ_ONLY) and not messages and job is None):
                     self._last_tick = time.monotonic()
@@ -251,6 +260,21 @@ class QueueServer:
                 log.error("%s", exc.message)
             except Exception:
                 log.exception("unexpected error in the writer")
+
+    def _district(self, resends: list[bytes | None]) -> None:
+        """New district rows out (also those of the tick), requested ones again, the head now and then."""
+        if self.storage.state == READ_ONLY:
+            return
+        try:
+            self.district.publish_new()
+            for payload in resends:
+                if payload is None:
+                    self.district.heartbeat(force=True)   # (re)connected: the head again
+                else:
+                    self.district.resend(payload)
+            self.district.heartbeat()
+        except Exception:  # noqa: BLE001 - the district never stops the office
+            log.exception("district outbox: could not publish; tried again after the next command")
 
     def _learn_presence(self, topic: str, payload: bytes, received: float) -> None:
         try:

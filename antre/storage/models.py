@@ -458,3 +458,20 @@ class NewsItem(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+class DistrictEvent(Base):
+    """The district outbox: what the district's hub gets from this office, append-only, numbered without gaps.
+
+    ``seq`` is given in the transaction of the event (the greatest plus one; the service is the one writer),
+    so the office's sequence 1, 2, 3 ... has no holes and the hub can tell a missing one. ``data`` is JSON of
+    counts and ticket numbers only: never a name, a phone number, a NIK or a comment (antre/rules/district.py).
+    Nothing ever updates or deletes a row.
+    """
+
+    __tablename__ = "district_outbox"
+    __table_args__ = (Index("ix_district_outbox_at", "at"),)
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(24))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    business_date: Mapped[date] = mapped_column(Date)
+    data: Mapped[str] = mapped_column(Text)
