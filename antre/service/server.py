@@ -237,7 +237,6 @@ class QueueServer:
                         self.storage.checkpoint()   # little space: keep the WAL at a few pages
                 if _STOP in jobs:
                     return
-                self._district(resends)
                 if time.monotonic() - self._last_tick >= TICK_SECONDS or (
                         self.storage.state in (FULL, READ_ONLY) and not messages and job is None):
                     self._last_tick = time.monotonic()
@@ -249,6 +248,8 @@ class QueueServer:
                         and self.storage.state != READ_ONLY:
                     self._publish_state()
                     dirty = False
+                # After the state: the office's own devices first, the district after them.
+                self._district(resends)
                 self._report_health()
                 if self.storage.state == READ_ONLY:
                     # Hold no file open on that disk, so it can be checked and mounted again: no pooled
