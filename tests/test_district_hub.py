@@ -107,7 +107,8 @@ def test_an_office_offline_for_a_week_is_asked_for_what_it_missed(broker, pg):
         assert away.resent >= len(missed)
         asked = [r for r in h.asked if r.office == away.office]
         assert asked[0].first == 13 and asked[0].last == 12 + district_store.RESEND_MAX   # at most 2000 a request
-        assert {r.office for r in h.asked} == {away.office}
+        # (other tests' offices on this broker may be asked too: their heads are retained here)
+        assert {r.office for r in h.asked if r.office in {o.office for o in fleet}} == {away.office}
     finally:
         sim.stop()
         h.stop()
