@@ -185,6 +185,13 @@ def test_roles_sessions_and_the_audit_trail(console):
     assert sign_in(two, "budi", BUDI_PASSWORD).status == 403
     assert sign_in(two, "budi", "sandi baru budi panjang").status == 303
 
+    # The admin ends budi's sessions (a phone left signed in): out, and budi signs in again.
+    page = admin.request("GET", "/staf/akun")
+    assert admin.request("POST", "/staf/akun/ubah", {"csrf": page.csrf(), "name": "budi",
+                                                    "what": "end_sessions"}).status == 303
+    assert T("board") not in two.request("GET", "/staf").text
+    assert sign_in(two, "budi", "sandi baru budi panjang").status == 303
+
     # Disabled by the admin: out at once.
     page = admin.request("GET", "/staf/akun")
     assert admin.request("POST", "/staf/akun/ubah", {"csrf": page.csrf(), "name": "budi",
@@ -196,6 +203,7 @@ def test_roles_sessions_and_the_audit_trail(console):
     assert ("budi", "staff.login", "budi") in actions and ("budi", "staff.logout", "budi") in actions
     assert ("budi", "staff.update", "budi") in actions        # own password
     assert actions[-1] == ("siti", "staff.update", "budi")    # disabled
+    assert actions.count(("siti", "staff.update", "budi")) == 2   # and the sessions ended before
     devices = {device for *_, device in console.audit()}
     assert "web 127.0.21.1" in devices and "web 127.0.20.1" in devices
 

@@ -337,7 +337,7 @@ COMMANDS: dict[str, dict[str, Arg]] = {
     "staff_update": {"session": Arg(_token), "name": Arg(_staff_name), "role": Arg(_choice(_STAFF_ROLES), False),
                      "counters": Arg(_counter_list, False), "disabled": Arg(lambda n, v: _flag(n, v), False),
                      "password": Arg(_secret, False), "full_name": Arg(_full_name, False),
-                     "address": Arg(_address, False)},
+                     "end_sessions": Arg(lambda n, v: _flag(n, v), False), "address": Arg(_address, False)},
     "staff_audit": {"session": Arg(_token),
                     "action": Arg(_string(re.compile(r"[a-z][a-z0-9_]*\.[a-z][a-z0-9_.]*"), "area.verb", 48)),
                     "subject": Arg(_string(None, "at most 120 characters", 120), False),

@@ -280,9 +280,10 @@ def revoke_sessions(s: "Session", account_id: int, now: datetime) -> int:
 
 def update_account(s: "Session", cfg: "Config", now: datetime, actor: str, device: str, name: str,
                    role: str | None = None, counters: list[str] | None = None, disabled: bool | None = None,
-                   password: str | None = None, full_name: str | None = None) -> Account:
+                   password: str | None = None, full_name: str | None = None, end_sessions: bool = False) -> Account:
     """Changes an account (audited as ``staff.update``); a new password, a new role or disabling ends its
-    sessions. The last enabled admin cannot be disabled or lose the role."""
+    sessions, and ``end_sessions`` ends them alone (a phone left signed in, a lost laptop). The last enabled
+    admin cannot be disabled or lose the role."""
     row = find_account(s, check_name(name))
     if row is None:
         raise NotFound("unknown_account", f"no account '{name}'")
@@ -307,12 +308,15 @@ def update_account(s: "Session", cfg: "Config", now: datetime, actor: str, devic
     if row.role == "admin" and not row.disabled and (values.get("role", "admin") != "admin" or values.get("disabled")):
         if admin_count(s) <= 1:
             raise Conflict("last_admin", "this is the last enabled admin account: make another admin first")
-    if not values:
+    if not values and not end_sessions:
         return Account.of(row)
-    s.execute(update(ACCOUNTS).where(ACCOUNTS.c.id == row.id).values(**values))
+    if values:
+        s.execute(update(ACCOUNTS).where(ACCOUNTS.c.id == row.id).values(**values))
     ended = 0
-    if {"role", "disabled", "password_hash", "counters"} & set(values):
+    if end_sessions or {"role", "disabled", "password_hash", "counters"} & set(values):
         ended = revoke_sessions(s, row.id, now)
+        if end_sessions:
+            changes["end_sessions"] = True
     audit(s, actor, "staff.update", name, device, changes | ({"sessions_ended": ended} if ended else {}), now=now)
     log.info("staff account %s changed by %s: %s", name, actor, ", ".join(changes))
     return Account.of(find_account(s, name))
@@ -489,10 +493,10 @@ class StaffRules:
 
     def update(self, s: "Session", now: datetime, session: str, name: str, role: str | None = None,
                counters: list[str] | None = None, disabled: bool | None = None, password: str | None = None,
-               full_name: str | None = None, address: str | None = None) -> Outcome:
+               full_name: str | None = None, end_sessions: bool | None = None, address: str | None = None) -> Outcome:
         admin = authenticate(s, now, session, ("admin",))
         account = update_account(s, self.cfg, now, admin.name, self.device(address), name, role, counters, disabled,
-                                 password, full_name)
+                                 password, full_name, end_sessions=bool(end_sessions))
         return Outcome({"account": account.as_dict() | {"disabled": account.disabled}}, changed=False)
 
     # ------------------------------------------------------------------ the audit log

@@ -279,6 +279,8 @@ async def account_update(request: Request) -> Response:
         args |= {"role": role, "counters": _counters_from(raw, w), "full_name": form.get("full_name", "").strip()[:80]}
     elif what in ("disable", "enable"):
         args["disabled"] = what == "disable"
+    elif what == "end_sessions":
+        args["end_sessions"] = True
     elif what == "password":
         error = _new_password_problem(request, form)
         if error:

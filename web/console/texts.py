@@ -64,6 +64,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "c_disabled": ("Nonaktif", "Disabled"),
     "c_disable": ("Nonaktifkan", "Disable"),
     "c_enable": ("Aktifkan", "Enable"),
+    "c_end_sessions": ("Akhiri semua sesi", "End all sessions"),
     "c_save": ("Simpan", "Save"),
     "c_reset_password": ("Setel kata sandi baru", "Set a new password"),
     "c_change_password": ("Ganti kata sandi", "Change password"),
