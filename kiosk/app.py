@@ -60,6 +60,7 @@ from .flows.issuing import IssuingFlow, print_state, ticket_number, ticket_view
 from .flows.printer_status import PrinterStatus
 from .flows.rating import ASK_MORE, NumberKeypad, RatingFlow
 from .flows.staff import StaffPin
+from .layout import metrics
 from .printer import PrintResult, TicketPrinter
 from .speech import Speaker
 
@@ -82,6 +83,15 @@ def asset(name: str) -> str:
 SECONDARY = (0.16, 0.30, 0.48, 1)
 
 
+def _word_width(word: str, size: float) -> float:
+    """The width of one bold word at ``size`` px."""
+    from kivy.uix.label import Label
+
+    probe = Label(text=word, bold=True, font_size=size)
+    probe.texture_update()
+    return probe.texture_size[0]
+
+
 class BigButton(ButtonBehavior, BoxLayout):
     """A large rounded touch target: an icon beside one or two lines of text."""
 
@@ -97,21 +107,61 @@ class BigButton(ButtonBehavior, BoxLayout):
     halign = StringProperty("left")
     selected = BooleanProperty(False)
     markup_text = StringProperty("")
+    fit_size = NumericProperty(30)   # the font size the words are drawn at: shrunk to fit, never below min
+    fits = BooleanProperty(True)     # False: even the smallest text overflows; the name (first) stays shown
 
-    def on_text(self, *_: Any) -> None:
-        self._markup()
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._fit_ev = None
+        self.bind(size=self._refit, font_size=self._refit, text=self._refit, subtext=self._refit,
+                  sub_size=self._refit, icon_size=self._refit)
 
-    def on_subtext(self, *_: Any) -> None:
-        self._markup()
+    #: Buttons whose words are still to be fitted (the UI is not settled until they are drawn).
+    pending: "set[BigButton]" = set()
 
-    def on_sub_size(self, *_: Any) -> None:
-        self._markup()
+    def _refit(self, *_: Any) -> None:
+        if self._fit_ev is None:
+            BigButton.pending.add(self)
+            self._fit_ev = Clock.schedule_once(self._fit)
 
-    def _markup(self) -> None:
+    def _fit(self, *_: Any) -> None:
+        """Shrinks the words until the name and its detail line fit the button, down to the kiosk's
+        smallest text: a long service name is never cut off at the top."""
+        from kivy.uix.label import Label
+
+        self._fit_ev = None
+        BigButton.pending.discard(self)
+        app = App.get_running_app()
+        floor = getattr(app, "min_font", 0)
+        size = max(self.font_size, floor)
+        width = self.width - self.padding[0] - self.padding[2] - (self.icon_size + self.spacing if self.icon else 0)
+        height = self.height - self.padding[1] - self.padding[3]
+        fits = True
+        if width > 10 and height > 10 and (self.text or self.subtext):
+            while True:
+                markup = self._markup_for(size, floor)
+                probe = Label(text=markup, markup=True, font_size=size, text_size=(width, None), line_height=1.05)
+                probe.texture_update()
+                tall = probe.texture_size[1] > height
+                wide = any(_word_width(w, size) > width for w in self.text.split())   # no word broken
+                if not (tall or wide) or size <= floor:
+                    fits = not (tall or wide)
+                    break
+                size = max(floor, size - 2)
+        self.fit_size = size
+        self.fits = fits
+        self.markup_text = self._markup_for(size, floor)
+
+    def _markup_for(self, size: float, floor: float) -> str:
         text = f"[b]{escape_markup(self.text)}[/b]" if self.text else ""
         if self.subtext:
-            text += f"\n[size={int(self.sub_size)}]{escape_markup(self.subtext)}[/size]"
-        self.markup_text = text
+            scale = size / max(self.font_size, floor, 1)
+            sub = max(self.sub_size * scale, floor)
+            text += f"\n[size={int(sub)}]{escape_markup(self.subtext)}[/size]"
+        return text
+
+    def _markup(self) -> None:
+        self._refit()
 
 
 class FaceButton(ButtonBehavior, BoxLayout):
@@ -156,6 +206,7 @@ class Keypad(GridLayout):
 
     uid_prefix = StringProperty("key")
     ok_enabled = BooleanProperty(True)
+    letters = ListProperty([])   # ticket letters shown among the keys (the rating keypad on a short screen)
     __events__ = ("on_key",)
 
     def __init__(self, **kwargs: Any):
@@ -163,10 +214,23 @@ class Keypad(GridLayout):
         self.cols = 3
         self._ok: BigButton | None = None
         Clock.schedule_once(self._build)
+        self.bind(letters=lambda *_: self._build(0))
 
     def _build(self, dt: float) -> None:
+        """Three rows of keys on a short (7-inch) screen, so each is 20 mm; four on a larger one."""
         app = App.get_running_app()
-        for key in ("1", "2", "3", "4", "5", "6", "7", "8", "9", "del", "0", "ok"):
+        self.clear_widgets()
+        keys = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "del", "0", "ok")
+        if self.letters:
+            keys = (*self.letters, *keys)
+        self.cols = -(-len(keys) // 3) if app.compact else 3
+        for key in keys:
+            if key.isalpha() and len(key) == 1:
+                b = BigButton(tag=f"prefix:{key}", text=key, halign="center", font_size=app.u * 46,
+                              bg=(0.16, 0.30, 0.48, 1))
+                b.bind(on_release=lambda _b, k=key: self.dispatch("on_key", k))
+                self.add_widget(b)
+                continue
             b = BigButton(tag=f"{self.uid_prefix}:{key}", halign="center", font_size=app.u * 46)
             if key == "del":
                 b.bg = (0.35, 0.38, 0.45, 1)
@@ -182,8 +246,11 @@ class Keypad(GridLayout):
             b.bind(on_release=lambda _b, k=key: self.dispatch("on_key", k))
             self.add_widget(b)
         self._label(app)
-        app.bind(lang=lambda *_: self._label(app))
-        self.bind(ok_enabled=lambda *_: self._label(app))
+        if not getattr(self, "_bound", False):
+            self._bound = True
+            app.bind(lang=lambda *_: self._label(app))
+            self.bind(ok_enabled=lambda *_: self._label(app))
+            app.bind(compact=lambda *_: Clock.schedule_once(self._build))
 
     def _label(self, app: "KioskApp") -> None:
         for b in self.children:
@@ -274,6 +341,11 @@ class KioskApp(App):
 
     lang = StringProperty("id")
     u = NumericProperty(1.0)             # layout unit: 1.0 on a 1280x800 screen
+    tp = NumericProperty(90)             # the smallest touch target in px: 20 mm on this panel (kiosk.layout)
+    min_font = NumericProperty(20)       # the smallest text in px
+    portrait = BooleanProperty(False)    # taller than wide: the portrait layout
+    compact = BooleanProperty(False)     # a short (7-inch) screen
+    row_h = NumericProperty(120)         # a row of the start screen: a service, or another way in
     office_name = StringProperty("")
     date_text = StringProperty("")
     clock_text = StringProperty("")
@@ -364,6 +436,7 @@ class KioskApp(App):
         self.bind(lang=lambda *_: self._refresh(), busy=lambda *_: self._refresh(),
                   priority=lambda *_: self._refresh())
         root.ids.corner.bind(on_long_press=lambda *_: self.open_pin())
+        self.sm.get_screen("home").ids.services_scroll.bind(height=lambda *_: self._refresh_services())
         if self.kcfg.speak_screens and self.speaker.enabled:
             self.sm.bind(current=lambda *_: self._speak_soon())
         return root
@@ -405,7 +478,15 @@ class KioskApp(App):
 
     def _scale(self) -> None:
         w, h = Window.size
-        self.u = max(0.6, min(2.5, min(w / 1280.0, h / 800.0)))
+        m = metrics(int(w), int(h), self.kcfg.screen_inches)
+        self.tp, self.min_font = m.target_px, m.min_font_px
+        self.portrait, self.compact = m.portrait, m.compact
+        # A portrait panel is laid out for 830x1476 (1.3 at 1080x1920): narrower than the landscape design.
+        base = (830.0, 1476.0) if m.portrait else (1280.0, 800.0)
+        self.u = max(0.6, min(2.5, min(w / base[0], h / base[1])))
+        self.row_h = max(self.tp, self.u * (170 if m.portrait else 120))
+        if hasattr(self, "sm"):
+            self._refresh_services()
 
     # ------------------------------------------------------------------ sound
 
@@ -557,6 +638,15 @@ class KioskApp(App):
         if self.sm.current == "rate_pick":
             self._fill_rate_pick()
 
+    def _service_row_height(self) -> float:
+        """Service rows share the height there is, between 20 mm and a comfortable maximum; when even 20 mm
+        rows do not all fit (a 7-inch panel with many services) the list scrolls."""
+        scroll = self.sm.get_screen("home").ids.services_scroll
+        n = max(1, len(self.rows))
+        gap = self.u * (8 if self.compact else 14)
+        share = (scroll.height - gap * (n - 1)) / n if scroll.height > 1 else self.row_h
+        return max(self.tp, min(self.u * (230 if self.portrait else 170), share))
+
     def _refresh_services(self) -> None:
         self.rows = logic.service_rows(self.state, self.cfg.services)
         box = self.sm.get_screen("home").ids.services
@@ -565,7 +655,7 @@ class KioskApp(App):
             box.clear_widgets()
             self._row_widgets.clear()
             for r in self.rows:
-                line = BoxLayout(spacing=self.u * 14)
+                line = BoxLayout(spacing=self.u * 14, size_hint_y=None)
                 b = BigButton(tag=f"service:{r.code}", icon=asset("ticket.png"))
                 b.bind(on_release=lambda _b, c=r.code: self.issue(c))
                 info = BigButton(tag=f"info:{r.code}", icon=asset("info.png"), size_hint_x=None,
@@ -575,8 +665,10 @@ class KioskApp(App):
                 line.add_widget(info)
                 box.add_widget(line)
                 self._row_widgets[r.code] = (b, info)
+        height = self._service_row_height()
         for r in self.rows:
             b, info = self._row_widgets[r.code]
+            b.parent.height = height
             b.text = r.label(self.lang)
             b.font_size = self.u * 32
             b.sub_size = self.u * 27
@@ -863,7 +955,10 @@ class KioskApp(App):
         scr: RateKeypadScreen = self.sm.get_screen("rate_keypad")
         prefixes = scr.ids.prefixes
         prefixes.clear_widgets()
-        for p in sorted({r.prefix for r in self.rows if r.prefix}):
+        letters = sorted({r.prefix for r in self.rows if r.prefix})
+        # On a short screen the letters join the keypad (three rows of 20 mm keys); else a row of their own.
+        scr.ids.keypad.letters = letters if self.compact else []
+        for p in ([] if self.compact else letters):
             b = BigButton(tag=f"prefix:{p}", text=p, halign="center", font_size=self.u * 46,
                           bg=(0.16, 0.30, 0.48, 1))
             b.bind(on_release=lambda _b, letter=p: self.type_key(letter))
@@ -964,6 +1059,60 @@ class KioskApp(App):
 
     # ------------------------------------------------------------------ introspection for tests
 
+    def _sizes(self) -> dict[str, Any]:
+        """What tests check at every screen size: every touch target on the screen shown (window pixels,
+        top-left origin) and the smallest text drawn, walked over the real widget tree."""
+        from kivy.uix.label import Label
+
+        targets, smallest = [], None
+        for w in self.root.walk(restrict=True):
+            if not self._shown(w) or w.width <= 1 or w.height <= 1:
+                continue
+            if isinstance(w, ButtonBehavior) and not w.disabled or isinstance(w, (BigButton, FaceButton)):
+                x, y = w.to_window(w.x, w.y)
+                top = Window.height - y - w.height
+                target = {"tag": getattr(w, "tag", "") or type(w).__name__, "x": round(x), "y": round(top),
+                          "w": round(w.width), "h": round(w.height)}
+                # In a list that scrolls, the part that is drawn (the rest is reached by scrolling).
+                clip = self._scroll_clip(w)
+                if clip is not None:
+                    x0, y0 = max(x, clip[0]), max(top, clip[1])
+                    x1, y1 = min(x + w.width, clip[0] + clip[2]), min(top + w.height, clip[1] + clip[3])
+                    if x1 <= x0 or y1 <= y0:
+                        continue
+                    target["visible"] = {"x": round(x0), "y": round(y0), "w": round(x1 - x0), "h": round(y1 - y0)}
+                targets.append(target)
+            if isinstance(w, Label) and w.text.strip():
+                size = w.font_size
+                if w.markup and "[size=" in w.text:
+                    size = min([size] + [float(s) for s in __import__("re").findall(r"\[size=(\d+)", w.text)])
+                if smallest is None or size < smallest["px"]:
+                    smallest = {"px": round(size, 1), "text": w.text[:60]}
+        return {"tp": self.tp, "min_font": self.min_font, "portrait": self.portrait, "compact": self.compact,
+                "targets": targets, "smallest_text": smallest}
+
+    def _scroll_clip(self, w) -> tuple[float, float, float, float] | None:
+        """The window rectangle (top-left origin) of the ScrollView ``w`` is in, or None."""
+        from kivy.uix.scrollview import ScrollView
+
+        p = w.parent
+        while p is not None and p is not self.root:
+            if isinstance(p, ScrollView):
+                x, y = p.to_window(p.x, p.y)
+                return x, Window.height - y - p.height, p.width, p.height
+            p = p.parent
+        return None
+
+    def _shown(self, w) -> bool:
+        """The widget is drawn: it and every parent up to the root are visible, on the screen shown."""
+        while w is not None and w is not self.root:
+            if getattr(w, "opacity", 1) == 0:
+                return False
+            if isinstance(w, Screen) and w.manager is not None and w.manager.current != w.name:
+                return False
+            w = w.parent
+        return True
+
     def dump_ui(self) -> None:
         """Writes named widgets' rectangles (top-left origin, window pixels) to ``$ANTRE_UI_DUMP`` (called
         every 0.2 s; a screen still being laid out is not written)."""
@@ -979,9 +1128,10 @@ class KioskApp(App):
             }
             if getattr(w, "subtext", ""):
                 widgets[uid]["subtext"] = w.subtext
+                widgets[uid]["drawn"] = w.markup_text
         data = {
-            "screen": self.sm.current, "lang": self.lang,
-            "settled": len(self.sm.children) == 1 and not self.sm.transition.is_active,
+            "screen": self.sm.current, "lang": self.lang, "sizes": self._sizes(),
+            "settled": len(self.sm.children) == 1 and not self.sm.transition.is_active and not BigButton.pending,
             "availability": self.availability, "busy": self.busy,
             "banner": self.banner, "printer": self.printer.status, "rateable": list(self.rateable),
             "ignored_taps": self.ignored_taps, "speech": dict(self.speech),

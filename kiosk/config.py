@@ -39,6 +39,10 @@ class KioskConfig:
     ticket_screen_seconds: float = checked(8.0, check=positive)
     ticket_screen_seconds_no_print: float = checked(30.0, check=positive)
     idle_seconds: float = checked(60.0, check=positive)
+    screen_inches: float = checked(0.0, check=in_range(0.0, 100.0),
+                                   doc="the touchscreen's diagonal in inches, for touch targets of 20 mm and "
+                                       "readable text; 0: the usual panel for the resolution (10.1 at 1280x800, "
+                                       "7 at 800x480, 21.5 at 1080x1920)")
     late_tap_seconds: float = checked(1.5, check=in_range(0.0, 60.0),
                                       doc="after a screen times out, touches on the start screen are ignored "
                                           "this long (a finger meant for the old screen's button)")

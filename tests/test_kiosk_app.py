@@ -35,7 +35,7 @@ T = texts.text
 class Kiosk:
     """``antre kiosk --windowed`` in a subprocess on the test's X display."""
 
-    def __init__(self, config_path: Path, tmp_path: Path, xvfb, name: str = "kiosk"):
+    def __init__(self, config_path: Path, tmp_path: Path, xvfb, name: str = "kiosk", size: str = "1280x800"):
         self.xvfb = xvfb
         self.tmp = tmp_path
         self.dump = tmp_path / f"{name}-ui.json"
@@ -45,7 +45,7 @@ class Kiosk:
         self.log_path = tmp_path / f"{name}.log"
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "antre", "kiosk", "--windowed", "--size", "1280x800",
+            [sys.executable, "-m", "antre", "kiosk", "--windowed", "--size", size,
              "--config", str(config_path)],
             env=env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT)
 
@@ -158,8 +158,8 @@ class Kiosk:
 def kiosks(tmp_path, xvfb):
     made: list[Kiosk] = []
 
-    def make(office, name: str = "kiosk") -> Kiosk:
-        made.append(Kiosk(office.config_path, tmp_path, xvfb, name))
+    def make(office, name: str = "kiosk", size: str = "1280x800") -> Kiosk:
+        made.append(Kiosk(office.config_path, tmp_path, xvfb, name, size))
         return made[-1]
     yield make
     for k in made:

@@ -1,0 +1,114 @@
+"""Every kiosk screen at every supported panel: 1280x800 (10.1"), 800x480 (7") and portrait 1080x1920
+(21.5"). Under Xvfb, the real widget tree is walked on each screen: every touch target is at least 20 mm
+(``kiosk.layout``: from the panel's size), lies inside the window and overlaps no other, and no text is
+smaller than the floor for that panel (20 px on the 7-inch one). A screenshot of each screen at each size
+goes to the test's folder (and ``$ANTRE_SHOTS_DIR``) to be looked at."""
+
+from __future__ import annotations
+
+import pytest
+
+from kiosk import texts
+from kiosk.layout import metrics
+from tests.support import Xvfb
+from tests.test_kiosk_app import kiosks, offices, serve  # noqa: F401 (fixtures)
+from tests.test_kiosk_speech import APPOINTMENTS
+
+pytestmark = pytest.mark.gui
+T = texts.text
+SIZES = ["1280x800", "800x480", "1080x1920"]
+
+
+@pytest.fixture(scope="module")
+def xvfb():
+    """A display tall enough for the portrait kiosk (one per test module here)."""
+    x = Xvfb(1920, 1920).start()
+    yield x
+    x.stop()
+
+
+def check(k, name: str, size: str) -> dict:
+    """Screenshot of the screen ``name`` (its screen's name, with - for _), and its sizes checked."""
+    screen = name.replace("-", "_").replace("rate_element", "rate_face")
+    ui = k.wait(lambda ui: ui["screen"] == screen and ui["settled"] and ui.get("sizes", {}).get("targets"),
+                f"{name} laid out")
+    k.screenshot(f"{size}-{name}")
+    ui = k.ui()
+    s = ui["sizes"]
+    w, h = (int(v) for v in size.split("x"))
+    m = metrics(w, h)
+    assert s["tp"] == m.target_px and s["min_font"] == m.min_font_px and s["portrait"] == m.portrait
+    small = [t for t in s["targets"] if t["w"] < m.target_px or t["h"] < m.target_px]
+    # A target in a list that scrolls is checked where it is drawn (the rest is reached by scrolling).
+    for t in s["targets"]:
+        t.update(t.get("visible", {}))
+    assert not small, f"{size} {name}: targets under 20 mm ({m.target_px} px): {small}"
+    outside = [t for t in s["targets"] if t["x"] < 0 or t["y"] < 0 or t["x"] + t["w"] > w + 1
+               or t["y"] + t["h"] > h + 1]
+    assert not outside, f"{size} {name}: targets outside the window: {outside}"
+    ts = s["targets"]
+    overlaps = [(a["tag"], b["tag"]) for i, a in enumerate(ts) for b in ts[i + 1:]
+                if a["x"] < b["x"] + b["w"] - 1 and b["x"] < a["x"] + a["w"] - 1
+                and a["y"] < b["y"] + b["h"] - 1 and b["y"] < a["y"] + a["h"] - 1
+                and not _nested(a, b)]
+    assert not overlaps, f"{size} {name}: overlapping targets {overlaps}"
+    assert s["smallest_text"]["px"] >= m.min_font_px, f"{size} {name}: {s['smallest_text']}"
+    scrolled = [t["tag"] for t in ts if "visible" in t and (t["w"], t["h"]) != (t["visible"]["w"], t["visible"]["h"])]
+    if size != "800x480":
+        assert not scrolled, f"{size} {name}: only the 7-inch panel may need scrolling: {scrolled}"
+    return ui
+
+
+def _nested(a: dict, b: dict) -> bool:
+    def inside(p, q):
+        return (p["x"] >= q["x"] and p["y"] >= q["y"] and p["x"] + p["w"] <= q["x"] + q["w"]
+                and p["y"] + p["h"] <= q["y"] + q["h"])
+    return inside(a, b) or inside(b, a)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_every_screen_has_big_targets_and_readable_text(offices, kiosks, size):
+    office = offices('staff_pin = "2468"\n' + APPOINTMENTS)
+    number = serve(office)
+    office.client.wait_state(lambda s: s["rateable"], "a rateable ticket")
+    k = kiosks(office, size=size)
+    ui = k.wait(lambda ui: all(ui["widgets"].get(f"service:{c}", {}).get("subtext", "x") in
+                               ui["widgets"].get(f"service:{c}", {}).get("drawn", "") for c in ("adminduk", "surat", "umum")),
+                "each service's name and its line drawn")
+    check(k, "home", size)
+    k.touch("info:adminduk")
+    check(k, "info", size)
+    k.touch("info:back")
+    k.touch("rate")
+    check(k, "rate-pick", size)
+    k.touch(f"rate:{number}")
+    check(k, "rate-face", size)
+    k.touch("face:3")
+    check(k, "rate-more", size)
+    k.touch("more:yes")
+    k.wait(lambda ui: ui["screen"] == "rate_face" and ui["widgets"].get("face:title", {}).get("text")
+           == texts.element_question(0), "the first question")
+    check(k, "rate-element", size)
+    k.touch("face:back")
+    k.touch("rate")
+    k.touch("rate_pick:type")
+    k.touch("prefix:A")
+    check(k, "rate-keypad", size)
+    k.touch("keypad:back")
+    k.touch("rate_pick:back")
+    k.touch("checkin")
+    check(k, "checkin", size)
+    k.touch("checkin:back")
+    k.touch("service:surat")
+    k.wait_screen("ticket")
+    check(k, "ticket", size)
+    k.touch("ticket:done")
+    k.touch("rate")
+    k.touch("rate_pick:type")
+    for key in ("prefix:A", "key:1", "key:ok", "face:4", "more:no"):
+        k.touch(key)
+    k.wait(lambda ui: ui["screen"] == "message" and ui["widgets"]["message:title"]["text"], "the message")
+    check(k, "message", size)
+    k.touch("message:home")
+    k.hold("staff_corner", lambda ui: ui["screen"] == "pin")
+    check(k, "pin", size)
