@@ -39,7 +39,7 @@ from antre.config import Config
 from antre.link.mqtt import Reply
 from antre.link.protocol import normalize_name, normalize_phone
 
-from . import complaints, complaints_console, faq, news, letters, letters_console, notify_console, residents, texts
+from . import complaints, complaints_console, faq, news, portal, letters, letters_console, notify_console, residents, texts
 from .bridge import PING, TERMINAL, Bridge
 from .console import ConsoleAuth, RoleRefused, SignInRequired, console_command
 from .console import office as console_office
@@ -695,6 +695,7 @@ def create_app(cfg: Config, bridge: Bridge | None = None) -> Starlette:
         *complaints.routes(w),   # complaints and /lacak (web/complaints.py)
         *complaints_console.routes(w),   # the console's complaint inbox (web/complaints_console.py)
         *news_routes,   # village news, residents' and the console's (web/news.py)
+        *portal.routes(w),   # the manifest, the service worker and the offline page (web/portal.py)
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
