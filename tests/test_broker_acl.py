@@ -489,6 +489,7 @@ def test_acl_text_is_a_pure_function_of_the_devices():
         "topic write antre/v2/+/cmd/kiosk/kiosk-1/letter_pickup",
         "topic write antre/v2/+/cmd/kiosk/kiosk-1/letter_catalogue",
         "topic write antre/v2/+/cmd/kiosk/kiosk-1/ask",
+        "topic write antre/v2/+/cmd/kiosk/kiosk-1/complaint_submit",
         "topic read antre/v2/+/reply/kiosk-1",
         "topic read antre/v2/+/state",
         "topic read antre/v2/+/event/ticket_completed",

@@ -558,7 +558,7 @@ PORTAL_COMMANDS = tuple(c for c in COMMANDS if c.startswith(("complaint_", "news
 #: (antre/ops/broker.py), and the service checks them again with the arguments (:func:`authorize`).
 ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
     "kiosk": ("issue_ticket", "check_in", "rate", "letter_request", "letter_status", "letter_pickup",
-              "letter_catalogue", "ask"),
+              "letter_catalogue", "ask", "complaint_submit"),
     "counter": COUNTER_COMMANDS,
     # The residents' website, and its staff page's service switches.
     # The residents' website with its letters, its staff console (accounts, sessions, the audit log) and

@@ -9,6 +9,7 @@ them to screens and hands their callbacks to Kivy's main thread.
 - :mod:`.checkin`: the booking code typed on the keypad, ``check_in``;
 - :mod:`.letters`: "Ambil surat", a ready letter's tracking code typed on the keypad, ``letter_pickup``;
 - :mod:`.letter_form`: "Ajukan surat", a letter's form one question at a time, ``letter_request``, the slip;
+- :mod:`.callback`: "Minta petugas menghubungi saya", a short report with a phone number, ``complaint_submit``;
 - :mod:`.rating`: the face scale, the nine IKM questions, ``rate``;
 - :mod:`.staff`: the staff PIN that leaves kiosk mode;
 - :mod:`.printer_status`: the printer's state in the kiosk's presence message, and when to check it again.

@@ -1,0 +1,178 @@
+"""Minta petugas menghubungi saya: a resident at the kiosk leaves a short report and a phone number, and staff
+call back. Plain Python, no window yet (the kiosk's screens belong to its own issue): one question per screen
+with the kiosk's big keys, like :mod:`.letter_form`.
+
+Steps: the kind (pengaduan, aspirasi, permintaan informasi: as LAPOR!-SP4N classifies them), the topic (the
+office's ``[complaints] topics``), the name, the phone number, and a short note (may be empty: then the report
+says only that the resident asks to be contacted). Each answer is checked when *Lanjut* is pressed, with the
+same checks the service applies (:func:`antre.link.protocol.normalize_name`, ``normalize_phone``), so the
+problem is said at once. It goes to the service as ``complaint_submit`` (channel ``kiosk``; never anonymous:
+a call back needs a number) and a slip with the report's code is printed. What was typed is never logged and
+is forgotten when the flow is reset.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from antre.config import OfficeConfig
+from antre.link.mqtt import Reply
+from antre.link.protocol import normalize_name, normalize_phone
+from antre.rules.complaint_codes import CATEGORIES, format_complaint_code
+
+from .. import logic, texts
+from ..ticket import QR, Block, Cut, Feed, Text, printable, wrap
+from . import Message
+
+log = logging.getLogger(__name__)
+
+CHOICE, LETTERS, DIGITS = "choice", "letters", "digits"
+STEPS = ("category", "topic", "name", "phone", "note")
+NOTE_LIMIT = 160
+#: What the report says when the resident leaves no note.
+DEFAULT_NOTE = "Warga meminta petugas menghubunginya (dari kios)."
+
+TEXTS: dict[str, tuple[str, str]] = {
+    "cb_title": ("Minta petugas menghubungi saya", "Ask staff to contact me"),
+    "cb_sub": ("Keluhan, usulan atau pertanyaan", "A complaint, a suggestion or a question"),
+    "cb_category": ("Jenis", "Kind"),
+    "cb_topic": ("Topik", "Topic"),
+    "cb_name": ("Nama Anda", "Your name"),
+    "cb_phone": ("Nomor HP yang bisa dihubungi", "A phone number we can call"),
+    "cb_note": ("Pesan singkat (boleh dikosongkan)", "A short message (may be left empty)"),
+    "cb_cat_pengaduan": ("Pengaduan", "Complaint"),
+    "cb_cat_aspirasi": ("Aspirasi / usulan", "Suggestion"),
+    "cb_cat_informasi": ("Permintaan informasi", "Request for information"),
+    "cb_sent": ("Terkirim. Petugas akan menghubungi Anda.", "Sent. Staff will contact you."),
+    "cb_sent_body": ("Kode laporan: {code}. Simpan kertas yang tercetak.", "Report code: {code}. Keep the slip."),
+    "cb_failed": ("Belum terkirim", "Not sent"),
+    "cb_slip_title": ("TANDA TERIMA LAPORAN", "REPORT RECEIPT"),
+    "cb_slip_code": ("Kode laporan", "Report code"),
+    "cb_slip_note": ("Petugas akan menghubungi Anda. Jawaban juga dapat dilihat di situs desa dengan kode ini.",
+                     "Staff will contact you. The answer can also be read on the village's site with this code."),
+    "cb_p_choice": ("Pilih salah satu.", "Choose one."),
+    "cb_p_name": ("Tulis nama dengan huruf saja, 2 sampai 60 huruf.", "Letters only, 2 to 60."),
+    "cb_p_phone": ("Nomor HP seperti 081234567890.", "A phone number such as 081234567890."),
+}
+texts.TEXTS.update(TEXTS)
+
+
+class CallbackFlow:
+    """One request typed at the kiosk: the current step and the answers."""
+
+    def __init__(self, gate: logic.CommandGate, topics: list[str]):
+        self.gate = gate
+        self.topics = list(topics)
+        self.reset()
+
+    def reset(self) -> None:
+        self.index = 0
+        self.values: dict[str, str] = {}
+        self.typed = ""
+        self.problem: str | None = None
+
+    @property
+    def step(self) -> str:
+        return STEPS[self.index]
+
+    @property
+    def kind(self) -> str:
+        return {"category": CHOICE, "topic": CHOICE, "phone": DIGITS}.get(self.step, LETTERS)
+
+    @property
+    def choices(self) -> list[str]:
+        return list(CATEGORIES) if self.step == "category" else self.topics if self.step == "topic" else []
+
+    @property
+    def limit(self) -> int:
+        return {"name": 60, "phone": 13, "note": NOTE_LIMIT}.get(self.step, 32)
+
+    def key(self, key: str) -> None:
+        """One key: a character, ``space`` or ``del``. Keys the step cannot take are ignored."""
+        self.problem = None
+        if key == "del":
+            self.typed = self.typed[:-1]
+            return
+        ch = " " if key == "space" else key
+        if self.kind == CHOICE or len(ch) != 1 or len(self.typed) >= self.limit:
+            return
+        if self.kind == DIGITS and not (ch.isascii() and ch.isdigit()):
+            return
+        if self.kind == LETTERS and not (ch.isalnum() or ch in " .,-/'?"):
+            return
+        if ch == " " and (not self.typed or self.typed.endswith(" ")):
+            return
+        self.typed += ch
+
+    def choose(self, option: str) -> None:
+        if option in self.choices:
+            self.typed = option
+            self.problem = None
+
+    def next(self) -> str | None:
+        """None: fine, the next step is current; ``"done"`` after the last (then :meth:`submit`); else the
+        problem's text key (the step stays)."""
+        value = self.typed.strip()
+        if self.kind == CHOICE and value not in self.choices:
+            self.problem = "cb_p_choice"
+        elif self.step == "name" and normalize_name(value) is None:
+            self.problem = "cb_p_name"
+        elif self.step == "phone" and normalize_phone(value) is None:
+            self.problem = "cb_p_phone"
+        if self.problem:
+            return self.problem
+        self.values[self.step] = value
+        if self.index == len(STEPS) - 1:
+            return "done"
+        self.index += 1
+        self.typed = self.values.get(self.step, "")
+        return None
+
+    def back(self) -> bool:
+        self.problem = None
+        if self.index == 0:
+            return False
+        self.index -= 1
+        self.typed = self.values.get(self.step, "")
+        return True
+
+    def submit(self, on_reply: Callable[[Reply], None]) -> str | None:
+        v = self.values
+        args = {"category": v["category"], "topic": v["topic"], "text": v.get("note") or DEFAULT_NOTE,
+                "name": normalize_name(v["name"]), "phone": normalize_phone(v["phone"]), "anonymous": False,
+                "channel": "kiosk"}
+        rid = self.gate.send("complaint_submit", args, on_reply)
+        if rid is not None:
+            log.info("complaint_submit %s from the kiosk (%s)", rid, v["topic"])   # never the answers
+        return rid
+
+    def sent(self, reply: Reply) -> Message:
+        """The message after sending (and forgets the answers)."""
+        self.reset()
+        if reply.ok:
+            return Message("check.png", "cb_sent", "cb_sent_body", {"code": format_complaint_code(reply.result["code"])})
+        log.warning("complaint refused: %s", reply.code)
+        key = f"err_{reply.code}" if f"err_{reply.code}" in texts.TEXTS else "err_other"
+        return Message("warning.png", "cb_failed", key)
+
+
+def slip(result: dict[str, Any], office: OfficeConfig, *, public_url: str = "", lang: str = "id",
+         paper_width: int = 80) -> list[Block]:
+    """The printed receipt: the office, the report's code large, and a QR of its status page."""
+    cols = 48 if paper_width == 80 else 32
+    t = lambda key, **v: texts.text(key, lang, **v)  # noqa: E731
+    blocks: list[Block] = [
+        Text(wrap(printable(office.name), cols), bold=True), Feed(),
+        Text(wrap(printable(t("cb_slip_title")), cols), bold=True), Feed(),
+        Text(printable(t("cb_slip_code"))),
+        Text(format_complaint_code(result["code"]), width=2, height=2, bold=True), Feed(),
+    ]
+    if public_url:
+        blocks.append(QR(f"{public_url.rstrip('/')}/pengaduan/{result['code']}", size=6))
+    blocks += [Text(wrap(printable(t("cb_slip_note")), cols)), Feed(2), Cut()]
+    return blocks
+
+
+__all__ = ["CallbackFlow", "slip", "STEPS", "TEXTS", "DEFAULT_NOTE"]
