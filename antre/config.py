@@ -467,6 +467,8 @@ class LettersConfig:
                                   doc="days after a request is closed (collected or cancelled) that its personal "
                                       "data is kept; then the register keeps type, number, date and a masked name")
     pickup_service: str = checked("", doc="queue service whose ticket the kiosk prints to collect a letter")
+    kiosk_form: bool = checked(False, doc="the kiosk offers 'Ajukan surat': the letter forms, one question at a "
+                                          "time with big keys, for residents without a phone")
     types: list[LetterTypeConfig] = field(default_factory=_sample_letters)
 
     def type(self, code: str) -> LetterTypeConfig | None:

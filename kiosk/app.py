@@ -54,6 +54,7 @@ from .assets import ASSETS, ensure_assets
 from .flows import Message
 from .flows.checkin import MISTYPED, SEND, CheckinFlow
 from .flows.guidance import Guidance
+from .flows.letter_form import CHOICE, DATE, DIGITS, KEYBOARD, LetterFormFlow, slip
 from .flows.letters import LetterPickupFlow
 from .flows.home import can_issue, home, service_subtext
 from .flows.issuing import IssuingFlow, print_state, ticket_number, ticket_view
@@ -330,6 +331,19 @@ class CheckinScreen(Screen):
     prompt_key = StringProperty("checkin_prompt")
 
 
+class LetterTypesScreen(Screen):
+    """Ajukan surat: the letters a resident may request (buttons filled by the app)."""
+
+
+class LetterFormScreen(Screen):
+    """Ajukan surat: one question of the form, its answer as typed, the problem, and the keys for it."""
+    step = StringProperty("")
+    prompt = StringProperty("")
+    shown = StringProperty("")
+    problem = StringProperty("")
+    next_text = StringProperty("")
+
+
 class KioskRoot(BoxLayout):
     pass
 
@@ -359,6 +373,7 @@ class KioskApp(App):
     rateable = ListProperty([])
     has_bookings = BooleanProperty(False)
     has_letters = BooleanProperty(False)
+    has_letter_form = BooleanProperty(False)
     can_listen = BooleanProperty(True)   # the "Dengarkan" button ([kiosk] voice)
 
     def __init__(self, cfg: Config, printer: TicketPrinter | None = None, **kwargs: Any):
@@ -378,6 +393,9 @@ class KioskApp(App):
         self.issuing = IssuingFlow(self.gate, public_url=cfg.web.public_url)
         self.checkin = CheckinFlow(self.gate)
         self.letter_pickup = LetterPickupFlow(self.gate)
+        self.letter_form = LetterFormFlow(self.gate, cfg.letters.types,
+                                          today=lambda: datetime.now(timezone.utc).astimezone(cfg.office.tz).date())
+        self._letter_keys_for: tuple[str, int] | None = None
         self._code_flow: CheckinFlow | LetterPickupFlow = self.checkin   # whose code the keypad types
         self.rating = RatingFlow(self.gate)
         self.number_keypad = NumberKeypad()
@@ -412,6 +430,7 @@ class KioskApp(App):
         # "Saya sudah daftar" is offered when the office takes appointments (antre web).
         self.has_bookings = bool(cfg.web.appointments) and not self.rating_mode
         self.has_letters = bool(cfg.letters.pickup_service) and not self.rating_mode
+        self.has_letter_form = cfg.letters.kiosk_form and bool(self.letter_form.types) and not self.rating_mode
 
     # ------------------------------------------------------------------ text
 
@@ -883,6 +902,112 @@ class KioskApp(App):
             return
         result = reply.result or {}
         self.show_ticket(result, self.checkin.row_for(result, self.rows))
+
+    # ------------------------------------------------------------------ Ajukan surat (kiosk/flows/letter_form.py)
+
+    def open_letter_form(self) -> None:
+        if self.availability != logic.OK or self.busy or not self.has_letter_form:
+            return
+        self._cancel_timers()
+        self.letter_form.reset()
+        grid = self.sm.get_screen("lettertypes").ids.grid
+        grid.clear_widgets()
+        for t in self.letter_form.types:
+            b = BigButton(tag=f"lettertype:{t.code}", text=t.name_en if self.lang == "en" and t.name_en else t.name,
+                          font_size=self.u * 24, halign="left")
+            b.bind(on_release=lambda _b, c=t.code: self.choose_letter(c))
+            grid.add_widget(b)
+        self.sm.current = "lettertypes"
+
+    def choose_letter(self, code: str) -> None:
+        self.letter_form.start(code)
+        self._letter_keys_for = None
+        self._render_letter_field()
+        self.sm.current = "letterform"
+
+    def _render_letter_field(self) -> None:
+        flow = self.letter_form
+        scr: LetterFormScreen = self.sm.get_screen("letterform")
+        f = flow.field
+        n, total = flow.step
+        name = flow.type.name if flow.type else ""
+        scr.step = f"{name} · {self.t('lf_step', n=n, total=total)}"
+        scr.prompt = (f.label_en if self.lang == "en" and f.label_en else f.label) + \
+            ("" if f.required else f" ({self.t('lf_optional')})")
+        scr.shown = flow.shown
+        scr.problem = self.t(flow.problem) if flow.problem else (f.hint or "")
+        scr.next_text = self.t("lf_send" if flow.last else "lf_next")
+        if self._letter_keys_for != (f.name, flow.index):
+            self._letter_keys_for = (f.name, flow.index)
+            self._letter_keys(scr.ids.keyarea, flow.kind, f.choices)
+
+    def _letter_keys(self, box: Any, kind: str, choices: list[str]) -> None:
+        box.clear_widgets()
+        if kind in (DIGITS, DATE):
+            pad = Keypad(uid_prefix="lf", spacing=self.u * 12)
+            pad.bind(on_key=lambda _p, k: self.letter_next() if k == "ok" else self.letter_key(k))
+            box.add_widget(pad)
+            return
+        if kind == CHOICE:
+            column = BoxLayout(orientation="vertical", spacing=self.u * 12)
+            for option in choices:
+                b = BigButton(tag=f"choice:{option}", text=option, font_size=self.u * 30, halign="center")
+                b.bind(on_release=lambda _b, o=option: self.letter_choose(o))
+                column.add_widget(b)
+            box.add_widget(column)
+            return
+        rows = BoxLayout(orientation="vertical", spacing=self.u * 8)
+        for line in KEYBOARD:
+            row = BoxLayout(spacing=self.u * 8)
+            for ch in line:
+                b = BigButton(tag=f"kb:{ch}", text=ch, font_size=self.u * 30, halign="center",
+                              padding=(0, 0), spacing=0)
+                b.bind(on_release=lambda _b, k=ch: self.letter_key(k))
+                row.add_widget(b)
+            rows.add_widget(row)
+        last = BoxLayout(spacing=self.u * 8)
+        space = BigButton(tag="kb:space", text="spasi", font_size=self.u * 26, halign="center", size_hint_x=3)
+        space.bind(on_release=lambda _b: self.letter_key("space"))
+        delete = BigButton(tag="kb:del", text=self.t("delete"), font_size=self.u * 24, halign="center",
+                           bg=(0.35, 0.38, 0.45, 1))
+        delete.bind(on_release=lambda _b: self.letter_key("del"))
+        last.add_widget(space)
+        last.add_widget(delete)
+        rows.add_widget(last)
+        box.add_widget(rows)
+
+    def letter_key(self, key: str) -> None:
+        self.letter_form.key(key)
+        self._render_letter_field()
+
+    def letter_choose(self, option: str) -> None:
+        self.letter_form.choose(option)
+        self._render_letter_field()
+
+    def letter_next(self) -> None:
+        if self.busy:
+            return
+        outcome = self.letter_form.next()
+        if outcome == "done":
+            rid = self.letter_form.submit(lambda reply: Clock.schedule_once(lambda dt: self._letter_sent(reply)))
+            if rid is not None:
+                self.busy = True
+            return
+        self._render_letter_field()
+
+    def letter_back(self) -> None:
+        if not self.letter_form.back():
+            self.open_letter_form()
+            return
+        self._render_letter_field()
+
+    def _letter_sent(self, reply: Reply) -> None:
+        self.busy = False
+        message = self.letter_form.sent(reply)
+        if reply.ok:
+            self.printer.submit_blocks(slip(reply.result, self.cfg.office, public_url=self.cfg.web.public_url,
+                                            lang=self.lang))
+        self._show_refusal(message, seconds=max(MESSAGE_SECONDS, 30))
 
     # ------------------------------------------------------------------ printer status
 

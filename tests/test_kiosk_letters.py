@@ -11,6 +11,7 @@ import pytest
 
 from kiosk import logic, texts
 from kiosk.flows import Message
+from kiosk.flows import letter_form  # noqa: F401 (its words join kiosk.texts)
 from kiosk.flows.issuing import IssuingFlow
 from kiosk.flows.letters import MISTYPED, SEND, LetterPickupFlow
 from kiosk.printer import TicketPrinter
@@ -221,5 +222,67 @@ def test_ajukan_surat_one_question_at_a_time_with_big_keys_then_a_printed_slip(t
     finally:
         printer.close(timeout=5)
         k.link.stop()
+        office.client.stop()
+        office.service.stop()
+
+
+@pytest.mark.gui
+def test_ajukan_surat_on_the_kiosk_screen_with_big_keys(tmp_path, broker, kiosks):
+    printer = TcpPrinter()
+    kiosk_id = f"kiosk-{os.urandom(3).hex()}"
+    office = start_office(tmp_path, broker, extra=f'\n[kiosk]\nclient_id = "{kiosk_id}"\nprinter = "{printer.url}"\n'
+                                                  f'\n[letters]\nkiosk_form = true\npickup_service = "surat"\n')
+    try:
+        k = kiosks(office)
+        k.wait_widget("letter_request")
+        k.wait_widget("letter_pickup")
+        k.screenshot("letter-home-both")
+        k.touch("letter_request")
+        k.wait_screen("lettertypes")
+        k.screenshot("letter-form-types")
+        k.touch("lettertype:kehilangan")
+        k.wait_screen("letterform")
+
+        def type_in(text: str, pad: str = "kb") -> None:
+            for ch in text:
+                k.touch(f"{pad}:{'space' if ch == ' ' else ch}")
+
+        def shown(text: str) -> None:
+            k.wait(lambda ui: ui["widgets"]["letterform:shown"]["text"] == text, f"'{text}' typed")
+
+        type_in("BUDI 5")
+        k.touch("letterform:next")
+        k.wait(lambda ui: ui["widgets"]["letterform:problem"]["text"] == texts.text("lf_p_name"), "the name problem")
+        k.screenshot("letter-form-name-problem")
+        k.touch("kb:del")
+        type_in("SANTOSO")
+        shown("BUDI SANTOSO")
+        k.touch("letterform:next")
+        k.wait(lambda ui: "NIK" in ui["widgets"]["letterform:prompt"]["text"], "the NIK question")
+        type_in("3204051403900002", pad="lf")
+        shown("3204 0514 0390 0002")
+        k.screenshot("letter-form-nik")
+        k.touch("lf:ok")
+        k.wait(lambda ui: "Alamat" in ui["widgets"]["letterform:prompt"]["text"], "the address question")
+        type_in("RT 1 RW 2")
+        k.touch("letterform:next")
+        type_in("KTP")
+        k.touch("letterform:next")
+        k.wait(lambda ui: "Tanggal hilang" in ui["widgets"]["letterform:prompt"]["text"], "the date question")
+        type_in("01122026", pad="lf")
+        shown("01-12-2026")
+        k.touch("lf:ok")
+        k.wait(lambda ui: "Tempat hilang" in ui["widgets"]["letterform:prompt"]["text"], "the last question")
+        type_in("PASAR")
+        k.touch("letterform:next")
+        ui = k.wait(lambda ui: ui["screen"] == "message", "the request sent")
+        assert ui["widgets"]["message:title"]["text"] == texts.text("lf_sent")
+        code = ui["widgets"]["message:body"]["text"].split(": ", 1)[1][:14]
+        printer.wait_for(code.encode())
+        k.screenshot("letter-form-sent")
+        status = office.client.ok("letter_status", code=code.replace("-", ""))
+        assert status["type"] == "kehilangan" and status["channel"] == "kiosk"
+    finally:
+        printer.close()
         office.client.stop()
         office.service.stop()
