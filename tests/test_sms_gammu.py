@@ -194,11 +194,13 @@ def test_nothing_is_sent_twice_across_kill_9_of_the_service_or_the_daemon(tmp_pa
             c.ok("issue_ticket", service="adminduk", channel="web", name="Siti", phone=p, notify=True)
         # kill -9 of the service while it hands messages to the spool, and again right after a restart.
         office.service.kill()
+        c.wait_service(False)                                        # its last will: it is gone
         office.service.start()
         c.wait_service(True)
         for p in phones[6:]:
             c.ok("issue_ticket", service="surat", channel="web", name="Budi", phone=p, notify=True)
         office.service.kill()
+        c.wait_service(False)                                        # its last will: it is gone
         office.service.start()
         c.wait_service(True)
         wait_for(lambda: all(r[3] == "handed_off" for r in outbox_rows(office.db_path))
@@ -213,7 +215,13 @@ def test_nothing_is_sent_twice_across_kill_9_of_the_service_or_the_daemon(tmp_pa
         wait_for(lambda: len(smsd.sent()) == 12, what="gammu-smsd to send everything")
         wait_for(lambda: all(r[3] == "sent" for r in outbox_rows(office.db_path)), what="every row marked sent")
         counts = smsd.transmitted()
-        assert len(counts) == 12 and set(counts.values()) == {1}, counts
+        assert len(counts) == 12, counts
+        # Antre never hands a message over twice. gammu-smsd itself may send again only the one file it was
+        # sending when it was killed (transmitted, not yet renamed to sent/: its own window, docs/sms.md).
+        killed = (smsd.root / "smsd-1.log").read_text(errors="replace")
+        in_flight = (set(re.findall(r"Transmitted (OUT\S+\.txt) \(total", killed))
+                     - set(re.findall(r"Renamed \S+/outbox/(OUT\S+\.txt) to", killed)))
+        assert len(in_flight) <= 1 and {n for n, k in counts.items() if k > 1} <= in_flight, (counts, in_flight)
         assert sorted(smsd.sent()) == outbox
         assert {r[4] for r in outbox_rows(office.db_path)} == {1}     # one hand-off each
     finally:
