@@ -166,10 +166,15 @@ def test_overdue_on_the_office_calendar_and_the_monthly_summary(tmp_path):
     assert run("complaint_summary", month="2026-11", **st["kasi"])["total"] == 0
 
 
-def test_retention_wipes_contact_and_words(tmp_path):
-    q, clock, run, error, st = rules_office(tmp_path)
+def test_retention_wipes_contact_words_and_the_photo_file(tmp_path):
+    folder = tmp_path / "complaint-photos"
+    folder.mkdir()
+    q, clock, run, error, st = rules_office(tmp_path, f'[complaints]\nphoto_dir = "{folder}"\n')
+    photo = "ab" * 32 + ".jpg"
+    (folder / photo).write_bytes(b"jpeg")
+    (folder / ("cd" * 32 + ".jpg")).write_bytes(b"another resident's")
     r = run("complaint_submit", category="pengaduan", topic="pelayanan", text="Antrean lama", name="Budi Santoso",
-            phone="081234567890")
+            phone="081234567890", photo=photo)
     cid = run("complaint_list", **st["kasi"])["items"][0]["id"]
     run("complaint_reply", complaint=cid, text="Terima kasih, kami tambah loket.", final=True, **st["kasi"])
     rules = q.plugins["complaints"]
@@ -181,3 +186,4 @@ def test_retention_wipes_contact_and_words(tmp_path):
     db.close()
     assert texts == [None]
     assert "kami tambah loket" in json.dumps(run("complaint_status", code=r["code"]))
+    assert sorted(f.name for f in folder.iterdir()) == ["cd" * 32 + ".jpg"]   # only that complaint's photo went

@@ -124,8 +124,10 @@ def test_website_has_no_devices_and_reads_the_data_folder_only():
     assert one(unit, s, "Type") == "exec"
     assert one(unit, s, "PrivateDevices") == "true"
     assert words(unit, s, "SupplementaryGroups") == []
-    assert words(unit, s, "ReadWritePaths") == []
+    # Writes only residents' complaint photos (web/photos.py), in their own folder made by tmpfiles.d.
+    assert words(unit, s, "ReadWritePaths") == ["/var/lib/antre/complaint-photos"]
     assert words(unit, s, "ReadOnlyPaths") == ["/var/lib/antre"]
+    assert "d /var/lib/antre/complaint-photos 0750 antre antre -" in (UNIT_DIR / "tmpfiles.d/antre.conf").read_text()
     assert words(unit, s, "AmbientCapabilities") == []  # [web] port 8080: no CAP_NET_BIND_SERVICE
     env = environment(unit)
     # The database's default place, /var/lib/antre/antre.db, reached through the read-only fallback
@@ -354,6 +356,6 @@ def test_sysusers_and_tmpfiles_create_user_and_directories(tmp_path):
     assert {"antre", "gpio", "input", "render"} <= groups
 
     subprocess.run(["systemd-tmpfiles", f"--root={root}", "--create", "antre.conf"], check=True, capture_output=True)
-    for d in ("var/lib/antre", "var/lib/antre/backups", "run/antre"):
+    for d in ("var/lib/antre", "var/lib/antre/backups", "var/lib/antre/complaint-photos", "run/antre"):
         st = (root / d).stat()
         assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (uid, gid, 0o750), d

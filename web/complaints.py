@@ -15,7 +15,6 @@ import json
 import logging
 import uuid
 from datetime import date, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
@@ -26,7 +25,7 @@ from starlette.routing import Route
 
 from antre.link.protocol import normalize_name, normalize_phone, read_object
 from antre.rules.complaint_codes import (CATEGORIES, clean_complaint_code, complaint_code_ok, complaint_ref,
-                                         format_complaint_code)
+                                         format_complaint_code, photo_folder)
 from antre.rules.letter_codes import clean_tracking_code, tracking_code_ok
 from antre.wording import day_month_year
 
@@ -41,16 +40,6 @@ log = logging.getLogger(__name__)
 PING_SECONDS = 15.0
 FINAL = ("ditolak", "bukan_wewenang")
 FORM_SLACK = 64 * 1024   # the form's other fields and multipart overhead on top of the photo
-
-
-def photo_folder(cfg) -> Path:
-    """``[complaints] photo_dir``, or ``complaint-photos`` next to the SQLite database."""
-    if cfg.complaints.photo_dir:
-        return Path(cfg.complaints.photo_dir)
-    url = cfg.database.effective_url
-    if url.startswith("sqlite:///"):
-        return Path(url[len("sqlite:///"):]).parent / "complaint-photos"
-    return Path("/var/lib/antre/complaint-photos")
 
 
 class TooLarge(Exception):
@@ -353,4 +342,4 @@ def routes(w: "WebApp") -> list[Route]:
     return ComplaintPages(w).routes()
 
 
-__all__ = ["routes", "ComplaintPages", "photo_folder"]
+__all__ = ["routes", "ComplaintPages"]

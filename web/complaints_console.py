@@ -22,10 +22,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from antre.rules.complaint_codes import CATEGORIES, PHOTO_NAME, STATUSES, format_complaint_code
+from antre.rules.complaint_codes import CATEGORIES, PHOTO_NAME, STATUSES, format_complaint_code, photo_folder
 from antre.wording import day_month_year
 
-from .complaints import photo_folder
 from .complaints_texts import TEXTS, ct, topic_label
 from .console import console_command, require_role
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from pathlib import Path
+from typing import Any
 
 from antre.rules.booking_code import check_digit
 from antre.rules.letter_codes import new_tracking_code
@@ -45,6 +47,17 @@ def complaint_ref(code: str) -> str:
     return hashlib.sha256(f"antre-complaint:{code}".encode()).hexdigest()[:24]
 
 
-__all__ = ["CATEGORIES", "STATUSES", "PHOTO_NAME", "complaint_code_ok", "new_complaint_code",
+def photo_folder(cfg: Any) -> Path:
+    """``[complaints] photo_dir``, or ``complaint-photos`` next to the SQLite database (the website writes the
+    photos there; the service deletes them at retention)."""
+    if cfg.complaints.photo_dir:
+        return Path(cfg.complaints.photo_dir)
+    url = cfg.database.effective_url
+    if url.startswith("sqlite:///"):
+        return Path(url[len("sqlite:///"):]).parent / "complaint-photos"
+    return Path("/var/lib/antre/complaint-photos")
+
+
+__all__ = ["photo_folder", "CATEGORIES", "STATUSES", "PHOTO_NAME", "complaint_code_ok", "new_complaint_code",
            "clean_complaint_code", "format_complaint_code", "complaint_ref", "RECEIVED", "VERIFIED", "IN_PROCESS",
            "DONE", "REFUSED", "NOT_OURS"]

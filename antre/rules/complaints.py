@@ -34,7 +34,7 @@ from antre import opening
 from antre.errors import CommandError, Conflict, Forbidden, NotFound
 from antre.rules.complaint_codes import (
     CATEGORIES, DONE, IN_PROCESS, NOT_OURS, PHOTO_NAME, RECEIVED, REFUSED, STATUSES, VERIFIED, complaint_code_ok,
-    complaint_ref, clean_complaint_code, format_complaint_code, new_complaint_code,
+    complaint_ref, clean_complaint_code, format_complaint_code, new_complaint_code, photo_folder,
 )
 from antre.rules.letter_fields import mask_name
 from antre.rules.outcome import Outcome
@@ -461,11 +461,26 @@ class ComplaintRules:
                                                                  Complaint.anonymised_at.is_(None)))]
         if not ids:
             return 0
+        photos = {p for (p,) in s.execute(select(Complaint.photo).where(Complaint.id.in_(ids),
+                                                                        Complaint.photo.is_not(None)))}
         s.execute(update(Complaint).where(Complaint.id.in_(ids)).values(
             contact_name=None, contact_phone=None, text=None, photo=None, anonymised_at=now))
         s.execute(update(ComplaintMessage).where(ComplaintMessage.complaint_id.in_(ids),
                                                  ComplaintMessage.kind == "resident").values(text=None))
-        audit(s, "system", "complaint.purge", "", "service", {"complaints": len(ids)}, now=now)
+        # A photo still named by another complaint (the same picture sent twice) stays.
+        still = {p for (p,) in s.execute(select(Complaint.photo).where(Complaint.photo.in_(photos)))} if photos else set()
+        folder = photo_folder(self.q.cfg)
+        removed = 0
+        for name in sorted(photos - still):
+            if PHOTO_NAME.fullmatch(name):
+                try:
+                    (folder / name).unlink()
+                    removed += 1
+                except FileNotFoundError:
+                    pass
+                except OSError as exc:
+                    log.warning("retention: complaint photo %s not deleted: %s", name, exc)
+        audit(s, "system", "complaint.purge", "", "service", {"complaints": len(ids), "photos": removed}, now=now)
         return len(ids)
 
 
