@@ -35,6 +35,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "backup": ("antre.ops.backup:backup", "write a consistent copy of the database"),
     "restore": ("antre.ops.backup:restore", "restore the database from a backup"),
     "staff": ("antre.ops.staff_cli", "staff accounts of the console: add, passwd, disable, enable, list"),
+    "district": ("antre.ops.district_bridge", "district transport: the district broker's logins; ask for a resend"),
     "hub": ("antre.hub.ingest", "the district's ingester: offices' outbox rows into PostgreSQL, exactly once"),
     "demo": ("antre.ops.demo", "run the whole system on this machine (broker, service, kiosk, display, counter)"),
 }

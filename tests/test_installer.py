@@ -623,3 +623,30 @@ def test_the_counter_venv_takes_evdev_from_debian_and_builds_nothing(tmp_path):
     names = {item["metadata"]["name"].lower() for item in json.loads(report.read_text())["install"]}
     assert "antre" in names and "gpiozero" in names
     assert "evdev" not in names   # Debian's python3-evdev 1.6 satisfies evdev>=1.6: nothing to compile
+
+
+@needs_passwd
+def test_district_url_writes_the_bridge_with_the_office_login_and_a_second_run_changes_nothing(tmp_path, antre_bin):
+    root = tmp_path / "root"
+    root.mkdir()
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\nnot checked here\n-----END CERTIFICATE-----\n")
+    (tmp_path / "pw").write_text("the-office-district-secret-123\n")
+    args = ["--role", "server", "--office", "cibiru", "--district-url", "mqtts://mqtt.bandungkab.go.id",
+            "--district-ca", str(tmp_path / "ca.pem"), "--district-password-file", str(tmp_path / "pw")]
+    first = install(root, *args, antre_bin=antre_bin)
+    bridge = root / "etc/mosquitto/conf.d/antre-district.conf"
+    text = bridge.read_text()
+    assert "address mqtt.bandungkab.go.id:8883" in text
+    assert "remote_username cibiru\n" in text and "remote_password the-office-district-secret-123\n" in text
+    assert f"bridge_cafile {root}/etc/antre/district-ca.pem" in text
+    assert "topic antre/v2/cibiru/district/event out 1" in text
+    assert bridge.stat().st_mode & 0o777 == 0o640
+    assert (root / "etc/antre/district.password").stat().st_mode & 0o777 == 0o600
+    assert "the-office-district-secret" not in first.stdout + first.stderr
+    before = tree_hash(root)
+    second = install(root, *args, antre_bin=antre_bin)
+    assert lines(second)[-1] == "Done: 0 changes."
+    assert tree_hash(root) == before
+    # Half the options is refused before anything changes.
+    refused = install(root, "--role", "server", "--district-url", "mqtts://h", antre_bin=antre_bin, check=False)
+    assert refused.returncode != 0 and "--district-ca" in refused.stderr

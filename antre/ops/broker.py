@@ -486,6 +486,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     _paths(s)
     s.add_argument("--mosquitto-passwd", default="mosquitto_passwd", metavar="PATH",
                    help="the mosquitto_passwd program (default: from PATH)")
+    s.add_argument("--district-url", default=None, metavar="mqtts://HOST[:PORT]",
+                   help="bridge this office's district outbox to the district's broker (docs/district.md); "
+                        "needs --district-password-file")
+    s.add_argument("--district-password-file", type=Path, default=None, metavar="FILE",
+                   help="this office's password on the district broker (from 'antre district central')")
+    s.add_argument("--district-ca", type=Path, default=Path("/etc/antre/district-ca.pem"), metavar="FILE",
+                   help="the district broker's CA certificate (default /etc/antre/district-ca.pem)")
+    s.add_argument("--district-conf", type=Path, default=Path("/etc/mosquitto/conf.d/antre-district.conf"),
+                   metavar="FILE", help="where the bridge is written (default /etc/mosquitto/conf.d/antre-district.conf)")
 
     lst = sub.add_parser("list", help="list the devices known to the broker setup")
     _paths(lst)
@@ -533,13 +542,25 @@ def run(args: argparse.Namespace) -> int:
         office=args.office or registry_office(args.out / REGISTRY_NAME) or _config_office(args),
         mosquitto_passwd=args.mosquitto_passwd,
     )
+    if args.district_url:
+        from antre.ops.district_bridge import write_bridge
+        if args.district_password_file is None:
+            raise ConfigError("--district-url needs --district-password-file (the office's district login)")
+        office = args.office or registry_office(args.out / REGISTRY_NAME) or _config_office(args)
+        if write_bridge(office, args.district_url, args.district_password_file, args.district_ca, args.district_conf):
+            result.written.append(args.district_conf)
+            result.broker_changed = True
+        else:
+            result.unchanged.append(args.district_conf)
     for path in result.written:
         print(f"wrote      {path}")
     for path in result.removed:
         print(f"removed    {path}")
     for path in result.unchanged:
         print(f"unchanged  {path}")
-    if result.broker_changed:
+    if args.district_url and args.district_conf in result.written:
+        print("Restart the broker to start the bridge: systemctl restart mosquitto")
+    elif result.broker_changed:
         print("Reload the broker to apply: systemctl reload mosquitto")
     print(f"Device logins: {args.out / 'devices'}/NAME.toml; copy each to its Pi and install it there with "
           "'install-pi --device-config NAME.toml' (docs/install.md)")
