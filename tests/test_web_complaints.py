@@ -225,6 +225,9 @@ def test_codes_of_others_and_garbage_are_answered_plainly(site):
     assert h.get(f"/lacak?kode={format_complaint_code(guessed).lower()}").url.endswith(f"/pengaduan/{guessed}")
     assert h.get(f"/lacak?kode={letter[:4]}-{letter[4:8]}-{letter[8:]}").url.endswith(f"/surat/status/{letter}")
     assert "/cek" in h.get("/lacak?kode=A-012").url or "/status/" in h.get("/lacak?kode=A-012").url
+    # /cek, the queue number's page, follows the other codes too.
+    assert h.get(f"/cek?nomor={format_complaint_code(guessed)}").url.endswith(f"/pengaduan/{guessed}")
+    assert h.get(f"/cek?nomor={letter}").url.endswith(f"/surat/status/{letter}")
     page = h.get("/lacak?kode=%3Cb%3Ehalo")
     assert page.status == 400 and ct("lacak_unknown") in page.text and "<b>halo" not in page.text
 

@@ -348,6 +348,9 @@ class WebApp:
         typed = request.query_params.get("nomor", "")
         if not typed:
             return self.render(request, "cek.html", error=None, typed="")
+        followed = complaints.follow_code(typed)   # a report's or a letter's code typed here: its own page
+        if followed:
+            return RedirectResponse(followed, status_code=303)
         m = _NUMBER.fullmatch(typed.strip()[:20])
         if not m:
             return self.render(request, "cek.html", 400, error=texts.text("bad_number", self.lang(request)),

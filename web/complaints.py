@@ -42,6 +42,17 @@ FINAL = ("ditolak", "bukan_wewenang")
 FORM_SLACK = 64 * 1024   # the form's other fields and multipart overhead on top of the photo
 
 
+def follow_code(typed: str) -> str | None:
+    """The page that follows a report's code (``P-...``) or a letter's 12 digits; None for anything else."""
+    complaint = clean_complaint_code(typed[:40])
+    if complaint_code_ok(complaint):
+        return f"/pengaduan/{complaint}"
+    letter = clean_tracking_code(typed[:40])
+    if tracking_code_ok(letter):
+        return f"/surat/status/{letter}"
+    return None
+
+
 class TooLarge(Exception):
     pass
 
@@ -265,12 +276,9 @@ class ComplaintPages:
         lang = self.w.lang(request)
         if not typed:
             return self.render(request, "lacak.html", error=None, typed="")
-        complaint = clean_complaint_code(typed)
-        if complaint_code_ok(complaint):
-            return RedirectResponse(f"/pengaduan/{complaint}", status_code=303)
-        letter = clean_tracking_code(typed)
-        if tracking_code_ok(letter):
-            return RedirectResponse(f"/surat/status/{letter}", status_code=303)
+        followed = follow_code(typed)
+        if followed:
+            return RedirectResponse(followed, status_code=303)
         if typed[:1].isalpha() and any(c.isdigit() for c in typed) and len(typed) <= 10:
             return RedirectResponse(f"/cek?nomor={typed.replace(' ', '')}", status_code=303)
         return self.render(request, "lacak.html", 400, error=ct("lacak_unknown", lang), typed=typed)
