@@ -192,3 +192,12 @@ def test_guidance_writes_numbers_and_times_as_said():
                                "perkiraan sekitar 5 menit.", "Pilihan:", "Selesai."]
     assert said("Your number: B-105", "en") == "Your number: B, one hundred and five."
     assert g.text() == "Nomor antrean Anda: A-012 | Buka lagi besok pukul 08.30 | perkiraan ± 5 menit | Selesai"
+
+
+def test_rating_only_screen_is_spoken_too(offices, kiosks, tmp_path):
+    wav = tmp_path / "said.wav"
+    office = offices(f'audio_player = "cp {{}} {wav}"\nmode = "rating"\nrating_counter = "loket-2"')
+    k = kiosks(office)
+    ui, text = Listener(k, wav).listen("rate_wait")
+    assert parts(text) == [T("rate_wait"), ui["widgets"]["wait:sub"]["text"]]
+    assert "Loket 2" in text
