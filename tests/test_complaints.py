@@ -187,3 +187,53 @@ def test_retention_wipes_contact_words_and_the_photo_file(tmp_path):
     assert texts == [None]
     assert "kami tambah loket" in json.dumps(run("complaint_status", code=r["code"]))
     assert sorted(f.name for f in folder.iterdir()) == ["cd" * 32 + ".jpg"]   # only that complaint's photo went
+
+
+def test_complaints_per_topic_in_the_report_tables_csv_and_pdf(tmp_path):
+    import io
+
+    from pypdf import PdfReader
+    from sqlalchemy.orm import Session
+
+    from antre.reports.pdf import render_pdf
+    from antre.reports.stats import build_report
+    from antre.reports.tables import build_tables, csv_text
+    from antre.storage import open_readonly
+
+    q, clock, run, error, st = rules_office(tmp_path)   # Monday 7 December 2026, 09.00
+    cfg = q.cfg
+
+    def submit(topic, **extra):
+        code = run("complaint_submit", category="pengaduan", topic=topic, text="Laporan Budi No. 7",
+                   name="Budi Santoso", phone="081234567890", **extra)["code"]
+        return next(i["id"] for i in run("complaint_list", **st["kasi"])["items"] if i["code"] == code)
+
+    run("issue_ticket", service="adminduk")
+    a, b, c, d = submit("infrastruktur"), submit("infrastruktur"), submit("bansos"), submit("bansos")
+    run("complaint_merge", complaint=b, into=a, **st["kasi"])
+    clock.advance(hours=12)
+    st = sign_in_again(run)
+    run("complaint_reply", complaint=a, text="Sudah diperbaiki.", final=True, **st["kasi"])       # half a day
+    run("complaint_set_status", complaint=c, status="bukan_wewenang", reason="Urusan dinas sosial",
+        refer_to="Dinas Sosial Kabupaten", **st["kasi"])
+    engine = open_readonly(f"sqlite:///{tmp_path}/a.db")
+    try:
+        with Session(engine) as s:
+            report = build_report(s, date(2026, 12, 7), date(2026, 12, 7), tz=cfg.office.tz, office_name="Desa",
+                                  complaint_topics=cfg.complaints.topics,
+                                  now=datetime(2026, 12, 28, 8, tzinfo=timezone.utc))   # d is late by then
+    finally:
+        engine.dispose()
+    assert list(report.complaints) == ["infrastruktur", "bansos"]             # the office's topic order
+    inf, ban = report.complaints["infrastruktur"], report.complaints["bansos"]
+    assert (inf.received, inf.answered, inf.on_time, inf.merged, inf.open) == (2, 1, 1, 1, 0)
+    assert inf.median_days == 0.5
+    assert (ban.received, ban.refused, ban.open, ban.late, ban.answered) == (2, 1, 1, 1, 0)
+    table = next(t for t in build_tables(report) if t.name == "complaints")
+    assert table.rows[0][:8] == ["infrastruktur", 2, 1, 1, 0, 0, 0, 1]
+    assert table.total[:8] == ["Jumlah", 4, 1, 1, 1, 1, 1, 1]
+    assert "days_median" in csv_text(table).splitlines()[0]
+    pdf = render_pdf(report, place="Sukamaju", signed_on=date(2026, 12, 28))
+    text = " ".join(" ".join((p.extract_text() or "") for p in PdfReader(io.BytesIO(pdf)).pages).split())
+    assert "Pengaduan, aspirasi dan permintaan informasi per topik" in text
+    assert "Budi" not in text and "No. 7" not in text and "0812" not in text

@@ -612,7 +612,8 @@ def build_report_file(cfg: Config, start: date, end: date, fmt: str) -> bytes:
                                   office_address=cfg.office.address,
                                   service_names={s.code: s.name for s in cfg.services},
                                   counter_names={c.id: c.name for c in cfg.counters},
-                                  letter_names={t.code: t.name for t in cfg.letters.types})
+                                  letter_names={t.code: t.name for t in cfg.letters.types},
+                                  complaint_topics=cfg.complaints.topics)
     finally:
         engine.dispose()
     if report.is_empty:

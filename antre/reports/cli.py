@@ -137,7 +137,8 @@ def run(args: argparse.Namespace) -> int:
                 office_address=cfg.office.address,
                 service_names={s.code: s.name for s in cfg.services},
                 counter_names={c.id: c.name for c in cfg.counters},
-                letter_names={t.code: t.name for t in cfg.letters.types}, progress=bar)
+                letter_names={t.code: t.name for t in cfg.letters.types},
+                complaint_topics=cfg.complaints.topics, progress=bar)
             known = data_range(session) if report.is_empty else None
     except DBAPIError as exc:
         raise ReportError(f"gagal membaca database (cannot read the database): {exc.orig}") from None

@@ -291,6 +291,8 @@ def render_pdf(report: Report, *, place: str, signed_on: date, signer: str | Sig
     _table(pdf, tables["hours"], size=8)
     if "letters" in tables:
         _table(pdf, tables["letters"], size=7)
+    if "complaints" in tables:
+        _table(pdf, tables["complaints"], size=7)
 
     _heading(pdf, "3. Indeks Kepuasan Masyarakat (IKM), PermenPANRB 14/2017",
              PARAGRAPH_NEED if report.ikm.index is None else _table_need(pdf, tables["ikm_elements"], 8))

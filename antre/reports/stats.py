@@ -18,6 +18,7 @@ What is counted where (see docs/reports.md for the full list):
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -26,7 +27,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from antre.storage.models import CALLED, DONE, EXPIRED, NO_SHOW, WAITING, LetterRequest, Rating, Ticket
+from antre.storage.models import (CALLED, DONE, EXPIRED, NO_SHOW, WAITING, Complaint, LetterRequest, Rating,
+                                  Ticket)
 from antre.reports.ikm import IkmResult, QuickResult, compute_ikm, compute_quick
 
 NO_COUNTER = ""  # key for ratings or tickets without a counter
@@ -107,6 +109,8 @@ class Report:
     #: Letter requests made in the period, per letter type (config order): :class:`LetterTally`.
     letters: dict[str, "LetterTally"] = field(default_factory=dict)
     letter_names: dict[str, str] = field(default_factory=dict)
+    #: Complaints received in the period, per topic (``[complaints] topics`` order): :class:`ComplaintTally`.
+    complaints: dict[str, "ComplaintTally"] = field(default_factory=dict)
 
     @property
     def is_empty(self) -> bool:
@@ -170,6 +174,50 @@ def letter_stats(session: Session, start: date, end: date, tz: ZoneInfo, today: 
             t.days.append((signed - created).total_seconds() / 86400)
             t.late += signed.astimezone(tz).date() > due
         elif status not in ("sudah_diambil", "dibatalkan"):
+            t.open += 1
+            t.late += today > due
+    return out
+
+
+@dataclass
+class ComplaintTally:
+    """Complaints of one topic received in the period (duplicates merged into another counted apart): what
+    became of them and the days from arrival to the published answer (the median, as the console's summary)."""
+
+    received: int = 0
+    answered: int = 0
+    on_time: int = 0       # answered by the answer's due date (working days on the office calendar)
+    refused: int = 0       # ditolak or bukan wewenang desa
+    open: int = 0
+    late: int = 0          # still open past the answer's due date
+    merged: int = 0
+    days: list[float] = field(default_factory=list)
+
+    @property
+    def median_days(self) -> float | None:
+        return statistics.median(self.days) if self.days else None
+
+
+def complaint_stats(session: Session, start: date, end: date, tz: ZoneInfo, today: date) -> dict[str, ComplaintTally]:
+    """Per topic, the complaints received from ``start`` to ``end`` (office dates). Reads no text and no contact."""
+    first = datetime(start.year, start.month, start.day, tzinfo=tz)
+    last = datetime(end.year, end.month, end.day, tzinfo=tz) + timedelta(days=1)
+    out: dict[str, ComplaintTally] = {}
+    rows = session.execute(select(Complaint.topic, Complaint.status, Complaint.created_at, Complaint.answered_at,
+                                  Complaint.answer_due, Complaint.merged_into)
+                           .where(Complaint.created_at >= first, Complaint.created_at < last))
+    for topic, status, created, answered, due, merged in rows:
+        t = out.setdefault(topic, ComplaintTally())
+        t.received += 1
+        if merged is not None:
+            t.merged += 1
+        elif answered is not None:
+            t.answered += 1
+            t.days.append((answered - created).total_seconds() / 86400)
+            t.on_time += answered.astimezone(tz).date() <= due
+        elif status in ("ditolak", "bukan_wewenang"):
+            t.refused += 1
+        else:
             t.open += 1
             t.late += today > due
     return out
@@ -280,6 +328,7 @@ def build_report(session: Session, start: date, end: date, *, tz: ZoneInfo,
                  service_names: dict[str, str] | None = None,
                  counter_names: dict[str, str] | None = None,
                  letter_names: dict[str, str] | None = None,
+                 complaint_topics: Iterable[str] = (),
                  now: datetime | None = None,
                  progress: Callable[[int, int, date], None] | None = None) -> Report:
     """Reads tickets and ratings of ``start``..``end`` (business dates, inclusive), one day at a time.
@@ -332,6 +381,8 @@ def build_report(session: Session, start: date, end: date, *, tz: ZoneInfo,
     letters = letter_stats(session, start, end, tz, generated.astimezone(tz).date())
     letter_names = dict(letter_names or {})
     letters = {k: letters[k] for k in _ordered(letters, letter_names)}
+    complaints = complaint_stats(session, start, end, tz, generated.astimezone(tz).date())
+    complaints = {k: complaints[k] for k in _ordered(complaints, complaint_topics)}
     return Report(
         office_name=office_name, office_address=office_address, timezone=str(tz.key),
         start=start, end=end, generated_at=generated,
@@ -346,6 +397,7 @@ def build_report(session: Session, start: date, end: date, *, tz: ZoneInfo,
         quick_by_counter={cid: compute_quick(sc for _, c, sc in faces if c == cid)
                           for cid in counter_order if any(c == cid for _, c, _ in faces)},
         ticket_count=tickets, rating_count=ratings, letters=letters, letter_names=letter_names,
+        complaints=complaints,
     )
 
 

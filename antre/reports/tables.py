@@ -221,6 +221,23 @@ def build_tables(report: Report, *, compact: bool = True) -> list[Table]:
                                    percentile90(every)],
                             note="Lama proses: dari permohonan sampai ditandatangani. Lewat perkiraan: ditandatangani "
                                  "sesudah, atau masih diproses melewati, perkiraan selesai jenis suratnya."))
+    if report.complaints:
+        rows = [[topic, c.received, c.answered, c.on_time, c.refused, c.open, c.late, c.merged, c.median_days]
+                for topic, c in report.complaints.items()]
+        tot = [sum(getattr(c, k) for c in report.complaints.values())
+               for k in ("received", "answered", "on_time", "refused", "open", "late", "merged")]
+        every = sorted(d for c in report.complaints.values() for d in c.days)
+        median = (every[(len(every) - 1) // 2] + every[len(every) // 2]) / 2 if every else None
+        tables.append(Table("complaints", "Pengaduan, aspirasi dan permintaan informasi per topik (masuk pada periode ini)",
+                            [Column("topic", "Topik", "text"), Column("received", "Masuk"),
+                             Column("answered", "Dijawab"), Column("on_time", "Tepat waktu"),
+                             Column("refused", "Ditolak / bukan wewenang"), Column("open", "Masih diproses"),
+                             Column("late", "Terlambat"), Column("merged", "Digabung"),
+                             Column("days_median", "Median sampai dijawab (hari)", "min")], rows,
+                            total=["Jumlah", *tot, median],
+                            note="Tepat waktu: dijawab paling lambat pada batas [complaints] answer_days hari kerja "
+                                 "(kalender kantor). Terlambat: belum dijawab dan melewati batas itu. Digabung: "
+                                 "duplikat yang mengikuti laporan lain."))
     if compact and not report.total.open:
         for table in tables[:3]:
             _drop_column(table, "open")
