@@ -36,6 +36,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "restore": ("antre.ops.backup:restore", "restore the database from a backup"),
     "staff": ("antre.ops.staff_cli", "staff accounts of the console: add, passwd, disable, enable, list"),
     "district": ("antre.ops.district_bridge", "district transport: the district broker's logins; ask for a resend"),
+    "district-web": ("web.district.cli", "the district dashboard over the hub's PostgreSQL (read-only); adduser NAME"),
     "hub": ("antre.hub.ingest", "the district's ingester: offices' outbox rows into PostgreSQL, exactly once"),
     "demo": ("antre.ops.demo", "run the whole system on this machine (broker, service, kiosk, display, counter)"),
 }
@@ -85,7 +86,7 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
 
 
 EXTRAS = {"kiosk": "kiosk", "display": "display", "announce": "display", "counter": "counter",
-          "report": "reports", "web": "web"}
+          "report": "reports", "web": "web", "district-web": "web"}
 
 
 def _not_installed(command: str, missing: str | None) -> int:

@@ -183,4 +183,116 @@ def sweep(conn, *, now: datetime | None = None, resend_after: float = RESEND_AFT
     return resends
 
 
-__all__ = ["Row", "Resend", "connect", "create_schema", "ingest", "sweep", "plain_url", "SCHEMA"]
+# ---------------------------------------------------------------------- the dashboard's reads
+
+STAFF_SCHEMA = """
+CREATE TABLE IF NOT EXISTS district_staff (
+    name          text PRIMARY KEY,
+    full_name     text NOT NULL,
+    password_hash text NOT NULL,
+    disabled      boolean NOT NULL DEFAULT false,
+    created_at    timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS district_sessions (
+    token_hash text PRIMARY KEY,
+    name       text NOT NULL REFERENCES district_staff (name),
+    expires_at timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS district_audit (
+    id      bigserial PRIMARY KEY,
+    at      timestamptz NOT NULL DEFAULT now(),
+    actor   text NOT NULL,
+    action  text NOT NULL,
+    subject text NOT NULL DEFAULT ''
+);
+"""
+_OFFICES_SQL = """
+WITH today AS (
+    SELECT office_id, seq, kind, at, data FROM district_events
+    WHERE business_date = %(day)s AND kind IN ('issued', 'called', 'completed', 'skipped', 'transferred')
+), last_kind AS (
+    SELECT DISTINCT ON (office_id, data->>'number') office_id, kind
+    FROM today ORDER BY office_id, data->>'number', seq DESC
+), first_call AS (
+    SELECT DISTINCT ON (office_id, data->>'number') office_id,
+           extract(epoch FROM at - (data->>'issued_at')::timestamptz) / 60 AS wait_min
+    FROM today WHERE kind = 'called' ORDER BY office_id, data->>'number', seq
+), ratings AS (
+    SELECT office_id, count(*) AS n,
+           avg((data->'elements'->>0)::int) e1, avg((data->'elements'->>1)::int) e2,
+           avg((data->'elements'->>2)::int) e3, avg((data->'elements'->>3)::int) e4,
+           avg((data->'elements'->>4)::int) e5, avg((data->'elements'->>5)::int) e6,
+           avg((data->'elements'->>6)::int) e7, avg((data->'elements'->>7)::int) e8,
+           avg((data->'elements'->>8)::int) e9
+    FROM district_events
+    WHERE kind = 'rating' AND business_date >= %(month)s AND business_date <= %(day)s
+      AND jsonb_typeof(data->'elements') = 'array'
+    GROUP BY office_id
+), letters AS (
+    SELECT office_id, count(*) AS signed FROM district_events
+    WHERE kind = 'letter' AND data->>'status' = 'siap_diambil'
+      AND business_date >= %(month)s AND business_date <= %(day)s
+    GROUP BY office_id
+), stats AS (
+    SELECT DISTINCT ON (office_id) office_id, data FROM district_events WHERE kind = 'stats'
+    ORDER BY office_id, seq DESC
+)
+SELECT o.office_id, o.last_heard, o.contiguous, o.head,
+       (SELECT count(*) FROM last_kind l WHERE l.office_id = o.office_id AND l.kind IN ('issued', 'transferred')),
+       (SELECT count(*) FROM today t WHERE t.office_id = o.office_id AND t.kind = 'issued'),
+       (SELECT avg(wait_min) FROM first_call f WHERE f.office_id = o.office_id),
+       r.n, r.e1, r.e2, r.e3, r.e4, r.e5, r.e6, r.e7, r.e8, r.e9,
+       coalesce(l.signed, 0), s.data
+FROM district_offices o
+LEFT JOIN ratings r ON r.office_id = o.office_id
+LEFT JOIN letters l ON l.office_id = o.office_id
+LEFT JOIN stats s ON s.office_id = o.office_id
+ORDER BY o.office_id
+"""
+
+
+def create_staff_schema(conn) -> None:
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK + 1,))
+        conn.execute(SCHEMA + STAFF_SCHEMA)
+
+
+def offices_overview(conn, day, month_start) -> list[dict[str, Any]]:
+    """One dict per office: last heard, rows missing, waiting now, tickets today, mean wait (minutes, first call
+    minus issue), IKM elements' means this month (``elements``: nine means or None) and ratings counted,
+    letters signed this month, the latest counts (letters, complaints)."""
+    out = []
+    for r in conn.execute(_OFFICES_SQL, {"day": day, "month": month_start}).fetchall():
+        counts = (r[18] or {}).get("counts", {}) if isinstance(r[18], dict) else {}
+        out.append({
+            "office": r[0], "last_heard": r[1], "missing": max(0, (r[3] or 0) - (r[2] or 0)),
+            "waiting": r[4], "tickets_today": r[5], "avg_wait": float(r[6]) if r[6] is not None else None,
+            "ratings": r[7] or 0,
+            "elements": [float(x) for x in r[8:17]] if r[7] else None,
+            "letters_signed": r[17], "letters": counts.get("letters") or {}, "complaints": counts.get("complaints") or {},
+        })
+    return out
+
+
+def office_days(conn, office: str, first, last) -> list[tuple]:
+    """``(day, issued, completed, skipped)`` per business day of ``office`` from ``first`` to ``last``."""
+    return conn.execute(
+        """SELECT business_date, count(*) FILTER (WHERE kind = 'issued'), count(*) FILTER (WHERE kind = 'completed'),
+                  count(*) FILTER (WHERE kind = 'skipped')
+           FROM district_events WHERE office_id = %s AND business_date BETWEEN %s AND %s
+             AND kind IN ('issued', 'completed', 'skipped')
+           GROUP BY business_date ORDER BY business_date""", (office, first, last)).fetchall()
+
+
+def office_services(conn, office: str, day) -> list[tuple]:
+    """``(service, issued, completed, skipped)`` of ``office`` on ``day``."""
+    return conn.execute(
+        """SELECT data->>'service', count(*) FILTER (WHERE kind = 'issued'),
+                  count(*) FILTER (WHERE kind = 'completed'), count(*) FILTER (WHERE kind = 'skipped')
+           FROM district_events WHERE office_id = %s AND business_date = %s
+             AND kind IN ('issued', 'completed', 'skipped')
+           GROUP BY 1 ORDER BY 1""", (office, day)).fetchall()
+
+
+__all__ = ["Row", "Resend", "connect", "create_schema", "ingest", "sweep", "plain_url", "SCHEMA",
+           "create_staff_schema", "offices_overview", "office_days", "office_services"]
