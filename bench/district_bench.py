@@ -8,7 +8,9 @@ them. Every figure is printed beside PostgreSQL's own insert rate measured in th
 - baseline 1: durable single-row commits per second (one connection, autocommit INSERT);
 - baseline 2: rows per second of one bare batched INSERT ... SELECT unnest(...) per 2000 rows, no MQTT;
 - ingest: rows per second from the first publish until every row is stored exactly once;
-- lag: publish -> committed, per row (p50, p95, max), at a paced "busy morning" rate.
+- lag: publish -> row written, per row (p50, p95, max), at a paced "busy morning" rate;
+- the dashboard's overview page (HTTP, signed in, ranked by IKM) over a year of history for every office,
+  beside a bare count of today's rows per office.
 
 See docs/scaling.md for the figures of a run and what they mean.
 """
@@ -66,6 +68,67 @@ def batched_inserts(url: str, n: int, batch: int = 2000) -> float:
     return rate
 
 
+def dashboard_times(url: str, names: list[str], days: int, per_day: int) -> dict:
+    """A year (``days``) of history for every office, written by SQL (generate_series), then the dashboard's
+    overview page through its Starlette app (HTTP, signed in), beside the bare SQL of a count of today's rows."""
+    import threading
+
+    import uvicorn
+
+    from antre.ops.devtools import free_port, port_open
+    from web.district.app import Dashboard, add_staff
+    from zoneinfo import ZoneInfo
+    conn = district_store.connect(url)
+    today = datetime.now(ZoneInfo("Asia/Jakarta")).date()
+    t0 = time.perf_counter()
+    with conn.transaction():
+        conn.execute("""
+            INSERT INTO district_events (office_id, seq, kind, at, business_date, data)
+            SELECT o, 1000000 + d * %(per)s + k,
+                   (ARRAY['issued','called','completed','rating'])[k %% 4 + 1],
+                   (%(today)s::date - d)::timestamptz + make_interval(hours => 1, mins => k),
+                   %(today)s::date - d,
+                   CASE WHEN k %% 4 = 3 THEN jsonb_build_object('number', 'A-' || (k / 4), 'service', 'adminduk',
+                                                              'score', 4, 'elements', '[4,4,3,4,4,3,4,4,4]'::jsonb)
+                        ELSE jsonb_build_object('number', 'A-' || (k / 4), 'service', 'adminduk',
+                                                'issued_at', (%(today)s::date - d)::timestamptz + make_interval(hours => 1, mins => k - k %% 4))
+                   END
+            FROM unnest(%(names)s::text[]) AS o, generate_series(1, %(days)s) AS d, generate_series(0, %(per)s - 1) AS k
+            """, {"per": per_day, "today": today, "names": names, "days": days})
+    conn.execute("ANALYZE district_events")
+    conn.commit()
+    rows = conn.execute("SELECT count(*) FROM district_events").fetchone()[0]
+    fill_s = time.perf_counter() - t0
+    add_staff(url, "bench", "bench", "bench password long")
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(Dashboard(url).app, host="127.0.0.1", port=port, log_level="warning"))
+    threading.Thread(target=server.run, daemon=True).start()
+    wait_for(lambda: port_open(port), 20, "the dashboard")
+    import urllib.parse
+    import urllib.request
+    jar = urllib.request.HTTPCookieProcessor()
+    opener = urllib.request.build_opener(jar)
+    opener.open(f"http://127.0.0.1:{port}/masuk",
+                urllib.parse.urlencode({"name": "bench", "password": "bench password long"}).encode()).read()
+    times = []
+    for _ in range(5):
+        t = time.perf_counter()
+        body = opener.open(f"http://127.0.0.1:{port}/?urut=ikm").read()
+        times.append(time.perf_counter() - t)
+    assert body.count(b"data-office=") >= len(names)
+    base = []
+    for _ in range(5):
+        t = time.perf_counter()
+        conn.execute("SELECT office_id, count(*) FROM district_events WHERE business_date = %s GROUP BY 1",
+                     (today,)).fetchall()
+        base.append(time.perf_counter() - t)
+    conn.close()
+    server.should_exit = True
+    page, bare = statistics.median(times), statistics.median(base)
+    return {"history_rows": rows, "history_fill_s": fill_s, "dashboard_page_ms": page * 1000,
+            "baseline_today_count_ms": bare * 1000, "dashboard_vs_today_count": page / bare}
+
+
 def count(url: str, names: list[str]) -> int:
     conn = district_store.connect(url)
     try:
@@ -81,6 +144,8 @@ def main() -> int:
     ap.add_argument("--hubs", type=int, default=2)
     ap.add_argument("--paced-rate", type=float, default=100.0, help="rows/s for the lag run (busy morning)")
     ap.add_argument("--paced-seconds", type=float, default=20.0)
+    ap.add_argument("--history-days", type=int, default=365, help="days of history for the dashboard's time (0: none)")
+    ap.add_argument("--history-rows", type=int, default=20, help="rows per office and day of that history")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     out: dict = {"offices": args.offices, "rows_per_office": args.rows, "hubs": args.hubs}
@@ -140,6 +205,8 @@ def main() -> int:
         out["lag_ms_max"] = lags[-1]
         out["hub_shares"] = [h.ingested for h in hubs]
         sim.stop()
+        if args.history_days:
+            out.update(dashboard_times(url, names, args.history_days, args.history_rows))
     finally:
         for h in hubs:
             h.stop()

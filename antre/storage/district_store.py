@@ -234,7 +234,8 @@ WITH today AS (
       AND business_date >= %(month)s AND business_date <= %(day)s
     GROUP BY office_id
 ), stats AS (
-    SELECT DISTINCT ON (office_id) office_id, data FROM district_events WHERE kind = 'stats'
+    SELECT DISTINCT ON (office_id) office_id, data FROM district_events
+    WHERE kind = 'stats' AND business_date > %(day)s - 31   -- an office silent for a month shows no counts
     ORDER BY office_id, seq DESC
 )
 SELECT o.office_id, o.last_heard, o.contiguous, o.head,
