@@ -29,7 +29,7 @@ def xvfb():
 
 def check(k, name: str, size: str) -> dict:
     """Screenshot of the screen ``name`` (its screen's name, with - for _), and its sizes checked."""
-    screen = name.replace("-", "_").replace("rate_element", "rate_face")
+    screen = name.replace("-", "_").replace("rate_element", "rate_face").replace("home_closed", "home")
     ui = k.wait(lambda ui: ui["screen"] == screen and ui["settled"] and ui.get("sizes", {}).get("targets"),
                 f"{name} laid out")
     k.screenshot(f"{size}-{name}")
@@ -39,6 +39,8 @@ def check(k, name: str, size: str) -> dict:
     m = metrics(w, h)
     assert s["tp"] == m.target_px and s["min_font"] == m.min_font_px and s["portrait"] == m.portrait
     small = [t for t in s["targets"] if t["w"] < m.target_px or t["h"] < m.target_px]
+    scrolled = [t["tag"] for t in s["targets"] if "visible" in t and (t["w"], t["h"]) != (t["visible"]["w"],
+                                                                                        t["visible"]["h"])]
     # A target in a list that scrolls is checked where it is drawn (the rest is reached by scrolling).
     for t in s["targets"]:
         t.update(t.get("visible", {}))
@@ -53,7 +55,6 @@ def check(k, name: str, size: str) -> dict:
                 and not _nested(a, b)]
     assert not overlaps, f"{size} {name}: overlapping targets {overlaps}"
     assert s["smallest_text"]["px"] >= m.min_font_px, f"{size} {name}: {s['smallest_text']}"
-    scrolled = [t["tag"] for t in ts if "visible" in t and (t["w"], t["h"]) != (t["visible"]["w"], t["visible"]["h"])]
     if size != "800x480":
         assert not scrolled, f"{size} {name}: only the 7-inch panel may need scrolling: {scrolled}"
     return ui
@@ -112,3 +113,38 @@ def test_every_screen_has_big_targets_and_readable_text(offices, kiosks, size):
     k.touch("message:home")
     k.hold("staff_corner", lambda ui: ui["screen"] == "pin")
     check(k, "pin", size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_closed_office_keeps_the_service_names_and_says_when_it_opens(tmp_path, broker, kiosks, size):
+    """Defect 2 on screen: closed today, open tomorrow 08.00-09.00: every service keeps its name, its line
+    says when it opens again, the banner too; nothing can be taken and the sizes still hold."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from antre.wording import DAYS
+    from tests.conftest import start_office
+
+    now = datetime.now(ZoneInfo("Asia/Jakarta"))
+    tomorrow = now + timedelta(days=1)
+    hours = "\n".join(f'{d} = "{"08:00-09:00" if d == tomorrow.strftime("%a").lower() else "closed"}"'
+                      for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
+    office = start_office(tmp_path, broker, enforce_hours=True,
+                          extra=f'\n[office.hours]\n{hours}\n\n[kiosk]\nclient_id = "kiosk-closed-{size}"\n')
+    try:
+        k = kiosks(office, size=size)
+        when = f"besok, {DAYS['id'][tomorrow.weekday()]} pukul 08.00"
+        line = f"{T('closed_short')}  \u2022  {T('opens_next', when=when)}"
+        ui = k.wait(lambda ui: ui["availability"] == "closed" and all(
+            ui["widgets"].get(f"service:{c}", {}).get("subtext") == line
+            and line in ui["widgets"][f"service:{c}"].get("drawn", "") for c in ("adminduk", "surat", "umum")),
+            "the closed office's buttons")
+        assert ui["banner"] == T("closed_next", when=when)
+        for code, name in (("adminduk", "Administrasi Kependudukan (KTP/KK)"), ("surat", "Surat Keterangan"),
+                           ("umum", "Pengaduan dan Layanan Lainnya")):
+            w = ui["widgets"][f"service:{code}"]
+            assert w["text"].startswith(name) and w["disabled"] and name.split()[0] in w["drawn"]
+        check(k, "home-closed", size)
+    finally:
+        office.client.stop()
+        office.service.stop()
