@@ -228,3 +228,60 @@ def test_bridge_settings_refuse_what_would_be_unsafe():
     assert topics == ["topic antre/v2/desa-a/district/event out 1", "topic antre/v2/desa-a/district/head out 1",
                       "topic antre/v2/desa-a/district/resend in 1"]
     assert "bridge_insecure false" in text and "cleansession false" in text and "address h:8884" in text
+
+
+def test_the_shipped_office_broker_with_its_acl_carries_rows_out_and_resend_requests_in(tmp_path, pg):
+    """The office broker as installed (broker_config/antre.conf, `antre broker setup` logins and ACL) plus the
+    bridge file: the service logs in as antre-service; a resend request from the district comes in through the
+    bridge and the service answers it."""
+    from antre.ops import broker as broker_setup
+    from tests.support import ShippedBroker, TestClient, write_config, ServiceProcess
+    office_id = f"desa{uuid.uuid4().hex[:6]}"
+    ca, crt, key = make_ca(tmp_path)
+    central_dir = tmp_path / "central"
+    central_dir.mkdir()
+    passwords = central_setup(central_dir, [office_id], ["hub"])
+    central = Central(central_dir, ca, crt, key).start()
+    (tmp_path / "office").mkdir()
+    office_broker = ShippedBroker(tmp_path / "office", tmp_path / "antre.passwd", tmp_path / "antre.acl")
+    etc = tmp_path / "etc-antre"
+    broker_setup.setup(add=[broker_setup.Device("admin-1", "admin")], out=etc, passwd_file=tmp_path / "antre.passwd",
+                       acl_file=tmp_path / "antre.acl", host="127.0.0.1", port=office_broker.port, office=office_id)
+    service_login = etc / "devices" / "antre-service.toml"   # the service's own login, on this broker's port
+    service_login.write_text(service_login.read_text().replace("mqtt://localhost:1883",
+                                                               f"mqtt://127.0.0.1:{office_broker.port}"))
+    (tmp_path / "office" / "conf.d" / "antre-district.conf").write_text(
+        bridge_conf_text(office_id, central.url, passwords[office_id], ca))
+    office_broker.start()
+    cfg = write_config(tmp_path / "antre.toml", mqtt_url=office_broker.url, db_path=tmp_path / "antre.db",
+                       office_id=office_id)
+    service = ServiceProcess(cfg, tmp_path / "service.log").start(
+        env={"ANTRE_MQTT_FILE": str(etc / "devices" / "antre-service.toml")})
+    admin_pw = broker_setup.existing_password(etc / "devices" / "admin-1.toml")
+    client = TestClient(office_broker.url, office_id, username="admin-1", password=admin_pw).start()
+    hub = Hub(central.url, pg.url, "hub", username="hub", password=passwords["hub"], ca_file=str(ca),
+              resend_after=1.0)
+    hub.start()
+    try:
+        client.wait_state(lambda s: True, "the service's state")
+        for _ in range(4):
+            client.ok("issue_ticket", service="adminduk")
+        wait_for(lambda: stored(pg, office_id) == outbox_seqs(tmp_path / "antre.db") and stored(pg, office_id),
+                 timeout=30, what="the rows at the district through the shipped broker")
+        # The district loses rows 2-3 (say a restore of an old backup): the hub asks, the request goes in
+        # through the bridge, the service publishes them again.
+        conn = district_store.connect(pg.url)
+        with conn.transaction():
+            conn.execute("DELETE FROM district_events WHERE office_id = %s AND seq IN (2, 3)", (office_id,))
+            conn.execute("UPDATE district_offices SET contiguous = 1, resend_asked_at = NULL WHERE office_id = %s",
+                         (office_id,))
+        conn.close()
+        wait_for(lambda: stored(pg, office_id) == outbox_seqs(tmp_path / "antre.db"), timeout=30,
+                 what="rows 2-3 resent through the bridge")
+        assert "district: resent" in service.output()
+    finally:
+        hub.stop()
+        client.stop()
+        service.stop()
+        office_broker.stop()
+        central.stop()

@@ -204,3 +204,34 @@ def test_rows_have_a_whitelist_of_fields():
     assert district.district_payload("letter_status", {"ref": "abc", "status": "diperiksa"}) == (
         "letter", {"status": "diperiksa"})
     assert district.district_payload("something_new", {"x": 1}) is None
+
+
+def test_antre_district_resend_asks_the_service_from_the_command_line(office):
+    import subprocess
+    import sys
+
+    from antre.config import MqttConfig
+    from antre.link.mqtt import MqttLink
+    from tests.support import ROOT
+    topics = office.client.topics
+    got: list[dict] = []
+    hub = MqttLink(MqttConfig(url=office.broker.url), topics, "hub-cli", "admin")
+    hub.subscribe(topics.district_event, lambda t, p: got.append(json.loads(p)))
+    hub.start()
+    try:
+        wait_for(hub.connected.is_set, what="the listener to connect")
+        for _ in range(3):
+            office.client.ok("issue_ticket", service="adminduk")
+        wait_for(lambda: len([g for g in got if g["kind"] == "issued"]) == 3, what="three rows")
+        first = min(g["seq"] for g in got if g["kind"] == "issued")
+        before = len(got)
+        done = subprocess.run([sys.executable, "-m", "antre", "district", "--config", str(office.config_path), "resend",
+                               str(first), str(first + 1)], capture_output=True, text=True, cwd=ROOT, timeout=60)
+        assert done.returncode == 0, done.stderr
+        wait_for(lambda: len(got) >= before + 2, what="the rows asked for")
+        assert [g["seq"] for g in got[before:]] == [first, first + 1]
+        bad = subprocess.run([sys.executable, "-m", "antre", "district", "--config", str(office.config_path), "resend",
+                              "5", "2"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+        assert bad.returncode == 2 and "FROM and TO" in bad.stderr
+    finally:
+        hub.stop()
