@@ -12,6 +12,7 @@ unit its own MQTT login.
 from __future__ import annotations
 
 import os
+import shlex
 import re
 import shutil
 import subprocess
@@ -359,3 +360,22 @@ def test_sysusers_and_tmpfiles_create_user_and_directories(tmp_path):
     for d in ("var/lib/antre", "var/lib/antre/backups", "var/lib/antre/complaint-photos", "run/antre"):
         st = (root / d).stat()
         assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (uid, gid, 0o750), d
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (UNIT_DIR / "district").glob("*.service")))
+def test_district_units_run_a_real_subcommand_with_the_sandbox(name):
+    """The district server's units (systemd/district/: not installed on an office Pi)."""
+    import argparse
+
+    from antre.cli import build_parser
+    unit = parse_unit(UNIT_DIR / "district" / name)
+    argv = shlex.split(one(unit, "Service", "ExecStart"))
+    assert argv[0] == ANTRE and argv[1] in ("hub", "district-web")
+    # The options parse (${VARS} stand for the EnvironmentFile's values).
+    args = build_parser(argv[1]).parse_args([a.replace("${", "X").replace("}", "") for a in argv[1:]])
+    assert isinstance(args, argparse.Namespace)
+    assert one(unit, "Service", "User") == "antre" and one(unit, "Service", "Restart") == "always"
+    for key in ("ProtectHome", "PrivateTmp", "NoNewPrivileges", "RestrictSUIDSGID"):
+        assert one(unit, "Service", key) == "true", key
+    assert one(unit, "Service", "ProtectSystem") == "strict"
+    assert one(unit, "Service", "CapabilityBoundingSet") == ""

@@ -36,6 +36,9 @@ from antre.storage.district_store import Row
 log = logging.getLogger("antre.hub")
 
 BATCH = 2000
+#: Rows held while PostgreSQL is away; beyond this the oldest are dropped (logged): the offices keep them and the
+#: hub asks for them again once the database is back, so memory stays bounded however long the outage.
+MAX_PENDING = 200_000
 SWEEP_SECONDS = 5.0
 MAX_PAYLOAD = 16384
 _OFFICE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
@@ -181,6 +184,10 @@ class Hub:
                     self._ask(district_store.sweep(conn, resend_after=self.resend_after))
             except Exception:  # noqa: BLE001 - the database away: keep what was read, try again
                 log.exception("could not write to PostgreSQL; trying again")
+                if len(pending) > MAX_PENDING:
+                    log.warning("dropping %d rows held while PostgreSQL is away; they will be asked for again",
+                                len(pending) - MAX_PENDING)
+                    del pending[:len(pending) - MAX_PENDING]
                 if conn is not None:
                     try:
                         conn.close()
