@@ -574,6 +574,8 @@ class KioskApp(App):
                 choices.append(f"{t('checkin')}, {t('checkin_sub')}")
             if self.has_letters and self.availability == logic.OK:
                 choices.append(f"{t('letter_pickup')}, {t('letter_pickup_sub')}")
+            if self.has_letter_form and self.availability == logic.OK:
+                choices.append(f"{t('letter_request')}, {t('letter_request_sub')}")
             if self.availability == logic.OK:
                 choices.append(f"{t('priority')}: " + ", ".join(
                     t(f"priority_{k}") for k in ("lansia", "disabilitas", "ibu_hamil")))
@@ -607,7 +609,23 @@ class KioskApp(App):
             return Guidance(t(scr.prompt_key), [scr.shown] if scr.typed else [], [t("back")])
         if name == "pin":
             return Guidance(t("staff_pin"), [], [t("cancel")])
-        return Guidance(self.home_title)
+        return self._guidance_from(scr)
+
+    def _guidance_from(self, scr: Screen) -> Guidance:
+        """A screen without words of its own for "Dengarkan" (a newer flow's): its title or prompt labels
+        (tags ending in ``:title``, ``:prompt`` or ``:question``) and its buttons' words, top to bottom."""
+        from kivy.uix.label import Label
+
+        question, details, choices = [], [], []
+        widgets = [w for w in scr.walk(restrict=True) if self._shown(w) and w.width > 1 and w.height > 1]
+        widgets.sort(key=lambda w: (-w.to_window(w.x, w.y)[1] - w.height, w.to_window(w.x, w.y)[0]))
+        for w in widgets:
+            tag = getattr(w, "tag", "")
+            if isinstance(w, BigButton) and not w.disabled and w.text:
+                choices.append(f"{w.text}, {w.subtext}" if w.subtext else w.text)
+            elif isinstance(w, Label) and tag and w.text.strip() and not isinstance(w.parent, BigButton):
+                (question if tag.endswith((":title", ":prompt", ":question")) else details).append(w.text)
+        return Guidance(" ".join(question) or self.home_title, details, choices)
 
     # ------------------------------------------------------------------ MQTT (paho's thread)
 

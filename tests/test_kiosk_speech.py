@@ -201,3 +201,26 @@ def test_rating_only_screen_is_spoken_too(offices, kiosks, tmp_path):
     ui, text = Listener(k, wav).listen("rate_wait")
     assert parts(text) == [T("rate_wait"), ui["widgets"]["wait:sub"]["text"]]
     assert "Loket 2" in text
+
+
+def test_a_newer_flows_screens_are_spoken_from_their_own_words(offices, kiosks, tmp_path):
+    """Screens added later (here 'Ajukan surat') need no words of their own for "Dengarkan": their
+    title or prompt and their buttons are read."""
+    wav = tmp_path / "said.wav"
+    office = offices(f'audio_player = "cp {{}} {wav}"\n\n[letters]\nkiosk_form = true\npickup_service = "surat"\n')
+    k = kiosks(office)
+    ear = Listener(k, wav)
+    ui, text = ear.listen("home")
+    w = ui["widgets"]["letter_request"]
+    assert f"{w['text']}, {w['subtext']}" in parts(text)
+    k.touch("letter_request")
+    ui, text = ear.listen("lettertypes")
+    w = ui["widgets"]
+    assert parts(text)[0] == w["lettertypes:title"]["text"]
+    buttons = [v["text"] for tag, v in w.items() if tag.startswith("lettertype:")]
+    assert buttons and all(any(b in p for p in parts(text)) for b in buttons)
+    assert w["lettertypes:back"]["text"] in parts(text)
+    k.touch("lettertype:kehilangan")
+    ui, text = ear.listen("letterform")
+    assert parts(text)[0] == ui["widgets"]["letterform:prompt"]["text"]
+    assert ui["widgets"]["letterform:next"]["text"] in parts(text)
