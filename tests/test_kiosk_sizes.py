@@ -41,6 +41,7 @@ def check(k, name: str, size: str) -> dict:
     small = [t for t in s["targets"] if t["w"] < m.target_px or t["h"] < m.target_px]
     scrolled = [t["tag"] for t in s["targets"] if "visible" in t and (t["w"], t["h"]) != (t["visible"]["w"],
                                                                                         t["visible"]["h"])]
+    full_min = min(min(t["w"], t["h"]) for t in s["targets"])
     # A target in a list that scrolls is checked where it is drawn (the rest is reached by scrolling).
     for t in s["targets"]:
         t.update(t.get("visible", {}))
@@ -55,6 +56,8 @@ def check(k, name: str, size: str) -> dict:
                 and not _nested(a, b)]
     assert not overlaps, f"{size} {name}: overlapping targets {overlaps}"
     assert s["smallest_text"]["px"] >= m.min_font_px, f"{size} {name}: {s['smallest_text']}"
+    print(f"{size} {name}: smallest target {full_min} px (floor {m.target_px}), "
+          f"smallest text {s['smallest_text']['px']} px (floor {m.min_font_px})")
     if size != "800x480":
         assert not scrolled, f"{size} {name}: only the 7-inch panel may need scrolling: {scrolled}"
     return ui
