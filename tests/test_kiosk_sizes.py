@@ -29,7 +29,7 @@ def xvfb():
 
 def check(k, name: str, size: str) -> dict:
     """Screenshot of the screen ``name`` (its screen's name, with - for _), and its sizes checked."""
-    screen = name.replace("-", "_").replace("rate_element", "rate_face").replace("home_closed", "home")
+    screen = name.replace("-", "_").replace("rate_element", "rate_face").replace("home_closed", "home").replace("rate_pick_many", "rate_pick")
     ui = k.wait(lambda ui: ui["screen"] == screen and ui["settled"] and ui.get("sizes", {}).get("targets"),
                 f"{name} laid out")
     k.screenshot(f"{size}-{name}")
@@ -151,3 +151,16 @@ def test_closed_office_keeps_the_service_names_and_says_when_it_opens(tmp_path, 
     finally:
         office.client.stop()
         office.service.stop()
+
+
+def test_many_rateable_numbers_fit_or_scroll_on_the_small_panel(offices, kiosks):
+    """Eight numbers to pick from on the 7-inch panel: the list scrolls instead of running over the
+    buttons under it; every target is still 20 mm and none overlap."""
+    office = offices()
+    numbers = [serve(office) for _ in range(8)]
+    office.client.wait_state(lambda s: len(s["rateable"]) == 8, "eight rateable tickets")
+    k = kiosks(office, size="800x480")
+    k.touch("rate")
+    k.wait(lambda ui: f"rate:{numbers[-1]}" in ui["widgets"], "the numbers listed")
+    ui = check(k, "rate-pick-many", "800x480")
+    assert not ui["widgets"]["rate_pick:type"]["disabled"]
