@@ -231,6 +231,9 @@ class CounterConfig:
     devices: list[str] = checked(default_factory=list, check=login_names,
                                  doc="broker logins (counter devices) that may operate this counter; empty: "
                                      "any counter device whose presence names it (docs/security.md)")
+    rating_kiosk: str = checked("", check=lambda v: login_names([v]) if v else None,
+                                doc="broker login of this counter's rating-only kiosk: it may rate the tickets this "
+                                    "counter completed without their rating code")
 
 
 @dataclass(frozen=True)
@@ -277,6 +280,9 @@ class QueueConfig:
     recent_calls: int = checked(10, check=in_range(1, 50))
     rating_window_minutes: int = checked(60, check=in_range(1, 24 * 60),
                                          doc="how long after completion a ticket can be rated from the kiosk list")
+    rating_code_required: bool = checked(False, doc="'rate' needs the ticket's rating code (printed on it) unless it "
+                                                    "comes from the counter's rating kiosk; turn on once every "
+                                                    "kiosk asks for the code (docs/protocol.md)")
     max_payload_bytes: int = checked(8192, check=in_range(256, 1_000_000))
     max_command_age: float = checked(5.0, check=non_negative,
                                      doc="seconds a command may arrive later than usual before it is refused as "

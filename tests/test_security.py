@@ -51,6 +51,7 @@ id = "loket-3"
 name = "Loket 3"
 services = {json.dumps(list(ALL_SERVICES))}
 devices = ["counter-2"]
+rating_kiosk = "kiosk-2"
 """
 # Bookings for every slot of every day, checked in at any time of the day.
 APPOINTMENTS = """
@@ -99,7 +100,7 @@ class SecureOffice:
         self.broker.stop()
 
 
-def start_secure_office(work: Path) -> SecureOffice:
+def start_secure_office(work: Path, queue: str = "") -> SecureOffice:
     office_id = f"s{uuid.uuid4().hex[:8]}"
     b = ShippedBroker(work, work / "antre.passwd", work / "antre.acl")
     broker.setup(add=DEVICES, out=work / "etc", passwd_file=work / "antre.passwd", acl_file=work / "antre.acl",
@@ -108,7 +109,8 @@ def start_secure_office(work: Path) -> SecureOffice:
     passwords = {p.stem: broker.existing_password(p) for p in devices.glob("*.toml")}
     b.start()
     cfg = write_config(work / "antre.toml", mqtt_url="mqtt://127.0.0.1:1", db_path=work / "antre.db",
-                       office_id=office_id, services=NO_QUOTA_SERVICES, counters=COUNTERS, extra=APPOINTMENTS)
+                       office_id=office_id, services=NO_QUOTA_SERVICES, counters=COUNTERS, extra=APPOINTMENTS,
+                       queue=queue)
     service = ServiceProcess(cfg, work / "service.log").start(
         env={"ANTRE_MQTT_FILE": str(devices / "antre-service.toml")})
     office = SecureOffice(office_id, b, passwords, service, work, [])
@@ -425,6 +427,66 @@ def test_booking_codes_cannot_be_guessed_through_a_kiosk(secure):
         (nowhere.code, nowhere.message.replace(unknown, "#")) == ("booking_not_found", "no booking with code #")
     ticket = kiosk2.ok("check_in", code=code)
     assert ticket["booking"] == code and ticket["channel"] == "kiosk"
+
+
+def test_rating_codes_cannot_be_guessed_and_only_the_counters_rating_kiosk_rates_without_one(tmp_path):
+    office = start_secure_office(tmp_path, queue="rating_code_required = true")
+    try:
+        staff, kiosk1, kiosk2 = office.login("staff"), office.login("kiosk-1"), office.login("kiosk-2")
+        counter1 = office.login("counter-1", counters=["loket-1"])
+        counter2 = office.login("counter-2")
+        staff.wait_state(lambda s: True)
+        a1 = kiosk1.ok("issue_ticket", service="umum")
+        a2 = kiosk1.ok("issue_ticket", service="umum")
+        a3 = kiosk1.ok("issue_ticket", service="umum")
+        codes = [a["rating_code"] for a in (a1, a2, a3)]
+        assert all(len(c) == 4 and c.isdigit() for c in codes), codes
+        # The code goes to the issuing kiosk only: never in the public event.
+        issued = wait_for(lambda: len(staff.events_of("ticket_issued")) >= 3 and staff.events_of("ticket_issued"))
+        assert not any("rating_code" in e for e in issued), issued
+        first = counter1.ok("call_next", counter="loket-1")["number"]
+        counter1.ok("complete", counter="loket-1")
+        third = counter2.ok("call_next", counter="loket-3")["number"]
+        assert third != first
+        counter2.ok("complete", counter="loket-3")
+        code_of = {a["number"]: a["rating_code"] for a in (a1, a2, a3)}
+
+        # Without the code: refused to an ordinary kiosk, and to the rating kiosk for another counter's ticket.
+        assert kiosk1.error("rate", ticket=first, score=4) == "rating_code_required"
+        assert kiosk2.error("rate", ticket=first, score=4) == "rating_code_required"
+        assert kiosk1.error("rate", ticket=third, score=4) == "rating_code_required"
+        # The rating kiosk bound to loket-3 rates what loket-3 completed without a code.
+        assert kiosk2.ok("rate", ticket=third, score=3)["counter"] == "loket-3"
+        assert kiosk2.error("rate", ticket=third, score=4) == "already_rated"
+
+        # A wrong code and a ticket that does not exist are answered alike.
+        wrong = next(f"{i:04d}" for i in range(10_000) if f"{i:04d}" != code_of[first])
+        nowhere = kiosk2.request("rate", ticket="Z-999", score=4, code=wrong)
+        bad = kiosk2.request("rate", ticket=first, score=4, code=wrong)
+        assert (nowhere.code, nowhere.message.replace("Z-999", "#")) == (bad.code, bad.message.replace(first, "#")) \
+            == ("rating_code_wrong", "the rating code does not match ticket #")
+
+        # A burst of guesses from one kiosk login: a few are checked, the rest refused unread.
+        rids = [uuid.uuid4().hex for _ in range(30)]
+        guesses = [f"{i:04d}" for i in range(10_000) if f"{i:04d}" != code_of[first]][:len(rids)]
+        for rid, guess in zip(rids, guesses):
+            kiosk1.publish_raw(kiosk1.command_topic("rate"), json.dumps(
+                {"request_id": rid, "ticket": first, "score": 1, "code": guess}))
+        answers = [kiosk1.raw_reply(rid)["error"]["code"] for rid in rids]
+        assert answers.count("rating_code_wrong") == CHECKIN_MISSES
+        assert answers.count("too_many_attempts") == len(rids) - CHECKIN_MISSES
+        assert kiosk1.error("rate", ticket=first, score=1, code=code_of[first]) == "too_many_attempts"
+        # The ticket's holder, at the other kiosk, still rates with the printed code: once.
+        rid = uuid.uuid4().hex
+        r = kiosk2.request("rate", ticket=first, score=4, code=code_of[first], request_id=rid)
+        assert r.ok and r.result["counter"] == "loket-1", (r.code, r.message)
+        again = kiosk2.request("rate", ticket=first, score=4, code=code_of[first], request_id=rid)
+        assert again.ok and again.result == r.result   # a retry of the same request gets the same answer
+        assert kiosk2.error("rate", ticket=first, score=2, code=code_of[first]) == "already_rated"
+        with sqlite3.connect(office.work / "antre.db") as db:
+            assert sorted(db.execute("select score from ratings").fetchall()) == [(3,), (4,)]
+    finally:
+        office.stop()
 
 
 # ---------------------------------------------------------------------------- 6: one service per office

@@ -28,6 +28,7 @@ EVENT_TYPES = ("ticket_issued", "ticket_called", "ticket_completed", "ticket_ski
                "ticket_transferred", "rating_received", "letter_status", "complaint_status")
 _REQUEST_ID = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
 _TICKET = re.compile(r"[A-Z]-\d{1,6}")
+_RATING_CODE = re.compile(r"\d{4}")
 _ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
 
 
@@ -230,7 +231,8 @@ COMMANDS: dict[str, dict[str, Arg]] = {
     "bring_back": {"counter": Arg(_counter), "number": _NUMBER} | _CONSOLE,
     "call_number": {"counter": Arg(_counter), "number": _NUMBER} | _CONSOLE,
     "rate": {"ticket": Arg(_string(_TICKET, "a ticket number such as 'A-012'", 16)), "score": Arg(_score),
-             "elements": Arg(_elements, False), "comment": Arg(_comment, False), "date": Arg(_date, False)},
+             "elements": Arg(_elements, False), "comment": Arg(_comment, False), "date": Arg(_date, False),
+             "code": Arg(_string(_RATING_CODE, "the 4-digit rating code printed on the ticket", 4), False)},
     # antre web: appointments, check-in, ticket status (antre/rules/appointments.py)
     "book": {"service": Arg(_service), "date": Arg(_date), "slot": Arg(lambda n, v: _slot(n, v)),
              "name": Arg(lambda n, v: _person_name(n, v)), "phone": Arg(lambda n, v: _phone(n, v)),

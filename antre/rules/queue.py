@@ -45,8 +45,9 @@ from antre import PROTOCOL_VERSION
 from antre.clock import SystemClock
 from antre import opening
 from antre.config import Config, CounterConfig, ServiceConfig
-from antre.errors import CommandError, Conflict, NotFound
+from antre.errors import BadRequest, CommandError, Conflict, NotFound
 from antre.rules.outcome import Outcome
+from antre.rules import rating_code as rating_codes
 from antre.rules.ticket_view import estimate_minutes
 from antre.wording import say_when
 from antre.storage.models import (
@@ -669,7 +670,9 @@ class QueueService:
                         WAITING, None, at, None, None, None, 0, live.day)
         s.execute(insert(EVENTS).values(ticket_id=ticket_id, at=now, kind="issued", from_state=None,
                                              to_state=WAITING, counter_id=None, service_code=svc.code))
-        result = self._ticket_dict(row) | {"ahead": ahead, "estimated_wait_minutes": self.estimate(svc, ahead)}
+        # The rating code goes to the issuing device only (printed on the ticket), never in the event.
+        result = self._ticket_dict(row) | {"ahead": ahead, "estimated_wait_minutes": self.estimate(svc, ahead),
+                                           "rating_code": self.rating_code(s, row.number, ticket_id, live.day)}
 
         def after() -> None:
             live.add_waiting(row)
@@ -863,12 +866,33 @@ class QueueService:
     def _resume(self, s: Session, now: datetime, counter: str) -> Outcome:
         return self._set_paused(s, now, counter, False)
 
+    def rating_code(self, s: Session, number: str, ticket_id: int, day: date) -> str:
+        """The ticket's rating code (antre/rules/rating_code.py); the secret is drawn on first use."""
+        # Not cached: a secret drawn in a transaction that is rolled back was never handed out.
+        meta = s.get(Meta, rating_codes.SECRET_KEY)
+        if meta is None:
+            meta = Meta(key=rating_codes.SECRET_KEY, value=rating_codes.new_secret())
+            s.add(meta)
+            s.flush()
+        return rating_codes.rating_code(meta.value, self.cfg.office.id, day.isoformat(), number, ticket_id)
+
     def _rate(self, s: Session, now: datetime, ticket: str, score: int, elements: list[int] | None = None,
-              comment: str | None = None, date: str | None = None) -> Outcome:
+              comment: str | None = None, date: str | None = None, code: str | None = None,
+              rating_counter: str | None = None) -> Outcome:
+        """``rating_counter`` is set by the service (never by a device) when the sender is the rating kiosk
+        bound to that counter: it may rate what that counter completed without the code."""
         day = self.today.day if date is None else _parse_date(date)
         # populate_existing: earlier commands of this batch changed tickets with Core statements.
         t = s.scalars(select(Ticket).where(Ticket.business_date == day, Ticket.number == ticket)
                       .execution_options(populate_existing=True)).first()
+        own_counter = t is not None and rating_counter is not None and t.counter_id == rating_counter
+        if code is not None or (self.cfg.queue.rating_code_required and not own_counter):
+            # One answer for a wrong code and for no such ticket: a guess learns nothing.
+            if code is None:
+                raise BadRequest("rating_code_required", "type the rating code printed on the ticket "
+                                                         "(4 digits)")
+            if t is None or not rating_codes.codes_equal(code, self.rating_code(s, t.number, t.id, t.business_date)):
+                raise Conflict("rating_code_wrong", f"the rating code does not match ticket {ticket}")
         if t is None:
             raise NotFound("ticket_not_found", f"no ticket {ticket} on {day.isoformat()}")
         if t.state != DONE:

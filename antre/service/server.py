@@ -52,7 +52,7 @@ EXIT_ALREADY_RUNNING = 3
 CHECKIN_MISSES = 5
 CHECKIN_WINDOW = 600.0
 #: Commands that take a code a guesser might try, and the answer that counts as a miss (the same budget).
-GUESSED = {"check_in": "booking_not_found", "letter_pickup": "letter_not_found"}
+GUESSED = {"check_in": "booking_not_found", "letter_pickup": "letter_not_found", "rate": "rating_code_wrong"}
 BATCH_MAX = 64   # commands applied in one transaction at most (group commit under bursts)
 _STOP = object()
 _PUBLISH_STATE = object()
@@ -112,6 +112,8 @@ class QueueServer:
             for device in c.devices:
                 self._pinned.setdefault(device, set()).add(c.id)
         self._unpinned = {c.id for c in cfg.counters if not c.devices}
+        # Rating-only kiosks: login -> the counter whose completed tickets it may rate without their code.
+        self._rating_kiosks = {c.rating_kiosk: c.id for c in cfg.counters if c.rating_kiosk}
         self._declared: dict[str, set[str]] = {}
         self._checkins: dict[str, collections.deque[float]] = {}   # sender -> times of unanswered or missed codes
         self._legacy_seen: set[str] = set()
@@ -420,6 +422,11 @@ class QueueServer:
             authorize(req, self.counters_of)
             if req.command in GUESSED:
                 self._count_checkin(req.sender.client_id)
+            if req.command == "rate" and req.sender is not None and req.sender.role == "kiosk":
+                # Not an argument a device can send (unknown arguments are refused): set here only.
+                counter = self._rating_kiosks.get(req.sender.client_id)
+                if counter is not None:
+                    req.args["rating_counter"] = counter
         except CommandError as exc:
             rid = peek_request_id(payload) if len(payload) <= 1_000_000 else None
             log.warning("refused message on %s: %s (%s)", topic, exc.message, exc.code)
