@@ -86,6 +86,7 @@ class TicketInfo:
     requirements: tuple[str, ...] = ()
     service_name_en: str = ""
     status_url: str = ""  # the website's status page for this ticket ([web] public_url), for the QR code
+    rating_code: str = ""  # the 4 digits that let the ticket's holder rate it (``issue_ticket``'s rating_code)
 
     @classmethod
     def from_result(cls, result: dict[str, Any], requirements: Sequence[str] = (),
@@ -121,6 +122,9 @@ class TicketInfo:
         ahead = result.get("ahead", 0)
         if isinstance(ahead, bool) or not isinstance(ahead, int) or ahead < 0:
             raise ValueError(f"ticket result 'ahead' must be a whole number >= 0: {ahead!r}")
+        code = result.get("rating_code")
+        if code is not None and not (isinstance(code, str) and len(code) == 4 and code.isascii() and code.isdigit()):
+            raise ValueError(f"ticket result 'rating_code' must be 4 digits: {code!r}")
         return cls(
             number=number,
             service=need("service", str),
@@ -133,6 +137,7 @@ class TicketInfo:
             estimated_wait_minutes=wait,
             requirements=tuple(str(r) for r in requirements),
             service_name_en=service_name_en,
+            rating_code=code or "",
         )
 
 
@@ -249,6 +254,7 @@ _TEXTS = {
         "wait_short": "Perkiraan waktu tunggu: kurang dari 1 menit",
         "bring": "Siapkan: ",
         "thanks": "Terima kasih, silakan menunggu nomor Anda dipanggil.",
+        "rating_code": "Kode penilaian layanan: {code}",
         "lansia": "PRIORITAS: LANSIA",
         "disabilitas": "PRIORITAS: DISABILITAS",
         "ibu_hamil": "PRIORITAS: IBU HAMIL",
@@ -261,6 +267,7 @@ _TEXTS = {
         "wait_short": "Estimated wait: under 1 minute",
         "bring": "Please bring: ",
         "thanks": "Thank you. Please wait until your number is called.",
+        "rating_code": "Service rating code: {code}",
         "lansia": "PRIORITY: ELDERLY",
         "disabilitas": "PRIORITY: DISABILITY",
         "ibu_hamil": "PRIORITY: PREGNANT",
@@ -268,19 +275,22 @@ _TEXTS = {
 }
 
 
-def status_url(public_url: str, business_date: "date", number: str) -> str:
-    """The website's status page of a ticket (``[web] public_url``), or "" without a public website."""
+def status_url(public_url: str, business_date: "date", number: str, rating_code: str = "") -> str:
+    """The website's status page of a ticket (``[web] public_url``), or "" without a public website;
+    with the ticket's rating code as ``?kode=`` so a scan can fill it in."""
     if not public_url:
         return ""
-    return f"{public_url.rstrip('/')}/status/{business_date.isoformat()}/{number}"
+    url = f"{public_url.rstrip('/')}/status/{business_date.isoformat()}/{number}"
+    return f"{url}?kode={rating_code}" if rating_code else url
 
 
 def qr_payload(ticket: TicketInfo, office_id: str) -> str:
     """What the QR code says: the ticket's status page when the office's website is public
-    (``[web] public_url``), else ``ANTRE|<office>|<business date>|<number>``."""
+    (``[web] public_url``), else ``ANTRE|<office>|<business date>|<number>`` (and ``|<rating code>``)."""
     if ticket.status_url:
         return ticket.status_url
-    return f"ANTRE|{office_id}|{ticket.business_date.isoformat()}|{ticket.number}"
+    text = f"ANTRE|{office_id}|{ticket.business_date.isoformat()}|{ticket.number}"
+    return f"{text}|{ticket.rating_code}" if ticket.rating_code else text
 
 
 def number_size(number: str, paper_width: PaperWidth) -> tuple[int, int]:
@@ -343,6 +353,9 @@ def layout(ticket: TicketInfo, office: "OfficeConfig", *, paper_width: PaperWidt
         text(t["wait"].format(n=int(math.ceil(wait))) if wait >= 1 else t["wait_short"])
     if ticket.requirements:
         text(t["bring"] + ", ".join(ticket.requirements), max_lines=3)
+    if ticket.rating_code:
+        blocks.append(Feed(1))
+        text(t["rating_code"].format(code=ticket.rating_code), bold=True)
     blocks.append(Feed(1))
     blocks.append(QR(qr_payload(ticket, office.id), size=6 if paper_width == 80 else 5))
     text(t["thanks"])
@@ -577,6 +590,10 @@ def render_png(blocks: Sequence[Block], path: str | Path, paper_width: PaperWidt
 # A sample ticket from the configuration.
 # --------------------------------------------------------------------------
 
+#: The rating code printed on a sample ticket (a real one comes from the service).
+SAMPLE_RATING_CODE = "0387"
+
+
 def sample_ticket(cfg: "Config", *, service: str | None = None, number: int = 12, ahead: int = 3,
                   priority: str | None = None, now: datetime | None = None) -> TicketInfo:
     """A plausible ticket for ``service`` (default: the first service), for previews and test prints."""
@@ -598,7 +615,8 @@ def sample_ticket(cfg: "Config", *, service: str | None = None, number: int = 12
         priority=priority, ahead=ahead, estimated_wait_minutes=ahead * minutes,
         requirements=tuple(svc.requirements),
         # The same QR code as a printed ticket: the status page when the website is public.
-        status_url=status_url(cfg.web.public_url, day, text),
+        status_url=status_url(cfg.web.public_url, day, text, SAMPLE_RATING_CODE),
+        rating_code=SAMPLE_RATING_CODE,
     )
 
 

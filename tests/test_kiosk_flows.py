@@ -118,8 +118,10 @@ def test_issuing_sends_one_ticket_with_the_kiosk_id_and_says_what_the_ticket_scr
 
     info = flow.ticket_info(second, row)
     assert info.number == second["number"]
+    # The service's rating code is printed and carried by the QR code's status link.
+    assert len(second["rating_code"]) == 4 and info.rating_code == second["rating_code"]
     assert info.status_url == (f"https://desa.example/antrean/status/{info.business_date.isoformat()}/"
-                               f"{second['number']}")
+                               f"{second['number']}?kode={second['rating_code']}")
     with pytest.raises(ValueError):
         flow.ticket_info({"number": "A-001"}, row)   # no date, no service: nothing sensible to print
 

@@ -183,6 +183,36 @@ def test_exact_bytes_for_a_known_ticket(info, cfg):
     assert ticket.ticket_bytes(blocks, paper_width=80) == EXPECTED_80
 
 
+# The same ticket with the service's rating code: a bold line before the QR code, which carries it too.
+_QR_80 = b"\x1d(k\x22\x001P0ANTRE|sukamaju|2026-11-30|A-012"
+EXPECTED_80_CODE = (
+    EXPECTED_80[:EXPECTED_80.index(b"Surat pengantar RT/RW\n") + 22]     # up to the documents to bring
+    + b"\n"                                                              # feed
+    + BOLD + b"Kode penilaian layanan: 0387\n"
+    + b"\n"                                                              # feed
+    + NORMAL
+    + b"\x1d(k\x04\x001A2\x00" + b"\x1d(k\x03\x001C\x06" + b"\x1d(k\x03\x001E1"
+    + b"\x1d(k\x27\x001P0ANTRE|sukamaju|2026-11-30|A-012|0387"             # 39 bytes of data + 3
+    + EXPECTED_80[EXPECTED_80.index(_QR_80) + len(_QR_80):]
+)
+
+
+def test_exact_bytes_for_a_ticket_with_its_rating_code(cfg):
+    info = ticket.TicketInfo.from_result({**RESULT, "rating_code": "0387"},
+                                         requirements=cfg.service("adminduk").requirements)
+    assert info.rating_code == "0387"
+    blocks = ticket.layout(info, cfg.office, paper_width=80)
+    assert dummy_bytes(blocks) == EXPECTED_80_CODE
+    assert ticket.ticket_bytes(blocks, paper_width=80) == EXPECTED_80_CODE
+    en = texts(ticket.layout(info, cfg.office, paper_width=58, lang="en"))
+    assert "Service rating code: 0387" in en
+    for bad in ("387", "03870", "abcd", 387, "\u0663\u0668\u0667\u0660"):
+        with pytest.raises(ValueError, match="'rating_code'"):
+            ticket.TicketInfo.from_result({**RESULT, "rating_code": bad})
+    assert ticket.status_url("https://desa.example/", info.business_date, "A-012", "0387") == \
+        "https://desa.example/status/2026-11-30/A-012?kode=0387"
+
+
 @pytest.mark.parametrize("paper_width, size_byte", [(80, 0x77), (58, 0x57)])
 def test_number_big_qr_present_cut_at_end(info, cfg, paper_width, size_byte):
     data = dummy_bytes(ticket.layout(info, cfg.office, paper_width=paper_width), paper_width)
@@ -601,14 +631,15 @@ def test_preview_qr_says_what_the_printed_ticket_says(tmp_path):
         row = logic.ServiceRow(svc.code, svc.name, svc.name_en, svc.prefix, 0, 0, False, tuple(svc.requirements))
         result = {"number": sample.number, "service": svc.code, "service_name": svc.name, "priority": None,
                   "channel": "kiosk", "state": "waiting", "issued_at": when.isoformat(),
-                  "business_date": sample.business_date.isoformat(), "ahead": 3, "estimated_wait_minutes": 15}
+                  "business_date": sample.business_date.isoformat(), "ahead": 3, "estimated_wait_minutes": 15,
+                  "rating_code": ticket.SAMPLE_RATING_CODE}
         printed = IssuingFlow(None, public_url=public_url).ticket_info(result, row)   # what the kiosk prints
 
         def qr_of(info):
             return [b.payload for b in ticket.layout(info, cfg.office) if isinstance(b, ticket.QR)]
         assert qr_of(sample) == qr_of(printed)
-        expected = (f"https://desa.example/antrean/status/2026-11-30/{sample.number}" if public_url
-                    else f"ANTRE|{cfg.office.id}|2026-11-30|{sample.number}")
+        expected = (f"https://desa.example/antrean/status/2026-11-30/{sample.number}?kode=0387" if public_url
+                    else f"ANTRE|{cfg.office.id}|2026-11-30|{sample.number}|0387")
         assert qr_of(printed) == [expected]
         # The preview PNG is drawn from exactly that ticket.
         out = ticket.preview_ticket(tmp_path / f"p{bool(public_url)}.png", cfg, now=when)

@@ -74,7 +74,7 @@ class IssuingFlow:
     def ticket_info(self, result: dict[str, Any], row: logic.ServiceRow) -> TicketInfo:
         """What is printed for the ticket in ``result``; raises ValueError when it cannot be printed."""
         info = TicketInfo.from_result(result, requirements=row.requirements, service_name_en=row.name_en)
-        url = status_url(self.public_url, info.business_date, info.number)
+        url = status_url(self.public_url, info.business_date, info.number, info.rating_code)
         return dataclasses.replace(info, status_url=url) if url else info
 
 
