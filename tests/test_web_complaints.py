@@ -320,6 +320,7 @@ def test_report_from_a_phone_answered_in_the_console_followed_live_and_rated(sit
             # The monthly summary.
             kasi.goto(site.web.url + "/staf/pengaduan/ringkasan")
             expect(kasi.locator("#answered")).not_to_have_text("0")
+            expect(kasi.locator("#median")).to_have_text(re.compile(r"^\d+,\d$"))   # a decimal comma
             shot(kasi, site, "console-complaint-summary")
         finally:
             browser.close()
