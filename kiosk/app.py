@@ -59,7 +59,7 @@ from .flows.letters import LetterPickupFlow
 from .flows.home import can_issue, home, service_subtext
 from .flows.issuing import IssuingFlow, print_state, ticket_number, ticket_view
 from .flows.printer_status import PrinterStatus
-from .flows.rating import ASK_MORE, NumberKeypad, RatingFlow
+from .flows.rating import ASK_MORE, RATING_CODE_DIGITS, NumberKeypad, RatingFlow
 from .flows.staff import StaffPin
 from .layout import metrics
 from .printer import PrintResult, TicketPrinter
@@ -301,6 +301,7 @@ class RatePickScreen(Screen):
 class RateKeypadScreen(Screen):
     typed = StringProperty("")
     shown = StringProperty("")
+    prompt_key = StringProperty("rate_type_prompt")   # or "rate_code_prompt": the ticket's rating code
 
 
 class RateFaceScreen(Screen):
@@ -399,6 +400,7 @@ class KioskApp(App):
         self._code_flow: CheckinFlow | LetterPickupFlow = self.checkin   # whose code the keypad types
         self.rating = RatingFlow(self.gate)
         self.number_keypad = NumberKeypad()
+        self._code_for: str | None = None   # the number whose rating code the keypad is typing
         self.staff_pin = StaffPin(self.kcfg.staff_pin)
         self.speaker = Speaker(self.kcfg.voice, audio_player=self.kcfg.audio_player, volume=self.kcfg.volume)
         self.can_listen = self.speaker.enabled
@@ -594,6 +596,9 @@ class KioskApp(App):
         if name == "rate_pick":
             return Guidance(t("rate_pick"), [scr.empty_text] if scr.empty_text else [],
                             [*self.rateable, t("rate_type"), t("back")])
+        if name == "rate_keypad" and self._code_for is not None:
+            return Guidance(t("rate_code_prompt"), [" ".join(scr.typed)] if scr.typed else [],
+                            [t("delete"), t("ok"), t("back")])
         if name == "rate_keypad":
             letters = sorted({r.prefix for r in self.rows if r.prefix})
             return Guidance(t("rate_type_prompt"), [scr.shown] if scr.typed else [],
@@ -1078,6 +1083,7 @@ class KioskApp(App):
         if not self.can_rate:
             return
         self.rating.reset()
+        self._code_for = None
         self._fill_rate_pick()
         self.sm.current = "rate_pick"
 
@@ -1088,11 +1094,28 @@ class KioskApp(App):
         for number in self.rateable:
             b = BigButton(tag=f"rate:{number}", text=number, halign="center", font_size=self.u * 54,
                           bg=(0.16, 0.30, 0.48, 1))
-            b.bind(on_release=lambda _b, n=number: self.rating_prompt(n))
+            b.bind(on_release=lambda _b, n=number: self.chosen_to_rate(n))
             grid.add_widget(b)
         scr.empty_text = "" if self.rateable else self.t("rate_pick_none")
 
+    def chosen_to_rate(self, number: str) -> None:
+        """A resident chose ``number`` (from the list or typed): the faces, or first the ticket's rating code
+        where the service needs it ([queue] rating_code_required; not for the counter's own prompt)."""
+        if not self.cfg.queue.rating_code_required:
+            self.rating_prompt(number)
+            return
+        self._code_for = number
+        self.number_keypad.reset()
+        scr: RateKeypadScreen = self.sm.get_screen("rate_keypad")
+        scr.prompt_key = "rate_code_prompt"
+        scr.ids.keypad.letters = []
+        scr.ids.prefixes.clear_widgets()
+        self._typed_changed()
+        self.sm.current = "rate_keypad"
+
     def open_keypad(self) -> None:
+        self._code_for = None
+        self.sm.get_screen("rate_keypad").prompt_key = "rate_type_prompt"
         self.number_keypad.reset()
         self._typed_changed()
         scr: RateKeypadScreen = self.sm.get_screen("rate_keypad")
@@ -1109,9 +1132,22 @@ class KioskApp(App):
         self.sm.current = "rate_keypad"
 
     def type_key(self, key: str) -> None:
+        if self._code_for is not None:
+            typed = self.number_keypad.typed
+            if key == "ok":
+                if len(typed) == RATING_CODE_DIGITS:
+                    number, self._code_for = self._code_for, None
+                    self.rating_prompt(number, typed)
+                return
+            if key == "del":
+                self.number_keypad.typed = typed[:-1]
+            elif key.isdigit() and len(typed) < RATING_CODE_DIGITS:
+                self.number_keypad.typed = typed + key
+            self._typed_changed()
+            return
         number = self.number_keypad.key(key, self._width())
         if number:
-            self.rating_prompt(number)
+            self.chosen_to_rate(number)
             return
         self._typed_changed()
 
@@ -1121,14 +1157,19 @@ class KioskApp(App):
     def _typed_changed(self) -> None:
         scr: RateKeypadScreen = self.sm.get_screen("rate_keypad")
         scr.typed = self.number_keypad.typed
+        if self._code_for is not None:
+            scr.shown = self.number_keypad.typed.ljust(RATING_CODE_DIGITS, "_")
+            scr.ids.keypad.ok_enabled = len(self.number_keypad.typed) == RATING_CODE_DIGITS
+            return
         scr.shown = self.number_keypad.shown(self._width())
         scr.ids.keypad.ok_enabled = self.number_keypad.number(self._width()) is not None
 
-    def rating_prompt(self, number: str) -> None:
-        """The face scale for ``number`` (also the entry point of rating-only mode)."""
+    def rating_prompt(self, number: str, code: str | None = None) -> None:
+        """The face scale for ``number`` (also the entry point of rating-only mode, which sends no code: the
+        service knows this kiosk's login as its counter's ``rating_kiosk``)."""
         if self.sm.current in ("ticket", "pin"):
             return
-        self.rating.start(number)
+        self.rating.start(number, code)
         self._cancel_timers()
         scr: RateFaceScreen = self.sm.get_screen("rate_face")
 

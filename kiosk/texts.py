@@ -115,6 +115,17 @@ TEXTS: dict[str, tuple[str, str]] = {
                          "The kiosk is not connected. Your rating was not sent. Try again shortly."),
     "rate_err_timeout": ("Sistem antrean tidak menjawab. Penilaian belum terkirim.",
                          "The queue system did not answer. Your rating was not sent."),
+    "rate_code_prompt": ("Ketik kode penilaian di tiket Anda (4\u00a0angka, di atas kode QR)",
+                         "Type the rating code on your ticket (4\u00a0digits, above the QR code)"),
+    "rate_err_rating_code_wrong": ("Kode penilaian untuk nomor {number} salah. Periksa lagi 4 angka di tiket Anda.",
+                                   "The rating code for number {number} is wrong. Check the 4 digits on your "
+                                   "ticket."),
+    "rate_err_rating_code_required": ("Ketik kode penilaian yang tercetak di tiket Anda.",
+                                      "Type the rating code printed on your ticket."),
+    "rate_err_too_many_attempts": ("Terlalu banyak kode salah di kios ini. Coba lagi 10 menit lagi, atau "
+                                   "tanya petugas.",
+                                   "Too many wrong codes at this kiosk. Try again in 10 minutes, or ask the "
+                                   "staff."),
     "rate_err_other": ("Penilaian belum bisa dikirim. Mohon hubungi petugas.",
                        "The rating could not be sent. Please ask the staff."),
     "rate_wait": ("Terima kasih telah berkunjung", "Thank you for visiting"),

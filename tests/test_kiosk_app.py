@@ -25,7 +25,7 @@ from antre.link.mqtt import MqttLink, Requester
 from antre.link.protocol import Topics
 from kiosk import logic, texts
 from tests.conftest import start_office
-from tests.support import ROOT, Mosquitto, TcpPrinter, TestClient, free_port, wait_for
+from tests.support import ALL_SERVICES, ROOT, Mosquitto, TcpPrinter, TestClient, counters_toml, free_port, wait_for
 
 pytestmark = pytest.mark.gui
 
@@ -170,10 +170,10 @@ def kiosks(tmp_path, xvfb):
 def offices(tmp_path, broker):
     made = []
 
-    def make(kiosk_toml: str = "", sub: str = "office", **kwargs):
+    def make(kiosk_toml: str = "", sub: str = "office", client_id: str | None = None, **kwargs):
         d = tmp_path / sub
         d.mkdir()
-        client_id = f"kiosk-{os.urandom(3).hex()}"
+        client_id = client_id or f"kiosk-{os.urandom(3).hex()}"
         o = start_office(d, broker, extra=f"\n[kiosk]\nclient_id = \"{client_id}\"\n{kiosk_toml}\n", **kwargs)
         o.kiosk_id = client_id
         made.append(o)
@@ -585,6 +585,73 @@ def test_rating_only_mode_prompts_when_its_counter_completes_and_staff_pin_exits
     for key in ("pin:2", "pin:4", "pin:6", "pin:8", "pin:ok"):
         k.touch(key)
     assert k.proc.wait(20) == 0
+
+
+def test_rating_asks_for_the_code_printed_on_the_ticket(offices, kiosks):
+    """Defect 7: with [queue] rating_code_required the kiosk asks for the 4 digits printed on the ticket after
+    the number; a wrong code is refused plainly, the right one records the rating."""
+    counters = counters_toml({"loket-1": ALL_SERVICES, "loket-2": ALL_SERVICES}) + 'rating_kiosk = "kiosk-loket2"\n'
+    office = offices(queue="rating_code_required = true", counters=counters)
+    issued = office.client.ok("issue_ticket", service="adminduk", channel="admin")
+    number, code = issued["number"], issued["rating_code"]
+    assert office.client.ok("call_next", counter="loket-1")["number"] == number
+    office.client.ok("complete", counter="loket-1")
+    office.client.wait_state(lambda s: len(s["rateable"]) == 1, "one rateable ticket")
+    k = kiosks(office)
+    wrong = "0000" if code != "0000" else "1111"
+
+    k.touch("rate")
+    k.touch(f"rate:{number}")
+    ui = k.wait(lambda ui: ui["screen"] == "rate_keypad"
+                and ui["widgets"]["keypad:prompt"]["text"] == T("rate_code_prompt"), "the code prompt")
+    assert "prefix:A" not in ui["widgets"] and ui["widgets"]["keypad:shown"]["text"] == "____"
+    for key in ("key:9", "key:del", *(f"key:{d}" for d in wrong)):
+        k.touch(key)
+    k.wait(lambda ui: ui["widgets"]["keypad:shown"]["text"] == wrong, "the wrong code typed")
+    k.screenshot("rating-code")
+    k.touch("key:ok")
+    k.wait(lambda ui: ui["screen"] == "rate_face", "the faces")
+    k.touch("face:4")
+    k.touch("more:no")
+    k.wait(lambda ui: ui["widgets"].get("message:title", {}).get("text")
+           == T("rate_err_rating_code_wrong", number=number), "the wrong code refused")
+    k.screenshot("rating-code-wrong")
+    assert ratings(office) == []
+
+    # The number typed on the keypad, then the right code.
+    k.touch("message:home")
+    k.touch("rate")
+    k.touch("rate_pick:type")
+    for key in ("prefix:A", "key:1", "key:ok"):
+        k.touch(key)
+    k.wait(lambda ui: ui["widgets"]["keypad:prompt"]["text"] == T("rate_code_prompt"), "the code prompt again")
+    for d in code:
+        k.touch(f"key:{d}")
+    k.touch("key:ok")
+    k.touch("face:3")
+    k.touch("more:no")
+    k.wait(lambda ui: ui["widgets"].get("message:title", {}).get("text") == T("thanks"), "thanks")
+    got = wait_for(lambda: ratings(office), what="rating_received")[0]
+    assert (got["number"], got["score"]) == (number, 3)
+
+
+
+def test_the_counters_rating_kiosk_rates_without_the_code(offices, kiosks):
+    """The rating-only kiosk at Loket 2 (its login is Loket 2's rating_kiosk): prompted by the counter's
+    completion, no code asked, and the service takes the rating though codes are required."""
+    rating_kiosk = f"kiosk-{os.urandom(3).hex()}"
+    counters = counters_toml({"loket-1": ALL_SERVICES, "loket-2": ALL_SERVICES}) + \
+        f'rating_kiosk = "{rating_kiosk}"\n'
+    second = offices('mode = "rating"\nrating_counter = "loket-2"', client_id=rating_kiosk,
+                     queue="rating_code_required = true", counters=counters)
+    r = kiosks(second, name="rating")
+    r.wait_screen("rate_wait")
+    served = serve(second, counter="loket-2")
+    r.wait(lambda ui: ui["screen"] == "rate_face", "the prompt for loket-2's ticket")
+    r.touch("face:4")
+    r.touch("more:no")
+    got = wait_for(lambda: ratings(second), what="the rating kiosk's rating")[0]
+    assert (got["number"], got["score"], got["counter"]) == (served, 4, "loket-2")
 
 
 # ---------------------------------------------------------------------- without a window

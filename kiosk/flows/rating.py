@@ -24,6 +24,9 @@ ASK_MORE = "ask_more"        # the overall score is in: offer the detailed quest
 NEXT_ELEMENT = "next_element"  # show the next IKM question
 SEND = "send"                  # every question answered: send
 
+#: The digits of a ticket's rating code (the service's ``issue_ticket`` ``rating_code``, printed on it).
+RATING_CODE_DIGITS = 4
+
 #: The longest number that can be typed (a letter and six digits).
 MAX_TYPED = 7
 
@@ -34,23 +37,25 @@ class RatingFlow:
     def __init__(self, gate: logic.CommandGate):
         self.gate = gate
         self.number: str | None = None
+        self.code: str | None = None     # the rating code printed on the ticket, when the service needs it
         self.score: int | None = None
         self.elements: list[int] = []
 
     def reset(self) -> None:
-        self.number, self.score, self.elements = None, None, []
+        self.number, self.code, self.score, self.elements = None, None, None, []
 
     @property
     def has_score(self) -> bool:
         """An overall score was given and not sent yet."""
         return bool(self.score)
 
-    def start(self, number: str) -> None:
-        """Asks about ``number``. A different ticket's overall score still unsent is sent quietly first
-        (the next ticket was completed while the previous resident was still answering)."""
+    def start(self, number: str, code: str | None = None) -> None:
+        """Asks about ``number`` (with its rating ``code`` as typed). A different ticket's overall score still
+        unsent is sent quietly first (the next ticket was completed while the previous resident was still
+        answering)."""
         if self.has_score and self.number != number:
             self.send_quietly()
-        self.number, self.score, self.elements = number, None, []
+        self.number, self.code, self.score, self.elements = number, code, None, []
 
     def face(self, score: int) -> str | None:
         """A touch on a face: the overall score first, then one answer per IKM question.
@@ -76,6 +81,8 @@ class RatingFlow:
 
     def _args(self, with_elements: bool) -> dict[str, Any]:
         args: dict[str, Any] = {"ticket": self.number, "score": self.score}
+        if self.code:
+            args["code"] = self.code
         if with_elements and len(self.elements) == len(texts.IKM_ELEMENTS):
             args["elements"] = list(self.elements)
         return args
