@@ -624,7 +624,8 @@ def test_rating_asks_for_the_code_printed_on_the_ticket(offices, kiosks):
     k.touch("rate_pick:type")
     for key in ("prefix:A", "key:1", "key:ok"):
         k.touch(key)
-    k.wait(lambda ui: ui["widgets"]["keypad:prompt"]["text"] == T("rate_code_prompt"), "the code prompt again")
+    k.wait(lambda ui: ui["screen"] == "rate_keypad"
+           and ui["widgets"]["keypad:prompt"]["text"] == T("rate_code_prompt"), "the code prompt again")
     for d in code:
         k.touch(f"key:{d}")
     k.touch("key:ok")

@@ -224,3 +224,23 @@ def test_a_newer_flows_screens_are_spoken_from_their_own_words(offices, kiosks, 
     ui, text = ear.listen("letterform")
     assert parts(text)[0] == ui["widgets"]["letterform:prompt"]["text"]
     assert ui["widgets"]["letterform:next"]["text"] in parts(text)
+
+
+def test_listen_reads_the_rating_code_prompt(offices, kiosks, tmp_path):
+    """With [queue] rating_code_required, "Dengarkan" on the code keypad says what to type and where it is
+    printed, then the digits typed so far one by one, then the keys."""
+    wav = tmp_path / "said.wav"
+    office = offices(f'audio_player = "cp {{}} {wav}"', queue="rating_code_required = true")
+    number = serve(office)
+    office.client.wait_state(lambda s: s["rateable"], "a rateable ticket")
+    k = kiosks(office)
+    ear = Listener(k, wav)
+    k.touch("rate")
+    k.touch(f"rate:{number}")
+    k.wait(lambda ui: ui["screen"] == "rate_keypad"
+           and ui["widgets"]["keypad:prompt"]["text"] == T("rate_code_prompt"), "the code prompt")
+    k.touch("key:0")
+    k.touch("key:3")
+    k.wait(lambda ui: ui["widgets"]["keypad:shown"]["text"] == "03__", "two digits typed")
+    ui, text = ear.listen("rate_keypad")
+    assert parts(text) == [T("rate_code_prompt"), "0 3", T("delete"), T("ok"), T("back")], text
