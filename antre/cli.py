@@ -23,11 +23,11 @@ from antre.errors import AntreError
 # name -> (module, one-line help). Order is the order shown by --help.
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("antre.service.server", "run the queue service (the one authority over tickets)"),
-    "kiosk": ("kiosk.cli", "run the touchscreen kiosk that issues tickets and takes ratings"),
-    "counter": ("counter.cli", "run the counter buttons (GPIO or keyboard) for one or more counters"),
-    "display": ("display.cli", "run the waiting-room TV board with voice announcements"),
-    "announce": ("display.announce_cli", "write one announcement to a WAV file, exactly as the display plays it"),
-    "web": ("web.cli", "run the residents' website (tickets from home, appointments, live status) and staff page"),
+    "kiosk": ("antre_kiosk.cli", "run the touchscreen kiosk that issues tickets and takes ratings"),
+    "counter": ("antre_counter.cli", "run the counter buttons (GPIO or keyboard) for one or more counters"),
+    "display": ("antre_display.cli", "run the waiting-room TV board with voice announcements"),
+    "announce": ("antre_display.announce_cli", "write one announcement to a WAV file, exactly as the display plays it"),
+    "web": ("antre_web.cli", "run the residents' website (tickets from home, appointments, live status) and staff page"),
     "report": ("antre.reports.cli", "daily statistics and the satisfaction index (IKM)"),
     "config": ("antre.ops.config_cli", "check a configuration file and print the effective settings"),
     "broker": ("antre.ops.broker", "set up the mosquitto broker: device passwords, ACL and device configs"),
@@ -36,7 +36,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "restore": ("antre.ops.backup:restore", "restore the database from a backup"),
     "staff": ("antre.ops.staff_cli", "staff accounts of the console: add, passwd, disable, enable, list"),
     "district": ("antre.ops.district_bridge", "district transport: the district broker's logins; ask for a resend"),
-    "district-web": ("web.district.cli", "the district dashboard over the hub's PostgreSQL (read-only); adduser NAME"),
+    "district-web": ("antre_web.district.cli", "the district dashboard over the hub's PostgreSQL (read-only); adduser NAME"),
     "hub": ("antre.hub.ingest", "the district's ingester: offices' outbox rows into PostgreSQL, exactly once"),
     "demo": ("antre.ops.demo", "run the whole system on this machine (broker, service, kiosk, display, counter)"),
 }

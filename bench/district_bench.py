@@ -76,7 +76,7 @@ def dashboard_times(url: str, names: list[str], days: int, per_day: int) -> dict
     import uvicorn
 
     from antre.ops.devtools import free_port, port_open
-    from web.district.app import Dashboard, add_staff
+    from antre_web.district.app import Dashboard, add_staff
     from zoneinfo import ZoneInfo
     conn = district_store.connect(url)
     today = datetime.now(ZoneInfo("Asia/Jakarta")).date()

@@ -1,7 +1,7 @@
 """``antre counter``: one process driving one or more counters over MQTT.
 
 :class:`CounterApp` builds, from the ``[counter]`` section, one
-:class:`~counter.logic.CounterDesk` per counter, the GPIO buttons/LED/buzzer
+:class:`~antre_counter.logic.CounterDesk` per counter, the GPIO buttons/LED/buzzer
 and keyboards that drive them, and one :class:`~antre.link.mqtt.MqttLink` shared by
 all of them. It feeds the desks the service's retained state, the service's
 presence and the link's connection state.

@@ -18,8 +18,8 @@ means gpiozero's own choice (lgpio on a Pi 5 / Bookworm, or whatever
 Example, with no Pi attached::
 
     from gpiozero.pins.mock import MockFactory
-    from counter.config import GpioCounterConfig
-    from counter.gpio import GpioButtons, GpioFeedback
+    from antre_counter.config import GpioCounterConfig
+    from antre_counter.gpio import GpioButtons, GpioFeedback
 
     factory = MockFactory()
     wiring = GpioCounterConfig(counter="loket-1", next=17, led=24, buzzer=25)
@@ -41,7 +41,7 @@ from gpiozero import LED, Button, Buzzer
 from .config import GpioCounterConfig
 from .logic import ACTIONS, HOLD_NEXT, Light, Sound
 
-log = logging.getLogger("counter.gpio")
+log = logging.getLogger("antre_counter.gpio")
 
 
 class Debouncer:
@@ -86,7 +86,7 @@ class GpioButtons:
     Without it, *next* acts the moment it is pressed, like every other button.
 
     :param wiring: one ``[[counter.gpio]]`` entry.
-    :param press: called with an action name from :data:`counter.logic.ACTIONS` or ``"hold_next"``.
+    :param press: called with an action name from :data:`antre_counter.logic.ACTIONS` or ``"hold_next"``.
     :param pin_factory: a gpiozero pin factory; ``None`` for gpiozero's default.
     """
 

@@ -39,7 +39,7 @@ from antre.errors import ConfigError
 
 from .logic import ACTIONS, NUMBER_ACTIONS, Light, Sound
 
-log = logging.getLogger("counter.keys")
+log = logging.getLogger("antre_counter.keys")
 
 #: The documented default mapping, action -> key name.
 DEFAULT_KEYS: dict[str, str] = {

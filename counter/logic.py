@@ -3,8 +3,8 @@
 :class:`CounterDesk` is one counter (loket). It knows nothing of GPIO pins or
 keyboards: a backend calls :meth:`CounterDesk.press` with an action name, and
 the desk drives an abstract :class:`Feedback` (a status light and a sounder).
-The GPIO backend (:mod:`counter.gpio`) and the keyboard backend
-(:mod:`counter.keys`) both drive the same desk::
+The GPIO backend (:mod:`antre_counter.gpio`) and the keyboard backend
+(:mod:`antre_counter.keys`) both drive the same desk::
 
     desk = CounterDesk("loket-2", requester, feedback, timeout=3.0)
     desk.press("next")      # -> call_next; logs "loket-2: next -> called A-013"

@@ -9,7 +9,7 @@ Subscriptions (see docs/protocol.md):
   devices that list the counters they drive (``"counters": ["loket-1"]``);
 - ``{base}/ticker`` (retained ``{"text": "..."}``): the staff's running text.
 
-Import this module only after Kivy has been configured (:func:`display.cli.run`
+Import this module only after Kivy has been configured (:func:`antre_display.cli.run`
 does that: window size, fullscreen, logging).
 
 For tests and diagnosis, ``ANTRE_UI_DUMP=/path/ui.json`` makes the board write what

@@ -3,7 +3,7 @@
 No Kivy here: :class:`BoardModel` takes the retained state, presence messages,
 the ticker topic and ``ticket_called`` events, and answers plain questions
 ("which counters are offline?", "what is being called now?", "is the link
-healthy, and how old is what we show?"). The Kivy app (:mod:`display.app`) only
+healthy, and how old is what we show?"). The Kivy app (:mod:`antre_display.app`) only
 turns those answers into labels, so the rules are tested without a window.
 
 Indonesian dates and clock times are formatted here too, without the system

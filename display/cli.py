@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def make_announcer(cfg, *, voice_off: bool = False):
-    """The :class:`display.voice.Announcer` for this display, or None when the voice is off or unusable
+    """The :class:`antre_display.voice.Announcer` for this display, or None when the voice is off or unusable
     (the board runs on without sound, and says why in the log)."""
     if voice_off or cfg.display.voice == "off":
         log.info("voice is off: calls are shown, not announced")

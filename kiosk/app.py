@@ -4,16 +4,16 @@ Layout lives in ``kiosk.kv``; this module holds the small screen classes and the
 :class:`KioskApp`, which wires plain objects to the screens:
 
 - an :class:`~antre.link.mqtt.MqttLink` (retained state, the service's presence,
-  events) and a :class:`~kiosk.logic.CommandGate` (one command per touch);
-- a :class:`~kiosk.printer.TicketPrinter` (prints on its own thread);
-- :func:`~kiosk.logic.availability`, which decides what can work right now;
-- the flows in :mod:`kiosk.flows` (start screen, issuing, check-in, rating, staff
+  events) and a :class:`~antre_kiosk.logic.CommandGate` (one command per touch);
+- a :class:`~antre_kiosk.printer.TicketPrinter` (prints on its own thread);
+- :func:`~antre_kiosk.logic.availability`, which decides what can work right now;
+- the flows in :mod:`antre_kiosk.flows` (start screen, issuing, check-in, rating, staff
   PIN, printer status), which hold the decisions and send the commands.
 
 Only the main thread touches widgets: MQTT and printer callbacks hand over with
 ``Clock.schedule_once``. The kiosk never touches the database.
 
-Import this module only after Kivy's configuration is set (``kiosk.cli`` does it).
+Import this module only after Kivy's configuration is set (``antre_kiosk.cli`` does it).
 """
 
 from __future__ import annotations
@@ -326,7 +326,7 @@ class PinScreen(Screen):
 
 class CheckinScreen(Screen):
     """A code typed on a big keypad: a booking code (janji temu from the website), or a letter's tracking
-    code ("Ambil surat", :mod:`kiosk.flows.letters`); ``prompt_key`` says which."""
+    code ("Ambil surat", :mod:`antre_kiosk.flows.letters`); ``prompt_key`` says which."""
     typed = StringProperty("")
     shown = StringProperty("")
     prompt_key = StringProperty("checkin_prompt")
@@ -356,7 +356,7 @@ class KioskApp(App):
 
     lang = StringProperty("id")
     u = NumericProperty(1.0)             # layout unit: 1.0 on a 1280x800 screen
-    tp = NumericProperty(90)             # the smallest touch target in px: 20 mm on this panel (kiosk.layout)
+    tp = NumericProperty(90)             # the smallest touch target in px: 20 mm on this panel (antre_kiosk.layout)
     min_font = NumericProperty(20)       # the smallest text in px
     portrait = BooleanProperty(False)    # taller than wide: the portrait layout
     compact = BooleanProperty(False)     # a short (7-inch) screen
@@ -1072,7 +1072,7 @@ class KioskApp(App):
         self._message_timer = Clock.schedule_once(self.go_home, seconds)
 
     def _show_refusal(self, message: Message, seconds: float = MESSAGE_SECONDS) -> None:
-        """A flow's :class:`~kiosk.flows.Message`, in the current language (again when it changes)."""
+        """A flow's :class:`~antre_kiosk.flows.Message`, in the current language (again when it changes)."""
         body_key = message.body_key
         self.show_message(asset(message.icon), lambda: self.t(message.title_key, **message.values),
                           (lambda: self.t(body_key, **message.values)) if body_key else None, seconds)

@@ -3,7 +3,7 @@
 Nothing is downloaded: every picture is a few lines of drawing code, so the
 files in ``kiosk/assets/`` can be regenerated at any time::
 
-    python -m kiosk.assets          # rewrites kiosk/assets/*.png and click.wav
+    python -m antre_kiosk.assets          # rewrites kiosk/assets/*.png and click.wav
 
 The app calls :func:`ensure_assets` at start-up, which only draws what is missing
 (a read-only install keeps the shipped files).

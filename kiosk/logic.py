@@ -1,7 +1,7 @@
 """The kiosk's behaviour without a window: what is available, and one command per touch.
 
 Everything here is plain Python, testable without Kivy. The app
-(:mod:`kiosk.app`) feeds it what arrives over MQTT and asks it what to show.
+(:mod:`antre_kiosk.app`) feeds it what arrives over MQTT and asks it what to show.
 """
 
 from __future__ import annotations

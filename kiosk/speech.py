@@ -1,4 +1,4 @@
-"""The kiosk's voice: reads a screen's :class:`~kiosk.flows.guidance.Guidance` aloud through the kiosk's own
+"""The kiosk's voice: reads a screen's :class:`~antre_kiosk.flows.guidance.Guidance` aloud through the kiosk's own
 speaker, with espeak-ng (the voice the TV uses: :mod:`antre.voice`).
 
 :class:`Speaker` renders the phrases into one WAV file and plays it with ``aplay``/``paplay``/``play``

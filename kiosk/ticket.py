@@ -14,7 +14,7 @@ Example::
 
     from escpos.printer import Dummy
     from antre import config
-    from kiosk import ticket
+    from antre_kiosk import ticket
 
     cfg = config.load_defaults()
     info = ticket.TicketInfo.from_result(reply["result"], requirements=cfg.service("adminduk").requirements)

@@ -193,7 +193,7 @@ def test_web_tickets_and_bookings_share_the_webs_part_of_the_quota_and_walk_ins_
 
 
 def test_ticket_qr_opens_the_status_page_when_the_site_is_public():
-    from kiosk.ticket import QR, TicketInfo, layout
+    from antre_kiosk.ticket import QR, TicketInfo, layout
 
     cfg = config.load_defaults()
     info = TicketInfo(number="A-012", service="adminduk", service_name="Adminduk",

@@ -97,8 +97,8 @@ def test_each_apps_table_is_checked_like_the_cores(tmp_path, text, message):
 def test_each_app_declares_its_table_next_to_its_code():
     cfg = config.load_defaults()
     owners = {name: type(cfg.app(name)).__module__ for name in ("kiosk", "counter", "display", "web")}
-    assert owners == {"kiosk": "kiosk.config", "counter": "counter.config", "display": "display.config",
-                      "web": "web.config"}
+    assert owners == {"kiosk": "antre_kiosk.config", "counter": "antre_counter.config", "display": "antre_display.config",
+                      "web": "antre_web.config"}
     assert [t.name for t in config.tables()] == ["kiosk", "counter", "display", "web"]
     # the service's rules for the website stay in the core, and the website's table extends them
     assert isinstance(cfg.web, config.WebRulesConfig) and cfg.web.web_share == 30 and cfg.web.port == 8080

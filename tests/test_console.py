@@ -12,9 +12,9 @@ import pytest
 from tests.support import free_port, wait_for
 from tests.test_web import COUNTERS, SERVICES, AddrClient, Http, WebProcess, office_toml
 from tests.conftest import start_office
-import web.console  # noqa: F401 (adds the console's words to web.texts)
-from web import texts
-from web.security import hash_pin
+import antre_web.console  # noqa: F401 (adds the console's words to antre_web.texts)
+from antre_web import texts
+from antre_web.security import hash_pin
 
 T = texts.text
 SHARED_PASSWORD = "kata sandi bersama lama"

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pytest
 
-import web.console  # noqa: F401 (adds the console's words to web.texts)
+import antre_web.console  # noqa: F401 (adds the console's words to antre_web.texts)
 from antre.link.protocol import status_payload
 from tests.support import ROOT, wait_for
 from tests.test_console import Console, shows, sign_in
 from tests.test_web import CHROMIUM, AddrClient
-from web import texts
+from antre_web import texts
 
 T = texts.text
 BUDI = "teh hangat sore hari"

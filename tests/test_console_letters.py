@@ -20,7 +20,7 @@ from antre.rules.letter_codes import format_tracking_code
 from tests.support import free_port
 from tests.test_letters import PASSWORD, STAFF, sign_in_staff
 from tests.test_web import CHROMIUM, Http, WebProcess, office_toml, shot, start_noon_office
-from web.letters import lt
+from antre_web.letters import lt
 
 NIK = "3204055403900001"
 

@@ -18,12 +18,12 @@ from gpiozero import Device
 from gpiozero.pins.mock import MockFactory
 
 from antre import config
-from counter.config import CounterAppConfig, GpioCounterConfig, KeyboardCounterConfig
+from antre_counter.config import CounterAppConfig, GpioCounterConfig, KeyboardCounterConfig
 from antre.errors import ConfigError
-from counter.app import CounterApp, check
-from counter.gpio import Debouncer
-from counter.keys import DEFAULT_KEYS, EvdevKeys, KeyboardCounter, StreamKeys, evdev_key_name, keymap
-from counter.logic import Light
+from antre_counter.app import CounterApp, check
+from antre_counter.gpio import Debouncer
+from antre_counter.keys import DEFAULT_KEYS, EvdevKeys, KeyboardCounter, StreamKeys, evdev_key_name, keymap
+from antre_counter.logic import Light
 from tests.conftest import start_office
 from tests.support import ROOT, Mosquitto, ServiceProcess, wait_for
 
@@ -429,7 +429,7 @@ def test_evdev_key_names():
 
 
 def test_a_missing_keypad_is_retried_until_stopped(tmp_path, caplog):
-    caplog.set_level("WARNING", logger="counter.keys")
+    caplog.set_level("WARNING", logger="antre_counter.keys")
     keypad = EvdevKeys(lambda name: None, str(tmp_path / "no-such-keypad"), retry=0.05)
     keypad.start()
     wait_for(lambda: "unavailable" in caplog.text, what="the warning")
@@ -489,7 +489,7 @@ def test_typed_digits_make_a_number_for_next_and_recall():
 
 def test_a_keypad_calls_a_typed_number_and_brings_back_a_no_show(office):
     """The two counter actions staff asked for (issue 16, finding 14), from a keypad's digits."""
-    from counter.logic import CounterDesk
+    from antre_counter.logic import CounterDesk
 
     issue(office, 3)
     client = office.new_client("counter-typed")

@@ -21,7 +21,7 @@ import pytest
 from PIL import Image
 
 from antre.ops.devtools import stop_process
-from display.board import BoardModel, format_age, format_clock, format_date, format_wait
+from antre_display.board import BoardModel, format_age, format_clock, format_date, format_wait
 from tests.conftest import start_office
 from tests.support import ROOT, Mosquitto, wait_for
 

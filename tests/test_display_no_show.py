@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
-from display.board import BoardModel
+from antre_display.board import BoardModel
 from tests.test_display_app import T0, Board, _call, _state, display_config
 
 

@@ -78,7 +78,7 @@ def fill(url: str) -> None:
 def dashboard(pg):
     import uvicorn
 
-    from web.district.app import Dashboard
+    from antre_web.district.app import Dashboard
     fill(pg.url)
     done = subprocess.run([sys.executable, "-m", "antre", "district-web", "--db-url", pg.url, "adduser", "dinas",
                            "--full-name", "Staf Dinas PMD"], input=PASSWORD + "\n", capture_output=True, text=True,

@@ -54,7 +54,7 @@ def test_printer_states_and_hostile_presence():
 
 def test_the_tv_marker_is_configurable():
     """[display] staff_alerts: the TV's discreet 'Perlu petugas (n)', or nothing on the TV at all."""
-    from display.board import BoardModel
+    from antre_display.board import BoardModel
 
     for shown, expected in ((True, "Perlu petugas (1)"), (False, "")):
         m = BoardModel(staff_alerts=shown)

@@ -375,7 +375,7 @@ def test_web_install_logs_in_as_web_and_generates_the_staff_password(tmp_path, a
     note = root / "etc/antre/first-secrets.txt"
     assert oct(note.stat().st_mode & 0o777) == "0o600"
     password = re.search(r"/staf\): (\S+)", note.read_text())[1]
-    from web.security import verify_pin
+    from antre_web.security import verify_pin
     assert len(password) >= 12 and verify_pin(password, cfg.web.staff_password_hash)
     assert password not in (root / "etc/antre/antre.toml").read_text()
     assert any(line.startswith("note: /etc/antre/first-secrets.txt") for line in first)
@@ -560,7 +560,7 @@ def test_a_role_added_later_gets_its_section_in_the_existing_antre_toml(tmp_path
     note = tmp_path / f"etc/antre/first-secrets-{role}.txt"
     assert oct(note.stat().st_mode & 0o777) == "0o600"
     if role == "web":
-        from web.security import verify_pin
+        from antre_web.security import verify_pin
         password = re.search(r"/staf\): (\S+)", note.read_text())[1]
         assert verify_pin(password, cfg.web.staff_password_hash) and password not in text
         assert PIN_NOTE not in out

@@ -23,7 +23,7 @@ from antre.config import MqttConfig
 from antre.ops.devtools import stop_process
 from antre.link.mqtt import MqttLink, Requester
 from antre.link.protocol import Topics
-from kiosk import logic, texts
+from antre_kiosk import logic, texts
 from tests.conftest import start_office
 from tests.support import ALL_SERVICES, ROOT, Mosquitto, TcpPrinter, TestClient, counters_toml, free_port, wait_for
 

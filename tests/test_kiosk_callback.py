@@ -9,9 +9,9 @@ import os
 import sqlite3
 import threading
 
-from kiosk import texts
-from kiosk.flows.callback import DEFAULT_NOTE, CallbackFlow, slip
-from kiosk.printer import TicketPrinter
+from antre_kiosk import texts
+from antre_kiosk.flows.callback import DEFAULT_NOTE, CallbackFlow, slip
+from antre_kiosk.printer import TicketPrinter
 from tests.conftest import start_office
 from tests.support import DEADLINE, TcpPrinter, wait_for
 from tests.test_kiosk_flows import KioskSide, answer

@@ -8,7 +8,7 @@ import os
 import pytest
 
 from antre.link.protocol import new_booking_code
-from kiosk import texts
+from antre_kiosk import texts
 from tests.support import TcpPrinter, wait_for
 from tests.test_kiosk_app import Kiosk, kiosks  # noqa: F401 (fixture)
 from tests.test_web import office_toml, phone, start_noon_office

@@ -16,16 +16,16 @@ import pytest
 from antre import config
 from antre.link.mqtt import MqttLink, Reply, Requester, client_id_for
 from antre.link.protocol import Topics, new_booking_code
-from kiosk import logic, texts
-from kiosk.flows import Message
-from kiosk.flows.checkin import MISTYPED, SEND, CheckinFlow
-from kiosk.flows.home import can_issue, home, service_subtext
-from kiosk.flows.issuing import IssuingFlow, print_state, ticket_view
-from kiosk.flows.printer_status import PrinterStatus
-from kiosk.flows.rating import ASK_MORE, NEXT_ELEMENT, NumberKeypad, RatingFlow
-from kiosk.flows.rating import SEND as SEND_RATING
-from kiosk.flows.staff import StaffPin
-from kiosk.printer import TicketPrinter
+from antre_kiosk import logic, texts
+from antre_kiosk.flows import Message
+from antre_kiosk.flows.checkin import MISTYPED, SEND, CheckinFlow
+from antre_kiosk.flows.home import can_issue, home, service_subtext
+from antre_kiosk.flows.issuing import IssuingFlow, print_state, ticket_view
+from antre_kiosk.flows.printer_status import PrinterStatus
+from antre_kiosk.flows.rating import ASK_MORE, NEXT_ELEMENT, NumberKeypad, RatingFlow
+from antre_kiosk.flows.rating import SEND as SEND_RATING
+from antre_kiosk.flows.staff import StaffPin
+from antre_kiosk.printer import TicketPrinter
 from tests.conftest import start_office
 from tests.support import DEADLINE, TcpPrinter, free_port, wait_for
 
@@ -258,7 +258,7 @@ def test_closed_office_keeps_the_names_and_says_when_it_opens(tmp_path, broker):
     from zoneinfo import ZoneInfo
 
     from antre.wording import DAYS
-    from kiosk.flows.home import opens_next
+    from antre_kiosk.flows.home import opens_next
 
     zone = "Asia/Jakarta"
     now = datetime.now(ZoneInfo(zone))
@@ -521,8 +521,8 @@ def test_the_flows_and_the_voice_load_without_kivy():
     from tests.support import ROOT
 
     def kivy_modules(extra: str = "") -> int:
-        code = ("import sys, kiosk.flows.home, kiosk.flows.issuing, kiosk.flows.checkin, kiosk.flows.rating, "
-                f"kiosk.flows.staff, kiosk.flows.printer_status, display.voice{extra}; "
+        code = ("import sys, antre_kiosk.flows.home, antre_kiosk.flows.issuing, antre_kiosk.flows.checkin, antre_kiosk.flows.rating, "
+                f"antre_kiosk.flows.staff, antre_kiosk.flows.printer_status, antre_display.voice{extra}; "
                 "print(len([m for m in sys.modules if m.split('.')[0] == 'kivy']))")
         out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60,
                              env=os.environ | {"KIVY_NO_ARGS": "1", "KIVY_NO_CONSOLELOG": "1"})

@@ -9,12 +9,12 @@ import threading
 
 import pytest
 
-from kiosk import logic, texts
-from kiosk.flows import Message
-from kiosk.flows import letter_form  # noqa: F401 (its words join kiosk.texts)
-from kiosk.flows.issuing import IssuingFlow
-from kiosk.flows.letters import MISTYPED, SEND, LetterPickupFlow
-from kiosk.printer import TicketPrinter
+from antre_kiosk import logic, texts
+from antre_kiosk.flows import Message
+from antre_kiosk.flows import letter_form  # noqa: F401 (its words join antre_kiosk.texts)
+from antre_kiosk.flows.issuing import IssuingFlow
+from antre_kiosk.flows.letters import MISTYPED, SEND, LetterPickupFlow
+from antre_kiosk.printer import TicketPrinter
 from tests.conftest import start_office
 from tests.support import DEADLINE, TcpPrinter, wait_for
 from tests.test_kiosk_app import kiosks  # noqa: F401 (fixture)
@@ -142,7 +142,7 @@ def test_ambil_surat_on_the_kiosk_screen_prints_the_pickup_ticket(tmp_path, brok
 def test_ajukan_surat_one_question_at_a_time_with_big_keys_then_a_printed_slip(tmp_path, broker):
     from datetime import date as date_
 
-    from kiosk.flows.letter_form import CHOICE, DATE, DIGITS, LETTERS, LetterFormFlow, slip
+    from antre_kiosk.flows.letter_form import CHOICE, DATE, DIGITS, LETTERS, LetterFormFlow, slip
     from tests.test_letters import NIK_F
 
     kiosk_id = f"kiosk-{os.urandom(3).hex()}"

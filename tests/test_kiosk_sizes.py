@@ -1,6 +1,6 @@
 """Every kiosk screen at every supported panel: 1280x800 (10.1"), 800x480 (7") and portrait 1080x1920
 (21.5"). Under Xvfb, the real widget tree is walked on each screen: every touch target is at least 20 mm
-(``kiosk.layout``: from the panel's size), lies inside the window and overlaps no other, and no text is
+(``antre_kiosk.layout``: from the panel's size), lies inside the window and overlaps no other, and no text is
 smaller than the floor for that panel (20 px on the 7-inch one). A screenshot of each screen at each size
 goes to the test's folder (and ``$ANTRE_SHOTS_DIR``) to be looked at."""
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk import texts
-from kiosk.layout import metrics
+from antre_kiosk import texts
+from antre_kiosk.layout import metrics
 from tests.support import Xvfb
 from tests.test_kiosk_app import kiosks, offices, serve  # noqa: F401 (fixtures)
 from tests.test_kiosk_speech import APPOINTMENTS

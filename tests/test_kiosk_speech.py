@@ -10,8 +10,8 @@ import subprocess
 
 import pytest
 
-from kiosk import texts
-from kiosk.flows.guidance import Guidance, said
+from antre_kiosk import texts
+from antre_kiosk.flows.guidance import Guidance, said
 from tests.support import wait_for
 from tests.test_kiosk_app import kiosks, offices, ratings, serve  # noqa: F401 (fixtures)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 
 from tests.test_letters import rules_office, sign_in_again
-from web.news import render_body
+from antre_web.news import render_body
 
 
 def test_publish_expire_withdraw_roles_and_audit(tmp_path):

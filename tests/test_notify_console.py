@@ -13,7 +13,7 @@ from tests.test_console import (
     BUDI_PASSWORD, COUNTERS, SERVICES, SHARED_PASSWORD, Console, add_account, make_admin, sign_in,
 )
 from tests.test_web import WebProcess, office_toml
-from web.security import hash_pin
+from antre_web.security import hash_pin
 
 
 class SmsConsole(Console):

@@ -28,7 +28,7 @@ from antre.ops.devtools import find_program
 from antre.link.mqtt import Reply
 from antre.link.protocol import booking_code_ok, new_booking_code, read_presence
 from antre.service.server import CHECKIN_MISSES
-from display.board import BoardModel
+from antre_display.board import BoardModel
 from tests.support import (
     ALL_SERVICES, NO_QUOTA_SERVICES, ServiceProcess, ShippedBroker, TestClient, counters_toml, wait_for,
     write_config,

@@ -167,7 +167,7 @@ def test_website_report_reads_the_database_on_a_read_only_mount(tmp_path):
         report = tmp_path / "report.zip"
         script = (
             "from datetime import date; from antre.config import load_defaults; "
-            "from web.app import build_report_file; "
+            "from antre_web.app import build_report_file; "
             f"d = date({day.year}, {day.month}, {day.day}); "
             "zipped = build_report_file(load_defaults(), d, d, 'csv'); "
             f"open({str(report)!r}, 'wb').write(zipped)"

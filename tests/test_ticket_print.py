@@ -19,9 +19,9 @@ PIL_Image = pytest.importorskip("PIL.Image")
 from escpos.printer import Dummy  # noqa: E402
 
 from antre import config  # noqa: E402
-from kiosk import ticket  # noqa: E402
-from kiosk.config import KioskConfig  # noqa: E402
-from kiosk.printer import PrinterError, PrintResult, TicketPrinter, open_printer, parse_url  # noqa: E402
+from antre_kiosk import ticket  # noqa: E402
+from antre_kiosk.config import KioskConfig  # noqa: E402
+from antre_kiosk.printer import PrinterError, PrintResult, TicketPrinter, open_printer, parse_url  # noqa: E402
 
 WAIT = 60.0  # generous deadline for conditions; never a measured duration
 
@@ -619,8 +619,8 @@ def test_preview_qr_says_what_the_printed_ticket_says(tmp_path):
     kiosk prints it (not ``ANTRE|...``); without one both say ``ANTRE|...``."""
     import dataclasses
 
-    from kiosk import logic
-    from kiosk.flows.issuing import IssuingFlow
+    from antre_kiosk import logic
+    from antre_kiosk.flows.issuing import IssuingFlow
 
     for public_url in ("https://desa.example/antrean/", ""):
         base = config.load_defaults()

@@ -24,9 +24,9 @@ from pathlib import Path
 import pytest
 
 from antre import config
-from display import voice
-from display.config import DisplayConfig
-from display.voice import (
+from antre_display import voice
+from antre_display.config import DisplayConfig
+from antre_display.voice import (
     Announcer, Call, MissingClipsError, PlayerError, Synthesizer, TicketNumberError, VoiceError,
     announcement_clips, announcement_phrases, announcement_text, write_announcement,
 )
@@ -368,7 +368,7 @@ def test_missing_clip_is_spoken_by_espeak_with_a_warning(tmp_path, clips, caplog
         pytest.skip("espeak-ng not installed")
     (clips / "belas.wav").unlink()
     s = settings(voice="clips", clips_dir=str(clips))
-    with caplog.at_level(logging.WARNING, logger="display.voice"):
+    with caplog.at_level(logging.WARNING, logger="antre_display.voice"):
         path = write_announcement(tmp_path / "c.wav", "A-012", "Loket 2", settings=s)
     assert "belas.wav" in caplog.text
     heard = [t for t in tone_sequence(path, TONES)[1:] if t != "?"]

@@ -31,8 +31,8 @@ from antre.ops.devtools import stop_process
 from antre.link.protocol import new_booking_code
 from tests.conftest import start_office
 from tests.support import ROOT, free_port, port_open, wait_for
-from web import texts
-from web.security import LoginThrottle, RateLimiter, SessionStore, csrf_ok, hash_pin, verify_pin
+from antre_web import texts
+from antre_web.security import LoginThrottle, RateLimiter, SessionStore, csrf_ok, hash_pin, verify_pin
 
 T = texts.text
 CHROMIUM = "/usr/bin/chromium"

@@ -21,7 +21,7 @@ from antre.rules.letter_codes import new_tracking_code
 from tests.support import free_port, wait_for
 from tests.test_letters import PASSWORD, sign_in_staff
 from tests.test_web import CHROMIUM, Http, Page, WebProcess, office_toml, shot, start_noon_office
-from web.complaints_texts import ct
+from antre_web.complaints_texts import ct
 
 PHONE_SIZE = {"width": 390, "height": 844}
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'

@@ -21,7 +21,7 @@ from tests.support import free_port
 from tests.test_letters import sign_in_staff
 from tests.test_web import (CHROMIUM, PASSWORD, Http, WebProcess, hash_pin, office_toml, shot,
                             start_noon_office)
-from web.letters import lt
+from antre_web.letters import lt
 
 NIK = "3204055403900001"       # a woman born 14 March 1990, Kabupaten Bandung
 

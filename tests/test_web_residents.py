@@ -22,7 +22,7 @@ from antre.config import WEEKDAYS
 from tests.conftest import start_office
 from tests.support import free_port
 from tests.test_web import CHROMIUM, COUNTERS, SERVICES, Http, WebProcess, office_toml, phone, start_noon_office
-from web import texts
+from antre_web import texts
 
 T = texts.text
 PHONE_SIZE = {"width": 390, "height": 844}

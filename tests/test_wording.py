@@ -3,11 +3,11 @@
 from datetime import date, datetime, timedelta, timezone
 
 from antre import wording
-from display.board import format_clock, format_date
-from kiosk import texts as kiosk_texts
-from kiosk.ticket import format_datetime
+from antre_display.board import format_clock, format_date
+from antre_kiosk import texts as kiosk_texts
+from antre_kiosk.ticket import format_datetime
 from antre.reports.tables import tanggal
-from web import texts as web_texts
+from antre_web import texts as web_texts
 
 WIB, WITA = timezone(timedelta(hours=7)), timezone(timedelta(hours=8))
 

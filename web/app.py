@@ -5,7 +5,7 @@ ticket (``/status/{date}/{number}``, live by server-sent events), read the servi
 requirements (``/layanan``, no JavaScript needed). Staff: ``/staf`` behind a PIN.
 
 The site is another device: every change goes to the queue service as an MQTT
-command (:class:`~web.bridge.Bridge`); it never opens the database, except that the
+command (:class:`~antre_web.bridge.Bridge`); it never opens the database, except that the
 staff report download reads it through :mod:`antre.reports` (read-only by design).
 Names and phone numbers are sent to the service and never logged here.
 """

@@ -3,7 +3,7 @@ photo, the code, a live status page with the thread (the resident adds to it and
 ``/lacak``, which follows any code.
 
 Everything goes to the service as MQTT commands (``complaint_submit``, ``complaint_status``, ...). A photo
-does not fit a command: it is checked and re-encoded here (:mod:`web.photos`: real images only, metadata
+does not fit a command: it is checked and re-encoded here (:mod:`antre_web.photos`: real images only, metadata
 and GPS gone), written to ``[complaints] photo_dir`` under the SHA-256 of its bytes, and only that name is
 sent. The upload's size is capped while it is read, before any parsing.
 """

@@ -65,7 +65,7 @@ def local_day(iso: str | None, tz) -> str:
 
 
 class LetterPages:
-    """The letter routes of one :class:`~web.app.WebApp` (its rendering, limits, CSRF and bridge)."""
+    """The letter routes of one :class:`~antre_web.app.WebApp` (its rendering, limits, CSRF and bridge)."""
 
     def __init__(self, w: "WebApp"):
         self.w = w

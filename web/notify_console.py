@@ -21,7 +21,7 @@ from antre.wording import clock_time
 from .console.auth import audit_view, require_role
 
 if TYPE_CHECKING:
-    from web.app import WebApp
+    from antre_web.app import WebApp
 
 ROLES = ("kasi", "admin")
 STATES = {"pending": ("menunggu", "waiting"), "handed_off": ("diserahkan ke modem", "handed to the modem"),

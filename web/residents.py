@@ -1,7 +1,7 @@
 """What the residents' pages decide beyond the forms: whether the office is closed (and when it opens),
 which days a booking can be made on, how times are written, and cancelling a booking.
 
-Kept out of :mod:`web.app` so that module stays the routing and plumbing; everything here reads the
+Kept out of :mod:`antre_web.app` so that module stays the routing and plumbing; everything here reads the
 configuration, the retained state and ``web_info`` and never the database.
 """
 

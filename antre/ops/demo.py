@@ -232,8 +232,8 @@ Files: {self.out}
         touch("more:no")
         on_screen("message")   # "Terima kasih": the service has recorded the rating
         # A ticket preview and the announcement the TV plays for the first call.
-        from display.voice import write_announcement
-        from kiosk.ticket import preview_ticket
+        from antre_display.voice import write_announcement
+        from antre_kiosk.ticket import preview_ticket
 
         shots["ticket-preview"] = preview_ticket(self.out / "ticket-preview.png", self.cfg)
         # The TV's announcement of Loket 1's call of this run.

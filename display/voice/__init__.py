@@ -20,7 +20,7 @@ Four modules, bottom to top, each usable on its own:
   longer than ``[display] stale_seconds``::
 
       from antre import config
-      from display.voice import Announcer
+      from antre_display.voice import Announcer
 
       cfg = config.load()
       announcer = Announcer(cfg.display, lang=cfg.office.language)

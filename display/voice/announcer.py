@@ -17,7 +17,7 @@ from ..config import DisplayConfig
 from .synthesis import Synthesizer
 from .words import Lang, VoiceError, _check_lang, parse_ticket_number
 
-log = logging.getLogger(__package__)  # "display.voice", as before the split
+log = logging.getLogger(__package__)  # "antre_display.voice", as before the split
 
 
 @dataclass(frozen=True)

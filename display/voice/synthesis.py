@@ -18,7 +18,7 @@ from antre.voice.audio import (
     GAP_AFTER_CHIME, GAP_BETWEEN_PHRASES, GAP_BETWEEN_REPEATS, GAP_BETWEEN_WORDS, LEAD_IN, TAIL, Samples,
     _join, _scaled, chime, normalise, read_wav, silence, trim, write_wav,
 )
-from antre.voice.espeak import (  # noqa: F401 (display.voice's names for them)
+from antre.voice.espeak import (  # noqa: F401 (antre_display.voice's names for them)
     ESPEAK_ID_PHONEMES, ESPEAK_PITCH, ESPEAK_SPEED, ESPEAK_VOICES, EspeakVoice, espeak_text,
 )
 from ..config import DisplayConfig
@@ -27,7 +27,7 @@ from .words import (
     announcement_clips, announcement_phrases, parse_ticket_number,
 )
 
-log = logging.getLogger(__package__)  # "display.voice", as before the split
+log = logging.getLogger(__package__)  # "antre_display.voice", as before the split
 
 class MissingClipsError(VoiceError, FileNotFoundError):
     """Clips mode needs clips that the clips folder does not have. ``missing`` lists their file names."""

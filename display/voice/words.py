@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Literal
 
 from antre.errors import VoiceError  # noqa: F401 (shared with the kiosk: antre.voice)
-from antre.voice.numbers import DIGITS, LETTER_NAMES_ID, number_words  # noqa: F401 (display.voice's names)
+from antre.voice.numbers import DIGITS, LETTER_NAMES_ID, number_words  # noqa: F401 (antre_display.voice's names)
 
 Lang = Literal["id", "en"]
 Style = Literal["words", "digits"]

@@ -1,7 +1,7 @@
 """The kiosk's flows as plain Python, one module per flow, tested without a window.
 
 Each holds the decisions of one flow and talks to the service (through a
-:class:`~kiosk.logic.CommandGate`) or the printer; :mod:`kiosk.app` only wires
+:class:`~antre_kiosk.logic.CommandGate`) or the printer; :mod:`antre_kiosk.app` only wires
 them to screens and hands their callbacks to Kivy's main thread.
 
 - :mod:`.home`: what the start screen says (availability banner, title, service buttons);
@@ -14,7 +14,7 @@ them to screens and hands their callbacks to Kivy's main thread.
 - :mod:`.staff`: the staff PIN that leaves kiosk mode;
 - :mod:`.printer_status`: the printer's state in the kiosk's presence message, and when to check it again.
 
-Texts come from :mod:`kiosk.texts` by key, so a flow's answer is the same in both languages.
+Texts come from :mod:`antre_kiosk.texts` by key, so a flow's answer is the same in both languages.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ class Home:
 
 def home(availability: str, state: dict[str, Any] | None, *, busy: bool, priority: str, lang: str,
          office_name: str) -> Home:
-    """The start screen for ``availability`` (from :func:`kiosk.logic.availability`) and the retained ``state``.
+    """The start screen for ``availability`` (from :func:`antre_kiosk.logic.availability`) and the retained ``state``.
 
     ``office_name`` is the configured name, used until the state names the office.
     """

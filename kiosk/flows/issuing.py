@@ -1,6 +1,6 @@
 """Issuing: a touch on a service button, ``issue_ticket``, the ticket screen and the printout.
 
-The flow sends at most one command per touch (the :class:`~kiosk.logic.CommandGate`
+The flow sends at most one command per touch (the :class:`~antre_kiosk.logic.CommandGate`
 refuses a second while one is in flight), turns a refusal into a message, and
 turns a ticket into what the ticket screen shows and what the printer prints.
 """

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 SEND = "send"
 MISTYPED = "mistyped"
 
-#: The words of this flow (merged into :data:`kiosk.texts.TEXTS`, so they are said like every other).
+#: The words of this flow (merged into :data:`antre_kiosk.texts.TEXTS`, so they are said like every other).
 TEXTS: dict[str, tuple[str, str]] = {
     "letter_pickup": ("Ambil surat", "Collect a letter"),
     "letter_pickup_sub": ("Surat saya sudah siap", "My letter is ready"),

@@ -1,6 +1,6 @@
 """Dead devices: a real ``antre counter`` process killed (SIGKILL) or stopped (SIGTERM).
 
-The TV board (``display.board.BoardModel``, fed by a real MQTT subscription) must mark the counter
+The TV board (``antre_display.board.BoardModel``, fed by a real MQTT subscription) must mark the counter
 its device drove as offline, both a board that was watching when the device died and one that
 starts afterwards and only reads the retained messages (the last will).
 """
@@ -15,7 +15,7 @@ import threading
 import pytest
 
 from antre.link.protocol import read_presence
-from display.board import BoardModel
+from antre_display.board import BoardModel
 from tests.conftest import start_office
 from tests.faults.conftest import COUNTERS, SERVICES
 from tests.support import ROOT, TestClient, wait_for

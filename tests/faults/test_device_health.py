@@ -28,7 +28,7 @@ from tests.faults.conftest import COUNTERS, SERVICES
 from antre.ops.devtools import stop_process
 from tests.support import ROOT, TcpPrinter, free_port, wait_for
 from tests.test_web import CHROMIUM, PASSWORD, Http, WebProcess
-from web.security import hash_pin
+from antre_web.security import hash_pin
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.gui]
 CHECK_SECONDS = 2   # [kiosk] printer_check_seconds in this test (15 by default)

@@ -3,12 +3,12 @@ weekly settings and the audit log. Pages are server-rendered like the residents'
 command to the service, which checks the person's session and writes the change with its audit row.
 
 For other console pages (letters, complaints): :func:`require_role` and :func:`audit_view` (see
-:mod:`web.console.auth`).
+:mod:`antre_web.console.auth`).
 """
 
 from __future__ import annotations
 
-from web import texts as _site_texts
+from antre_web import texts as _site_texts
 
 from .auth import (
     SHARED, ConsoleAuth, RoleRefused, SignInRequired, audit_view, console_command, current_account, require_role,

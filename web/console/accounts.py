@@ -1,8 +1,8 @@
 """Signing in and out, the first admin's setup link, one's own password, and the admin's accounts page.
 
 Every change is a command to the service (``staff_*``, :mod:`antre.rules.staff`), which writes it with its
-audit row; this module renders forms and reads accounts through :class:`~web.console.auth.ConsoleAuth`.
-Every form goes through :meth:`web.app.WebApp.form` (the per-address form limit and the CSRF check).
+audit row; this module renders forms and reads accounts through :class:`~antre_web.console.auth.ConsoleAuth`.
+Every form goes through :meth:`antre_web.app.WebApp.form` (the per-address form limit and the CSRF check).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from .auth import SHARED, STAFF_COOKIE, console_command, current_account, requir
 from .texts import ROLE_NAMES
 
 if TYPE_CHECKING:
-    from web.app import WebApp
+    from antre_web.app import WebApp
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def _web(request: Request) -> "WebApp":
 
 
 def t(request: Request, key: str, **values) -> str:
-    from web import texts
+    from antre_web import texts
 
     return texts.text(key, _web(request).lang(request), **values)
 
@@ -104,7 +104,7 @@ async def login(request: Request) -> Response:
 async def _shared_login(request: Request, password: str) -> Response:
     """The older shared password (``[web] staff_password_hash`` / ``staff_pin_hash``): only until an admin
     account exists."""
-    from web.security import PASSWORD_MIN_LENGTH as SHARED_MIN, verify_pin
+    from antre_web.security import PASSWORD_MIN_LENGTH as SHARED_MIN, verify_pin
 
     w = _web(request)
     ip = w.client_ip(request)

@@ -26,7 +26,7 @@ from antre.rules.staff import audit_rows
 from .auth import AUDIT_ROLES, audit_view, require_role
 
 if TYPE_CHECKING:
-    from web.app import WebApp
+    from antre_web.app import WebApp
 
 PAGE_ROWS = 200
 EXPORT_ROWS = 100_000
@@ -72,7 +72,7 @@ async def page(request: Request) -> Response:
     account = require_role(request, *AUDIT_ROLES)
     given, args, problem = _filters(request)
     rows = [] if problem else w.console.read(lambda s: audit_rows(s, limit=PAGE_ROWS + 1, **args), default=None)
-    from web import texts
+    from antre_web import texts
 
     lang = w.lang(request)
     if rows is None:

@@ -7,7 +7,7 @@ again, so a page that let the wrong person in still could not change anything in
 
 For pages (the letters, complaints and reports pages use the same)::
 
-    from web.console import require_role, audit_view
+    from antre_web.console import require_role, audit_view
 
     async def letters(request):
         account = require_role(request, "kasi", "penandatangan")   # raises; the app turns it into a page
@@ -15,7 +15,7 @@ For pages (the letters, complaints and reports pages use the same)::
             ...   # the service is unreachable: personal data is not shown unrecorded
 
 :class:`SignInRequired` becomes the sign-in page, :class:`RoleRefused` a 403 page (exception handlers
-registered in :func:`web.app.create_app`). Configurations from before accounts (a shared ``staff_password_hash``
+registered in :func:`antre_web.app.create_app`). Configurations from before accounts (a shared ``staff_password_hash``
 or ``staff_pin_hash``) keep working until the first admin account exists; such a shared sign-in is the
 pseudo-account ``staf`` with role ``bersama`` (shared), which opens the old staff page only, never a page
 guarded by :func:`require_role`.
@@ -36,7 +36,7 @@ from antre.errors import DatabaseUnavailable
 from antre.rules.staff import Account, admin_count, session_account
 
 if TYPE_CHECKING:
-    from web.app import WebApp
+    from antre_web.app import WebApp
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class RoleRefused(Exception):
 
 
 class ConsoleAuth:
-    """Per-request identity for one :class:`~web.app.WebApp`: accounts from the service's database (read-only),
+    """Per-request identity for one :class:`~antre_web.app.WebApp`: accounts from the service's database (read-only),
     and the older shared password's sessions (kept in the web's memory, only until an admin account exists)."""
 
     def __init__(self, web: "WebApp"):

@@ -29,7 +29,7 @@ from antre.rules.ticket_view import expand_runs
 from .auth import console_command, require_role
 
 if TYPE_CHECKING:
-    from web.app import WebApp
+    from antre_web.app import WebApp
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def _web(request: Request) -> "WebApp":
 
 
 def t(request: Request, key: str, **values) -> str:
-    from web import texts
+    from antre_web import texts
 
     return texts.text(key, _web(request).lang(request), **values)
 
@@ -118,7 +118,7 @@ def _flash(request: Request) -> dict[str, str] | None:
         return {"kind": "ok", "text": t(request, "v_sent_" + q["ok"]) if q["ok"] in ACTIONS else t(request, "c_saved")}
     if q.get("err"):
         code = q["err"]
-        from web import texts
+        from antre_web import texts
 
         key = f"v_err_{code}" if f"v_err_{code}" in texts.TEXTS else f"err_{code}"
         return {"kind": "alert", "text": t(request, key) if key in texts.TEXTS else t(request, "err_other") + f" ({code})"}

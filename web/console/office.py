@@ -21,7 +21,7 @@ from starlette.routing import Route
 from .auth import OFFICE_ROLES, SHARED, audit_view, console_command, current_account, require_role
 
 if TYPE_CHECKING:
-    from web.app import WebApp
+    from antre_web.app import WebApp
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def _web(request: Request) -> "WebApp":
 
 
 def t(request: Request, key: str, **values) -> str:
-    from web import texts
+    from antre_web import texts
 
     return texts.text(key, _web(request).lang(request), **values)
 

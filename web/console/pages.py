@@ -15,7 +15,7 @@ from antre.link import health
 from .texts import ROLE_NAMES
 
 if TYPE_CHECKING:
-    from web.app import WebApp
+    from antre_web.app import WebApp
 
 
 def context(w: "WebApp", request: Request) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The staff console's words, Bahasa Indonesia first, English second; merged into :data:`web.texts.TEXTS`."""
+"""The staff console's words, Bahasa Indonesia first, English second; merged into :data:`antre_web.texts.TEXTS`."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from web.district.app import Dashboard, add_staff
+    from antre_web.district.app import Dashboard, add_staff
     if args.action == "adduser":
         if not args.name:
             print("antre district-web adduser NAME", file=sys.stderr)
