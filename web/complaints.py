@@ -10,8 +10,6 @@ sent. The upload's size is capped while it is read, before any parsing.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
 import uuid
 from datetime import date, datetime
@@ -20,16 +18,17 @@ from typing import TYPE_CHECKING, Any
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from antre.link.protocol import normalize_name, normalize_phone, read_object
+from antre.link.protocol import normalize_name, normalize_phone
 from antre.rules.complaint_codes import (CATEGORIES, clean_complaint_code, complaint_code_ok, complaint_ref,
                                          format_complaint_code, photo_folder)
 from antre.rules.letter_codes import clean_tracking_code, tracking_code_ok
 from antre.wording import day_month_year
 
 from .complaints_texts import TEXTS, ct, topic_label
+from .live import LiveStatus
 from .photos import PhotoRefused, clean_photo, store_photo
 from .security import csrf_ok
 
@@ -37,7 +36,6 @@ if TYPE_CHECKING:
     from .app import WebApp
 
 log = logging.getLogger(__name__)
-PING_SECONDS = 15.0
 FINAL = ("ditolak", "bukan_wewenang")
 FORM_SLACK = 64 * 1024   # the form's other fields and multipart overhead on top of the photo
 
@@ -61,9 +59,7 @@ class ComplaintPages:
     def __init__(self, w: "WebApp"):
         self.w = w
         self.cfg = w.cfg
-        self.streams: dict[str, int] = {}
-        self._watchers: dict[str, set[asyncio.Queue]] = {}
-        w.bridge.link.subscribe(w.bridge.topics.event("complaint_status"), self._on_event)
+        self.live = LiveStatus(w, "complaint_status", FINAL)
 
     def routes(self) -> list[Route]:
         return [
@@ -285,65 +281,21 @@ class ComplaintPages:
 
     # ------------------------------------------------------------------ live status
 
-    def _on_event(self, topic: str, payload: bytes) -> None:
-        data = read_object(payload, "complaint_status event")
-        loop = self.w.bridge.loop
-        if data is None or not isinstance(data.get("ref"), str) or loop is None:
-            return
-        loop.call_soon_threadsafe(self._deliver, data["ref"])
-
-    def _deliver(self, ref: str) -> None:
-        for q in self._watchers.get(ref, ()):
-            if not q.full():
-                q.put_nowait(True)
-
     async def events(self, request: Request) -> Response:
         code = request.path_params["code"]
         if not complaint_code_ok(code):
             return Response(status_code=404)
-        ip = self.w.client_ip(request)
-        web = self.cfg.web
-        if self.streams.get(ip, 0) >= web.streams_per_address or sum(self.streams.values()) >= web.streams_total:
-            return Response("terlalu banyak", status_code=429, headers={"Retry-After": "60"})
+        refused = self.live.too_many(request)
+        if refused is not None:
+            return refused
         reply = await self.w.bridge.request("complaint_status", {"code": code})
         if not reply.ok:
             return Response(status_code=404 if reply.code == "complaint_not_found" else 503)
         lang = self.w.lang(request)
-        ref = complaint_ref(code)
-        q: asyncio.Queue = asyncio.Queue(maxsize=4)
-        self._watchers.setdefault(ref, set()).add(q)
-        self.streams[ip] = self.streams.get(ip, 0) + 1
-        first = reply.result
-
-        async def stream():
-            try:
-                yield "retry: 3000\n\n"
-                data = first
-                yield f"data: {json.dumps(self.view(data, lang), ensure_ascii=False)}\n\n"
-                while data["status"] not in FINAL:
-                    try:
-                        await asyncio.wait_for(q.get(), PING_SECONDS)
-                    except asyncio.TimeoutError:
-                        yield ": ping\n\n"
-                        continue
-                    while not q.empty():
-                        q.get_nowait()
-                    fresh = await self.w.bridge.request("complaint_status", {"code": code})
-                    if fresh.ok:
-                        data = fresh.result
-                        yield f"data: {json.dumps(self.view(data, lang), ensure_ascii=False)}\n\n"
-            finally:
-                watchers = self._watchers.get(ref)
-                if watchers is not None:
-                    watchers.discard(q)
-                    if not watchers:
-                        del self._watchers[ref]
-                self.streams[ip] -= 1
-                if self.streams[ip] <= 0:
-                    del self.streams[ip]
-
-        return StreamingResponse(stream(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        return self.live.response(
+            request, complaint_ref(code), reply.result,
+            fetch=lambda: self.w.bridge.request("complaint_status", {"code": code}),
+            view=lambda data: self.view(data, lang))
 
 
 def routes(w: "WebApp") -> list[Route]:

@@ -12,9 +12,7 @@ service once for the details (the staff's note). Pages nobody watches cost nothi
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import json
 import logging
 import re
 import uuid
@@ -22,22 +20,22 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from antre.config import LetterTypeConfig
-from antre.link.protocol import normalize_phone, read_object
+from antre.link.protocol import normalize_phone
 from antre.rules.letter_codes import clean_tracking_code, format_tracking_code, status_ref, tracking_code_ok
 from antre.rules.letter_fields import check_fields
 from antre.wording import day_month_year
 
 from . import letters_texts
+from .live import LiveStatus
 
 if TYPE_CHECKING:
     from .app import WebApp
 
 log = logging.getLogger(__name__)
-PING_SECONDS = 15.0
 FINAL = ("sudah_diambil", "dibatalkan")
 
 
@@ -71,9 +69,7 @@ class LetterPages:
         self.w = w
         self.cfg = w.cfg
         self.letters = w.cfg.letters
-        self.streams: dict[str, int] = {}
-        self._watchers: dict[str, set[asyncio.Queue]] = {}
-        w.bridge.link.subscribe(w.bridge.topics.event("letter_status"), self._on_event)
+        self.live = LiveStatus(w, "letter_status", FINAL)
 
     def routes(self) -> list[Route]:
         return [
@@ -239,73 +235,22 @@ class LetterPages:
 
     # ------------------------------------------------------------------ live status
 
-    def _on_event(self, topic: str, payload: bytes) -> None:
-        """paho's thread: hand the event to the asyncio loop; nothing else here."""
-        data = read_object(payload, "letter_status event")
-        loop = self.w.bridge.loop
-        if data is None or not isinstance(data.get("ref"), str) or loop is None:
-            return
-        loop.call_soon_threadsafe(self._deliver, data["ref"], data.get("status"))
-
-    def _deliver(self, ref: str, status: Any) -> None:
-        for q in self._watchers.get(ref, ()):
-            if q.full():
-                continue   # it will ask the service for the newest anyway
-            q.put_nowait(status)
-
     async def events(self, request: Request) -> Response:
         code = request.path_params["code"]
         if not tracking_code_ok(code):
             return Response(status_code=404)
-        ip = self.w.client_ip(request)
-        web = self.cfg.web
-        if self.streams.get(ip, 0) >= web.streams_per_address or sum(self.streams.values()) >= web.streams_total:
-            return Response("terlalu banyak", status_code=429, headers={"Retry-After": "60"})
+        refused = self.live.too_many(request)
+        if refused is not None:
+            return refused
         reply = await self._status_of(code)
         if not reply.ok:
             return Response(status_code=404 if reply.code == "letter_not_found" else 503)
         # A closed request still gets its one message (the page may have been drawn just before it closed);
-        # the page then closes its stream.
+        # the page then closes its stream. The status is read again once the stream is registered, so no
+        # change can fall between the two.
         lang = self.w.lang(request)
-        ref = status_ref(code)
-        first = reply.result
-
-        async def stream():
-            # Counted and registered only once the response runs (a page that left before leaks nothing), and
-            # registered before the status is read again, so no change can fall between the two.
-            q: asyncio.Queue = asyncio.Queue(maxsize=4)
-            self._watchers.setdefault(ref, set()).add(q)
-            self.streams[ip] = self.streams.get(ip, 0) + 1
-            try:
-                yield "retry: 3000\n\n"
-                again = await self._status_of(code)
-                data = again.result if again.ok else first
-                yield f"data: {json.dumps(self.status_view(data, lang), ensure_ascii=False)}\n\n"
-                while data["status"] not in FINAL:
-                    try:
-                        await asyncio.wait_for(q.get(), PING_SECONDS)
-                    except asyncio.TimeoutError:
-                        yield ": ping\n\n"
-                        continue
-                    while not q.empty():
-                        q.get_nowait()
-                    fresh = await self._status_of(code)
-                    if not fresh.ok:
-                        continue
-                    data = fresh.result
-                    yield f"data: {json.dumps(self.status_view(data, lang), ensure_ascii=False)}\n\n"
-            finally:
-                watchers = self._watchers.get(ref)
-                if watchers is not None:
-                    watchers.discard(q)
-                    if not watchers:
-                        del self._watchers[ref]
-                self.streams[ip] -= 1
-                if self.streams[ip] <= 0:
-                    del self.streams[ip]
-
-        return StreamingResponse(stream(), media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        return self.live.response(request, status_ref(code), reply.result, fetch=lambda: self._status_of(code),
+                                  view=lambda data: self.status_view(data, lang), reread_first=True)
 
     # ------------------------------------------------------------------ verification (the letter's QR code)
 
