@@ -57,7 +57,7 @@ from .flows.guidance import Guidance
 from .flows.letter_form import CHOICE, DATE, DIGITS, KEYBOARD, LetterFormFlow, slip
 from .flows.letters import LetterPickupFlow
 from .flows.home import can_issue, home, service_subtext
-from .flows.issuing import IssuingFlow, print_state, ticket_number, ticket_view
+from .flows.issuing import IssuingFlow, print_state, rating_code, ticket_number, ticket_view
 from .flows.printer_status import PrinterStatus
 from .flows.rating import ASK_MORE, RATING_CODE_DIGITS, NumberKeypad, RatingFlow
 from .flows.staff import StaffPin
@@ -285,6 +285,8 @@ class TicketScreen(Screen):
     ahead_text = StringProperty("")
     estimate_text = StringProperty("")
     print_text = StringProperty("")
+    rating_text = StringProperty("")  # "Kode penilaian: 0387" (issue_ticket's rating_code), "" without one
+    rating_code = StringProperty("")
     print_state = StringProperty("printing")  # printing, printed, failed, none
 
 
@@ -588,9 +590,11 @@ class KioskApp(App):
             return Guidance(scr.title, [f"{t('requirements')}: {scr.body}"],
                             [t("back"), t("take_number")])
         if name == "ticket":
+            # The rating code is read digit by digit ("nol tiga delapan tujuh"), as it is typed.
+            code = t("ticket_rating_code", code=" ".join(scr.rating_code)) if scr.rating_code else ""
             return Guidance(f"{t('your_number')}: {scr.number}",
                             [scr.service_label, scr.priority_label, scr.ahead_text, scr.estimate_text,
-                             scr.print_text], [t("done")])
+                             scr.print_text, code], [t("done")])
         if name == "message":
             return Guidance(scr.title, [scr.body] if scr.body else [], [t("back")] if not self.busy else [])
         if name == "rate_pick":
@@ -834,6 +838,8 @@ class KioskApp(App):
         scr.ahead_text = view.ahead_text
         scr.estimate_text = view.estimate_text
         scr.print_text = view.print_text
+        scr.rating_text = view.rating_text
+        scr.rating_code = rating_code(result)
 
     def _show(self, screen: str, render: Callable[[], None]) -> None:
         """Fills ``screen``'s texts with ``render`` (again when the language changes) and shows it."""

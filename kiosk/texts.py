@@ -53,6 +53,7 @@ TEXTS: dict[str, tuple[str, str]] = {
                           "The office is closed. Hours today {hours}. It opens again {when}."),
     # Ticket
     "your_number": ("Nomor antrean Anda", "Your number"),
+    "ticket_rating_code": ("Kode penilaian: {code}", "Rating code: {code}"),
     "ahead": ("{n} orang di depan Anda", "{n} people ahead of you"),
     "ahead_none": ("Tidak ada yang di depan Anda", "No one is ahead of you"),
     "estimate": ("Perkiraan waktu tunggu ± {m} menit", "Estimated wait about {m} minutes"),

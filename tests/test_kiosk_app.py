@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -223,7 +224,11 @@ def test_touch_issues_one_ticket_prints_it_and_shows_the_number(offices, kiosks)
         assert "Administrasi Kependudukan" in ui["widgets"]["ticket:service"]["text"]
         data = printer.wait_for(b"A-001")
         assert b"\x1dV" in data  # and it was cut
-        k.wait(lambda ui: ui["widgets"]["ticket:print"]["text"] == T("printed"), "'take your ticket'")
+        ui = k.wait(lambda ui: ui["widgets"]["ticket:print"]["text"] == T("printed"), "'take your ticket'")
+        # The screen shows the rating code printed on the ticket (for a resident whose ticket did not print).
+        printed = re.search(rb"Kode penilaian layanan: (\d{4})", data)
+        assert printed, data
+        assert ui["widgets"]["ticket:rating_code"]["text"] == f"Kode penilaian: {printed[1].decode()}"
         k.screenshot("ticket")
 
         # Exactly one ticket for the double touch: the next one anyone takes is A-002.

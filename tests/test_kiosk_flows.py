@@ -105,6 +105,13 @@ def test_issuing_sends_one_ticket_with_the_kiosk_id_and_says_what_the_ticket_scr
     assert view.priority_label == f"{T('priority')}: {T('priority_lansia')}"
     assert view.ahead_text == T("ahead_none")
     assert view.print_text == T("printing")
+    # The rating code is on the screen too (for a ticket that did not print), in both languages.
+    code = result["rating_code"]
+    assert len(code) == 4 and code.isdigit()
+    assert view.rating_text == T("ticket_rating_code", code=code) == f"Kode penilaian: {code}"
+    assert ticket_view(result, row, "failed", "en").rating_text == f"Rating code: {code}"
+    for bad in (None, "", "12", "12345", "12a4", 1234, "\u0661\u0662\u0663\u0664"):
+        assert ticket_view({**result, "rating_code": bad}, row, "printing", "id").rating_text == ""
     en = ticket_view(result, row, "failed", "en")
     assert en.priority_label == f"{T('priority', 'en')}: {T('priority_lansia', 'en')}"
     assert en.print_text == T("print_failed", "en")

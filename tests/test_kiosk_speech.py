@@ -147,6 +147,10 @@ def test_listen_reads_each_screen_aloud(offices, kiosks, tmp_path):
     assert ui["speech"]["lang"] == "en" and w["listen"]["text"] == "Listen"
     assert parts(text)[0] == f"{T('your_number', 'en')}: {w['ticket:number']['text']}"
     assert w["ticket:service"]["text"] in parts(text) and parts(text)[-1] == w["ticket:done"]["text"]
+    # The rating code is shown and read digit by digit.
+    code = w["ticket:rating_code"]["text"].removeprefix("Rating code: ")
+    assert len(code) == 4 and code.isdigit(), w["ticket:rating_code"]["text"]
+    assert f"Rating code: {' '.join(code)}" in parts(text)
     k.touch("ticket:done")
     k.touch("lang")
     k.wait(lambda ui: ui["lang"] == "id", "Indonesian")

@@ -37,6 +37,7 @@ class TicketView:
     ahead_text: str
     estimate_text: str
     print_text: str
+    rating_text: str = ""  # "Kode penilaian: 0387": the code to rate this ticket, also when it did not print
 
 
 class IssuingFlow:
@@ -104,4 +105,11 @@ def ticket_view(result: dict[str, Any], row: logic.ServiceRow, print_state: str,
         ahead_text=t("ahead", n=ahead) if ahead else t("ahead_none"),
         estimate_text=t("estimate", m=minutes) if minutes else t("estimate_now"),
         print_text=t(PRINT_TEXT_KEYS.get(print_state, "no_printer")),
+        rating_text=t("ticket_rating_code", code=code) if (code := rating_code(result)) else "",
     )
+
+
+def rating_code(result: dict[str, Any]) -> str:
+    """The ticket's 4-digit rating code from ``issue_ticket``'s reply, or "" when it has none (or a bad one)."""
+    code = result.get("rating_code")
+    return code if isinstance(code, str) and len(code) == 4 and code.isascii() and code.isdigit() else ""
