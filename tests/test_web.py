@@ -372,6 +372,70 @@ def test_take_a_number_from_home_and_follow_it_live_in_a_phone_browser(site):
     assert "1111" not in site.service.output() and "Siti" not in site.service.output()
 
 
+def test_a_web_ticket_shows_its_rating_code_to_the_resident_who_took_it_only(site):
+    """Defect 7 on the web: the resident who took a number sees its rating code on the status page (kept in
+    a cookie for that ticket's page only); another browser, a code typed into the link or another ticket's
+    cookie shows none; the code is the service's (it rates the ticket) and reaches no log or event."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"])
+        try:
+            phone_size = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 1,
+                          "is_mobile": True, "has_touch": True, "locale": "id-ID"}
+            ctx = browser.new_context(**phone_size)
+            page = ctx.new_page()
+            page.goto(site.web.url + "/ambil")
+            page.check("input[name=service][value=adminduk]")
+            page.fill("#name", "Budi Santoso")
+            page.fill("#phone", "0812-3333-4444")
+            page.click("button[type=submit]")
+            page.wait_for_url(re.compile(r".*/status/\d{4}-\d{2}-\d{2}/A-\d{3}\?baru=1$"))
+            assert "kode" not in page.url                      # the link itself carries no code
+            status_url = page.url.split("?")[0]
+            number = status_url.split("/")[-1]
+            expect(page.locator("#rating-code")).to_contain_text(re.compile(r"Kode penilaian: \d{4}"))
+            code = re.search(r"Kode penilaian: (\d{4})", page.locator("#rating-code").inner_text())[1]
+            assert T("rating_code_hint") in page.locator("#rating-code").inner_text()
+            box = page.locator("#rating-code").bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box   # fits the phone's width
+            shot(page, site, "web-status-rating-code")
+            page.click("header .lang")
+            expect(page.locator("#rating-code")).to_contain_text(f"Rating code: {code}")
+            page.click("header .lang")
+            cookie = next(c for c in ctx.cookies() if c["name"] == "kode_penilaian")
+            assert cookie["httpOnly"] and cookie["path"] == "/" + status_url.split("/", 3)[3]
+            ctx.close()
+
+            # Anyone else: no code, not even with one typed into the link or another ticket's cookie.
+            other = browser.new_context(**phone_size)
+            page = other.new_page()
+            for url in (status_url, f"{status_url}?kode={code}", f"{status_url}?kode=1234"):
+                page.goto(url)
+                expect(page.locator("#state")).to_have_text(T("st_waiting"))
+                assert page.locator("#rating-code").count() == 0, url
+            day = status_url.split("/")[-2]
+            other.add_cookies([{"name": "kode_penilaian", "value": f"{day}_B-999_{code}", "url": status_url}])
+            page.goto(status_url)
+            expect(page.locator("#state")).to_have_text(T("st_waiting"))
+            assert page.locator("#rating-code").count() == 0
+            other.close()
+        finally:
+            browser.close()
+    # It is the ticket's own code: served, the ticket is rated with it.
+    assert site.client.ok("call_next", counter="loket-1")["number"] == number
+    site.client.ok("complete", counter="loket-1")
+    assert site.client.ok("rate", ticket=number, score=4, code=code)["number"] == number
+    # Not in the ticket_issued event, the retained state or any log.
+    unlogged = re.compile(rf"(?<![0-9A-Fa-f]){code}(?![0-9A-Fa-f])")
+    issued = [e for e in site.client.events_of("ticket_issued") if e.get("number") == number]
+    assert issued and all("rating_code" not in e and not unlogged.search(json.dumps(e)) for e in issued)
+    assert not unlogged.search(json.dumps(site.client.state()))
+    assert not unlogged.search(site.web.output()) and not unlogged.search(site.service.output())
+
+
 def test_bad_input_missing_csrf_full_quota_and_the_phone_limit_give_clear_messages(site):
     h = Http(site.web.url)
     form = h.get("/ambil")

@@ -63,6 +63,9 @@ CSRF_COOKIE = "antre_csrf"
 SSE_PING_SECONDS = 15.0
 _NUMBER = re.compile(r"([A-Za-z])\s*-?\s*(\d{1,6})")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_RATING_CODE = re.compile(r"[0-9]{4}")
+#: The cookie that keeps a web ticket's rating code for its own status page only ("date_number_code").
+RATING_COOKIE = "kode_penilaian"
 _RID = re.compile(r"[0-9a-f]{32}")
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -248,7 +251,15 @@ class WebApp:
         if not reply.ok:
             return await self._ambil_form(request, form, {}, self.error_text(reply, lang), 409, info)
         r = reply.result
-        return RedirectResponse(f"/status/{r['business_date']}/{r['number']}?baru=1", status_code=303)
+        response = RedirectResponse(f"/status/{r['business_date']}/{r['number']}?baru=1", status_code=303)
+        code = r.get("rating_code")
+        if isinstance(code, str) and _RATING_CODE.fullmatch(code):
+            # The ticket's rating code stays in this resident's browser only (a cookie for this ticket's
+            # status page), never in a link, a log, the state or an event.
+            response.set_cookie(RATING_COOKIE, f"{r['business_date']}_{r['number']}_{code}", max_age=36 * 3600,
+                                path=f"/status/{r['business_date']}/{r['number']}", httponly=True,
+                                samesite="lax", secure=request.url.scheme == "https")
+        return response
 
     async def _ambil_form(self, request: Request, form: dict[str, str], errors: dict[str, str],
                           problem: str | None, status: int, info: dict[str, Any] | None = None) -> Response:
@@ -374,12 +385,14 @@ class WebApp:
         lang = self.lang(request)
         if key is None:
             return self.message(request, "not_found_page", 404)
+        held = request.cookies.get(RATING_COOKIE, "").split("_")
+        rating_code = held[2] if len(held) == 3 and tuple(held[:2]) == key and _RATING_CODE.fullmatch(held[2]) else ""
         known = self.bridge.open_status(*key)
         if known is not None:   # an open ticket of today: read from the retained state, nothing asked
             ticket = known | {"today": True}
             return self.render(request, "status.html", ticket=ticket, number=key[1], day=key[0], problem=None,
                                view=status_view(ticket, lang, self.cfg.office.tz),
-                               new=request.query_params.get("baru") == "1",
+                               new=request.query_params.get("baru") == "1", rating_code=rating_code,
                                day_text=texts.long_date(date.fromisoformat(key[0]), lang))
         reply = await self.bridge.request("ticket_status", {"number": key[1], "date": key[0]})
         if not reply.ok:
@@ -388,7 +401,7 @@ class WebApp:
                                problem=self.error_text(reply, lang, number=key[1]), view=None)
         return self.render(request, "status.html", ticket=reply.result, number=key[1], day=key[0], problem=None,
                            view=status_view(reply.result, lang, self.cfg.office.tz), new=request.query_params.get("baru") == "1",
-                           day_text=texts.long_date(date.fromisoformat(key[0]), lang))
+                           rating_code=rating_code, day_text=texts.long_date(date.fromisoformat(key[0]), lang))
 
     async def status_events(self, request: Request) -> Response:
         """The live status stream: only for a ticket that exists, at most ``[web] streams_per_address``

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import logging
+import re
 import sys
 
 log = logging.getLogger("antre.web")
@@ -65,7 +66,19 @@ def run(args: argparse.Namespace) -> int:
     port = args.port or cfg.web.port
     app = create_app(cfg)
     log.info("antre web for %s on http://%s:%d (broker %s)", cfg.office.name, host, port, cfg.mqtt.url)
-    # The access log shows paths only (ticket numbers, never names or phone numbers: those are in POST bodies).
+    # The access log shows paths only (ticket numbers, never names or phone numbers: those are in POST bodies),
+    # and no code from a link (?kode=: a ticket's rating code from its QR, a booking code).
+    logging.getLogger("uvicorn.access").addFilter(hide_codes)
     uvicorn.run(app, host=host, port=port, log_config=None, timeout_graceful_shutdown=3,
                 proxy_headers=True, forwarded_allow_ips="127.0.0.1", server_header=False)
     return 0
+
+
+_CODE_IN_LINK = re.compile(r"(?i)\b(kode=)[^&\s\"]*")
+
+
+def hide_codes(record: logging.LogRecord) -> bool:
+    """An access log line with every ``kode=`` value in its path replaced by ``***``."""
+    if isinstance(record.args, tuple):
+        record.args = tuple(_CODE_IN_LINK.sub(r"\1***", a) if isinstance(a, str) else a for a in record.args)
+    return True
