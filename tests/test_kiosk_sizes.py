@@ -29,7 +29,9 @@ def xvfb():
 
 def check(k, name: str, size: str) -> dict:
     """Screenshot of the screen ``name`` (its screen's name, with - for _), and its sizes checked."""
-    screen = name.replace("-", "_").replace("rate_element", "rate_face").replace("home_closed", "home").replace("rate_pick_many", "rate_pick")
+    screen = name.replace("-", "_")
+    screen = {"rate_element": "rate_face", "home_closed": "home", "rate_pick_many": "rate_pick",
+              "rate_code": "rate_keypad", "rate_code_wrong": "message"}.get(screen, screen)
     ui = k.wait(lambda ui: ui["screen"] == screen and ui["settled"] and ui.get("sizes", {}).get("targets"),
                 f"{name} laid out")
     k.screenshot(f"{size}-{name}")
@@ -105,7 +107,15 @@ def test_every_screen_has_big_targets_and_readable_text(offices, kiosks, size):
     k.touch("checkin:back")
     k.touch("service:surat")
     k.wait_screen("ticket")
-    check(k, "ticket", size)
+    w = check(k, "ticket", size)["widgets"]
+    # Nothing is drawn under the top bar or over the next line (the 7-inch panel ran out of height once):
+    # the number, its service, the queue, the rating code, then "Selesai", top to bottom.
+    assert w["ticket:rating_code"]["text"].startswith("Kode penilaian: ")
+    top = w["listen"]["y"] + w["listen"]["h"]
+    for tag in ("ticket:number", "ticket:service", "ticket:ahead", "ticket:rating_code", "ticket:done"):
+        assert w[tag]["y"] >= top - 1, f"{size}: {tag} overlaps what is above it: {w[tag]}"
+        top = w[tag]["y"] + w[tag]["h"]
+    assert top <= int(size.split("x")[1]) + 1
     k.touch("ticket:done")
     k.touch("rate")
     k.touch("rate_pick:type")
@@ -116,6 +126,36 @@ def test_every_screen_has_big_targets_and_readable_text(offices, kiosks, size):
     k.touch("message:home")
     k.hold("staff_corner", lambda ui: ui["screen"] == "pin")
     check(k, "pin", size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_rating_code_keypad_fits(offices, kiosks, size):
+    """Defect 7's code keypad ([queue] rating_code_required: the ticket's 4 digits after its number): the same
+    sizes, with two digits typed, and its refusal of a wrong code."""
+    office = offices(queue="rating_code_required = true")
+    issued = office.client.ok("issue_ticket", service="adminduk", channel="admin")
+    number, code = issued["number"], issued["rating_code"]
+    assert office.client.ok("call_next", counter="loket-1")["number"] == number
+    office.client.ok("complete", counter="loket-1")
+    office.client.wait_state(lambda s: s["rateable"], "a rateable ticket")
+    k = kiosks(office, size=size)
+    k.touch("rate")
+    k.touch(f"rate:{number}")
+    k.wait(lambda ui: ui["screen"] == "rate_keypad"
+           and ui["widgets"]["keypad:prompt"]["text"] == T("rate_code_prompt"), "the code prompt")
+    wrong = "0000" if code != "0000" else "1111"
+    for d in wrong[:2]:
+        k.touch(f"key:{d}")
+    k.wait(lambda ui: ui["widgets"]["keypad:shown"]["text"] == wrong[:2] + "__", "two digits typed")
+    ui = check(k, "rate-code", size)
+    assert "prefix:A" not in ui["widgets"]
+    for d in wrong[2:]:
+        k.touch(f"key:{d}")
+    for key in ("key:ok", "face:4", "more:no"):
+        k.touch(key)
+    k.wait(lambda ui: ui["screen"] == "message" and ui["widgets"]["message:title"]["text"]
+           == T("rate_err_rating_code_wrong", number=number), "the wrong code refused")
+    check(k, "rate-code-wrong", size)
 
 
 @pytest.mark.parametrize("size", SIZES)
