@@ -6,6 +6,7 @@ them to screens and hands their callbacks to Kivy's main thread.
 
 - :mod:`.home`: what the start screen says (availability banner, title, service buttons);
 - :mod:`.issuing`: a touch on a service button, ``issue_ticket``, the ticket screen and the printout;
+- :mod:`.code_entry`: a code typed on the keypad and checked by its check digit (used by the next two);
 - :mod:`.checkin`: the booking code typed on the keypad, ``check_in``;
 - :mod:`.letters`: "Ambil surat", a ready letter's tracking code typed on the keypad, ``letter_pickup``;
 - :mod:`.letter_form`: "Ajukan surat", a letter's form one question at a time, ``letter_request``, the slip;

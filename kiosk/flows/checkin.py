@@ -15,12 +15,9 @@ from antre.link.protocol import BOOKING_CODE_DIGITS, booking_code_ok
 
 from .. import logic, texts
 from . import Message
+from .code_entry import MISTYPED, SEND, CodeEntry
 
 log = logging.getLogger(__name__)
-
-#: Outcomes of a key press.
-SEND = "send"
-MISTYPED = "mistyped"
 
 
 def _dotted(hhmm: str) -> str:
@@ -28,44 +25,18 @@ def _dotted(hhmm: str) -> str:
     return hhmm.replace(":", ".")
 
 
-class CheckinFlow:
+class CheckinFlow(CodeEntry):
     """The typed code (``typed``), what the keypad shows, and the ``check_in`` command."""
 
+    what = "check-in"
+
     def __init__(self, gate: logic.CommandGate):
-        self.gate = gate
-        self.typed = ""
-
-    def reset(self) -> None:
-        self.typed = ""
-
-    @property
-    def complete(self) -> bool:
-        """All digits typed: OK can be pressed."""
-        return len(self.typed) == BOOKING_CODE_DIGITS
+        super().__init__(gate, BOOKING_CODE_DIGITS, booking_code_ok)
 
     @property
     def shown(self) -> str:
         """The code as the screen shows it: digits and blanks, spaced (``1 2 3 _ _ _ _ _``)."""
         return (self.typed + "_" * (BOOKING_CODE_DIGITS - len(self.typed))).replace("", " ").strip()
-
-    def key(self, key: str) -> str | None:
-        """One key of the keypad (a digit, ``del`` or ``ok``).
-
-        Returns :data:`SEND` when OK was pressed on a complete code whose check
-        digit matches, :data:`MISTYPED` when it does not, else None.
-        """
-        if key == "del":
-            self.typed = self.typed[:-1]
-        elif key == "ok":
-            if not self.complete:
-                return None
-            if booking_code_ok(self.typed):
-                return SEND
-            log.info("check-in: the typed code's check digit does not match")
-            return MISTYPED
-        elif key.isdigit() and len(self.typed) < BOOKING_CODE_DIGITS:
-            self.typed += key
-        return None
 
     mistyped = Message("warning.png", "checkin_failed", "checkin_mistyped")
 

@@ -17,11 +17,9 @@ from antre.rules.letter_codes import TRACKING_DIGITS, tracking_code_ok
 
 from .. import logic, texts
 from . import Message
+from .code_entry import MISTYPED, SEND, CodeEntry
 
 log = logging.getLogger(__name__)
-
-SEND = "send"
-MISTYPED = "mistyped"
 
 #: The words of this flow (merged into :data:`antre_kiosk.texts.TEXTS`, so they are said like every other).
 TEXTS: dict[str, tuple[str, str]] = {
@@ -48,41 +46,19 @@ TEXTS: dict[str, tuple[str, str]] = {
 texts.TEXTS.update(TEXTS)
 
 
-class LetterPickupFlow:
+class LetterPickupFlow(CodeEntry):
     """The typed code (``typed``), what the keypad shows, and the ``letter_pickup`` command."""
 
+    what = "letter pickup"
+
     def __init__(self, gate: logic.CommandGate):
-        self.gate = gate
-        self.typed = ""
-
-    def reset(self) -> None:
-        self.typed = ""
-
-    @property
-    def complete(self) -> bool:
-        return len(self.typed) == TRACKING_DIGITS
+        super().__init__(gate, TRACKING_DIGITS, tracking_code_ok)
 
     @property
     def shown(self) -> str:
         """The code as the screen shows it, in groups of four as the website prints it: ``1234 56__ ____``."""
         padded = self.typed + "_" * (TRACKING_DIGITS - len(self.typed))
         return " ".join(padded[i:i + 4] for i in range(0, TRACKING_DIGITS, 4))
-
-    def key(self, key: str) -> str | None:
-        """One key (a digit, ``del`` or ``ok``): :data:`SEND` for a complete code whose check digit matches,
-        :data:`MISTYPED` when it does not, else None."""
-        if key == "del":
-            self.typed = self.typed[:-1]
-        elif key == "ok":
-            if not self.complete:
-                return None
-            if tracking_code_ok(self.typed):
-                return SEND
-            log.info("letter pickup: the typed code's check digit does not match")
-            return MISTYPED
-        elif key.isdigit() and key.isascii() and len(self.typed) < TRACKING_DIGITS:
-            self.typed += key
-        return None
 
     mistyped = Message("warning.png", "letter_failed", "letter_mistyped")
 
