@@ -47,6 +47,7 @@ from .console.auth import OFFICE_ROLES, REPORT_ROLES
 from .console import accounts as console_accounts
 from .console import pages as console_pages
 from .security import (
+    CSRF_COOKIE,
     PASSWORD_MIN_LENGTH,
     LoginThrottle,
     RateLimiter,
@@ -59,7 +60,6 @@ from .security import (
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
-CSRF_COOKIE = "antre_csrf"
 SSE_PING_SECONDS = 15.0
 _NUMBER = re.compile(r"([A-Za-z])\s*-?\s*(\d{1,6})")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -30,7 +30,7 @@ from antre.wording import day_month_year
 from .complaints_texts import TEXTS, ct, topic_label
 from .live import LiveStatus
 from .photos import PhotoRefused, clean_photo, store_photo
-from .security import csrf_ok
+from .security import CSRF_COOKIE, csrf_ok
 
 if TYPE_CHECKING:
     from .app import WebApp
@@ -114,7 +114,7 @@ class ComplaintPages:
         except Exception:  # noqa: BLE001 - a malformed body is a bad form
             return self.w.message(request, "bad_form", 400)
         form = {k: v for k, v in data.items() if isinstance(v, str)}
-        if not csrf_ok(request.cookies.get("antre_csrf"), form.get("csrf")):
+        if not csrf_ok(request.cookies.get(CSRF_COOKIE), form.get("csrf")):
             log.warning("complaint form without a valid CSRF token refused")
             return self.w.message(request, "bad_form", 403)
         upload = data.get("foto")

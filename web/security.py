@@ -140,6 +140,9 @@ class LoginThrottle:
             self._address_failures.setdefault(address, deque()).append(now)
 
 
+CSRF_COOKIE = "antre_csrf"   # the double-submit cookie every form checks against
+
+
 def new_csrf_token() -> str:
     return secrets.token_urlsafe(24)
 
