@@ -238,6 +238,14 @@ def text(key: str, lang: str = "id", **values: object) -> str:
     return s.format(**values) if values else s
 
 
+def error_key(code: str | None, *first: str) -> str:
+    """The key that explains a refusal: the first of ``first`` that exists, else ``err_<code>``, else ``err_other``."""
+    for key in (*first, f"err_{code}"):
+        if key in TEXTS:
+            return key
+    return "err_other"
+
+
 def _pick(pair: tuple[str, str], lang: str) -> str:
     return pair[1] if lang == "en" else pair[0]
 

@@ -154,7 +154,7 @@ class CallbackFlow:
         if reply.ok:
             return Message("check.png", "cb_sent", "cb_sent_body", {"code": format_complaint_code(reply.result["code"])})
         log.warning("complaint refused: %s", reply.code)
-        key = f"err_{reply.code}" if f"err_{reply.code}" in texts.TEXTS else "err_other"
+        key = texts.error_key(reply.code)
         return Message("warning.png", "cb_failed", key)
 
 

@@ -66,8 +66,7 @@ class CheckinFlow(CodeEntry):
         elif reply.code == "too_early" and isinstance(details.get("checkin_from"), str):
             values = {"time": _dotted(details["checkin_from"]), "slot": _dotted(str(details.get("slot", "")))}
             key = "checkin_err_too_early_from"
-        if key not in texts.TEXTS:
-            key = f"err_{reply.code}" if f"err_{reply.code}" in texts.TEXTS else "err_other"
+        key = texts.error_key(reply.code, key)
         icon = "ticket.png" if reply.code == "already_checked_in" else "warning.png"
         return Message(icon, title, key, values)
 

@@ -69,7 +69,7 @@ class IssuingFlow:
     def refusal(reply: Reply) -> Message:
         """The message for a refused ``issue_ticket``."""
         log.warning("ticket not issued: %s: %s", reply.code, reply.message)
-        key = f"err_{reply.code}" if f"err_{reply.code}" in texts.TEXTS else "err_other"
+        key = texts.error_key(reply.code)
         return Message("warning.png", "issue_failed", key)
 
     def ticket_info(self, result: dict[str, Any], row: logic.ServiceRow) -> TicketInfo:

@@ -224,7 +224,7 @@ class LetterFormFlow:
         if reply.ok:
             return Message("check.png", "lf_sent", "lf_sent_body", {"code": format_tracking_code(reply.result["code"])})
         log.warning("letter request refused: %s", reply.code)
-        key = f"err_{reply.code}" if f"err_{reply.code}" in texts.TEXTS else "err_other"
+        key = texts.error_key(reply.code)
         return Message("warning.png", "lf_failed", key)
 
 

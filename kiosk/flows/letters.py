@@ -72,9 +72,7 @@ class LetterPickupFlow(CodeEntry):
     @staticmethod
     def refusal(reply: Reply) -> Message:
         log.warning("letter pickup refused: %s", reply.code)
-        key = f"letter_err_{reply.code}"
-        if key not in texts.TEXTS:
-            key = f"err_{reply.code}" if f"err_{reply.code}" in texts.TEXTS else "err_other"
+        key = texts.error_key(reply.code, f"letter_err_{reply.code}")
         return Message("warning.png", "letter_failed", key)
 
 
