@@ -39,7 +39,7 @@ from antre.config import Config
 from antre.link.mqtt import Reply
 from antre.link.protocol import normalize_name, normalize_phone
 
-from . import complaints, complaints_console, faq, news, portal, letters, letters_console, notify_console, residents, texts
+from . import complaints, complaints_console, complaints_texts, faq, news, portal, letters, letters_console, notify_console, residents, texts
 from .bridge import PING, TERMINAL, Bridge
 from .console import ConsoleAuth, RoleRefused, SignInRequired, console_command
 from .console import office as console_office
@@ -130,6 +130,11 @@ class WebApp:
             "office_address": office.get("address", self.cfg.office.address),
             "csrf": self.csrf(request), "available": self.bridge.available, "path": request.url.path,
             "service_label": lambda code: self._service_label(code, lang),
+            # the page families' own texts (letters, complaints, news), bound to the page's language once here
+            "lt": lambda key, **v: letters.lt(key, lang, **v),
+            "ct": lambda key, **v: complaints_texts.ct(key, lang, **v),
+            "topic_label": lambda topic: complaints_texts.topic_label(topic, lang),
+            "nt": lambda key, **v: news.nt(key, lang, **v),
             "request_path": str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
         }
         if request.url.path.startswith("/staf"):

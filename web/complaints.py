@@ -76,11 +76,6 @@ class ComplaintPages:
     def conf(self):
         return self.cfg.complaints
 
-    def render(self, request: Request, name: str, status: int = 200, **ctx: Any) -> Response:
-        lang = self.w.lang(request)
-        return self.w.render(request, name, status, ct=lambda key, **v: ct(key, lang, **v),
-                             topic_label=lambda t: topic_label(t, lang), **ctx)
-
     def _reply_text(self, reply, lang: str) -> str:
         key = f"err_{reply.code}"
         return ct(key, lang) if key in TEXTS else self.w.error_text(reply, lang)
@@ -174,7 +169,7 @@ class ComplaintPages:
     def _form(self, request: Request, given: dict[str, str], errors: dict[str, str], problem: str | None,
               status: int, rid: str) -> Response:
         lang = self.w.lang(request)
-        return self.render(request, "pengaduan_form.html", status, form=given, errors=errors, problem=problem,
+        return self.w.render(request, "pengaduan_form.html", status, form=given, errors=errors, problem=problem,
                            rid=rid, categories=CATEGORIES, topics=self.conf.topics, max_text=self.conf.max_text,
                            mb=self._mb(), privacy=ct("privacy", lang, n=self.conf.retention_days),
                            sms=bool(self.cfg.notify.sms))
@@ -184,10 +179,10 @@ class ComplaintPages:
     async def find(self, request: Request) -> Response:
         typed = request.query_params.get("kode", "")[:40]
         if not typed:
-            return self.render(request, "pengaduan_cari.html", error=None, typed="")
+            return self.w.render(request, "pengaduan_cari.html", error=None, typed="")
         code = clean_complaint_code(typed)
         if not complaint_code_ok(code):
-            return self.render(request, "pengaduan_cari.html", 400, error=ct("bad_code", self.w.lang(request)),
+            return self.w.render(request, "pengaduan_cari.html", 400, error=ct("bad_code", self.w.lang(request)),
                                typed=typed)
         return RedirectResponse(f"/pengaduan/{code}", status_code=303)
 
@@ -220,13 +215,13 @@ class ComplaintPages:
         code = request.path_params["code"]
         lang = self.w.lang(request)
         if not complaint_code_ok(code):
-            return self.render(request, "pengaduan_cari.html", 404, error=ct("bad_code", lang), typed=code[:20])
+            return self.w.render(request, "pengaduan_cari.html", 404, error=ct("bad_code", lang), typed=code[:20])
         reply = await self.w.bridge.request("complaint_status", {"code": code})
         if not reply.ok:
             status = 404 if reply.code == "complaint_not_found" else 503
-            return self.render(request, "pengaduan_cari.html", status, error=self._reply_text(reply, lang), typed=code)
+            return self.w.render(request, "pengaduan_cari.html", status, error=self._reply_text(reply, lang), typed=code)
         q = request.query_params
-        return self.render(request, "pengaduan_status.html", code=code, shown=format_complaint_code(code),
+        return self.w.render(request, "pengaduan_status.html", code=code, shown=format_complaint_code(code),
                            v=self.view(reply.result, lang), new=q.get("baru") == "1", added=q.get("tambah") == "1",
                            problem=None, rid=uuid.uuid4().hex)
 
@@ -246,9 +241,9 @@ class ComplaintPages:
             return RedirectResponse(f"/pengaduan/{code}?{flag}=1", status_code=303)
         back = await self.w.bridge.request("complaint_status", {"code": code})
         if not back.ok:
-            return self.render(request, "pengaduan_cari.html", 404 if back.code == "complaint_not_found" else 503,
+            return self.w.render(request, "pengaduan_cari.html", 404 if back.code == "complaint_not_found" else 503,
                                error=self._reply_text(back, lang), typed=code)
-        return self.render(request, "pengaduan_status.html", 409, code=code, shown=format_complaint_code(code),
+        return self.w.render(request, "pengaduan_status.html", 409, code=code, shown=format_complaint_code(code),
                            v=self.view(back.result, lang), new=False, added=False,
                            problem=self._reply_text(reply, lang), rid=uuid.uuid4().hex)
 
@@ -271,13 +266,13 @@ class ComplaintPages:
         typed = request.query_params.get("kode", "").strip()[:40]
         lang = self.w.lang(request)
         if not typed:
-            return self.render(request, "lacak.html", error=None, typed="")
+            return self.w.render(request, "lacak.html", error=None, typed="")
         followed = follow_code(typed)
         if followed:
             return RedirectResponse(followed, status_code=303)
         if typed[:1].isalpha() and any(c.isdigit() for c in typed) and len(typed) <= 10:
             return RedirectResponse(f"/cek?nomor={typed.replace(' ', '')}", status_code=303)
-        return self.render(request, "lacak.html", 400, error=ct("lacak_unknown", lang), typed=typed)
+        return self.w.render(request, "lacak.html", 400, error=ct("lacak_unknown", lang), typed=typed)
 
     # ------------------------------------------------------------------ live status
 

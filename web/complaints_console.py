@@ -25,7 +25,7 @@ from starlette.routing import Route
 from antre.rules.complaint_codes import CATEGORIES, PHOTO_NAME, STATUSES, format_complaint_code, photo_folder
 from antre.wording import day_month_year
 
-from .complaints_texts import TEXTS, ct, topic_label
+from .complaints_texts import TEXTS, ct
 from .console import console_command, require_role
 
 if TYPE_CHECKING:
@@ -48,11 +48,6 @@ class ComplaintConsole:
             Route("/staf/pengaduan/{id:int}/foto", self.photo),
             Route("/staf/pengaduan/{id:int}/{action}", self.act, methods=["POST"]),
         ]
-
-    def render(self, request: Request, name: str, status: int = 200, **ctx: Any) -> Response:
-        lang = self.w.lang(request)
-        return self.w.render(request, name, status, ct=lambda key, **v: ct(key, lang, **v),
-                             topic_label=lambda t: topic_label(t, lang), **ctx)
 
     def _error(self, reply, lang: str) -> str:
         key = f"err_{reply.code}"
@@ -83,7 +78,7 @@ class ComplaintConsole:
             args["topic"] = topic
         reply = await console_command(request, "complaint_list", args)
         if not reply.ok:
-            return self.render(request, "console/pengaduan_list.html", 503, problem=self._error(reply, lang),
+            return self.w.render(request, "console/pengaduan_list.html", 503, problem=self._error(reply, lang),
                                data=None, chosen=chosen, statuses=STATUSES, topics=self.cfg.complaints.topics,
                                topic=topic)
         data = reply.result
@@ -92,7 +87,7 @@ class ComplaintConsole:
             i["verify"] = self._day(i["verify_due"])
             i["answer"] = self._day(i["answer_due"])
             i["created"] = self._when(i["created_at"])
-        return self.render(request, "console/pengaduan_list.html", data=data, chosen=chosen, statuses=STATUSES,
+        return self.w.render(request, "console/pengaduan_list.html", data=data, chosen=chosen, statuses=STATUSES,
                            topics=self.cfg.complaints.topics, topic=topic, problem=None)
 
     # ------------------------------------------------------------------ one complaint
@@ -104,7 +99,7 @@ class ComplaintConsole:
         reply = await console_command(request, "complaint_get", {"complaint": request.path_params["id"]})
         if not reply.ok:
             code = 404 if reply.code == "complaint_not_found" else 403 if reply.code == "forbidden" else 503
-            return self.render(request, "console/message.html", code, text=self._error(reply, lang))
+            return self.w.render(request, "console/message.html", code, text=self._error(reply, lang))
         c = reply.result
         thread = [m | {"when": self._when(m["at"]),
                        "text": ct("status_to", lang, s=ct(f"st_{m['text']}", lang)) if m["kind"] == "status"
@@ -113,7 +108,7 @@ class ComplaintConsole:
         if account.role == "kasi":
             listing = await console_command(request, "complaint_list", {"status": c["status"]})
             people = listing.result["people"] if listing.ok else []
-        return self.render(request, "console/pengaduan_open.html", status, c=c, thread=thread,
+        return self.w.render(request, "console/pengaduan_open.html", status, c=c, thread=thread,
                            shown=format_complaint_code(c["code"]), problem=problem, done=done,
                            status_text=ct(f"st_{c['status']}", lang), verify=self._day(c["verify_due"]),
                            answer=self._day(c["answer_due"]), created=self._when(c["created_at"]),
@@ -180,7 +175,7 @@ class ComplaintConsole:
         month = request.query_params.get("bulan") or self.w.today().strftime("%Y-%m")
         reply = await console_command(request, "complaint_summary", {"month": month[:7]})
         if not reply.ok:
-            return self.render(request, "console/message.html", 400 if reply.code == "invalid_argument" else 503,
+            return self.w.render(request, "console/message.html", 400 if reply.code == "invalid_argument" else 503,
                                text=self._error(reply, lang))
         s = reply.result
         if request.query_params.get("format") == "csv":
@@ -195,7 +190,7 @@ class ComplaintConsole:
             return Response(buf.getvalue(), media_type="text/csv; charset=utf-8", headers={
                 "Content-Disposition": f'attachment; filename="pengaduan-{month[:7]}.csv"',
                 "Cache-Control": "no-store"})
-        return self.render(request, "console/pengaduan_ringkasan.html", s=s, month=month[:7],
+        return self.w.render(request, "console/pengaduan_ringkasan.html", s=s, month=month[:7],
                            categories=CATEGORIES)
 
 

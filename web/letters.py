@@ -84,10 +84,6 @@ class LetterPages:
 
     # ------------------------------------------------------------------ plumbing
 
-    def render(self, request: Request, name: str, status: int = 200, **ctx: Any) -> Response:
-        lang = self.w.lang(request)
-        return self.w.render(request, name, status, lt=lambda key, **v: lt(key, lang, **v), **ctx)
-
     async def types(self) -> dict[str, LetterTypeConfig]:
         """The catalogue as residents see it now: the configuration with the kasi's changes
         (``letter_catalogue``), the active types only; the configuration alone when the service is away."""
@@ -123,7 +119,7 @@ class LetterPages:
                          "requirements": t.requirements,
                          "takes": lt("takes_days", lang, n=t.days) if t.days else lt("takes_same_day", lang),
                          "cost": lt("free", lang) if not t.cost else lt("cost", lang, n=f"{t.cost:,}".replace(",", "."))})
-        return self.render(request, "surat_katalog.html", rows=rows,
+        return self.w.render(request, "surat_katalog.html", rows=rows,
                            privacy=lt("privacy", lang, n=self.letters.retention_days))
 
     async def apply(self, request: Request) -> Response:
@@ -162,7 +158,7 @@ class LetterPages:
     def _form(self, request: Request, t: LetterTypeConfig, given: dict[str, str], errors: dict[str, str],
               problem: str | None, status: int, rid: str, sms: bool = False) -> Response:
         lang = self.w.lang(request)
-        return self.render(request, "surat_form.html", status, type=t, type_name=self._type_name(t, lang), form=given,
+        return self.w.render(request, "surat_form.html", status, type=t, type_name=self._type_name(t, lang), form=given,
                            errors=errors, problem=problem, rid=rid,
                            privacy=lt("privacy", lang, n=self.letters.retention_days),
                            takes=lt("takes_days", lang, n=t.days) if t.days else lt("takes_same_day", lang),
@@ -173,10 +169,10 @@ class LetterPages:
     async def find(self, request: Request) -> Response:
         typed = request.query_params.get("kode", "")[:40]
         if not typed:
-            return self.render(request, "surat_cari.html", error=None, typed="")
+            return self.w.render(request, "surat_cari.html", error=None, typed="")
         code = clean_tracking_code(typed)
         if not tracking_code_ok(code):
-            return self.render(request, "surat_cari.html", 400, error=lt("bad_code", self.w.lang(request)), typed=typed)
+            return self.w.render(request, "surat_cari.html", 400, error=lt("bad_code", self.w.lang(request)), typed=typed)
         return RedirectResponse(f"/surat/status/{code}", status_code=303)
 
     async def _status_of(self, code: str):
@@ -203,12 +199,12 @@ class LetterPages:
         code = request.path_params["code"]
         lang = self.w.lang(request)
         if not tracking_code_ok(code):
-            return self.render(request, "surat_cari.html", 404, error=lt("bad_code", lang), typed=code[:20])
+            return self.w.render(request, "surat_cari.html", 404, error=lt("bad_code", lang), typed=code[:20])
         reply = await self._status_of(code)
         if not reply.ok:
             status = 404 if reply.code == "letter_not_found" else 503
-            return self.render(request, "surat_cari.html", status, error=self._reply_text(reply, lang), typed=code)
-        return self.render(request, "surat_status.html", code=code, shown=format_tracking_code(code),
+            return self.w.render(request, "surat_cari.html", status, error=self._reply_text(reply, lang), typed=code)
+        return self.w.render(request, "surat_status.html", code=code, shown=format_tracking_code(code),
                            view=self.status_view(reply.result, lang), qr=qr_svg(code),
                            new=request.query_params.get("baru") == "1",
                            cancelled=request.query_params.get("batal") == "1")
@@ -227,10 +223,10 @@ class LetterPages:
         if reply.code == "letter_in_process":
             status_reply = await self._status_of(code)
             if status_reply.ok:
-                return self.render(request, "surat_status.html", 409, code=code, shown=format_tracking_code(code),
+                return self.w.render(request, "surat_status.html", 409, code=code, shown=format_tracking_code(code),
                                    view=self.status_view(status_reply.result, lang), qr=qr_svg(code), new=False,
                                    cancelled=False, problem=lt("cannot_cancel", lang))
-        return self.render(request, "surat_cari.html", 404 if reply.code == "letter_not_found" else 503,
+        return self.w.render(request, "surat_cari.html", 404 if reply.code == "letter_not_found" else 503,
                            error=self._reply_text(reply, lang), typed=code)
 
     # ------------------------------------------------------------------ live status
@@ -261,16 +257,16 @@ class LetterPages:
         ok_token = 16 <= len(token) <= 32 and all(c.isascii() and (c.isalnum() or c in "-_") for c in token)
         reply = await self.w.bridge.request("letter_verify", {"token": token}) if ok_token else None
         if reply is None or (not reply.ok and reply.code in ("letter_not_found", "invalid_argument")):
-            return self.render(request, "surat_cek.html", 404, letter=None, verdict=lt("v_unknown", lang, desa=desa))
+            return self.w.render(request, "surat_cek.html", 404, letter=None, verdict=lt("v_unknown", lang, desa=desa))
         if not reply.ok:
-            return self.render(request, "surat_cek.html", 503, letter=None, verdict=self.w.error_text(reply, lang))
+            return self.w.render(request, "surat_cek.html", 503, letter=None, verdict=self.w.error_text(reply, lang))
         v = reply.result
         t = self.letters.type(v["type"])
         letter = {"type_name": self._type_name(t, lang) if t else v["type_name"], "number": v["number"],
                   "date": day_month_year(date.fromisoformat(v["signed_on"])), "name": v["masked_name"],
                   "until": day_month_year(date.fromisoformat(v["valid_until"])) if v["valid_until"] else "",
                   "validity": v["validity"]}
-        return self.render(request, "surat_cek.html", letter=letter,
+        return self.w.render(request, "surat_cek.html", letter=letter,
                            verdict=lt(f"v_{v['validity']}", lang, desa=desa))
 
 

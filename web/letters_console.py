@@ -58,10 +58,6 @@ class LetterConsole:
             Route("/staf/surat/{id:int}/cabut", self.revoke, methods=["POST"]),
         ]
 
-    def render(self, request: Request, name: str, status: int = 200, **ctx: Any) -> Response:
-        lang = self.w.lang(request)
-        return self.w.render(request, name, status, lt=lambda key, **v: lt(key, lang, **v), **ctx)
-
     def _error(self, reply, lang: str) -> str:
         key = f"s_err_{reply.code}"
         if key in letters_texts.TEXTS:
@@ -82,7 +78,7 @@ class LetterConsole:
             args["type"] = kind
         reply = await console_command(request, "letter_list", args)
         if not reply.ok:
-            return self.render(request, "console/surat_list.html", 503, problem=self._error(reply, lang), data=None,
+            return self.w.render(request, "console/surat_list.html", 503, problem=self._error(reply, lang), data=None,
                                chosen=chosen, kind=kind, types=self.cfg.letters.types)
         data = reply.result
         tz = self.cfg.office.tz
@@ -91,7 +87,7 @@ class LetterConsole:
             item["created"] = local_day(item["created_at"], tz)
             item["due"] = day_month_year(date.fromisoformat(item["due_on"]))
             item["status_text"] = lt(f"st_{item['status']}", lang)
-        return self.render(request, "console/surat_list.html", status, problem=problem, data=data, chosen=chosen,
+        return self.w.render(request, "console/surat_list.html", status, problem=problem, data=data, chosen=chosen,
                            kind=kind, types=self.cfg.letters.types, statuses=LETTER_STATUSES,
                            can_open=account.role in READERS,
                            can_hand_over=account.role in TRANSITIONS["siap_diambil"]["sudah_diambil"])
@@ -108,7 +104,7 @@ class LetterConsole:
         reply = await self._get(request)
         if not reply.ok:
             code = 404 if reply.code == "letter_not_found" else 503
-            return self.render(request, "console/message.html", code, text=self._error(reply, lang))
+            return self.w.render(request, "console/message.html", code, text=self._error(reply, lang))
         r = reply.result
         t = self.cfg.letters.type(r["type"])
         tz = self.cfg.office.tz
@@ -118,7 +114,7 @@ class LetterConsole:
         history = [{"at": f"{local_day(h['at'], tz)} {datetime.fromisoformat(h['at']).astimezone(tz).strftime('%H.%M')}",
                     "status": lt(f"st_{h['status']}", lang), "action": h["action"], "actor": h["actor"],
                     "reason": h.get("reason") or ""} for h in r["history"]]
-        return self.render(request, "console/surat_open.html", status, r=r, fields=fields, moves=moves,
+        return self.w.render(request, "console/surat_open.html", status, r=r, fields=fields, moves=moves,
                            history=history, problem=problem, done=done, shown=format_tracking_code(r["code"]),
                            status_text=lt(f"st_{r['status']}", lang), signers=self.cfg.letters.signers,
                            can_process=account.role in PROCESSORS,
@@ -176,7 +172,7 @@ class LetterConsole:
         require_role(request, *READERS)
         reply = await self._get(request, "print")   # the service writes letter.print to the audit log
         if not reply.ok:
-            return self.render(request, "console/message.html", 404 if reply.code == "letter_not_found" else 503,
+            return self.w.render(request, "console/message.html", 404 if reply.code == "letter_not_found" else 503,
                                text=self._error(reply, self.w.lang(request)))
         from antre.documents.letter import render_letter_pdf, verify_url
 
@@ -217,7 +213,7 @@ class LetterConsole:
         year = min(max(year, 2000), 2200)
         reply = await console_command(request, "letter_register", {"year": year})
         if not reply.ok:
-            return self.render(request, "console/message.html", 503, text=self._error(reply, lang))
+            return self.w.render(request, "console/message.html", 503, text=self._error(reply, lang))
         rows = reply.result["rows"]
         fmt = request.query_params.get("format")
         if fmt in ("csv", "pdf") and request.method == "GET":
@@ -231,7 +227,7 @@ class LetterConsole:
             return Response(body, media_type="application/pdf",
                             headers={"Content-Disposition": f'inline; filename="agenda-surat-keluar-{year}.pdf"',
                                      "Cache-Control": "no-store"})
-        return self.render(request, "console/surat_agenda.html", status, rows=rows, year=year, problem=problem,
+        return self.w.render(request, "console/surat_agenda.html", status, rows=rows, year=year, problem=problem,
                            reserved=reserved, can_reserve=account.role in PROCESSORS, rid=uuid.uuid4().hex)
 
 
@@ -239,7 +235,7 @@ class LetterConsole:
 
     async def new(self, request: Request) -> Response:
         require_role(request, *NEW_FOR)
-        return self.render(request, "console/surat_baru.html", types=[t for t in self.cfg.letters.types if t.active])
+        return self.w.render(request, "console/surat_baru.html", types=[t for t in self.cfg.letters.types if t.active])
 
     async def new_form(self, request: Request) -> Response:
         """The residents' form, typed by staff at the counter with the resident (channel ``counter``, audited)."""
@@ -254,7 +250,7 @@ class LetterConsole:
                "privacy": lt("privacy", lang, n=self.cfg.letters.retention_days),
                "takes": lt("takes_days", lang, n=t.days) if t.days else lt("takes_same_day", lang)}
         if request.method == "GET":
-            return self.render(request, "surat_form.html", form={}, errors={}, problem=None, rid=uuid.uuid4().hex,
+            return self.w.render(request, "surat_form.html", form={}, errors={}, problem=None, rid=uuid.uuid4().hex,
                                **ctx)
         form, refused = await self.w.form(request)
         if refused:
@@ -264,13 +260,13 @@ class LetterConsole:
         if problems:
             errors = {name: lt(f"p_{p}", lang, n=next((f.max_length for f in t.fields if f.name == name), 0))
                       if f"p_{p}" in letters_texts.TEXTS else lt("p_invalid", lang) for name, p in problems.items()}
-            return self.render(request, "surat_form.html", 400, form=given, errors=errors,
+            return self.w.render(request, "surat_form.html", 400, form=given, errors=errors,
                                problem=lt("fix_below", lang), rid=self.w.request_id(form), **ctx)
         reply = await console_command(request, "letter_request", {"type": t.code, "fields": values,
                                                                   "channel": "counter"},
                                       request_id=self.w.request_id(form))
         if not reply.ok:
-            return self.render(request, "surat_form.html", 409, form=given, errors={},
+            return self.w.render(request, "surat_form.html", 409, form=given, errors={},
                                problem=self._error(reply, lang), rid=self.w.request_id(form), **ctx)
         return RedirectResponse(f"/surat/status/{reply.result['code']}?baru=1", status_code=303)
 
@@ -312,7 +308,7 @@ class LetterConsole:
                 types.append(dataclasses.replace(t, **overrides.get(t.code, {})))
             except TypeError:
                 types.append(t)
-        return self.render(request, "console/surat_jenis.html", status, types=types, problem=problem, done=done,
+        return self.w.render(request, "console/surat_jenis.html", status, types=types, problem=problem, done=done,
                            rid=uuid.uuid4().hex)
 
 

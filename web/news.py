@@ -98,10 +98,6 @@ class NewsPages:
             Route("/staf/kabar/{id:int}/tv", self.to_tv, methods=["POST"]),
         ]
 
-    def render(self, request: Request, name: str, status: int = 200, **ctx: Any) -> Response:
-        lang = self.w.lang(request)
-        return self.w.render(request, name, status, nt=lambda key, **v: nt(key, lang, **v), **ctx)
-
     @staticmethod
     def view(item: dict[str, Any], lang: str) -> dict[str, Any]:
         return item | {"kind_text": nt(f"k_{item['kind']}", lang),
@@ -126,15 +122,15 @@ class NewsPages:
         reply = await self.w.bridge.request("news_public", {})
         if not reply.ok:
             return self.w.message(request, "err_offline", 503)
-        return self.render(request, "kabar.html", items=[self.view(i, lang) for i in reply.result["items"]])
+        return self.w.render(request, "kabar.html", items=[self.view(i, lang) for i in reply.result["items"]])
 
     async def one(self, request: Request) -> Response:
         lang = self.w.lang(request)
         reply = await self.w.bridge.request("news_public", {"item": request.path_params["id"]})
         if not reply.ok:
             status = 404 if reply.code == "news_not_found" else 503
-            return self.render(request, "kabar.html", status, items=[], problem=nt("not_found", lang))
-        return self.render(request, "kabar_satu.html", item=self.view(reply.result["items"][0], lang))
+            return self.w.render(request, "kabar.html", status, items=[], problem=nt("not_found", lang))
+        return self.w.render(request, "kabar_satu.html", item=self.view(reply.result["items"][0], lang))
 
     # ------------------------------------------------------------------ console
 
@@ -164,7 +160,7 @@ class NewsPages:
         editing = None
         if request.query_params.get("ubah", "").isdigit():
             editing = next((i for i in items if i["id"] == int(request.query_params["ubah"])), None)
-        return self.render(request, "console/kabar.html", status, items=items, problem=problem, given=given,
+        return self.w.render(request, "console/kabar.html", status, items=items, problem=problem, given=given,
                            editing=editing, today=self.w.today().isoformat(), rid=uuid.uuid4().hex,
                            done=request.query_params.get("ok"), on_tv=request.query_params.get("tv"))
 
