@@ -224,6 +224,14 @@ def test_commands_are_checked_against_their_sender(secure):
     # Staff tools (an admin login) may do what staff do.
     assert staff.ok("pause", counter="loket-2")["paused"] is True
 
+    # A complaint's channel says where it came from (the inbox, the LAPOR! rows): each login files as itself.
+    report = {"category": "aspirasi", "topic": "lainnya", "text": "Lampu jalan mati", "anonymous": True}
+    for channel in ("sms", "admin", "kiosk"):
+        assert web.error("complaint_submit", **report, channel=channel) == "forbidden"
+    assert kiosk.error("complaint_submit", **report) == "forbidden"           # not recorded as 'web'
+    assert web.ok("complaint_submit", **report, channel="web")["code"]
+    assert kiosk.ok("complaint_submit", **report, channel="kiosk")["code"]
+
     # The broker drops a command a login publishes under another role, another name, or a command
     # its role does not send: the service never sees it.
     t = kiosk.topics

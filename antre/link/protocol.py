@@ -595,6 +595,9 @@ def authorize(req: Request, counters: Callable[[str], "set[str] | frozenset[str]
             channel == "counter" and "session" in req.args):
         raise Forbidden("forbidden", "the website requests letters on channel 'web', or 'counter' for a signed-in "
                                      "person (its 'session')")
+    if req.command == "complaint_submit" and sender.role in ("kiosk", "web") and channel != sender.role:
+        # The channel is the complaint's recorded source (reports, the inbox): a login files as itself only.
+        raise Forbidden("forbidden", f"a {sender.role} files complaints on channel '{sender.role}' only")
     if sender.role == "kiosk" and req.command == "letter_request" and "session" in req.args:
         raise Forbidden("forbidden", "a kiosk requests letters for residents, not in a staff session")
     if sender.role == "web" and req.command in COUNTER_COMMANDS and "session" not in req.args:
