@@ -22,16 +22,27 @@ def check_digit(digits: str) -> str:
     return str(interim)
 
 
+def checked_digits_ok(code: str, length: int) -> bool:
+    """True for ``length`` ASCII digits whose last is the Damm check digit of the others."""
+    return len(code) == length and code.isascii() and code.isdigit() and check_digit(code) == "0"
+
+
+def new_checked_digits(length: int) -> str:
+    """``length - 1`` random digits from :mod:`secrets` and their check digit (booking, letter and
+    complaint codes are all drawn so)."""
+    body = f"{secrets.randbelow(10 ** (length - 1)):0{length - 1}d}"
+    return body + check_digit(body)
+
+
 def booking_code_ok(code: str) -> bool:
     """True for a well-formed booking code: 10 digits whose last is the check digit."""
-    return (len(code) == BOOKING_CODE_DIGITS and code.isascii() and code.isdigit()
-            and check_digit(code) == "0")
+    return checked_digits_ok(code, BOOKING_CODE_DIGITS)
 
 
 def new_booking_code() -> str:
     """A fresh random booking code (9 digits from :mod:`secrets` and the check digit)."""
-    body = f"{secrets.randbelow(10 ** (BOOKING_CODE_DIGITS - 1)):0{BOOKING_CODE_DIGITS - 1}d}"
-    return body + check_digit(body)
+    return new_checked_digits(BOOKING_CODE_DIGITS)
 
 
-__all__ = ["BOOKING_CODE_DIGITS", "booking_code_ok", "check_digit", "new_booking_code"]
+__all__ = ["BOOKING_CODE_DIGITS", "booking_code_ok", "check_digit", "checked_digits_ok", "new_booking_code",
+           "new_checked_digits"]

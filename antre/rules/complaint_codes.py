@@ -9,8 +9,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from antre.rules.booking_code import check_digit
-from antre.rules.letter_codes import new_tracking_code
+from antre.rules.booking_code import checked_digits_ok
+from antre.rules.letter_codes import TRACKING_DIGITS, new_tracking_code
 
 #: As LAPOR!-SP4N classifies reports.
 CATEGORIES = ("pengaduan", "aspirasi", "informasi")
@@ -23,9 +23,7 @@ CODE_PREFIX = "P"
 
 def complaint_code_ok(code: str) -> bool:
     """``P`` and 12 digits whose last is the Damm check digit of the others."""
-    digits = code[1:]
-    return (len(code) == 13 and code[0] == CODE_PREFIX and digits.isascii() and digits.isdigit()
-            and check_digit(digits) == "0")
+    return code[:1] == CODE_PREFIX and checked_digits_ok(code[1:], TRACKING_DIGITS)
 
 
 def new_complaint_code() -> str:

@@ -5,9 +5,8 @@ checks a typed code before it sends it)."""
 from __future__ import annotations
 
 import hashlib
-import secrets
 
-from antre.rules.booking_code import check_digit
+from antre.rules.booking_code import checked_digits_ok, new_checked_digits
 
 # Statuses as OpenSID names them: Belum Lengkap, Sedang Diperiksa, Menunggu Tandatangan, Siap Diambil,
 # Sudah Diambil, Dibatalkan.
@@ -20,13 +19,12 @@ TRACKING_DIGITS = 12
 
 def tracking_code_ok(code: str) -> bool:
     """12 digits whose last is the Damm check digit of the others (a mistyped digit is caught at once)."""
-    return len(code) == TRACKING_DIGITS and code.isascii() and code.isdigit() and check_digit(code) == "0"
+    return checked_digits_ok(code, TRACKING_DIGITS)
 
 
 def new_tracking_code() -> str:
     """11 random digits (:mod:`secrets`) and the check digit."""
-    body = f"{secrets.randbelow(10 ** (TRACKING_DIGITS - 1)):0{TRACKING_DIGITS - 1}d}"
-    return body + check_digit(body)
+    return new_checked_digits(TRACKING_DIGITS)
 
 
 def clean_tracking_code(typed: str) -> str:
