@@ -38,7 +38,7 @@ from antre.rules.complaint_codes import (
 )
 from antre.rules.letter_fields import mask_name
 from antre.rules.outcome import Outcome
-from antre.rules.staff import Account, audit, authenticate
+from antre.rules.staff import Account, audit, authenticate, web_device
 from antre.storage.models import Complaint, ComplaintMessage, StaffAccount
 
 if TYPE_CHECKING:
@@ -154,7 +154,7 @@ class ComplaintRules:
     def _audit(s: "Session", now: datetime, who: Account, action: str, c: Complaint | None, address: str | None,
                detail: dict | str | None = None) -> None:
         audit(s, who.name, action, f"complaint {c.id}" if c is not None else "",
-              f"web {address}" if address else "web", detail, now=now)
+              web_device(address), detail, now=now)
 
     def _handler(self, s: "Session", now: datetime, session: str, c: Complaint | None = None) -> Account:
         who = authenticate(s, now, session, HANDLERS)

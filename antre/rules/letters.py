@@ -40,7 +40,7 @@ from antre.rules.letter_codes import (
     LETTER_CANCELLED, LETTER_CHECKING, LETTER_COLLECTED, LETTER_INCOMPLETE, LETTER_READY, LETTER_SIGNING,
     LETTER_STATUSES, new_tracking_code, status_ref, tracking_code_ok,
 )
-from antre.rules.staff import Account, audit, authenticate
+from antre.rules.staff import Account, audit, authenticate, web_device
 from antre.storage.models import LetterHistory, LetterNumber, LetterRequest, Meta
 
 if TYPE_CHECKING:
@@ -159,7 +159,7 @@ class LetterRules:
             s.add(Meta(key=key, value=json.dumps(current, ensure_ascii=False)))
         else:
             meta.value = json.dumps(current, ensure_ascii=False)
-        audit(s, who.name, "letter.catalogue", type, f"web {address}" if address else "web",
+        audit(s, who.name, "letter.catalogue", type, web_device(address),
               {"changed": sorted(given)}, now=now)
         log.info("letter type %s changed by %s: %s", type, who.name, ", ".join(sorted(given)))
         return Outcome({"type": type, "overrides": current}, changed=False)
@@ -215,7 +215,7 @@ class LetterRules:
     def _audit(s: "Session", now: datetime, who: Account, action: str, r: LetterRequest | None, address: str | None,
                detail: dict | str | None = None) -> None:
         subject = (r.number or f"request {r.id}") if r is not None else ""
-        audit(s, who.name, action, subject, f"web {address}" if address else "web", detail, now=now)
+        audit(s, who.name, action, subject, web_device(address), detail, now=now)
 
     # ------------------------------------------------------------------ residents
 
@@ -525,7 +525,7 @@ class LetterRules:
         row = self._next_number(s, now, classification=classification, sequence_key=key, pattern=pattern,
                                 type_code=None, subject=subject, masked=mask_name(recipient), request_id=None,
                                 actor=actor)
-        audit(s, who.name, "letter.reserve_number", row.number, f"web {address}" if address else "web",
+        audit(s, who.name, "letter.reserve_number", row.number, web_device(address),
               {"subject": subject[:100]}, now=now)
         log.info("letter number %s reserved by hand by %s", row.number, actor)
         return Outcome({"number": row.number, "seq": row.seq, "sequence": key, "issued_on": row.issued_on.isoformat()},
@@ -534,7 +534,7 @@ class LetterRules:
     def register(self, s: "Session", now: datetime, year: int, session: str, address: str | None = None) -> Outcome:
         """The outgoing-letter register (buku agenda surat keluar) of a year: no personal data but masked names."""
         who = self._who(s, now, session, LISTERS)
-        audit(s, who.name, "letter.register", str(year), f"web {address}" if address else "web", now=now)
+        audit(s, who.name, "letter.register", str(year), web_device(address), now=now)
         status = dict(s.execute(select(LetterRequest.id, LetterRequest.status)).all())
         revoked = {i for (i,) in s.execute(select(LetterRequest.id).where(LetterRequest.revoked_at.is_not(None)))}
         rows = []

@@ -18,7 +18,7 @@ from sqlalchemy import or_, select
 
 from antre.errors import CommandError, NotFound
 from antre.rules.outcome import Outcome
-from antre.rules.staff import audit, authenticate
+from antre.rules.staff import audit, authenticate, web_device
 from antre.storage.models import NewsItem
 
 if TYPE_CHECKING:
@@ -90,7 +90,7 @@ class NewsRules:
         n.kind, n.title, n.body, n.publish_on, n.expires_on, n.ticker = kind, title, body, start, end, int(bool(ticker))
         n.updated_at = now
         s.flush()
-        audit(s, who.name, "news.save", f"news {n.id}", f"web {address}" if address else "web",
+        audit(s, who.name, "news.save", f"news {n.id}", web_device(address),
               {"title": title[:80], "publish_on": publish_on}, now=now)
         return Outcome(self.row(n), changed=False)
 
@@ -101,7 +101,7 @@ class NewsRules:
             raise NotFound("news_not_found", f"no news item {item}")
         if n.withdrawn_at is None:
             n.withdrawn_at = n.updated_at = now
-            audit(s, who.name, "news.withdraw", f"news {n.id}", f"web {address}" if address else "web", now=now)
+            audit(s, who.name, "news.withdraw", f"news {n.id}", web_device(address), now=now)
         return Outcome({"id": n.id, "withdrawn": True}, changed=False)
 
     def list(self, s: "Session", now: datetime, session: str, address: str | None = None) -> Outcome:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from antre.config import ConfigError, OfficeConfig, ServiceConfig, validate_table
 from antre.errors import BadRequest
 from antre.rules.outcome import Outcome
-from antre.rules.staff import OFFICE_ROLES, StaffRules, audit, authenticate
+from antre.rules.staff import OFFICE_ROLES, audit, authenticate, web_device
 from antre.storage.models import Meta
 
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ class OfficeRules:
             detail["holidays_removed"] = sorted(before - after)
         s.merge(Meta(key=META_KEY, value=json.dumps(checked, ensure_ascii=False, sort_keys=True)))
         action = "office.service" if service is not None else "office.calendar"
-        audit(s, account.name, action, service or "calendar", StaffRules.device(address), detail, now=now)
+        audit(s, account.name, action, service or "calendar", web_device(address), detail, now=now)
         self._apply(checked)   # the state published after this command shows it
         log.info("office settings changed by %s: %s %s", account.name, action, sorted(detail))
         return Outcome(self.office_settings(s, now).result, changed=True, after=lambda: None)

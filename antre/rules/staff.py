@@ -153,6 +153,11 @@ class Account:
 
 # ---------------------------------------------------------------------- the audit log
 
+def web_device(address: str | None) -> str:
+    """An audit row's ``device`` for a command from the website: ``web 192.168.1.20``, or ``web``."""
+    return f"web {address}" if address else "web"
+
+
 def audit(s: "Session", actor: str, action: str, subject: str = "", device: str = "",
           detail: str | dict | None = None, now: datetime | None = None) -> None:
     """Appends one audit row in the caller's transaction (so it is committed with the change, or not at all).
@@ -381,9 +386,7 @@ class StaffRules:
             out["set_web"] = self._office_wrapper("set_web", self.q.handlers["set_web"])
         return out
 
-    @staticmethod
-    def device(address: str | None) -> str:
-        return f"web {address}" if address else "web"
+    device = staticmethod(web_device)
 
     # ------------------------------------------------------------------ sign in and out
 
@@ -566,7 +569,7 @@ def handlers(q: "QueueService") -> dict[str, Callable[..., Outcome]]:
     return rules.handlers()
 
 
-__all__ = ["Account", "ROLES", "PASSWORD_MIN_LENGTH", "COUNTER_COMMANDS", "audit", "audit_rows", "authenticate",
+__all__ = ["Account", "ROLES", "PASSWORD_MIN_LENGTH", "COUNTER_COMMANDS", "audit", "web_device", "audit_rows", "authenticate",
            "session_account", "add_account", "update_account", "hash_password", "verify_password", "token_hash",
            "admin_count", "account_count", "list_accounts", "find_account", "purge_audit", "handlers", "StaffRules",
            "LoginLimits", "CommandError"]
