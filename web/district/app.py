@@ -26,6 +26,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from antre.reports.ikm import classify
+from antre.rules.staff import hash_password, verify_password
 from antre.storage import district_store
 
 COOKIE = "antre_district"
@@ -44,9 +45,8 @@ _env = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")
                    autoescape=select_autoescape(["html"]))
 
 
-def _hasher():
-    from argon2 import PasswordHasher
-    return PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
+# checked against when the name has no account, so a wrong name costs the same argon2 time as a wrong password
+_NO_ACCOUNT = "$argon2id$v=19$m=19456,t=2,p=1$ot5A4dIc8WJXSzDRUMmq5Q$K/Q+2Y8cVGvbZ8O6E3khUzdK8gcPA/2XV90mwxpzndQ"
 
 
 def add_staff(db_url: str, name: str, full_name: str, password: str) -> None:
@@ -60,7 +60,7 @@ def add_staff(db_url: str, name: str, full_name: str, password: str) -> None:
         with conn.transaction():
             conn.execute("INSERT INTO district_staff (name, full_name, password_hash) VALUES (%s, %s, %s) "
                          "ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, "
-                         "full_name = excluded.full_name, disabled = false", (name, full_name, _hasher().hash(password)))
+                         "full_name = excluded.full_name, disabled = false", (name, full_name, hash_password(password)))
             conn.execute("DELETE FROM district_sessions WHERE name = %s", (name,))
             conn.execute("INSERT INTO district_audit (actor, action, subject) VALUES ('cli', 'staff.add', %s)", (name,))
     finally:
@@ -130,14 +130,7 @@ class Dashboard:
             try:
                 row = conn.execute("SELECT password_hash FROM district_staff WHERE name = %s AND NOT disabled",
                                    (name,)).fetchone()
-                ok = False
-                if row:
-                    try:
-                        ok = _hasher().verify(row[0], password)
-                    except Exception:  # noqa: BLE001 - argon2's mismatch and invalid-hash errors alike
-                        ok = False
-                else:
-                    _hasher().hash(password)   # the same time for a name without an account
+                ok = verify_password(row[0] if row else _NO_ACCOUNT, password) and row is not None
                 conn.rollback()   # end the reading transaction: the one below is then a real one, not a savepoint
                 with conn.transaction():
                     conn.execute("INSERT INTO district_audit (actor, action, subject) VALUES (%s, %s, %s)",
