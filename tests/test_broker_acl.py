@@ -68,16 +68,24 @@ ROLE_USER = {"service": "antre-service", "kiosk": "kiosk-1", "counter": "counter
              "display": "display-1", "web": "web-1", "admin": "admin"}
 
 COUNTER_CMDS = ["call_next", "recall", "skip", "complete", "transfer", "pause", "resume", "bring_back", "call_number"]
-KIOSK_CMDS = ["issue_ticket", "check_in", "rate"]
+KIOSK_CMDS = ["issue_ticket", "check_in", "rate", "ask", "letter_request", "letter_status", "letter_pickup",
+              "letter_catalogue", "complaint_submit"]
+# The letters', complaints' and news commands (docs/protocol.md); the website sends all of them but letter_pickup.
+LETTER_CMDS = ["letter_request", "letter_status", "letter_cancel", "letter_pickup", "letter_verify", "letter_list",
+               "letter_get", "letter_set_status", "letter_edit", "letter_assign_number", "letter_reserve_number",
+               "letter_register", "letter_catalogue", "letter_type_update", "letter_revoke"]
+PORTAL_CMDS = ["complaint_submit", "complaint_status", "complaint_add", "complaint_rate", "complaint_list",
+               "complaint_get", "complaint_set_status", "complaint_reply", "complaint_note", "complaint_assign",
+               "complaint_merge", "complaint_summary", "news_save", "news_withdraw", "news_list", "news_public"]
 STAFF_CMDS = ["staff_login", "staff_logout", "staff_passwd", "staff_setup", "staff_add", "staff_update", "staff_audit",
               "office_set", "office_settings"]
 # The website: residents' commands, the staff console's, and the console's virtual counter (the service
 # accepts a counter command from the web only with a signed-in person's session).
-WEB_CMDS = ["issue_ticket", "book", "cancel_booking", "ticket_status", "booking_slots", "web_info", "set_web"] + STAFF_CMDS \
-    + COUNTER_CMDS
+WEB_CMDS = ["issue_ticket", "book", "cancel_booking", "ticket_status", "booking_slots", "web_info", "set_web", "ask"] \
+    + STAFF_CMDS + COUNTER_CMDS + [c for c in LETTER_CMDS if c != "letter_pickup"] + PORTAL_CMDS
 # Every command of docs/protocol.md.
 ALL_CMDS = ["issue_ticket", "check_in", "rate", "book", "cancel_booking", "ticket_status", "booking_slots",
-            "web_info", "set_web"] + COUNTER_CMDS + STAFF_CMDS
+            "web_info", "set_web", "ask"] + COUNTER_CMDS + STAFF_CMDS + LETTER_CMDS + PORTAL_CMDS
 
 
 # --------------------------------------------------------------------------
