@@ -205,3 +205,39 @@ import urllib.request as _u  # noqa: E402
 class NoRedirect(_u.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
+
+
+def test_guessing_a_password_is_throttled(dashboard, pg):
+    """Five wrong passwords from one address lock it out for a while; the right password is then not even tried
+    (so a guess that happens to be right does not get in), and the page says so in plain words."""
+    import urllib.parse
+    import urllib.request
+
+    import uvicorn
+
+    from antre_web.district.app import Dashboard
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(Dashboard(pg.url).app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: port_open(port), what="a second dashboard to listen")
+        opener = urllib.request.build_opener(NoRedirect)
+
+        def sign_in(password: str) -> tuple[int, str]:
+            body = urllib.parse.urlencode({"name": "dinas", "password": password}).encode()
+            try:
+                with opener.open(urllib.request.Request(f"http://127.0.0.1:{port}/masuk", data=body)) as r:
+                    return r.status, r.read().decode()
+            except urllib.error.HTTPError as exc:
+                return exc.code, exc.read().decode()
+
+        for i in range(5):
+            code, _ = sign_in(f"salah {i} salah salah")
+            assert code == 401
+        code, page = sign_in(PASSWORD)
+        assert code == 429, code
+        assert "Terlalu banyak percobaan yang salah" in page
+    finally:
+        server.should_exit = True
+        thread.join(10)

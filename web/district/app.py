@@ -28,6 +28,7 @@ from starlette.routing import Route
 from antre.reports.ikm import classify
 from antre.rules.staff import hash_password, verify_password
 from antre.storage import district_store
+from antre_web.security import LoginThrottle
 
 COOKIE = "antre_district"
 SESSION_HOURS = 10
@@ -85,6 +86,8 @@ class Dashboard:
         self.db_url = db_url
         self.tz = ZoneInfo(timezone_name)
         self.clock = clock or (lambda: datetime.now(timezone.utc))
+        # Wrong passwords slow every address down (the console's throttle): guessing is not free here either.
+        self.throttle = LoginThrottle()
         conn = district_store.connect(db_url)
         try:
             district_store.create_staff_schema(conn)
@@ -124,6 +127,14 @@ class Dashboard:
     async def login(self, request: Request) -> Response:
         error = ""
         if request.method == "POST":
+            address = request.client.host if request.client else ""
+            wait = self.throttle.wait(address)
+            if wait > 0:   # not checked, not counted: the password is never tried while waiting
+                seconds = int(wait) + 1
+                return HTMLResponse(_env.get_template("district_login.html").render(
+                    error=f"Terlalu banyak percobaan yang salah. Coba lagi dalam {seconds} detik. / "
+                          f"Too many wrong attempts. Try again in {seconds} seconds."),
+                    status_code=429, headers={"Retry-After": str(seconds)})
             form = await request.form()
             name, password = str(form.get("name", ""))[:64], str(form.get("password", ""))[:256]
             conn = district_store.connect(self.db_url)
@@ -148,6 +159,7 @@ class Dashboard:
                 response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/",
                                     max_age=SESSION_HOURS * 3600, secure=request.url.scheme == "https")
                 return response
+            self.throttle.failed(address)
             error = "Nama atau kata sandi salah. / Wrong name or password."
         return HTMLResponse(_env.get_template("district_login.html").render(error=error),
                             status_code=401 if error else 200)
