@@ -19,6 +19,7 @@ from antre.errors import BadRequest, CommandError, Forbidden
 from antre.rules.booking_code import BOOKING_CODE_DIGITS, booking_code_ok, check_digit, new_booking_code
 from antre.rules.letter_fields import MAX_FIELDS, MAX_VALUE
 from antre.rules.letter_codes import LETTER_STATUSES, clean_tracking_code, tracking_code_ok
+from antre.rules.sms_text import msisdn as normalize_phone   # an Indonesian mobile number as 08...; None if not one
 from antre.rules.complaint_codes import (CATEGORIES as COMPLAINT_CATEGORIES, PHOTO_NAME, STATUSES as COMPLAINT_STATUSES,
                                     clean_complaint_code, complaint_code_ok)
 
@@ -417,19 +418,7 @@ def _reason(name: str, value: Any) -> str:
 
 # ---------------------------------------------------------------------- personal data (antre web)
 
-_PHONE_JUNK = re.compile(r"[\s().\-/]")
-_PHONE = re.compile(r"0[2-9]\d{7,11}")
 _NAME = re.compile(r"[^\W\d_]+(?:[ .,'\-]+[^\W\d_]+)*\.?")
-
-
-def normalize_phone(value: str) -> str | None:
-    """An Indonesian phone number as ``08...``: ``+62 812-3456-7890`` -> ``081234567890``; None if not one."""
-    v = _PHONE_JUNK.sub("", value.strip())
-    if v.startswith("+62"):
-        v = "0" + v[3:]
-    elif v.startswith("62") and len(v) >= 11:
-        v = "0" + v[2:]
-    return v if _PHONE.fullmatch(v) else None
 
 
 def normalize_name(value: str) -> str | None:
