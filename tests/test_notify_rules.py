@@ -291,3 +291,21 @@ def test_a_booking_with_opt_in_keeps_its_messages_after_check_in(office):
     office.run("call_next", counter="loket-1")                     # the booked ticket goes first
     called = office.outbox("kind = 'called'")
     assert len(called) == 1 and called[0][2] == p and "A-001 dipanggil" in called[0][3]
+
+
+def test_no_booking_reminder_goes_while_the_clock_is_doubtful(office):
+    """A clock a day ahead (the day held open, staff warned "Jam Pi salah") sends no reminder at the wrong time:
+    tomorrow's hour-before reminder would go a day early, once (its key), and never at the right time."""
+    p = "081234567890"
+    office.run("book", service="adminduk", date="2026-12-01", slot="10:00", name="Siti", phone=p, notify=True)
+    office.q.tick()
+    office.q.clock_doubt = lambda: "the clock jumped"
+    office.clock.set(datetime(2026, 12, 1, 2, 15, tzinfo=timezone.utc))   # 09:15 WIB tomorrow: a day ahead
+    office.q.tick()
+    assert office.q.clock_warning and office.q.clock_warning.startswith("Jam Pi salah")
+    assert office.outbox() == []
+    office.q.clock_doubt = lambda: None                                   # the clock is set right
+    office.clock.set(datetime(2026, 12, 1, 2, 15, tzinfo=timezone.utc))
+    office.q.tick()
+    assert office.q.clock_warning is None
+    assert [r[0] for r in office.outbox()] == ["b1:hour"]

@@ -288,7 +288,9 @@ class NotifyRules:
     def on_tick(self, s: "Session", now: datetime) -> None:
         """The queue's periodic work (``QueueService.tick_hooks``): booking reminders, retention."""
         self._purge(s, now)
-        if not self.n.sms:
+        if not self.n.sms or self.q.clock_warning is not None:
+            # A doubtful clock (staff see "Jam Pi salah"): a reminder now could be a day early, and its key
+            # would keep the right one from going; reminders wait until the clock is right.
             return
         soon = now + timedelta(hours=24)
         rows = s.execute(select(NotifySubscription, Booking).join(Booking, Booking.id == NotifySubscription.booking_id)
