@@ -84,7 +84,6 @@ class NotifyRules:
         self._inner_book = q.handlers["book"]
         self._inner_web_info = q.handlers["web_info"]
         self.web: "WebRules" = q.handlers["ticket_status"].__self__   # the appointments plug-in's rules
-        self._secret: bytes | None = None
         self._purged: date | None = None
         #: Answers the FAQ assistant gives (``fn(question) -> answer or None``); see antre/rules/faq.py.
         self.faq: Callable[[str], str | None] = lambda question: None
@@ -106,15 +105,17 @@ class NotifyRules:
     # ------------------------------------------------------------------ the outbox
 
     def secret(self, s: "Session") -> bytes:
-        """The key of the numbers' hashes: made once per database, kept in ``meta``."""
-        if self._secret is None:
-            meta = s.get(Meta, "notify.key")
-            if meta is None:
-                meta = Meta(key="notify.key", value=secrets.token_hex(32))
-                s.add(meta)
-                s.flush()
-            self._secret = bytes.fromhex(meta.value)
-        return self._secret
+        """The key of the numbers' hashes: made once per database, kept in ``meta``.
+
+        Read in every transaction, not kept in memory: a key drawn in a transaction that is rolled back is
+        never saved, and remembering it would make opt-outs and budgets hashed with it stop matching after a
+        restart (the rating codes' key is read the same way). One primary-key read per transaction."""
+        meta = s.get(Meta, "notify.key")
+        if meta is None:
+            meta = Meta(key="notify.key", value=secrets.token_hex(32))
+            s.add(meta)
+            s.flush()
+        return bytes.fromhex(meta.value)
 
     def notify(self, s: "Session", now: datetime, key: str, kind: str, phone: str, body: str,
                channel: str = SMS) -> OutboxMessage | None:
