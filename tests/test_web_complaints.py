@@ -329,3 +329,26 @@ def test_report_from_a_phone_answered_in_the_console_followed_live_and_rated(sit
     assert ("bu-kasi", "complaint.view") in views and ("bu-kasi", "complaint.photo") in views
     assert ("bu-kasi", "complaint.note") in views and ("bu-kasi", "complaint.answer") in views
     assert not [v for v in views if v[0] in ("loket-satu", "admin")]
+
+
+def test_a_photo_that_cannot_be_written_leaves_no_half_file(tmp_path):
+    """A full disk while a complaint's photo is stored: the write fails for real (a file-size limit the kernel
+    enforces, EFBIG, as a full disk's ENOSPC would), the error reaches the caller, and no hidden temp file stays."""
+    import subprocess
+    import sys
+    folder = tmp_path / "photos"
+    script = (
+        "import resource, signal, sys\n"
+        "from pathlib import Path\n"
+        "from antre_web.photos import store_photo\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))\n"
+        "try:\n"
+        f"    store_photo(Path({str(folder)!r}), b'x' * 5000)\n"
+        "except OSError as e:\n"
+        "    print('refused', e.errno); sys.exit(0)\n"
+        "print('stored'); sys.exit(1)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("refused")
+    assert list(folder.iterdir()) == []

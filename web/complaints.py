@@ -31,6 +31,7 @@ from .complaints_texts import TEXTS, ct, topic_label
 from .live import LiveStatus
 from .photos import PhotoRefused, clean_photo, store_photo
 from .security import CSRF_COOKIE, csrf_ok
+from .texts import text as site_text
 
 if TYPE_CHECKING:
     from .app import WebApp
@@ -153,7 +154,12 @@ class ComplaintPages:
                 errors["foto"] = ct(f"p_photo_{e.reason}", lang, n=self._mb())
             else:
                 if not errors:
-                    args["photo"] = await run_in_threadpool(store_photo, photo_folder(self.cfg), cleaned)
+                    try:
+                        args["photo"] = await run_in_threadpool(store_photo, photo_folder(self.cfg), cleaned)
+                    except OSError as e:   # full or read-only disk: say so on the form; nothing was sent
+                        log.error("a complaint's photo could not be stored: %s", e.strerror or e)
+                        return self._form(request, given, {}, site_text("err_storage_full", lang),
+                                          507, self.w.request_id(form))
         if errors:
             return self._form(request, given, errors, ct("fix_below", lang), 400, self.w.request_id(form))
         reply = await self.w.bridge.request("complaint_submit", args, request_id=self.w.request_id(form))

@@ -66,9 +66,13 @@ def store_photo(folder: Path, data: bytes) -> str:
     target = folder / name
     if not target.exists():
         tmp = folder / f".{name}.{os.getpid()}.tmp"
-        tmp.write_bytes(data)
-        os.chmod(tmp, 0o640)
-        os.replace(tmp, target)
+        try:
+            tmp.write_bytes(data)
+            os.chmod(tmp, 0o640)
+            os.replace(tmp, target)
+        except OSError:       # a full or read-only disk: leave no half-written file behind
+            tmp.unlink(missing_ok=True)
+            raise
     return name
 
 
