@@ -235,3 +235,87 @@ def test_antre_district_resend_asks_the_service_from_the_command_line(office):
         assert bad.returncode == 2 and "FROM and TO" in bad.stderr
     finally:
         hub.stop()
+
+
+# ---------------------------------------------------------------------- the sequence kept in memory
+
+class Statements:
+    """Counts the SQL statements an engine runs that name ``district_outbox``."""
+
+    def __init__(self, engine):
+        from sqlalchemy import event
+        self.seen: list[str] = []
+        event.listen(engine, "before_cursor_execute",
+                     lambda conn, cursor, sql, params, context, many: self.seen.append(sql)
+                     if "district_outbox" in sql else None)
+
+    def selects(self) -> list[str]:
+        return [s for s in self.seen if s.lstrip().upper().startswith("SELECT")]
+
+
+def test_the_sequence_is_read_once_then_kept_across_rollbacks_and_restarts(tmp_path):
+    engine, sessions = open_database(f"sqlite:///{tmp_path}/a.db")
+    cfg = config.from_dict({"queue": {"enforce_hours": False}})
+    clock = ManualClock(datetime(2026, 11, 30, 2, 0, tzinfo=timezone.utc))
+    q = QueueService(cfg, sessions, plugins=PLUGINS, clock=clock)
+    seen = Statements(engine)
+    for i in range(10):
+        q.execute("issue_ticket", f"i{i}", {"service": "adminduk"})
+    assert len([s for s in seen.selects() if "max" in s.lower()]) == 1   # read once, not per row
+    assert q.plugins["district"].committed() == 10
+
+    def broken(s, now, **args):   # issues (a district row), then fails: rolled back with its number
+        q.issue(s, now, "umum")
+        raise RuntimeError("disk on fire")
+
+    broken.batch_safe = True   # shares the burst's transaction: the whole group is rolled back, then retried
+    q.handlers["broken"] = broken
+    results = q.execute_many([("issue_ticket", "j1", {"service": "surat"}), ("broken", "b1", {}),
+                              ("issue_ticket", "j2", {"service": "surat"})])
+    assert [getattr(r, "code", None) for r in results] == [None, "internal_error", None]
+    assert q.plugins["district"].committed() == 12
+    del q.handlers["broken"]
+    q.handlers["solo"] = lambda s, now, **args: (q.issue(s, now, "umum"), 1 / 0)   # alone in its transaction
+    assert q.execute_many([("solo", "s1", {})])[0].code == "internal_error"
+    assert q.plugins["district"].committed() == 12
+    # Another process (a restart) continues the same sequence, reading it once.
+    again = QueueService(cfg, sessions, plugins=PLUGINS, clock=clock)
+    assert again.plugins["district"].committed() is None
+    again.execute("issue_ticket", "k1", {"service": "umum"})
+    rows = outbox(tmp_path)
+    assert [seq for seq, _, _ in rows] == list(range(1, 14))
+    assert [r[2]["number"] for r in rows][10:] == ["B-001", "B-002", "C-001"]
+
+
+def test_the_publisher_reads_nothing_when_nothing_was_committed(tmp_path, broker):
+    from antre.config import MqttConfig
+    from antre.link.mqtt import MqttLink
+    from antre.link.protocol import Topics
+    from antre.service.district_link import DistrictPublisher
+    engine, sessions = open_database(f"sqlite:///{tmp_path}/a.db")
+    q = QueueService(config.from_dict({"queue": {"enforce_hours": False}}), sessions, plugins=PLUGINS,
+                     clock=ManualClock(datetime(2026, 11, 30, 2, 0, tzinfo=timezone.utc)))
+    q.execute("issue_ticket", "i0", {"service": "adminduk"})   # a row from before the publisher started
+    topics = Topics(f"t{tmp_path.name[-8:]}".replace("-", "").replace("_", ""))
+    got: list[dict] = []
+    link = MqttLink(MqttConfig(url=broker.url), topics, "svc-district-test", "service")
+    link.subscribe(topics.district_event, lambda t, p: got.append(json.loads(p)))
+    link.start()
+    try:
+        wait_for(lambda: link.connected.is_set(), what="the link to connect")
+        publisher = DistrictPublisher(sessions, link, topics, committed=q.plugins["district"].committed)
+        assert publisher.published == 1
+        seen = Statements(engine)
+        for _ in range(5):
+            assert publisher.publish_new() == 0
+        assert seen.seen == []   # idle batches and ticks: no query at all
+        q.execute("issue_ticket", "i1", {"service": "adminduk"})
+        q.execute("issue_ticket", "i2", {"service": "surat"})
+        assert publisher.publish_new() == 2
+        wait_for(lambda: [g["seq"] for g in got] == [2, 3] or None, what="rows 2 and 3 on the broker")
+        seen.seen.clear()
+        assert publisher.publish_new() == 0 and seen.seen == []
+        assert publisher.resend(b'{"from": 1, "to": 3}') == 3
+        wait_for(lambda: [g["seq"] for g in got] == [2, 3, 1, 2, 3] or None, what="the resent rows")
+    finally:
+        link.stop()

@@ -5,7 +5,9 @@ A plug-in of the queue (:func:`handlers`, listed in ``antre/service/server.py``)
 (:class:`~antre.storage.models.DistrictEvent`) **in the command's own transaction**: the ticket and its
 district row are committed together or not at all. Each row takes the next number of the office's sequence
 (the greatest plus one: the service is the one writer and the primary key refuses a duplicate), so the
-sequence 1, 2, 3 ... has no holes and the hub can ask for any it misses (docs/district.md).
+sequence 1, 2, 3 ... has no holes and the hub can ask for any it misses (docs/district.md). The greatest is
+read once and then kept in memory: a transaction's numbers are adopted when it commits and forgotten when it
+does not (session events), so a rolled-back row's number is taken again.
 
 What goes out is a whitelist of fields: ticket numbers (``A-012``), services, counters, times, scores, and
 counts of letters and complaints. Never a name, a phone number, a NIK, a tracking code or a rating's comment.
@@ -20,7 +22,7 @@ import logging
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Callable
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, event, func, or_, select
 
 from antre.rules.outcome import Outcome
 from antre.storage.models import Complaint, DistrictEvent, LetterRequest
@@ -44,6 +46,7 @@ KINDS = frozenset(TICKET_EVENTS.values()) | {RATING, LETTER, STATS}
 RESEND_MAX = 2000
 
 _TICKET_FIELDS = ("number", "service", "priority", "channel", "issued_at", "business_date")
+_PENDING = "district_seq"   # Session.info: the newest number written in the session's open transaction
 _LETTER_OPEN = ("belum_lengkap", "diperiksa", "menunggu_ttd", "siap_diambil")
 
 
@@ -90,6 +93,10 @@ class DistrictOutbox:
         self.stats_sources: dict[str, Callable[["Session", datetime, date], dict[str, int]]] = {
             "letters": letter_counts, "complaints": complaint_counts}
         self._last_stats: dict[str, Any] | None = None
+        #: The newest committed number (None until first needed: then read once from the database).
+        self._seq: int | None = None
+        event.listen(q.sessions, "after_commit", self._committed)
+        event.listen(q.sessions, "after_transaction_end", self._ended)
 
     # ------------------------------------------------------------------ writing
 
@@ -97,12 +104,30 @@ class DistrictOutbox:
         """Appends one row in the caller's transaction, with the next number of the sequence."""
         if kind not in KINDS:
             raise ValueError(f"unknown district kind {kind!r}")
-        last = s.execute(select(func.max(DistrictEvent.seq))).scalar()
-        row = DistrictEvent(seq=(last or 0) + 1, kind=kind, at=now, business_date=self.q.business_date(now),
+        last = s.info.get(_PENDING)
+        if last is None:
+            if self._seq is None:
+                self._seq = head(s)   # once per process: the sequence survives restarts in the table itself
+            last = self._seq
+        row = DistrictEvent(seq=last + 1, kind=kind, at=now, business_date=self.q.business_date(now),
                             data=json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True))
         s.add(row)
         s.flush()
+        s.info[_PENDING] = row.seq
         return row
+
+    def committed(self) -> int | None:
+        """The newest number committed by this process, or None when it wrote none yet (no query)."""
+        return self._seq
+
+    def _committed(self, s: "Session") -> None:
+        pending = s.info.pop(_PENDING, None)
+        if pending is not None:
+            self._seq = pending
+
+    def _ended(self, s: "Session", transaction) -> None:
+        if transaction.parent is None:
+            s.info.pop(_PENDING, None)   # rolled back (or closed without a commit): its numbers are free again
 
     def after_command(self, s: "Session", now: datetime, command: str, outcome: Outcome) -> None:
         for event, data in outcome.events:

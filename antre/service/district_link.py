@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 from antre.link.mqtt import MqttLink
 from antre.link.protocol import Topics, encode, read_resend
@@ -31,10 +31,14 @@ BATCH = 500   # rows read per query while catching up
 class DistrictPublisher:
     """``publish_new()`` after each commit, ``resend(payload)`` on a request, ``heartbeat()`` each loop."""
 
-    def __init__(self, sessions, link: MqttLink, topics: Topics):
+    def __init__(self, sessions, link: MqttLink, topics: Topics,
+                 committed: Callable[[], int | None] = lambda: None):
+        """``committed()`` gives the newest number the outbox committed in this process, or None when
+        unknown (``DistrictOutbox.committed``): when it is not past what was published, nothing is read."""
         self.sessions = sessions
         self.link = link
         self.topics = topics
+        self._committed = committed
         # Rows up to the head at start are not published again: the hub asks for any it lacks (the head
         # tells it how many there are).
         with self.sessions() as s:
@@ -44,13 +48,14 @@ class DistrictPublisher:
 
     def publish_new(self) -> int:
         """Publishes rows committed since the last call; returns how many."""
+        known = self._committed()
+        if known is not None and known <= self.published:
+            return 0   # nothing committed since: no query (this runs after every batch and tick)
         count = 0
         while True:
-            with self.sessions() as s:
-                batch = district.rows(s, self.published + 1, self.published + BATCH)
-                for row in batch:
-                    self.link.publish(self.topics.district_event, encode(district.wire(self.topics.office_id, row)))
-                    self.published = row.seq
+            batch = self._publish(self.published + 1, self.published + BATCH)
+            if batch:
+                self.published = batch[-1]
             count += len(batch)
             if len(batch) < BATCH:
                 break
@@ -74,12 +79,18 @@ class DistrictPublisher:
         if wanted is None:
             return 0
         first, last = wanted
-        with self.sessions() as s:
-            batch = district.rows(s, first, min(last, self.published))
-            for row in batch:
-                self.link.publish(self.topics.district_event, encode(district.wire(self.topics.office_id, row)))
+        batch = self._publish(first, min(last, self.published))
         log.info("district: resent %d row(s) of %d-%d", len(batch), first, last)
         return len(batch)
+
+
+    def _publish(self, first: int, last: int) -> list[int]:
+        """Publishes rows ``first`` .. ``last`` that exist, in order; returns their numbers."""
+        with self.sessions() as s:
+            batch = district.rows(s, first, last)
+            for row in batch:
+                self.link.publish(self.topics.district_event, encode(district.wire(self.topics.office_id, row)))
+            return [row.seq for row in batch]
 
 
 def resend_request(first: int, last: int, by: str = "") -> dict[str, Any]:

@@ -95,7 +95,8 @@ class QueueServer:
         self.link.on_connect(lambda: self._jobs.put(_PUBLISH_STATE))
         # The district outbox: published after each commit, resent when the district's hub asks.
         from antre.service.district_link import DistrictPublisher
-        self.district = DistrictPublisher(sessions, self.link, self.topics)
+        self.district = DistrictPublisher(sessions, self.link, self.topics,
+                                          committed=self.queue.plugins["district"].committed)
         self.link.subscribe(self.topics.district_resend, lambda topic, payload: self._jobs.put(("resend", payload)))
         self.link.on_connect(lambda: self._jobs.put(("resend", None)))
         self.link.on_connect(self._tell_legacy_devices)
