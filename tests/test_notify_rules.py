@@ -220,6 +220,28 @@ def test_numbers_are_wiped_after_retention(tmp_path):
         assert "081234567890" not in str(db.execute("select * from sms_optouts").fetchall())
 
 
+def test_numbers_are_wiped_when_a_command_opens_the_day_and_not_while_the_clock_holds_it(tmp_path):
+    """The purge is a new-day hook: it runs with the first command of a new day (no tick needed), once, and
+    not while a doubtful clock holds the old day open (the day is not changed then)."""
+    office = Office(tmp_path, retention_days=0)
+    office.sms("081234567890", "jam")
+    with sqlite3.connect(office.db) as db:
+        db.execute("update outbox set state = 'sent'")
+    office.q.clock_doubt = lambda: "devices disagree"
+    office.clock.advance(days=1)
+    office.run("issue_ticket", service="adminduk")
+    assert office.q.clock_warning is not None and office.outbox()[0][2] == "081234567890"   # held: kept
+    office.q.clock_doubt = lambda: None
+    office.run("issue_ticket", service="adminduk")           # the day changes with this command ...
+    assert office.q.clock_warning is None and office.outbox()[0][2] is None   # ... and the number is wiped
+    office.sms("081234567891", "jam")                                          # today's stay
+    with sqlite3.connect(office.db) as db:
+        db.execute("update outbox set state = 'sent'")
+    office.q.tick()
+    office.run("issue_ticket", service="adminduk")
+    assert office.outbox()[-1][2] == "081234567891"
+
+
 def test_reading_keywords_and_services():
     assert {(r.keyword, r.argument.lower()) for r in (read("ANTREKTP"), read("antre ktp"), read("Antri   KTP"),
                                                        read("antre: ktp"))} == {("ANTRE", "ktp")}

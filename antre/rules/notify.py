@@ -84,7 +84,6 @@ class NotifyRules:
         self._inner_book = q.handlers["book"]
         self._inner_web_info = q.handlers["web_info"]
         self.web: "WebRules" = q.handlers["ticket_status"].__self__   # the appointments plug-in's rules
-        self._purged: date | None = None
         #: Answers the FAQ assistant gives (``fn(question) -> answer or None``); see antre/rules/faq.py.
         self.faq: Callable[[str], str | None] = lambda question: None
 
@@ -287,8 +286,7 @@ class NotifyRules:
                         f"Mohon segera kembali ke ruang tunggu.")
 
     def on_tick(self, s: "Session", now: datetime) -> None:
-        """The queue's periodic work (``QueueService.tick_hooks``): booking reminders, retention."""
-        self._purge(s, now)
+        """The queue's periodic work (``QueueService.tick_hooks``): booking reminders."""
         if not self.n.sms or self.q.clock_warning is not None:
             # A doubtful clock (staff see "Jam Pi salah"): a reminder now could be a day early, and its key
             # would keep the right one from going; reminders wait until the clock is right.
@@ -310,11 +308,10 @@ class NotifyRules:
                     and b.slot_at - timedelta(hours=1) > now:
                 self.notify(s, now, f"b{b.id}:day", "reminder_day", sub.phone, text)
 
-    def _purge(self, s: "Session", now: datetime) -> None:
-        """Phone numbers past their retention: wiped from the outbox, subscriptions deleted."""
-        today = self.q.business_date(now)
-        if self._purged == today:
-            return
+    def purge(self, s: "Session", now: datetime) -> None:
+        """Phone numbers past their retention: wiped from the outbox, subscriptions deleted (a new-day hook,
+        in the transaction that opens the day: ``QueueService.new_day_hooks``)."""
+        today = self.q.clock_date(now)   # the day being opened (a doubtful clock opens none)
         cutoff = today - timedelta(days=self.n.retention_days)
         expired = s.execute(update(OutboxMessage).where(OutboxMessage.business_date < cutoff,
                                                         OutboxMessage.state == PENDING)
@@ -327,7 +324,6 @@ class NotifyRules:
         if expired or wiped or gone:
             log.info("retention: %d message(s) given up, %d number(s) wiped from the outbox, %d subscription(s) "
                      "deleted", expired, wiped, gone)
-        self._purged = today
 
     # ------------------------------------------------------------------ SMS self-service
 
@@ -493,6 +489,7 @@ def handlers(q: "QueueService") -> dict[str, Callable[..., Outcome]]:
     rules = NotifyRules(q)
     q.outcome_hooks.append(rules.after_command)
     q.tick_hooks.append(rules.on_tick)
+    q.new_day_hooks.append(rules.purge)
     q.plugins["notify"] = rules
     q.read_only.add("ask")
     if q.cfg.notify.faq:
