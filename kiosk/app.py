@@ -885,10 +885,7 @@ class KioskApp(App):
         flow = self._code_flow
         action = flow.key(key)
         if action == SEND:
-            if flow is self.letter_pickup:
-                self.pickup_letter(flow.typed)
-            else:
-                self.check_in(flow.typed)
+            self.send_code(flow, flow.typed)
         elif action == MISTYPED:
             self._show_refusal(flow.mistyped)
         if key != "ok":
@@ -900,34 +897,19 @@ class KioskApp(App):
         scr.shown = self._code_flow.shown
         scr.ids.keypad.ok_enabled = self._code_flow.complete
 
-    def pickup_letter(self, code: str) -> None:
-        """Sends ``letter_pickup``; the pickup ticket is shown and printed like any other."""
+    def send_code(self, flow: CheckinFlow | LetterPickupFlow, code: str) -> None:
+        """Sends ``code`` with ``flow``'s command (``check_in`` of a booking, ``letter_pickup`` of a ready
+        letter); the ticket it makes is shown and printed like any other, a refusal is said in words."""
         if self.busy:
             return
-        rid = self.letter_pickup.pickup(code, lambda reply: Clock.schedule_once(lambda dt: self._picked_up(reply)))
+        rid = flow.send(code, lambda reply: Clock.schedule_once(lambda dt: self._code_sent(flow, reply)))
         if rid is not None:
             self.busy = True
 
-    def _picked_up(self, reply: Reply) -> None:
+    def _code_sent(self, flow: CheckinFlow | LetterPickupFlow, reply: Reply) -> None:
         self.busy = False
         if not reply.ok:
-            self._show_refusal(self.letter_pickup.refusal(reply))
-            return
-        result = reply.result or {}
-        self.show_ticket(result, self.checkin.row_for(result, self.rows))
-
-    def check_in(self, code: str) -> None:
-        """Sends ``check_in``; the ticket it makes is shown and printed like any other."""
-        if self.busy:
-            return
-        rid = self.checkin.check_in(code, lambda reply: Clock.schedule_once(lambda dt: self._checked_in(reply)))
-        if rid is not None:
-            self.busy = True
-
-    def _checked_in(self, reply: Reply) -> None:
-        self.busy = False
-        if not reply.ok:
-            self._show_refusal(self.checkin.refusal(reply))
+            self._show_refusal(flow.refusal(reply))
             return
         result = reply.result or {}
         self.show_ticket(result, self.checkin.row_for(result, self.rows))

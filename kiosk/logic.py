@@ -108,6 +108,32 @@ def normalize_number(typed: str, width: int = 3) -> str | None:
     return f"{m[1]}-{int(digits):0{width}d}"
 
 
+#: What a field of the kiosk's keys takes.
+LETTERS, DIGITS, CHOICE = "letters", "digits", "choice"
+
+
+def typed_key(typed: str, key: str, kind: str, limit: int, punctuation: str = " .,-/'") -> str:
+    """``typed`` after one key of the kiosk's on-screen keys: a character, ``space`` or ``del``.
+
+    A key the field cannot take is ignored (``typed`` comes back unchanged): anything on a choice, a non-digit
+    on a digits field (:data:`DIGITS`; a date is typed as digits too), a letters field's character that is
+    neither a letter, a digit nor one of ``punctuation``, a space at the start or after a space, and anything
+    beyond ``limit`` characters.
+    """
+    if key == "del":
+        return typed[:-1]
+    ch = " " if key == "space" else key
+    if kind == CHOICE or len(ch) != 1 or len(typed) >= limit:
+        return typed
+    if kind != LETTERS and not (ch.isascii() and ch.isdigit()):
+        return typed
+    if kind == LETTERS and not (ch.isalnum() or ch in punctuation):
+        return typed
+    if ch == " " and (not typed or typed.endswith(" ")):
+        return typed
+    return typed + ch
+
+
 class CommandGate:
     """At most one command in flight; one ``request_id`` per touch.
 

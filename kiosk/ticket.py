@@ -367,6 +367,23 @@ def layout(ticket: TicketInfo, office: "OfficeConfig", *, paper_width: PaperWidt
 # Renderer 1: an ESC/POS printer.
 # --------------------------------------------------------------------------
 
+def receipt(office_name: str, title: str, code_label: str, code: str, note: str, *, subtitle: str = "",
+            qr: str = "", paper_width: PaperWidth = 80) -> list[Block]:
+    """A printed receipt of something filed at the kiosk (a letter request, a report): the office, what it is,
+    its code large (the resident's key to follow it), a QR code of its status page (``qr``; none without a
+    public website) and a note on what to do with the slip. Never personal data: the caller passes none."""
+    cols = 48 if paper_width == 80 else 32
+    blocks: list[Block] = [Text(wrap(printable(office_name), cols), bold=True), Feed(),
+                           Text(wrap(printable(title), cols), bold=True)]
+    if subtitle:
+        blocks.append(Text(wrap(printable(subtitle), cols)))
+    blocks += [Feed(), Text(printable(code_label)), Text(printable(code), width=2, height=2, bold=True), Feed()]
+    if qr:
+        blocks.append(QR(qr, size=6 if paper_width == 80 else 5))
+    blocks += [Text(wrap(printable(note), cols)), Feed(2), Cut()]
+    return blocks
+
+
 def load_image(block: Image) -> "PILImage":
     """The picture exactly as it prints: 1-bit, dithered, scaled to fit the block's box."""
     from PIL import Image as PIL_Image
@@ -634,7 +651,7 @@ def preview_ticket(out_path: str | Path, cfg: "Config", *, service: str | None =
 
 
 __all__ = [
-    "TicketInfo", "Text", "Image", "QR", "Feed", "Cut", "Block", "layout", "print_ticket", "ticket_bytes",
+    "TicketInfo", "Text", "Image", "QR", "Feed", "Cut", "Block", "layout", "receipt", "print_ticket", "ticket_bytes",
     "render_image", "render_png", "preview_ticket", "sample_ticket", "printable", "format_datetime",
     "qr_payload", "status_url", "number_size", "PAPER_DOTS", "PAPER_COLUMNS",
 ]

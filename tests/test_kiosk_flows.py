@@ -78,6 +78,45 @@ def kiosk_office(tmp_path, broker):
     office.service.stop()
 
 
+class KioskDesk:
+    """An office (``antre serve``), the kiosk's side of the link and a printer on a TCP stand-in: what a
+    flow that prints a slip needs (``kiosk_desk``)."""
+
+    def __init__(self, tmp_path, broker, extra: str = ""):
+        kiosk_id = f"kiosk-{os.urandom(3).hex()}"
+        self.office = start_office(tmp_path, broker, extra=f'\n[kiosk]\nclient_id = "{kiosk_id}"\n{extra}')
+        self.k = KioskSide(self.office).start()
+        self.stand_in = TcpPrinter()
+        self.printer = TicketPrinter(self.stand_in.url, check_on_start=False, timeout=5)
+
+    def print_blocks(self, blocks) -> bytes:
+        """Prints ``blocks`` and returns the bytes the printer received."""
+        printed, done = [], threading.Event()
+        self.printer.submit_blocks(blocks, on_done=lambda res: (printed.append(res), done.set()))
+        assert done.wait(DEADLINE) and printed[0].ok, printed
+        return wait_for(lambda: b"".join(self.stand_in.connections) or None, what="bytes at the printer")
+
+    def close(self) -> None:
+        self.printer.close(timeout=5)
+        self.stand_in.close()
+        self.k.link.stop()
+        self.office.client.stop()
+        self.office.service.stop()
+
+
+@pytest.fixture
+def kiosk_desk(tmp_path, broker):
+    """``kiosk_desk(extra_toml)``: a :class:`KioskDesk`, closed after the test."""
+    made: list[KioskDesk] = []
+
+    def make(extra: str = "") -> KioskDesk:
+        made.append(KioskDesk(tmp_path, broker, extra))
+        return made[-1]
+    yield make
+    for desk in made:
+        desk.close()
+
+
 def serve(office, number_of: str = "adminduk", counter: str = "loket-1") -> str:
     """A ticket issued, called and completed by staff; its number."""
     number = office.client.ok("issue_ticket", service=number_of, channel="admin")["number"]

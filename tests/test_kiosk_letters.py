@@ -14,74 +14,63 @@ from antre_kiosk.flows import Message
 from antre_kiosk.flows import letter_form  # noqa: F401 (its words join antre_kiosk.texts)
 from antre_kiosk.flows.issuing import IssuingFlow
 from antre_kiosk.flows.letters import MISTYPED, SEND, LetterPickupFlow
-from antre_kiosk.printer import TicketPrinter
 from tests.conftest import start_office
 from tests.support import DEADLINE, TcpPrinter, wait_for
 from tests.test_kiosk_app import kiosks  # noqa: F401 (fixture)
-from tests.test_kiosk_flows import KioskSide, answer
+from tests.test_kiosk_flows import answer, kiosk_desk  # noqa: F401 (fixture)
 from tests.test_letters import domisili, sign_in_staff
 
 
-def test_ambil_surat_catches_typos_says_why_not_and_prints_a_pickup_ticket(tmp_path, broker):
-    kiosk_id = f"kiosk-{os.urandom(3).hex()}"
-    office = start_office(tmp_path, broker, extra=f'\n[kiosk]\nclient_id = "{kiosk_id}"\n'
-                                                  f'\n[letters]\npickup_service = "surat"\n')
-    k = KioskSide(office).start()
-    stand_in = TcpPrinter()
-    printer = TicketPrinter(stand_in.url, check_on_start=False, timeout=5)
-    try:
-        c = office.client
-        st = sign_in_staff(c.ok)
-        code = c.ok("letter_request", type="domisili", fields=domisili(), channel="web")["code"]
-        rid = next(i["id"] for i in c.ok("letter_list", **st["kasi"])["items"] if i["code"] == code)
-        flow = LetterPickupFlow(k.gate)
+def test_ambil_surat_catches_typos_says_why_not_and_prints_a_pickup_ticket(kiosk_desk):
+    desk = kiosk_desk('\n[letters]\npickup_service = "surat"\n')
+    office, k, printer, stand_in = desk.office, desk.k, desk.printer, desk.stand_in
+    c = office.client
+    st = sign_in_staff(c.ok)
+    code = c.ok("letter_request", type="domisili", fields=domisili(), channel="web")["code"]
+    rid = next(i["id"] for i in c.ok("letter_list", **st["kasi"])["items"] if i["code"] == code)
+    flow = LetterPickupFlow(k.gate)
 
-        typo = code[:5] + str((int(code[5]) + 1) % 10) + code[6:]
-        for d in typo[:6]:
-            assert flow.key(d) is None
-        assert flow.shown == f"{typo[:4]} {typo[4:6]}__ ____"
-        assert flow.key("ok") is None                    # OK waits for all twelve digits
-        for d in typo[6:] + "7":                         # one too many is ignored
+    typo = code[:5] + str((int(code[5]) + 1) % 10) + code[6:]
+    for d in typo[:6]:
+        assert flow.key(d) is None
+    assert flow.shown == f"{typo[:4]} {typo[4:6]}__ ____"
+    assert flow.key("ok") is None                    # OK waits for all twelve digits
+    for d in typo[6:] + "7":                         # one too many is ignored
+        flow.key(d)
+    assert flow.typed == typo and flow.key("ok") == MISTYPED
+    assert flow.mistyped == Message("warning.png", "letter_failed", "letter_mistyped")
+    flow.key("del")
+    assert flow.typed == typo[:-1]
+
+    def send(typed: str):
+        flow.reset()
+        for d in typed:
             flow.key(d)
-        assert flow.typed == typo and flow.key("ok") == MISTYPED
-        assert flow.mistyped == Message("warning.png", "letter_failed", "letter_mistyped")
-        flow.key("del")
-        assert flow.typed == typo[:-1]
+        assert flow.key("ok") == SEND
+        return answer(lambda done: flow.pickup(flow.typed, done))
 
-        def send(typed: str):
-            flow.reset()
-            for d in typed:
-                flow.key(d)
-            assert flow.key("ok") == SEND
-            return answer(lambda done: flow.pickup(flow.typed, done))
-
-        reply = send(code)                               # still being checked
-        assert flow.refusal(reply).body_key == "letter_err_letter_not_ready"
-        assert texts.text("letter_err_letter_not_ready").startswith("Surat Anda masih diproses")
-        c.ok("letter_assign_number", request=rid, **st["kasi"])
-        c.ok("letter_set_status", request=rid, status="menunggu_ttd", **st["kasi"])
-        c.ok("letter_set_status", request=rid, status="siap_diambil", **st["penandatangan"])
-        reply = send(code)
-        assert reply.ok, reply
-        result = reply.result
-        assert result["service"] == "surat" and result["channel"] == "kiosk"
-        # Printed like any ticket, on the network printer.
-        row = next(r for r in logic.service_rows(c.state(), k.cfg.services) if r.code == "surat")
-        issuing = IssuingFlow(k.gate, public_url="")
-        printed, done = [], threading.Event()
-        printer.submit(issuing.ticket_info(result, row), k.cfg.office,
-                       on_done=lambda res: (printed.append(res), done.set()))
-        assert done.wait(DEADLINE) and printed[0].ok
-        data = wait_for(lambda: b"".join(stand_in.connections) or None, what="bytes at the printer")
-        assert result["number"].encode() in data and code.encode() not in data
-        assert c.ok("call_next", counter="loket-3")["number"] == result["number"]
-        assert flow.refusal(send(code)).body_key == "letter_err_pickup_taken"
-        assert code not in office.service.output()
-    finally:
-        printer.close(timeout=5)
-        k.link.stop()
-        office.client.stop()
-        office.service.stop()
+    reply = send(code)                               # still being checked
+    assert flow.refusal(reply).body_key == "letter_err_letter_not_ready"
+    assert texts.text("letter_err_letter_not_ready").startswith("Surat Anda masih diproses")
+    c.ok("letter_assign_number", request=rid, **st["kasi"])
+    c.ok("letter_set_status", request=rid, status="menunggu_ttd", **st["kasi"])
+    c.ok("letter_set_status", request=rid, status="siap_diambil", **st["penandatangan"])
+    reply = send(code)
+    assert reply.ok, reply
+    result = reply.result
+    assert result["service"] == "surat" and result["channel"] == "kiosk"
+    # Printed like any ticket, on the network printer.
+    row = next(r for r in logic.service_rows(c.state(), k.cfg.services) if r.code == "surat")
+    issuing = IssuingFlow(k.gate, public_url="")
+    printed, done = [], threading.Event()
+    printer.submit(issuing.ticket_info(result, row), k.cfg.office,
+                   on_done=lambda res: (printed.append(res), done.set()))
+    assert done.wait(DEADLINE) and printed[0].ok
+    data = wait_for(lambda: b"".join(stand_in.connections) or None, what="bytes at the printer")
+    assert result["number"].encode() in data and code.encode() not in data
+    assert c.ok("call_next", counter="loket-3")["number"] == result["number"]
+    assert flow.refusal(send(code)).body_key == "letter_err_pickup_taken"
+    assert code not in office.service.output()
 
 
 @pytest.mark.gui
@@ -139,91 +128,77 @@ def test_ambil_surat_on_the_kiosk_screen_prints_the_pickup_ticket(tmp_path, brok
         office.service.stop()
 
 
-def test_ajukan_surat_one_question_at_a_time_with_big_keys_then_a_printed_slip(tmp_path, broker):
+def test_ajukan_surat_one_question_at_a_time_with_big_keys_then_a_printed_slip(kiosk_desk):
     from datetime import date as date_
 
     from antre_kiosk.flows.letter_form import CHOICE, DATE, DIGITS, LETTERS, LetterFormFlow, slip
     from tests.test_letters import NIK_F
 
-    kiosk_id = f"kiosk-{os.urandom(3).hex()}"
-    office = start_office(tmp_path, broker, extra=f'\n[kiosk]\nclient_id = "{kiosk_id}"\n'
-                                                  f'\n[web]\npublic_url = "https://desa.example"\n')
-    k = KioskSide(office).start()
-    stand_in = TcpPrinter()
-    printer = TicketPrinter(stand_in.url, check_on_start=False, timeout=5)
-    try:
-        flow = LetterFormFlow(k.gate, k.cfg.letters.types, today=lambda: date_(2026, 12, 7))
+    desk = kiosk_desk('\n[web]\npublic_url = "https://desa.example"\n')
+    office, k = desk.office, desk.k
+    flow = LetterFormFlow(k.gate, k.cfg.letters.types, today=lambda: date_(2026, 12, 7))
 
-        def type_in(text: str) -> None:
-            for ch in text:
-                flow.key("space" if ch == " " else ch)
+    def type_in(text: str) -> None:
+        for ch in text:
+            flow.key("space" if ch == " " else ch)
 
-        flow.start("domisili")
-        assert flow.kind == LETTERS and flow.step == (1, 7) and not flow.back()
-        type_in("SITI 4MINAH")
-        assert flow.next() == "lf_p_name" and flow.field.name == "nama"          # a digit in a name
-        for _ in range(6):
-            flow.key("del")
-        type_in("AMINAH")
-        assert flow.typed == "SITI AMINAH" and flow.next() is None
-        assert flow.kind == DIGITS
-        type_in("3204055403900X00")                                              # the X is not a key here
-        assert flow.typed == NIK_F[:15] and flow.next() == "lf_p_nik_length"
-        type_in("15")                                                            # one digit fits, no more
-        assert flow.typed == NIK_F[:15] + "1" and flow.shown == "3204 0554 0390 0001"
-        assert flow.next() is None
-        type_in("BANDUNG")
-        flow.next()
-        assert flow.kind == DATE
-        type_in("3102")
-        assert flow.shown == "31-02-____" and flow.next() == "lf_p_date"
-        type_in("1990")
-        assert flow.next() == "lf_p_date"                                         # no 31 February
-        for _ in range(8):
-            flow.key("del")
-        type_in("01012030")
-        assert flow.next() == "lf_p_future_date"
-        for _ in range(8):
-            flow.key("del")
-        type_in("15031990")                                                       # a real date, not the NIK's
-        assert flow.next() is None and flow.kind == CHOICE
-        assert flow.next() == "lf_p_choice"
-        flow.choose("Laki-laki")                                                  # not the NIK's either
-        assert flow.next() is None
-        type_in("RT 02 RW 05 DUSUN CIKONENG")
-        flow.next()
-        type_in("MELAMAR KERJA")
-        assert flow.last and flow.next() == "lf_p_nik_birth_mismatch" and flow.field.name == "tanggal_lahir"
-        assert flow.shown == "15-03-1990"                                         # what was typed, to correct
-        for _ in range(8):
-            flow.key("del")
-        type_in("14031990")
-        assert flow.next() is None and flow.field.name == "jenis_kelamin" and flow.typed == "Laki-laki"
-        flow.choose("Perempuan")
-        assert flow.next() is None and flow.next() is None and flow.next() == "done"
-        reply = answer(lambda done: flow.submit(done))
-        assert reply.ok and reply.result["channel"] == "kiosk"
-        message = flow.sent(reply)
-        assert message.title_key == "lf_sent" and message.values["code"].replace("-", "") == reply.result["code"]
-        assert flow.values == {}                                                 # the answers are forgotten
-        printed, done = [], threading.Event()
-        printer.submit_blocks(slip(reply.result, k.cfg.office, public_url=k.cfg.web.public_url),
-                              on_done=lambda res: (printed.append(res), done.set()))
-        assert done.wait(DEADLINE) and printed[0].ok
-        data = wait_for(lambda: b"".join(stand_in.connections) or None, what="the slip at the printer")
-        assert message.values["code"].encode() in data and f"/surat/status/{reply.result['code']}".encode() in data
-        assert b"SITI" not in data and NIK_F.encode() not in data                 # no personal data on the slip
-        st = sign_in_staff(office.client.ok)
-        rid = next(i["id"] for i in office.client.ok("letter_list", **st["kasi"])["items"]
-                   if i["code"] == reply.result["code"])
-        got = office.client.ok("letter_get", request=rid, **st["kasi"])
-        assert got["fields"]["tanggal_lahir"] == "1990-03-14" and got["holder_name"] == "SITI AMINAH"
-        assert "SITI" not in office.service.output()
-    finally:
-        printer.close(timeout=5)
-        k.link.stop()
-        office.client.stop()
-        office.service.stop()
+    flow.start("domisili")
+    assert flow.kind == LETTERS and flow.step == (1, 7) and not flow.back()
+    type_in("SITI 4MINAH")
+    assert flow.next() == "lf_p_name" and flow.field.name == "nama"          # a digit in a name
+    for _ in range(6):
+        flow.key("del")
+    type_in("AMINAH")
+    assert flow.typed == "SITI AMINAH" and flow.next() is None
+    assert flow.kind == DIGITS
+    type_in("3204055403900X00")                                              # the X is not a key here
+    assert flow.typed == NIK_F[:15] and flow.next() == "lf_p_nik_length"
+    type_in("15")                                                            # one digit fits, no more
+    assert flow.typed == NIK_F[:15] + "1" and flow.shown == "3204 0554 0390 0001"
+    assert flow.next() is None
+    type_in("BANDUNG")
+    flow.next()
+    assert flow.kind == DATE
+    type_in("3102")
+    assert flow.shown == "31-02-____" and flow.next() == "lf_p_date"
+    type_in("1990")
+    assert flow.next() == "lf_p_date"                                         # no 31 February
+    for _ in range(8):
+        flow.key("del")
+    type_in("01012030")
+    assert flow.next() == "lf_p_future_date"
+    for _ in range(8):
+        flow.key("del")
+    type_in("15031990")                                                       # a real date, not the NIK's
+    assert flow.next() is None and flow.kind == CHOICE
+    assert flow.next() == "lf_p_choice"
+    flow.choose("Laki-laki")                                                  # not the NIK's either
+    assert flow.next() is None
+    type_in("RT 02 RW 05 DUSUN CIKONENG")
+    flow.next()
+    type_in("MELAMAR KERJA")
+    assert flow.last and flow.next() == "lf_p_nik_birth_mismatch" and flow.field.name == "tanggal_lahir"
+    assert flow.shown == "15-03-1990"                                         # what was typed, to correct
+    for _ in range(8):
+        flow.key("del")
+    type_in("14031990")
+    assert flow.next() is None and flow.field.name == "jenis_kelamin" and flow.typed == "Laki-laki"
+    flow.choose("Perempuan")
+    assert flow.next() is None and flow.next() is None and flow.next() == "done"
+    reply = answer(lambda done: flow.submit(done))
+    assert reply.ok and reply.result["channel"] == "kiosk"
+    message = flow.sent(reply)
+    assert message.title_key == "lf_sent" and message.values["code"].replace("-", "") == reply.result["code"]
+    assert flow.values == {}                                                 # the answers are forgotten
+    data = desk.print_blocks(slip(reply.result, k.cfg.office, public_url=k.cfg.web.public_url))
+    assert message.values["code"].encode() in data and f"/surat/status/{reply.result['code']}".encode() in data
+    assert b"SITI" not in data and NIK_F.encode() not in data                 # no personal data on the slip
+    st = sign_in_staff(office.client.ok)
+    rid = next(i["id"] for i in office.client.ok("letter_list", **st["kasi"])["items"]
+               if i["code"] == reply.result["code"])
+    got = office.client.ok("letter_get", request=rid, **st["kasi"])
+    assert got["fields"]["tanggal_lahir"] == "1990-03-14" and got["holder_name"] == "SITI AMINAH"
+    assert "SITI" not in office.service.output()
 
 
 @pytest.mark.gui

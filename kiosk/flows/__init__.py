@@ -21,7 +21,7 @@ Texts come from :mod:`antre_kiosk.texts` by key, so a flow's answer is the same 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 
 @dataclass(frozen=True)
@@ -35,3 +35,13 @@ class Message:
     title_key: str
     body_key: str | None = None
     values: dict[str, Any] = field(default_factory=dict)
+
+
+def sent_message(reply: Any, sent: tuple[str, str], failed_title: str, code: Callable[[str], str]) -> Message:
+    """The message after a form was sent: ``sent`` (title and body keys; the body shows ``{code}``, the reply's
+    code as ``code`` formats it) when the service took it, else ``failed_title`` with the refusal in words."""
+    from .. import texts
+
+    if reply.ok:
+        return Message("check.png", sent[0], sent[1], {"code": code(reply.result["code"])})
+    return Message("warning.png", failed_title, texts.error_key(reply.code))

@@ -23,12 +23,12 @@ from antre.link.protocol import normalize_name, normalize_phone
 from antre.rules.complaint_codes import CATEGORIES, format_complaint_code
 
 from .. import logic, texts
-from ..ticket import QR, Block, Cut, Feed, Text, printable, wrap
-from . import Message
+from ..ticket import Block, receipt
+from . import Message, sent_message
 
 log = logging.getLogger(__name__)
 
-CHOICE, LETTERS, DIGITS = "choice", "letters", "digits"
+CHOICE, LETTERS, DIGITS = logic.CHOICE, logic.LETTERS, logic.DIGITS
 STEPS = ("category", "topic", "name", "phone", "note")
 NOTE_LIMIT = 160
 #: What the report says when the resident leaves no note.
@@ -92,19 +92,7 @@ class CallbackFlow:
     def key(self, key: str) -> None:
         """One key: a character, ``space`` or ``del``. Keys the step cannot take are ignored."""
         self.problem = None
-        if key == "del":
-            self.typed = self.typed[:-1]
-            return
-        ch = " " if key == "space" else key
-        if self.kind == CHOICE or len(ch) != 1 or len(self.typed) >= self.limit:
-            return
-        if self.kind == DIGITS and not (ch.isascii() and ch.isdigit()):
-            return
-        if self.kind == LETTERS and not (ch.isalnum() or ch in " .,-/'?"):
-            return
-        if ch == " " and (not self.typed or self.typed.endswith(" ")):
-            return
-        self.typed += ch
+        self.typed = logic.typed_key(self.typed, key, self.kind, self.limit, " .,-/'?")
 
     def choose(self, option: str) -> None:
         if option in self.choices:
@@ -151,28 +139,18 @@ class CallbackFlow:
     def sent(self, reply: Reply) -> Message:
         """The message after sending (and forgets the answers)."""
         self.reset()
-        if reply.ok:
-            return Message("check.png", "cb_sent", "cb_sent_body", {"code": format_complaint_code(reply.result["code"])})
-        log.warning("complaint refused: %s", reply.code)
-        key = texts.error_key(reply.code)
-        return Message("warning.png", "cb_failed", key)
+        if not reply.ok:
+            log.warning("complaint refused: %s", reply.code)
+        return sent_message(reply, ("cb_sent", "cb_sent_body"), "cb_failed", format_complaint_code)
 
 
 def slip(result: dict[str, Any], office: OfficeConfig, *, public_url: str = "", lang: str = "id",
          paper_width: int = 80) -> list[Block]:
     """The printed receipt: the office, the report's code large, and a QR of its status page."""
-    cols = 48 if paper_width == 80 else 32
-    t = lambda key, **v: texts.text(key, lang, **v)  # noqa: E731
-    blocks: list[Block] = [
-        Text(wrap(printable(office.name), cols), bold=True), Feed(),
-        Text(wrap(printable(t("cb_slip_title")), cols), bold=True), Feed(),
-        Text(printable(t("cb_slip_code"))),
-        Text(format_complaint_code(result["code"]), width=2, height=2, bold=True), Feed(),
-    ]
-    if public_url:
-        blocks.append(QR(f"{public_url.rstrip('/')}/pengaduan/{result['code']}", size=6))
-    blocks += [Text(wrap(printable(t("cb_slip_note")), cols)), Feed(2), Cut()]
-    return blocks
+    t = lambda key: texts.text(key, lang)  # noqa: E731
+    qr = f"{public_url.rstrip('/')}/pengaduan/{result['code']}" if public_url else ""
+    return receipt(office.name, t("cb_slip_title"), t("cb_slip_code"), format_complaint_code(result["code"]),
+                   t("cb_slip_note"), qr=qr, paper_width=paper_width)
 
 
 __all__ = ["CallbackFlow", "slip", "STEPS", "TEXTS", "DEFAULT_NOTE"]

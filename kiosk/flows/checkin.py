@@ -47,6 +47,8 @@ class CheckinFlow(CodeEntry):
             log.info("check_in request %s", rid)  # the code itself is not logged: it is the resident's key
         return rid
 
+    send = check_in
+
     #: The title of each refusal: an unknown code, a used one and one too early read differently.
     TITLES = {"booking_not_found": "checkin_unknown", "too_many_attempts": "checkin_unknown",
               "already_checked_in": "checkin_used", "too_early": "checkin_early",

@@ -1,7 +1,8 @@
 """A code typed on the kiosk's big keypad, checked by its check digit before anything is sent.
 
 Shared by :mod:`.checkin` (a booking code) and :mod:`.letters` (a letter's tracking code); each says how many
-digits its code has, how its check digit is checked and how the screen shows the typed digits.
+digits its code has, how its check digit is checked and how the screen shows the typed digits; each has
+``send(code, on_reply)`` (its command) and ``refusal(reply)`` (the words for a refusal).
 """
 
 from __future__ import annotations

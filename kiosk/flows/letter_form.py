@@ -22,12 +22,13 @@ from antre.rules.letter_codes import format_tracking_code
 from antre.rules.letter_fields import check_field, check_fields
 
 from .. import logic, texts
-from ..ticket import QR, Block, Cut, Feed, Text, printable, wrap
-from . import Message
+from ..ticket import Block, receipt
+from . import Message, sent_message
 
 log = logging.getLogger(__name__)
 
-LETTERS, DIGITS, DATE, CHOICE = "letters", "digits", "date", "choice"
+LETTERS, DIGITS, CHOICE = logic.LETTERS, logic.DIGITS, logic.CHOICE
+DATE = "date"
 #: The letter keyboard's keys, row by row (``space`` and ``del`` are keys too).
 KEYBOARD = ("1234567890", "QWERTYUIOP", "ASDFGHJKL-", "ZXCVBNM.,/")
 _DIGIT_LIMIT = {"nik": 16, "kk": 16, "phone": 13}
@@ -144,19 +145,7 @@ class LetterFormFlow:
     def key(self, key: str) -> None:
         """One key: a character, ``space`` or ``del``. Keys the field cannot take are ignored."""
         self.problem = None
-        if key == "del":
-            self.typed = self.typed[:-1]
-            return
-        ch = " " if key == "space" else key
-        if len(ch) != 1 or len(self.typed) >= self.limit:
-            return
-        if self.kind in (DIGITS, DATE) and not (ch.isascii() and ch.isdigit()):
-            return
-        if self.kind == LETTERS and not (ch.isalnum() or ch in " .,-/'"):
-            return
-        if ch == " " and (not self.typed or self.typed.endswith(" ")):
-            return
-        self.typed += ch
+        self.typed = logic.typed_key(self.typed, key, self.kind, self.limit)
 
     def choose(self, option: str) -> None:
         if self.kind == CHOICE and option in self.field.choices:
@@ -221,33 +210,18 @@ class LetterFormFlow:
         """The message after sending (and forgets the answers)."""
         self.values.clear()
         self.typed = ""
-        if reply.ok:
-            return Message("check.png", "lf_sent", "lf_sent_body", {"code": format_tracking_code(reply.result["code"])})
-        log.warning("letter request refused: %s", reply.code)
-        key = texts.error_key(reply.code)
-        return Message("warning.png", "lf_failed", key)
+        if not reply.ok:
+            log.warning("letter request refused: %s", reply.code)
+        return sent_message(reply, ("lf_sent", "lf_sent_body"), "lf_failed", format_tracking_code)
 
 
 def slip(result: dict[str, Any], office: OfficeConfig, *, public_url: str = "", lang: str = "id",
          paper_width: int = 80) -> list[Block]:
     """The printed receipt: the office, the letter, the tracking code large, and a QR of the status page."""
-    cols = 48 if paper_width == 80 else 32
-    t = lambda key, **v: texts.text(key, lang, **v)  # noqa: E731
-    code = format_tracking_code(result["code"])
-    blocks: list[Block] = [
-        Text(wrap(printable(office.name), cols), bold=True),
-        Feed(),
-        Text(wrap(printable(t("lf_slip_title")), cols), bold=True),
-        Text(wrap(printable(result.get("type_name", "")), cols)),
-        Feed(),
-        Text(printable(t("lf_slip_code"))),
-        Text(code, width=2, height=2, bold=True),
-        Feed(),
-    ]
-    if public_url:
-        blocks.append(QR(f"{public_url.rstrip('/')}/surat/status/{result['code']}", size=6))
-    blocks += [Text(wrap(printable(t("lf_slip_note")), cols)), Feed(2), Cut()]
-    return blocks
+    t = lambda key: texts.text(key, lang)  # noqa: E731
+    qr = f"{public_url.rstrip('/')}/surat/status/{result['code']}" if public_url else ""
+    return receipt(office.name, t("lf_slip_title"), t("lf_slip_code"), format_tracking_code(result["code"]),
+                   t("lf_slip_note"), subtitle=result.get("type_name", ""), qr=qr, paper_width=paper_width)
 
 
 __all__ = ["LetterFormFlow", "slip", "kind_of", "KEYBOARD", "LETTERS", "DIGITS", "DATE", "CHOICE", "TEXTS"]

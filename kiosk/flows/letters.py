@@ -69,6 +69,8 @@ class LetterPickupFlow(CodeEntry):
             log.info("letter_pickup request %s", rid)   # not the code: it is the resident's key
         return rid
 
+    send = pickup
+
     @staticmethod
     def refusal(reply: Reply) -> Message:
         log.warning("letter pickup refused: %s", reply.code)
