@@ -587,6 +587,8 @@ class ComplaintsConfig:
                                      "'complaint-photos' next to the database")
     retention_days: int = checked(730, check=in_range(30, 3650),
                                   doc="days after a complaint is closed that the resident's contact and text are kept")
+    sms_daily_limit: int = checked(3, check=in_range(1, 50),
+                                   doc="complaints one phone number may file by SMS (ADUAN) a day")
 
 
 @dataclass(frozen=True)

@@ -367,3 +367,43 @@ questions = ["surat keterangan domisili", "butuh surat domisili untuk bank"]
     finally:
         office.client.stop()
         office.service.stop()
+
+
+def test_aduan_by_sms_files_one_complaint_across_kill_9_and_its_answer_comes_back_by_sms(tmp_path, broker, smsd):
+    from tests.test_letters import sign_in_staff
+
+    smsd.start()
+    office = sms_office(tmp_path, broker, smsd)
+    try:
+        c = office.client
+        st = sign_in_staff(c.ok)
+        smsd.receive(RESIDENT, "ADUAN lampu jalan di RT 03 mati sejak seminggu")
+        [reply] = wait_for(lambda: smsd.sent_to(RESIDENT), what="the answer to ADUAN")
+        assert "laporan diterima, kode P-" in reply and "https://antre.sukamaju.desa.id/pengaduan/P" in reply
+        # kill -9 of the service while the next ADUAN waits in the spool's inbox: filed once after the restart.
+        office.service.kill()
+        c.wait_service(False)
+        smsd.receive(RESIDENT, "lapor sampah menumpuk di kali desa")
+        [waiting] = wait_for(lambda: list((smsd.spool / "inbox").iterdir()), what="the SMS in the spool's inbox")
+        kept = waiting.read_bytes()
+        office.service.start()
+        c.wait_service(True)
+        wait_for(lambda: len(smsd.sent_to(RESIDENT)) == 2, what="the answer to the second ADUAN")
+        # The same inbox file read again (as after a crash between the commit and its removal): a replay.
+        wait_for(lambda: not waiting.exists(), what="the inbox file removed after its commit")
+        waiting.write_bytes(kept)
+        wait_for(lambda: not waiting.exists(), what="the replayed inbox file removed")
+        with sqlite3.connect(office.db_path) as db:
+            rows = db.execute("select id, channel, topic from complaints order by id").fetchall()
+        assert [(ch, t) for _, ch, t in rows] == [("sms", "infrastruktur"), ("sms", "lingkungan")]
+        # The staff's answer goes back by SMS.
+        c.ok("complaint_reply", complaint=rows[0][0], text="Lampu sudah diganti.", final=True, **st["kasi"])
+        wait_for(lambda: any("sudah dijawab" in t for t in smsd.sent_to(RESIDENT)), what="the answer's SMS")
+        assert all(n == 1 for n in smsd.transmitted().values()) and len(smsd.sent_to(RESIDENT)) == 3
+        # Neither the number nor the text in MQTT or the service's log.
+        out = office.service.output()
+        assert RESIDENT[3:] not in out and "lampu" not in out.lower()
+        assert RESIDENT[3:] not in json.dumps(c.events) and "lampu" not in json.dumps(c.events).lower()
+    finally:
+        office.client.stop()
+        office.service.stop()

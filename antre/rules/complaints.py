@@ -38,6 +38,7 @@ from antre.rules.complaint_codes import (
 )
 from antre.rules.letter_fields import mask_name
 from antre.rules.outcome import Outcome
+from antre.rules.sms_text import mask
 from antre.rules.staff import Account, audit, authenticate, web_device
 from antre.storage.models import Complaint, ComplaintMessage, StaffAccount
 
@@ -78,6 +79,46 @@ def clean_text(text: str, limit: int) -> str:
     if len(text) > limit:
         raise CommandError("text_too_long", f"at most {limit} characters")
     return text
+
+
+#: Words residents use for the usual topics (only topics the office configured are chosen). A text naming the
+#: topic itself (``infrastruktur``) or one of these words picks it; otherwise the general topic.
+TOPIC_WORDS: dict[str, tuple[str, ...]] = {
+    "pelayanan": ("pelayanan", "layanan", "petugas", "loket", "antre", "antri", "pungli", "pungutan", "surat"),
+    "infrastruktur": ("infrastruktur", "jalan", "jembatan", "lampu", "selokan", "gorong", "irigasi", "aspal",
+                      "berlubang", "rusak", "listrik", "air"),
+    "bansos": ("bansos", "bantuan", "blt", "pkh", "sembako", "bpnt", "raskin", "beras"),
+    "kesehatan": ("kesehatan", "puskesmas", "posyandu", "bidan", "stunting", "bpjs", "sakit", "demam"),
+    "pendidikan": ("pendidikan", "sekolah", "guru", "beasiswa", "paud", "kip"),
+    "keamanan": ("keamanan", "maling", "pencurian", "curi", "ronda", "keributan", "narkoba"),
+    "lingkungan": ("lingkungan", "sampah", "banjir", "limbah", "pohon", "longsor", "bau"),
+}
+GENERAL_TOPIC = "lainnya"
+#: An SMS complaint shorter than this (characters, or two words) is answered with an instruction instead.
+SMS_MIN_CHARS = 10
+
+
+def topic_of(text: str, topics: list[str]) -> str:
+    """The office topic ``text`` names (the topic's own name, or a word of :data:`TOPIC_WORDS`, forgiving of
+    typos in words of 5 letters or more); else ``lainnya`` when the office has it, else its last topic."""
+    from rapidfuzz import fuzz
+
+    words = re.findall(r"[a-z]+", text.lower())
+    scores: dict[str, float] = {}
+    for topic in topics:
+        names = (topic,) + TOPIC_WORDS.get(topic, ())
+        best = 0.0
+        for w in words:
+            for n in names:
+                if w == n:
+                    best = max(best, 100.0)
+                elif len(w) >= 5 and len(n) >= 5:
+                    best = max(best, fuzz.ratio(w, n))
+        if best >= 85.0:
+            scores[topic] = best + (1.0 if topic in words else 0.0)   # the topic's own name wins a tie
+    if scores:
+        return max(topics, key=lambda t: (scores.get(t, 0.0), -topics.index(t)))
+    return GENERAL_TOPIC if GENERAL_TOPIC in topics else topics[-1]
 
 
 class ComplaintRules:
@@ -195,6 +236,35 @@ class ComplaintRules:
         self._message(s, c, now, "resident", "warga", text, True)
         log.info("complaint %s: %s/%s from %s%s", c.id, category, topic, channel, " (anonymous)" if anonymous else "")
         return Outcome(self._public(s, c, today), events=[self._event(c, now)], changed=False)
+
+    def submit_sms(self, s: "Session", now: datetime, phone: str, text: str, category: str) -> str:
+        """``ADUAN <teks>`` (or ``ASPIRASI``) from ``phone``: a complaint on channel ``sms`` with its topic read
+        from the text; returns the answer SMS (the tracking code and the status link, or an instruction).
+
+        Runs in the ``sms_received`` command's transaction, whose request id names the SMS: read again after a
+        crash, it is a replay and files nothing twice. ``[complaints] sms_daily_limit`` per number a day."""
+        word = "ASPIRASI" if category == "aspirasi" else "ADUAN"
+        cleaned = " ".join(text.split())
+        if len(cleaned) < SMS_MIN_CHARS or len(cleaned.split()) < 2:
+            return (f"Tulis {word} lalu isi laporan Anda, mis. {word} lampu jalan di RT 03 mati sejak seminggu. "
+                    f"Jangan tulis NIK.")
+        if len(cleaned) > self.conf.max_text:
+            cleaned = cleaned[:self.conf.max_text]
+        today = self._today(now)
+        filed = s.scalar(select(func.count()).select_from(Complaint).where(
+            Complaint.channel == "sms", Complaint.contact_phone == phone,
+            Complaint.created_at >= self.q.day_start(today))) or 0
+        if filed >= self.conf.sms_daily_limit:
+            return (f"Nomor ini sudah mengirim {filed} laporan hari ini. Laporan berikutnya bisa dikirim besok, "
+                    f"atau datang ke {self.q.cfg.office.name}.")
+        topic = topic_of(cleaned, list(self.conf.topics))
+        out = self.submit(s, now, category=category, topic=topic, text=cleaned, phone=phone, notify=True,
+                          channel="sms").result
+        base = self.q.cfg.web.public_url.rstrip("/")
+        code = format_complaint_code(out["code"])
+        link = f" Pantau: {base}/pengaduan/{out['code']}" if base else ""
+        log.info("complaint by SMS from %s: %s/%s", mask(phone), category, topic)
+        return f"{self.q.cfg.office.name}: laporan diterima, kode {code}.{link} Jawaban dikirim lewat SMS."
 
     def _public(self, s: "Session", c: Complaint, today: date) -> dict[str, Any]:
         """What anyone holding the tracking code may see: never an internal note, a handler or a contact."""

@@ -24,6 +24,9 @@ KEYWORDS: dict[str, tuple[str, ...]] = {
     "BANTUAN": ("BANTUAN", "BANTU", "HELP", "MENU", "TOLONG"),
     "STOP": ("STOP", "BERHENTI", "UNREG"),
     "MULAI": ("MULAI", "START", "REG"),
+    # A complaint by SMS (antre/rules/complaints.py, category pengaduan / aspirasi): docs/complaints.md
+    "ADUAN": ("ADUAN", "ADU", "LAPOR", "LAPORAN", "PENGADUAN", "KELUHAN", "KOMPLAIN"),
+    "ASPIRASI": ("ASPIRASI", "USUL", "USULAN"),
 }
 _VARIANTS = {v: k for k, vs in KEYWORDS.items() for v in vs}
 #: Variants this short are matched exactly only (a typo of a three-letter word is another word).

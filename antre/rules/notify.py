@@ -336,7 +336,7 @@ class NotifyRules:
         handler = {
             "ANTRE": self._kw_antre, "STATUS": self._kw_status, "SYARAT": self._kw_syarat, "JAM": self._kw_jam,
             "BATAL": self._kw_batal, "INFO": self._kw_info, "BANTUAN": self._kw_bantuan, "STOP": self._kw_stop,
-            "MULAI": self._kw_mulai,
+            "MULAI": self._kw_mulai, "ADUAN": self._kw_aduan, "ASPIRASI": self._kw_aspirasi,
         }.get(reading.keyword or "", self._kw_question)
         answer = handler(s, now, phone, reading.argument)
         events: list = []
@@ -460,8 +460,10 @@ class NotifyRules:
         return f"{self._office()}, {self.cfg.office.address}. Layanan: {self._services_list()}. Ketik BANTUAN."
 
     def _kw_bantuan(self, s: "Session", now: datetime, phone: str, arg: str) -> str:
-        return ("Ketik: ANTRE <layanan> ambil nomor, STATUS <nomor>, SYARAT <layanan>, JAM, BATAL <kode janji>, "
-                "INFO, STOP berhenti SMS. Atau tulis pertanyaan Anda.")
+        return fit("Ketik: ANTRE <layanan> ambil nomor, STATUS <nomor>, SYARAT <layanan>, JAM, BATAL <kode janji>, "
+                   "ADUAN <isi>, INFO, STOP berhenti SMS. Atau tulis pertanyaan Anda.",
+                   "Ketik: ANTRE <layanan>, STATUS <nomor>, SYARAT <layanan>, JAM, BATAL <kode>, ADUAN <isi laporan>, "
+                   "INFO, STOP berhenti SMS. Atau tulis pertanyaan Anda.")
 
     def _kw_stop(self, s: "Session", now: datetime, phone: str, arg: str) -> str:
         key = phone_key(self.secret(s), phone)
@@ -476,6 +478,15 @@ class NotifyRules:
     def _kw_mulai(self, s: "Session", now: datetime, phone: str, arg: str) -> str:
         s.execute(delete(SmsOptOut).where(SmsOptOut.phone_key == phone_key(self.secret(s), phone)))
         return "SMS pemberitahuan aktif lagi untuk nomor antrean yang Anda ambil berikutnya."
+
+    def _kw_aduan(self, s: "Session", now: datetime, phone: str, arg: str, category: str = "pengaduan") -> str:
+        complaints = self.q.plugins.get("complaints")
+        if complaints is None:
+            return "Maaf, laporan belum bisa dikirim lewat SMS. Silakan datang ke kantor desa."
+        return complaints.submit_sms(s, now, phone, arg, category)
+
+    def _kw_aspirasi(self, s: "Session", now: datetime, phone: str, arg: str) -> str:
+        return self._kw_aduan(s, now, phone, arg, "aspirasi")
 
     def _kw_question(self, s: "Session", now: datetime, phone: str, arg: str) -> str:
         answer = self.faq(arg) if arg else None
