@@ -81,10 +81,10 @@ STAFF_CMDS = ["staff_login", "staff_logout", "staff_passwd", "staff_setup", "sta
               "office_set", "office_settings"]
 # The website: residents' commands, the staff console's, and the console's virtual counter (the service
 # accepts a counter command from the web only with a signed-in person's session).
-WEB_CMDS = ["issue_ticket", "book", "cancel_booking", "ticket_status", "booking_slots", "web_info", "set_web", "ask"] \
+WEB_CMDS = ["issue_ticket", "book", "cancel_booking", "ticket_status", "booking_status", "booking_slots", "web_info", "set_web", "ask"] \
     + STAFF_CMDS + COUNTER_CMDS + [c for c in LETTER_CMDS if c != "letter_pickup"] + PORTAL_CMDS
 # Every command of docs/protocol.md.
-ALL_CMDS = ["issue_ticket", "check_in", "rate", "book", "cancel_booking", "ticket_status", "booking_slots",
+ALL_CMDS = ["issue_ticket", "check_in", "rate", "book", "cancel_booking", "ticket_status", "booking_status", "booking_slots",
             "web_info", "set_web", "ask"] + COUNTER_CMDS + STAFF_CMDS + LETTER_CMDS + PORTAL_CMDS
 
 
@@ -511,6 +511,7 @@ def test_acl_text_is_a_pure_function_of_the_devices():
         "topic write antre/v2/+/cmd/web/web-1/book",
         "topic write antre/v2/+/cmd/web/web-1/cancel_booking",
         "topic write antre/v2/+/cmd/web/web-1/ticket_status",
+        "topic write antre/v2/+/cmd/web/web-1/booking_status",
         "topic write antre/v2/+/cmd/web/web-1/booking_slots",
         "topic write antre/v2/+/cmd/web/web-1/web_info",
         "topic write antre/v2/+/cmd/web/web-1/set_web",

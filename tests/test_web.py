@@ -478,7 +478,7 @@ def test_bad_input_missing_csrf_full_quota_and_the_phone_limit_give_clear_messag
     assert full.status == 409 and full.problem() == T("err_quota_reached")
 
     # Checking a number that does not exist, and a malformed one.
-    assert T("bad_number") in h.get("/cek?nomor=xyz").text
+    assert "Kode ini tidak kami kenali" in h.get("/cek?nomor=xyz").text
     missing = h.get("/cek?nomor=a7")
     assert missing.status == 404 and "A-007" in missing.problem()
 

@@ -22,6 +22,7 @@ from tests.support import free_port, wait_for
 from tests.test_letters import PASSWORD, sign_in_staff
 from tests.test_web import CHROMIUM, Http, Page, WebProcess, office_toml, shot, start_noon_office
 from antre_web.complaints_texts import ct
+from antre_web.follow_texts import ft
 
 PHONE_SIZE = {"width": 390, "height": 844}
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -220,16 +221,14 @@ def test_codes_of_others_and_garbage_are_answered_plainly(site):
     form = h.get("/pengaduan")
     assert h.post(f"/pengaduan/{guessed}/tambah", {"csrf": form.csrf(), "text": "halo"}).status == 404
     assert h.post(f"/pengaduan/{guessed}/nilai", {"csrf": "forged", "rating": "5"}).status == 403
-    # /lacak follows any code to its page.
+    # /lacak and /cek follow any code to its page; a well-formed code never issued is answered at /cek.
     letter = new_tracking_code()
-    assert h.get(f"/lacak?kode={format_complaint_code(guessed).lower()}").url.endswith(f"/pengaduan/{guessed}")
-    assert h.get(f"/lacak?kode={letter[:4]}-{letter[4:8]}-{letter[8:]}").url.endswith(f"/surat/status/{letter}")
-    assert "/cek" in h.get("/lacak?kode=A-012").url or "/status/" in h.get("/lacak?kode=A-012").url
-    # /cek, the queue number's page, follows the other codes too.
-    assert h.get(f"/cek?nomor={format_complaint_code(guessed)}").url.endswith(f"/pengaduan/{guessed}")
-    assert h.get(f"/cek?nomor={letter}").url.endswith(f"/surat/status/{letter}")
+    missing = h.get(f"/lacak?kode={format_complaint_code(guessed).lower()}")
+    assert missing.status == 404 and "/cek" in missing.url and ft("cek_not_found") in missing.text
+    assert h.get(f"/cek?nomor={letter}").status == 404
+    assert "/status/" in h.get("/lacak?kode=A-012").url
     page = h.get("/lacak?kode=%3Cb%3Ehalo")
-    assert page.status == 400 and ct("lacak_unknown") in page.text and "<b>halo" not in page.text
+    assert page.status == 400 and ft("cek_unknown") in page.text and "<b>halo" not in page.text
 
 
 def sign_in(page, site, name: str) -> None:

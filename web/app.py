@@ -39,7 +39,7 @@ from antre.config import Config
 from antre.link.mqtt import Reply
 from antre.link.protocol import normalize_name, normalize_phone
 
-from . import complaints, complaints_console, complaints_texts, faq, news, portal, letters, letters_console, notify_console, residents, texts
+from . import complaints, complaints_console, complaints_texts, faq, follow, news, portal, letters, letters_console, notify_console, residents, texts
 from .bridge import PING, TERMINAL, Bridge
 from .console import ConsoleAuth, RoleRefused, SignInRequired, console_command
 from .console import office as console_office
@@ -48,6 +48,7 @@ from .console import accounts as console_accounts
 from .console import pages as console_pages
 from .security import (
     CSRF_COOKIE,
+    GuessLimit,
     PASSWORD_MIN_LENGTH,
     LoginThrottle,
     RateLimiter,
@@ -61,7 +62,6 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 SSE_PING_SECONDS = 15.0
-_NUMBER = re.compile(r"([A-Za-z])\s*-?\s*(\d{1,6})")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _RATING_CODE = re.compile(r"[0-9]{4}")
 #: The cookie that keeps a web ticket's rating code for its own status page only ("date_number_code").
@@ -89,6 +89,8 @@ class WebApp:
         # Per service, all addresses together: rotating addresses cannot flood one service's share.
         self.service_limit = RateLimiter(self.web.web_tickets_per_minute, 60.0)
         self.login_throttle = LoginThrottle()
+        # Wrong codes per address for every lookup by code (web/follow.py): /cek, bookings, letters, reports.
+        self.guesses = GuessLimit()
         self.sessions = SessionStore()   # the older shared password's sessions (until an admin account exists)
         self.console = ConsoleAuth(self)
         # The staff password; a short PIN of older configurations still works, with a warning.
@@ -359,21 +361,6 @@ class WebApp:
                                             end=residents.hhmm(booking["checkin_until"], lang)))
 
     # ------------------------------------------------------------------ status
-
-    async def cek(self, request: Request) -> Response:
-        typed = request.query_params.get("nomor", "")
-        if not typed:
-            return self.render(request, "cek.html", error=None, typed="")
-        followed = complaints.follow_code(typed)   # a report's or a letter's code typed here: its own page
-        if followed:
-            return RedirectResponse(followed, status_code=303)
-        m = _NUMBER.fullmatch(typed.strip()[:20])
-        if not m:
-            return self.render(request, "cek.html", 400, error=texts.text("bad_number", self.lang(request)),
-                               typed=typed[:20])
-        width = self.cfg.queue.number_width
-        number = f"{m[1].upper()}-{int(m[2]):0{width}d}"
-        return RedirectResponse(f"/status/{self.today().isoformat()}/{number}", status_code=303)
 
     def _ticket_key(self, request: Request) -> tuple[str, str] | None:
         day, number = request.path_params["date"], request.path_params["number"]
@@ -698,7 +685,7 @@ def create_app(cfg: Config, bridge: Bridge | None = None) -> Starlette:
         Route("/ambil", w.ambil, methods=["GET", "POST"]),
         Route("/janji", w.janji, methods=["GET", "POST"]),
         Route("/janji/batal", functools.partial(residents.cancel, w), methods=["GET", "POST"]),
-        Route("/cek", w.cek),
+        *follow.routes(w),   # /cek for any code and a booking's page (web/follow.py)
         Route("/status/{date}/{number}", w.status),
         Route("/status/{date}/{number}/events", w.status_events),
         Route("/bahasa/{lang}", w.language),

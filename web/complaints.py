@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from urllib.parse import urlencode
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -39,17 +40,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 FINAL = ("ditolak", "bukan_wewenang")
 FORM_SLACK = 64 * 1024   # the form's other fields and multipart overhead on top of the photo
-
-
-def follow_code(typed: str) -> str | None:
-    """The page that follows a report's code (``P-...``) or a letter's 12 digits; None for anything else."""
-    complaint = clean_complaint_code(typed[:40])
-    if complaint_code_ok(complaint):
-        return f"/pengaduan/{complaint}"
-    letter = clean_tracking_code(typed[:40])
-    if tracking_code_ok(letter):
-        return f"/surat/status/{letter}"
-    return None
 
 
 class TooLarge(Exception):
@@ -268,17 +258,9 @@ class ComplaintPages:
     # ------------------------------------------------------------------ one place for every code
 
     async def lacak(self, request: Request) -> Response:
-        """Any code: a complaint's (P...), a letter's (12 digits), a booking's or a queue number (``/cek``)."""
+        """The older address of "follow any code": ``/cek`` reads every kind (web/follow.py)."""
         typed = request.query_params.get("kode", "").strip()[:40]
-        lang = self.w.lang(request)
-        if not typed:
-            return self.w.render(request, "lacak.html", error=None, typed="")
-        followed = follow_code(typed)
-        if followed:
-            return RedirectResponse(followed, status_code=303)
-        if typed[:1].isalpha() and any(c.isdigit() for c in typed) and len(typed) <= 10:
-            return RedirectResponse(f"/cek?nomor={typed.replace(' ', '')}", status_code=303)
-        return self.w.render(request, "lacak.html", 400, error=ct("lacak_unknown", lang), typed=typed)
+        return RedirectResponse("/cek" + (f"?{urlencode({'kode': typed})}" if typed else ""), status_code=303)
 
     # ------------------------------------------------------------------ live status
 

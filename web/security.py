@@ -188,3 +188,51 @@ class RateLimiter:
         if len(self._hits) >= self.max_keys:  # under a flood, forget the oldest half
             for k in list(self._hits)[: self.max_keys // 2]:
                 del self._hits[k]
+
+
+class GuessLimit:
+    """Wrong codes per client address (and from everyone together), in memory: a lookup by code (``/cek``, a
+    booking's, letter's or report's page) asks :meth:`blocked` first and reports a code that does not exist
+    with :meth:`miss`. A resident who mistypes is caught by the codes' check digit before anything counts.
+
+    >>> g = GuessLimit(per_address=2, window=600.0, total=100)
+    >>> g.miss("1.2.3.4", now=0); g.miss("1.2.3.4", now=1); g.blocked("1.2.3.4", now=2), g.blocked("5.6.7.8", now=2)
+    (True, False)
+    >>> g.blocked("1.2.3.4", now=601)
+    False
+    """
+
+    def __init__(self, per_address: int = 10, window: float = 600.0, total: int = 300):
+        self.per_address = per_address
+        self.window = window
+        self.total = total
+        self._misses = RateLimiter(10 ** 9, window)     # only its bookkeeping: one deque per address
+        self._all: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def _trim(self, now: float) -> None:
+        while self._all and self._all[0] <= now - self.window:
+            self._all.popleft()
+
+    def blocked(self, address: str, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self._trim(now)
+            if len(self._all) >= self.total:
+                return True
+            hits = self._misses._hits.get(address)
+            if not hits:
+                return False
+            while hits and hits[0] <= now - self.window:
+                hits.popleft()
+            return len(hits) >= self.per_address
+
+    def miss(self, address: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        self._misses.allow(address, now)
+        with self._lock:
+            self._all.append(now)
+
+    @property
+    def minutes(self) -> int:
+        return max(1, round(self.window / 60))

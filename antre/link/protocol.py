@@ -240,6 +240,7 @@ COMMANDS: dict[str, dict[str, Arg]] = {
              "notify": Arg(lambda n, v: _flag(n, v), False)},
     "check_in": {"code": Arg(lambda n, v: _booking_code(n, v)), "channel": Arg(_choice(("kiosk", "web")), False)},
     "cancel_booking": {"code": Arg(lambda n, v: _booking_code(n, v)), "phone": Arg(lambda n, v: _phone(n, v))},
+    "booking_status": {"code": Arg(lambda n, v: _booking_code(n, v))},
     "ticket_status": {"number": Arg(_string(_TICKET, "a ticket number such as 'A-012'", 16)),
                       "date": Arg(_date, False)},
     "booking_slots": {"service": Arg(_service), "date": Arg(_date)},
@@ -554,7 +555,7 @@ ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
     # The residents' website, and its staff page's service switches.
     # The residents' website with its letters, its staff console (accounts, sessions, the audit log) and
     # the console's virtual counter (counter commands with a person's session only).
-    "web": ("issue_ticket", "book", "cancel_booking", "ticket_status", "booking_slots", "web_info", "set_web", "ask",
+    "web": ("issue_ticket", "book", "cancel_booking", "ticket_status", "booking_status", "booking_slots", "web_info", "set_web", "ask",
             *(c for c in COMMANDS if c.startswith("letter_") and c != "letter_pickup"))
            + STAFF_COMMANDS + COUNTER_COMMANDS + PORTAL_COMMANDS,
     # Staff tools and the operator: everything (an admin login may also write any topic).

@@ -83,6 +83,7 @@ class WebRules:
             "check_in": self.check_in,
             "cancel_booking": self.cancel_booking,
             "ticket_status": self.ticket_status,
+            "booking_status": self.booking_status,
             "booking_slots": self.booking_slots,
             "web_info": self.web_info,
             "set_web": self.set_web,
@@ -283,6 +284,27 @@ class WebRules:
             raise NotFound("booking_not_found", f"no booking with code {code}")
         return b
 
+    def booking_status(self, s: "Session", now: datetime, code: str) -> "Outcome":
+        """A booking's state for ``/cek`` (read-only, no name or phone): the booking as :meth:`book` answers
+        it, ``state`` ``booked`` / ``checked_in`` / ``cancelled`` / ``expired`` (a booking of a past day
+        that was never checked in is ``expired`` even before the new day's purge marks it), and ``ticket``
+        (``{"number", "business_date"}`` once checked in, else null)."""
+        b = self._find_booking(s, code)
+        svc = self.q.services.get(b.service_code)
+        state = b.state
+        if state == BOOKED and (b.business_date < self.q.business_date(now) or
+                                now > b.slot_at + timedelta(minutes=self.web.checkin_late_minutes)):
+            state = BOOKING_EXPIRED
+        out = {"code": b.code, "service": b.service_code, "service_name": svc.name if svc else b.service_code,
+               "date": b.business_date.isoformat(), "slot": b.slot, "state": state,
+               "checkin_from": self._shift(b.slot, -self.web.checkin_early_minutes),
+               "checkin_until": self._shift(b.slot, self.web.checkin_late_minutes), "ticket": None}
+        if b.state == CHECKED_IN and b.ticket_id:
+            t = s.get(Ticket, b.ticket_id)
+            if t is not None:
+                out["ticket"] = {"number": t.number, "business_date": t.business_date.isoformat()}
+        return Outcome(out, changed=False)
+
     def cancel_booking(self, s: "Session", now: datetime, code: str, phone: str) -> "Outcome":
         b = self._find_booking(s, code)
         if b.phone is None or b.phone != phone:
@@ -443,7 +465,7 @@ def handlers(q: "QueueService") -> dict[str, Callable[..., "Outcome"]]:
     """The web commands for ``q``'s handler table (``issue_ticket`` is wrapped, the rest are new)."""
     rules = WebRules(q)
     q.new_day_hooks.append(rules._purge)   # retention runs at each new day, even with no web traffic
-    q.read_only.update({"ticket_status", "booking_slots", "web_info"})
+    q.read_only.update({"ticket_status", "booking_status", "booking_slots", "web_info"})
     return rules.handlers()
 
 

@@ -1,0 +1,146 @@
+"""``/cek`` follows every code through the real ``antre web``, ``antre serve`` and mosquitto: a queue number, a
+booking code (its own page, live until the check-in, then the ticket), a letter's and a report's code, typed
+with spaces, dashes and in lower case. Attacks: well-formed codes that were never issued (counted per address;
+the eleventh is refused without asking, while another address still gets its answers), mistyped check digits
+(answered at once, never counted), script and huge input. Chromium at phone size (390 x 844) for the pages."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from urllib.parse import quote
+
+import pytest
+
+from antre.link.protocol import new_booking_code
+from antre.rules.complaint_codes import format_complaint_code, new_complaint_code
+from antre.rules.letter_codes import new_tracking_code
+from antre_web.follow import read_code
+from antre_web.follow_texts import ft
+from tests.support import free_port
+from tests.test_letters import domisili
+from tests.test_web import CHROMIUM, AddrClient, Http, WebProcess, office_toml, shot, start_noon_office
+
+PHONE_SIZE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, broker):
+    tmp = tmp_path_factory.mktemp("web-follow")
+    port = free_port()
+    office = start_noon_office(tmp, broker, office_toml(f'port = {port}\nhost = "127.0.0.1"'))
+    web = WebProcess(office.config_path, port, tmp / "web.log")
+    web.wait_ready()
+    office.web = web
+    office.port = port
+    office.shots = tmp / "shots"
+    office.shots.mkdir()
+    yield office
+    web.stop()
+    office.client.stop()
+    office.service.stop()
+
+
+def _slot_soon(site) -> tuple[str, str]:
+    """Today's first free slot at least 15 minutes ahead (office time), as (date, "HH:MM")."""
+    day = site.client.ok("web_info")["business_date"]
+    for s in site.client.ok("booking_slots", service="adminduk", date=day)["slots"]:
+        if s["free"] and not s["past"]:
+            return day, s["time"]
+    raise AssertionError("no free slot today")
+
+
+def test_read_code_is_forgiving_and_strict():
+    booking, letter, complaint = new_booking_code(), new_tracking_code(), new_complaint_code()
+    assert read_code(f" {booking[:3]} {booking[3:6]}-{booking[6:]} ") == ("booking", booking)
+    assert read_code(f"{letter[:4]}.{letter[4:8]}/{letter[8:]}") == ("letter", letter)
+    assert read_code(format_complaint_code(complaint).lower()) == ("complaint", complaint)
+    assert read_code("a - 12") == ("ticket", "A12")
+    bad = booking[:-1] + str((int(booking[-1]) + 1) % 10)
+    assert read_code(bad)[0] == "typo"
+    assert read_code("12345")[0] is None and read_code("<script>")[0] is None and read_code("x" * 10_000)[0] is None
+
+
+def test_every_kind_of_code_reaches_its_live_page(site):
+    h = Http(site.web.url)
+    t = site.client.ok("issue_ticket", service="adminduk")
+    number = t["number"]
+    assert h.get("/cek?kode=" + quote(number.lower().replace('-', ' '))).url.endswith(f"/status/{t['business_date']}/{number}")
+    # A booking: its own page (no name, no phone), refreshed each minute until the check-in.
+    day, slot = _slot_soon(site)
+    b = site.client.ok("book", service="adminduk", date=day, slot=slot, name="Siti Aminah", phone="081234567001")
+    code = b["code"]
+    page = h.get("/cek?kode=" + quote(f"{code[:3]} {code[3:6]}-{code[6:]}"))
+    assert page.status == 200 and page.url.endswith(f"/janji/kode/{code}")
+    assert 'http-equiv="refresh"' in page.text and "Siti" not in page.text and "081234567001" not in page.text
+    assert ft("bk_cancel") in page.text
+    # A letter and a report, typed as residents type them.
+    lc = site.client.ok("letter_request", type="domisili", fields=domisili(), channel="web")["code"]
+    assert h.get(f"/cek?kode={lc[:4]}-{lc[4:8]}-{lc[8:]}").url.endswith(f"/surat/status/{lc}")
+    c = site.client.ok("complaint_submit", category="pengaduan", topic="pelayanan", text="Antrean lama sekali",
+                       anonymous=True, channel="web")
+    assert h.get("/cek?kode=" + quote(format_complaint_code(c["code"]).lower())).url.endswith(f"/pengaduan/{c['code']}")
+    # The old /lacak address reads the same way.
+    assert h.get(f"/lacak?kode={code}").url.endswith(f"/janji/kode/{code}")
+
+
+def test_a_checked_in_booking_leads_to_its_ticket(site):
+    h = Http(site.web.url)
+    day, slot = _slot_soon(site)
+    b = site.client.ok("book", service="adminduk", date=day, slot=slot, name="Ani Lestari", phone="081234567002")
+    reply = site.client.request("check_in", code=b["code"], channel="kiosk")
+    if not reply.ok:
+        pytest.skip(f"check-in not open for the slot {slot}: {reply.code}")
+    page = h.get(f"/janji/kode/{b['code']}")
+    number = reply.result["number"]
+    assert ft("bk_checked_in", number=number) in page.text and f"/status/{day}/{number}" in page.text
+    assert 'http-equiv="refresh"' not in page.text
+
+
+def test_wrong_codes_are_answered_plainly_and_limited_per_address(site):
+    guesser = AddrClient(site.port, "127.0.0.7")
+    other = AddrClient(site.port, "127.0.0.8")
+    # Script and huge input: a plain answer, nothing echoed as markup.
+    page = guesser.request("GET", "/cek?kode=" + quote('<script>alert(1)</script>'))
+    assert page.status == 400 and "<script>alert" not in page.text and ft("cek_unknown") in page.text
+    page = guesser.request("GET", "/cek?kode=" + "9" * 5000)
+    assert page.status == 400 and len(page.text) < 20_000
+    # A mistyped check digit: answered at once, never counted.
+    good = new_booking_code()
+    typo = good[:-1] + str((int(good[-1]) + 1) % 10)
+    for _ in range(15):
+        page = guesser.request("GET", f"/cek?kode={typo}")
+        assert page.status == 400 and ft("cek_typo") in page.text
+    # Well-formed codes that were never issued: ten answers "not registered", then refused without asking.
+    for i in range(10):
+        code = [new_booking_code, new_tracking_code, new_complaint_code][i % 3]()
+        page = guesser.request("GET", f"/cek?kode={code}")
+        assert page.status == 404 and ft("cek_not_found") in page.text, (i, page.status)
+    refused = guesser.request("GET", f"/cek?kode={new_booking_code()}")
+    assert refused.status == 429 and ft("cek_too_many", minutes=10) in refused.text
+    assert guesser.request("GET", f"/janji/kode/{new_booking_code()}").status == 429
+    # Another address is not punished for it.
+    assert other.request("GET", f"/cek?kode={new_booking_code()}").status == 404
+
+
+def test_cek_and_booking_pages_at_phone_size(site):
+    from playwright.sync_api import sync_playwright
+
+    day, slot = _slot_soon(site)
+    b = site.client.ok("book", service="adminduk", date=day, slot=slot, name="Dewi Sartika", phone="081234567003")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--headless", "--no-sandbox"])
+        try:
+            page = browser.new_page(viewport=PHONE_SIZE)
+            page.goto(site.web.url + "/cek")
+            page.fill("#kode", f"{b['code'][:5]} {b['code'][5:]}")
+            shot(page, site, "follow-cek")
+            page.click("form button[type=submit]")
+            page.wait_for_url("**/janji/kode/*")
+            assert page.locator("#code").inner_text() == b["code"]
+            assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_SIZE["width"]
+            shot(page, site, "follow-booking")
+            page.goto(site.web.url + "/cek?kode=12345")
+            assert page.locator("#problem").inner_text() == ft("cek_unknown")
+            shot(page, site, "follow-unknown")
+        finally:
+            browser.close()
