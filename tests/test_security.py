@@ -27,7 +27,7 @@ from antre.ops import broker
 from antre.ops.devtools import find_program
 from antre.link.mqtt import Reply
 from antre.link.protocol import booking_code_ok, new_booking_code, read_presence
-from antre.service.server import CHECKIN_MISSES
+from antre.service.server import ADDRESS_MISSES, CHECKIN_MISSES
 from antre_display.board import BoardModel
 from tests.support import (
     ALL_SERVICES, NO_QUOTA_SERVICES, ServiceProcess, ShippedBroker, TestClient, counters_toml, wait_for,
@@ -435,6 +435,39 @@ def test_booking_codes_cannot_be_guessed_through_a_kiosk(secure):
         (nowhere.code, nowhere.message.replace(unknown, "#")) == ("booking_not_found", "no booking with code #")
     ticket = kiosk2.ok("check_in", code=code)
     assert ticket["booking"] == code and ticket["channel"] == "kiosk"
+
+
+def test_letter_and_complaint_codes_cannot_be_guessed_per_device_or_per_browser_address(secure):
+    """letter_status and complaint_status share the code budget: five unknown codes per kiosk, and from the
+    website per browser address (the website as a whole is never locked, and without an address it is not
+    counted here: its own per-address page limit is in front)."""
+    from antre.rules.complaint_codes import new_complaint_code
+    from antre.rules.letter_codes import new_tracking_code
+    from tests.test_letters import domisili
+    web, kiosk1, kiosk2 = secure.login("web-1"), secure.login("kiosk-1"), secure.login("kiosk-2")
+    letter = kiosk1.ok("letter_request", type="domisili", fields=domisili(), channel="kiosk")["code"]
+    complaint = web.ok("complaint_submit", category="pengaduan", topic="pelayanan", channel="web",
+                       text="Lampu jalan di depan balai desa mati sejak minggu lalu.", anonymous=True)["code"]
+    # Found codes do not count; the sixth unknown one in ten minutes is refused, then even a right one.
+    for _ in range(3):
+        assert kiosk1.ok("letter_status", code=letter)["code"] == letter
+    for _ in range(CHECKIN_MISSES):
+        assert kiosk1.error("letter_status", code=new_tracking_code()) == "letter_not_found"
+    assert kiosk1.error("letter_status", code=letter) == "too_many_attempts"
+    assert kiosk1.error("letter_pickup", code=letter) == "too_many_attempts"   # the same budget
+    assert kiosk2.ok("letter_status", code=letter)["code"] == letter            # another kiosk is not held up
+    # The website: one address guesses, another resident at another address still gets an answer.
+    attacker, resident = {"address": "203.0.113.9"}, {"address": "198.51.100.20"}
+    for _ in range(ADDRESS_MISSES):
+        assert web.error("complaint_status", code=new_complaint_code(), **attacker) == "complaint_not_found"
+    assert web.error("complaint_status", code=complaint, **attacker) == "too_many_attempts"
+    assert web.error("letter_status", code=letter, **attacker) == "too_many_attempts"
+    assert web.ok("complaint_status", code=complaint, **resident)["code"] == complaint
+    assert web.ok("letter_status", code=letter, **resident)["code"] == letter
+    for _ in range(ADDRESS_MISSES + 1):   # no address: the service does not count (the website's limits do)
+        assert web.error("complaint_status", code=new_complaint_code()) == "complaint_not_found"
+    assert web.ok("complaint_status", code=complaint)["code"] == complaint
+    assert web.error("letter_status", code=letter, address="x" * 65) == "invalid_argument"
 
 
 def test_rating_codes_cannot_be_guessed_and_only_the_counters_rating_kiosk_rates_without_one(tmp_path):

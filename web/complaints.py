@@ -67,6 +67,10 @@ class ComplaintPages:
     def conf(self):
         return self.cfg.complaints
 
+    async def _status_of(self, code: str, request: Request):
+        # The browser's address: the service counts unknown codes per address (too_many_attempts).
+        return await self.w.bridge.request("complaint_status", {"code": code, "address": self.w.client_ip(request)})
+
     def _reply_text(self, reply, lang: str) -> str:
         key = f"err_{reply.code}"
         return ct(key, lang) if key in TEXTS else self.w.error_text(reply, lang)
@@ -212,9 +216,9 @@ class ComplaintPages:
         lang = self.w.lang(request)
         if not complaint_code_ok(code):
             return self.w.render(request, "pengaduan_cari.html", 404, error=ct("bad_code", lang), typed=code[:20])
-        reply = await self.w.bridge.request("complaint_status", {"code": code})
+        reply = await self._status_of(code, request)
         if not reply.ok:
-            status = 404 if reply.code == "complaint_not_found" else 503
+            status = {"complaint_not_found": 404, "too_many_attempts": 429}.get(reply.code, 503)
             return self.w.render(request, "pengaduan_cari.html", status, error=self._reply_text(reply, lang), typed=code)
         q = request.query_params
         return self.w.render(request, "pengaduan_status.html", code=code, shown=format_complaint_code(code),
@@ -235,7 +239,7 @@ class ComplaintPages:
         reply = await self.w.bridge.request(command, args, request_id=self.w.request_id(form))
         if reply.ok:
             return RedirectResponse(f"/pengaduan/{code}?{flag}=1", status_code=303)
-        back = await self.w.bridge.request("complaint_status", {"code": code})
+        back = await self._status_of(code, request)
         if not back.ok:
             return self.w.render(request, "pengaduan_cari.html", 404 if back.code == "complaint_not_found" else 503,
                                error=self._reply_text(back, lang), typed=code)
@@ -271,13 +275,13 @@ class ComplaintPages:
         refused = self.live.too_many(request)
         if refused is not None:
             return refused
-        reply = await self.w.bridge.request("complaint_status", {"code": code})
+        reply = await self._status_of(code, request)
         if not reply.ok:
-            return Response(status_code=404 if reply.code == "complaint_not_found" else 503)
+            return Response(status_code={"complaint_not_found": 404, "too_many_attempts": 429}.get(reply.code, 503))
         lang = self.w.lang(request)
         return self.live.response(
             request, complaint_ref(code), reply.result,
-            fetch=lambda: self.w.bridge.request("complaint_status", {"code": code}),
+            fetch=lambda: self._status_of(code, request),
             view=lambda data: self.view(data, lang))
 
 

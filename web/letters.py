@@ -175,8 +175,9 @@ class LetterPages:
             return self.w.render(request, "surat_cari.html", 400, error=lt("bad_code", self.w.lang(request)), typed=typed)
         return RedirectResponse(f"/surat/status/{code}", status_code=303)
 
-    async def _status_of(self, code: str):
-        return await self.w.bridge.request("letter_status", {"code": code})
+    async def _status_of(self, code: str, request: Request):
+        # The browser's address: the service counts unknown codes per address (too_many_attempts).
+        return await self.w.bridge.request("letter_status", {"code": code, "address": self.w.client_ip(request)})
 
     def status_view(self, data: dict[str, Any], lang: str) -> dict[str, Any]:
         """What the status page shows, as texts (the page and its live updates)."""
@@ -200,9 +201,9 @@ class LetterPages:
         lang = self.w.lang(request)
         if not tracking_code_ok(code):
             return self.w.render(request, "surat_cari.html", 404, error=lt("bad_code", lang), typed=code[:20])
-        reply = await self._status_of(code)
+        reply = await self._status_of(code, request)
         if not reply.ok:
-            status = 404 if reply.code == "letter_not_found" else 503
+            status = {"letter_not_found": 404, "too_many_attempts": 429}.get(reply.code, 503)
             return self.w.render(request, "surat_cari.html", status, error=self._reply_text(reply, lang), typed=code)
         return self.w.render(request, "surat_status.html", code=code, shown=format_tracking_code(code),
                            view=self.status_view(reply.result, lang), qr=qr_svg(code),
@@ -221,7 +222,7 @@ class LetterPages:
         if reply.ok:
             return RedirectResponse(f"/surat/status/{code}?batal=1", status_code=303)
         if reply.code == "letter_in_process":
-            status_reply = await self._status_of(code)
+            status_reply = await self._status_of(code, request)
             if status_reply.ok:
                 return self.w.render(request, "surat_status.html", 409, code=code, shown=format_tracking_code(code),
                                    view=self.status_view(status_reply.result, lang), qr=qr_svg(code), new=False,
@@ -238,14 +239,14 @@ class LetterPages:
         refused = self.live.too_many(request)
         if refused is not None:
             return refused
-        reply = await self._status_of(code)
+        reply = await self._status_of(code, request)
         if not reply.ok:
-            return Response(status_code=404 if reply.code == "letter_not_found" else 503)
+            return Response(status_code={"letter_not_found": 404, "too_many_attempts": 429}.get(reply.code, 503))
         # A closed request still gets its one message (the page may have been drawn just before it closed);
         # the page then closes its stream. The status is read again once the stream is registered, so no
         # change can fall between the two.
         lang = self.w.lang(request)
-        return self.live.response(request, status_ref(code), reply.result, fetch=lambda: self._status_of(code),
+        return self.live.response(request, status_ref(code), reply.result, fetch=lambda: self._status_of(code, request),
                                   view=lambda data: self.status_view(data, lang), reread_first=True)
 
     # ------------------------------------------------------------------ verification (the letter's QR code)

@@ -208,6 +208,10 @@ TEXTS: dict[str, tuple[str, str]] = {
                  "Too many requests from your device. Wait a minute and try again."),
     "not_found_page": ("Halaman tidak ditemukan.", "Page not found."),
     # Problems: the service's error codes
+    "err_too_many_attempts": ("Terlalu banyak kode yang salah dari perangkat Anda. Tunggu 10 menit lalu coba lagi, "
+                              "atau tanyakan ke kantor desa.",
+                              "Too many wrong codes from your device. Wait 10 minutes and try again, or ask at "
+                              "the village office."),
     "err_storage_full": ("Penyimpanan sistem antrean di kantor sedang penuh. Tidak ada yang tersimpan. "
                          "Silakan coba lagi nanti atau datang ke kantor.",
                          "The office's queue system is out of storage. Nothing was saved. Please try again later "

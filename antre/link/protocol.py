@@ -256,7 +256,8 @@ COMMANDS: dict[str, dict[str, Arg]] = {
                        "session": Arg(lambda n, v: _token(n, v), False), "address": Arg(lambda n, v: _address(n, v), False),
                        # Opt-in: SMS news of the request to this number (antre/rules/notify.py's outbox).
                        "phone": Arg(lambda n, v: _phone(n, v), False)},
-    "letter_status": {"code": Arg(lambda n, v: _tracking_code(n, v))},
+    # 'address': the browser's, from the website: unknown codes are counted per address (antre/service/server.py)
+    "letter_status": {"code": Arg(lambda n, v: _tracking_code(n, v)), "address": Arg(lambda n, v: _address(n, v), False)},
     "letter_cancel": {"code": Arg(lambda n, v: _tracking_code(n, v))},
     "letter_pickup": {"code": Arg(lambda n, v: _tracking_code(n, v)), "channel": Arg(_choice(("kiosk", "web", "admin")), False)},
     "letter_verify": {"token": Arg(_string(re.compile(r"[A-Za-z0-9_-]{16,32}"), "a verification token", 32))},
@@ -295,7 +296,7 @@ COMMANDS: dict[str, dict[str, Arg]] = {
                          "notify": Arg(lambda n, v: _flag(n, v), False),
                          "photo": Arg(_string(PHOTO_NAME, "a photo name (its SHA-256 and .jpg)", 68), False),
                          "channel": Arg(_choice(("web", "kiosk", "sms", "admin")), False)},
-    "complaint_status": {"code": Arg(lambda n, v: _complaint_code(n, v))},
+    "complaint_status": {"code": Arg(lambda n, v: _complaint_code(n, v)), "address": Arg(lambda n, v: _address(n, v), False)},
     "complaint_add": {"code": Arg(lambda n, v: _complaint_code(n, v)), "text": Arg(lambda n, v: _long_text(n, v))},
     "complaint_rate": {"code": Arg(lambda n, v: _complaint_code(n, v)), "rating": Arg(lambda n, v: _rating5(n, v))},
     "complaint_list": {"status": Arg(_choice(COMPLAINT_STATUSES), False), "topic": Arg(_string(_ID, "a topic", 32), False),

@@ -52,7 +52,15 @@ EXIT_ALREADY_RUNNING = 3
 CHECKIN_MISSES = 5
 CHECKIN_WINDOW = 600.0
 #: Commands that take a code a guesser might try, and the answer that counts as a miss (the same budget).
-GUESSED = {"check_in": "booking_not_found", "letter_pickup": "letter_not_found", "rate": "rating_code_wrong"}
+GUESSED = {"check_in": "booking_not_found", "letter_pickup": "letter_not_found", "rate": "rating_code_wrong",
+           "letter_status": "letter_not_found", "complaint_status": "complaint_not_found"}
+#: Of those, the ones the website asks for residents: counted per browser address (the ``address`` argument,
+#: taken off before the rules see it), not for the website as a whole -- one guesser must not lock every
+#: resident out. Without an address the website's own per-address limits are all there is.
+PER_ADDRESS = frozenset({"letter_status", "complaint_status"})
+#: Unknown codes per browser address in CHECKIN_WINDOW: more than a kiosk's, as many residents can share one
+#: address (a mobile operator's NAT); a typo never counts (the check digit is checked first).
+ADDRESS_MISSES = 20
 BATCH_MAX = 64   # commands applied in one transaction at most (group commit under bursts)
 _STOP = object()
 _PUBLISH_STATE = object()
@@ -116,7 +124,8 @@ class QueueServer:
         # Rating-only kiosks: login -> the counter whose completed tickets it may rate without their code.
         self._rating_kiosks = {c.rating_kiosk: c.id for c in cfg.counters if c.rating_kiosk}
         self._declared: dict[str, set[str]] = {}
-        self._checkins: dict[str, collections.deque[float]] = {}   # sender -> times of unanswered or missed codes
+        self._checkins: dict[str, collections.deque[float]] = {}   # guesser -> times of unanswered or missed codes
+        self._guessers: dict[int, str] = {}   # id(request) -> its guesser, from admission to answer
         self._legacy_seen: set[str] = set()
         # SMS (docs/sms.md): a thread of this service hands the outbox to gammu-smsd and reads residents' SMS.
         self.notify_worker = None
@@ -380,8 +389,18 @@ class QueueServer:
                 log.exception("could not answer %s %s", req.command, req.request_id)
         return changed
 
+    @staticmethod
+    def _guesser(req: Request) -> str | None:
+        """Whom a code-taking command counts against: its device, or the website's browser address."""
+        address = req.args.pop("address", None) if req.command in PER_ADDRESS else None
+        if req.command not in GUESSED or req.sender is None:
+            return None
+        if req.sender.role == "web" and req.command in PER_ADDRESS:
+            return f"{req.sender.client_id} address {address}" if address else None
+        return req.sender.client_id
+
     def _count_checkin(self, sender: str) -> None:
-        """Counts a check-in attempt against its device; refuses it when the device missed too often lately.
+        """Counts a code attempt against its guesser; refuses it when the guesser missed too often lately.
 
         Every attempt counts until its answer is known (a burst is admitted before any is answered);
         one that did not miss is taken back in :meth:`_answer`.
@@ -390,16 +409,17 @@ class QueueServer:
         tries = self._checkins.setdefault(sender, collections.deque())
         while tries and tries[0] < now - CHECKIN_WINDOW:
             tries.popleft()
-        if len(tries) >= CHECKIN_MISSES:
-            log.warning("check-in from %s refused: %d unknown booking codes in %.0f minutes", sender, len(tries),
+        if len(tries) >= (ADDRESS_MISSES if " address " in sender else CHECKIN_MISSES):
+            log.warning("code from %s refused: %d unknown codes in %.0f minutes", sender, len(tries),
                         CHECKIN_WINDOW / 60)
-            raise CommandError("too_many_attempts", f"too many unknown booking codes from this device; "
+            raise CommandError("too_many_attempts", f"too many unknown codes from this device; "
                                                     f"try again in {CHECKIN_WINDOW / 60:.0f} minutes")
         tries.append(now)
 
     def _answer(self, req: Request, result) -> bool:
-        if req.command in GUESSED and not (isinstance(result, CommandError) and result.code == GUESSED[req.command]):
-            tries = self._checkins.get(req.sender.client_id)
+        guesser = self._guessers.pop(id(req), None)
+        if guesser is not None and not (isinstance(result, CommandError) and result.code == GUESSED[req.command]):
+            tries = self._checkins.get(guesser)
             if tries:
                 tries.pop()   # not a miss: it does not count
         if isinstance(result, CommandError):
@@ -421,8 +441,10 @@ class QueueServer:
         try:
             req = parse_request(topic, payload, self.topics, max_bytes)
             authorize(req, self.counters_of)
-            if req.command in GUESSED:
-                self._count_checkin(req.sender.client_id)
+            guesser = self._guesser(req)
+            if guesser is not None:
+                self._count_checkin(guesser)
+                self._guessers[id(req)] = guesser
             if req.command == "rate" and req.sender is not None and req.sender.role == "kiosk":
                 # Not an argument a device can send (unknown arguments are refused): set here only.
                 counter = self._rating_kiosks.get(req.sender.client_id)
@@ -444,6 +466,9 @@ class QueueServer:
             # in the log: a web ticket's carry a name and a phone number.
             log.warning("%s %s from %s refused as stale: arrived %.0f s late; not applied", req.command,
                         req.request_id, req.sender.client_id, late)
+            guesser = self._guessers.pop(id(req), None)
+            if guesser is not None and self._checkins.get(guesser):
+                self._checkins[guesser].pop()   # not answered at all: no miss
             return None
         return req
 
