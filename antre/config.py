@@ -592,6 +592,17 @@ class ComplaintsConfig:
 
 
 @dataclass(frozen=True)
+class NewsConfig:
+    """Village information (antre/rules/news.py): pictures, and the TV's slides between calls (docs/display.md)."""
+    picture_dir: str = checked("", doc="folder for news pictures (resized, metadata stripped); empty: 'news-pictures' "
+                                       "next to the database")
+    max_picture_mb: float = checked(8.0, check=in_range(0.1, 25.0), doc="largest picture the kasi may upload (MB)")
+    slides: bool = checked(True, doc="the TV shows announcements as slides between calls (the kasi can change it "
+                                     "in the console)")
+    slide_seconds: int = checked(12, check=in_range(5, 60), doc="seconds each slide stays on the TV")
+
+
+@dataclass(frozen=True)
 class NotifyConfig:
     """Messages to residents (antre/rules/notify.py) and the SMS channel through gammu-smsd (docs/sms.md)."""
     sms: bool = checked(False, doc="send and receive SMS through gammu-smsd (a USB GSM modem)")
@@ -652,6 +663,7 @@ class Config:
                                  metadata={"internal": True})
     letters: LettersConfig = field(default_factory=LettersConfig)
     complaints: ComplaintsConfig = field(default_factory=ComplaintsConfig)
+    news: NewsConfig = field(default_factory=NewsConfig)
     notify: NotifyConfig = field(default_factory=NotifyConfig)
     staff: StaffConfig = field(default_factory=StaffConfig)
     report: ReportConfig = field(default_factory=ReportConfig)

@@ -106,11 +106,11 @@ def may_publish(role: str, user: str) -> dict[str, bool]:
         f"cmd/kiosk/kiosk-2/{c}" for c in KIOSK_CMDS] + [
         "reply/kiosk-1", "reply/kiosk-2", "state", "event/ticket_called",
         own_status(role, user), "status/service/antre-service", "status/kiosk/kiosk-2", f"status/service/{user}",
-        "status/counter/someone-else", "ticker",
+        "status/counter/someone-else", "ticker", "news", "news/picture/7",
     ]
     allowed: set[str] = {own_status(role, user)}
-    if role == "service":
-        allowed |= {"reply/kiosk-1", "reply/kiosk-2", "state", "event/ticket_called"}
+    if role == "service":   # and the devices' announcements: only the service writes them
+        allowed |= {"reply/kiosk-1", "reply/kiosk-2", "state", "event/ticket_called", "news", "news/picture/7"}
     elif role == "kiosk":
         allowed |= {f"cmd/kiosk/{user}/{c}" for c in KIOSK_CMDS}
     elif role == "web":
@@ -126,15 +126,18 @@ def may_read(role: str, user: str) -> dict[str, bool]:
     """Topic suffix -> may this role receive messages published there."""
     topics = ["cmd/kiosk/kiosk-1/issue_ticket", "cmd/counter/counter-1/call_next", f"reply/{user}",
               "reply/kiosk-2", "state", "event/ticket_called", "event/ticket_completed", "event/ticket_issued",
-              "event/letter_status", "status/service/antre-service", "status/kiosk/kiosk-2", "status/counter/counter-1", "ticker"]
+              "event/letter_status", "status/service/antre-service", "status/kiosk/kiosk-2", "status/counter/counter-1", "ticker",
+              "news", "news/picture/7"]
     if role == "admin":
         return {t: True for t in topics}
     allowed: set[str] = set()
     if role == "service":  # commands and presence; not the state or ticker it never uses
         allowed = {"cmd/kiosk/kiosk-1/issue_ticket", "cmd/counter/counter-1/call_next",
-                   "status/service/antre-service", "status/kiosk/kiosk-2", "status/counter/counter-1"}
-    elif role == "kiosk":  # one event: a finished ticket, for the rating screen
-        allowed = {f"reply/{user}", "state", "event/ticket_completed", "status/service/antre-service"}
+                   "status/service/antre-service", "status/kiosk/kiosk-2", "status/counter/counter-1",
+                   "news/picture/7"}   # pictures left from before a restart, to clear them
+    elif role == "kiosk":  # one event: a finished ticket, for the rating screen; the idle screen's news
+        allowed = {f"reply/{user}", "state", "event/ticket_completed", "status/service/antre-service", "news",
+                   "news/picture/7"}
     elif role == "counter":  # no events
         allowed = {f"reply/{user}", "state", "status/service/antre-service"}
     elif role == "web":  # one event, letters' new statuses (by a hash of the code) for the live letter pages;
@@ -143,7 +146,7 @@ def may_read(role: str, user: str) -> dict[str, bool]:
                    "status/counter/counter-1", "ticker"}
     elif role == "display":
         allowed = {"state", "event/ticket_called", "status/service/antre-service", "status/kiosk/kiosk-2",
-                   "status/counter/counter-1", "ticker"}
+                   "status/counter/counter-1", "ticker", "news", "news/picture/7"}
     return {t: t in allowed for t in topics}
 
 
@@ -501,6 +504,8 @@ def test_acl_text_is_a_pure_function_of_the_devices():
         "topic read antre/v2/+/reply/kiosk-1",
         "topic read antre/v2/+/state",
         "topic read antre/v2/+/event/ticket_completed",
+        "topic read antre/v2/+/news",
+        "topic read antre/v2/+/news/picture/+",
         "topic read antre/v2/+/status/service/+",
         "topic write antre/v2/+/status/kiosk/kiosk-1",
         "topic write antre/v1/+/status/kiosk-1",

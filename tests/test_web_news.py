@@ -93,3 +93,91 @@ def test_news_on_a_phone(site):
             assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
         finally:
             browser.close()
+
+
+def test_a_picture_through_the_console_to_the_portal_and_the_devices(site):
+    """The kasi uploads a picture (a huge photo with GPS in its EXIF; a text file and an SVG named .jpg are
+    refused); residents get a small lazy copy, the devices theirs over MQTT; withdrawn, all of it vanishes."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_news_devices import photo_bytes
+    from tests.test_web_complaints import multipart
+
+    kasi = http_sign_in(site, "bu-kasi")
+    form = kasi.get("/staf/kabar")
+    assert 'enctype="multipart/form-data"' in form.text and 'id="slides-form"' in form.text
+    today = re.search(r'id="publish_on" name="publish_on" type="date" value="([0-9-]+)"', form.text)[1]
+    fields = {"csrf": form.csrf(), "kind": "pengumuman", "title": "Vaksinasi anak " + "sangat penting " * 6,
+              "body": "Sabtu pukul 08.00 di puskesmas.", "publish_on": today}
+    for name, data, ctype in (("x.jpg", b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>", "image/jpeg"),
+                              ("surat.txt", b"bukan gambar", "text/plain")):
+        page = multipart(kasi, "/staf/kabar", fields | {"rid": form.rid()}, {"picture": (name, data, ctype)})
+        assert page.status == 400 and "bukan gambar JPEG, PNG atau WebP" in page.text
+    assert multipart(kasi, "/staf/kabar", fields | {"rid": form.rid(), "csrf": "forged"},
+                     {"picture": ("p.jpg", photo_bytes(), "image/jpeg")}).status == 403
+    from PIL import Image
+    import io
+    im = Image.open(io.BytesIO(photo_bytes((3000, 2000))))
+    exif = Image.Exif()
+    exif[0x8825] = {1: "S", 2: (6.0, 54.0, 0.0), 3: "E", 4: (107.0, 36.0, 0.0)}   # GPS: somewhere in Bandung
+    exif[0x010F] = "KameraHP"
+    raw = io.BytesIO()
+    im.save(raw, "JPEG", quality=92, exif=exif.tobytes())
+    watcher = site.new_client()
+    pictures = {}
+    watcher.link.subscribe(watcher.topics.news_pictures, lambda t, p: pictures.__setitem__(int(t.rsplit("/", 1)[1]), p))
+    page = multipart(kasi, "/staf/kabar", fields | {"rid": form.rid()}, {"picture": ("foto.jpg", raw.getvalue(), "image/jpeg")})
+    assert page.status == 200 and 'id="done"' in page.text, page.text[:2000]
+    item = int(re.search(r'id="item-(\d+)"', page.text)[1])
+    resident = Http(site.web.url)
+    listing = resident.get("/kabar")
+    src = re.search(r'<img src="(/kabar/gambar/[0-9a-f]{64}\.jpg)" alt="Gambar: Vaksinasi[^"]*" class="news-picture" '
+                    r'loading="lazy" decoding="async">', listing.text)[1]
+    status, body, headers = resident.get_bytes(src)
+    small = Image.open(io.BytesIO(body))
+    assert status == 200 and headers["Content-Type"] == "image/jpeg" and len(body) <= 40_000 and max(small.size) <= 480
+    assert not small.getexif() and b"KameraHP" not in body and b"Exif" not in body
+    assert len(listing.text.encode()) < 30_000
+    assert resident.get_bytes("/kabar/gambar/..%2F..%2Fantre.db")[0] == 404
+    assert resident.get_bytes("/kabar/gambar/" + "0" * 64 + ".jpg")[0] == 404
+    wait_for(lambda: pictures.get(item, b"")[:2] == b"\xff\xd8", what="the devices' copy on the broker")
+    assert len(pictures[item]) <= 60_000
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--headless", "--no-sandbox"])
+        try:
+            context = browser.new_context(viewport={"width": 360, "height": 640}, is_mobile=True)
+            page = context.new_page()
+            cdp = context.new_cdp_session(page)
+            cdp.send("Network.enable")
+            # Slow 3G as Chromium's DevTools define it: 400 kbit/s down, 400 ms latency.
+            cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 400,
+                                                          "downloadThroughput": 400 * 1024 / 8,
+                                                          "uploadThroughput": 400 * 1024 / 8})
+            sizes = []
+            page.on("response", lambda r: sizes.append((r.url, int(r.headers.get("content-length") or 0))))
+            page.goto(site.web.url + f"/kabar/{item}")
+            page.wait_for_function("() => { const i = document.querySelector('img.news-picture');"
+                                   " return i && i.complete && i.naturalWidth > 0; }")
+            assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
+            shot(page, site, "web-news-picture-360")
+            assert sum(n for _, n in sizes) < 120_000, sizes
+        finally:
+            browser.close()
+
+    # The TV's slides: the kasi's office setting, in the devices' document.
+    documents = []
+    watcher.link.subscribe(watcher.topics.news, lambda t, p: documents.append(json.loads(p)))
+    assert kasi.post("/staf/kabar/slide", {"csrf": kasi.get("/staf/kabar").csrf(), "seconds": "20"}).status == 200
+    wait_for(lambda: documents and documents[-1]["slides"] == {"on": False, "seconds": 20}, what="slides off")
+    kasi.post("/staf/kabar/slide", {"csrf": kasi.get("/staf/kabar").csrf(), "on": "1", "seconds": "999"})
+    page = kasi.get("/staf/kabar")                                             # refused: 5-60 seconds
+    assert 'name="seconds" type="number" min="5" max="60" value="20"' in page.text and 'id="slides-on" checked' not in page.text
+    kasi.post("/staf/kabar/slide", {"csrf": kasi.get("/staf/kabar").csrf(), "on": "1", "seconds": "12"})
+    wait_for(lambda: documents[-1]["slides"] == {"on": True, "seconds": 12}, what="slides on again")
+
+    kasi.post(f"/staf/kabar/{item}/tarik", {"csrf": kasi.get("/staf/kabar").csrf()})
+    assert resident.get(f"/kabar/{item}").status == 404
+    assert resident.get_bytes(src)[0] == 404
+    wait_for(lambda: pictures.get(item) == b"", what="the withdrawn item's picture cleared on the broker")
+    watcher.stop()

@@ -30,7 +30,7 @@ from antre.wording import day_month_year
 
 from .complaints_texts import TEXTS, ct, topic_label
 from .live import LiveStatus
-from .photos import PhotoRefused, clean_photo, store_photo
+from .photos import PhotoRefused, UploadTooLarge as TooLarge, clean_photo, read_upload, store_photo
 from .security import CSRF_COOKIE, csrf_ok
 from .texts import text as site_text
 
@@ -40,10 +40,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 FINAL = ("ditolak", "bukan_wewenang")
 FORM_SLACK = 64 * 1024   # the form's other fields and multipart overhead on top of the photo
-
-
-class TooLarge(Exception):
-    pass
 
 
 class ComplaintPages:
@@ -79,17 +75,7 @@ class ComplaintPages:
 
     async def _read_upload(self, request: Request):
         """The multipart form, read with a cap on its size (an oversized upload is refused while it arrives)."""
-        limit = int(self.conf.max_photo_mb * 1024 * 1024) + FORM_SLACK
-        declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            raise TooLarge()
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > limit:
-                raise TooLarge()
-        request._body = bytes(body)   # Starlette parses the form from the body read here
-        return await request.form(max_files=1, max_fields=20, max_part_size=16 * 1024)
+        return await read_upload(request, int(self.conf.max_photo_mb * 1024 * 1024) + FORM_SLACK)
 
     async def form_page(self, request: Request) -> Response:
         lang = self.w.lang(request)

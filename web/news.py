@@ -8,10 +8,18 @@ announcements and news, and to put an item's title on the TV's running text (the
 The body is what the kasi typed: plain text with a few marks (a blank line starts a paragraph, ``*miring*``,
 ``**tebal**``, lists with ``-``, links ``[teks](https://...)``), rendered by markdown-it-py with raw HTML off,
 so anything else (``<script>``, ``<img onerror>``, ``javascript:`` links) is shown as text or dropped.
+
+A picture (optional) goes through the complaint photos' pipeline (:mod:`antre_web.photos`: real JPEG, PNG or
+WebP only, bombs refused, upright, metadata gone, at most 1280 px), and two smaller copies are made of it: the
+portal's (``<sha>.s.jpg``, at most 480 px and 40 kB, shown lazily: a cheap phone on slow 3G loads only what it
+scrolls to) and the devices' (``<sha>.tv.jpg``, at most 800 px and one MQTT message, which the service sends to
+the TV and the kiosk). Residents get the small one at ``/kabar/gambar/<sha>.jpg``, cached for good (the name
+is its content).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 import uuid
@@ -20,20 +28,29 @@ from typing import TYPE_CHECKING, Any
 
 from markdown_it import MarkdownIt
 from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from antre.rules.news import DEVICE_PICTURE_BYTES, PICTURE_NAME, picture_folder, variant
 from antre.wording import day_month_year
 
 from .console import console_command, require_role
 from .console import office as console_office
+from .photos import PhotoRefused, UploadTooLarge, clean_photo, fit_jpeg, read_upload, store_photo
+from .security import CSRF_COOKIE, csrf_ok
+from .texts import text as site_text
 
 if TYPE_CHECKING:
     from .app import WebApp
 
 log = logging.getLogger(__name__)
 CACHE_SECONDS = 30.0
+FORM_SLACK = 64 * 1024         # the form's text fields and multipart overhead on top of the picture
+SMALL_SIDE, SMALL_BYTES = 480, 40_000    # the portal's copy
+DEVICE_SIDE = 800                         # the TV's and kiosk's copy (at most DEVICE_PICTURE_BYTES)
 _MD = MarkdownIt("zero", {"html": False, "linkify": False, "typographer": False}).enable(
     ["emphasis", "list", "link", "newline"])
 
@@ -67,6 +84,18 @@ TEXTS: dict[str, tuple[str, str]] = {
     "st_published": ("Tayang", "Published"), "st_scheduled": ("Terjadwal", "Scheduled"),
     "st_expired": ("Kedaluwarsa", "Expired"),
     "s_err": ("Tidak dapat disimpan: {detail}", "Could not be saved: {detail}"),
+    "s_picture": ("Gambar (boleh kosong; JPEG, PNG atau WebP, paling besar {mb} MB)",
+                  "Picture (optional; JPEG, PNG or WebP, at most {mb} MB)"),
+    "s_picture_now": ("Gambar sekarang", "Current picture"),
+    "s_picture_remove": ("Hapus gambar", "Remove the picture"),
+    "s_not_image": ("Berkas ini bukan gambar JPEG, PNG atau WebP.", "This file is not a JPEG, PNG or WebP picture."),
+    "s_too_big": ("Gambar terlalu besar (paling besar {mb} MB, 40 megapiksel).",
+                  "The picture is too big (at most {mb} MB, 40 megapixels)."),
+    "s_slides": ("Slide pengumuman di TV", "Announcement slides on the TV"),
+    "s_slides_on": ("Tampilkan slide di TV di antara panggilan (panggilan selalu didahulukan)",
+                    "Show slides on the TV between calls (a call always comes first)"),
+    "s_slides_seconds": ("Lama tiap slide (detik, 5-60)", "Seconds per slide (5-60)"),
+    "picture_alt": ("Gambar: {t}", "Picture: {t}"),
 }
 
 
@@ -96,6 +125,9 @@ class NewsPages:
             Route("/staf/kabar", self.console, methods=["GET", "POST"]),
             Route("/staf/kabar/{id:int}/tarik", self.withdraw, methods=["POST"]),
             Route("/staf/kabar/{id:int}/tv", self.to_tv, methods=["POST"]),
+            Route("/staf/kabar/slide", self.slides, methods=["POST"]),
+            Route("/kabar/gambar/{name}", self.picture),
+            Route("/staf/kabar/gambar/{name}", self.console_picture),
         ]
 
     @staticmethod
@@ -104,18 +136,14 @@ class NewsPages:
                        "date": day_month_year(date.fromisoformat(item["publish_on"])),
                        "until": nt("until", lang, d=day_month_year(date.fromisoformat(item["expires_on"])))
                        if item.get("expires_on") else "",
-                       "html": render_body(item["body"])}
+                       "html": render_body(item["body"]),
+                       "picture_url": f"/kabar/gambar/{item['picture']}" if item.get("picture") else "",
+                       "picture_alt": nt("picture_alt", lang, t=item["title"])}
 
     async def latest(self, lang: str, n: int = 3) -> list[dict[str, Any]]:
         """The newest items for the home page: asked at most every ``CACHE_SECONDS`` (the home page is the
         most visited one), and not at all while the service is away (the page must not wait for it)."""
-        now = time.monotonic()
-        if self._cache is None or now - self._cache[0] > CACHE_SECONDS:
-            if not self.w.bridge.available:
-                return []
-            reply = await self.w.bridge.request("news_public", {})
-            self._cache = (now, reply.result["items"] if reply.ok else [])
-        return [self.view(i, lang) for i in self._cache[1][:n]]
+        return [self.view(i, lang) for i in (await self._public() or [])[:n]]
 
     async def index(self, request: Request) -> Response:
         lang = self.w.lang(request)
@@ -139,7 +167,7 @@ class NewsPages:
         lang = self.w.lang(request)
         problem, status, given = None, 200, {}
         if request.method == "POST":
-            form, refused = await self.w.form(request)
+            form, upload, refused = await self._read_form(request, lang)
             if refused:
                 return refused
             args: dict[str, Any] = {"kind": form.get("kind", ""), "title": form.get("title", "")[:200],
@@ -149,20 +177,127 @@ class NewsPages:
                 args["expires_on"] = form["expires_on"]
             if form.get("item", "").isdigit():
                 args["item"] = int(form["item"])
-            reply = await console_command(request, "news_save", args, request_id=self.w.request_id(form))
-            if reply.ok:
-                self._cache = None
-                return RedirectResponse("/staf/kabar?ok=1", status_code=303)
-            problem, status, given = nt("s_err", lang, detail=reply.message or reply.code), 400, form
+            if form.get("remove_picture") == "1":
+                args["picture"] = ""
+            problem = None
+            if upload:
+                picture = await self._store_picture(upload, lang)
+                if picture.endswith(".jpg"):
+                    args["picture"] = picture
+                else:
+                    problem = picture
+            if problem is None:
+                reply = await console_command(request, "news_save", args, request_id=self.w.request_id(form))
+                if reply.ok:
+                    self._cache = None
+                    return RedirectResponse("/staf/kabar?ok=1", status_code=303)
+                problem = nt("s_err", lang, detail=reply.message or reply.code)
+            status, given = 400, form
         reply = await console_command(request, "news_list", {})
-        items = [self.view(i, lang) | {"state_text": nt(f"st_{i['state']}", lang)} for i in reply.result["items"]] \
-            if reply.ok else []
+        items = [self.view(i, lang) | {"state_text": nt(f"st_{i['state']}", lang),
+                                       "picture_url": f"/staf/kabar/gambar/{i['picture']}" if i.get("picture") else ""}
+                 for i in reply.result["items"]] if reply.ok else []
+        slides = reply.result.get("slides") if reply.ok else None
         editing = None
         if request.query_params.get("ubah", "").isdigit():
             editing = next((i for i in items if i["id"] == int(request.query_params["ubah"])), None)
         return self.w.render(request, "console/kabar.html", status, items=items, problem=problem, given=given,
                            editing=editing, today=self.w.today().isoformat(), rid=uuid.uuid4().hex,
-                           done=request.query_params.get("ok"), on_tv=request.query_params.get("tv"))
+                           done=request.query_params.get("ok"), on_tv=request.query_params.get("tv"),
+                           mb=self._mb(), slides=slides)
+
+    def _mb(self) -> str:
+        return f"{self.w.cfg.news.max_picture_mb:g}".replace(".", ",")
+
+    async def _read_form(self, request: Request, lang: str):
+        """The console's multipart form (text fields and one picture) after the rate limit and the CSRF check:
+        ``(form, picture bytes, None)`` or ``(…, …, the refusal)``."""
+        if not self.w.form_limit.allow(self.w.client_ip(request)):
+            return {}, b"", self.w.message(request, "too_many", 429)
+        try:
+            data = await read_upload(request, int(self.w.cfg.news.max_picture_mb * 1024 * 1024) + FORM_SLACK)
+        except UploadTooLarge:
+            return {}, b"", self.w.message(request, "bad_form", 413)
+        except Exception:  # noqa: BLE001 - a malformed body is a bad form
+            return {}, b"", self.w.message(request, "bad_form", 400)
+        form = {k: v for k, v in data.items() if isinstance(v, str)}
+        if not csrf_ok(request.cookies.get(CSRF_COOKIE), form.get("csrf")):
+            log.warning("news form without a valid CSRF token refused")
+            return form, b"", self.w.message(request, "bad_form", 403)
+        upload = data.get("picture")
+        raw = await upload.read() if isinstance(upload, UploadFile) and upload.filename else b""
+        return form, raw, None
+
+    async def _store_picture(self, raw: bytes, lang: str) -> str:
+        """The picture checked, re-encoded and stored with its two copies: its name, or the problem in words."""
+        limit = int(self.w.cfg.news.max_picture_mb * 1024 * 1024)
+        try:
+            cleaned = await run_in_threadpool(clean_photo, raw, limit)
+            small = await run_in_threadpool(fit_jpeg, cleaned, SMALL_SIDE, SMALL_BYTES)
+            device = await run_in_threadpool(fit_jpeg, cleaned, DEVICE_SIDE, DEVICE_PICTURE_BYTES)
+        except PhotoRefused as e:
+            return nt("s_not_image" if e.reason == "not_image" else "s_too_big", lang, mb=self._mb())
+        folder = picture_folder(self.w.cfg)
+        name = hashlib.sha256(cleaned).hexdigest() + ".jpg"
+        try:
+            # The copies first: the service accepts the name only once the devices' copy is there.
+            await run_in_threadpool(store_photo, folder, small, variant(name, "s"))
+            await run_in_threadpool(store_photo, folder, device, variant(name, "tv"))
+            await run_in_threadpool(store_photo, folder, cleaned, name)
+        except OSError as e:   # a full or read-only disk: said on the form; nothing was sent
+            log.error("a news picture could not be stored: %s", e.strerror or e)
+            return site_text("err_storage_full", lang)
+        return name
+
+    async def _public(self) -> list[dict[str, Any]] | None:
+        """What residents may read now (cached ``CACHE_SECONDS``; a save or withdrawal here clears it)."""
+        now = time.monotonic()
+        if self._cache is None or now - self._cache[0] > CACHE_SECONDS:
+            if not self.w.bridge.available:
+                return None
+            reply = await self.w.bridge.request("news_public", {})
+            if not reply.ok:
+                return None
+            self._cache = (now, reply.result["items"])
+        return self._cache[1]
+
+    async def picture(self, request: Request) -> Response:
+        """The portal's small copy of a published item's picture (a withdrawn or expired item's is not served).
+        Its name is its content, so it is cached for a day."""
+        name = request.path_params["name"]
+        items = await self._public() if PICTURE_NAME.fullmatch(name) else None
+        if not items or name not in {i.get("picture") for i in items}:
+            return Response("not found", status_code=404, media_type="text/plain")
+        return self._picture_file(name, "public, max-age=86400")
+
+    async def console_picture(self, request: Request) -> Response:
+        """The kasi's preview of any item's picture (also scheduled ones)."""
+        require_role(request, "kasi")
+        name = request.path_params["name"]
+        if not PICTURE_NAME.fullmatch(name):
+            return Response("not found", status_code=404, media_type="text/plain")
+        return self._picture_file(name, "private, max-age=3600")
+
+    def _picture_file(self, name: str, cache: str) -> Response:
+        path = picture_folder(self.w.cfg) / variant(name, "s")
+        if not path.is_file():
+            return Response("not found", status_code=404, media_type="text/plain")
+        return FileResponse(path, media_type="image/jpeg",
+                            headers={"Cache-Control": cache, "X-Content-Type-Options": "nosniff"})
+
+    async def slides(self, request: Request) -> Response:
+        """The kasi turns the TV's slides on or off and sets their duration (``news_slides``, audited)."""
+        require_role(request, "kasi")
+        form, refused = await self.w.form(request)
+        if refused:
+            return refused
+        args: dict[str, Any] = {"on": form.get("on") == "1"}
+        if form.get("seconds", "").strip().isdigit():
+            args["seconds"] = int(form["seconds"].strip())
+        reply = await console_command(request, "news_slides", args)
+        if not reply.ok:
+            return RedirectResponse("/staf/kabar?slides=0", status_code=303)
+        return RedirectResponse("/staf/kabar?ok=1", status_code=303)
 
     async def withdraw(self, request: Request) -> Response:
         require_role(request, "kasi")

@@ -59,9 +59,47 @@ def clean_photo(data: bytes, max_bytes: int) -> bytes:
     return out.getvalue()
 
 
-def store_photo(folder: Path, data: bytes) -> str:
-    """Writes the cleaned JPEG (atomically) and returns its name, ``<sha256>.jpg``."""
-    name = hashlib.sha256(data).hexdigest() + ".jpg"
+def fit_jpeg(data: bytes, max_side: int, max_bytes: int) -> bytes:
+    """A copy of a JPEG made by :func:`clean_photo`, at most ``max_side`` pixels and ``max_bytes`` bytes: the
+    quality goes down first (to 40), then the size (by a fifth each time). For the portal's small picture and
+    the devices' one, which travels in one MQTT message."""
+    with Image.open(io.BytesIO(data), formats=("JPEG",)) as im:
+        rgb = im.convert("RGB")
+    rgb.thumbnail((max_side, max_side))
+    while True:
+        for quality in (72, 60, 50, 40):
+            out = io.BytesIO()
+            rgb.save(out, "JPEG", quality=quality, optimize=True, progressive=True)
+            if out.tell() <= max_bytes:
+                return out.getvalue()
+        if max(rgb.size) <= 32:
+            raise PhotoRefused("too_big")
+        rgb = rgb.resize((max(1, rgb.width * 4 // 5), max(1, rgb.height * 4 // 5)), Image.LANCZOS)
+
+
+class UploadTooLarge(Exception):
+    """The request's body is larger than the form allows."""
+
+
+async def read_upload(request, limit: int, max_fields: int = 20):
+    """A multipart form with one file, read with a cap on the body's size (an oversized upload is refused
+    while it arrives: :class:`UploadTooLarge`)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise UploadTooLarge()
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise UploadTooLarge()
+    request._body = bytes(body)   # Starlette parses the form from the body read here
+    return await request.form(max_files=1, max_fields=max_fields, max_part_size=16 * 1024)
+
+
+def store_photo(folder: Path, data: bytes, name: str | None = None) -> str:
+    """Writes the cleaned JPEG (atomically) and returns its name, ``<sha256>.jpg`` (or ``name``: a copy of
+    another size stored beside it)."""
+    name = name or hashlib.sha256(data).hexdigest() + ".jpg"
     folder.mkdir(parents=True, exist_ok=True, mode=0o750)
     target = folder / name
     if not target.exists():
@@ -76,4 +114,4 @@ def store_photo(folder: Path, data: bytes) -> str:
     return name
 
 
-__all__ = ["clean_photo", "store_photo", "PhotoRefused", "MAX_SIDE"]
+__all__ = ["clean_photo", "store_photo", "fit_jpeg", "read_upload", "UploadTooLarge", "PhotoRefused", "MAX_SIDE"]

@@ -69,6 +69,9 @@ class Topics:
         self.events = f"{self.base}/event/+"
         self.statuses = f"{self.base}/status/+/+"
         self.service_statuses = f"{self.base}/status/service/+"
+        # Village information for the TV and the kiosk (docs/protocol.md, "Village information on the devices").
+        self.news = f"{self.base}/news"
+        self.news_pictures = f"{self.base}/news/picture/+"
         # The district outbox (docs/protocol.md, "District"): bridged up to the district's broker.
         self.district_event = f"{self.base}/district/event"
         self.district_head = f"{self.base}/district/head"
@@ -81,6 +84,16 @@ class Topics:
     def command(self, name: str, role: str, client_id: str) -> str:
         """The topic a ``role`` device called ``client_id`` publishes command ``name`` to."""
         return f"{self.base}/cmd/{role}/{client_id}/{name}"
+
+    def news_picture(self, item: int) -> str:
+        """The retained JPEG of news item ``item`` (the devices' copy), published by the service only."""
+        return f"{self.base}/news/picture/{item}"
+
+    def news_item_of(self, topic: str) -> int | None:
+        """The item id of a news picture topic, or None."""
+        prefix = f"{self.base}/news/picture/"
+        rest = topic[len(prefix):] if topic.startswith(prefix) else ""
+        return int(rest) if rest.isdigit() and len(rest) < 16 else None
 
     def reply(self, client_id: str) -> str:
         return f"{self.base}/reply/{client_id}"
@@ -319,7 +332,12 @@ COMMANDS: dict[str, dict[str, Arg]] = {
     "news_save": {"session": Arg(_token), "kind": Arg(_choice(("pengumuman", "berita"))),
                   "title": Arg(lambda n, v: _long_text(n, v, 120)), "body": Arg(lambda n, v: _long_text(n, v, 4000)),
                   "publish_on": Arg(_date), "expires_on": Arg(_date, False), "ticker": Arg(lambda n, v: _flag(n, v), False),
-                  "item": Arg(lambda n, v: _positive(n, v), False), "address": Arg(_address, False)},
+                  "item": Arg(lambda n, v: _positive(n, v), False), "address": Arg(_address, False),
+                  # the website's name for the picture it wrote (web/photos.py); "" removes the item's picture
+                  "picture": Arg(_string(re.compile(r"(?:[0-9a-f]{64}\.jpg)?"), "a picture name <sha256>.jpg or empty",
+                                         68), False)},
+    "news_slides": {"session": Arg(_token), "on": Arg(lambda n, v: _flag(n, v), False),
+                    "seconds": Arg(lambda n, v: _positive(n, v), False), "address": Arg(_address, False)},
     "news_withdraw": {"session": Arg(_token), "item": Arg(lambda n, v: _positive(n, v)), "address": Arg(_address, False)},
     "news_list": {"session": Arg(_token), "address": Arg(_address, False)},
     "news_public": {"item": Arg(lambda n, v: _positive(n, v), False)},

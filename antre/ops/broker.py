@@ -85,6 +85,10 @@ ROLE_RULES: dict[str, tuple[tuple[str, str], ...]] = {
         ("read", "{base}/status/#"),
         _OWN_PRESENCE,
         # The district outbox (docs/district.md): rows and the head out, resend requests in (by the bridge).
+        # Village information for the TV and the kiosk: the document, and one picture per item (read too, so
+        # pictures of items it no longer publishes, left from before a restart, are found and cleared).
+        ("write", "{base}/news"),
+        ("readwrite", "{base}/news/picture/+"),
         ("write", "{base}/district/event"),
         ("write", "{base}/district/head"),
         ("read", "{base}/district/resend"),
@@ -99,6 +103,8 @@ ROLE_RULES: dict[str, tuple[tuple[str, str], ...]] = {
         ("read", "{base}/reply/{user}"),
         ("read", "{base}/state"),
         ("read", "{base}/event/ticket_completed"),
+        ("read", "{base}/news"),
+        ("read", "{base}/news/picture/+"),
         _SERVICE_PRESENCE, _OWN_PRESENCE, _LEGACY_PRESENCE,
     ),
     # One event: a letter request's new status (by a hash of its tracking code), for the live letter
@@ -126,6 +132,8 @@ ROLE_RULES: dict[str, tuple[tuple[str, str], ...]] = {
         ("read", "{base}/event/ticket_called"),
         ("read", "{base}/status/#"),
         ("read", "{base}/ticker"),
+        ("read", "{base}/news"),
+        ("read", "{base}/news/picture/+"),
         _OWN_PRESENCE, _LEGACY_PRESENCE,
     ),
     "admin": (

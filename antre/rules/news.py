@@ -4,14 +4,23 @@ A plug-in of :class:`~antre.rules.queue.QueueService`. An item is public from ``
 to ``expires_on`` (inclusive; none: until withdrawn). Its body is plain text with a few marks (paragraphs,
 ``*emphasis*``, lists, links), turned into HTML only by the website with markdown-it-py, raw HTML off
 (``web/news.py``); the service stores what was typed. ``ticker``: the title may run on the TV's ticker.
-Changes are audited (``news.save``, ``news.withdraw``).
+Changes are audited (``news.save``, ``news.withdraw``, ``news.slides``).
+
+A picture is optional: the website checks and re-encodes it (``web/photos.py``) and writes three files into
+:func:`picture_folder`, named by the SHA-256 of the cleaned JPEG: ``<sha>.jpg`` (at most 1280 px),
+``<sha>.s.jpg`` (the portal's small one) and ``<sha>.tv.jpg`` (the devices' one, at most
+:data:`DEVICE_PICTURE_BYTES`, small enough for one MQTT message); the service stores only the name.
+:meth:`NewsRules.devices` is what the TV and the kiosk get (``{base}/news``, docs/protocol.md).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 from datetime import date, datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy import or_, select
@@ -19,7 +28,7 @@ from sqlalchemy import or_, select
 from antre.errors import CommandError, NotFound
 from antre.rules.outcome import Outcome
 from antre.rules.staff import audit, authenticate, web_device
-from antre.storage.models import NewsItem
+from antre.storage.models import Meta, NewsItem
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -33,6 +42,43 @@ WRITERS = ("kasi",)
 MAX_TITLE = 120
 MAX_BODY = 4000
 PUBLIC_LIMIT = 30
+#: A news picture as the website names it (the SHA-256 of the cleaned JPEG).
+PICTURE_NAME = re.compile(r"[0-9a-f]{64}\.jpg")
+#: The devices' copy of a picture fits one MQTT message under the broker's max_packet_size (64 KiB).
+DEVICE_PICTURE_BYTES = 60_000
+#: What the devices get: the newest items, each text cut to this many characters.
+DEVICE_LIMIT = 10
+DEVICE_TEXT = 600
+SLIDES_KEY = "news.slides"
+SLIDE_SECONDS = (5, 60)
+
+
+def picture_folder(cfg: Any) -> Path:
+    """``[news] picture_dir``, or ``news-pictures`` next to the SQLite database (the website writes there, the
+    service reads the devices' copy from there)."""
+    if cfg.news.picture_dir:
+        return Path(cfg.news.picture_dir)
+    url = cfg.database.effective_url
+    if url.startswith("sqlite:///"):
+        return Path(url[len("sqlite:///"):]).parent / "news-pictures"
+    return Path("/var/lib/antre/news-pictures")
+
+
+def variant(name: str, kind: str) -> str:
+    """``<sha>.jpg`` -> ``<sha>.s.jpg`` (``kind`` ``s``: the portal's small copy) or ``<sha>.tv.jpg`` (devices)."""
+    return f"{name[:-4]}.{kind}.jpg"
+
+
+def plain_text(body: str, limit: int = DEVICE_TEXT) -> str:
+    """The kasi's text without its marks, for a TV or kiosk screen: links keep their words, ``*`` and ``**``
+    go, list items start with a bullet; cut at ``limit`` characters with an ellipsis."""
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", body)
+    text = re.sub(r"\*{1,3}([^*\n]+)\*{1,3}", r"\1", text)
+    text = re.sub(r"(?m)^\s*[-+*]\s+", "• ", text)
+    text = re.sub(r"\n{2,}", "\n", text).strip()
+    if len(text) > limit:
+        text = text[:limit - 1].rstrip() + "…"
+    return text
 
 
 def iso(dt: datetime | None) -> str | None:
@@ -57,18 +103,22 @@ class NewsRules:
 
     def handlers(self) -> dict[str, Callable[..., Outcome]]:
         return {"news_save": self.save, "news_withdraw": self.withdraw, "news_list": self.list,
-                "news_public": self.public}
+                "news_public": self.public, "news_slides": self.set_slides}
 
     @staticmethod
     def row(n: NewsItem) -> dict[str, Any]:
         return {"id": n.id, "kind": n.kind, "title": n.title, "body": n.body, "publish_on": n.publish_on.isoformat(),
                 "expires_on": n.expires_on.isoformat() if n.expires_on else None, "ticker": bool(n.ticker),
-                "updated_at": iso(n.updated_at)}
+                "picture": n.picture, "updated_at": iso(n.updated_at)}
 
     def save(self, s: "Session", now: datetime, session: str, kind: str, title: str, body: str, publish_on: str,
              expires_on: str | None = None, ticker: bool = False, item: int | None = None,
-             address: str | None = None) -> Outcome:
+             picture: str | None = None, address: str | None = None) -> Outcome:
+        """``picture``: a name the website wrote (``<sha256>.jpg``) to set it, ``""`` to remove it, absent to
+        keep the item's picture."""
         who = authenticate(s, now, session, WRITERS)
+        if picture:
+            self._check_picture(picture)
         if kind not in KINDS:
             raise CommandError("invalid_argument", f"'kind' must be one of {', '.join(KINDS)}")
         title = _clean(title, MAX_TITLE, "title", False)
@@ -88,10 +138,12 @@ class NewsRules:
             n = NewsItem(author=who.name, created_at=now)
             s.add(n)
         n.kind, n.title, n.body, n.publish_on, n.expires_on, n.ticker = kind, title, body, start, end, int(bool(ticker))
+        if picture is not None:
+            n.picture = picture or None
         n.updated_at = now
         s.flush()
         audit(s, who.name, "news.save", f"news {n.id}", web_device(address),
-              {"title": title[:80], "publish_on": publish_on}, now=now)
+              {"title": title[:80], "publish_on": publish_on, "picture": n.picture}, now=now)
         return Outcome(self.row(n), changed=False)
 
     def withdraw(self, s: "Session", now: datetime, session: str, item: int, address: str | None = None) -> Outcome:
@@ -113,7 +165,7 @@ class NewsRules:
             state = ("scheduled" if n.publish_on > today else
                      "expired" if n.expires_on is not None and n.expires_on < today else "published")
             items.append(self.row(n) | {"state": state, "author": n.author})
-        return Outcome({"items": items, "today": today.isoformat()}, changed=False)
+        return Outcome({"items": items, "today": today.isoformat(), "slides": self.slides(s)}, changed=False)
 
     def public(self, s: "Session", now: datetime, item: int | None = None) -> Outcome:
         """What residents read today: published, not expired, not withdrawn; newest first."""
@@ -131,6 +183,81 @@ class NewsRules:
                        changed=False)
 
 
+    def _check_picture(self, name: str) -> None:
+        """The name must be one the website wrote, with the devices' copy beside it, small enough for MQTT."""
+        if not PICTURE_NAME.fullmatch(name):
+            raise CommandError("invalid_picture", "a picture is named by the website after its content")
+        folder = picture_folder(self.q.cfg)
+        try:
+            ok = (folder / name).is_file() and 0 < (folder / variant(name, "tv")).stat().st_size <= DEVICE_PICTURE_BYTES
+        except OSError:
+            ok = False
+        if not ok:
+            raise CommandError("invalid_picture", f"no picture {name} (with its copy for the devices) in the "
+                                                  f"picture folder")
+
+    # ------------------------------------------------------------------ slides on the TV (an office setting)
+
+    def slides(self, s: "Session") -> dict[str, Any]:
+        """``{"on", "seconds"}``: the kasi's setting, else ``[news] slides`` and ``slide_seconds``."""
+        conf = self.q.cfg.news
+        value = {"on": bool(conf.slides), "seconds": int(conf.slide_seconds)}
+        meta = s.get(Meta, SLIDES_KEY)
+        if meta is not None:
+            try:
+                stored = json.loads(meta.value)
+                value = {"on": bool(stored["on"]), "seconds": int(stored["seconds"])}
+            except (ValueError, KeyError, TypeError):
+                log.warning("meta %s unreadable; using the configuration's slides", SLIDES_KEY)
+        return value
+
+    def set_slides(self, s: "Session", now: datetime, session: str, on: bool | None = None,
+                   seconds: int | None = None, address: str | None = None) -> Outcome:
+        """The kasi turns the TV's slides on or off and sets how long each stays (5-60 seconds)."""
+        who = authenticate(s, now, session, WRITERS)
+        value = self.slides(s)
+        if seconds is not None:
+            if isinstance(seconds, bool) or not isinstance(seconds, int) or not SLIDE_SECONDS[0] <= seconds <= SLIDE_SECONDS[1]:
+                raise CommandError("invalid_argument", f"'seconds' must be {SLIDE_SECONDS[0]}-{SLIDE_SECONDS[1]}")
+            value["seconds"] = seconds
+        if on is not None:
+            value["on"] = bool(on)
+        s.merge(Meta(key=SLIDES_KEY, value=json.dumps(value, sort_keys=True)))
+        audit(s, who.name, "news.slides", "tv", web_device(address), value, now=now)
+        return Outcome(value, changed=False)
+
+    # ------------------------------------------------------------------ what the devices show
+
+    def devices(self, s: "Session", now: datetime) -> tuple[dict[str, Any], dict[int, bytes]]:
+        """The retained ``{base}/news`` document and the pictures by item id (the devices' copies).
+
+        Today is the service's business day (:meth:`QueueService.business_date`): on a doubted clock the open
+        day is held, so nothing expires or appears because of a clock that jumped.
+        """
+        today = self.q.business_date(now)
+        rows = list(s.scalars(select(NewsItem).where(
+            NewsItem.withdrawn_at.is_(None), NewsItem.publish_on <= today,
+            or_(NewsItem.expires_on.is_(None), NewsItem.expires_on >= today))
+            .order_by(NewsItem.publish_on.desc(), NewsItem.id.desc()).limit(DEVICE_LIMIT)))
+        folder = picture_folder(self.q.cfg)
+        items, pictures = [], {}
+        for n in rows:
+            picture = None
+            if n.picture:
+                try:
+                    data = (folder / variant(n.picture, "tv")).read_bytes()
+                except OSError as exc:
+                    log.warning("news %s: picture %s not readable (%s); sent without it", n.id, n.picture, exc)
+                    data = b""
+                if 0 < len(data) <= DEVICE_PICTURE_BYTES:
+                    picture = hashlib.sha256(data).hexdigest()[:16]
+                    pictures[n.id] = data
+            items.append({"id": n.id, "kind": n.kind, "title": n.title, "text": plain_text(n.body),
+                          "picture": picture, "publish_on": n.publish_on.isoformat(),
+                          "expires_on": n.expires_on.isoformat() if n.expires_on else None})
+        return {"business_date": today.isoformat(), "slides": self.slides(s), "items": items}, pictures
+
+
 def handlers(q: "QueueService") -> dict[str, Callable[..., Outcome]]:
     rules = NewsRules(q)
     q.read_only.update({"news_list", "news_public"})
@@ -138,4 +265,5 @@ def handlers(q: "QueueService") -> dict[str, Callable[..., Outcome]]:
     return rules.handlers()
 
 
-__all__ = ["handlers", "NewsRules", "KINDS"]
+__all__ = ["handlers", "NewsRules", "KINDS", "picture_folder", "variant", "plain_text", "PICTURE_NAME",
+           "DEVICE_PICTURE_BYTES"]

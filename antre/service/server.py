@@ -61,6 +61,8 @@ PER_ADDRESS = frozenset({"letter_status", "complaint_status"})
 #: Unknown codes per browser address in CHECKIN_WINDOW: more than a kiosk's, as many residents can share one
 #: address (a mobile operator's NAT); a typo never counts (the check digit is checked first).
 ADDRESS_MISSES = 20
+#: Commands after which the devices' announcements are worked out again (antre/service/news_link.py).
+NEWS_COMMANDS = {"news_save", "news_withdraw", "news_slides"}
 BATCH_MAX = 64   # commands applied in one transaction at most (group commit under bursts)
 _STOP = object()
 _PUBLISH_STATE = object()
@@ -108,6 +110,12 @@ class QueueServer:
         self.link.subscribe(self.topics.district_resend, lambda topic, payload: self._jobs.put(("resend", payload)))
         self.link.on_connect(lambda: self._jobs.put(("resend", None)))
         self.link.on_connect(self._tell_legacy_devices)
+        # Village information on the TV and the kiosk: the retained news document and pictures.
+        from antre.service.news_link import NewsPublisher
+        self.news = NewsPublisher(self.queue, self.link, self.topics)
+        self.link.subscribe(self.topics.news_pictures,
+                            lambda topic, payload: self._jobs.put(("news_picture", topic, payload)))
+        self.link.on_connect(lambda: self._jobs.put(("news", True)))
         self._jobs: queue.Queue[Any] = queue.Queue()
         self._writer = threading.Thread(target=self._run, name="antre-writer", daemon=True)
         self._notify = notify or (lambda *_: None)
@@ -226,6 +234,7 @@ class QueueServer:
                     except queue.Empty:
                         break
                 messages, local, resends = [], [], []
+                news_due = news_force = False
                 for j in jobs:
                     if j is _PUBLISH_STATE:
                         dirty = True
@@ -239,8 +248,14 @@ class QueueServer:
                         resends.append(j[1])
                     elif j[0] == "local":
                         local.append(j)
+                    elif j[0] == "news":
+                        news_due = news_force = True
+                    elif j[0] == "news_picture":
+                        self.news.saw_picture(j[1], j[2])
+                        news_due = True
                     else:
                         messages.append(j)
+                        news_due |= j[0].rsplit("/", 1)[-1] in NEWS_COMMANDS
                 if local:
                     dirty |= self._handle_local(local)
                 if messages:
@@ -255,11 +270,14 @@ class QueueServer:
                     self._check_storage()
                     if self.storage.state != READ_ONLY:
                         dirty |= self.queue.tick()
+                    news_due = True   # a new business day: items appear or expire
                     self._notify("WATCHDOG=1")
                 if (dirty or self.queue.seq != self._published) and self._jobs.empty() \
                         and self.storage.state != READ_ONLY:
                     self._publish_state()
                     dirty = False
+                if news_due and self.storage.state != READ_ONLY:
+                    self._news(news_force)
                 # After the state: the office's own devices first, the district after them.
                 self._district(resends)
                 self._report_health()
@@ -273,6 +291,12 @@ class QueueServer:
                 log.error("%s", exc.message)
             except Exception:
                 log.exception("unexpected error in the writer")
+
+    def _news(self, force: bool) -> None:
+        try:
+            self.news.publish(force)
+        except Exception:  # noqa: BLE001 - announcements never stop the queue
+            log.exception("news for the devices: could not publish; tried again at the next tick")
 
     def _district(self, resends: list[bytes | None]) -> None:
         """New district rows out (also those of the tick), requested ones again, the head now and then."""

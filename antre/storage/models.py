@@ -458,6 +458,9 @@ class NewsItem(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    picture: Mapped[str | None] = mapped_column(String(80), nullable=True)   # <sha256>.jpg in [news] picture_dir
+
+
 class DistrictEvent(Base):
     """The district outbox: what the district's hub gets from this office, append-only, numbered without gaps.
 

@@ -1,0 +1,161 @@
+"""News pictures and the devices' copy of the village's announcements.
+
+In process (a real SQLite file, a manual clock): a picture name must be one the website wrote with its devices'
+copy beside it; what the TV and the kiosk get (:meth:`NewsRules.devices`) is published, not expired, not
+withdrawn, plain text cut short, a picture that fits one MQTT message; on a doubted clock the open day is held,
+so nothing expires. Over a real mosquitto and ``antre serve``: the retained ``{base}/news`` document and
+``{base}/news/picture/{id}`` JPEG appear, and a withdrawn item and its picture vanish from the broker.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import threading
+from datetime import datetime, timezone
+
+from PIL import Image
+
+from antre.rules.news import DEVICE_PICTURE_BYTES, picture_folder, plain_text, variant
+from antre_web.photos import PhotoRefused, clean_photo, fit_jpeg, store_photo
+from tests.support import wait_for
+from tests.test_letters import rules_office, sign_in_staff
+
+
+def photo_bytes(size=(2400, 1600), color=(30, 120, 200)) -> bytes:
+    im = Image.new("RGB", size, color)
+    for x in range(0, size[0], 40):        # some detail, so the JPEG is not trivially small
+        im.paste((255, (x * 7) % 255, 40), (x, 0, x + 8, size[1]))
+    out = io.BytesIO()
+    im.save(out, "JPEG", quality=95)
+    return out.getvalue()
+
+
+def write_picture(folder, raw: bytes) -> str:
+    """What the website does (web/news.py): the cleaned picture and its two smaller copies."""
+    cleaned = clean_photo(raw, 25 * 2**20)
+    name = hashlib.sha256(cleaned).hexdigest() + ".jpg"
+    store_photo(folder, fit_jpeg(cleaned, 480, 40_000), variant(name, "s"))
+    store_photo(folder, fit_jpeg(cleaned, 800, DEVICE_PICTURE_BYTES), variant(name, "tv"))
+    assert store_photo(folder, cleaned) == name
+    return name
+
+
+def test_copies_fit_their_limits_and_not_images_are_refused():
+    cleaned = clean_photo(photo_bytes((4000, 3000)), 25 * 2**20)
+    small, device = fit_jpeg(cleaned, 480, 40_000), fit_jpeg(cleaned, 800, DEVICE_PICTURE_BYTES)
+    assert len(small) <= 40_000 and max(Image.open(io.BytesIO(small)).size) <= 480
+    assert len(device) <= DEVICE_PICTURE_BYTES and max(Image.open(io.BytesIO(device)).size) <= 800
+    noise = Image.frombytes("RGB", (1280, 1280), bytes(hashlib.sha256(str(i).encode()).digest()[0]
+                                                        for i in range(1280 * 1280 * 3)))
+    out = io.BytesIO()
+    noise.save(out, "JPEG", quality=100)
+    assert len(fit_jpeg(clean_photo(out.getvalue(), 25 * 2**20), 800, DEVICE_PICTURE_BYTES)) <= DEVICE_PICTURE_BYTES
+    for junk in (b"<svg onload=alert(1)>", b"GIF89a" + b"\0" * 100, b"%PDF-1.4 hello", b""):
+        try:
+            clean_photo(junk, 2**20)
+        except PhotoRefused as e:
+            assert e.reason == "not_image"
+        else:
+            raise AssertionError(f"{junk[:10]!r} accepted as a picture")
+
+
+def test_pictures_plain_text_expiry_and_a_doubted_clock(tmp_path):
+    q, clock, run, error, st = rules_office(tmp_path, f'[news]\npicture_dir = "{tmp_path}/pics"\n')   # Monday 09.00 WIB
+    folder = picture_folder(q.cfg)
+    assert folder == tmp_path / "pics"
+    item = dict(kind="pengumuman", title="Posyandu balita", body="Rabu **pukul 08.00** di [balai desa](https://x.id).\n\n"
+                "- bawa buku KIA\n- gratis", publish_on="2026-12-07", expires_on="2026-12-08", **st["kasi"])
+    assert error("news_save", **item, picture="../../etc/passwd") == "invalid_picture"
+    assert error("news_save", **item, picture="a" * 64 + ".jpg") == "invalid_picture"   # not written by the website
+    name = write_picture(folder, photo_bytes())
+    a = run("news_save", **item, picture=name)
+    assert a["picture"] == name
+    huge = run("news_save", kind="berita", title="J" * 120, body="kata " * 799, publish_on="2026-12-07", **st["kasi"])
+    rules = q.plugins["news"]
+    with q.sessions() as s:
+        doc, pictures = rules.devices(s, clock.now())
+    assert [i["id"] for i in doc["items"]] == [huge["id"], a["id"]]
+    shown = doc["items"][1]
+    assert shown["text"] == "Rabu pukul 08.00 di balai desa.\n• bawa buku KIA\n• gratis"
+    assert shown["picture"] == hashlib.sha256(pictures[a["id"]]).hexdigest()[:16]
+    assert len(pictures[a["id"]]) <= DEVICE_PICTURE_BYTES and huge["id"] not in pictures
+    assert len(doc["items"][0]["text"]) <= 600 and doc["items"][0]["text"].endswith("…")
+    assert doc["slides"] == {"on": True, "seconds": 12}
+    assert len(json.dumps(doc).encode()) < 60_000
+    # The kasi's setting for the slides (audited), refused out of range and for other roles.
+    assert error("news_slides", seconds=3, **st["kasi"]) == "invalid_argument"
+    assert error("news_slides", on=False, **st["petugas"]) == "forbidden"
+    assert run("news_slides", on=False, seconds=20, **st["kasi"]) == {"on": False, "seconds": 20}
+    # The picture removed ("") and put back; absent keeps it.
+    edit = {k: v for k, v in item.items()} | {"item": a["id"]}
+    assert run("news_save", **edit)["picture"] == name
+    assert run("news_save", **edit, picture="")["picture"] is None
+    assert run("news_save", **edit, picture=name)["picture"] == name
+
+    # Wednesday on a clock that jumped: the open day (Monday) is held, nothing expires.
+    q.tick()
+    q.clock_doubt = lambda: "the clock jumped"
+    clock.set(datetime(2026, 12, 9, 2, 0, tzinfo=timezone.utc))
+    q.tick()
+    assert q.clock_warning
+    with q.sessions() as s:
+        doc, _ = rules.devices(s, clock.now())
+    assert doc["business_date"] == "2026-12-07" and a["id"] in [i["id"] for i in doc["items"]]
+    q.clock_doubt = lambda: None           # the clock is believed again: Wednesday, the item expired
+    q.tick()
+    with q.sessions() as s:
+        doc, pictures = rules.devices(s, clock.now())
+    assert doc["business_date"] == "2026-12-09" and [i["id"] for i in doc["items"]] == [huge["id"]] and not pictures
+
+
+def test_the_broker_holds_news_and_pictures_and_forgets_withdrawn_ones(tmp_path, broker):
+    from tests.conftest import start_office
+    office = start_office(tmp_path, broker)
+    try:
+        watcher = office.new_client()
+        news, pictures, lock = [], {}, threading.Lock()
+
+        def got_news(topic, payload):
+            with lock:
+                news.append(json.loads(payload) if payload else None)
+
+        def got_picture(topic, payload):
+            with lock:
+                pictures[int(topic.rsplit("/", 1)[1])] = payload
+
+        watcher.link.subscribe(watcher.topics.news, got_news)
+        watcher.link.subscribe(watcher.topics.news_pictures, got_picture)
+        st = sign_in_staff(office.client.ok)
+        today = office.client.wait_state(lambda s: True)["business_date"]
+        name = write_picture(tmp_path / "news-pictures", photo_bytes())
+        a = office.client.ok("news_save", kind="pengumuman", title="Kerja bakti", body="Minggu pagi.", publish_on=today,
+                             picture=name, **st["kasi"])
+        wait_for(lambda: news and news[-1] and [i["id"] for i in news[-1]["items"]] == [a["id"]],
+                 what="the news document with the item")
+        wait_for(lambda: pictures.get(a["id"]), what="the item's picture")
+        digest = news[-1]["items"][0]["picture"]
+        assert hashlib.sha256(pictures[a["id"]]).hexdigest()[:16] == digest and pictures[a["id"]][:2] == b"\xff\xd8"
+        assert news[-1]["protocol"] == "2" and news[-1]["slides"]["on"] is True
+        # A device that starts later gets both from the broker at once (retained).
+        late = office.new_client()
+        got = {}
+        late.link.subscribe(late.topics.news_picture(a["id"]), lambda t, p: got.setdefault("picture", p))
+        late.link.subscribe(late.topics.news, lambda t, p: got.setdefault("news", json.loads(p)))
+        wait_for(lambda: "picture" in got and "news" in got, what="the retained news and picture")
+        late.stop()
+        office.client.ok("news_withdraw", item=a["id"], **st["kasi"])
+        wait_for(lambda: news[-1] and news[-1]["items"] == [], what="the withdrawn item gone from the document")
+        wait_for(lambda: pictures.get(a["id"]) == b"", what="the withdrawn item's picture cleared")
+        again = office.new_client()
+        seen = []
+        again.link.subscribe(again.topics.news_pictures, lambda t, p: seen.append(t))
+        again.link.subscribe(again.topics.news, lambda t, p: seen.append(t))
+        wait_for(lambda: again.topics.news in seen, what="the retained news document")
+        assert again.topics.news_picture(a["id"]) not in seen    # the broker forgot the picture
+        again.stop()
+        watcher.stop()
+    finally:
+        office.client.stop()
+        office.service.stop()
