@@ -591,6 +591,60 @@ class ComplaintsConfig:
                                    doc="complaints one phone number may file by SMS (ADUAN) a day")
 
 
+def api_url(value: str) -> str | None:
+    if not re.fullmatch(r"https?://[^\s/]+(/[^\s]*)?", value) or value.endswith("/"):
+        return "must be an address such as 'https://api.telegram.org' (no '/' at the end)"
+    return None
+
+
+def bot_name(value: str) -> str | None:
+    if value and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", value):
+        return "must be the bot's user name without '@' (5-32 letters, digits or '_'), e.g. 'KantorSukamajuBot'"
+    return None
+
+
+def wa_number(value: str) -> str | None:
+    if value and not re.fullmatch(r"[1-9]\d{7,14}", value):
+        return ("must be the number in international form with digits only, no '+' or '0' first "
+                "(e.g. '6281234567890')")
+    return None
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    """The Telegram bot channel (docs/channels.md): optional, off by default, needs internet."""
+    enabled: bool = checked(False, doc="send notifications and answers through a Telegram bot")
+    token: str = checked("", secret=True, doc="the bot's token from @BotFather ('123456:ABC-...')")
+    bot_name: str = checked("", check=bot_name, doc="the bot's user name (without '@'), for t.me links")
+    api_base: str = checked("https://api.telegram.org", check=api_url, doc="the Bot API's address")
+    poll_seconds: int = checked(25, check=in_range(0, 50), doc="long-polling timeout of getUpdates (seconds)")
+    daily_budget: int = checked(2000, check=in_range(0, 100000), doc="messages the office sends a day at most")
+    chat_daily_limit: int = checked(20, check=in_range(1, 1000), doc="messages to one chat a day at most")
+
+
+@dataclass(frozen=True)
+class WhatsAppConfig:
+    """The WhatsApp Cloud API channel (docs/channels.md): optional, off by default, needs internet, a
+    WhatsApp Business account and a public HTTPS address for its webhook."""
+    enabled: bool = checked(False, doc="send notifications and answers through the WhatsApp Cloud API")
+    token: str = checked("", secret=True, doc="the access token (a system user's) sent as 'Bearer'")
+    phone_number_id: str = checked("", check=lambda v: None if not v or v.isdigit() else "must be digits only",
+                                   doc="the business phone number's ID (not the number itself)")
+    api_base: str = checked("https://graph.facebook.com", check=api_url, doc="the Graph API's address")
+    api_version: str = checked("v21.0", check=lambda v: None if re.fullmatch(r"v\d+\.\d+", v)
+                               else "must look like 'v21.0'", doc="the Graph API version in the path")
+    app_secret: str = checked("", secret=True, doc="the app secret: checks X-Hub-Signature-256 of the webhook")
+    verify_token: str = checked("", secret=True, doc="the webhook's verify token (chosen by you, typed into "
+                                                     "the app's webhook settings)")
+    listen: str = checked("127.0.0.1:8091", check=lambda v: None if re.fullmatch(r"[^\s:]+:\d{1,5}", v)
+                          else "must be 'host:port'", doc="where the webhook listens (behind an HTTPS proxy)")
+    template: str = checked("", doc="an approved template's name, sent when the 24-hour window is closed; "
+                                    "empty: such messages are not sent")
+    template_language: str = checked("id", doc="the template's language code")
+    daily_budget: int = checked(1000, check=in_range(0, 100000), doc="messages the office sends a day at most")
+    number_daily_limit: int = checked(10, check=in_range(1, 1000), doc="messages to one number a day at most")
+
+
 @dataclass(frozen=True)
 class NewsConfig:
     """Village information (antre/rules/news.py): pictures, and the TV's slides between calls (docs/display.md)."""
@@ -622,6 +676,13 @@ class NotifyConfig:
     max_attempts: int = checked(5, check=in_range(1, 20), doc="hand-offs of one message before it is failed")
     retry_seconds: float = checked(60.0, check=in_range(0.1, 86400.0),
                                    doc="wait before the first retry (seconds); doubled after each failure")
+    request_timeout: float = checked(20.0, check=in_range(1.0, 120.0),
+                                     doc="an internet channel's HTTP request waits this long (seconds)")
+    whatsapp_number: str = checked("", check=wa_number,
+                                   doc="the office's WhatsApp number for click-to-chat links (wa.me) on the "
+                                       "portal and the ticket, answered by a person; empty: no link")
+    telegram: TelegramConfig = field(default_factory=TelegramConfig)
+    whatsapp: WhatsAppConfig = field(default_factory=WhatsAppConfig)
     faq: list[FaqEntry] = field(default_factory=list)
 
 
@@ -878,6 +939,20 @@ def _cross_check(cfg: Config) -> None:
     for table in tables():
         for check in table.checks:
             check(cfg)
+    _check_channels(cfg)
+
+
+def _check_channels(cfg: Config) -> None:
+    """An internet channel switched on needs what it cannot work without, said in plain words."""
+    src, tg, wa = cfg.source, cfg.notify.telegram, cfg.notify.whatsapp
+    if tg.enabled and not re.fullmatch(r"\d+:[A-Za-z0-9_-]{20,}", tg.token):
+        raise ConfigError(f"{src}: [notify.telegram] enabled = true needs 'token', the bot's token from "
+                          "@BotFather (it looks like '123456789:AAH...'; docs/channels.md)")
+    if wa.enabled:
+        missing = [k for k in ("token", "phone_number_id", "app_secret", "verify_token") if not getattr(wa, k)]
+        if missing:
+            raise ConfigError(f"{src}: [notify.whatsapp] enabled = true needs {', '.join(missing)} (from the "
+                              "app's WhatsApp settings in Meta's developer dashboard; docs/channels.md)")
 
 
 def _check_letters(cfg: Config) -> None:

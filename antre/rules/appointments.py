@@ -44,6 +44,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: Tickets taken from home: on the website, or by a message (``ANTRE KTP`` by SMS or WhatsApp, taken by the
+#: notify plug-in, which no device can claim: the MQTT protocol's channels are kiosk, web, counter, admin).
+#: Each keeps its own channel (reports count them apart); all follow the web's rules and share its quota.
+REMOTE_CHANNELS = ("web", "sms", "whatsapp")
+
 
 def iso(dt: datetime | None) -> str | None:
     return dt.astimezone(timezone.utc).isoformat(timespec="seconds") if dt else None
@@ -130,7 +135,8 @@ class WebRules:
     def web_used(self, s: "Session", svc: ServiceConfig, day: date) -> int:
         """Tickets from the web and (kept or checked-in) bookings of ``svc`` on ``day``."""
         tickets = s.scalar(select(func.count()).select_from(Ticket).where(
-            Ticket.business_date == day, Ticket.issued_service_code == svc.code, Ticket.channel == "web")) or 0
+            Ticket.business_date == day, Ticket.issued_service_code == svc.code,
+            Ticket.channel.in_(REMOTE_CHANNELS))) or 0
         bookings = s.scalar(select(func.count()).select_from(Booking).where(
             Booking.business_date == day, Booking.service_code == svc.code,
             Booking.state.in_((BOOKED, CHECKED_IN)))) or 0
@@ -150,7 +156,7 @@ class WebRules:
 
     def issue_ticket(self, s: "Session", now: datetime, service: str, priority: str | None = None,
                      channel: str = "kiosk", name: str | None = None, phone: str | None = None) -> "Outcome":
-        if channel != "web":
+        if channel not in REMOTE_CHANNELS:
             if name is not None or phone is not None:
                 raise CommandError("invalid_argument", "'name' and 'phone' are only for channel 'web'")
             outcome = self._base_issue(s, now, service=service, priority=priority, channel=channel)
@@ -169,7 +175,7 @@ class WebRules:
         if self._phone_count(s, today, phone) >= self.web.phone_daily_limit:
             raise Conflict("phone_limit_reached", f"this phone number already has {self.web.phone_daily_limit} "
                                                   f"remote ticket(s) today")
-        outcome = self._base_issue(s, now, service=service, priority=None, channel="web")
+        outcome = self._base_issue(s, now, service=service, priority=None, channel=channel)
         t = s.scalars(select(Ticket).where(Ticket.business_date == today,
                                            Ticket.number == outcome.result["number"])).one()
         s.add(RemoteContact(ticket_id=t.id, business_date=today, name=name, phone=phone, created_at=now))

@@ -294,9 +294,11 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)
     kind: Mapped[str] = mapped_column(String(24))           # created, near, called, no_show, reminder_day, ...
-    channel: Mapped[str] = mapped_column(String(16))        # sms
-    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)   # wiped after retention
-    phone_key: Mapped[str] = mapped_column(String(16))       # keyed hash of the number: budgets, opt-out
+    channel: Mapped[str] = mapped_column(String(16))        # sms, telegram, whatsapp
+    # The address on that channel: a phone number (sms), a chat id (telegram), a WhatsApp id (whatsapp,
+    # international digits). Wiped after retention.
+    phone: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    phone_key: Mapped[str] = mapped_column(String(16))       # keyed hash of channel+address: budgets, opt-out
     body: Mapped[str] = mapped_column(Text)
     parts: Mapped[int] = mapped_column(Integer, default=1)   # SMS parts: what it costs
     business_date: Mapped[date] = mapped_column(Date)
@@ -308,6 +310,38 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     handed_off_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # What the channel later reported about it (delivery reports): delivered, read, failed; None: nothing yet.
+    delivery: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    delivery_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ChatLink(Base):
+    """A chat (Telegram) or WhatsApp number that asked to follow one item: ``item`` is the prefix of the
+    item's outbox keys (``t42`` a ticket, ``b7`` a booking, ``letter3``, ``complaint5``). Linked with the
+    item's link code (antre/rules/notify.py), so nobody follows someone else's item by guessing."""
+
+    __tablename__ = "chat_links"
+    __table_args__ = (UniqueConstraint("channel", "address", "item", name="uq_chat_link"),
+                      Index("ix_chat_link_item", "item"), Index("ix_chat_link_day", "business_date"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(20))
+    item: Mapped[str] = mapped_column(String(24))
+    business_date: Mapped[date] = mapped_column(Date)        # wiped retention_days after it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChatContact(Base):
+    """When an address last wrote to the office on an internet channel: WhatsApp allows free-form text only
+    within 24 hours of it (the customer-service window); after that only an approved template."""
+
+    __tablename__ = "chat_contacts"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    address: Mapped[str] = mapped_column(String(20), primary_key=True)
+    last_inbound_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    business_date: Mapped[date] = mapped_column(Date)
 
 
 class NotifySubscription(Base):
