@@ -1,16 +1,16 @@
 """Internet channels of the outbox (Telegram, WhatsApp): delivery reports, chats following an item, and when
 an address last wrote (WhatsApp's 24-hour window). antre/rules/notify.py, docs/channels.md.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 """
 import sqlalchemy as sa
 from alembic import op
 
 from antre.storage.models import UTCDateTime
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
