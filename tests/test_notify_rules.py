@@ -109,6 +109,43 @@ def test_giliran_anda_sebentar_lagi_when_n_or_fewer_are_ahead_once(tmp_path):
     assert [r[1] for r in office.outbox()] == ["created", "near", "called"]
 
 
+def test_near_counts_each_subscribers_place_in_its_own_queue_with_one_query(tmp_path):
+    """Priority first, then arrival, per service: who gets "sebentar lagi" is who has near_ahead or fewer
+    before it by WebRules._ahead (the ticket page's count); found with one query per command, not one per
+    subscriber."""
+    from sqlalchemy import event, select
+
+    from antre.storage.models import Ticket
+    office = Office(tmp_path, near_ahead=2)
+    engine = office.q.sessions.kw["bind"]
+    phones = iter(f"08123456{i:04d}" for i in range(100))
+    near_at_creation = set()
+    for service in ("adminduk", "surat") * 4:
+        r = office.run("issue_ticket", service=service, channel="web", name="Siti", phone=next(phones), notify=True)
+        if r["ahead"] <= 2:
+            near_at_creation.add(int(office.outbox()[-1][0][1:].split(":")[0]))   # from its 'created' key
+        office.run("issue_ticket", service=service)
+    office.run("issue_ticket", service="surat", priority="lansia")            # ahead of every surat ticket
+    seen: list[str] = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda conn, cur, sql, params, ctx, many: seen.append(sql))
+    office.run("call_next", counter="loket-1")
+    selects = [q for q in seen if q.lstrip().upper().startswith("SELECT")]
+    assert len([q for q in selects if "notify_subscriptions" in q]) == 2   # _subscription_of, _near ...
+    assert len(selects) <= 4, selects    # ... (and the request log): not one more per subscriber
+    for _ in range(3):
+        office.run("call_next", counter="loket-1")
+    office.run("skip", counter="loket-1")
+    with office.q.sessions() as s:
+        web = office.q.plugins["notify"].web
+        waiting = s.scalars(select(Ticket).where(Ticket.channel == "web", Ticket.state == "waiting")).all()
+        ahead = {t.id: web._ahead(s, t) for t in waiting}
+    told = {int(key[1:].split(":")[0]) for key, *_ in office.outbox("kind = 'near'")}
+    assert told   # some were told on the way ...
+    assert {i for i, n in ahead.items() if n <= 2} - near_at_creation <= told   # ... every one near now ...
+    assert not {i for i, n in ahead.items() if n > 2} & told                     # ... and nobody still far
+
+
 def test_stop_ends_notifications_mulai_starts_them_and_replies_still_go(office):
     p = "081234567890"
     office.sms(p, "antre ktp")

@@ -36,8 +36,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import aliased
 
 from antre.errors import CommandError
 from antre.rules import keywords
@@ -456,23 +457,36 @@ class NotifyRules:
     def _near(self, s: "Session", now: datetime) -> None:
         """'Giliran Anda sebentar lagi' to each subscribed waiting ticket with few enough people ahead."""
         today = self.q.business_date(now)
-        rows = s.execute(select(NotifySubscription, Ticket).join(Ticket, Ticket.id == NotifySubscription.ticket_id)
+        # One query (it runs after every call, skip, transfer and completion): each subscribed waiting ticket
+        # with the count of those before it (the queue's order: priority, then arrival; as WebRules._ahead).
+        other = aliased(Ticket)
+        ahead_of = (select(func.count()).select_from(other).where(
+            other.business_date == Ticket.business_date, other.state == WAITING,
+            other.service_code == Ticket.service_code, other.id != Ticket.id,
+            or_(other.priority > Ticket.priority,
+                and_(other.priority == Ticket.priority,
+                     or_(other.issued_at < Ticket.issued_at,
+                         and_(other.issued_at == Ticket.issued_at, other.id < Ticket.id)))))
+            .correlate(Ticket).scalar_subquery())
+        rows = s.execute(select(NotifySubscription, Ticket, ahead_of)
+                         .join(Ticket, Ticket.id == NotifySubscription.ticket_id)
                          .where(NotifySubscription.business_date == today, NotifySubscription.near_done == 0,
-                                Ticket.state == WAITING)).all()
-        todo = [(sub, t) for sub, t in rows]
+                                Ticket.state == WAITING, ahead_of <= self.n.near_ahead)).all()
+        todo = [(sub, t, ahead) for sub, t, ahead in rows]
         if any(self.channel_on(c) for c in INTERNET):
             # Tickets only chats follow (taken at the kiosk, followed from the status page): the message's key
             # makes it once however often the queue moves (notify returns the row already written).
-            subscribed = {t.id for _, t in todo}
+            subscribed = set(s.scalars(   # (an SMS subscriber not yet told: its own row above, when near)
+                select(NotifySubscription.ticket_id).join(Ticket, Ticket.id == NotifySubscription.ticket_id)
+                .where(NotifySubscription.business_date == today, NotifySubscription.near_done == 0,
+                       Ticket.state == WAITING)).all())
             ids = {int(i[1:]) for i in s.scalars(select(ChatLink.item).where(
                 ChatLink.item.like("t%"), ChatLink.business_date >= today)).all()} - subscribed
             if ids:
-                todo += [(None, t) for t in s.scalars(select(Ticket).where(
-                    Ticket.id.in_(ids), Ticket.state == WAITING, Ticket.business_date == today)).all()]
-        for sub, t in todo:
-            ahead = self.web._ahead(s, t)
-            if ahead > self.n.near_ahead:
-                continue
+                todo += [(None, t, ahead) for t, ahead in s.execute(select(Ticket, ahead_of).where(
+                    Ticket.id.in_(ids), Ticket.state == WAITING, Ticket.business_date == today,
+                    ahead_of <= self.n.near_ahead)).all()]
+        for sub, t, ahead in todo:
             if sub is not None:
                 sub.near_done = 1
             people = "tidak ada lagi orang" if ahead == 0 else f"tinggal {ahead} orang"
