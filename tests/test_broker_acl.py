@@ -77,15 +77,17 @@ LETTER_CMDS = ["letter_request", "letter_status", "letter_cancel", "letter_picku
 PORTAL_CMDS = ["complaint_submit", "complaint_status", "complaint_add", "complaint_rate", "complaint_list",
                "complaint_get", "complaint_set_status", "complaint_reply", "complaint_note", "complaint_assign",
                "complaint_merge", "complaint_summary", "news_save", "news_withdraw", "news_list", "news_public"]
+#: "Semua urusan saya" (antre/rules/my_items.py): the website's login only.
+ITEMS_CMDS = ["items_code", "items_confirm", "items_list", "items_logout"]
 STAFF_CMDS = ["staff_login", "staff_logout", "staff_passwd", "staff_setup", "staff_add", "staff_update", "staff_audit",
               "office_set", "office_settings"]
 # The website: residents' commands, the staff console's, and the console's virtual counter (the service
 # accepts a counter command from the web only with a signed-in person's session).
 WEB_CMDS = ["issue_ticket", "book", "cancel_booking", "ticket_status", "booking_status", "booking_slots", "web_info", "set_web", "ask"] \
-    + STAFF_CMDS + COUNTER_CMDS + [c for c in LETTER_CMDS if c != "letter_pickup"] + PORTAL_CMDS
+    + STAFF_CMDS + COUNTER_CMDS + [c for c in LETTER_CMDS if c != "letter_pickup"] + PORTAL_CMDS + ITEMS_CMDS
 # Every command of docs/protocol.md.
 ALL_CMDS = ["issue_ticket", "check_in", "rate", "book", "cancel_booking", "ticket_status", "booking_status", "booking_slots",
-            "web_info", "set_web", "ask"] + COUNTER_CMDS + STAFF_CMDS + LETTER_CMDS + PORTAL_CMDS
+            "web_info", "set_web", "ask"] + COUNTER_CMDS + STAFF_CMDS + LETTER_CMDS + PORTAL_CMDS + ITEMS_CMDS
 
 
 # --------------------------------------------------------------------------
@@ -525,6 +527,7 @@ def test_acl_text_is_a_pure_function_of_the_devices():
           if c.startswith("letter_") and c != "letter_pickup"),
     ] + [f"topic write antre/v2/+/cmd/web/web-1/{c}" for c in STAFF_CMDS + COUNTER_CMDS] + [
         f"topic write antre/v2/+/cmd/web/web-1/{c}" for c in protocol.COMMANDS if c.startswith(("complaint_", "news_"))] + [
+        f"topic write antre/v2/+/cmd/web/web-1/{c}" for c in ITEMS_CMDS] + [
         "topic read antre/v2/+/reply/web-1",
         "topic read antre/v2/+/state",
         "topic read antre/v2/+/event/letter_status",

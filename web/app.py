@@ -39,7 +39,7 @@ from antre.config import Config
 from antre.link.mqtt import Reply
 from antre.link.protocol import normalize_name, normalize_phone
 
-from . import complaints, complaints_console, complaints_texts, faq, follow, news, portal, letters, letters_console, notify_console, residents, texts
+from . import complaints, complaints_console, complaints_texts, faq, follow, my_items, news, portal, letters, letters_console, notify_console, residents, texts
 from .bridge import PING, TERMINAL, Bridge
 from .console import ConsoleAuth, RoleRefused, SignInRequired, console_command
 from .console import office as console_office
@@ -686,6 +686,7 @@ def create_app(cfg: Config, bridge: Bridge | None = None) -> Starlette:
         Route("/janji", w.janji, methods=["GET", "POST"]),
         Route("/janji/batal", functools.partial(residents.cancel, w), methods=["GET", "POST"]),
         *follow.routes(w),   # /cek for any code and a booking's page (web/follow.py)
+        *my_items.routes(w),   # "Semua urusan saya" after an SMS code (web/my_items.py)
         Route("/status/{date}/{number}", w.status),
         Route("/status/{date}/{number}/events", w.status_events),
         Route("/bahasa/{lang}", w.language),

@@ -328,6 +328,13 @@ COMMANDS: dict[str, dict[str, Arg]] = {
     "complaint_merge": {"complaint": Arg(lambda n, v: _positive(n, v)), "into": Arg(lambda n, v: _positive(n, v)),
                         **_COMPLAINT_STAFF},
     "complaint_summary": {"month": Arg(_string(re.compile(r"\d{4}-\d{2}"), "a month YYYY-MM", 7)), **_COMPLAINT_STAFF},
+    # "Semua urusan saya" (antre/rules/my_items.py): a phone number confirmed by an SMS code, then its open items.
+    "items_code": {"phone": Arg(lambda n, v: _phone(n, v)), "address": Arg(_address, False)},
+    "items_confirm": {"phone": Arg(lambda n, v: _phone(n, v)),
+                      "code": Arg(_string(re.compile(r"\d{6}"), "the 6-digit code from the SMS", 6)),
+                      "session": Arg(_token), "address": Arg(_address, False)},
+    "items_list": {"session": Arg(_token)},
+    "items_logout": {"session": Arg(_token)},
     # Village information (antre/rules/news.py): written by the kasi, read by anyone through the website.
     "news_save": {"session": Arg(_token), "kind": Arg(_choice(("pengumuman", "berita"))),
                   "title": Arg(lambda n, v: _long_text(n, v, 120)), "body": Arg(lambda n, v: _long_text(n, v, 4000)),
@@ -565,6 +572,8 @@ COUNTER_COMMANDS = ("call_next", "recall", "skip", "complete", "transfer", "paus
 STAFF_COMMANDS = ("staff_login", "staff_logout", "staff_passwd", "staff_setup", "staff_add", "staff_update",
                   "staff_audit", "office_set", "office_settings")
 PORTAL_COMMANDS = tuple(c for c in COMMANDS if c.startswith(("complaint_", "news_")))
+#: "Semua urusan saya": the website's login only (and admin).
+ITEMS_COMMANDS = tuple(c for c in COMMANDS if c.startswith("items_"))
 #: The commands each sending role may give. The broker's ACL grants exactly these topics
 #: (antre/ops/broker.py), and the service checks them again with the arguments (:func:`authorize`).
 ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
@@ -576,7 +585,7 @@ ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
     # the console's virtual counter (counter commands with a person's session only).
     "web": ("issue_ticket", "book", "cancel_booking", "ticket_status", "booking_status", "booking_slots", "web_info", "set_web", "ask",
             *(c for c in COMMANDS if c.startswith("letter_") and c != "letter_pickup"))
-           + STAFF_COMMANDS + COUNTER_COMMANDS + PORTAL_COMMANDS,
+           + STAFF_COMMANDS + COUNTER_COMMANDS + PORTAL_COMMANDS + ITEMS_COMMANDS,
     # Staff tools and the operator: everything (an admin login may also write any topic).
     "admin": tuple(COMMANDS),
 }

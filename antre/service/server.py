@@ -32,7 +32,7 @@ from antre.link.protocol import (
     Freshness, Request, Topics, authorize, encode, error_reply, ok_reply, parse_request, peek_request_id,
     read_presence, status_payload,
 )
-from antre.rules import appointments, complaints, district, letters, news, notify, office, staff
+from antre.rules import appointments, complaints, district, letters, my_items, news, notify, office, staff
 from antre.rules.queue import QueueService
 from antre.storage import FULL, LOW, READ_ONLY, StorageWatch, check_writable, open_database
 from antre.clock import ClockWatch
@@ -41,6 +41,7 @@ log = logging.getLogger("antre.service")
 
 #: The rule plug-ins the service registers with its queue (each adds commands: see QueueService.register).
 PLUGINS = (appointments.handlers, letters.handlers, complaints.handlers, news.handlers, staff.handlers, office.handlers,
+           my_items.handlers,   # "Semua urusan saya" (uses notify's outbox once running)
            notify.handlers,   # notify wraps the web's commands: after them
            district.handlers)   # the district outbox: rows in each command's transaction
 

@@ -512,3 +512,36 @@ class DistrictEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     business_date: Mapped[date] = mapped_column(Date)
     data: Mapped[str] = mapped_column(Text)
+
+
+# "Semua urusan saya": a resident confirms a phone number with a code sent by SMS (antre/rules/my_items.py).
+# Neither table holds the number: only its keyed hash (the outbox's ``phone_key``).
+
+
+class PhoneCode(Base):
+    """A one-time code sent by SMS to confirm a phone number: its HMAC, never the code or the number."""
+
+    __tablename__ = "phone_codes"
+    __table_args__ = (Index("ix_phone_code_phone", "phone_key", "created_at"),
+                      Index("ix_phone_code_address", "address_key", "created_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    phone_key: Mapped[str] = mapped_column(String(16))
+    address_key: Mapped[str] = mapped_column(String(16))     # the browser's address, hashed alike
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)   # confirmed, or burnt
+
+
+class PhoneSession(Base):
+    """A confirmed number's short session: the SHA-256 of the browser's token and the number's keyed hash."""
+
+    __tablename__ = "phone_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    phone_key: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

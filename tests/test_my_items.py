@@ -1,0 +1,135 @@
+""""Semua urusan saya" as rules (antre/rules/my_items.py) on a real SQLite file with a manual clock: the code
+goes through the notify outbox (budgets, STOP), confirms once, expires, burns after wrong tries; the list shows
+only the confirmed number's open items (never an anonymous complaint's); no table holds the number; the same
+answer whether or not a number has anything."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import sqlite3
+import uuid
+
+import pytest
+
+from antre.errors import CommandError
+from antre.rules import my_items
+from tests.test_letters import domisili
+from tests.test_notify_rules import Office
+
+MINE, OTHER, STRANGER = "081234560001", "081234560002", "081234560003"
+
+
+@pytest.fixture
+def office(tmp_path):
+    return Office(tmp_path)
+
+
+def error(office, cmd, **args) -> str:
+    with pytest.raises(CommandError) as exc:
+        office.q.execute(cmd, uuid.uuid4().hex, args)
+    return exc.value.code
+
+
+def sent_code(office, phone: str) -> str:
+    rows = office.outbox(f"kind = 'login_code' and phone = '{phone}' and state != 'skipped'")
+    assert rows, office.outbox()
+    body = rows[-1][3]
+    return re.search(r"kode Anda (\d{6})", body)[1]
+
+
+def token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def items_of(office, session: str) -> list[dict]:
+    return office.run("items_list", session=session)["items"]
+
+
+def test_a_number_confirmed_by_sms_sees_its_own_open_items_only(office, tmp_path):
+    run = office.run
+    mine = run("issue_ticket", service="adminduk", channel="web", name="Siti Aminah", phone=MINE)
+    run("issue_ticket", service="adminduk", channel="web", name="Budi Santoso", phone=OTHER)
+    day = mine["business_date"]
+    slot = next(s["time"] for s in run("booking_slots", service="adminduk", date=day)["slots"] if s["free"] and not s["past"])
+    booking = run("book", service="adminduk", date=day, slot=slot, name="Siti Aminah", phone=MINE)
+    letter = run("letter_request", type="domisili", fields=domisili(), channel="web", phone=MINE)
+    complaint = run("complaint_submit", category="pengaduan", topic="pelayanan", text="Jalan rusak", name="Siti Aminah",
+                    phone=MINE, channel="web")
+    anonymous = run("complaint_submit", category="pengaduan", topic="pelayanan", text="Pungli", anonymous=True,
+                    phone=MINE, channel="web")
+    assert run("items_code", phone="+62 812-3456-0001", address="10.0.0.5") == {"sent": True, "minutes": 10}
+    code = sent_code(office, MINE)
+    # A wrong code is answered (and counted), the right one opens a session, and never twice (no replay).
+    session = token()
+    wrong = f"{(int(code) + 1) % 10 ** 6:06d}"
+    assert run("items_confirm", phone=MINE, code=wrong, session=session) == {"confirmed": False}
+    assert error(office, "items_list", session=session) == "not_signed_in"
+    assert run("items_confirm", phone=MINE, code=code, session=session)["confirmed"] is True
+    assert run("items_confirm", phone=MINE, code=code, session=token()) == {"confirmed": False}
+    got = {(i["kind"], i["code"]) for i in items_of(office, session)}
+    assert got == {("ticket", mine["number"]), ("booking", booking["code"]), ("letter", letter["code"]),
+                   ("complaint", complaint["code"])}
+    assert anonymous["code"] not in str(items_of(office, session))
+    # Someone else's number: nothing without its code, whatever they type.
+    other_session = token()
+    run("items_code", phone=OTHER, address="10.0.0.6")
+    theirs = sent_code(office, OTHER)
+    for guess in {"000000", "123456", code} - {theirs}:   # MINE's own code too
+        assert run("items_confirm", phone=OTHER, code=guess, session=other_session) == {"confirmed": False}
+    assert error(office, "items_list", session=other_session) == "not_signed_in"
+    # Sign out ends it; expiry ends it.
+    run("items_logout", session=session)
+    assert error(office, "items_list", session=session) == "not_signed_in"
+    # The tables hold no number: only keyed hashes.
+    with sqlite3.connect(tmp_path / "a.db") as db:
+        for table in ("phone_codes", "phone_sessions"):
+            dump = str(db.execute(f"select * from {table}").fetchall())
+            assert "0812" not in dump and "812345" not in dump and code not in dump and session not in dump
+
+
+def test_codes_expire_burn_and_are_limited_without_telling_anything(office):
+    run, clock = office.run, office.q.clock
+    # No items at all: the very same answer.
+    assert run("items_code", phone=STRANGER, address="10.0.0.9") == {"sent": True, "minutes": 10}
+    code = sent_code(office, STRANGER)
+    session = token()
+    clock.advance(minutes=my_items.CODE_MINUTES, seconds=1)
+    assert run("items_confirm", phone=STRANGER, code=code, session=session) == {"confirmed": False}   # expired
+    run("items_code", phone=STRANGER, address="10.0.0.9")
+    code = sent_code(office, STRANGER)
+    for _ in range(my_items.MAX_ATTEMPTS):
+        bad = f"{(int(code) + 7) % 10 ** 6:06d}"
+        assert run("items_confirm", phone=STRANGER, code=bad, session=session) == {"confirmed": False}
+    assert run("items_confirm", phone=STRANGER, code=code, session=session) == {"confirmed": False}   # burnt
+    # The number's hourly limit: the same answer, no SMS.
+    run("items_code", phone=STRANGER, address="10.0.0.10")
+    before = len(office.outbox("kind = 'login_code'"))
+    assert run("items_code", phone=STRANGER, address="10.0.0.11") == {"sent": True, "minutes": 10}
+    assert len(office.outbox("kind = 'login_code'")) == before
+    # One address asking for many numbers: refused after five an hour.
+    for i in range(my_items.PER_ADDRESS_HOUR):
+        run("items_code", phone=f"08123457{i:04d}", address="10.0.0.99")
+    assert error(office, "items_code", phone="081234579999", address="10.0.0.99") == "too_many_attempts"
+    clock.advance(hours=1, seconds=1)
+    assert run("items_code", phone="081234579999", address="10.0.0.99")["sent"]
+
+
+def test_an_opted_out_number_gets_no_code_and_the_answer_does_not_say_so(office):
+    office.sms(MINE, "STOP")
+    assert office.run("items_code", phone=MINE, address="10.0.0.5") == {"sent": True, "minutes": 10}
+    rows = office.outbox("kind = 'login_code'")
+    assert rows and rows[-1][4] == "skipped" and rows[-1][5] == "opted_out"
+
+
+def test_the_code_counts_in_the_sms_budget(tmp_path):
+    office = Office(tmp_path, number_daily_limit=1)
+    office.run("items_code", phone=MINE, address="10.0.0.5")
+    office.run("items_code", phone=MINE, address="10.0.0.5")
+    states = [r[4:6] for r in office.outbox("kind = 'login_code'")]
+    assert states[0][0] != "skipped" and states[1] == ("skipped", "number_budget")
+
+
+def test_without_sms_the_answer_says_so(tmp_path):
+    office = Office(tmp_path, sms=False)
+    assert error(office, "items_code", phone=MINE) == "sms_off"

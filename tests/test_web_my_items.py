@@ -1,0 +1,178 @@
+""""Semua urusan saya" end to end: the real ``antre web``, ``antre serve``, mosquitto and gammu-smsd (dummy phone
+driver) deliver the one-time code by SMS; Chromium at phone size (390 x 844) types the number and the code and
+sees the resident's open items, then signs out. Attacks: someone else's number (no items without its code),
+guessing codes (per address, then 429), a used code replayed, the cookie after signing out, code requests from
+one address for many numbers, hostile and huge input; the number never in MQTT events, the retained state or
+either log."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+
+from antre.rules.complaint_codes import format_complaint_code
+from antre_web.follow_texts import ft
+from tests.support import free_port, wait_for
+from tests.test_sms_gammu import GammuSmsd
+from tests.test_web import CHROMIUM, AddrClient, Http, WebProcess, office_toml, shot, start_noon_office
+
+pytestmark = pytest.mark.skipif(not (shutil.which("gammu-smsd") and shutil.which("gammu")),
+                                reason="needs gammu-smsd and gammu (scripts/bootstrap test installs them)")
+PHONE_SIZE = {"width": 390, "height": 844}
+MINE, OTHER = "081298760001", "081298760002"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, broker):
+    tmp = tmp_path_factory.mktemp("web-my-items")
+    smsd = GammuSmsd(tmp / "gammu").start()
+    port = free_port()
+    toml = office_toml(f'port = {port}\nhost = "127.0.0.1"\npublic_url = "http://127.0.0.1:{port}"') + (
+        f'\n[notify]\nsms = true\nspool = "{smsd.spool}"\npoll_seconds = 0.1\nretry_seconds = 0.5\n')
+    office = start_noon_office(tmp, broker, toml)
+    web = WebProcess(office.config_path, port, tmp / "web.log")
+    web.wait_ready()
+    office.web, office.port, office.smsd = web, port, smsd
+    office.shots = tmp / "shots"
+    office.shots.mkdir()
+    yield office
+    web.stop()
+    office.client.stop()
+    office.service.stop()
+    smsd.stop()
+
+
+def code_for(site, phone: str, count: int = 1) -> str:
+    """The code of the ``count``-th SMS sent to ``phone`` by the real daemon."""
+    intl = "+62" + phone[1:]
+    texts = wait_for(lambda: [t for t in site.smsd.sent_to(intl) if "kode Anda" in t][count - 1:] or None,
+                     what=f"code SMS number {count}")
+    return re.search(r"kode Anda (\d{6})", texts[0])[1]
+
+
+def test_a_resident_sees_all_open_items_after_the_sms_code(site):
+    from playwright.sync_api import sync_playwright
+
+    c = site.client
+    ticket = c.ok("issue_ticket", service="adminduk", channel="web", name="Siti Aminah", phone=MINE)
+    c.ok("issue_ticket", service="adminduk", channel="web", name="Budi Santoso", phone=OTHER)
+    day = ticket["business_date"]
+    slot = next(s["time"] for s in c.ok("booking_slots", service="adminduk", date=day)["slots"]
+                if s["free"] and not s["past"])
+    booking = c.ok("book", service="adminduk", date=day, slot=slot, name="Siti Aminah", phone=MINE)
+    complaint = c.ok("complaint_submit", category="pengaduan", topic="infrastruktur", text="Lampu jalan mati",
+                     name="Siti Aminah", phone=MINE, channel="web")
+    secret = c.ok("complaint_submit", category="pengaduan", topic="pelayanan", text="Pungutan liar",
+                  anonymous=True, channel="web")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--headless", "--no-sandbox"])
+        try:
+            ctx = browser.new_context(viewport=PHONE_SIZE)
+            page = ctx.new_page()
+            page.goto(site.web.url + "/urusan")
+            page.fill("#phone", "0812-9876-0001")
+            shot(page, site, "urusan-phone")
+            page.click("form[action='/urusan'] button[type=submit]")
+            page.wait_for_selector("#code")
+            assert "0812" not in page.locator("#sent").inner_text() or "*" in page.locator("#sent").inner_text()
+            shot(page, site, "urusan-code")
+            page.fill("#code", code_for(site, MINE))
+            page.click("form[action='/urusan/masuk'] button[type=submit]")
+            page.wait_for_selector("#items")
+            cookie = next(k for k in ctx.cookies() if k["name"] == "antre_urusan")
+            assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/urusan"
+            text = page.locator("#items").inner_text()
+            assert ticket["number"] in text and booking["code"] in text
+            assert format_complaint_code(complaint["code"]) in text
+            assert format_complaint_code(secret["code"]) not in text and "Budi" not in text
+            assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_SIZE["width"]
+            shot(page, site, "urusan-list")
+            # The list follows the queue (the page asks every 30 s; here the JSON it reads).
+            c.ok("call_next", counter="loket-1")
+            data = page.evaluate("fetch('/urusan/data').then(r => r.json())")
+            assert any(i["shown"] == ticket["number"] and "Dipanggil" in i["status"] for i in data["items"])
+            page.click("#logout")
+            page.wait_for_selector("#problem")
+            assert page.locator("#problem").inner_text() == ft("my_ended")
+            assert not [k for k in ctx.cookies() if k["name"] == "antre_urusan"]
+            shot(page, site, "urusan-ended")
+        finally:
+            browser.close()
+    # After signing out the old token opens nothing, from any browser.
+    stolen = AddrClient(site.port, "127.0.0.21", {"antre_urusan": cookie["value"]})
+    assert stolen.request("GET", "/urusan/data").status == 401
+    assert "items" not in stolen.request("GET", "/urusan").text or ft("my_expired") in stolen.request("GET", "/urusan").text
+    # The number never reached MQTT or either log.
+    for digits in (MINE[1:], "62" + MINE[1:]):
+        assert digits not in json.dumps(c.events) and digits not in json.dumps(c.states)
+        assert digits not in site.service.output() and digits not in site.web.output()
+
+
+def test_someone_elses_number_brute_force_and_replay(site):
+    victim, attacker = AddrClient(site.port, "127.0.0.31"), AddrClient(site.port, "127.0.0.32")
+    site.client.ok("issue_ticket", service="adminduk", channel="web", name="Ani Lestari", phone=OTHER)
+    # The attacker asks a code for the victim's number: the answer is the same as for any number ...
+    form = attacker.request("GET", "/urusan")
+    page = attacker.request("POST", "/urusan", {"csrf": form.csrf(), "phone": OTHER, "rid": form.rid()})
+    assert page.status == 200 and 'id="code"' in page.text
+    real = code_for(site, OTHER)
+    # ... and guessing it fails, then the address is stopped before the code could be found.
+    wrong = [f"{(int(real) + k) % 10 ** 6:06d}" for k in range(1, 13)]
+    statuses = []
+    for guess in wrong:
+        r = attacker.request("POST", "/urusan/masuk", {"csrf": form.csrf(), "phone": OTHER, "code": guess})
+        statuses.append(r.status)
+        assert "antre_urusan" not in attacker.cookies
+    assert statuses[:5] == [400] * 5 and statuses[-1] == 429
+    # The code was burnt by the wrong tries: even the right one does not open it now.
+    r = victim.request("POST", "/urusan/masuk", {"csrf": victim.request("GET", "/urusan").csrf(), "phone": OTHER,
+                                                 "code": real})
+    assert r.status == 400 and "antre_urusan" not in victim.cookies
+    # A fresh code opens it once; the same code replayed (another browser) does not.
+    form = victim.request("GET", "/urusan")
+    victim.request("POST", "/urusan", {"csrf": form.csrf(), "phone": OTHER, "rid": form.rid()})
+    fresh = code_for(site, OTHER, count=2)
+    ok = victim.request("POST", "/urusan/masuk", {"csrf": form.csrf(), "phone": OTHER, "code": fresh})
+    assert ok.status == 303 and "antre_urusan" in victim.cookies
+    assert "Ani" not in victim.request("GET", "/urusan").text     # items, never the name
+    replay = AddrClient(site.port, "127.0.0.33")
+    f3 = replay.request("GET", "/urusan")
+    again = replay.request("POST", "/urusan/masuk", {"csrf": f3.csrf(), "phone": OTHER, "code": fresh})
+    assert again.status == 400 and "antre_urusan" not in replay.cookies
+
+
+def test_many_numbers_from_one_address_and_hostile_input(site):
+    flood = AddrClient(site.port, "127.0.0.41")
+    form = flood.request("GET", "/urusan")
+    for bad in ("<script>alert(1)</script>", "9" * 5000, "08123", ""):
+        r = flood.request("POST", "/urusan", {"csrf": form.csrf(), "phone": bad, "rid": form.rid()})
+        assert r.status == 400 and "<script>alert" not in r.text
+    assert flood.request("POST", "/urusan", {"phone": MINE}).status == 403            # no CSRF token
+    statuses = []
+    for i in range(7):
+        f = flood.request("GET", "/urusan")
+        statuses.append(flood.request("POST", "/urusan", {"csrf": f.csrf(), "phone": f"0813111100{i:02d}",
+                                                          "rid": f.rid()}).status)
+    assert statuses[:5] == [200] * 5 and statuses[5:] == [429, 429]
+    other = AddrClient(site.port, "127.0.0.42")
+    f = other.request("GET", "/urusan")
+    assert other.request("POST", "/urusan", {"csrf": f.csrf(), "phone": "081311110099", "rid": f.rid()}).status == 200
+
+
+def test_without_sms_the_page_says_to_follow_items_by_code(tmp_path_factory, broker):
+    tmp = tmp_path_factory.mktemp("web-no-sms")
+    port = free_port()
+    office = start_noon_office(tmp, broker, office_toml(f'port = {port}\nhost = "127.0.0.1"'))
+    web = WebProcess(office.config_path, port, tmp / "web.log")
+    try:
+        web.wait_ready()
+        h = Http(web.url)
+        page = h.get("/urusan")
+        assert ft("my_sms_off") in page.text and 'href="/cek"' in page.text and 'id="phone"' not in page.text
+    finally:
+        web.stop()
+        office.client.stop()
+        office.service.stop()
