@@ -683,6 +683,13 @@ class NotifyConfig:
                                        "portal and the ticket, answered by a person; empty: no link")
     telegram: TelegramConfig = field(default_factory=TelegramConfig)
     whatsapp: WhatsAppConfig = field(default_factory=WhatsAppConfig)
+    question_daily_limit: int = checked(5, check=in_range(1, 100),
+                                        doc="questions one sender (phone number, website address) may leave for "
+                                            "the staff a day")
+    question_office_daily: int = checked(300, check=in_range(1, 100000),
+                                         doc="questions the staff inbox takes a day from everyone together")
+    question_retention_days: int = checked(60, check=in_range(1, 730),
+                                           doc="days a resident's question (text, number, answer) is kept")
     faq: list[FaqEntry] = field(default_factory=list)
 
 

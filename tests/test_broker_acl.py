@@ -69,14 +69,16 @@ ROLE_USER = {"service": "antre-service", "kiosk": "kiosk-1", "counter": "counter
 
 COUNTER_CMDS = ["call_next", "recall", "skip", "complete", "transfer", "pause", "resume", "bring_back", "call_number"]
 KIOSK_CMDS = ["issue_ticket", "check_in", "rate", "ask", "letter_request", "letter_status", "letter_pickup",
-              "letter_catalogue", "complaint_submit"]
+              "letter_catalogue", "complaint_submit", "question_submit", "question_status"]
 # The letters', complaints' and news commands (docs/protocol.md); the website sends all of them but letter_pickup.
 LETTER_CMDS = ["letter_request", "letter_status", "letter_cancel", "letter_pickup", "letter_verify", "letter_list",
                "letter_get", "letter_set_status", "letter_edit", "letter_assign_number", "letter_reserve_number",
                "letter_register", "letter_catalogue", "letter_type_update", "letter_revoke"]
 PORTAL_CMDS = ["complaint_submit", "complaint_status", "complaint_add", "complaint_rate", "complaint_list",
                "complaint_get", "complaint_set_status", "complaint_reply", "complaint_note", "complaint_assign",
-               "complaint_merge", "complaint_summary", "news_save", "news_withdraw", "news_list", "news_public"]
+               "complaint_merge", "complaint_summary", "news_save", "news_withdraw", "news_list", "news_public",
+               "faq_list", "faq_save", "faq_delete", "question_submit", "question_status", "question_list",
+               "question_get", "question_answer", "question_dismiss"]
 #: "Semua urusan saya" (antre/rules/my_items.py): the website's login only.
 ITEMS_CMDS = ["items_code", "items_confirm", "items_list", "items_logout"]
 STAFF_CMDS = ["staff_login", "staff_logout", "staff_passwd", "staff_setup", "staff_add", "staff_update", "staff_audit",
@@ -503,6 +505,8 @@ def test_acl_text_is_a_pure_function_of_the_devices():
         "topic write antre/v2/+/cmd/kiosk/kiosk-1/letter_catalogue",
         "topic write antre/v2/+/cmd/kiosk/kiosk-1/ask",
         "topic write antre/v2/+/cmd/kiosk/kiosk-1/complaint_submit",
+        "topic write antre/v2/+/cmd/kiosk/kiosk-1/question_submit",
+        "topic write antre/v2/+/cmd/kiosk/kiosk-1/question_status",
         "topic read antre/v2/+/reply/kiosk-1",
         "topic read antre/v2/+/state",
         "topic read antre/v2/+/event/ticket_completed",
@@ -526,7 +530,8 @@ def test_acl_text_is_a_pure_function_of_the_devices():
         *(f"topic write antre/v2/+/cmd/web/web-1/{c}" for c in protocol.COMMANDS
           if c.startswith("letter_") and c != "letter_pickup"),
     ] + [f"topic write antre/v2/+/cmd/web/web-1/{c}" for c in STAFF_CMDS + COUNTER_CMDS] + [
-        f"topic write antre/v2/+/cmd/web/web-1/{c}" for c in protocol.COMMANDS if c.startswith(("complaint_", "news_"))] + [
+        f"topic write antre/v2/+/cmd/web/web-1/{c}" for c in protocol.COMMANDS
+        if c.startswith(("complaint_", "news_", "faq_", "question_"))] + [
         f"topic write antre/v2/+/cmd/web/web-1/{c}" for c in ITEMS_CMDS] + [
         "topic read antre/v2/+/reply/web-1",
         "topic read antre/v2/+/state",

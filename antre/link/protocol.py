@@ -19,6 +19,7 @@ from antre.errors import BadRequest, CommandError, Forbidden
 from antre.rules.booking_code import BOOKING_CODE_DIGITS, booking_code_ok, check_digit, new_booking_code
 from antre.rules.letter_fields import MAX_FIELDS, MAX_VALUE
 from antre.rules.letter_codes import LETTER_STATUSES, clean_tracking_code, tracking_code_ok
+from antre.rules.question_codes import clean_question_code
 from antre.rules.sms_text import msisdn as normalize_phone   # an Indonesian mobile number as 08...; None if not one
 from antre.rules.complaint_codes import (CATEGORIES as COMPLAINT_CATEGORIES, PHOTO_NAME, STATUSES as COMPLAINT_STATUSES,
                                     clean_complaint_code, complaint_code_ok)
@@ -348,6 +349,27 @@ COMMANDS: dict[str, dict[str, Arg]] = {
     "news_withdraw": {"session": Arg(_token), "item": Arg(lambda n, v: _positive(n, v)), "address": Arg(_address, False)},
     "news_list": {"session": Arg(_token), "address": Arg(_address, False)},
     "news_public": {"item": Arg(lambda n, v: _positive(n, v), False)},
+    # The FAQ and the staff inbox of residents' questions (antre/rules/questions.py). Residents' words only in
+    # question_submit's question and phone and in direct replies to staff's read-only questions.
+    "faq_list": {"session": Arg(_token), "address": Arg(_address, False)},
+    "faq_save": {"session": Arg(_token), "questions": Arg(lambda n, v: _text_list(n, v, 30, 200)),
+                 "answer": Arg(lambda n, v: _long_text(n, v, 1000)),
+                 "links": Arg(lambda n, v: _text_list(n, v, 5, 200, empty_ok=True), False),
+                 "active": Arg(lambda n, v: _flag(n, v), False), "entry": Arg(lambda n, v: _positive(n, v), False),
+                 "question": Arg(lambda n, v: _positive(n, v), False), "address": Arg(_address, False)},
+    "faq_delete": {"session": Arg(_token), "entry": Arg(lambda n, v: _positive(n, v)), "address": Arg(_address, False)},
+    "question_submit": {"question": Arg(_string(None, "a question of at most 300 characters", 300)),
+                        "channel": Arg(_choice(("web", "kiosk"))), "phone": Arg(lambda n, v: _phone(n, v), False),
+                        "notify": Arg(lambda n, v: _flag(n, v), False), "address": Arg(_address, False)},
+    "question_status": {"code": Arg(lambda n, v: _question_code(n, v)), "address": Arg(lambda n, v: _address(n, v), False)},
+    "question_list": {"session": Arg(_token), "state": Arg(_choice(("open", "answered", "dismissed")), False),
+                      "address": Arg(_address, False)},
+    "question_get": {"session": Arg(_token), "question": Arg(lambda n, v: _positive(n, v)),
+                     "address": Arg(_address, False)},
+    "question_answer": {"session": Arg(_token), "question": Arg(lambda n, v: _positive(n, v)),
+                        "text": Arg(lambda n, v: _long_text(n, v, 1000)), "address": Arg(_address, False)},
+    "question_dismiss": {"session": Arg(_token), "question": Arg(lambda n, v: _positive(n, v)),
+                         "address": Arg(_address, False)},
     # The office's weekly settings, by a kasi in the staff console (antre/rules/office.py)
     "office_set": {"session": Arg(_token), "holidays": Arg(lambda n, v: _holidays(n, v), False),
                    "service": Arg(_service, False), "active": Arg(lambda n, v: _flag(n, v), False),
@@ -380,6 +402,22 @@ def _complaint_code(name: str, value: Any) -> str:
     code = clean_complaint_code(value) if isinstance(value, str) and len(value) <= 24 else ""
     if not complaint_code_ok(code):
         raise BadRequest("invalid_argument", f"'{name}' must be a complaint code: P and 12 digits with a valid check digit")
+    return code
+
+
+def _text_list(name: str, value: Any, most: int, limit: int, empty_ok: bool = False) -> list[str]:
+    if (not isinstance(value, list) or len(value) > most or (not value and not empty_ok)
+            or not all(isinstance(v, str) and v.strip() and len(v) <= limit for v in value)):
+        raise BadRequest("invalid_argument", f"'{name}' must be a list of {'0' if empty_ok else '1'}-{most} texts of "
+                                             f"1-{limit} characters")
+    return value
+
+
+def _question_code(name: str, value: Any) -> str:
+    code = clean_question_code(value) if isinstance(value, str) and len(value) <= 24 else ""
+    if not code:
+        raise BadRequest("invalid_argument", f"'{name}' must be a question code: T and 10 digits with a valid "
+                                             "check digit")
     return code
 
 
@@ -571,14 +609,14 @@ COUNTER_COMMANDS = ("call_next", "recall", "skip", "complete", "transfer", "paus
                     "call_number")
 STAFF_COMMANDS = ("staff_login", "staff_logout", "staff_passwd", "staff_setup", "staff_add", "staff_update",
                   "staff_audit", "office_set", "office_settings")
-PORTAL_COMMANDS = tuple(c for c in COMMANDS if c.startswith(("complaint_", "news_")))
+PORTAL_COMMANDS = tuple(c for c in COMMANDS if c.startswith(("complaint_", "news_", "faq_", "question_")))
 #: "Semua urusan saya": the website's login only (and admin).
 ITEMS_COMMANDS = tuple(c for c in COMMANDS if c.startswith("items_"))
 #: The commands each sending role may give. The broker's ACL grants exactly these topics
 #: (antre/ops/broker.py), and the service checks them again with the arguments (:func:`authorize`).
 ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
     "kiosk": ("issue_ticket", "check_in", "rate", "letter_request", "letter_status", "letter_pickup",
-              "letter_catalogue", "ask", "complaint_submit"),
+              "letter_catalogue", "ask", "complaint_submit", "question_submit", "question_status"),
     "counter": COUNTER_COMMANDS,
     # The residents' website, and its staff page's service switches.
     # The residents' website with its letters, its staff console (accounts, sessions, the audit log) and
@@ -616,6 +654,8 @@ def authorize(req: Request, counters: Callable[[str], "set[str] | frozenset[str]
     if req.command == "complaint_submit" and sender.role in ("kiosk", "web") and channel != sender.role:
         # The channel is the complaint's recorded source (reports, the inbox): a login files as itself only.
         raise Forbidden("forbidden", f"a {sender.role} files complaints on channel '{sender.role}' only")
+    if req.command == "question_submit" and sender.role in ("kiosk", "web") and channel != sender.role:
+        raise Forbidden("forbidden", f"a {sender.role} leaves questions on channel '{sender.role}' only")
     if sender.role == "kiosk" and req.command == "letter_request" and "session" in req.args:
         raise Forbidden("forbidden", "a kiosk requests letters for residents, not in a staff session")
     if sender.role == "web" and req.command in COUNTER_COMMANDS and "session" not in req.args:

@@ -131,7 +131,12 @@ class NotifyRules:
     def ask(self, s: "Session", now: datetime, question: str) -> Outcome:
         """The FAQ assistant for the website and the kiosk: ``{"answer": text or None}`` (None: not sure, or
         no FAQ; a person should answer). The question is not logged: residents write names and numbers."""
-        return Outcome({"answer": self.faq(question.strip()) if question.strip() else None}, changed=False)
+        return Outcome({"answer": self.answer(s, question.strip()) if question.strip() else None}, changed=False)
+
+    def answer(self, s: "Session", question: str) -> str | None:
+        """The FAQ's answer (the office's entries in the database: antre/rules/questions.py), or None."""
+        book = self.q.plugins.get("questions")
+        return book.answer(s, question) if book is not None else self.faq(question)
 
     def web_info(self, s: "Session", now: datetime) -> Outcome:
         """The web's settings plus ``sms``: whether its forms offer SMS (the opt-in box)."""
@@ -590,7 +595,10 @@ class NotifyRules:
             }.get(reading.keyword or "", self._kw_question)
             if start is not None or text.strip().lower() == "/help":
                 handler = self._kw_bantuan
-            answer = handler(s, now, who, reading.argument)
+            if handler == self._kw_question:
+                answer = self._kw_question(s, now, who, reading.argument, message_key)
+            else:
+                answer = handler(s, now, who, reading.argument)
             if isinstance(answer, Outcome):   # ANTRE: a ticket (its message is the answer)
                 events = answer.events
                 result = {"keyword": reading.keyword, "ticket": answer.result["number"]}
@@ -677,7 +685,7 @@ class NotifyRules:
     def _kw_syarat(self, s: "Session", now: datetime, who: "Sender", arg: str) -> str:
         code = keywords.best(arg, self._service_choices()) if arg else None
         if code is None and arg:
-            answer = self.faq(f"syarat {arg}")   # "syarat akta kelahiran": a letter, not a queue service
+            answer = self.answer(s, f"syarat {arg}")   # "syarat akta kelahiran": a letter, not a queue service
             if answer:
                 return answer
         if code is None:
@@ -762,10 +770,20 @@ class NotifyRules:
     def _kw_aspirasi(self, s: "Session", now: datetime, who: "Sender", arg: str) -> str:
         return self._kw_aduan(s, now, who, arg, "aspirasi")
 
-    def _kw_question(self, s: "Session", now: datetime, who: "Sender", arg: str) -> str:
-        answer = self.faq(arg) if arg else None
+    def _kw_question(self, s: "Session", now: datetime, who: "Sender", arg: str, message_key: str = "") -> str:
+        answer = self.answer(s, arg) if arg else None
         if answer:
             return answer
+        book = self.q.plugins.get("questions")
+        if book is not None and len(arg.split()) >= 3:   # not 'apa kabar', 'halo pak'
+            # A question for a person: the staff inbox; the answer comes back by SMS (antre/rules/questions.py).
+            row = book.unanswered(s, now, who.channel, who.address, arg[:300],
+                                  source_key=f"{who.channel}:{message_key}")
+            if row is not None:
+                how = "lewat SMS" if who.channel == SMS else "di percakapan ini"
+                return fit(f"Pertanyaan Anda kami teruskan ke petugas. Jawabannya akan dikirim {how}. Ketik "
+                           "BANTUAN untuk daftar perintah.",
+                           f"Pertanyaan Anda kami teruskan ke petugas. Jawabannya dikirim {how}.")
         return "Maaf, kami belum paham. Ketik BANTUAN untuk daftar perintah, atau hubungi kantor desa."
 
 
@@ -777,9 +795,7 @@ def handlers(q: "QueueService") -> dict[str, Callable[..., Outcome]]:
     q.new_day_hooks.append(rules.purge)
     q.plugins["notify"] = rules
     q.read_only.add("ask")
-    if q.cfg.notify.faq:
-        from antre.rules.faq import Assistant   # PySastrawi is loaded only for an office with a FAQ
-        rules.faq = Assistant(q.cfg.notify.faq).answer
+    # The FAQ itself is the questions plug-in's (the database's entries, seeded from [[notify.faq]]).
     return rules.handlers()
 
 

@@ -32,7 +32,7 @@ from antre.link.protocol import (
     Freshness, Request, Topics, authorize, encode, error_reply, ok_reply, parse_request, peek_request_id,
     read_presence, status_payload,
 )
-from antre.rules import appointments, complaints, district, letters, my_items, news, notify, office, staff
+from antre.rules import appointments, complaints, district, letters, my_items, news, notify, office, questions, staff
 from antre.rules.queue import QueueService
 from antre.storage import FULL, LOW, READ_ONLY, StorageWatch, check_writable, open_database
 from antre.clock import ClockWatch
@@ -43,6 +43,7 @@ log = logging.getLogger("antre.service")
 PLUGINS = (appointments.handlers, letters.handlers, complaints.handlers, news.handlers, staff.handlers, office.handlers,
            my_items.handlers,   # "Semua urusan saya" (uses notify's outbox once running)
            notify.handlers,   # notify wraps the web's commands: after them
+           questions.handlers,   # the FAQ and the question inbox: after notify (it answers for it)
            district.handlers)   # the district outbox: rows in each command's transaction
 
 TICK_SECONDS = 15.0
@@ -54,11 +55,12 @@ CHECKIN_MISSES = 5
 CHECKIN_WINDOW = 600.0
 #: Commands that take a code a guesser might try, and the answer that counts as a miss (the same budget).
 GUESSED = {"check_in": "booking_not_found", "letter_pickup": "letter_not_found", "rate": "rating_code_wrong",
-           "letter_status": "letter_not_found", "complaint_status": "complaint_not_found"}
+           "letter_status": "letter_not_found", "complaint_status": "complaint_not_found",
+           "question_status": "question_not_found"}
 #: Of those, the ones the website asks for residents: counted per browser address (the ``address`` argument,
 #: taken off before the rules see it), not for the website as a whole -- one guesser must not lock every
 #: resident out. Without an address the website's own per-address limits are all there is.
-PER_ADDRESS = frozenset({"letter_status", "complaint_status"})
+PER_ADDRESS = frozenset({"letter_status", "complaint_status", "question_status"})
 #: Unknown codes per browser address in CHECKIN_WINDOW: more than a kiosk's, as many residents can share one
 #: address (a mobile operator's NAT); a typo never counts (the check digit is checked first).
 ADDRESS_MISSES = 20

@@ -545,3 +545,53 @@ class PhoneSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class FaqItem(Base):
+    """One answer of the office's FAQ, edited by the kasi or an admin in the console (antre/rules/questions.py).
+
+    ``questions`` and ``links`` are JSON lists of texts. Seeded once from ``[[notify.faq]]`` (``origin``
+    ``config``); no personal data."""
+
+    __tablename__ = "faq_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    questions: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    links: Mapped[str] = mapped_column(Text)
+    active: Mapped[int] = mapped_column(Integer)
+    origin: Mapped[str] = mapped_column(String(16))          # config, console, question
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(64))
+
+
+class ResidentQuestion(Base):
+    """A resident's question the FAQ assistant could not answer with confidence: the staff inbox.
+
+    ``address`` is where the answer goes on ``channel`` (a phone number for sms, a chat id for telegram or
+    whatsapp; for the website or kiosk a phone only when the resident gave one and opted in); ``address_key``
+    its keyed hash (flood limits). ``code`` lets the resident read the answer on the website. ``source_key``
+    names the message it came from (``sms:<hash>``): unique, so a message read twice is stored once. The row
+    (text, address, answer) is deleted ``[notify] question_retention_days`` after it was asked."""
+
+    __tablename__ = "resident_questions"
+    __table_args__ = (Index("ix_resident_questions_state", "state", "id"),
+                      Index("ix_resident_questions_day", "business_date", "address_key"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    address_key: Mapped[str] = mapped_column(String(16))
+    notify: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))            # open, answered, dismissed
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    answered_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reply_state: Mapped[str | None] = mapped_column(String(24), nullable=True)   # queued, not_sent, none
+    source_key: Mapped[str | None] = mapped_column(String(80), nullable=True, unique=True)
+    faq_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    business_date: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

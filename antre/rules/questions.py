@@ -1,0 +1,413 @@
+"""The office's FAQ as the console edits it, and the staff inbox of questions the assistant could not answer.
+
+A plug-in of :class:`~antre.rules.queue.QueueService`, registered after the notify plug-in (it answers for it:
+``NotifyRules.answer``).
+
+**The FAQ** (table ``faq_entries``): question variants, the answer, links, on/off. ``[[notify.faq]]`` in the
+configuration seeds the table once, the first time the service needs the FAQ on a database that has never
+had one (``meta`` ``faq.seeded``); after that the table is the truth and the configuration's entries are not
+read again (docs/sms.md, "Upgrading"). The kasi or an admin edits it (``faq_save``, ``faq_delete``, audited
+``faq.save`` / ``faq.delete``); the assistant (:class:`antre.rules.faq.Assistant`) is rebuilt when the change
+is committed, without a restart.
+
+**The inbox** (table ``resident_questions``): a question the assistant is not sure of, from SMS (stored at
+once, :meth:`QuestionRules.unanswered`), from the website or the kiosk when the resident chooses to send it to
+a person (``question_submit``), or from another channel's adapter (Telegram, WhatsApp) through the same
+:meth:`QuestionRules.unanswered`. Staff (petugas, kasi) read and answer it (``question_list``,
+``question_get``, ``question_answer``, ``question_dismiss``; views and changes audited); the answer goes back
+through the outbox on the channel it came from (``NotifyRules.notify(..., channel=...)``): SMS now; for the
+website and kiosk, an SMS only when the resident gave a number and opted in, and always the page
+``/tanya/{code}``. Limits: ``[notify] question_daily_limit`` per sender and ``question_office_daily`` in all,
+a day. Texts and numbers never travel in events or retained state, and are never logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Callable
+
+from sqlalchemy import delete, event, func, select
+
+from antre.errors import CommandError, Conflict, NotFound
+from antre.rules.question_codes import clean_question_code, format_question_code, new_question_code
+from antre.rules.outcome import Outcome
+from antre.rules.sms_text import mask, msisdn, phone_key
+from antre.rules.staff import audit, authenticate, web_device
+from antre.storage.models import FaqItem, Meta, ResidentQuestion
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from antre.rules.faq import Assistant
+    from antre.rules.notify import NotifyRules
+    from antre.rules.queue import QueueService
+
+log = logging.getLogger(__name__)
+
+EDITORS = ("kasi", "admin")        # the FAQ (the brief: Kasi Pelayanan or an admin)
+HANDLERS = ("kasi", "petugas")     # the inbox
+CHANNELS = ("sms", "web", "kiosk", "telegram", "whatsapp")
+OPEN, ANSWERED, DISMISSED = "open", "answered", "dismissed"
+MAX_QUESTION = 300
+MAX_ANSWER = 1000
+MAX_VARIANTS = 30
+MAX_LINKS = 5
+LIST_LIMIT = 200
+_MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!?]|javascript:|data:text", re.IGNORECASE)
+_LINK = re.compile(r"https?://[A-Za-z0-9.-]+(?::\d{1,5})?(?:/[A-Za-z0-9._~%!$&'()*+,;=:@/?#-]*)?")
+
+
+def iso(dt: datetime | None) -> str | None:
+    return dt.astimezone(timezone.utc).isoformat(timespec="seconds") if dt else None
+
+
+@dataclass(frozen=True)
+class FaqRow:
+    """An FAQ entry as the assistant and the pages see it."""
+
+    id: int
+    questions: tuple[str, ...]
+    answer: str
+    links: tuple[str, ...]
+    active: bool
+
+    @classmethod
+    def of(cls, row: FaqItem) -> "FaqRow":
+        return cls(row.id, tuple(json.loads(row.questions)), row.answer, tuple(json.loads(row.links)),
+                   bool(row.active))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "questions": list(self.questions), "answer": self.answer, "links": list(self.links),
+                "active": self.active}
+
+
+def _plain(text: str, limit: int, what: str, lines: bool = False) -> str:
+    """A staff or resident text: control characters out, spaces folded, not empty, not too long, no markup."""
+    if not isinstance(text, str):
+        raise CommandError("invalid_argument", f"the {what} must be a text")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    keep = "\n" if lines else ""
+    text = "".join(c for c in text if c in keep or (ord(c) >= 32 and ord(c) != 127))
+    text = "\n".join(" ".join(line.split()) for line in text.split("\n")).strip() if lines else " ".join(text.split())
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    if not text:
+        raise CommandError("empty_text", f"the {what} is empty")
+    if len(text) > limit:
+        raise CommandError("text_too_long", f"the {what} has at most {limit} characters")
+    return text
+
+
+def _no_markup(text: str, what: str) -> str:
+    if _MARKUP.search(text):
+        raise CommandError("markup_not_allowed", f"the {what} must be plain text: no HTML tags or script links "
+                                                 "(residents read it by SMS and on the website)")
+    return text
+
+
+class QuestionRules:
+    """The FAQ book and the question inbox of one :class:`QueueService`."""
+
+    def __init__(self, q: "QueueService"):
+        self.q = q
+        self.n = q.cfg.notify
+        self._rows: list[FaqRow] | None = None       # None: not loaded yet (loaded in the first transaction)
+        self._assistant: "Assistant | None" = None
+
+    def handlers(self) -> dict[str, Callable[..., Outcome]]:
+        return {"faq_list": self.faq_list, "faq_save": self.faq_save, "faq_delete": self.faq_delete,
+                "question_submit": self.submit, "question_status": self.status, "question_list": self.list,
+                "question_get": self.get, "question_answer": self.answer_question,
+                "question_dismiss": self.dismiss}
+
+    @property
+    def notify(self) -> "NotifyRules":
+        return self.q.plugins["notify"]
+
+    # ------------------------------------------------------------------ the FAQ and the assistant
+
+    def _ensure(self, s: "Session") -> list[FaqRow]:
+        if self._rows is None:
+            if s.get(Meta, "faq.seeded") is None:
+                self._seed(s)
+            self._use([FaqRow.of(r) for r in s.scalars(select(FaqItem).order_by(FaqItem.id))])
+        return self._rows or []
+
+    def _seed(self, s: "Session") -> None:
+        """``[[notify.faq]]`` into the table, once per database."""
+        now = self.q.clock.now()
+        for e in self.n.faq:
+            s.add(FaqItem(questions=json.dumps([" ".join(q.split()) for q in e.questions], ensure_ascii=False),
+                          answer=" ".join(e.answer.split()), links=json.dumps(list(e.links), ensure_ascii=False),
+                          active=1, origin="config", created_at=now, updated_at=now, updated_by="setup"))
+        s.add(Meta(key="faq.seeded", value=now.isoformat()))
+        s.flush()
+        if self.n.faq:
+            audit(s, "setup", "faq.seed", "", "service", {"entries": len(self.n.faq)}, now=now)
+            log.info("FAQ: %d entries taken from the configuration into the database", len(self.n.faq))
+
+    def _use(self, rows: list[FaqRow]) -> None:
+        self._rows = rows
+        active = [r for r in rows if r.active]
+        if active:
+            from antre.rules.faq import Assistant   # PySastrawi is loaded only for an office with a FAQ
+
+            self._assistant = Assistant(active)
+        else:
+            self._assistant = None
+
+    def _rebuild_after_commit(self, s: "Session") -> None:
+        rows = [FaqRow.of(r) for r in s.scalars(select(FaqItem).order_by(FaqItem.id))]
+        event.listen(s, "after_commit", lambda _s: self._use(rows), once=True)
+
+    def answer(self, s: "Session", question: str) -> str | None:
+        """The assistant's answer to ``question``, or None when it is not sure (or there is no FAQ)."""
+        self._ensure(s)
+        return self._assistant.answer(question) if self._assistant is not None and question.strip() else None
+
+    def _editor(self, s: "Session", now: datetime, session: str):
+        return authenticate(s, now, session, EDITORS)
+
+    def faq_list(self, s: "Session", now: datetime, session: str, address: str | None = None) -> Outcome:
+        self._editor(s, now, session)
+        return Outcome({"entries": [r.as_dict() for r in self._ensure(s)]}, changed=False)
+
+    def faq_save(self, s: "Session", now: datetime, session: str, questions: list[str], answer: str,
+                 links: list[str] | None = None, active: bool = True, entry: int | None = None,
+                 question: int | None = None, address: str | None = None) -> Outcome:
+        """Adds or changes an entry (``entry``); ``question``: made from that answered inbox question."""
+        who = self._editor(s, now, session)
+        self._ensure(s)
+        if not isinstance(questions, list) or not questions:
+            raise CommandError("missing_questions", "an entry needs at least one way residents ask it")
+        if len(questions) > MAX_VARIANTS:
+            raise CommandError("too_many_questions", f"at most {MAX_VARIANTS} question variants")
+        variants: list[str] = []
+        for v in questions:
+            v = _no_markup(_plain(v, 200, "question"), "question")
+            if v.lower() not in (x.lower() for x in variants):
+                variants.append(v)
+        answer = _no_markup(_plain(answer, MAX_ANSWER, "answer", lines=True), "answer")
+        links = links or []
+        if len(links) > MAX_LINKS:
+            raise CommandError("too_many_links", f"at most {MAX_LINKS} links")
+        clean_links = []
+        for link in links:
+            link = link.strip() if isinstance(link, str) else ""
+            if len(link) > 200 or not _LINK.fullmatch(link):
+                raise CommandError("invalid_link", "a link is an http:// or https:// address of at most 200 "
+                                                   "characters")
+            clean_links.append(link)
+        source = None
+        if question is not None:
+            source = s.get(ResidentQuestion, question)
+            if source is None:
+                raise NotFound("question_not_found", f"no question {question}")
+        if entry is not None:
+            row = s.get(FaqItem, entry)
+            if row is None:
+                raise NotFound("faq_not_found", f"no FAQ entry {entry}")
+        else:
+            row = FaqItem(origin="question" if source is not None else "console", created_at=now)
+            s.add(row)
+        row.questions = json.dumps(variants, ensure_ascii=False)
+        row.answer, row.links, row.active = answer, json.dumps(clean_links, ensure_ascii=False), int(bool(active))
+        row.updated_at, row.updated_by = now, who.name
+        s.flush()
+        if source is not None:
+            source.faq_id = row.id
+        audit(s, who.name, "faq.save", f"faq {row.id}", web_device(address),
+              {"new": entry is None, "variants": len(variants), "active": bool(active),
+               "from_question": question}, now=now)
+        self._rebuild_after_commit(s)
+        # Not the texts: a change's reply is kept in the request log (an entry may quote a resident's question).
+        return Outcome({"id": row.id, "variants": len(variants), "active": bool(active)}, changed=False)
+
+    def faq_delete(self, s: "Session", now: datetime, session: str, entry: int, address: str | None = None) -> Outcome:
+        who = self._editor(s, now, session)
+        self._ensure(s)
+        row = s.get(FaqItem, entry)
+        if row is None:
+            raise NotFound("faq_not_found", f"no FAQ entry {entry}")
+        first = json.loads(row.questions)[0] if row.questions else ""
+        s.delete(row)
+        s.flush()
+        audit(s, who.name, "faq.delete", f"faq {entry}", web_device(address), {"question": first[:80]}, now=now)
+        self._rebuild_after_commit(s)
+        return Outcome({"id": entry, "deleted": True}, changed=False)
+
+    # ------------------------------------------------------------------ the inbox: residents
+
+    def _key(self, s: "Session", channel: str, address: str) -> str:
+        return phone_key(self.notify.secret(s), f"{channel}:{address}")
+
+    def _over_limit(self, s: "Session", now: datetime, key: str | None) -> str | None:
+        today = self.q.business_date(now)
+        if key is not None:
+            mine = s.scalar(select(func.count()).select_from(ResidentQuestion).where(
+                ResidentQuestion.business_date == today, ResidentQuestion.address_key == key)) or 0
+            if mine >= self.n.question_daily_limit:
+                return "sender_limit"
+        office = s.scalar(select(func.count()).select_from(ResidentQuestion).where(
+            ResidentQuestion.business_date == today)) or 0
+        return "office_limit" if office >= self.n.question_office_daily else None
+
+    def unanswered(self, s: "Session", now: datetime, channel: str, address: str | None, text: str,
+                   source_key: str | None = None, notify: bool = True, sender: str | None = None
+                   ) -> ResidentQuestion | None:
+        """Stores a question for the staff, in the caller's transaction (the seam for every channel: SMS here,
+        the Telegram and WhatsApp adapters' inbound messages alike). ``address``: where the answer goes on
+        ``channel``; ``sender``: what the flood limit counts by when there is no address (the website's client
+        address). Returns the row (the existing one for a ``source_key`` already stored), or None when the
+        sender or the office is over the day's limit."""
+        if channel not in CHANNELS:
+            raise CommandError("invalid_argument", f"channel must be one of {', '.join(CHANNELS)}")
+        if source_key is not None:
+            existing = s.scalars(select(ResidentQuestion).where(ResidentQuestion.source_key == source_key)).first()
+            if existing is not None:
+                return existing
+        text = _plain(text, MAX_QUESTION, "question")
+        # The flood limit counts per sender: the website's client address, else the reply address; a kiosk's
+        # residents share one screen, so only the office's limit applies to it.
+        who = f"from:{sender}" if sender else f"{channel}:{address}" if address else None
+        key = self._key(s, "sender", who or f"{channel}:shared")
+        over = self._over_limit(s, now, key if who else None)
+        if over is not None:
+            log.info("question from %s on %s not stored: %s", mask(address) if address else "a resident", channel,
+                     over)
+            return None
+        code = new_question_code()
+        while s.scalar(select(ResidentQuestion.id).where(ResidentQuestion.code == code)) is not None:
+            code = new_question_code()
+        row = ResidentQuestion(code=code, channel=channel, address=address, address_key=key,
+                               notify=int(bool(notify and address)), text=text, state=OPEN, source_key=source_key,
+                               business_date=self.q.business_date(now), created_at=now)
+        s.add(row)
+        s.flush()
+        log.info("question %s on %s for the staff", row.id, channel)
+        return row
+
+    def submit(self, s: "Session", now: datetime, question: str, channel: str, phone: str | None = None,
+               notify: bool = False, address: str | None = None) -> Outcome:
+        """The website's or kiosk's "send my question to a person": the code to read the answer with."""
+        if channel not in ("web", "kiosk"):
+            raise CommandError("invalid_argument", "question_submit is for channel web or kiosk")
+        if phone is not None:
+            phone = msisdn(phone)
+            if phone is None:
+                raise CommandError("invalid_phone", "an Indonesian mobile number such as 0812...")
+        if notify and not phone:
+            raise CommandError("missing_argument", "an SMS answer needs a phone number")
+        row = self.unanswered(s, now, channel, phone if notify else None, question, notify=notify,
+                              sender=address if channel == "web" else None)
+        if row is None:
+            raise Conflict("too_many_questions", "the inbox takes no more questions from here today")
+        return Outcome({"code": row.code, "sms": bool(row.notify)}, changed=False)
+
+    def status(self, s: "Session", now: datetime, code: str) -> Outcome:
+        """What the resident holding the code reads: their question, its state and the answer."""
+        row = s.scalars(select(ResidentQuestion).where(ResidentQuestion.code == code)).first()
+        if row is None:
+            raise NotFound("question_not_found", "no question with this code (or it is older than the office "
+                                                 "keeps questions)")
+        return Outcome({"code": row.code, "state": row.state, "question": row.text,
+                        "answer": row.answer if row.state == ANSWERED else None,
+                        "asked_at": iso(row.created_at), "answered_at": iso(row.answered_at)}, changed=False)
+
+    # ------------------------------------------------------------------ the inbox: staff
+
+    def _row(self, r: ResidentQuestion) -> dict[str, Any]:
+        return {"id": r.id, "code": r.code, "channel": r.channel, "state": r.state, "text": r.text,
+                "to": mask(r.address) if r.address else None, "sms": bool(r.notify), "answer": r.answer,
+                "answered_by": r.answered_by, "answered_at": iso(r.answered_at), "reply": r.reply_state,
+                "faq": r.faq_id, "asked_at": iso(r.created_at)}
+
+    def list(self, s: "Session", now: datetime, session: str, state: str | None = None,
+             address: str | None = None) -> Outcome:
+        """The inbox, open ones first (oldest first); numbers masked. Each showing is audited
+        (``question.list``): the texts are residents' words."""
+        who = authenticate(s, now, session, HANDLERS)
+        state = state or OPEN
+        if state not in (OPEN, ANSWERED, DISMISSED):
+            raise CommandError("invalid_argument", "state is open, answered or dismissed")
+        order = ResidentQuestion.id if state == OPEN else ResidentQuestion.id.desc()
+        rows = list(s.scalars(select(ResidentQuestion).where(ResidentQuestion.state == state)
+                              .order_by(order).limit(LIST_LIMIT)))
+        counts = {st: n for st, n in s.execute(select(ResidentQuestion.state, func.count())
+                                               .group_by(ResidentQuestion.state))}
+        audit(s, who.name, "question.list", state, web_device(address), {"shown": len(rows)}, now=now)
+        return Outcome({"items": [self._row(r) for r in rows], "counts": counts, "state": state}, changed=False)
+
+    def get(self, s: "Session", now: datetime, session: str, question: int, address: str | None = None) -> Outcome:
+        who = authenticate(s, now, session, HANDLERS)
+        r = s.get(ResidentQuestion, question)
+        if r is None:
+            raise NotFound("question_not_found", f"no question {question}")
+        audit(s, who.name, "question.view", f"question {r.id}", web_device(address), now=now)
+        return Outcome(self._row(r), changed=False)
+
+    def _reply_text(self, r: ResidentQuestion, answer: str) -> str:
+        office = self.q.cfg.office.name
+        return f"{office} menjawab pertanyaan Anda: {answer}"
+
+    def answer_question(self, s: "Session", now: datetime, session: str, question: int, text: str,
+                        address: str | None = None) -> Outcome:
+        """The staff's answer: stored, and sent through the outbox on the question's channel (once)."""
+        who = authenticate(s, now, session, HANDLERS)
+        r = s.get(ResidentQuestion, question)
+        if r is None:
+            raise NotFound("question_not_found", f"no question {question}")
+        if r.state != OPEN:
+            raise Conflict("already_answered" if r.state == ANSWERED else "question_closed",
+                           f"this question is already {r.state} (by {r.answered_by})")
+        text = _no_markup(_plain(text, MAX_ANSWER, "answer", lines=True), "answer")
+        r.state, r.answer, r.answered_by, r.answered_at = ANSWERED, text, who.name, now
+        r.reply_state = "page_only"
+        if r.address and r.notify:
+            channel = "sms" if r.channel in ("web", "kiosk") else r.channel
+            sent = self.notify.notify(s, now, f"q{r.id}:answer", "question_answer", r.address,
+                                      self._reply_text(r, text), channel=channel)
+            r.reply_state = "queued" if sent is not None and sent.state != "skipped" else \
+                (f"skipped:{sent.reason}" if sent is not None else f"no_{channel}")
+        audit(s, who.name, "question.answer", f"question {r.id}", web_device(address),
+              {"channel": r.channel, "reply": r.reply_state}, now=now)
+        log.info("question %s answered by %s (%s)", r.id, who.name, r.reply_state)
+        # Not the texts: a change's reply is kept in the request log.
+        return Outcome({"id": r.id, "state": r.state, "reply": r.reply_state}, changed=False)
+
+    def dismiss(self, s: "Session", now: datetime, session: str, question: int, address: str | None = None) -> Outcome:
+        """Closes a question without an answer (spam, a duplicate, answered in person)."""
+        who = authenticate(s, now, session, HANDLERS)
+        r = s.get(ResidentQuestion, question)
+        if r is None:
+            raise NotFound("question_not_found", f"no question {question}")
+        if r.state != OPEN:
+            raise Conflict("question_closed", f"this question is already {r.state}")
+        r.state, r.answered_by, r.answered_at = DISMISSED, who.name, now
+        audit(s, who.name, "question.dismiss", f"question {r.id}", web_device(address), now=now)
+        return Outcome({"id": r.id, "state": r.state}, changed=False)
+
+    # ------------------------------------------------------------------ retention
+
+    def purge(self, s: "Session", now: datetime) -> None:
+        """Questions older than ``question_retention_days`` are deleted (text, number and answer)."""
+        cutoff: date = self.q.business_date(now) - timedelta(days=self.n.question_retention_days)
+        gone = s.execute(delete(ResidentQuestion).where(ResidentQuestion.business_date < cutoff)).rowcount
+        if gone:
+            audit(s, "system", "question.purge", "", "service", {"questions": gone}, now=now)
+            log.info("retention: %d resident question(s) deleted", gone)
+
+
+def handlers(q: "QueueService") -> dict[str, Callable[..., Outcome]]:
+    """The FAQ and question-inbox commands for ``q`` (register after the notify plug-in)."""
+    rules = QuestionRules(q)
+    q.plugins["questions"] = rules
+    q.new_day_hooks.append(rules.purge)
+    q.read_only.update({"faq_list", "question_status", "question_list", "question_get"})
+    return rules.handlers()
+
+
+__all__ = ["handlers", "QuestionRules", "FaqRow", "format_question_code", "clean_question_code"]

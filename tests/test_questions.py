@@ -1,0 +1,171 @@
+"""The FAQ in the database and the staff inbox of residents' questions (antre/rules/questions.py), as rules on a
+real SQLite file with a manual clock: [[notify.faq]] seeds the table once; the kasi or an admin edits it
+(a petugas may not), bad entries are refused with clear codes, the assistant answers from the new entries at
+once without a restart; a question the assistant is unsure of lands in the inbox once, its answer goes back on
+its channel through the outbox; a portal question gets a code; floods are capped; every view and change is
+audited; old questions are deleted."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tomllib
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from antre.errors import CommandError
+from antre.rules.question_codes import clean_question_code, format_question_code, new_question_code
+from tests.test_letters import sign_in_again, sign_in_staff
+from tests.test_notify_rules import Office
+
+FAQ = tomllib.loads((Path(__file__).parent.parent / "bench" / "faq" / "faq.toml").read_text())["notify"]["faq"]
+P = "081234567890"
+
+
+@pytest.fixture
+def office(tmp_path):
+    o = Office(tmp_path, faq=FAQ)
+    o.st = sign_in_staff(o.run)
+    return o
+
+
+def err(office, cmd, **args):
+    with pytest.raises(CommandError) as exc:
+        office.q.execute(cmd, uuid.uuid4().hex, args)
+    return exc.value.code
+
+
+def rows(office, sql):
+    with sqlite3.connect(office.db) as db:
+        return db.execute(sql).fetchall()
+
+
+def test_the_config_seeds_the_table_once_and_the_console_edits_it_live(office, tmp_path):
+    kasi, admin, petugas = office.st["kasi"], office.st["admin"], office.st["petugas"]
+    entries = office.run("faq_list", **kasi)["entries"]
+    assert len(entries) == len(FAQ) and entries[1]["answer"] == " ".join(FAQ[1]["answer"].split())
+    assert office.run("ask", question="ktp sy ilang gmn")["answer"].startswith("KTP hilang")
+    assert err(office, "faq_list", **petugas) == "forbidden"
+    new = dict(questions=["jadwal posyandu balita", "kapan posyandu"], answer="Posyandu: Rabu pertama tiap bulan, "
+               "08.00 di balai desa.", links=["https://sukamaju.desa.id/posyandu"])
+    assert err(office, "faq_save", **new, **petugas) == "forbidden"
+    assert office.run("ask", question="kapan jadwal posyandu")["answer"] is None
+    e = office.run("faq_save", **new, **kasi)
+    # Rebuilt on commit, no restart: the next question is answered from the new entry.
+    assert office.run("ask", question="kapan jadwal posyandu")["answer"] == \
+        "Posyandu: Rabu pertama tiap bulan, 08.00 di balai desa. https://sukamaju.desa.id/posyandu"
+    # Off: not answered; on again by an admin; deleted.
+    office.run("faq_save", entry=e["id"], **(new | {"active": False}), **admin)
+    assert office.run("ask", question="kapan jadwal posyandu")["answer"] is None
+    office.run("faq_save", entry=e["id"], **new, **admin)
+    assert office.run("ask", question="kapan jadwal posyandu")["answer"] is not None
+    office.run("faq_delete", entry=e["id"], **kasi)
+    assert office.run("ask", question="kapan jadwal posyandu")["answer"] is None
+    assert err(office, "faq_delete", entry=e["id"], **kasi) == "faq_not_found"
+    # Bad entries: clear codes.
+    assert err(office, "faq_save", **(new | {"answer": " \n "}), **kasi) == "empty_text"
+    assert err(office, "faq_save", **(new | {"answer": "x" * 1001}), **kasi) == "text_too_long"
+    assert err(office, "faq_save", **(new | {"answer": "<script>alert(1)</script>"}), **kasi) == "markup_not_allowed"
+    assert err(office, "faq_save", **(new | {"questions": ["<img src=x onerror=alert(1)>"]}), **kasi) == \
+        "markup_not_allowed"
+    assert err(office, "faq_save", **(new | {"links": ["javascript:alert(1)"]}), **kasi) == "invalid_link"
+    assert err(office, "faq_save", **(new | {"questions": []}), **kasi) == "missing_questions"
+    assert err(office, "faq_save", **(new | {"questions": ["q"] * 31}), **kasi) == "too_many_questions"
+    assert err(office, "faq_save", entry=9999, **new, **kasi) == "faq_not_found"
+    actions = rows(office, "select actor, action from audit_log where action like 'faq.%' order by id")
+    assert actions == [("setup", "faq.seed"), ("bu-kasi", "faq.save"), ("admin", "faq.save"), ("admin", "faq.save"),
+                       ("bu-kasi", "faq.delete")]
+    # A restart with another [[notify.faq]]: the table stays the truth (seeded once).
+    office2 = Office(tmp_path, faq=FAQ[:2])
+    assert len(office2.run("faq_list", **sign_in_again(office2.run)["kasi"])["entries"]) == len(FAQ)
+
+
+def test_an_sms_question_lands_in_the_inbox_once_and_the_answer_goes_back_by_sms(office):
+    kasi, petugas, admin = office.st["kasi"], office.st["petugas"], office.st["admin"]
+    office.sms(P, "harga pupuk subsidi berapa sekarang", key="m1")
+    assert "kami teruskan ke petugas" in office.last_reply()
+    office.sms(P, "harga pupuk subsidi berapa sekarang", key="m1")        # the same SMS read again
+    office.sms(P, "apa kabar")                                             # chit-chat: not for the inbox
+    assert "belum paham" in office.last_reply()
+    inbox = office.run("question_list", **petugas)
+    [q] = inbox["items"]
+    assert q["channel"] == "sms" and q["text"] == "harga pupuk subsidi berapa sekarang" and q["to"] == "0812****7890"
+    assert P not in json.dumps(inbox)
+    assert err(office, "question_list", **admin) == "forbidden"
+    office.run("question_answer", question=q["id"], text="Harga eceran tertinggi urea Rp 2.250/kg.", **petugas)
+    [(key, kind, phone, body, state, _, _)] = office.outbox("kind = 'question_answer'")
+    assert (key, phone, state) == (f"q{q['id']}:answer", P, "pending") and "Rp 2.250/kg" in body
+    # Another session answering it again, or dismissing it: refused; the first answer stands.
+    assert err(office, "question_answer", question=q["id"], text="lain", **kasi) == "already_answered"
+    assert err(office, "question_dismiss", question=q["id"], **kasi) == "question_closed"
+    assert office.run("question_list", state="answered", **kasi)["items"][0]["answered_by"] == "loket-satu"
+    assert err(office, "question_answer", question=q["id"], text="<b>x</b>", **kasi) == "already_answered"
+    # "Make this an FAQ entry" (kasi): then the assistant answers the same question itself.
+    e = office.run("faq_save", questions=[q["text"]], answer="Harga eceran tertinggi urea Rp 2.250/kg.",
+                   question=q["id"], **kasi)
+    assert office.run("question_get", question=q["id"], **kasi)["faq"] == e["id"]
+    office.sms("082222222222", "harga pupuk subsidi berapa")
+    assert office.last_reply().startswith("Harga eceran tertinggi")
+    audit = [a for (a,) in rows(office, "select action from audit_log where action like 'question.%' order by id")]
+    assert audit == ["question.list", "question.answer", "question.list", "question.view"]
+    # Nothing of the text or the number in the request log (the changes' replies are kept there).
+    logged = json.dumps(rows(office, "select reply from requests"))
+    assert "pupuk" not in logged and P not in logged
+
+
+def test_a_portal_question_gets_a_code_and_an_sms_only_when_asked_for(office):
+    kasi = office.st["kasi"]
+    a = office.run("question_submit", question="Kapan  pembagian BLT bulan ini?", channel="web", address="10.0.0.5")
+    assert clean_question_code(format_question_code(a["code"])) == a["code"] and not a["sms"]
+    b = office.run("question_submit", question="Apakah bisa urus KK hari Sabtu?", channel="web", phone="0813 1111 2222",
+                   notify=True, address="10.0.0.6")
+    assert b["sms"]
+    assert err(office, "question_submit", question="x y z", channel="web", notify=True) == "missing_argument"
+    assert err(office, "question_submit", question="x y z", channel="web", phone="12345") == "invalid_phone"
+    assert err(office, "question_submit", question="   ", channel="web") == "empty_text"
+    st = office.run("question_status", code=a["code"])
+    assert st == st | {"state": "open", "question": "Kapan pembagian BLT bulan ini?", "answer": None}
+    assert err(office, "question_status", code=new_question_code()) == "question_not_found"
+    ids = {i["code"]: i["id"] for i in office.run("question_list", **kasi)["items"]}
+    office.run("question_answer", question=ids[a["code"]], text="Tanggal 15, di balai desa.", **kasi)
+    office.run("question_answer", question=ids[b["code"]], text="Tidak, Senin-Jumat saja.", **kasi)
+    assert office.run("question_status", code=a["code"])["answer"] == "Tanggal 15, di balai desa."
+    sms = office.outbox("kind = 'question_answer'")
+    assert [(r[2], "Senin-Jumat" in r[3]) for r in sms] == [("081311112222", True)]   # only the one who opted in
+    got = {r[0]: r[1] for r in rows(office, "select code, reply_state from resident_questions")}
+    assert got == {a["code"]: "page_only", b["code"]: "queued"}
+
+
+def test_the_inbox_cannot_be_flooded_from_one_sender_or_from_everywhere(tmp_path):
+    office = Office(tmp_path, faq=FAQ, question_daily_limit=3, question_office_daily=5)
+    for i in range(3):
+        office.run("question_submit", question=f"pertanyaan nomor {i} dari situs", channel="web", address="10.0.0.9")
+    assert err(office, "question_submit", question="satu lagi dari situs", channel="web",
+               address="10.0.0.9") == "too_many_questions"
+    # One number by SMS: stored up to its limit, then told plainly, nothing stored.
+    for i in range(3):
+        office.sms(P, f"pertanyaan sms nomor {i} tentang pupuk")
+    office.sms(P, "pertanyaan sms nomor 4 tentang pupuk")
+    assert "belum paham" in office.last_reply()
+    # Everyone together: the office's cap (5 here) holds against rotating addresses.
+    assert len(rows(office, "select id from resident_questions")) == 5
+    assert err(office, "question_submit", question="dari alamat lain", channel="web",
+               address="10.0.0.77") == "too_many_questions"
+    # The next day the sender may ask again; after question_retention_days the questions are deleted.
+    office.clock.advance(days=1)
+    office.run("question_submit", question="pertanyaan hari berikutnya", channel="web", address="10.0.0.9")
+    office.clock.advance(days=61)
+    office.run("issue_ticket", service="adminduk")       # opens the day: retention runs
+    assert rows(office, "select count(*) from resident_questions") == [(0,)]
+    assert rows(office, "select action from audit_log where action = 'question.purge'") == [("question.purge",)]
+
+
+def test_question_codes():
+    c = new_question_code()
+    assert c[0] == "T" and len(c) == 11 and clean_question_code(c.lower()) == c
+    assert clean_question_code(format_question_code(c)) == c
+    bad = c[:-1] + str((int(c[-1]) + 1) % 10)
+    assert clean_question_code(bad) == "" and clean_question_code("T123") == "" and clean_question_code("") == ""
