@@ -22,8 +22,11 @@ gives exactly what is listed for it; ``admin`` is not a superset (an admin manag
 does not read residents' personal data unless given the role that needs it).
 
 Passwords: argon2id (argon2-cffi) with the OWASP minimum parameters (19 MiB, 2 passes, 1 lane):
-about 17 ms per check on a PC, ~0.1 s on a Raspberry Pi 4, paid by the service's writer thread
-only for a sign-in or a password change. Sign-ins are limited per account (``[staff]
+about 17 ms per check on a PC, ~0.1 s on a Raspberry Pi 4. The service checks a sign-in's password
+off its writer thread (:meth:`StaffRules.password_to_check` says what to check, before any hashing:
+nothing while a lock or the global wait holds; the check's verdict comes back as ``checked`` and is
+applied, with the failure count and the audit row, on the writer thread), so a burst of sign-ins
+does not hold up the counters and kiosks. A password change still checks on the writer. Sign-ins are limited per account (``[staff]
 lockout_failures`` wrong passwords in a row lock it for ``lockout_minutes``) and globally (after
 ``GLOBAL_FREE`` wrong passwords a day from anywhere, each further attempt waits 15 s doubling to 10
 minutes, and is not even checked while waiting): rotating source addresses gain nothing.
@@ -390,22 +393,57 @@ class StaffRules:
 
     # ------------------------------------------------------------------ sign in and out
 
+    def password_to_check(self, s: "Session", now: datetime, name: str) -> str | None:
+        """The hash a sign-in's password is to be checked against, read before the check (which the service
+        runs off its writer thread, then gives :meth:`login` as ``checked``): the account's, or a decoy of the
+        same cost for a name without an account. None when the attempt is answered without a check: the global
+        wait or a lock (of an account or of a name without one alike) holds."""
+        if self.limits.global_wait(now.timestamp()) > 0:
+            return None
+        row = find_account(s, name)
+        if row is None:
+            return None if self.limits.unknown.get(name, (0, 0.0))[1] > now.timestamp() else self._decoy()
+        if row.locked_until is not None and row.locked_until > now:
+            return None
+        return row.password_hash
+
+    def _decoy(self) -> str:
+        if self._dummy_hash is None:
+            self._dummy_hash = _ph().hash("not a password of anyone here")
+        return self._dummy_hash
+
+    @staticmethod
+    def _verdict(stored: str, password: str, checked: "list | tuple | None") -> bool | None:
+        """The check's verdict: the one made off the writer thread when it checked this very hash (not one
+        changed since), else checked here. None: too many sign-ins were waiting to be checked."""
+        if checked is not None and checked[0] == stored:
+            return checked[1]
+        return verify_password(stored, password)
+
     def login(self, s: "Session", now: datetime, name: str, password: str, session: str,
-              address: str | None = None) -> Outcome:
+              address: str | None = None, checked: "tuple[str, bool | None] | None" = None) -> Outcome:
         """Signs in: ``{"signed_in": true, "account", "expires_at"}``, or ``{"signed_in": false, "reason":
         "wrong" | "locked" | "wait", "retry_after": seconds}``. A refusal is an answer, not an error, because
-        it writes (the failure count and the audit row) and an error would roll that back."""
+        it writes (the failure count and the audit row) and an error would roll that back.
+
+        ``checked``: ``(hash, verdict)`` of the password's check made off the writer thread by the service
+        (never sent by a device: the protocol refuses the argument); without it the password is checked here.
+        The locks and the global wait are checked again first: a lock that came while this attempt was being
+        checked wins over its verdict."""
         device = self.device(address)
         wait = self.limits.global_wait(now.timestamp())
         if wait > 0:   # not even checked: guesses while waiting are worth nothing
             return Outcome({"signed_in": False, "reason": "wait", "retry_after": round(wait)}, changed=False)
         row = find_account(s, name)
         if row is None:
-            return self._unknown_name(s, now, name, password, device)
+            return self._unknown_name(s, now, name, password, device, checked)
         if row.locked_until is not None and row.locked_until > now:
             return Outcome({"signed_in": False, "reason": "locked",
                             "retry_after": round((row.locked_until - now).total_seconds())}, changed=False)
-        if row.disabled or not verify_password(row.password_hash, password):
+        ok = self._verdict(row.password_hash, password, checked)
+        if ok is None:
+            return self._busy()
+        if row.disabled or not ok:
             self.limits.failed(now.timestamp())
             failures = row.failed_logins + 1
             locked = now + timedelta(minutes=self.staff.lockout_minutes) \
@@ -428,15 +466,18 @@ class StaffRules:
         return Outcome({"signed_in": True, "account": Account.of(row).as_dict(),
                         "expires_at": expires.isoformat(timespec="seconds")}, changed=False)
 
-    def _unknown_name(self, s, now, name, password, device) -> Outcome:
-        if self._dummy_hash is None:
-            self._dummy_hash = _ph().hash("not a password of anyone here")
-        verify_password(self._dummy_hash, password)   # the same time as a real check
-        self.limits.failed(now.timestamp())
+    @staticmethod
+    def _busy() -> Outcome:
+        return Outcome({"signed_in": False, "reason": "wait", "retry_after": 5}, changed=False)
+
+    def _unknown_name(self, s, now, name, password, device, checked=None) -> Outcome:
         mono = now.timestamp()
         count, until = self.limits.unknown.get(name, (0, 0.0))
-        if until > mono:
+        if until > mono:   # locked like an account: answered as fast, without a check
             return Outcome({"signed_in": False, "reason": "locked", "retry_after": round(until - mono)}, changed=False)
+        if self._verdict(self._decoy(), password, checked) is None:   # the same time as a real check
+            return self._busy()
+        self.limits.failed(mono)
         count += 1
         if len(self.limits.unknown) > 10000:
             self.limits.unknown.clear()
@@ -564,6 +605,7 @@ class StaffRules:
 def handlers(q: "QueueService") -> dict[str, Callable[..., Outcome]]:
     """The staff commands for ``q``'s handler table; the counter commands are wrapped (session check, audit)."""
     rules = StaffRules(q)
+    q.plugins["staff"] = rules   # the service asks it what a sign-in's password is checked against
     keep = q.cfg.staff.audit_retention_days
     q.new_day_hooks.append(lambda s, now: purge_audit(s, now, keep))
     return rules.handlers()

@@ -27,6 +27,7 @@ from typing import Any
 from antre import config as config_mod
 from antre.errors import CommandError
 from antre.service.instance import AlreadyRunning, DatabaseLock, Instance, check_broker, describe
+from antre.service.signins import SignInChecks
 from antre.link.mqtt import MqttLink, client_id_for
 from antre.link.protocol import (
     Freshness, Request, Topics, authorize, encode, error_reply, ok_reply, parse_request, peek_request_id,
@@ -75,7 +76,9 @@ class QueueServer:
     """Connects a :class:`QueueService` to the broker. ``start()``, then ``stop()``."""
 
     def __init__(self, cfg: config_mod.Config, *, clock=None, notify=None, on_conflict=None,
-                 clock_watch: ClockWatch | None = None):
+                 clock_watch: ClockWatch | None = None, signin_workers: int = 1):
+        """``signin_workers``: threads that check staff passwords (antre/service/signins.py); 0 checks them
+        on the writer thread (the way before, kept for bench/signin_bench.py's baseline)."""
         self.cfg = cfg
         self.topics = Topics(cfg.office.id)
         self.instance = Instance.here(cfg.database.effective_url)
@@ -120,6 +123,7 @@ class QueueServer:
                             lambda topic, payload: self._jobs.put(("news_picture", topic, payload)))
         self.link.on_connect(lambda: self._jobs.put(("news", True)))
         self._jobs: queue.Queue[Any] = queue.Queue()
+        self.signins = SignInChecks(self.queue, self._jobs.put, signin_workers) if signin_workers > 0 else None
         self._writer = threading.Thread(target=self._run, name="antre-writer", daemon=True)
         self._notify = notify or (lambda *_: None)
         self._last_tick = 0.0
@@ -165,6 +169,8 @@ class QueueServer:
             self._jobs.put(_STOP)
             self._writer.join(timeout=10)
             self.link.stop()
+        if self.signins is not None:
+            self.signins.stop()
         self._db_lock.release()
         self.engine.dispose()
 
@@ -236,7 +242,7 @@ class QueueServer:
                         jobs.append(self._jobs.get_nowait())
                     except queue.Empty:
                         break
-                messages, local, resends = [], [], []
+                messages, local, resends, checked = [], [], [], []
                 news_due = news_force = False
                 for j in jobs:
                     if j is _PUBLISH_STATE:
@@ -251,6 +257,8 @@ class QueueServer:
                         resends.append(j[1])
                     elif j[0] == "local":
                         local.append(j)
+                    elif j[0] == "signin":
+                        checked.append(self.signins.back(j[1]))
                     elif j[0] == "news":
                         news_due = news_force = True
                     elif j[0] == "news_picture":
@@ -261,8 +269,8 @@ class QueueServer:
                         news_due |= j[0].rsplit("/", 1)[-1] in NEWS_COMMANDS
                 if local:
                     dirty |= self._handle_local(local)
-                if messages:
-                    dirty |= self._handle(messages)
+                if messages or checked:
+                    dirty |= self._handle(messages, checked)
                     if self.storage.state in (LOW, FULL):
                         self.storage.checkpoint()   # little space: keep the WAL at a few pages
                 if _STOP in jobs:
@@ -390,20 +398,21 @@ class QueueServer:
             log.error("%s speaks protocol 1 (topic %s); this service speaks protocol 2 and ignores it: "
                       "update that device (docs/protocol.md)", what, topic)
 
-    def _handle(self, messages: list[tuple[str, bytes]]) -> bool:
+    def _handle(self, messages: list[tuple[str, bytes]], checked: list[Request] = ()) -> bool:
         """Validates and applies a burst of command messages; replies and events go out after the commit.
 
         Nothing one sender sends may affect another's commands: each message is admitted on its own,
-        and each reply is published on its own.
+        and each reply is published on its own. A sign-in goes to have its password checked off this
+        thread and comes back in ``checked`` (admitted already).
         """
-        requests = []
+        requests = list(checked)
         for topic, payload in messages:
             try:
                 req = self._admit(topic, payload)
             except Exception:  # noqa: BLE001 - a bug in validation: this message only
                 log.exception("could not read a message on %s; ignored", topic)
                 continue
-            if req is not None:
+            if req is not None and not (self.signins is not None and self._to_check(req)):
                 requests.append(req)
         if not requests:
             return False
@@ -425,6 +434,13 @@ class QueueServer:
         if req.sender.role == "web" and req.command in PER_ADDRESS:
             return f"{req.sender.client_id} address {address}" if address else None
         return req.sender.client_id
+
+    def _to_check(self, req: Request) -> bool:
+        try:
+            return self.signins.take(req)
+        except Exception:  # noqa: BLE001 - e.g. the database unreadable: applied now, answered as it can be
+            log.exception("could not prepare the password check of a sign-in; checked on the writer")
+            return False
 
     def _count_checkin(self, sender: str) -> None:
         """Counts a code attempt against its guesser; refuses it when the guesser missed too often lately.
