@@ -39,7 +39,7 @@ from antre.rules.complaint_codes import (
 from antre.rules.letter_fields import mask_name
 from antre.rules.outcome import Outcome
 from antre.rules.sms_text import mask
-from antre.rules.staff import Account, audit, authenticate, web_device
+from antre.rules.staff import Account, audit, audit_by, authenticate
 from antre.storage.models import Complaint, ComplaintMessage, StaffAccount
 
 if TYPE_CHECKING:
@@ -121,6 +121,11 @@ def topic_of(text: str, topics: list[str]) -> str:
     return GENERAL_TOPIC if GENERAL_TOPIC in topics else topics[-1]
 
 
+def _subject(c: Complaint | None) -> str:
+    """What the audit log names a complaint by."""
+    return f"complaint {c.id}" if c is not None else ""
+
+
 class ComplaintRules:
     """The complaint commands of one :class:`QueueService`."""
 
@@ -190,12 +195,6 @@ class ComplaintRules:
         answer_late = c.status in OPEN and c.answered_at is None and today > c.answer_due
         return {"verify_due": c.verify_due.isoformat(), "answer_due": c.answer_due.isoformat(),
                 "verify_overdue": verify_late, "answer_overdue": answer_late, "overdue": verify_late or answer_late}
-
-    @staticmethod
-    def _audit(s: "Session", now: datetime, who: Account, action: str, c: Complaint | None, address: str | None,
-               detail: dict | str | None = None) -> None:
-        audit(s, who.name, action, f"complaint {c.id}" if c is not None else "",
-              web_device(address), detail, now=now)
 
     def _handler(self, s: "Session", now: datetime, session: str, c: Complaint | None = None) -> Account:
         who = authenticate(s, now, session, HANDLERS)
@@ -355,7 +354,7 @@ class ComplaintRules:
         (``complaint.view``, ``complaint.photo``). Read-only: never written to the request log."""
         c = self._by_id(s, complaint)
         who = self._handler(s, now, session, c)
-        self._audit(s, now, who, f"complaint.{purpose}", c, address)
+        audit_by(s, now, who, f"complaint.{purpose}", _subject(c), address)
         today = self._today(now)
         out = self._row(c, today) | {
             "text": c.text, "photo": c.photo, "contact_name": c.contact_name, "contact_phone": c.contact_phone,
@@ -392,7 +391,7 @@ class ComplaintRules:
             c.verified_at = now
         c.closed_at = now if status in CLOSED else None
         self._message(s, c, now, "status", who.name, status, True)
-        self._audit(s, now, who, "complaint.status", c, address, {"from": before, "to": status})
+        audit_by(s, now, who, "complaint.status", _subject(c), address, {"from": before, "to": status})
         log.info("complaint %s: %s -> %s by %s", c.id, before, status, who.name)
         return Outcome(self._row(c, self._today(now)), events=self._events(s, c, now), changed=False)
 
@@ -422,7 +421,7 @@ class ComplaintRules:
             sent = self._notify_answered(s, c, now)
         elif c.status == RECEIVED:
             c.status = IN_PROCESS
-        self._audit(s, now, who, "complaint.answer" if final else "complaint.reply", c, address,
+        audit_by(s, now, who, "complaint.answer" if final else "complaint.reply", _subject(c), address,
                     {"final": bool(final), "sms": sent})
         return Outcome(self._row(c, self._today(now)) | {"sms": sent}, events=self._events(s, c, now),
                        changed=False)
@@ -450,7 +449,7 @@ class ComplaintRules:
         c = self._by_id(s, complaint)
         who = self._handler(s, now, session, c)
         m = self._message(s, c, now, "note", who.name, clean_text(text, self.conf.max_text), False)
-        self._audit(s, now, who, "complaint.note", c, address)
+        audit_by(s, now, who, "complaint.note", _subject(c), address)
         return Outcome({"id": c.id, "note": m.id}, changed=False)
 
     def assign(self, s: "Session", now: datetime, complaint: int, to: str, session: str,
@@ -462,7 +461,7 @@ class ComplaintRules:
             raise NotFound("unknown_account", f"no kasi or petugas account '{to}'")
         c.assigned_to, c.updated_at = to, now
         self._message(s, c, now, "assigned", who.name, to, False)
-        self._audit(s, now, who, "complaint.assign", c, address, {"to": to})
+        audit_by(s, now, who, "complaint.assign", _subject(c), address, {"to": to})
         return Outcome(self._row(c, self._today(now)), changed=False)
 
     def merge(self, s: "Session", now: datetime, complaint: int, into: int, session: str,
@@ -478,7 +477,7 @@ class ComplaintRules:
         c.merged_into, c.updated_at = main.id, now
         self._message(s, c, now, "merged", who.name, main.code, False)
         self._message(s, main, now, "merged", who.name, c.code, False)
-        self._audit(s, now, who, "complaint.merge", c, address, {"into": main.id})
+        audit_by(s, now, who, "complaint.merge", _subject(c), address, {"into": main.id})
         return Outcome(self._row(c, self._today(now)), events=[self._event(c, now)], changed=False)
 
     def summary(self, s: "Session", now: datetime, month: str, session: str, address: str | None = None) -> Outcome:
@@ -494,7 +493,7 @@ class ComplaintRules:
         start, end = self.q.day_start(first), self.q.day_start(after)
         rows = list(s.scalars(select(Complaint).where(Complaint.created_at >= start, Complaint.created_at < end)
                               .order_by(Complaint.id)))
-        self._audit(s, now, who, "complaint.summary", None, address, {"month": month})
+        audit_by(s, now, who, "complaint.summary", "", address, {"month": month})
         tz = self.q.tz
         per: dict[str, dict[str, int]] = {"category": {}, "topic": {}, "status": {}}
         days, on_time, verified_on_time, answered = [], 0, 0, 0

@@ -40,7 +40,7 @@ from antre.rules.letter_codes import (
     LETTER_CANCELLED, LETTER_CHECKING, LETTER_COLLECTED, LETTER_INCOMPLETE, LETTER_READY, LETTER_SIGNING,
     LETTER_STATUSES, new_tracking_code, status_ref, tracking_code_ok,
 )
-from antre.rules.staff import Account, audit, authenticate, web_device
+from antre.rules.staff import Account, audit, audit_by, authenticate, web_device
 from antre.storage.models import LetterHistory, LetterNumber, LetterRequest, Meta
 
 if TYPE_CHECKING:
@@ -83,6 +83,11 @@ def format_number(pattern: str, *, classification: str, seq: int, village_code: 
     values = {"kode": classification, "nomor": f"{seq:0{NUMBER_WIDTH}d}", "kode_desa": village_code,
               "bulan_romawi": ROMAN[on.month - 1], "bulan": f"{on.month:02d}", "tahun": str(on.year)}
     return pattern.format(**values)
+
+
+def _subject(r: LetterRequest | None) -> str:
+    """What the audit log names a letter request by: its number once it has one."""
+    return (r.number or f"request {r.id}") if r is not None else ""
 
 
 class LetterRules:
@@ -211,12 +216,6 @@ class LetterRules:
     def _who(s: "Session", now: datetime, session: str, roles) -> Account:
         return authenticate(s, now, session, tuple(sorted(roles)))
 
-    @staticmethod
-    def _audit(s: "Session", now: datetime, who: Account, action: str, r: LetterRequest | None, address: str | None,
-               detail: dict | str | None = None) -> None:
-        subject = (r.number or f"request {r.id}") if r is not None else ""
-        audit(s, who.name, action, subject, web_device(address), detail, now=now)
-
     # ------------------------------------------------------------------ residents
 
     def request(self, s: "Session", now: datetime, type: str, fields: dict[str, Any],
@@ -249,7 +248,7 @@ class LetterRules:
         self._history(s, r, now, "requested", LETTER_CHECKING,
                       f"resident ({channel})" if who is None else f"{who.name} for a resident ({channel})")
         if who is not None:
-            self._audit(s, now, who, "letter.request", r, address, {"request": r.id, "type": t.code})
+            audit_by(s, now, who, "letter.request", _subject(r), address, {"request": r.id, "type": t.code})
         log.info("letter request %s: %s from %s", r.id, t.code, channel)
         return Outcome(self._summary(r, today), events=[self._event(r, now)], changed=False)
 
@@ -381,7 +380,7 @@ class LetterRules:
         written to the request log."""
         who = self._who(s, now, session, READERS)
         r = self._by_id(s, request)
-        self._audit(s, now, who, f"letter.{purpose}", r, address, {"request": r.id, "type": r.type_code})
+        audit_by(s, now, who, f"letter.{purpose}", _subject(r), address, {"request": r.id, "type": r.type_code})
         t = self.letters.type(r.type_code)
         out = {"id": r.id, "masked_name": r.masked_name} | self._summary(r, self._today(now))
         out |= {"holder_name": r.holder_name, "nik": r.nik,
@@ -432,7 +431,7 @@ class LetterRules:
         self._sms(s, now, r, status, reason)
         action = {LETTER_READY: "letter.sign", LETTER_COLLECTED: "letter.hand_over",
                   LETTER_CANCELLED: "letter.cancel"}.get(status, "letter.status")
-        self._audit(s, now, who, action, r, address, {"request": r.id, "from": before, "to": status})
+        audit_by(s, now, who, action, _subject(r), address, {"request": r.id, "from": before, "to": status})
         log.info("letter request %s: %s -> %s by %s (%s)", r.id, before, status, actor, role)
         return Outcome({"id": r.id, "masked_name": r.masked_name} | self._summary(r, self._today(now)),
                        events=[self._event(r, now)], changed=False)
@@ -458,7 +457,7 @@ class LetterRules:
         r.nik = values.get(nik_field) if nik_field else None
         r.updated_at = now
         self._history(s, r, now, "edited", r.status, actor, "fields: " + ", ".join(changed), r.status)
-        self._audit(s, now, who, "letter.edit", r, address, {"request": r.id, "fields": changed})
+        audit_by(s, now, who, "letter.edit", _subject(r), address, {"request": r.id, "fields": changed})
         return Outcome({"id": r.id, "changed_fields": changed, "masked_name": r.masked_name}, changed=False)
 
     def _next_number(self, s: "Session", now: datetime, *, classification: str, sequence_key: str, pattern: str,
@@ -496,7 +495,7 @@ class LetterRules:
                                 request_id=r.id, actor=actor)
         r.number, r.numbered_at, r.updated_at = row.number, now, now
         self._history(s, r, now, "numbered", r.status, actor, row.number, r.status)
-        self._audit(s, now, who, "letter.number", r, address, {"request": r.id, "seq": row.seq})
+        audit_by(s, now, who, "letter.number", _subject(r), address, {"request": r.id, "seq": row.seq})
         log.info("letter request %s numbered %s by %s", r.id, row.number, actor)
         return Outcome({"id": r.id, "number": row.number, "seq": row.seq, "already": False},
                        events=[self._event(r, now)], changed=False)   # the resident's page: a number, no cancel
@@ -561,7 +560,7 @@ class LetterRules:
         if r.revoked_at is None:
             r.revoked_at, r.updated_at = now, now
             self._history(s, r, now, "revoked", r.status, actor, reason, r.status)
-            self._audit(s, now, who, "letter.revoke", r, address, {"request": r.id, "reason": reason})
+            audit_by(s, now, who, "letter.revoke", _subject(r), address, {"request": r.id, "reason": reason})
             log.info("letter request %s revoked by %s", r.id, actor)
         return Outcome({"id": r.id, "revoked_at": iso(r.revoked_at)}, changed=False)
 

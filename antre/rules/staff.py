@@ -176,6 +176,13 @@ def audit(s: "Session", actor: str, action: str, subject: str = "", device: str 
                                    detail=(detail or "")[:4000]))
 
 
+def audit_by(s: "Session", now: datetime, who: Account, action: str, subject: str, address: str | None,
+             detail: str | dict | None = None) -> None:
+    """:func:`audit` of a signed-in person's command from the website (the console): ``who`` is the actor, the
+    device is named from the browser's ``address``."""
+    audit(s, who.name, action, subject, web_device(address), detail, now=now)
+
+
 def purge_audit(s: "Session", now: datetime, keep_days: int) -> int:
     """Deletes audit rows older than ``keep_days`` (retention, at each new business day) and old sessions."""
     gone = s.execute(delete(AUDIT).where(AUDIT.c.at < now - timedelta(days=keep_days))).rowcount
@@ -611,7 +618,7 @@ def handlers(q: "QueueService") -> dict[str, Callable[..., Outcome]]:
     return rules.handlers()
 
 
-__all__ = ["Account", "ROLES", "PASSWORD_MIN_LENGTH", "COUNTER_COMMANDS", "audit", "web_device", "audit_rows", "authenticate",
+__all__ = ["Account", "ROLES", "PASSWORD_MIN_LENGTH", "COUNTER_COMMANDS", "audit", "audit_by", "web_device", "audit_rows", "authenticate",
            "session_account", "add_account", "update_account", "hash_password", "verify_password", "token_hash",
            "admin_count", "account_count", "list_accounts", "find_account", "purge_audit", "handlers", "StaffRules",
            "LoginLimits", "CommandError"]
