@@ -76,7 +76,7 @@ LETTER_CMDS = ["letter_request", "letter_status", "letter_cancel", "letter_picku
                "letter_register", "letter_catalogue", "letter_type_update", "letter_revoke"]
 PORTAL_CMDS = ["complaint_submit", "complaint_status", "complaint_add", "complaint_rate", "complaint_list",
                "complaint_get", "complaint_set_status", "complaint_reply", "complaint_note", "complaint_assign",
-               "complaint_merge", "complaint_summary", "news_save", "news_withdraw", "news_list", "news_public",
+               "complaint_merge", "complaint_summary", "complaint_export", "news_save", "news_withdraw", "news_list", "news_public",
                "faq_list", "faq_save", "faq_delete", "question_submit", "question_status", "question_list",
                "question_get", "question_answer", "question_dismiss"]
 #: "Semua urusan saya" (antre/rules/my_items.py): the website's login only.

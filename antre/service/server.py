@@ -33,7 +33,7 @@ from antre.link.protocol import (
     Freshness, Request, Topics, authorize, encode, error_reply, ok_reply, parse_request, peek_request_id,
     read_presence, status_payload,
 )
-from antre.rules import appointments, complaints, district, letters, my_items, news, notify, office, questions, staff
+from antre.rules import appointments, complaint_export, complaints, district, letters, my_items, news, notify, office, questions, staff
 from antre.rules.queue import QueueService
 from antre.storage import FULL, LOW, READ_ONLY, StorageWatch, check_writable, open_database
 from antre.clock import ClockWatch
@@ -43,6 +43,7 @@ log = logging.getLogger("antre.service")
 #: The rule plug-ins the service registers with its queue (each adds commands: see QueueService.register).
 PLUGINS = (appointments.handlers, letters.handlers, complaints.handlers, news.handlers, staff.handlers, office.handlers,
            my_items.handlers,   # "Semua urusan saya" (uses notify's outbox once running)
+           complaint_export.handlers,   # the month's complaints for LAPOR!
            notify.handlers,   # notify wraps the web's commands: after them
            questions.handlers,   # the FAQ and the question inbox: after notify (it answers for it)
            district.handlers)   # the district outbox: rows in each command's transaction

@@ -1,0 +1,76 @@
+"""The month's complaints for re-entry into SP4N-LAPOR! (``complaint_export``): a plug-in of the queue.
+
+Read-only for the queue (its reply, which carries texts and contacts, is never written to the request log),
+for a kasi only, and audited (``complaint.export``: the month and how many rows) in the same transaction.
+The file itself is made by the website (web/lapor.py, docs/complaints.md says which format and why).
+
+Personal data: an anonymous complaint has no name or number stored (antre/rules/complaints.py) and none is
+sent; a complaint whose text was wiped at retention is sent without text (``wiped``) so it is never re-entered
+empty; a duplicate merged into another names the complaint it joined and is not re-entered.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, Callable
+
+from sqlalchemy import select
+
+from antre.errors import CommandError
+from antre.rules.outcome import Outcome
+from antre.rules.staff import audit, authenticate, web_device
+from antre.storage.models import Complaint
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from antre.rules.queue import QueueService
+
+EXPORTERS = ("kasi",)
+
+
+class ComplaintExport:
+    def __init__(self, q: "QueueService"):
+        self.q = q
+
+    def export(self, s: "Session", now: datetime, month: str, session: str, address: str | None = None) -> Outcome:
+        who = authenticate(s, now, session, EXPORTERS)
+        m = re.fullmatch(r"(\d{4})-(\d{2})", month)
+        if not m or not 1 <= int(m[2]) <= 12:
+            raise CommandError("invalid_argument", "'month' must be YYYY-MM")
+        first = date(int(m[1]), int(m[2]), 1)
+        after = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        start, end = self.q.day_start(first), self.q.day_start(after)
+        rows = list(s.scalars(select(Complaint).where(Complaint.created_at >= start, Complaint.created_at < end)
+                              .order_by(Complaint.id)))
+        codes = {c.id: c.code for c in rows}
+        missing = {c.merged_into for c in rows if c.merged_into and c.merged_into not in codes}
+        if missing:
+            codes |= {i: code for i, code in s.execute(select(Complaint.id, Complaint.code).where(Complaint.id.in_(missing)))}
+        tz = self.q.tz
+        out: list[dict[str, Any]] = []
+        for c in rows:
+            anonymous = bool(c.anonymous)
+            out.append({
+                "code": c.code, "created_at": c.created_at.astimezone(tz).isoformat(timespec="seconds"),
+                "category": c.category, "topic": c.topic, "status": c.status, "channel": c.channel,
+                "anonymous": anonymous,
+                "name": None if anonymous else c.contact_name, "phone": None if anonymous else c.contact_phone,
+                "text": c.text, "wiped": c.anonymised_at is not None,
+                "merged_into": codes.get(c.merged_into) if c.merged_into else None,
+                "answered_on": c.answered_at.astimezone(tz).date().isoformat() if c.answered_at else None,
+            })
+        audit(s, who.name, "complaint.export", f"month {month}", web_device(address),
+              {"month": month, "rows": len(out), "with_contact": sum(1 for r in out if r["phone"] or r["name"])},
+              now=now)
+        return Outcome({"month": month, "rows": out}, changed=False)
+
+
+def handlers(q: "QueueService") -> dict[str, Callable[..., Outcome]]:
+    rules = ComplaintExport(q)
+    q.read_only.add("complaint_export")   # texts and contacts: never into the request log
+    return {"complaint_export": rules.export}
+
+
+__all__ = ["handlers", "ComplaintExport"]
