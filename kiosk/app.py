@@ -115,7 +115,7 @@ class BigButton(ButtonBehavior, BoxLayout):
         super().__init__(**kwargs)
         self._fit_ev = None
         self.bind(size=self._refit, font_size=self._refit, text=self._refit, subtext=self._refit,
-                  sub_size=self._refit, icon_size=self._refit)
+                  sub_size=self._refit, icon_size=self._refit, icon=self._refit, padding=self._refit)
 
     #: Buttons whose words are still to be fitted (the UI is not settled until they are drawn).
     pending: "set[BigButton]" = set()
@@ -347,6 +347,11 @@ class LetterFormScreen(Screen):
     next_text = StringProperty("")
 
 
+class EntryButton(BigButton):
+    """Another way in on the start screen (kiosk.kv's ``entries``): placed there while ``shown``."""
+    shown = BooleanProperty(True)
+
+
 class KioskRoot(BoxLayout):
     pass
 
@@ -363,6 +368,9 @@ class KioskApp(App):
     portrait = BooleanProperty(False)    # taller than wide: the portrait layout
     compact = BooleanProperty(False)     # a short (7-inch) screen
     row_h = NumericProperty(120)         # a row of the start screen: a service, or another way in
+    entry_cols = NumericProperty(1)      # columns of the start screen's other ways in (2 when one is too tall)
+    entry_h = NumericProperty(120)       # the height of their rows
+    side_priority = BooleanProperty(False)   # the priority choice is a column at the right (7-inch landscape)
     office_name = StringProperty("")
     date_text = StringProperty("")
     clock_text = StringProperty("")
@@ -459,7 +467,15 @@ class KioskApp(App):
         self.bind(lang=lambda *_: self._refresh(), busy=lambda *_: self._refresh(),
                   priority=lambda *_: self._refresh())
         root.ids.corner.bind(on_long_press=lambda *_: self.open_pin())
-        self.sm.get_screen("home").ids.services_scroll.bind(height=lambda *_: self._refresh_services())
+        home_ids = self.sm.get_screen("home").ids
+        home_ids.services_scroll.bind(height=lambda *_: self._refresh_services())
+        # The other ways in, in kiosk.kv's order; only the shown ones are placed in the grid.
+        self._entries = [w for w in reversed(home_ids.entries.children) if isinstance(w, EntryButton)]
+        for b in self._entries:
+            b.bind(shown=self._place_entries)
+        home_ids.entries_scroll.bind(size=self._place_entries)
+        self.bind(tp=self._place_entries, row_h=self._place_entries)
+        self._place_entries()
         if self.kcfg.speak_screens and self.speaker.enabled:
             self.sm.bind(current=lambda *_: self._speak_soon())
         return root
@@ -504,6 +520,7 @@ class KioskApp(App):
         m = metrics(int(w), int(h), self.kcfg.screen_inches)
         self.tp, self.min_font = m.target_px, m.min_font_px
         self.portrait, self.compact = m.portrait, m.compact
+        self.side_priority = m.compact and not m.portrait
         # A portrait panel is laid out for 830x1476 (1.3 at 1080x1920): narrower than the landscape design.
         base = (830.0, 1476.0) if m.portrait else (1280.0, 800.0)
         self.u = max(0.6, min(2.5, min(w / base[0], h / base[1])))
@@ -568,73 +585,71 @@ class KioskApp(App):
         self._auto_speak = Clock.schedule_once(lambda dt: self.listen(), 0.3)
 
     def guidance(self) -> Guidance:
-        """The current screen's question, facts and choices, in the current language."""
+        """The current screen's question, facts and choices, in the current language. The choices are the
+        buttons the screen shows (:meth:`_choices`), so "Dengarkan" never offers what is hidden or off."""
         name = self.sm.current
         scr = self.sm.get_screen(name)
         t = self.t
+        choices = self._choices(scr)
         if name == "home":
-            choices = [f"{b.text}, {b.subtext}" if b.subtext else b.text for b, _ in self._row_widgets.values()]
-            if self.has_bookings and self.availability == logic.OK:
-                choices.append(f"{t('checkin')}, {t('checkin_sub')}")
-            if self.has_letters and self.availability == logic.OK:
-                choices.append(f"{t('letter_pickup')}, {t('letter_pickup_sub')}")
-            if self.has_letter_form and self.availability == logic.OK:
-                choices.append(f"{t('letter_request')}, {t('letter_request_sub')}")
-            if self.availability == logic.OK:
-                choices.append(f"{t('priority')}: " + ", ".join(
-                    t(f"priority_{k}") for k in ("lansia", "disabilitas", "ibu_hamil")))
-            if self.can_rate:
-                choices.append(t("rate"))
             return Guidance(self.home_title, [self.banner] if self.banner else [], choices)
         if name == "info":
-            return Guidance(scr.title, [f"{t('requirements')}: {scr.body}"],
-                            [t("back"), t("take_number")])
+            return Guidance(scr.title, [f"{t('requirements')}: {scr.body}"], choices)
         if name == "ticket":
             # The rating code is read digit by digit ("nol tiga delapan tujuh"), as it is typed.
             code = t("ticket_rating_code", code=" ".join(scr.rating_code)) if scr.rating_code else ""
             return Guidance(f"{t('your_number')}: {scr.number}",
                             [scr.service_label, scr.priority_label, scr.ahead_text, scr.estimate_text,
-                             scr.print_text, code], [t("done")])
+                             scr.print_text, code], choices)
         if name == "message":
-            return Guidance(scr.title, [scr.body] if scr.body else [], [t("back")] if not self.busy else [])
+            return Guidance(scr.title, [scr.body] if scr.body else [], choices)
         if name == "rate_pick":
-            return Guidance(t("rate_pick"), [scr.empty_text] if scr.empty_text else [],
-                            [*self.rateable, t("rate_type"), t("back")])
+            return Guidance(t("rate_pick"), [scr.empty_text] if scr.empty_text else [], choices)
         if name == "rate_keypad" and self._code_for is not None:
-            return Guidance(t("rate_code_prompt"), [" ".join(scr.typed)] if scr.typed else [],
-                            [t("delete"), t("ok"), t("back")])
+            return Guidance(t("rate_code_prompt"), [" ".join(scr.typed)] if scr.typed else [], choices)
         if name == "rate_keypad":
-            letters = sorted({r.prefix for r in self.rows if r.prefix})
-            return Guidance(t("rate_type_prompt"), [scr.shown] if scr.typed else [],
-                            [*letters, t("delete"), t("ok"), t("back")])
+            return Guidance(t("rate_type_prompt"), [scr.shown] if scr.typed else [], choices)
         if name == "rate_face":
-            faces = list(scr.answers) or [t(f"face_{n}") for n in (4, 3, 2, 1)]
-            return Guidance(scr.title, [d for d in (scr.element, scr.subtitle) if d], [*faces, t("back")])
+            return Guidance(scr.title, [d for d in (scr.element, scr.subtitle) if d], choices)
         if name == "rate_more":
-            return Guidance(t("more_question"), [], [t("more_no"), t("more_yes")])
+            return Guidance(t("more_question"), [], choices)
         if name == "rate_wait":
-            return Guidance(t("rate_wait"), [t("rate_wait_sub", counter=self.rating_counter_name)], [])
+            return Guidance(t("rate_wait"), [t("rate_wait_sub", counter=self.rating_counter_name)], choices)
         if name == "checkin":
-            return Guidance(t(scr.prompt_key), [scr.shown] if scr.typed else [], [t("back")])
+            return Guidance(t(scr.prompt_key), [scr.shown] if scr.typed else [], choices)
         if name == "pin":
-            return Guidance(t("staff_pin"), [], [t("cancel")])
+            return Guidance(t("staff_pin"), [], choices)
         return self._guidance_from(scr)
+
+    def _choices(self, scr: Screen) -> list[str]:
+        """The words of the buttons ``scr`` shows and that can be pressed, in the layout's order (kiosk.kv's:
+        the services, then the other ways in, then the priorities), each once; a keypad's digits are left
+        out (the prompt says what to type)."""
+        out: list[str] = []
+        for w in scr.walk(restrict=True):
+            if not isinstance(w, (BigButton, FaceButton)) or w.disabled or not w.text:
+                continue
+            if not self._shown(w) or w.width <= 1 or w.height <= 1 or w.text.isdigit():
+                continue
+            words = f"{w.text}, {w.subtext}" if getattr(w, "subtext", "") else w.text
+            if words not in out:
+                out.append(words)
+        return out
 
     def _guidance_from(self, scr: Screen) -> Guidance:
         """A screen without words of its own for "Dengarkan" (a newer flow's): its title or prompt labels
-        (tags ending in ``:title``, ``:prompt`` or ``:question``) and its buttons' words, top to bottom."""
+        (tags ending in ``:title``, ``:prompt`` or ``:question``), its other tagged words, top to bottom,
+        and its buttons (:meth:`_choices`)."""
         from kivy.uix.label import Label
 
-        question, details, choices = [], [], []
+        question, details = [], []
         widgets = [w for w in scr.walk(restrict=True) if self._shown(w) and w.width > 1 and w.height > 1]
         widgets.sort(key=lambda w: (-w.to_window(w.x, w.y)[1] - w.height, w.to_window(w.x, w.y)[0]))
         for w in widgets:
             tag = getattr(w, "tag", "")
-            if isinstance(w, BigButton) and not w.disabled and w.text:
-                choices.append(f"{w.text}, {w.subtext}" if w.subtext else w.text)
-            elif isinstance(w, Label) and tag and w.text.strip() and not isinstance(w.parent, BigButton):
+            if isinstance(w, Label) and tag and w.text.strip() and not isinstance(w.parent, (BigButton, FaceButton)):
                 (question if tag.endswith((":title", ":prompt", ":question")) else details).append(w.text)
-        return Guidance(" ".join(question) or self.home_title, details, choices)
+        return Guidance(" ".join(question) or self.home_title, details, self._choices(scr))
 
     # ------------------------------------------------------------------ MQTT (paho's thread)
 
@@ -684,14 +699,50 @@ class KioskApp(App):
         if self.sm.current == "rate_pick":
             self._fill_rate_pick()
 
+    def _row_height(self, room: float, rows: int, gap: float, most: float) -> float:
+        """Rows share ``room`` (px), up to ``most`` each; when even 20 mm rows do not all fit (a 7-inch
+        panel with many services) the list scrolls, and its rows are stretched so that whole rows fill the
+        view: none is cut by the scroll area's edge, and the bar beside says there is more."""
+        rows = max(1, rows)
+        if room <= 1:
+            return max(self.tp, most)
+        share = (room - gap * (rows - 1)) / rows
+        if share >= self.tp:
+            return min(max(most, self.tp), share)
+        whole = max(1, int((room + gap) // (self.tp + gap)))
+        return max(self.tp, (room - gap * (whole - 1)) / whole)
+
     def _service_row_height(self) -> float:
-        """Service rows share the height there is, between 20 mm and a comfortable maximum; when even 20 mm
-        rows do not all fit (a 7-inch panel with many services) the list scrolls."""
         scroll = self.sm.get_screen("home").ids.services_scroll
-        n = max(1, len(self.rows))
         gap = self.u * (8 if self.compact else 14)
-        share = (scroll.height - gap * (n - 1)) / n if scroll.height > 1 else self.row_h
-        return max(self.tp, min(self.u * (230 if self.portrait else 170), share))
+        return self._row_height(scroll.height, len(self.rows), gap, self._most_row_height())
+
+    def _most_row_height(self) -> float:
+        # On the 7-inch panel rows take the room there is: a name and its line need four lines there.
+        return self.u * (230 if self.portrait else 200 if self.compact else 170)
+
+    def _place_entries(self, *_: Any) -> None:
+        """Puts the shown ways in into the start screen's grid: one column when its rows fit at 20 mm, else
+        two side by side when the column is wide enough (all entries on, at 1280x800), else one that
+        scrolls (the 7-inch panel)."""
+        if not hasattr(self, "_entries"):
+            return
+        ids = self.sm.get_screen("home").ids
+        grid, scroll = ids.entries, ids.entries_scroll
+        shown = [b for b in self._entries if b.shown]
+        if list(reversed(grid.children)) != shown:
+            grid.clear_widgets()
+            for b in shown:
+                grid.add_widget(b)
+        gap = self.u * (8 if self.compact else 14)
+        n = max(1, len(shown))
+        cols = 1
+        if not self.portrait and n > 1 and (self.tp * n + gap * (n - 1) > scroll.height > 1) \
+                and (scroll.width - gap) / 2 >= self.tp:
+            cols = 2
+        self.entry_cols = cols
+        self.entry_h = self.row_h if self.portrait else \
+            self._row_height(scroll.height, -(-n // cols), gap, self.row_h if cols == 1 else self._most_row_height())
 
     def _refresh_services(self) -> None:
         self.rows = logic.service_rows(self.state, self.cfg.services)
@@ -719,6 +770,7 @@ class KioskApp(App):
             b.font_size = self.u * 32
             b.sub_size = self.u * 27
             b.icon_size = self.u * 64
+            b.icon = "" if self.compact else asset("ticket.png")   # the 7-inch panel's words need the room
             b.subtext = service_subtext(r, self.availability, self.lang, self.state)
             b.disabled = not can_issue(r, self.availability, self.busy)
             info.text = self.t("info")

@@ -30,7 +30,7 @@ def xvfb():
 def check(k, name: str, size: str) -> dict:
     """Screenshot of the screen ``name`` (its screen's name, with - for _), and its sizes checked."""
     screen = name.replace("-", "_")
-    screen = {"rate_element": "rate_face", "home_closed": "home", "rate_pick_many": "rate_pick",
+    screen = {"rate_element": "rate_face", "home_closed": "home", "home_all_entries": "home", "rate_pick_many": "rate_pick",
               "rate_code": "rate_keypad", "rate_code_wrong": "message"}.get(screen, screen)
     ui = k.wait(lambda ui: ui["screen"] == screen and ui["settled"] and ui.get("sizes", {}).get("targets"),
                 f"{name} laid out")
@@ -204,3 +204,23 @@ def test_many_rateable_numbers_fit_or_scroll_on_the_small_panel(offices, kiosks)
     k.wait(lambda ui: f"rate:{numbers[-1]}" in ui["widgets"], "the numbers listed")
     ui = check(k, "rate-pick-many", "800x480")
     assert not ui["widgets"]["rate_pick:type"]["disabled"]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_every_entry_on_still_fits_the_start_screen(offices, kiosks, size):
+    """Every other way in switched on (booking code, letter pickup, the letter form, rating): at 1280x800
+    they stand two by two instead of scrolling; on the 7-inch panel the priority choice is a column at the
+    right, so all three service rows show whole (they showed two, the third cut by the scroll area's edge)."""
+    office = offices(APPOINTMENTS + '\n[letters]\nkiosk_form = true\npickup_service = "surat"\n')
+    k = kiosks(office, size=size)
+    entries = ("checkin", "letter_pickup", "letter_request", "rate")
+    k.wait(lambda ui: all(t in ui["widgets"] for t in entries + ("service:umum",)), "every entry and service")
+    ui = check(k, "home-all-entries", size)
+    drawn = {t["tag"]: t for t in ui["sizes"]["targets"]}
+    w = ui["widgets"]
+    for code in ("adminduk", "surat", "umum"):
+        assert drawn[f"service:{code}"]["h"] == w[f"service:{code}"]["h"], f"{size}: service:{code} cut"
+    if size == "1280x800":
+        assert w["checkin"]["y"] == w["letter_pickup"]["y"] and w["checkin"]["x"] < w["letter_pickup"]["x"]
+    if size == "800x480":
+        assert w["priority:lansia"]["x"] > w["service:adminduk"]["x"] + w["service:adminduk"]["w"]

@@ -128,14 +128,18 @@ def test_listen_reads_each_screen_aloud(offices, kiosks, tmp_path):
     k.touch("rate_pick:type")
     k.touch("prefix:A")
     ui, text = ear.listen("rate_keypad")
-    assert parts(text)[0] == T("rate_type_prompt") and "A" in parts(text) and T("ok") in parts(text)
+    assert parts(text)[0] == T("rate_type_prompt") and "A" in parts(text) and T("delete") in parts(text)
+    assert T("ok") not in parts(text)     # not offered until a whole number is typed (the key is off)
     k.touch("keypad:back")
     k.touch("rate_pick:back")
 
     # Check-in keypad, and the message a refusal shows.
     k.touch("checkin")
     ui, text = ear.listen("checkin")
-    assert parts(text) == [ui["widgets"]["checkin:prompt"]["text"], ui["widgets"]["checkin:back"]["text"]]
+    # The buttons shown, in the layout's order: "Kembali", then the keypad's own keys (not its digits).
+    assert parts(text)[:3] == [ui["widgets"]["checkin:prompt"]["text"], ui["widgets"]["checkin:back"]["text"],
+                               T("delete")]
+    assert not any(p.isdigit() for p in parts(text))
     k.touch("checkin:back")
 
     # A ticket: the number and what to do, then "Selesai"; in English the English voice speaks.
@@ -168,7 +172,7 @@ def test_listen_reads_each_screen_aloud(offices, kiosks, tmp_path):
     # The staff PIN pad.
     k.hold("staff_corner", lambda ui: ui["screen"] == "pin")
     ui, text = ear.listen("pin")
-    assert parts(text) == [T("staff_pin"), ui["widgets"]["pin:cancel"]["text"]]
+    assert parts(text)[:3] == [T("staff_pin"), ui["widgets"]["pin:cancel"]["text"], T("delete")]
     assert home_len > 5    # the start screen says a lot: the services and their lines
 
 
@@ -247,4 +251,5 @@ def test_listen_reads_the_rating_code_prompt(offices, kiosks, tmp_path):
     k.touch("key:3")
     k.wait(lambda ui: ui["widgets"]["keypad:shown"]["text"] == "03__", "two digits typed")
     ui, text = ear.listen("rate_keypad")
-    assert parts(text) == [T("rate_code_prompt"), "0 3", T("delete"), T("ok"), T("back")], text
+    # The keys shown and on, in the layout's order ("OK" waits for the four digits).
+    assert parts(text) == [T("rate_code_prompt"), "0 3", T("back"), T("delete")], text
