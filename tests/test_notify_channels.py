@@ -10,6 +10,8 @@ import uuid
 
 import pytest
 
+from antre import config
+
 from tests.test_notify_rules import Office
 
 TG = {"enabled": True, "token": "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw", "bot_name": "SukamajuBot"}
@@ -154,3 +156,22 @@ def test_a_channel_that_is_off_gets_nothing(tmp_path):
         assert rules.notify(s, office.clock.now(), "x:1", "reply", "1", "hi", channel="telegram") is None
     assert "link_code" not in office.run("issue_ticket", service="adminduk") | office.run(
         "ticket_status", number="A-001")
+
+
+def test_the_channels_config_explains_mistakes_and_masks_its_secrets():
+    from antre.errors import ConfigError
+    with pytest.raises(ConfigError, match=r"\[notify.telegram\] enabled = true needs 'token'.*@BotFather"):
+        config.from_dict({"notify": {"telegram": {"enabled": True}}})
+    with pytest.raises(ConfigError, match=r"needs token, phone_number_id, app_secret, verify_token"):
+        config.from_dict({"notify": {"whatsapp": {"enabled": True}}})
+    with pytest.raises(ConfigError, match=r"unknown key 'tokn' \(did you mean 'token'\?\)"):
+        config.from_dict({"notify": {"telegram": {"tokn": "x"}}})
+    with pytest.raises(ConfigError, match=r"api_base.*no '/' at the end"):
+        config.from_dict({"notify": {"telegram": {"api_base": "https://api.telegram.org/"}}})
+    with pytest.raises(ConfigError, match=r"whatsapp_number.*international form"):
+        config.from_dict({"notify": {"whatsapp_number": "+62 812 3456"}})
+    cfg = config.from_dict({"notify": {"telegram": TG, "whatsapp": WA}})
+    shown = config.to_toml(cfg)
+    for secret in (TG["token"], WA["token"], WA["app_secret"], WA["verify_token"]):
+        assert secret not in shown
+    assert shown.count("********") >= 4 and "106540352242922" in shown

@@ -54,6 +54,22 @@ def test_the_sms_page_shows_the_day_masked_with_its_cost_and_is_audited(tmp_path
                        "'letter_siap_diambil', channel, phone, phone_key, body, parts, business_date, 'skipped', 0, "
                        "next_attempt_at, created_at from outbox")
         assert "surat: siap diambil" in html.unescape(admin.request("GET", "/staf/sms").text)
+        # The internet channels' rows (docs/channels.md): their channel, state and delivery report in words.
+        with sqlite3.connect(c.db) as db:
+            for key, channel, phone, state, reason, delivery in (
+                    ("x:wa", "whatsapp", "6281234567890", "sent", None, "read"),
+                    ("x:tg", "telegram", "5550001", "failed", "unknown", None),
+                    ("x:wa2", "whatsapp", "6281299990000", "failed", "window_closed", None)):
+                db.execute("insert into outbox (key, kind, channel, phone, phone_key, body, parts, business_date, "
+                           "state, reason, delivery, attempt, next_attempt_at, created_at) select ?, 'reply', ?, ?, "
+                           "phone_key, body, 1, business_date, ?, ?, ?, 1, next_attempt_at, created_at from outbox "
+                           "limit 1", (key, channel, phone, state, reason, delivery))
+        text = html.unescape(admin.request("GET", "/staf/sms").text)
+        assert "WhatsApp" in text and "Telegram" in text and "sudah dibaca" in text
+        assert "mungkin terkirim: jawaban tidak datang, tidak dikirim ulang" in text
+        assert "lewat 24 jam sejak pesan terakhir warga" in text
+        assert "6281234567890" not in text and "6281*****7890" in text
+        assert "1 SMS, biaya Rp 350" in text                                  # chats cost no pulsa
         assert add_account(admin, "budi", "petugas", BUDI_PASSWORD, counters=["loket-1"]).status == 303
         budi = c.client("127.0.20.2")
         sign_in(budi, "budi", BUDI_PASSWORD)

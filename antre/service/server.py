@@ -148,6 +148,11 @@ class QueueServer:
         if cfg.notify.sms:
             from antre.service.notify_worker import NotifyWorker
             self.notify_worker = NotifyWorker(cfg, sessions, self.run_local)
+        # Telegram and the WhatsApp Cloud API (docs/channels.md): optional internet channels of the same outbox.
+        self.chat_worker = None
+        if cfg.notify.telegram.enabled or cfg.notify.whatsapp.enabled:
+            from antre.service.chat_channels import ChatWorker
+            self.chat_worker = ChatWorker(cfg, sessions, self.run_local)
 
     def start(self) -> None:
         """Starts serving. Raises :class:`~antre.service.instance.AlreadyRunning` when another service runs
@@ -162,10 +167,14 @@ class QueueServer:
         self.link.start()
         if self.notify_worker is not None:
             self.notify_worker.start()
+        if self.chat_worker is not None:
+            self.chat_worker.start()
 
     def stop(self) -> None:
         if self.notify_worker is not None:
             self.notify_worker.stop()
+        if self.chat_worker is not None:
+            self.chat_worker.stop()
         if self._writer.is_alive():
             self._jobs.put(_STOP)
             self._writer.join(timeout=10)
