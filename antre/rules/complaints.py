@@ -137,6 +137,9 @@ class ComplaintRules:
         return self.q.cfg.complaints
 
     def handlers(self) -> dict[str, Callable[..., Outcome]]:
+        return {name: self.q.with_recorded_time(fn) for name, fn in self._handlers().items()}
+
+    def _handlers(self) -> dict[str, Callable[..., Outcome]]:
         return {
             "complaint_submit": self.submit, "complaint_status": self.status, "complaint_add": self.add,
             "complaint_rate": self.rate, "complaint_list": self.list, "complaint_get": self.get,

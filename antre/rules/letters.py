@@ -100,6 +100,9 @@ class LetterRules:
         self.signers = {s.id: s for s in self.letters.signers}
 
     def handlers(self) -> dict[str, Callable[..., Outcome]]:
+        return {name: self.q.with_recorded_time(fn) for name, fn in self._handlers().items()}
+
+    def _handlers(self) -> dict[str, Callable[..., Outcome]]:
         return {
             "letter_request": self.request, "letter_status": self.status, "letter_cancel": self.cancel,
             "letter_list": self.list, "letter_get": self.get, "letter_set_status": self.set_status,

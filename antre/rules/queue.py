@@ -375,6 +375,32 @@ class QueueService:
             return self.today.day
         return self.clock_date(now)
 
+    def recorded_time(self, now: datetime) -> datetime:
+        """The time to write down for what happens now (a letter's or a complaint's created_at/updated_at):
+        the clock's, unless a doubtful clock holds the business day (:attr:`clock_warning`). Then the devices'
+        clock when it falls on the held day; else the clock's time of day on the held day (kept within it),
+        so a record agrees with its due dates, which count from the held day."""
+        live = self.today
+        if live is None or self.clock_warning is None:
+            return now
+        start, end = self.day_start(live.day), self.day_start(live.day + timedelta(days=1))
+        device = self.clock_device_time()
+        if device is not None:
+            seen = datetime.fromtimestamp(device, timezone.utc)
+            if start <= seen < end:
+                return seen
+        moved = now - timedelta(days=(self.clock_date(now) - live.day).days)
+        return min(max(moved, start), end - timedelta(microseconds=1))
+
+    def with_recorded_time(self, handler: Callable[..., Outcome]) -> Callable[..., Outcome]:
+        """``handler`` given :meth:`recorded_time` as its ``now`` (for the plug-ins whose records outlive the
+        day: letters, complaints)."""
+        def recorded(s: Session, now: datetime, **args: Any) -> Outcome:
+            return handler(s, self.recorded_time(now), **args)
+        recorded.batch_safe = getattr(handler, "batch_safe", False)
+        recorded.__wrapped__ = handler
+        return recorded
+
     def day_start(self, day: date) -> datetime:
         return datetime(day.year, day.month, day.day, tzinfo=self.tz).astimezone(timezone.utc)
 
