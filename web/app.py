@@ -39,7 +39,7 @@ from antre.config import Config
 from antre.link.mqtt import Reply
 from antre.link.protocol import normalize_name, normalize_phone
 
-from . import complaints, complaints_console, complaints_texts, faq, follow, lapor, my_items, news, portal, letters, letters_console, notify_console, residents, texts
+from . import complaints, complaints_console, complaints_texts, faq, follow, lapor, my_items, news, portal, letters, letters_console, notify_console, questions_console, residents, texts
 from .bridge import PING, TERMINAL, Bridge
 from .console import ConsoleAuth, RoleRefused, SignInRequired, console_command
 from .console import office as console_office
@@ -705,6 +705,7 @@ def create_app(cfg: Config, bridge: Bridge | None = None) -> Starlette:
         *complaints.routes(w),   # complaints and /lacak (web/complaints.py)
         *lapor.routes(w),   # the month's complaints for LAPOR! (web/lapor.py), before the inbox's own routes
         *complaints_console.routes(w),   # the console's complaint inbox (web/complaints_console.py)
+        *questions_console.routes(w),   # the console's FAQ and question inbox (web/questions_console.py)
         *news_routes,   # village news, residents' and the console's (web/news.py)
         *portal.routes(w),   # the manifest, the service worker and the offline page (web/portal.py)
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),

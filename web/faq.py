@@ -1,8 +1,10 @@
 """The residents' question page (``/tanya``): the office's FAQ assistant, the same one that answers SMS.
 
-A plain form (POST, so no question lands in an access log; no JavaScript, nothing stored): the question goes to the service as the read-only command
-``ask`` (antre/rules/faq.py) and the answer is shown; when the assistant is not sure, the page says how to
-reach a person instead of guessing. Questions are never logged here.
+A plain form (POST, so no question lands in an access log; no JavaScript): the question goes to the service as
+the read-only command ``ask`` (antre/rules/faq.py) and the answer is shown. When the assistant is not sure, the
+page offers to send the question to a person (``question_submit``, antre/rules/questions.py): the resident
+gets a code and the page ``/tanya/{code}`` where the staff's answer appears, and, when SMS is on and they give
+a number and tick the box, the answer by SMS too. Questions and numbers are never logged here.
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
+
+from antre.rules.question_codes import clean_question_code, format_question_code
 
 if TYPE_CHECKING:
     from .app import WebApp
@@ -32,12 +36,37 @@ TEXTS = {
                  f"The question is too long (at most {MAX_CHARS} characters)."),
     "offline": ("Situs tidak tersambung ke sistem kantor. Coba lagi sebentar lagi.",
                 "The site is not connected to the office's system. Try again shortly."),
+    "to_staff": ("Kirim pertanyaan ini ke petugas", "Send this question to the staff"),
+    "to_staff_hint": ("Petugas kantor desa akan menjawab pada jam kerja. Anda mendapat kode untuk melihat "
+                      "jawabannya di sini.",
+                      "The office's staff answer during working hours. You get a code to read the answer here."),
+    "phone": ("Nomor HP (boleh kosong)", "Mobile number (optional)"),
+    "sms_optin": ("Kirimi saya jawabannya lewat SMS", "Send me the answer by SMS"),
+    "send": ("Kirim ke petugas", "Send to the staff"),
+    "sent_title": ("Pertanyaan Anda", "Your question"),
+    "code": ("Kode pertanyaan: {code}", "Question code: {code}"),
+    "keep_code": ("Simpan kode atau alamat halaman ini untuk melihat jawabannya nanti.",
+                  "Keep the code or this page's address to read the answer later."),
+    "sms_coming": ("Jawaban juga akan dikirim lewat SMS.", "The answer will also be sent by SMS."),
+    "st_open": ("Belum dijawab. Petugas akan menjawab pada jam kerja.",
+                "Not answered yet. The staff answer during working hours."),
+    "st_answered": ("Sudah dijawab", "Answered"),
+    "st_dismissed": ("Pertanyaan ini tidak dijawab lewat situs. Silakan datang ke kantor desa.",
+                     "This question is not answered online. Please come to the village office."),
+    "not_found": ("Kode tidak ditemukan (atau pertanyaan sudah dihapus setelah masa simpannya).",
+                  "Code not found (or the question was deleted after its keeping period)."),
+    "too_many": ("Terlalu banyak pertanyaan dari sini hari ini. Silakan coba besok atau datang ke kantor desa.",
+                 "Too many questions from here today. Please try tomorrow or come to the office."),
+    "bad_phone": ("Nomor HP tidak sah. Tulis nomor seperti 0812xxxxxxxx.",
+                  "Not a valid mobile number. Write it like 0812xxxxxxxx."),
+    "need_phone": ("Untuk jawaban lewat SMS, tulis nomor HP Anda.", "For an answer by SMS, write your number."),
 }
 
 
-def ft(key: str, lang: str) -> str:
+def ft(key: str, lang: str, **values: str) -> str:
     pair = TEXTS[key]
-    return pair[1] if lang == "en" else pair[0]
+    s = pair[1] if lang == "en" else pair[0]
+    return s.format(**values) if values else s
 
 
 def routes(w: "WebApp") -> list[Route]:
@@ -58,7 +87,54 @@ def routes(w: "WebApp") -> list[Route]:
                     problem, status = ft("offline", lang), 503
                 else:
                     answer = reply.result.get("answer") or ft("unsure", lang)
+        unsure = bool(question) and answer == ft("unsure", lang) and problem is None
         return w.render(request, "tanya.html", status, question=question, answer=answer, problem=problem,
-                        ft=lambda key: ft(key, lang), max_chars=MAX_CHARS)
+                        ft=lambda key, **v: ft(key, lang, **v), max_chars=MAX_CHARS, unsure=unsure,
+                        sms=bool(w.cfg.notify.sms))
 
-    return [Route("/tanya", tanya, methods=["GET", "POST"])]
+    async def send(request: Request) -> Response:
+        """"Kirim ke petugas": the question into the staff's inbox; the resident goes to its page."""
+        lang = w.lang(request)
+        form, refused = await w.form(request)
+        if refused:
+            return refused
+        question = " ".join(form.get("q", "").split())
+        phone = "".join(ch for ch in form.get("phone", "") if ch.isdigit() or ch == "+")[:20]
+        notify = form.get("sms") == "1" and bool(w.cfg.notify.sms)
+        problem = None
+        if not question or len(question) > MAX_CHARS:
+            problem = ft("too_long", lang)
+        elif notify and not phone:
+            problem = ft("need_phone", lang)
+        elif not w.bridge.available:
+            problem = ft("offline", lang)
+        if problem is None:
+            args = {"question": question, "channel": "web", "address": w.client_ip(request)}
+            if phone and notify:
+                args |= {"phone": phone, "notify": True}
+            reply = await w.bridge.request("question_submit", args, request_id=w.request_id(form))
+            if reply.ok:
+                return RedirectResponse(f"/tanya/{reply.result['code']}?baru=1", status_code=303)
+            problem = {"too_many_questions": ft("too_many", lang), "invalid_argument": ft("bad_phone", lang),
+                       "invalid_phone": ft("bad_phone", lang)}.get(reply.code, ft("offline", lang))
+        return w.render(request, "tanya.html", 400, question=question, answer=ft("unsure", lang), problem=problem,
+                        ft=lambda key, **v: ft(key, lang, **v), max_chars=MAX_CHARS, unsure=True,
+                        sms=bool(w.cfg.notify.sms))
+
+    async def status(request: Request) -> Response:
+        """The resident's question and, once given, the staff's answer (whoever holds the code)."""
+        lang = w.lang(request)
+        code = clean_question_code(request.path_params["code"][:24])
+        reply = await w.bridge.request("question_status", {"code": code, "address": w.client_ip(request)}) \
+            if code else None
+        if reply is None or not reply.ok:
+            status = 503 if reply is not None and reply.code not in ("question_not_found", "too_many_attempts") \
+                else 404
+            return w.render(request, "tanya_status.html", status, item=None, ft=lambda key, **v: ft(key, lang, **v),
+                            problem=ft("not_found" if status == 404 else "offline", lang))
+        item = reply.result | {"code_text": format_question_code(reply.result["code"])}
+        return w.render(request, "tanya_status.html", item=item, ft=lambda key, **v: ft(key, lang, **v),
+                        fresh=request.query_params.get("baru"), problem=None)
+
+    return [Route("/tanya", tanya, methods=["GET", "POST"]), Route("/tanya/kirim", send, methods=["POST"]),
+            Route("/tanya/{code}", status)]

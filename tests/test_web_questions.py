@@ -1,0 +1,193 @@
+"""The FAQ edited in the console and the inbox of residents' questions, through the real ``antre web``,
+``antre serve`` and mosquitto, with accounts: a resident's unanswered question goes to the staff with a code
+(and an SMS opt-in), a petugas answers it and the resident reads the answer on /tanya/{code} (and the SMS is in
+the outbox), another person cannot answer it again, the kasi makes it an FAQ entry and the assistant answers
+it at once; a petugas cannot edit the FAQ; scripts in questions and answers are shown as text or refused;
+one address cannot flood the inbox. Chromium at phone size for the resident, desktop for the console
+(screenshots)."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.support import free_port
+from tests.test_console_letters import http_sign_in
+from tests.test_letters import sign_in_staff
+from tests.test_web import CHROMIUM, PASSWORD, Http, WebProcess, office_toml, shot, start_noon_office
+
+FAQ = Path(__file__).parent.parent / "bench" / "faq" / "faq.toml"
+XSS = "<script>alert(1)</script> kapan bantuan bibit dibagi <img src=x onerror=alert(1)>"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, broker):
+    tmp = tmp_path_factory.mktemp("web-questions")
+    spool = tmp / "spool"
+    for d in ("inbox", "outbox", "sent", "error"):
+        (spool / d).mkdir(parents=True)
+    port = free_port()
+    extra = (office_toml(f'port = {port}\nhost = "127.0.0.1"')
+             + f'\n[notify]\nsms = true\nspool = "{spool}"\nquestion_daily_limit = 4\n\n' + FAQ.read_text())
+    office = start_noon_office(tmp, broker, extra)
+    web = WebProcess(office.config_path, port, tmp / "web.log")
+    web.wait_ready()
+    office.web = web
+    office.shots = tmp / "shots"
+    office.shots.mkdir()
+    office.staff = sign_in_staff(office.client.ok)
+    yield office
+    web.stop()
+    office.client.stop()
+    office.service.stop()
+
+
+def ask(h: Http, q: str):
+    return h.post("/tanya", {"csrf": h.get("/tanya").csrf(), "q": q})
+
+
+def send(h: Http, q: str, **extra):
+    page = ask(h, q)
+    assert 'id="to-staff"' in page.text
+    return h.post("/tanya/kirim", {"csrf": page.csrf(), "q": q} | extra)
+
+
+def db(site):
+    return sqlite3.connect(site.db_path)
+
+
+def test_a_question_goes_to_the_staff_and_its_answer_back_to_the_resident(site):
+    resident = Http(site.web.url)
+    assert 'id="to-staff"' not in ask(resident, "ktp sy ilang gmn").text          # answered: nothing to send
+    sent = send(resident, "Kapan pembagian pupuk subsidi musim ini?", phone="0813-1111-2222", sms="1")
+    code = re.search(r"/tanya/(T\d{10})", sent.url)[1]
+    assert sent.status == 200 and 'id="fresh"' in sent.text and "Belum dijawab" in sent.text
+    other = Http(site.web.url)
+    plain = send(other, "Apakah balai desa bisa dipinjam untuk hajatan?")
+    code2 = re.search(r"/tanya/(T\d{10})", plain.url)[1]
+    hostile = send(other, XSS)
+    assert "<script>alert(1)" not in hostile.text and "&lt;script&gt;" in hostile.text
+    assert other.get("/tanya/T0000000000").status == 404 and other.get("/tanya/bukan-kode").status == 404
+    assert other.post("/tanya/kirim", {"q": "tanpa csrf"}).status == 403
+
+    # A petugas sees the inbox (number masked, the script as text), may not edit the FAQ.
+    loket = http_sign_in(site, "loket-satu")
+    inbox = loket.get("/staf/tanya")
+    assert inbox.status == 200 and "0813****2222" in inbox.text and "081311112222" not in inbox.text
+    assert "<script>alert(1)" not in inbox.text and "&lt;img src=x onerror=alert(1)&gt;" in inbox.text
+    assert loket.get("/staf/faq").status == 403 and 'id="nav-faq"' not in inbox.text
+    with db(site) as c:
+        ids = dict(c.execute("select code, id from resident_questions").fetchall())
+    answered = loket.post(f"/staf/tanya/{ids[code]}/jawab",
+                          {"csrf": inbox.csrf(), "text": "Mulai 15 Desember di balai desa.\nBawa kartu tani."})
+    assert answered.status == 200 and 'id="done"' in answered.text
+    page = resident.get(f"/tanya/{code}")
+    assert "Mulai 15 Desember di balai desa." in page.text and 'id="answer"' in page.text
+    with db(site) as c:
+        [(phone, body)] = c.execute("select phone, body from outbox where kind = 'question_answer'").fetchall()
+    assert phone == "081311112222" and "Bawa kartu tani" in body
+
+    # The kasi cannot answer it again; a script in an answer is refused.
+    kasi = http_sign_in(site, "bu-kasi")
+    listing = kasi.get("/staf/tanya")
+    again = kasi.post(f"/staf/tanya/{ids[code]}/jawab", {"csrf": listing.csrf(), "text": "jawaban lain"})
+    assert "sudah dijawab petugas lain" in again.text
+    bad = kasi.post(f"/staf/tanya/{ids[code2]}/jawab", {"csrf": listing.csrf(), "text": "<a href=x>klik</a>"})
+    assert "tanpa tag HTML" in bad.text
+    kasi.post(f"/staf/tanya/{ids[code2]}/jawab", {"csrf": listing.csrf(), "text": "Bisa, ajukan ke sekretaris desa."})
+    assert "Bisa, ajukan" in other.get(f"/tanya/{code2}").text
+    with db(site) as c:      # no number given: no SMS, the page only
+        assert c.execute("select reply_state from resident_questions where code = ?", (code2,)).fetchone() == ("page_only",)
+
+    # "Jadikan FAQ": prefilled from the answered question; saved, the assistant answers it at once.
+    done = kasi.get("/staf/tanya?keadaan=answered")
+    assert f'id="to-faq-{ids[code2]}"' in done.text
+    form = kasi.get(f"/staf/faq?dari={ids[code2]}")
+    assert 'id="from-question"' in form.text and "Apakah balai desa bisa dipinjam untuk hajatan?" in form.text
+    saved = kasi.post("/staf/faq", {"csrf": form.csrf(), "rid": form.rid(), "question": str(ids[code2]),
+                                    "questions": "Apakah balai desa bisa dipinjam untuk hajatan?\npinjam balai desa",
+                                    "answer": "Bisa, ajukan ke sekretaris desa.", "links": "", "active": "1"})
+    assert saved.status == 200 and 'id="done"' in saved.text
+    assert "Bisa, ajukan ke sekretaris desa." in ask(Http(site.web.url), "mau pinjam balai desa").text
+    # Bad entries come back with a plain reason.
+    for answer, reason in (("<script>alert(1)</script>", "tanpa tag HTML"), ("", "tidak boleh kosong"),
+                           ("x" * 1001, "terlalu panjang")):
+        page = kasi.post("/staf/faq", {"csrf": form.csrf(), "rid": uuid.uuid4().hex, "questions": "tes", "answer": answer,
+                                       "active": "1"})
+        assert page.status == 400 and reason in page.problem(), (answer[:20], page.problem())
+    link = kasi.post("/staf/faq", {"csrf": form.csrf(), "rid": uuid.uuid4().hex, "questions": "tes", "answer": "ok",
+                                   "links": "javascript:alert(1)"})
+    assert link.status == 400 and "https://" in link.problem()
+    assert kasi.post("/staf/faq", {"csrf": "forged", "questions": "x", "answer": "y"}).status == 403
+    # Every view and change is in the audit log.
+    with db(site) as c:
+        actions = {a for (a,) in c.execute("select action from audit_log where action like 'question.%' "
+                                           "or action like 'faq.%'")}
+    assert {"faq.seed", "faq.save", "question.list", "question.answer"} <= actions
+    # The question texts and the number never reach the service's or the website's log.
+    logs = site.service.output() + site.web.output()
+    assert "pupuk subsidi" not in logs and "081311112222" not in logs and "hajatan" not in logs
+
+
+def test_one_address_cannot_flood_the_inbox(site):
+    with db(site) as c:
+        before = c.execute("select count(*) from resident_questions").fetchone()[0]
+    h = Http(site.web.url)
+    pages = [send(h, f"Pertanyaan banjir nomor {i} tentang irigasi sawah") for i in range(4 - before + 1)]
+    assert "Terlalu banyak pertanyaan dari sini hari ini" in pages[-1].text
+    with db(site) as c:
+        assert c.execute("select count(*) from resident_questions").fetchone()[0] == 4
+
+
+def test_the_pages_in_chromium(site):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--headless", "--no-sandbox"])
+        try:
+            phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True).new_page()
+            phone.goto(site.web.url + "/tanya")
+            phone.fill("#q", "Apakah ada lowongan kerja di pabrik dekat sini?")
+            phone.click("form[action='/tanya'] button[type=submit]")
+            expect(phone.locator("#to-staff")).to_be_visible()
+            shot(phone, site, "tanya-unsure-phone")
+            assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
+            with db(site) as c:
+                [(code, qid)] = c.execute("select code, id from resident_questions where channel = 'web' "
+                                          "and state = 'answered' order by id limit 1").fetchall()
+            phone.goto(site.web.url + f"/tanya/{code}")
+            expect(phone.locator("#answer")).to_be_visible()
+            shot(phone, site, "tanya-answer-phone")
+            assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
+
+            desk = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+            desk.goto(site.web.url + "/staf")
+            desk.fill("#name", "bu-kasi")
+            desk.fill("#password", PASSWORD)
+            desk.click("form.console-login button[type=submit]")
+            expect(desk.locator("#signed-in-as")).to_be_visible()
+            desk.click("#nav-questions")
+            expect(desk.locator("h1")).to_have_text("Pertanyaan warga")
+            # The script question is text on the page, and no dialog ever opens.
+            dialogs = []
+            desk.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            expect(desk.locator(".question-text", has_text="<script>alert(1)</script>")).to_be_visible()
+            shot(desk, site, "console-questions")
+            desk.click("#nav-faq")
+            expect(desk.locator("#faq-form")).to_be_visible()
+            desk.fill("#questions", "jadwal posyandu\nkapan posyandu balita")
+            desk.fill("#answer", "Posyandu: Rabu pertama tiap bulan, 08.00 di balai desa.")
+            desk.click("#faq-save")
+            expect(desk.locator("#done")).to_be_visible()
+            shot(desk, site, "console-faq")
+            assert dialogs == []
+            phone.goto(site.web.url + "/tanya")
+            phone.fill("#q", "kapan jadwal posyandu?")
+            phone.click("form[action='/tanya'] button[type=submit]")
+            expect(phone.locator("#answer")).to_contain_text("Rabu pertama tiap bulan")
+        finally:
+            browser.close()
