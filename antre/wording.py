@@ -57,3 +57,21 @@ def say_when(when: datetime, tz, lang: str = "id") -> str:
 def long_datetime(when: datetime, lang: str = "id") -> str:
     """``Senin, 30 November 2026 08.02``."""
     return f"{long_date(when, lang)} {clock_time(when, lang)}"
+
+
+def whatsapp_link(number: str, text: str) -> str:
+    """A WhatsApp click-to-chat link: ``https://wa.me/<number>?text=<the text, URL-encoded>``. It opens a chat
+    with the office's number with ``text`` typed in, for the resident to send; a person answers it (no API).
+    ``number`` is international digits with no '+' or leading zero (``[notify] whatsapp_number``)."""
+    from urllib.parse import quote
+    if not number.isdigit():
+        raise ValueError(f"a wa.me number is digits only, not {number!r}")
+    return f"https://wa.me/{number}?text={quote(text, safe='')}"
+
+
+def ask_about_ticket(office_name: str, number: str, day: date, code: str = "") -> str:
+    """The prefilled text of a click-to-chat link about one ticket (Indonesian: the office reads it):
+    ``Halo Kantor Desa Sukamaju, saya ingin bertanya tentang nomor antrean A-012 tanggal 7 Desember 2026.``
+    plus ``Kode: <code>`` (the ticket's link code, so a WhatsApp Cloud API number follows it too)."""
+    text = f"Halo {office_name}, saya ingin bertanya tentang nomor antrean {number} tanggal {day_month_year(day)}."
+    return f"{text} Kode: {code}" if code else text

@@ -401,7 +401,8 @@ class KioskApp(App):
         self.requester = Requester(self.link)
         self.gate = logic.CommandGate(self.requester, timeout=REQUEST_TIMEOUT, attempts=3)
         self.printer = printer or TicketPrinter.from_config(self.kcfg, lang=self.lang, check_on_start=False)
-        self.issuing = IssuingFlow(self.gate, public_url=cfg.web.public_url)
+        self.issuing = IssuingFlow(self.gate, public_url=cfg.web.public_url,
+                                   whatsapp_number=cfg.notify.whatsapp_number, office_name=cfg.office.name)
         self.checkin = CheckinFlow(self.gate)
         self.letter_pickup = LetterPickupFlow(self.gate)
         self.letter_form = LetterFormFlow(self.gate, cfg.letters.types,

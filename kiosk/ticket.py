@@ -41,6 +41,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Sequence, Union
 
+from antre.wording import ask_about_ticket, whatsapp_link
 from antre.wording import long_datetime as format_datetime  # ``Senin, 30 November 2026 08.02``
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -87,6 +88,7 @@ class TicketInfo:
     service_name_en: str = ""
     status_url: str = ""  # the website's status page for this ticket ([web] public_url), for the QR code
     rating_code: str = ""  # the 4 digits that let the ticket's holder rate it (``issue_ticket``'s rating_code)
+    chat_url: str = ""  # a wa.me click-to-chat link to the office's WhatsApp ([notify] whatsapp_number)
 
     @classmethod
     def from_result(cls, result: dict[str, Any], requirements: Sequence[str] = (),
@@ -255,6 +257,7 @@ _TEXTS = {
         "bring": "Siapkan: ",
         "thanks": "Terima kasih, silakan menunggu nomor Anda dipanggil.",
         "rating_code": "Kode penilaian layanan: {code}",
+        "chat": "Ada pertanyaan? Pindai untuk chat WhatsApp kantor desa.",
         "lansia": "PRIORITAS: LANSIA",
         "disabilitas": "PRIORITAS: DISABILITAS",
         "ibu_hamil": "PRIORITAS: IBU HAMIL",
@@ -268,11 +271,20 @@ _TEXTS = {
         "bring": "Please bring: ",
         "thanks": "Thank you. Please wait until your number is called.",
         "rating_code": "Service rating code: {code}",
+        "chat": "Questions? Scan to chat with the office on WhatsApp.",
         "lansia": "PRIORITY: ELDERLY",
         "disabilitas": "PRIORITY: DISABILITY",
         "ibu_hamil": "PRIORITY: PREGNANT",
     },
 }
+
+
+def chat_url(whatsapp_number: str, office_name: str, business_date: "date", number: str) -> str:
+    """The ticket's click-to-chat link (``https://wa.me/<number>?text=...``, the ticket's number and day typed
+    in), or "" when the office gives no WhatsApp number (``[notify] whatsapp_number``)."""
+    if not whatsapp_number:
+        return ""
+    return whatsapp_link(whatsapp_number, ask_about_ticket(office_name, number, business_date))
 
 
 def status_url(public_url: str, business_date: "date", number: str, rating_code: str = "") -> str:
@@ -358,6 +370,10 @@ def layout(ticket: TicketInfo, office: "OfficeConfig", *, paper_width: PaperWidt
         text(t["rating_code"].format(code=ticket.rating_code), bold=True)
     blocks.append(Feed(1))
     blocks.append(QR(qr_payload(ticket, office.id), size=6 if paper_width == 80 else 5))
+    if ticket.chat_url:   # answered by a person on the office's WhatsApp: no internet needed at the office
+        blocks.append(Feed(1))
+        text(t["chat"], max_lines=2)
+        blocks.append(QR(ticket.chat_url, size=4 if paper_width == 80 else 3))
     text(t["thanks"])
     blocks.append(Cut())
     return blocks
@@ -634,6 +650,7 @@ def sample_ticket(cfg: "Config", *, service: str | None = None, number: int = 12
         # The same QR code as a printed ticket: the status page when the website is public.
         status_url=status_url(cfg.web.public_url, day, text, SAMPLE_RATING_CODE),
         rating_code=SAMPLE_RATING_CODE,
+        chat_url=chat_url(cfg.notify.whatsapp_number, cfg.office.name, day, text),
     )
 
 
@@ -653,5 +670,5 @@ def preview_ticket(out_path: str | Path, cfg: "Config", *, service: str | None =
 __all__ = [
     "TicketInfo", "Text", "Image", "QR", "Feed", "Cut", "Block", "layout", "receipt", "print_ticket", "ticket_bytes",
     "render_image", "render_png", "preview_ticket", "sample_ticket", "printable", "format_datetime",
-    "qr_payload", "status_url", "number_size", "PAPER_DOTS", "PAPER_COLUMNS",
+    "qr_payload", "status_url", "chat_url", "number_size", "PAPER_DOTS", "PAPER_COLUMNS",
 ]

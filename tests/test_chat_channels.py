@@ -8,6 +8,7 @@ of ``antre serve`` mid-delivery, after which nothing is sent twice."""
 from __future__ import annotations
 
 import hashlib
+import re
 import hmac
 import http.client
 import json
@@ -417,5 +418,55 @@ def test_kill_9_of_the_service_mid_delivery_sends_nothing_twice(tmp_path, broker
         assert all(state == "sent" for p, state, _ in rows if int(p) not in unknown)
         assert apis.violations == []
     finally:
+        office.client.stop()
+        office.service.stop()
+
+
+def test_the_status_page_links_telegram_and_whatsapp_and_the_deep_link_follows_the_ticket(tmp_path, broker, apis):
+    """The resident's status page (antre web) shows the bot's deep link ``https://t.me/<bot>?start=<code>`` and a
+    wa.me click-to-chat link with the ticket typed in; Telegram sends ``/start <code>`` when they press Start,
+    and from then on the ticket's news comes to that chat."""
+    import html as html_mod
+    from urllib.parse import parse_qs, urlsplit
+
+    from tests.conftest import start_office
+    from tests.test_web import Http, WebProcess, office_toml
+
+    port = free_port()
+    extra = (office_toml(f'port = {port}\nhost = "127.0.0.1"\npublic_url = "https://antre.sukamaju.desa.id"')
+             + f'\n[notify]\npoll_seconds = 0.1\nrequest_timeout = 3\nwhatsapp_number = "6281100001111"\n'
+             + f'\n[notify.telegram]\nenabled = true\ntoken = "{TG_TOKEN}"\napi_base = "{apis.url}"\n'
+             + 'bot_name = "SukamajuBot"\npoll_seconds = 1\n')
+    office = start_office(tmp_path, broker, extra=extra)
+    web = WebProcess(office.config_path, port, tmp_path / "web.log")
+    try:
+        web.wait_ready()
+        c = office.client
+        c.ok("issue_ticket", service="adminduk")
+        t = c.ok("issue_ticket", service="adminduk")                        # A-002, taken at the kiosk
+        page = Http(web.url).get(f"/status/{t['business_date']}/{t['number']}")
+        assert page.status == 200
+        text = html_mod.unescape(page.text)
+        tg = re.search(r'id="chat-telegram" href="([^"]+)"', text)[1]
+        wa = re.search(r'id="chat-whatsapp" href="([^"]+)"', text)[1]
+        assert "Ikuti nomor ini di Telegram" in text and "Tanya lewat WhatsApp" in text
+        code = tg.rsplit("start=", 1)[1]
+        assert tg == f"https://t.me/SukamajuBot?start={code}" and re.fullmatch(r"t\d+-[a-z2-7]{8}", code)
+        assert urlsplit(wa).netloc == "wa.me" and urlsplit(wa).path == "/6281100001111"
+        from datetime import date
+        from antre.wording import day_month_year
+        assert parse_qs(urlsplit(wa).query)["text"] == [
+            f"Halo Kantor Desa Uji Coba, saya ingin bertanya tentang nomor antrean {t['number']} tanggal "
+            f"{day_month_year(date.fromisoformat(t['business_date']))}."]   # no code: the Cloud API is off
+        # The resident presses Start in Telegram: the bot receives "/start <code>".
+        apis.add_update(f"/start {code}", chat_id=4242)
+        wait_for(lambda: any("nomor antrean A-002" in x for x in apis.texts("telegram")), what="the link answered")
+        c.ok("call_next", counter="loket-1")
+        wait_for(lambda: any("sebentar lagi" in x for x in apis.texts("telegram")), what="'giliran Anda sebentar lagi'")
+        c.ok("call_next", counter="loket-1")
+        wait_for(lambda: any("A-002 dipanggil" in x for x in apis.texts("telegram")), what="'dipanggil'")
+        assert {r["to"] for r in apis.sent("telegram")} == {4242} and apis.violations == []
+    finally:
+        web.stop()
         office.client.stop()
         office.service.stop()

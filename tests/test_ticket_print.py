@@ -4,6 +4,7 @@ a FIFO that stops reading). No mocks: python-escpos ``Dummy`` records the bytes.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import random
 import socket
@@ -646,3 +647,41 @@ def test_preview_qr_says_what_the_printed_ticket_says(tmp_path):
         again = ticket.render_png(ticket.layout(sample, cfg.office, lang=cfg.office.language),
                                   tmp_path / "again.png", cfg.kiosk.paper_width)
         assert out.read_bytes() == again.read_bytes()
+
+
+def test_the_offices_whatsapp_prints_as_a_click_to_chat_qr_with_the_ticket_typed_in(info, cfg):
+    """``[notify] whatsapp_number``: a second QR, ``https://wa.me/<number>?text=...`` with the ticket's number
+    and day, under a line saying what it is; answered by a person, so no internet is needed at the office."""
+    url = ticket.chat_url("6281234567890", cfg.office.name, info.business_date, info.number)
+    assert url == ("https://wa.me/6281234567890?text=Halo%20Kantor%20Desa%20Sukamaju%2C%20saya%20ingin%20bertanya"
+                   "%20tentang%20nomor%20antrean%20A-012%20tanggal%2030%20November%202026.")
+    assert ticket.chat_url("", cfg.office.name, info.business_date, info.number) == ""
+    plain = dummy_bytes(ticket.layout(info, cfg.office, paper_width=80))
+    data = dummy_bytes(ticket.layout(dataclasses.replace(info, chat_url=url), cfg.office, paper_width=80))
+    payload = url.encode()
+    store = b"\x1d(k" + bytes([(len(payload) + 3) % 256, (len(payload) + 3) // 256]) + b"1P0" + payload
+    assert store in data and store not in plain
+    assert data.index(b"Ada pertanyaan? Pindai untuk chat") < data.index(store)
+    assert data.index(b"ANTRE|sukamaju|2026-11-30|A-012") < data.index(store) < data.index(b"Terima kasih")
+    assert b"\x1d(k\x03\x001C\x04" in data                                 # module size 4: the smaller code
+    assert data.endswith(b"\x1dV\x00")
+    # The status QR and everything above it print exactly as without the link.
+    status_qr_printed = plain.index(b"\x1d(k\x03\x001Q0") + 8
+    assert data.startswith(plain[:status_qr_printed])
+    en = texts(ticket.layout(dataclasses.replace(info, chat_url=url), cfg.office, paper_width=58, lang="en"))
+    assert "Questions? Scan to chat with the office on" in " ".join(en)
+
+
+def test_the_kiosk_prints_the_chat_qr_when_the_office_gives_a_whatsapp_number():
+    from antre_kiosk import logic
+    from antre_kiosk.flows.issuing import IssuingFlow
+
+    cfg = config.load_defaults()
+    svc = cfg.services[0]
+    row = logic.ServiceRow(svc.code, svc.name, svc.name_en, svc.prefix, 0, 0, False, tuple(svc.requirements))
+    for number in ("6281234567890", ""):
+        printed = IssuingFlow(None, whatsapp_number=number, office_name=cfg.office.name).ticket_info(RESULT, row)
+        qrs = [b.payload for b in ticket.layout(printed, cfg.office) if isinstance(b, ticket.QR)]
+        assert qrs[0] == "ANTRE|sukamaju|2026-11-30|A-012"
+        assert qrs[1:] == ([f"https://wa.me/{number}?text=Halo%20Kantor%20Desa%20Sukamaju%2C%20saya%20ingin%20bertanya"
+                            "%20tentang%20nomor%20antrean%20A-012%20tanggal%2030%20November%202026."] if number else [])

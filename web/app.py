@@ -38,6 +38,7 @@ from antre.link import health
 from antre.config import Config
 from antre.link.mqtt import Reply
 from antre.link.protocol import normalize_name, normalize_phone
+from antre.wording import ask_about_ticket, whatsapp_link
 
 from . import complaints, complaints_console, complaints_texts, faq, follow, lapor, my_items, news, portal, letters, letters_console, notify_console, questions_console, residents, texts
 from .bridge import PING, TERMINAL, Bridge
@@ -379,13 +380,16 @@ class WebApp:
             return self.message(request, "not_found_page", 404)
         held = request.cookies.get(RATING_COOKIE, "").split("_")
         rating_code = held[2] if len(held) == 3 and tuple(held[:2]) == key and _RATING_CODE.fullmatch(held[2]) else ""
-        known = self.bridge.open_status(*key)
+        n = self.cfg.notify
+        internet = n.telegram.enabled or n.whatsapp.enabled   # the link code comes with the service's answer
+        known = None if internet else self.bridge.open_status(*key)
         if known is not None:   # an open ticket of today: read from the retained state, nothing asked
             ticket = known | {"today": True}
             return self.render(request, "status.html", ticket=ticket, number=key[1], day=key[0], problem=None,
                                view=status_view(ticket, lang, self.cfg.office.tz),
                                new=request.query_params.get("baru") == "1", rating_code=rating_code,
-                               day_text=texts.long_date(date.fromisoformat(key[0]), lang))
+                               day_text=texts.long_date(date.fromisoformat(key[0]), lang),
+                               chat=self.chat_links(key[1], key[0], None))
         reply = await self.bridge.request("ticket_status", {"number": key[1], "date": key[0]})
         if not reply.ok:
             status = 404 if reply.code == "ticket_not_found" else 503
@@ -393,7 +397,22 @@ class WebApp:
                                problem=self.error_text(reply, lang, number=key[1]), view=None)
         return self.render(request, "status.html", ticket=reply.result, number=key[1], day=key[0], problem=None,
                            view=status_view(reply.result, lang, self.cfg.office.tz), new=request.query_params.get("baru") == "1",
-                           rating_code=rating_code, day_text=texts.long_date(date.fromisoformat(key[0]), lang))
+                           rating_code=rating_code, day_text=texts.long_date(date.fromisoformat(key[0]), lang),
+                           chat=self.chat_links(key[1], key[0], reply.result.get("link_code")))
+
+    def chat_links(self, number: str, day: str, link_code: str | None) -> dict[str, str]:
+        """The status page's chat links (docs/channels.md): ``whatsapp``, a wa.me click-to-chat link to the
+        office's number (``[notify] whatsapp_number``) with the ticket typed in (and its link code when the
+        WhatsApp Cloud API is on, so that number follows the ticket); ``telegram``, the bot's deep link
+        ``https://t.me/<bot>?start=<link code>``."""
+        n, links = self.cfg.notify, {}
+        if n.whatsapp_number:
+            code = link_code if (n.whatsapp.enabled and link_code) else ""
+            links["whatsapp"] = whatsapp_link(n.whatsapp_number, ask_about_ticket(
+                self.cfg.office.name, number, date.fromisoformat(day), code))
+        if n.telegram.enabled and n.telegram.bot_name and link_code:
+            links["telegram"] = f"https://t.me/{n.telegram.bot_name}?start={link_code}"
+        return links
 
     async def status_events(self, request: Request) -> Response:
         """The live status stream: only for a ticket that exists, at most ``[web] streams_per_address``

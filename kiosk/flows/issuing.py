@@ -17,7 +17,7 @@ from antre.link.mqtt import Reply
 
 from .. import logic, texts
 from ..printer import PrintResult
-from ..ticket import PRIORITIES, TicketInfo, status_url
+from ..ticket import PRIORITIES, TicketInfo, chat_url, status_url
 from . import Message
 from .home import can_issue
 
@@ -43,9 +43,11 @@ class TicketView:
 class IssuingFlow:
     """Sends ``issue_ticket`` for one touch and says what to show and print."""
 
-    def __init__(self, gate: logic.CommandGate, *, public_url: str = ""):
+    def __init__(self, gate: logic.CommandGate, *, public_url: str = "", whatsapp_number: str = "",
+                 office_name: str = ""):
         self.gate = gate
         self.public_url = public_url
+        self.whatsapp_number, self.office_name = whatsapp_number, office_name
 
     def issue(self, row: logic.ServiceRow | None, availability: str, busy: bool, priority: str,
               on_reply: Callable[[Reply], None]) -> str | None:
@@ -76,7 +78,8 @@ class IssuingFlow:
         """What is printed for the ticket in ``result``; raises ValueError when it cannot be printed."""
         info = TicketInfo.from_result(result, requirements=row.requirements, service_name_en=row.name_en)
         url = status_url(self.public_url, info.business_date, info.number, info.rating_code)
-        return dataclasses.replace(info, status_url=url) if url else info
+        chat = chat_url(self.whatsapp_number, self.office_name, info.business_date, info.number)
+        return dataclasses.replace(info, status_url=url, chat_url=chat)
 
 
 def print_state(result: PrintResult, printer_enabled: bool) -> str:
