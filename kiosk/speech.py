@@ -9,7 +9,6 @@ moved on): the kiosk never reads out a screen that is gone. No Kivy here.
 from __future__ import annotations
 
 import logging
-import subprocess
 import tempfile
 import threading
 from collections.abc import Callable, Sequence
@@ -17,7 +16,7 @@ from pathlib import Path
 
 from antre.errors import VoiceError
 from antre.voice.audio import (
-    GAP_BETWEEN_PHRASES, LEAD_IN, TAIL, Samples, _join, _scaled, find_player_command, silence, write_wav,
+    GAP_BETWEEN_PHRASES, LEAD_IN, TAIL, CommandPlayer, PlayerError, Samples, _join, _scaled, silence, write_wav,
 )
 from antre.voice.espeak import EspeakVoice
 
@@ -35,7 +34,7 @@ class Speaker:
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._pending: tuple[list[str], str, Callable[[str | None], None] | None] | None = None
-        self._playing: subprocess.Popen | None = None
+        self._player: CommandPlayer | PlayerError | None = None   # looked up once, on the first sound
         self._closed = False
         self._thread: threading.Thread | None = None
         self._tmp = Path(tempfile.mkdtemp(prefix="antre-kiosk-voice-"))
@@ -68,8 +67,8 @@ class Speaker:
             if self._closed:
                 return
             self._pending = (list(phrases), lang, on_done)
-            if self._playing is not None and self._playing.poll() is None:
-                self._playing.terminate()
+            if isinstance(self._player, CommandPlayer):
+                self._player.stop()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="kiosk-voice", daemon=True)
                 self._thread.start()
@@ -96,30 +95,28 @@ class Speaker:
             if on_done is not None:
                 on_done(error)
 
+    def player(self) -> CommandPlayer:
+        """``[kiosk] audio_player`` or the first of aplay/paplay/play, found once (a kiosk without any
+        says why on each "Dengarkan", without searching the PATH again)."""
+        if self._player is None:
+            try:
+                self._player = CommandPlayer(self.audio_player)
+            except PlayerError as exc:
+                self._player = exc
+        if isinstance(self._player, PlayerError):
+            raise PlayerError(str(self._player))
+        return self._player
+
     def _play(self, wav: Path) -> None:
-        argv = find_player_command(self.audio_player)
-        argv = [str(wav) if a == "{}" else a for a in argv] + ([] if "{}" in argv else [str(wav)])
         with self._lock:
             if self._pending is not None:   # already replaced by a newer screen
                 return
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.PIPE)
-            self._playing = proc
-        try:
-            _, err = proc.communicate(timeout=120)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise VoiceError(f"{argv[0]} did not finish playing within 120 s") from None
-        finally:
-            with self._lock:
-                self._playing = None
-        if proc.returncode not in (0, -15):     # -15: stopped for a newer request
-            lines = err.decode(errors="replace").strip().splitlines()
-            raise VoiceError(f"{argv[0]} failed ({proc.returncode}): {lines[-1] if lines else 'no message'}")
+        # A request that comes between this check and the player's start is played after this one.
+        self.player()(wav)
 
     def close(self) -> None:
         with self._lock:
             self._closed = True
-            if self._playing is not None and self._playing.poll() is None:
-                self._playing.terminate()
+            if isinstance(self._player, CommandPlayer):
+                self._player.stop()
             self._wake.notify_all()

@@ -253,3 +253,24 @@ def test_listen_reads_the_rating_code_prompt(offices, kiosks, tmp_path):
     ui, text = ear.listen("rate_keypad")
     # The keys shown and on, in the layout's order ("OK" waits for the four digits).
     assert parts(text) == [T("rate_code_prompt"), "0 3", T("back"), T("delete")], text
+
+
+def test_a_new_request_stops_the_sound_playing_and_the_player_is_found_once(tmp_path):
+    """Speaker (no window): the kiosk's player is antre.voice's CommandPlayer, looked up once; a newer
+    screen's words stop the older ones at once (their on_done has no error), and close() stops the last."""
+    from antre_kiosk.speech import Speaker
+
+    log = tmp_path / "played"
+    speaker = Speaker(audio_player=f"sh -c 'echo \"$0\" >> {log}; exec sleep 60' {{}}")
+    done: list[str | None] = []
+    try:
+        speaker.say(["Silakan pilih layanan"], "id", on_done=done.append)
+        wait_for(lambda: log.exists() and len(log.read_text().splitlines()) == 1, what="the first words playing")
+        player = speaker.player()
+        speaker.say(["Nomor antrean Anda"], "id", on_done=done.append)
+        wait_for(lambda: done == [None], what="the first words stopped without an error")
+        wait_for(lambda: len(log.read_text().splitlines()) == 2, what="the newer words playing")
+        assert speaker.player() is player
+    finally:
+        speaker.close()
+    wait_for(lambda: done == [None, None], what="close() stops the last words")

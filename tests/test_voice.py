@@ -580,6 +580,16 @@ def test_command_player_runs_the_configured_command(tmp_path):
         voice.CommandPlayer("no-such-player-antre -q")
     with pytest.raises(PlayerError, match="false"):
         voice.CommandPlayer("false")(wav)
+    # stop() ends what is playing, from another thread; the call playing it returns without an error.
+    player = voice.CommandPlayer("sh -c 'echo started > \"$0.started\"; exec sleep 60' {}")
+    assert not player.stop()                             # nothing playing
+    done: list[object] = []
+    playing = threading.Thread(target=lambda: done.append(player(wav) or "returned"))
+    playing.start()
+    wait_for(lambda: Path(f"{wav}.started").exists(), "the player started")
+    assert player.stop()
+    playing.join(timeout=DEADLINE)
+    assert not playing.is_alive() and done == ["returned"]
     # Announcer picks up [display] audio_player.
     dest2 = tmp_path / "played2.wav"
     with Announcer(settings(audio_player=f"cp {{}} {dest2}")) as announcer:

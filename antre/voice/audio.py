@@ -15,6 +15,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import threading
 import wave
 from pathlib import Path
 from typing import Callable, Sequence
@@ -263,24 +264,47 @@ def find_player_command(audio_player: str = "") -> list[str]:
 
 
 class CommandPlayer:
-    """A :data:`Player` that runs an external command such as ``aplay -q FILE`` and waits for it."""
+    """A :data:`Player` that runs an external command such as ``aplay -q FILE`` and waits for it. The
+    command is looked up once, when the player is made; :meth:`stop` ends what is playing (from another
+    thread), and that call returns quietly."""
 
     def __init__(self, audio_player: str = ""):
         self.argv = find_player_command(audio_player)
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen | None = None
+        self._stopped: subprocess.Popen | None = None
 
     def __call__(self, path: Path) -> None:
         argv = [str(path) if a == "{}" else a for a in self.argv]
         if "{}" not in self.argv:
             argv.append(str(path))
         timeout = wav_duration(path) * 2 + 10
+        with self._lock:
+            proc = self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                                 stderr=subprocess.PIPE)
         try:
-            proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.PIPE, timeout=timeout)
+            _, stderr = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
             raise PlayerError(f"{argv[0]} did not finish playing {path} within {timeout:.0f} s") from None
-        if proc.returncode != 0:
-            err = proc.stderr.decode(errors="replace").strip().splitlines()
+        finally:
+            with self._lock:
+                self._proc = None
+                stopped, self._stopped = self._stopped is proc, None
+        if proc.returncode != 0 and not stopped:
+            err = stderr.decode(errors="replace").strip().splitlines()
             raise PlayerError(f"{argv[0]} failed ({proc.returncode}): {err[-1] if err else 'no message'}")
+
+    def stop(self) -> bool:
+        """Ends the sound playing now, if any (True when one was stopped)."""
+        with self._lock:
+            proc = self._proc
+            if proc is None or proc.poll() is not None:
+                return False
+            self._stopped = proc
+            proc.terminate()
+            return True
 
     def __repr__(self) -> str:
         return f"CommandPlayer({shlex.join(self.argv)!r})"
