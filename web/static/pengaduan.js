@@ -1,29 +1,14 @@
-// Live complaint status: the server sends the texts; this puts them in place. No build step, no library.
-(function () {
-  "use strict";
-  var box = document.getElementById("complaint");
-  if (!box || !window.EventSource) return;
-  var final = { ditolak: 1, bukan_wewenang: 1 };
-  if (final[box.getAttribute("data-status")]) return;
-  var live = document.getElementById("live");
-  var source = new EventSource(box.getAttribute("data-events"));
-  function set(id, value) {
-    var el = document.getElementById(id);
-    if (el && value != null && el.textContent !== value) el.textContent = value;
-  }
-  function show(id, on) { var el = document.getElementById(id); if (el) el.hidden = !on; }
-  source.onmessage = function (e) {
-    var v;
-    try { v = JSON.parse(e.data); } catch (err) { return; }
-    set("status", v.status_text);
-    set("do", v.do_text);
-    set("reason-text", v.reason);
-    show("reason", !!v.reason);
-    set("refer-text", v.refer_to);
-    show("refer", !!v.refer_to);
-    show("rate", v.can_rate);
-    show("add", v.can_add);
-    box.setAttribute("data-status", v.status);
+// Live complaint status (live.js does the listening): the status, the reason, and the conversation.
+window.antreLive({box: "complaint", attr: "data-status", key: "status", final: {ditolak: 1, bukan_wewenang: 1},
+  update: function (v, page) {
+    page.set("status", v.status_text);
+    page.set("do", v.do_text);
+    page.set("reason-text", v.reason);
+    page.show("reason", !!v.reason);
+    page.set("refer-text", v.refer_to);
+    page.show("refer", !!v.refer_to);
+    page.show("rate", v.can_rate);
+    page.show("add", v.can_add);
     var list = document.getElementById("thread");
     if (list) {
       list.textContent = "";
@@ -37,12 +22,4 @@
         list.appendChild(li);
       });
     }
-    live.textContent = live.getAttribute("data-live");
-    if (final[v.status]) source.close();
-  };
-  source.onerror = function () {
-    if (source.readyState === EventSource.CLOSED) return;
-    live.textContent = live.getAttribute("data-lost");
-  };
-  source.onopen = function () { live.textContent = live.getAttribute("data-live"); };
-})();
+  }});
