@@ -295,7 +295,8 @@ def test_hash_password_command_prints_a_config_line_and_refuses_short_ones():
 
 def test_pages_are_small_mobile_first_and_readable_without_javascript(site):
     h = Http(site.web.url)
-    for path in ("/", "/layanan", "/ambil", "/janji", "/cek", "/staf", "/static/style.css", "/static/status.js"):
+    for path in ("/", "/layanan", "/ambil", "/janji", "/cek", "/staf", "/static/style.css", "/static/status.js",
+                 "/static/live.js"):
         page = h.get(path)
         assert page.status == 200, (path, page.status, page.text[:500])
         assert len(page.body) < 100_000, path
