@@ -169,3 +169,32 @@ def test_question_codes():
     assert clean_question_code(format_question_code(c)) == c
     bad = c[:-1] + str((int(c[-1]) + 1) % 10)
     assert clean_question_code(bad) == "" and clean_question_code("T123") == "" and clean_question_code("") == ""
+
+
+def test_chats_questions_and_complaints_come_back_on_the_chat(tmp_path):
+    """A Telegram question the assistant cannot answer and an ADUAN from WhatsApp: stored with their channel,
+    the staff's answers go back on that channel (the outbox's channel column), never by SMS."""
+    from tests.test_notify_channels import TG, WA, chat
+
+    office = Office(tmp_path, faq=FAQ, telegram=TG, whatsapp=WA)
+    office.q.tick()
+    st = sign_in_staff(office.run)
+    chat(office, "telegram", "555001", "kapan pembagian pupuk subsidi musim ini", key="u1")
+    chat(office, "telegram", "555001", "kapan pembagian pupuk subsidi musim ini", key="u1")   # delivered twice
+    [q] = office.run("question_list", **st["kasi"])["items"]
+    assert q["channel"] == "telegram" and q["to"] is not None and "555001" not in q["to"]
+    office.run("question_answer", question=q["id"], text="Mulai 15 Desember.", **st["kasi"])
+    with sqlite3.connect(office.db) as db:
+        [(channel, addr, body)] = db.execute("select channel, phone, body from outbox "
+                                             "where kind = 'question_answer'").fetchall()
+    assert (channel, addr) == ("telegram", "555001") and "Mulai 15 Desember" in body
+
+    chat(office, "whatsapp", "6281234567890", "ADUAN jembatan di dusun dua retak parah")
+    with sqlite3.connect(office.db) as db:
+        [(cid, ch, phone, topic)] = db.execute("select id, channel, contact_phone, topic from complaints").fetchall()
+        reply = db.execute("select body from outbox where channel = 'whatsapp' order by id desc").fetchone()[0]
+    assert (ch, phone, topic) == ("whatsapp", None, "infrastruktur") and "laporan diterima" in reply
+    office.run("complaint_reply", complaint=cid, text="Sudah dicek, diperbaiki pekan depan.", final=True, **st["kasi"])
+    with sqlite3.connect(office.db) as db:
+        answered = db.execute("select channel, phone from outbox where kind = 'complaint_answered'").fetchall()
+    assert answered == [("whatsapp", "6281234567890")]

@@ -1,4 +1,4 @@
-"""``ADUAN <teks>`` / ``ASPIRASI <teks>`` by SMS (antre/rules/complaints.py's submit_sms through the notify
+"""``ADUAN <teks>`` / ``ASPIRASI <teks>`` by SMS (antre/rules/complaints.py's submit_message through the notify
 plug-in's keywords), on a real SQLite file with a manual clock: a complaint on channel sms with its topic read
 from the text, answered with its tracking code and status link, forgiving keywords, an instruction for a text
 too short, the per-number daily limit, once per SMS however often it is read, and the staff's answer back by

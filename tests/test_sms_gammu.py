@@ -407,3 +407,29 @@ def test_aduan_by_sms_files_one_complaint_across_kill_9_and_its_answer_comes_bac
     finally:
         office.client.stop()
         office.service.stop()
+
+
+def test_a_question_the_assistant_cannot_answer_reaches_the_staff_and_the_answer_comes_back_by_sms(tmp_path, broker,
+                                                                                                   smsd):
+    from tests.test_letters import sign_in_staff
+
+    smsd.start()
+    office = sms_office(tmp_path, broker, smsd)
+    try:
+        c = office.client
+        st = sign_in_staff(c.ok)
+        smsd.receive(RESIDENT, "kapan pembagian pupuk subsidi musim ini")
+        [reply] = wait_for(lambda: smsd.sent_to(RESIDENT), what="the answer to the question")
+        assert "kami teruskan ke petugas" in reply
+        [q] = c.ok("question_list", **st["petugas"])["items"]
+        assert q["channel"] == "sms" and q["to"] == "0812****7890"
+        c.ok("question_answer", question=q["id"], text="Mulai 15 Desember di balai desa.", **st["petugas"])
+        wait_for(lambda: any("Mulai 15 Desember" in t for t in smsd.sent_to(RESIDENT)), what="the staff's answer")
+        assert c.error("question_answer", question=q["id"], text="lagi", **st["kasi"]) == "already_answered"
+        assert all(n == 1 for n in smsd.transmitted().values()) and len(smsd.sent_to(RESIDENT)) == 2
+        out = office.service.output()
+        assert "pupuk" not in out and RESIDENT[3:] not in out
+        assert "pupuk" not in json.dumps(c.events) and "pupuk" not in json.dumps(c.states)
+    finally:
+        office.client.stop()
+        office.service.stop()

@@ -40,7 +40,7 @@ from antre.rules.letter_fields import mask_name
 from antre.rules.outcome import Outcome
 from antre.rules.sms_text import mask
 from antre.rules.staff import Account, audit, audit_by, authenticate
-from antre.storage.models import Complaint, ComplaintMessage, StaffAccount
+from antre.storage.models import ChatLink, Complaint, ComplaintMessage, StaffAccount
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -239,12 +239,15 @@ class ComplaintRules:
         log.info("complaint %s: %s/%s from %s%s", c.id, category, topic, channel, " (anonymous)" if anonymous else "")
         return Outcome(self._public(s, c, today), events=[self._event(c, now)], changed=False)
 
-    def submit_sms(self, s: "Session", now: datetime, phone: str, text: str, category: str) -> str:
-        """``ADUAN <teks>`` (or ``ASPIRASI``) from ``phone``: a complaint on channel ``sms`` with its topic read
-        from the text; returns the answer SMS (the tracking code and the status link, or an instruction).
+    def submit_message(self, s: "Session", now: datetime, who, text: str, category: str) -> str:
+        """``ADUAN <teks>`` (or ``ASPIRASI``) from a resident's message: a complaint on the message's channel
+        (``sms``, ``telegram``, ``whatsapp``; ``who`` is antre.rules.notify's ``Sender``) with its topic read
+        from the text; returns the answer (the tracking code and the status link, or an instruction).
 
-        Runs in the ``sms_received`` command's transaction, whose request id names the SMS: read again after a
-        crash, it is a replay and files nothing twice. ``[complaints] sms_daily_limit`` per number a day."""
+        Runs in the message command's transaction, whose request id names the message: read again after a
+        crash, it is a replay and files nothing twice. ``[complaints] sms_daily_limit`` per sender a day. By
+        SMS the number is the contact and the answer comes by SMS; from a chat no number is stored, the chat
+        follows the complaint (its answer goes there: NotifyRules.follow)."""
         word = "ASPIRASI" if category == "aspirasi" else "ADUAN"
         cleaned = " ".join(text.split())
         if len(cleaned) < SMS_MIN_CHARS or len(cleaned.split()) < 2:
@@ -253,20 +256,33 @@ class ComplaintRules:
         if len(cleaned) > self.conf.max_text:
             cleaned = cleaned[:self.conf.max_text]
         today = self._today(now)
-        filed = s.scalar(select(func.count()).select_from(Complaint).where(
-            Complaint.channel == "sms", Complaint.contact_phone == phone,
-            Complaint.created_at >= self.q.day_start(today))) or 0
+        sms = who.channel == "sms"
+        if sms:
+            filed = s.scalar(select(func.count()).select_from(Complaint).where(
+                Complaint.channel == "sms", Complaint.contact_phone == who.address,
+                Complaint.created_at >= self.q.day_start(today))) or 0
+        else:
+            filed = s.scalar(select(func.count()).select_from(ChatLink).where(
+                ChatLink.channel == who.channel, ChatLink.address == who.address, ChatLink.item.like("complaint%"),
+                ChatLink.created_at >= self.q.day_start(today))) or 0
         if filed >= self.conf.sms_daily_limit:
-            return (f"Nomor ini sudah mengirim {filed} laporan hari ini. Laporan berikutnya bisa dikirim besok, "
+            return (f"Anda sudah mengirim {filed} laporan hari ini. Laporan berikutnya bisa dikirim besok, "
                     f"atau datang ke {self.q.cfg.office.name}.")
         topic = topic_of(cleaned, list(self.conf.topics))
-        out = self.submit(s, now, category=category, topic=topic, text=cleaned, phone=phone, notify=True,
-                          channel="sms").result
+        if sms:
+            out = self.submit(s, now, category=category, topic=topic, text=cleaned, phone=who.address, notify=True,
+                              channel="sms").result
+        else:
+            out = self.submit(s, now, category=category, topic=topic, text=cleaned,
+                              name=f"Pengirim {who.channel.capitalize()}", channel=who.channel).result
+            c = s.scalars(select(Complaint).where(Complaint.code == out["code"])).one()
+            self.q.plugins["notify"].follow(s, now, who, f"complaint{c.id}")
         base = self.q.cfg.web.public_url.rstrip("/")
         code = format_complaint_code(out["code"])
         link = f" Pantau: {base}/pengaduan/{out['code']}" if base else ""
-        log.info("complaint by SMS from %s: %s/%s", mask(phone), category, topic)
-        return f"{self.q.cfg.office.name}: laporan diterima, kode {code}.{link} Jawaban dikirim lewat SMS."
+        log.info("complaint by %s from %s: %s/%s", who.channel, mask(who.address), category, topic)
+        where = "lewat SMS" if sms else "ke sini"
+        return f"{self.q.cfg.office.name}: laporan diterima, kode {code}.{link} Jawaban dikirim {where}."
 
     def _public(self, s: "Session", c: Complaint, today: date) -> dict[str, Any]:
         """What anyone holding the tracking code may see: never an internal note, a handler or a contact."""
@@ -437,12 +453,13 @@ class ComplaintRules:
         sent = 0
         group = [c] + list(s.scalars(select(Complaint).where(Complaint.merged_into == c.id)))
         for x in group:
-            if not x.notify or not x.contact_phone or x.anonymous:
-                continue
+            # An SMS to the opted-in number; and the chats that follow the complaint (filed by chat, or linked
+            # with its link code) get it too, by NotifyRules.notify, whether or not a number was given.
+            phone = x.contact_phone if x.notify and not x.anonymous else None
             link = f" Lihat: {base}/pengaduan/{x.code}" if base else f" Kode: {format_complaint_code(x.code)}"
             body = f"Laporan Anda ke {self.q.cfg.office.name} sudah dijawab.{link}"
             if rules.notify(s, now, f"complaint{x.id}:answered:{c.answered_at.isoformat()}", "complaint_answered",
-                            x.contact_phone, body) is not None:
+                            phone, body) is not None:
                 sent += 1
         return sent
 

@@ -296,6 +296,15 @@ class NotifyRules:
         right = self.link_code(s, item)
         if right is None or not hmac.compare_digest(right, f"{item}-{m[2].lower()}"):
             return None
+        what = self.follow(s, now, who, item)
+        if what is None:
+            return None
+        return (f"{self._office()}: kabar tentang {what} akan dikirim ke sini. Ketik STATUS untuk keadaannya, "
+                f"STOP untuk berhenti.")
+
+    def follow(self, s: "Session", now: datetime, who: Sender, item: str) -> str | None:
+        """``who``'s chat follows ``item`` (its news goes there: :meth:`_to_followers`); what the item is called,
+        or None when it does not exist. Also for an item the chat itself made (``ADUAN`` by Telegram)."""
         today = self.q.business_date(now)
         what, keep = self._item_words(s, item, today)
         if what is None:
@@ -306,8 +315,7 @@ class NotifyRules:
                            business_date=today + timedelta(days=keep), created_at=now))
             s.flush()
         log.info("%s chat %s follows %s", who.channel, mask(who.address), item)
-        return (f"{self._office()}: kabar tentang {what} akan dikirim ke sini. Ketik STATUS untuk keadaannya, "
-                f"STOP untuk berhenti.")
+        return what
 
     def _item_words(self, s: "Session", item: str, today: date) -> tuple[str | None, int]:
         """What ``item`` is called in a message, and for how many days past today a link to it is kept."""
@@ -762,10 +770,9 @@ class NotifyRules:
 
     def _kw_aduan(self, s: "Session", now: datetime, who: "Sender", arg: str, category: str = "pengaduan") -> str:
         complaints = self.q.plugins.get("complaints")
-        if complaints is None or who.channel != SMS:
-            # (complaints.submit_sms files an SMS complaint; a chat's is for the ask20 work to add)
-            return "Maaf, laporan belum bisa dikirim lewat sini. Kirim lewat SMS atau datang ke kantor desa."
-        return complaints.submit_sms(s, now, who.address, arg, category)
+        if complaints is None:
+            return "Maaf, laporan belum bisa dikirim lewat sini. Silakan datang ke kantor desa."
+        return complaints.submit_message(s, now, who, arg, category)
 
     def _kw_aspirasi(self, s: "Session", now: datetime, who: "Sender", arg: str) -> str:
         return self._kw_aduan(s, now, who, arg, "aspirasi")
