@@ -65,7 +65,7 @@ INTERNET = (TELEGRAM, WHATSAPP)
 #: A ticket's channel when it was taken by a message (``ANTRE KTP``): counted as such in reports.
 TICKET_CHANNEL = {SMS: "sms", WHATSAPP: "whatsapp"}
 #: Kinds that answer a resident's own SMS: sent even after STOP (they asked).
-REPLIES = frozenset({"reply", "created"})
+REPLIES = frozenset({"reply", "created", "question_answer"})   # question_answer: the staff answering their question
 SMS_NAME = "Pengirim SMS"   # the name a ticket taken by SMS carries (residents do not send theirs)
 
 WEEKDAY_NAMES = ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu")
