@@ -37,6 +37,12 @@ def test_all_well_then_each_kind_of_trouble():
     statuses["antre-service"] |= {"clock": "wrong", "clock_message": "Jam Pi salah: jam menunjukkan ..."}
     service = assess(statuses)[0]
     assert service.level == PROBLEM and service.text.startswith("Jam Pi salah") and "hampir penuh" in service.text
+    statuses["antre-service"] = presence("service", clock="ok", storage="ok", sms="trouble",
+                                         sms_message="SMS tertunda: penyimpanan penuh, ...")
+    service = assess(statuses)[0]   # the office works; residents' SMS wait: a warning, in the service's words
+    assert service.level == WARNING and service.text == "SMS tertunda: penyimpanan penuh, ..."
+    statuses["antre-service"] = presence("service", clock="ok", storage="ok", sms="ok", sms_message="")
+    assert assess(statuses)[0].level not in (WARNING, PROBLEM)
     statuses["antre-service"] = presence("service", online=False)
     assert assess(statuses)[0].text.startswith("Server antrean mati")
 

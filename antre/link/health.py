@@ -101,6 +101,8 @@ def _service(s: dict[str, Any], row) -> DeviceHealth:
         problems.append(str(s.get("storage_message") or "Penyimpanan bermasalah."))
     elif storage == "low":
         warnings.append(str(s.get("storage_message") or "Penyimpanan hampir penuh."))
+    if s.get("sms") == "trouble":   # the office works; residents' SMS wait (kept, sent once it can)
+        warnings.append(str(s.get("sms_message") or "SMS tertunda."))
     if problems:
         return row(PROBLEM, " ".join(problems + warnings), details)
     if warnings:

@@ -25,6 +25,7 @@ hand-off can close it; gammu-smsd has no record of its own to consult).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
@@ -101,10 +102,14 @@ class GammuSpool:
     def hand_off(self, name: str, body: str) -> None:
         """Writes one message for the daemon: under ``antre-tmp/``, flushed, then renamed into ``outbox/``."""
         tmp = self.tmp / name
-        with open(tmp, "wb") as f:
-            f.write(body.encode("utf-16"))   # with its byte order mark: read as Unicode (gammu-smsd-files(7))
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            with open(tmp, "wb") as f:
+                f.write(body.encode("utf-16"))   # with its byte order mark: read as Unicode (gammu-smsd-files(7))
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError:
+            tmp.unlink(missing_ok=True)   # a full disk: no half-written file left behind (it holds a number)
+            raise
         os.rename(tmp, self.outbox / name)
         _fsync_dir(self.outbox)
 
@@ -137,6 +142,20 @@ class GammuSpool:
             key = hashlib.sha256(base.encode()).hexdigest()[:32]
             out.append(Incoming(key, sender, text, tuple(p for _, p in parts)))
         return out
+
+
+def trouble_text(exc: BaseException) -> str:
+    """What staff are told when SMS cannot be handed to gammu-smsd (Indonesian: the console's device list)."""
+    orig = getattr(exc, "orig", exc)
+    code = getattr(orig, "errno", None)
+    kept = "Pesan tetap tersimpan dan dikirim begitu bisa."
+    if code == errno.ENOSPC or "full" in str(orig).lower():
+        return f"SMS tertunda: penyimpanan penuh, pesan tidak bisa diserahkan ke modem. {kept}"
+    if code == errno.EROFS or "readonly" in str(orig).lower().replace("-", "").replace(" ", ""):
+        return f"SMS tertunda: folder SMS tidak bisa ditulis (hanya-baca). Periksa kartu SD. {kept}"
+    if isinstance(orig, FileNotFoundError):
+        return f"SMS tertunda: folder gammu-smsd tidak ada (lihat docs/sms.md). {kept}"
+    return f"SMS tertunda karena gangguan; dicoba lagi terus. {kept}"
 
 
 def _read_text(path: Path) -> str:
@@ -172,6 +191,8 @@ class NotifyWorker:
         self._thread = threading.Thread(target=self._run, name="antre-notify", daemon=True)
         self._warned = False
         self._rounds = 0
+        #: Why SMS cannot go to gammu-smsd now, for staff (Indonesian; the service's presence carries it); None.
+        self.trouble: str | None = None
 
     def start(self) -> None:
         self._thread.start()
@@ -187,7 +208,11 @@ class NotifyWorker:
                 self.spool.check()
                 self.round()
                 self._warned = False
+                if self.trouble is not None:
+                    log.info("SMS: handed to gammu-smsd again")
+                self.trouble = None
             except Exception as exc:  # noqa: BLE001 - the queue goes on; this is tried again next round
+                self.trouble = trouble_text(exc)
                 if not self._warned:
                     log.exception("SMS: %s; trying again every %.0f s", exc, self.n.poll_seconds)
                     self._warned = True
@@ -295,4 +320,4 @@ class NotifyWorker:
                 path.unlink(missing_ok=True)
 
 
-__all__ = ["GammuSpool", "NotifyWorker", "Incoming"]
+__all__ = ["GammuSpool", "NotifyWorker", "Incoming", "trouble_text"]

@@ -551,6 +551,9 @@ class QueueServer:
                   "business_date": self.queue.today.day.isoformat() if self.queue.today else None,
                   "storage": self.storage.state, "storage_message": self.storage.message(),
                   "storage_free_mb": None if free is None else round(free / 2**20, 1)}
+        if self.notify_worker is not None:
+            trouble = self.notify_worker.trouble
+            health |= {"sms": "trouble" if trouble else "ok", "sms_message": trouble or ""}
         if health != self._health:
             self._health = health
             self.link.set_status(**health)
