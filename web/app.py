@@ -24,10 +24,11 @@ import uuid
 import zipfile
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
@@ -42,6 +43,7 @@ from antre.wording import ask_about_ticket, whatsapp_link
 
 from . import complaints, complaints_console, complaints_texts, faq, follow, lapor, my_items, news, portal, letters, letters_console, notify_console, questions_console, residents, texts
 from .bridge import PING, TERMINAL, Bridge
+from .photos import UploadTooLarge, read_upload
 from .console import ConsoleAuth, RoleRefused, SignInRequired, console_command
 from .console import office as console_office
 from .console.auth import OFFICE_ROLES, REPORT_ROLES
@@ -75,6 +77,29 @@ SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
                                "frame-ancestors 'none'; form-action 'self'",
 }
+
+
+class SubmittedForm(dict):
+    """A submitted form's text fields (a dict), and its files by field name (``files``)."""
+
+    files: dict[str, UploadFile]
+
+    async def file_bytes(self, name: str) -> bytes:
+        """The file sent in the field ``name``, or b"" when none was chosen."""
+        upload = self.files.get(name)
+        return await upload.read() if upload is not None and upload.filename else b""
+
+
+class FormRefused(Exception):
+    """Raised by a :meth:`WebApp.form` body reader: the form is refused with this page."""
+
+    def __init__(self, response: Response):
+        super().__init__("form refused")
+        self.response = response
+
+
+#: Reads a request's form (see :meth:`WebApp.form`).
+BodyReader = Callable[[Request], Awaitable[FormData]]
 
 
 class WebApp:
@@ -172,19 +197,35 @@ class WebApp:
     def client_ip(self, request: Request) -> str:
         return request.client.host if request.client else "?"
 
-    async def form(self, request: Request) -> tuple[dict[str, str] | None, Response | None]:
-        """The submitted form after the rate limit and the CSRF check; or the refusal to send."""
+    async def form(self, request: Request, body: BodyReader | None = None
+                   ) -> tuple[SubmittedForm | None, Response | None]:
+        """The submitted form after the rate limit and the CSRF check; or the refusal to send. ``body``
+        reads the request's form (default: text fields only); one for a form with a file is
+        :meth:`upload_reader`, and a reader may refuse with a page of its own (:class:`FormRefused`)."""
         if not self.form_limit.allow(self.client_ip(request)):
             return None, self.message(request, "too_many", 429)
         try:
-            data = await request.form(max_files=0, max_fields=20)
+            data = await (body(request) if body is not None else request.form(max_files=0, max_fields=20))
+        except FormRefused as refused:
+            return None, refused.response
         except Exception:  # noqa: BLE001 - a malformed body is a bad form
             return None, self.message(request, "bad_form", 400)
-        form = {k: v for k, v in data.items() if isinstance(v, str)}
+        form = SubmittedForm((k, v) for k, v in data.items() if isinstance(v, str))
+        form.files = {k: v for k, v in data.items() if isinstance(v, UploadFile)}
         if not csrf_ok(request.cookies.get(CSRF_COOKIE), form.get("csrf")):
             log.warning("form without a valid CSRF token refused (%s)", request.url.path)
             return None, self.message(request, "bad_form", 403)
         return form, None
+
+    def upload_reader(self, limit: int, too_large: Callable[[Request], Response]) -> BodyReader:
+        """A :meth:`form` body reader for a multipart form with one file, whose body may be at most ``limit``
+        bytes (refused while it arrives, with the page ``too_large(request)``)."""
+        async def read(request: Request) -> FormData:
+            try:
+                return await read_upload(request, limit)
+            except UploadTooLarge:
+                raise FormRefused(too_large(request)) from None
+        return read
 
     def request_id(self, form: dict[str, str]) -> str:
         # The form carries its own id: submitting the same form twice returns the same ticket or booking.

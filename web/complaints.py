@@ -17,7 +17,6 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -30,8 +29,7 @@ from antre.wording import day_month_year
 
 from .complaints_texts import TEXTS, ct, topic_label
 from .live import LiveStatus
-from .photos import PhotoRefused, UploadTooLarge as TooLarge, clean_photo, read_upload, store_photo
-from .security import CSRF_COOKIE, csrf_ok
+from .photos import PhotoRefused, clean_photo, store_photo
 from .texts import text as site_text
 
 if TYPE_CHECKING:
@@ -73,27 +71,20 @@ class ComplaintPages:
 
     # ------------------------------------------------------------------ the form
 
-    async def _read_upload(self, request: Request):
-        """The multipart form, read with a cap on its size (an oversized upload is refused while it arrives)."""
-        return await read_upload(request, int(self.conf.max_photo_mb * 1024 * 1024) + FORM_SLACK)
+    def _upload_limit(self) -> int:
+        """The most a complaint's form may weigh: the photo's cap and room for the text fields."""
+        return int(self.conf.max_photo_mb * 1024 * 1024) + FORM_SLACK
 
     async def form_page(self, request: Request) -> Response:
         lang = self.w.lang(request)
         if request.method == "GET":
             return self._form(request, {}, {}, None, 200, uuid.uuid4().hex)
-        if not self.w.form_limit.allow(self.w.client_ip(request)):
-            return self.w.message(request, "too_many", 429)
-        try:
-            data = await self._read_upload(request)
-        except TooLarge:
-            return self._form(request, {}, {}, ct("too_large", lang, n=self._mb()), 413, uuid.uuid4().hex)
-        except Exception:  # noqa: BLE001 - a malformed body is a bad form
-            return self.w.message(request, "bad_form", 400)
-        form = {k: v for k, v in data.items() if isinstance(v, str)}
-        if not csrf_ok(request.cookies.get(CSRF_COOKIE), form.get("csrf")):
-            log.warning("complaint form without a valid CSRF token refused")
-            return self.w.message(request, "bad_form", 403)
-        upload = data.get("foto")
+        def too_large(r: Request) -> Response:
+            return self._form(r, {}, {}, ct("too_large", lang, n=self._mb()), 413, uuid.uuid4().hex)
+
+        form, refused = await self.w.form(request, self.w.upload_reader(self._upload_limit(), too_large))
+        if refused is not None:
+            return refused
         given = {k: form.get(k, "")[:self.conf.max_text + 10] for k in
                  ("category", "topic", "text", "name", "phone")}
         given["anonymous"] = "1" if form.get("anonymous") else ""
@@ -124,9 +115,7 @@ class ComplaintPages:
                 errors["phone"] = ct("p_notify_phone", lang)
             args |= {k: v for k, v in (("name", name), ("phone", phone)) if v}
             args["notify"] = bool(given["notify"] and phone)
-        raw = b""
-        if isinstance(upload, UploadFile) and upload.filename:
-            raw = await upload.read()
+        raw = await form.file_bytes("foto")
         if raw:
             try:
                 cleaned = await run_in_threadpool(clean_photo, raw, int(self.conf.max_photo_mb * 1024 * 1024))

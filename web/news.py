@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING, Any
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -39,8 +38,7 @@ from antre.wording import day_month_year
 
 from .console import console_command, require_role
 from .console import office as console_office
-from .photos import PhotoRefused, UploadTooLarge, clean_photo, fit_jpeg, read_upload, store_photo
-from .security import CSRF_COOKIE, csrf_ok
+from .photos import PhotoRefused, clean_photo, fit_jpeg, store_photo
 from .texts import text as site_text
 
 if TYPE_CHECKING:
@@ -212,21 +210,12 @@ class NewsPages:
     async def _read_form(self, request: Request, lang: str):
         """The console's multipart form (text fields and one picture) after the rate limit and the CSRF check:
         ``(form, picture bytes, None)`` or ``(…, …, the refusal)``."""
-        if not self.w.form_limit.allow(self.w.client_ip(request)):
-            return {}, b"", self.w.message(request, "too_many", 429)
-        try:
-            data = await read_upload(request, int(self.w.cfg.news.max_picture_mb * 1024 * 1024) + FORM_SLACK)
-        except UploadTooLarge:
-            return {}, b"", self.w.message(request, "bad_form", 413)
-        except Exception:  # noqa: BLE001 - a malformed body is a bad form
-            return {}, b"", self.w.message(request, "bad_form", 400)
-        form = {k: v for k, v in data.items() if isinstance(v, str)}
-        if not csrf_ok(request.cookies.get(CSRF_COOKIE), form.get("csrf")):
-            log.warning("news form without a valid CSRF token refused")
-            return form, b"", self.w.message(request, "bad_form", 403)
-        upload = data.get("picture")
-        raw = await upload.read() if isinstance(upload, UploadFile) and upload.filename else b""
-        return form, raw, None
+        limit = int(self.w.cfg.news.max_picture_mb * 1024 * 1024) + FORM_SLACK
+        form, refused = await self.w.form(
+            request, self.w.upload_reader(limit, lambda r: self.w.message(r, "bad_form", 413)))
+        if refused is not None:
+            return {}, b"", refused
+        return form, await form.file_bytes("picture"), None
 
     async def _store_picture(self, raw: bytes, lang: str) -> str:
         """The picture checked, re-encoded and stored with its two copies: its name, or the problem in words."""
