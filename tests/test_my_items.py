@@ -85,7 +85,8 @@ def test_a_number_confirmed_by_sms_sees_its_own_open_items_only(office, tmp_path
     with sqlite3.connect(tmp_path / "a.db") as db:
         for table in ("phone_codes", "phone_sessions"):
             dump = str(db.execute(f"select * from {table}").fetchall())
-            assert "0812" not in dump and "812345" not in dump and code not in dump and session not in dump
+            assert MINE not in dump and MINE[1:] not in dump and session not in dump
+            assert not re.search(rf"(?<![0-9a-f]){code}(?![0-9a-f])", dump)   # not the code (a hash may hold its digits)
 
 
 def test_codes_expire_burn_and_are_limited_without_telling_anything(office):
@@ -133,3 +134,14 @@ def test_the_code_counts_in_the_sms_budget(tmp_path):
 def test_without_sms_the_answer_says_so(tmp_path):
     office = Office(tmp_path, sms=False)
     assert error(office, "items_code", phone=MINE) == "sms_off"
+
+
+def test_codes_and_sessions_are_deleted_a_day_later(office, tmp_path):
+    office.run("items_code", phone=MINE, address="10.0.0.5")
+    session = token()
+    assert office.run("items_confirm", phone=MINE, code=sent_code(office, MINE), session=session)["confirmed"]
+    office.q.clock.advance(days=2)
+    office.q.tick()   # opens the new business day: its hooks run
+    with sqlite3.connect(tmp_path / "a.db") as db:
+        assert db.execute("select count(*) from phone_codes").fetchone() == (0,)
+        assert db.execute("select count(*) from phone_sessions").fetchone() == (0,)

@@ -1,7 +1,7 @@
 """``/cek`` follows every code through the real ``antre web``, ``antre serve`` and mosquitto: a queue number, a
 booking code (its own page, live until the check-in, then the ticket), a letter's and a report's code, typed
 with spaces, dashes and in lower case. Attacks: well-formed codes that were never issued (counted per address;
-the eleventh is refused without asking, while another address still gets its answers), mistyped check digits
+past the service's budget per address they are refused, while another address still gets its answers), mistyped check digits
 (answered at once, never counted), script and huge input. Chromium at phone size (390 x 844) for the pages."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from urllib.parse import quote
 import pytest
 
 from antre.link.protocol import new_booking_code
+from antre.service.server import ADDRESS_MISSES
 from antre.rules.complaint_codes import format_complaint_code, new_complaint_code
 from antre.rules.letter_codes import new_tracking_code
 from antre_web.follow import read_code
@@ -110,14 +111,16 @@ def test_wrong_codes_are_answered_plainly_and_limited_per_address(site):
     for _ in range(15):
         page = guesser.request("GET", f"/cek?kode={typo}")
         assert page.status == 400 and ft("cek_typo") in page.text
-    # Well-formed codes that were never issued: ten answers "not registered", then refused without asking.
-    for i in range(10):
+    # Well-formed codes that were never issued: counted by the service per address (with the letter and
+    # report pages), answered "not registered" until the budget is spent, then refused in plain words.
+    for i in range(ADDRESS_MISSES):
         code = [new_booking_code, new_tracking_code, new_complaint_code][i % 3]()
         page = guesser.request("GET", f"/cek?kode={code}")
         assert page.status == 404 and ft("cek_not_found") in page.text, (i, page.status)
     refused = guesser.request("GET", f"/cek?kode={new_booking_code()}")
     assert refused.status == 429 and ft("cek_too_many", minutes=10) in refused.text
     assert guesser.request("GET", f"/janji/kode/{new_booking_code()}").status == 429
+    assert guesser.request("GET", f"/pengaduan/{new_complaint_code()}").status == 429   # one budget for all pages
     # Another address is not punished for it.
     assert other.request("GET", f"/cek?kode={new_booking_code()}").status == 404
 

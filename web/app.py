@@ -115,7 +115,7 @@ class WebApp:
         # Per service, all addresses together: rotating addresses cannot flood one service's share.
         self.service_limit = RateLimiter(self.web.web_tickets_per_minute, 60.0)
         self.login_throttle = LoginThrottle()
-        # Wrong codes per address for every lookup by code (web/follow.py): /cek, bookings, letters, reports.
+        # Wrong SMS codes per address (web/my_items.py); lookups by code are counted by the service.
         self.guesses = GuessLimit()
         self.sessions = SessionStore()   # the older shared password's sessions (until an admin account exists)
         self.console = ConsoleAuth(self)

@@ -2,12 +2,11 @@
 letter's or a report's code; spaces, dashes and dots are ignored, letters in any case), asks the service
 whether it exists and sends the resident to that code's live page; ``/janji/kode/{code}`` is a booking's page.
 
-Codes carry a Damm check digit, so a mistyped code is answered at once ("an digit is mistyped") and costs
-nothing. A well-formed code that does not exist counts against the browser's address
-(:class:`~antre_web.security.GuessLimit`, shared with the letter and report pages): after
-``per_address`` misses in ``window`` seconds, or when everyone together missed ``total`` times, every
-lookup by code answers 429 in plain words without asking the service. Queue numbers are not secret (the TV
-shows them) and are not counted.
+Codes carry a Damm check digit, so a mistyped code is answered at once ("ada angka yang salah ketik") and
+costs nothing. A well-formed code that does not exist is counted by the service against the browser's
+address (the ``address`` argument; the same budget as the letter and report pages and the kiosks' check-in:
+antre/service/server.py, ``PER_ADDRESS``); past it the service answers ``too_many_attempts`` and the page says
+in plain words to wait. Queue numbers are not secret (the TV shows them) and are not counted.
 """
 
 from __future__ import annotations
@@ -40,6 +39,8 @@ LOOKUPS = {
     "booking": ("booking_status", "booking_not_found", "/janji/kode/{code}"),
 }
 NOT_FOUND = {v[1] for v in LOOKUPS.values()}
+#: How long the service refuses an address that missed too often (antre/service/server.py, CHECKIN_WINDOW).
+GUESS_MINUTES = 10
 
 
 def read_code(typed: str) -> tuple[str | None, str]:
@@ -77,14 +78,14 @@ class FollowPages:
         lang = self.w.lang(request)
         return lambda key, **v: ft(key, lang, **v)
 
-    def too_many(self, request: Request) -> Response | None:
-        """The plain 429 page while this address (or everyone) has missed too often; else None."""
-        if not self.w.guesses.blocked(self.w.client_ip(request)):
-            return None
-        lang = self.w.lang(request)
-        response = self._page(request, 429, ft("cek_too_many", lang, minutes=self.w.guesses.minutes), "")
-        response.headers["Retry-After"] = str(int(self.w.guesses.window))
+    def too_many(self, request: Request) -> Response:
+        """The plain 429 page once the service refuses this address's lookups for a while."""
+        response = self._page(request, 429, ft("cek_too_many", self.w.lang(request), minutes=GUESS_MINUTES), "")
+        response.headers["Retry-After"] = str(GUESS_MINUTES * 60)
         return response
+
+    async def ask(self, request: Request, command: str, code: str):
+        return await self.w.bridge.request(command, {"code": code, "address": self.w.client_ip(request)})
 
     async def cek(self, request: Request) -> Response:
         q = request.query_params
@@ -101,17 +102,15 @@ class FollowPages:
             m = _TICKET.fullmatch(code)
             number = f"{m[1]}-{int(m[2]):0{self.w.cfg.queue.number_width}d}"
             return RedirectResponse(f"/status/{self.w.today().isoformat()}/{number}", status_code=303)
-        refused = self.too_many(request)
-        if refused is not None:
-            return refused
         if not self.w.bridge.available:
             return self._page(request, 503, ft("cek_offline", lang), typed)
         command, missing, page = LOOKUPS[kind]
-        reply = await self.w.bridge.request(command, {"code": code})
+        reply = await self.ask(request, command, code)
         if not reply.ok:
             if reply.code == missing:
-                self.w.guesses.miss(self.w.client_ip(request))
                 return self._page(request, 404, ft("cek_not_found", lang), typed)
+            if reply.code == "too_many_attempts":
+                return self.too_many(request)
             return self._page(request, 503, ft("cek_offline", lang), typed)
         return RedirectResponse(page.format(code=code), status_code=303)
 
@@ -120,14 +119,12 @@ class FollowPages:
         lang = self.w.lang(request)
         if not (code.isdigit() and len(code) == BOOKING_CODE_DIGITS and booking_code_ok(code)):
             return self._page(request, 404, ft("cek_typo", lang), code)
-        refused = self.too_many(request)
-        if refused is not None:
-            return refused
-        reply = await self.w.bridge.request("booking_status", {"code": code})
+        reply = await self.ask(request, "booking_status", code)
         if not reply.ok:
             if reply.code == "booking_not_found":
-                self.w.guesses.miss(self.w.client_ip(request))
                 return self._page(request, 404, ft("cek_not_found", lang), code)
+            if reply.code == "too_many_attempts":
+                return self.too_many(request)
             return self._page(request, 503, ft("cek_offline", lang), code)
         return self.w.render(request, "janji_status.html", b=self.booking_view(reply.result, lang),
                              ft=self._ft(request))

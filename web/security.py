@@ -191,9 +191,9 @@ class RateLimiter:
 
 
 class GuessLimit:
-    """Wrong codes per client address (and from everyone together), in memory: a lookup by code (``/cek``, a
-    booking's, letter's or report's page) asks :meth:`blocked` first and reports a code that does not exist
-    with :meth:`miss`. A resident who mistypes is caught by the codes' check digit before anything counts.
+    """Wrong codes per client address (and from everyone together), in memory: "Semua urusan saya" asks
+    :meth:`blocked` before it sends an SMS code to the service and reports a wrong one with :meth:`miss` (the
+    service burns a code after 5 wrong tries too; lookups by code are counted by the service itself).
 
     >>> g = GuessLimit(per_address=2, window=600.0, total=100)
     >>> g.miss("1.2.3.4", now=0); g.miss("1.2.3.4", now=1); g.blocked("1.2.3.4", now=2), g.blocked("5.6.7.8", now=2)

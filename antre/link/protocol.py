@@ -254,7 +254,7 @@ COMMANDS: dict[str, dict[str, Arg]] = {
              "notify": Arg(lambda n, v: _flag(n, v), False)},
     "check_in": {"code": Arg(lambda n, v: _booking_code(n, v)), "channel": Arg(_choice(("kiosk", "web")), False)},
     "cancel_booking": {"code": Arg(lambda n, v: _booking_code(n, v)), "phone": Arg(lambda n, v: _phone(n, v))},
-    "booking_status": {"code": Arg(lambda n, v: _booking_code(n, v))},
+    "booking_status": {"code": Arg(lambda n, v: _booking_code(n, v)), "address": Arg(_address, False)},
     "ticket_status": {"number": Arg(_string(_TICKET, "a ticket number such as 'A-012'", 16)),
                       "date": Arg(_date, False)},
     "booking_slots": {"service": Arg(_service), "date": Arg(_date)},

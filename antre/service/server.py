@@ -58,11 +58,11 @@ CHECKIN_WINDOW = 600.0
 #: Commands that take a code a guesser might try, and the answer that counts as a miss (the same budget).
 GUESSED = {"check_in": "booking_not_found", "letter_pickup": "letter_not_found", "rate": "rating_code_wrong",
            "letter_status": "letter_not_found", "complaint_status": "complaint_not_found",
-           "question_status": "question_not_found"}
+           "question_status": "question_not_found", "booking_status": "booking_not_found"}
 #: Of those, the ones the website asks for residents: counted per browser address (the ``address`` argument,
 #: taken off before the rules see it), not for the website as a whole -- one guesser must not lock every
 #: resident out. Without an address the website's own per-address limits are all there is.
-PER_ADDRESS = frozenset({"letter_status", "complaint_status", "question_status"})
+PER_ADDRESS = frozenset({"letter_status", "complaint_status", "question_status", "booking_status"})
 #: Unknown codes per browser address in CHECKIN_WINDOW: more than a kiosk's, as many residents can share one
 #: address (a mobile operator's NAT); a typo never counts (the check digit is checked first).
 ADDRESS_MISSES = 20
