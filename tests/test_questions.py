@@ -138,6 +138,15 @@ def test_a_portal_question_gets_a_code_and_an_sms_only_when_asked_for(office):
     assert [(r[2], "Senin-Jumat" in r[3]) for r in sms] == [("081311112222", True)]   # only the one who opted in
     got = {r[0]: r[1] for r in rows(office, "select code, reply_state from resident_questions")}
     assert got == {a["code"]: "page_only", b["code"]: "queued"}
+    # The number is wiped like the outbox's (retention_days 0: when the answer's day is over); an open
+    # question keeps its number until it is answered.
+    c = office.run("question_submit", question="Kapan posyandu lansia?", channel="web", phone="081399998888",
+                   notify=True, address="10.0.0.7")
+    office.clock.advance(days=1)
+    office.run("issue_ticket", service="adminduk")       # opens the day: retention runs
+    kept = {r[0]: r[1] for r in rows(office, "select code, address from resident_questions")}
+    assert kept == {a["code"]: None, b["code"]: None, c["code"]: "081399998888"}
+    assert office.run("question_status", code=b["code"])["answer"] == "Tidak, Senin-Jumat saja."
 
 
 def test_the_inbox_cannot_be_flooded_from_one_sender_or_from_everywhere(tmp_path):
@@ -213,3 +222,37 @@ def test_the_assistant_built_from_the_database_answers_as_the_one_from_the_confi
     assert len(questions) > 60
     for q in questions:
         assert office.run("ask", question=q)["answer"] == direct.answer(q), q
+
+
+def test_who_may_send_the_question_commands_over_mqtt(tmp_path, broker):
+    """With a real broker and ``antre serve``: a kiosk leaves questions on channel kiosk only and reads its
+    code's answer; a counter may not; the website may not claim the kiosk's channel; a kiosk's residents
+    share one screen, so only the office's daily limit applies to it."""
+    from tests.conftest import start_office
+    from tests.support import TestClient
+
+    office = start_office(tmp_path, broker, extra="\n[notify]\nquestion_daily_limit = 1\n\n"
+                          + (Path(__file__).parent.parent / "bench" / "faq" / "faq.toml").read_text())
+    kiosk = TestClient(broker.url, office.office_id, "kiosk-q", component="kiosk").start()
+    counter = TestClient(broker.url, office.office_id, "counter-q", component="counter").start()
+    web = TestClient(broker.url, office.office_id, "web-q", component="web").start()
+    try:
+        codes = [kiosk.ok("question_submit", question=f"pertanyaan kiosk nomor {i} tentang sawah",
+                          channel="kiosk")["code"] for i in range(3)]
+        assert len(set(codes)) == 3
+        assert kiosk.ok("question_status", code=codes[0])["state"] == "open"
+        assert kiosk.error("question_submit", question="dari kiosk", channel="web") == "forbidden"
+        assert web.error("question_submit", question="dari situs", channel="kiosk") == "forbidden"
+        assert counter.error("question_submit", question="x y z", channel="kiosk") == "forbidden"
+        assert kiosk.error("question_list", session="x" * 43) == "forbidden"
+        assert kiosk.error("faq_save", session="x" * 43, questions=["a"], answer="b") == "forbidden"
+        assert web.error("faq_save", session="x" * 43, questions=["a"], answer="b") == "not_signed_in"
+        web.ok("question_submit", question="pertanyaan dari situs", channel="web", address="10.1.1.1")
+        assert web.error("question_submit", question="lagi dari situs", channel="web",
+                         address="10.1.1.1") == "too_many_questions"
+        assert "sawah" not in office.service.output()
+    finally:
+        for c in (kiosk, counter, web):
+            c.stop()
+        office.client.stop()
+        office.service.stop()

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Callable
 
-from sqlalchemy import delete, event, func, select
+from sqlalchemy import delete, event, func, select, update
 
 from antre.errors import CommandError, Conflict, NotFound
 from antre.rules.question_codes import clean_question_code, format_question_code, new_question_code
@@ -393,12 +393,20 @@ class QuestionRules:
     # ------------------------------------------------------------------ retention
 
     def purge(self, s: "Session", now: datetime) -> None:
-        """Questions older than ``question_retention_days`` are deleted (text, number and answer)."""
-        cutoff: date = self.q.business_date(now) - timedelta(days=self.n.question_retention_days)
+        """A new-day hook. The number (or chat id) of an answered or dismissed question is wiped like the
+        outbox's numbers, ``[notify] retention_days`` after the day it was answered (an open question keeps it:
+        the answer still has to go there); questions older than ``question_retention_days`` are deleted
+        (text, number and answer)."""
+        today = self.q.clock_date(now)
+        cutoff: date = today - timedelta(days=self.n.question_retention_days)
         gone = s.execute(delete(ResidentQuestion).where(ResidentQuestion.business_date < cutoff)).rowcount
-        if gone:
-            audit(s, "system", "question.purge", "", "service", {"questions": gone}, now=now)
-            log.info("retention: %d resident question(s) deleted", gone)
+        wiped = s.execute(update(ResidentQuestion).where(
+            ResidentQuestion.state != OPEN, ResidentQuestion.address.is_not(None),
+            ResidentQuestion.answered_at < self.q.day_start(today - timedelta(days=self.n.retention_days)))
+            .values(address=None)).rowcount
+        if gone or wiped:
+            audit(s, "system", "question.purge", "", "service", {"questions": gone, "numbers": wiped}, now=now)
+            log.info("retention: %d resident question(s) deleted, %d number(s) wiped", gone, wiped)
 
 
 def handlers(q: "QueueService") -> dict[str, Callable[..., Outcome]]:
