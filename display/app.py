@@ -7,7 +7,9 @@ Subscriptions (see docs/protocol.md):
   announce the call -- so a restart or reconnect never repeats an announcement;
 - ``{base}/status/+`` (retained presence): the service's online flag, and counter
   devices that list the counters they drive (``"counters": ["loket-1"]``);
-- ``{base}/ticker`` (retained ``{"text": "..."}``): the staff's running text.
+- ``{base}/ticker`` (retained ``{"text": "..."}``): the staff's running text;
+- ``{base}/news`` and ``{base}/news/picture/+`` (retained): announcement slides between calls
+  (:mod:`antre_display.slides`), shown over the "previous calls" panel, never while a call is held.
 
 Import this module only after Kivy has been configured (:func:`antre_display.cli.run`
 does that: window size, fullscreen, logging).
@@ -18,15 +20,18 @@ it shows (every text, plus the window size) to that file whenever it changes.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from kivy.app import App
 from kivy.clock import Clock
+from kivy.core.image import Image as CoreImage
 from kivy.core.window import Window
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
@@ -39,6 +44,7 @@ from antre.link.mqtt import MqttLink, client_id_for
 from antre.link.protocol import Topics, read_object, read_presence
 
 from .board import BoardModel, CallView, format_clock, format_date
+from .slides import Slide, SlideShow
 
 log = logging.getLogger("antre.display")
 
@@ -104,6 +110,14 @@ class Board(FloatLayout):
     pass
 
 
+class SlidePanel(BoxLayout):
+    """One announcement over the "previous calls" panel: its picture on the left, kind, title and text."""
+    kind_text = StringProperty("")
+    title = StringProperty("")
+    text = StringProperty("")
+    has_picture = BooleanProperty(False)
+
+
 class DisplayApp(App):
     """The board. ``cfg`` is the whole configuration; ``announcer`` plays calls (None: silent)."""
 
@@ -134,6 +148,10 @@ class DisplayApp(App):
         self._dump_path = os.environ.get(UI_DUMP_ENV) or None
         self._last_dump = ""
         self._shown: dict[str, Any] = {"now": {}, "counters": [], "services": [], "last_calls": []}
+        self.slides = SlideShow()
+        self._slide: Slide | None = None
+        self._textures: dict[str, Any] = {}
+        self._call_log: list[dict[str, Any]] = []   # for the UI dump: what each call found and did
 
     # ------------------------------------------------------------------ Kivy life cycle
 
@@ -155,6 +173,8 @@ class DisplayApp(App):
         self.link.subscribe(self.topics.event("ticket_called"), self._from_mqtt(self._got_call))
         self.link.subscribe(self.topics.statuses, self._from_mqtt(self._got_status))
         self.link.subscribe(self.topics.ticker, self._from_mqtt(self._got_ticker))
+        self.link.subscribe(self.topics.news, self._from_mqtt(self._got_news))
+        self.link.subscribe(self.topics.news_pictures, self._from_mqtt(self._got_picture))
         self.link.on_connect(lambda: Clock.schedule_once(lambda dt: self._link_changed(True)))
         self.link.on_disconnect(lambda: Clock.schedule_once(lambda dt: self._link_changed(False)))
         self.link.start()
@@ -164,6 +184,7 @@ class DisplayApp(App):
             self.root.ids[name].bind(height=lambda *a: relayout())
         Clock.schedule_interval(self.root.ids.ticker.step, 1 / 30)
         Clock.schedule_interval(self._every_second, 1.0)
+        Clock.schedule_interval(lambda dt: self._show_slide(), 0.25)
         self._every_second(0)
         self.refresh()
         log.info("display started for %s (%s), broker %s", self.cfg.office.name, self.topics.base, self.cfg.mqtt.url)
@@ -202,14 +223,68 @@ class DisplayApp(App):
         self.model.apply_ticker(payload)
         self.refresh()
 
+    def _got_news(self, topic: str, payload: bytes) -> None:
+        if self.slides.apply_news(payload):
+            self._show_slide()
+
+    def _got_picture(self, topic: str, payload: bytes) -> None:
+        item = self.topics.news_item_of(topic)
+        if item is not None:
+            self.slides.apply_picture(item, payload)
+            self._show_slide()
+
     def _got_call(self, topic: str, payload: bytes) -> None:
         call = self.model.apply_call(payload)
         if call is None:
             return
         log.info("call: %s to %s%s", call.number, call.counter_name, " (recall)" if call.recall else "")
+        # The call takes over at once: the voice is handed the call first, and the slide goes in this same
+        # step, before the board is redrawn; nothing about slides is waited for.
+        covering = self._slide.id if self._slide else None
+        self._announce(call, payload)     # the voice's thread starts on it while the board is redrawn
+        self.slides.hold(time.monotonic() + self.cfg.display.highlight_seconds)
+        self._show_slide()
         self._flash()
         self.refresh()
-        self._announce(call, payload)
+        self._call_log = (self._call_log + [{"number": call.number, "slide_before": covering,
+                                             "slide_after": self._slide.id if self._slide else None,
+                                             "announce_handed": self.announcer is not None}])[-10:]
+        self._dump()
+
+    # ------------------------------------------------------------------ slides
+
+    def _show_slide(self) -> None:
+        """Puts the slide due now over the previous calls panel, or takes it away."""
+        if self.root is None:
+            return
+        busy = bool(self.announcer is not None and self.announcer.busy) or self._flash_ev is not None
+        slide = self.slides.current(time.monotonic(), busy)
+        if slide == self._slide:
+            return
+        self._slide = slide
+        panel = self.root.ids.slide
+        if slide is None:
+            panel.opacity, panel.disabled = 0, True
+        else:
+            panel.kind_text, panel.title, panel.text = slide.kind_text, slide.title, slide.text
+            texture = self._texture(slide)
+            panel.ids.picture.texture = texture
+            panel.has_picture = texture is not None
+            panel.opacity, panel.disabled = 1, False
+        self._dump()
+
+    def _texture(self, slide: Slide):
+        if slide.picture is None or slide.digest is None:
+            return None
+        if slide.digest not in self._textures:
+            try:
+                self._textures[slide.digest] = CoreImage(io.BytesIO(slide.picture), ext="jpg").texture
+            except Exception:  # noqa: BLE001 - a picture Kivy cannot read: the slide without it
+                log.warning("news picture %s could not be shown", slide.id)
+                self._textures[slide.digest] = None
+            if len(self._textures) > 20:
+                self._textures.pop(next(iter(self._textures)))
+        return self._textures[slide.digest]
 
     def _link_changed(self, connected: bool) -> None:
         self.model.set_connected(connected, self._now())
@@ -325,7 +400,13 @@ class DisplayApp(App):
                     ticker=self.ticker_text, banner={"title": self.banner_title, "detail": self.banner_detail},
                     attention=self.attention_text,
                     flashing=self._flash_ev is not None, window=list(Window.size),
-                    connected=self.model.connected, logo=self.logo_path, frames=Clock.frames_displayed)
+                    connected=self.model.connected, logo=self.logo_path, frames=Clock.frames_displayed,
+                    slide=None if self._slide is None else {
+                        "id": self._slide.id, "kind": self._slide.kind_text, "title": self._slide.title,
+                        "text": self._slide.text, "picture": self._slide.picture is not None},
+                    slides={"on": self.slides.on, "seconds": self.slides.seconds, "items": len(self.slides.items)},
+                    calls=self._call_log, rects={name: _rect(self.root.ids[name]) for name in
+                                                 ("slide", "now", "counters_panel", "calls_panel", "services_panel")})
         text = json.dumps(data, ensure_ascii=False, sort_keys=True)
         if text == self._last_dump:
             return
@@ -334,6 +415,12 @@ class DisplayApp(App):
             fh.write(text)
         os.replace(tmp, self._dump_path)
         self._last_dump = text
+
+
+def _rect(widget) -> list[int]:
+    """A widget's rectangle in window pixels, top-left origin: ``[x, y, width, height]``."""
+    x, y = widget.to_window(*widget.pos)
+    return [round(x), round(Window.height - y - widget.height), round(widget.width), round(widget.height)]
 
 
 def _fill(box, cls, rows: list[dict[str, Any]]) -> None:

@@ -98,6 +98,12 @@ class Announcer:
         self._queue.put(call)
         return call
 
+    @property
+    def busy(self) -> bool:
+        """True while a call is waiting or being announced (the TV shows no slide then)."""
+        with self._idle:
+            return self._pending > 0
+
     def wait_until_idle(self, timeout: float | None = None) -> bool:
         """Blocks until every queued call was played or dropped; False if ``timeout`` (seconds) ran out."""
         with self._idle:
