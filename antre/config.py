@@ -676,6 +676,10 @@ class NotifyConfig:
     max_attempts: int = checked(5, check=in_range(1, 20), doc="hand-offs of one message before it is failed")
     retry_seconds: float = checked(60.0, check=in_range(0.1, 86400.0),
                                    doc="wait before the first retry (seconds); doubled after each failure")
+    delivery_reports: bool = checked(False, doc="ask the network for SMS delivery reports (gammu-smsd's "
+                                                "DeliveryReport = log; Antre reads them from its log: smsd_log)")
+    smsd_log: str = checked("", doc="gammu-smsd's log file (its smsdrc 'logfile', debuglevel 1) that delivery "
+                                    "reports are read from; empty: smsd.log in the spool folder")
     request_timeout: float = checked(20.0, check=in_range(1.0, 120.0),
                                      doc="an internet channel's HTTP request waits this long (seconds)")
     whatsapp_number: str = checked("", check=wa_number,

@@ -175,3 +175,14 @@ def test_the_channels_config_explains_mistakes_and_masks_its_secrets():
     for secret in (TG["token"], WA["token"], WA["app_secret"], WA["verify_token"]):
         assert secret not in shown
     assert shown.count("********") >= 4 and "106540352242922" in shown
+
+
+def test_smsdrc_asks_for_delivery_reports_only_when_the_office_wants_them():
+    from antre.ops.notify_cli import smsdrc
+    plain = smsdrc(config.from_dict({"notify": {"sms": True}}), "/dev/ttyUSB0")
+    assert "logfile = syslog\ndebuglevel = 0\n" in plain and "deliveryreport" not in plain
+    wanted = smsdrc(config.from_dict({"notify": {"sms": True, "delivery_reports": True}}), "/dev/ttyUSB0")
+    assert "logfile = /var/spool/gammu/smsd.log\ndebuglevel = 1\ndeliveryreport = log\n" in wanted
+    own = smsdrc(config.from_dict({"notify": {"sms": True, "delivery_reports": True,
+                                              "smsd_log": "/var/log/gammu/smsd.log"}}), "/dev/ttyUSB0")
+    assert "logfile = /var/log/gammu/smsd.log\n" in own

@@ -433,3 +433,89 @@ def test_a_question_the_assistant_cannot_answer_reaches_the_staff_and_the_answer
     finally:
         office.client.stop()
         office.service.stop()
+class ReportingSmsd(GammuSmsd):
+    """gammu-smsd with ``DeliveryReport = log`` and one log file across restarts (as ``antre notify smsdrc``
+    writes it with ``[notify] delivery_reports``). ``report`` makes the network's status report for a number
+    arrive at the dummy phone (an SMS-STATUS-REPORT in Gammu's own backup format: the dummy driver reads it
+    like any received message, and the daemon logs it)."""
+
+    def __init__(self, root: Path):
+        super().__init__(root)
+        self.fixed_log = root / "smsd.log"
+
+    def _config(self, phone: Path, log: Path) -> Path:
+        path = super()._config(phone, log)
+        if phone == self.phone:
+            text = path.read_text().replace(f"logfile = {log}", f"logfile = {self.fixed_log}")
+            path.write_text(text + "deliveryreport = log\n")
+        return path
+
+    def start(self) -> "ReportingSmsd":
+        self.starts += 1
+        self.log = self.fixed_log
+        before = self.log.read_text(errors="replace").count("Starting phone communication") if self.log.exists() else 0
+        self.proc = subprocess.Popen([GAMMU_SMSD, "-c", str(self._config(self.phone, self.log))],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: self.log.exists() and self.log.read_text(errors="replace").count(
+            "Starting phone communication") > before, what="gammu-smsd to start")
+        return self
+
+    def report(self, number: str, status: str, reference: int = 0xFF) -> None:
+        self._n += 1
+        digits = number.encode("utf-16-be").hex().upper()
+        text = status.encode("utf-16-be").hex().upper()
+        staged = self.staging / f"report-{self._n}"
+        staged.write_text(f"""[SMSBackup000]
+PDU = Status_Report
+DateTime = 20261207T080000Z
+SMSCDateTime = 20261207T080000Z
+State = UnRead
+Number = "{number}"
+NumberUnicode = {digits}
+Text00 = {text}
+Coding = Default_No_Compression
+Folder = 1
+Length = {len(status)}
+Class = -1
+MessageReference = {reference}
+""")
+        os.rename(staged, self.phone / "sms" / "1" / str(1000 + self._n))
+
+
+def test_sms_delivery_reports_from_gammu_smsd_reach_the_outbox(tmp_path, broker):
+    """``[notify] delivery_reports``: Antre's files ask for a report (``.txtd``), the dummy phone receives the
+    network's status report, gammu-smsd logs it, and Antre writes it on the message's row: delivered or failed
+    (the staff page says "sampai di HP warga" / "tidak sampai"); "Pending" is no news."""
+    smsd = ReportingSmsd(tmp_path / "gammu")
+    smsd.start()
+    office = sms_office(tmp_path, broker, smsd, delivery_reports="true", smsd_log=f'"{smsd.fixed_log}"')
+    try:
+        smsd.receive(RESIDENT, "jam")
+        wait_for(lambda: len(smsd.sent_to(RESIDENT)) == 1, what="the answer sent")
+        [name] = [n for n in smsd.sent() if f"_{RESIDENT}_" in n]
+        assert name.endswith(".txtd")                                   # a report was asked for
+        with sqlite3.connect(office.db_path) as db:
+            delivery = lambda key: db.execute("select state, delivery from outbox where handle = ?", (key,)).fetchone()
+            wait_for(lambda: delivery(name) == ("sent", None), what="the row sent")
+            smsd.report(RESIDENT, "Pending")
+            smsd.report(RESIDENT, "Delivered")
+            wait_for(lambda: delivery(name) == ("sent", "delivered"), what="the delivery report recorded")
+            # A second message, whose report says it failed; the first keeps its own report.
+            smsd.receive(RESIDENT, "info")
+            wait_for(lambda: len(smsd.sent_to(RESIDENT)) == 2, what="the second answer sent")
+            [second] = [n for n in smsd.sent() if f"_{RESIDENT}_" in n and n != name]
+            wait_for(lambda: delivery(second) == ("sent", None), what="the second row sent")
+            smsd.report(RESIDENT, "Failed")
+            wait_for(lambda: delivery(second) == ("sent", "failed"), what="the failure recorded")
+            assert delivery(name) == ("sent", "delivered")
+            # A restart of the service reads the log again from its start: the same, nothing new.
+            office.service.kill()
+            office.client.wait_service(False)
+            office.service.start()
+            office.client.wait_service(True)
+            assert (delivery(name), delivery(second)) == (("sent", "delivered"), ("sent", "failed"))
+        assert "Delivery report: Delivered to" in smsd.fixed_log.read_text(errors="replace")
+    finally:
+        office.client.stop()
+        office.service.stop()
+        smsd.stop()

@@ -78,6 +78,12 @@ def listing(cfg: config.Config, day: date, state: str | None = None) -> list[str
 
 def smsdrc(cfg: config.Config, device: str) -> str:
     spool = cfg.notify.spool.rstrip("/")
+    if cfg.notify.delivery_reports:
+        # Delivery reports: gammu-smsd logs each ("Delivery report: Delivered to ...") at debug level 1, next to
+        # the "Transmitted <file> ..." line that pairs it with Antre's file (docs/sms.md).
+        log = (f"logfile = {cfg.notify.smsd_log or spool + '/smsd.log'}\ndebuglevel = 1\ndeliveryreport = log")
+    else:
+        log = "logfile = syslog\ndebuglevel = 0"
     return f"""# gammu-smsd for Antre ({cfg.office.name}); see docs/sms.md and gammu-smsdrc(5).
 [gammu]
 device = {device}
@@ -85,8 +91,7 @@ connection = at
 
 [smsd]
 service = files
-logfile = syslog
-debuglevel = 0
+{log}
 inboxpath = {spool}/inbox/
 outboxpath = {spool}/outbox/
 sentsmspath = {spool}/sent/

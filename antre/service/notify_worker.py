@@ -48,6 +48,12 @@ from antre.storage.models import FAILED, HANDED_OFF, PENDING, SENT, OutboxMessag
 log = logging.getLogger(__name__)
 
 INBOX_SETTLE_SECONDS = 1.0   # an inbox file this old is complete (gammu-smsd writes it in one go)
+# gammu-smsd's log lines (files backend, debuglevel 1) that pair a delivery report with the file it belongs to:
+# the message reference the network gave a transmitted file, and a report for that number and reference.
+_TRANSMITTED = re.compile(r"Transmitted (OUT\S+?\.txtd?) \(total: \d+\) to (\+?\d+), message reference 0x([0-9a-f]+)")
+_REPORT = re.compile(r"Delivery report: (\w+) to (\+?\d+), message reference 0x([0-9a-f]+)")
+REPORT_WORDS = {"delivered": "delivered", "failed": "failed"}   # gammu's words; "Pending" and others: no news
+MAX_LOG_READ = 1024 * 1024   # bytes of gammu-smsd's log read per round at most
 _IN = re.compile(r"^(IN\d{8}_\d{6}_\d{2}_(?P<sender>[^_]+))_(?P<part>\d{2})\.txt$")
 
 
@@ -67,14 +73,15 @@ class Incoming:
 class GammuSpool:
     """gammu-smsd's folders (``[notify] spool``): ``inbox/``, ``outbox/``, ``sent/``, ``error/``."""
 
-    def __init__(self, folder: str | Path, office_id: str):
+    def __init__(self, folder: str | Path, office_id: str, reports: bool = False):
         self.folder = Path(folder)
         self.inbox, self.outbox = self.folder / "inbox", self.folder / "outbox"
         self.sent, self.error = self.folder / "sent", self.folder / "error"
         self.tmp = self.folder / "antre-tmp"
         self.failed = self.folder / "antre-failed"   # received SMS that could not be answered (a fault)
         self.note = _note(office_id)
-        self._mark = re.compile(rf"_{re.escape(self.note)}-(\d+)a(\d+)\.txt$")
+        self.reports = reports   # file names end ".txtd": gammu-smsd asks the network for a delivery report
+        self._mark = re.compile(rf"_{re.escape(self.note)}-(\d+)a(\d+)\.txtd?$")
 
     def check(self) -> None:
         missing = [str(p) for p in (self.inbox, self.outbox, self.sent, self.error) if not p.is_dir()]
@@ -90,7 +97,7 @@ class GammuSpool:
         priority = "A" if row.kind in REPLIES else "B"
         at = row.created_at.astimezone(timezone.utc)
         return (f"OUT{priority}{at:%Y%m%d_%H%M%S}_00_{international(row.phone)}_"
-                f"{self.note}-{row.id}a{attempt}.txt")
+                f"{self.note}-{row.id}a{attempt}.txt" + ("d" if self.reports else ""))
 
     def where(self, name: str) -> str | None:
         """Which of the daemon's folders holds ``name`` (``outbox``, ``sent``, ``error``), or None."""
@@ -186,7 +193,10 @@ class NotifyWorker:
         self.sessions = sessions
         self.submit = submit
         self.now = clock or (lambda: datetime.now(timezone.utc))
-        self.spool = GammuSpool(self.n.spool, cfg.office.id)
+        self.spool = GammuSpool(self.n.spool, cfg.office.id, reports=self.n.delivery_reports)
+        self.smsd_log = Path(self.n.smsd_log or Path(self.n.spool) / "smsd.log")
+        self._log_at = 0                                 # bytes of gammu-smsd's log already read
+        self._references: dict[tuple[str, int], str] = {}   # (number, message reference) -> file name
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="antre-notify", daemon=True)
         self._warned = False
@@ -222,6 +232,8 @@ class NotifyWorker:
         self.receive()
         self.deliver()
         self.confirm()
+        if self.n.delivery_reports:
+            self.delivery_reports()
         self._rounds += 1
         if self._rounds % 100 == 1:
             self.clean()
@@ -306,6 +318,43 @@ class NotifyWorker:
                              row.attempt, wait)
             if found == "error":
                 (self.spool.error / handle).unlink(missing_ok=True)   # recorded; it holds the number
+
+    # ------------------------------------------------------------------ 4. delivery reports
+
+    def delivery_reports(self) -> int:
+        """Reads gammu-smsd's new log lines: a ``Transmitted <file> ... to <number>, message reference 0xNN``
+        remembers which file got that reference; a later ``Delivery report: Delivered|Failed to <number>, message
+        reference 0xNN`` is written on that file's row (``delivery``). Reading again after a restart (from the
+        start of the log) writes the same again. Returns how many reports were recorded."""
+        try:
+            size = self.smsd_log.stat().st_size
+        except FileNotFoundError:
+            return 0
+        if size < self._log_at:
+            self._log_at = 0   # rotated
+        with open(self.smsd_log, "rb") as f:
+            f.seek(self._log_at)
+            data = f.read(MAX_LOG_READ)
+        end = data.rfind(b"\n") + 1   # whole lines only
+        self._log_at += end
+        recorded = 0
+        for line in data[:end].decode("utf-8", errors="replace").splitlines():
+            if m := _TRANSMITTED.search(line):
+                if self.spool.ours(m[1]):
+                    self._references[(msisdn(m[2]) or m[2], int(m[3], 16))] = m[1]
+            elif m := _REPORT.search(line):
+                name = self._references.get((msisdn(m[2]) or m[2], int(m[3], 16)))
+                word = REPORT_WORDS.get(m[1].lower())
+                mine = self.spool.ours(name) if name else None
+                if mine is None or word is None:
+                    continue
+                with self.sessions() as s, s.begin():
+                    row = s.get(OutboxMessage, mine[0])
+                    if row is not None and row.handle == name and row.delivery != word:
+                        row.delivery, row.delivery_at = word, self.now()
+                        recorded += 1
+                        log.info("outbox %s: delivery report: %s", row.key, word)
+        return recorded
 
     def clean(self) -> None:
         """Deletes this office's files in ``sent/`` once their row's number is wiped (retention) or gone."""
