@@ -108,8 +108,10 @@ def dashboard_times(url: str, names: list[str], days: int, per_day: int) -> dict
     import urllib.request
     jar = urllib.request.HTTPCookieProcessor()
     opener = urllib.request.build_opener(jar)
-    opener.open(f"http://127.0.0.1:{port}/masuk",
-                urllib.parse.urlencode({"name": "bench", "password": "bench password long"}).encode()).read()
+    import re
+    token = re.search(r'name="csrf" value="([^"]+)"', opener.open(f"http://127.0.0.1:{port}/masuk").read().decode())[1]
+    opener.open(f"http://127.0.0.1:{port}/masuk", urllib.parse.urlencode(
+        {"name": "bench", "password": "bench password long", "csrf": token}).encode()).read()
     times = []
     for _ in range(5):
         t = time.perf_counter()

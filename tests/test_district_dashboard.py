@@ -195,8 +195,52 @@ def test_no_account_no_data(dashboard):
             assert exc.code == 303 and exc.headers["Location"] == "/masuk", path
 
 
-class _NoRedirect:
-    pass
+def csrf_of(opener, url: str) -> str:
+    """The sign-in page's CSRF token (its cookie goes into the opener's jar)."""
+    import re
+    with opener.open(url) as r:
+        return re.search(r'name="csrf" value="([^"]+)"', r.read().decode())[1]
+
+
+def test_a_sign_in_from_another_page_is_refused(dashboard, pg):
+    """Login CSRF: a form posted from another site's page carries no token of this browser's (or one that
+    does not match its cookie): refused with 403 before the password is tried, even the right one; no
+    session, no audit row of a sign-in. Signing out needs the token too."""
+    import urllib.parse
+    import urllib.request
+
+    def post(opener, path: str, fields: dict) -> tuple[int, str]:
+        """The status and the cookies set."""
+        try:
+            with opener.open(dashboard + path, urllib.parse.urlencode(fields).encode()) as r:
+                return r.status, "; ".join(r.headers.get_all("Set-Cookie") or [])
+        except urllib.error.HTTPError as exc:
+            return exc.code, "; ".join(exc.headers.get_all("Set-Cookie") or [])
+
+    def logins() -> int:
+        conn = district_store.connect(pg.url)
+        try:
+            return conn.execute("SELECT count(*) FROM district_audit WHERE action LIKE 'staff.login%%'").fetchone()[0]
+        finally:
+            conn.close()
+
+    before = logins()
+    stranger = urllib.request.build_opener(NoRedirect)
+    assert post(stranger, "/masuk", {"name": "dinas", "password": PASSWORD})[0] == 403
+    browser = urllib.request.build_opener(NoRedirect, urllib.request.HTTPCookieProcessor())
+    token = csrf_of(browser, dashboard + "/masuk")
+    other = csrf_of(urllib.request.build_opener(), dashboard + "/masuk")     # another browser's token
+    assert other != token
+    status, cookies = post(browser, "/masuk", {"name": "dinas", "password": PASSWORD, "csrf": other})
+    assert status == 403 and "antre_district" not in cookies
+    assert logins() == before
+    status, cookies = post(browser, "/masuk", {"name": "dinas", "password": PASSWORD, "csrf": token})
+    assert status == 303 and "antre_district=" in cookies
+    assert logins() == before + 1
+    assert post(browser, "/keluar", {})[0] == 403                        # no token: still signed in
+    with browser.open(dashboard + "/") as r:
+        assert r.status == 200 and b"data-office=" in r.read()
+    assert post(browser, "/keluar", {"csrf": token})[0] == 303
 
 
 import urllib.request as _u  # noqa: E402
@@ -222,10 +266,11 @@ def test_guessing_a_password_is_throttled(dashboard, pg):
     thread.start()
     try:
         wait_for(lambda: port_open(port), what="a second dashboard to listen")
-        opener = urllib.request.build_opener(NoRedirect)
+        opener = urllib.request.build_opener(NoRedirect, urllib.request.HTTPCookieProcessor())
+        token = csrf_of(opener, f"http://127.0.0.1:{port}/masuk")
 
         def sign_in(password: str) -> tuple[int, str]:
-            body = urllib.parse.urlencode({"name": "dinas", "password": password}).encode()
+            body = urllib.parse.urlencode({"name": "dinas", "password": password, "csrf": token}).encode()
             try:
                 with opener.open(urllib.request.Request(f"http://127.0.0.1:{port}/masuk", data=body)) as r:
                     return r.status, r.read().decode()

@@ -50,14 +50,14 @@ from .console.auth import OFFICE_ROLES, REPORT_ROLES
 from .console import accounts as console_accounts
 from .console import pages as console_pages
 from .security import (
-    CSRF_COOKIE,
     GuessLimit,
     PASSWORD_MIN_LENGTH,
     LoginThrottle,
     RateLimiter,
     SessionStore,
-    csrf_ok,
-    new_csrf_token,
+    csrf_token,
+    form_csrf_ok,
+    set_csrf_cookie,
     valid_pin_hash,
 )
 
@@ -142,11 +142,7 @@ class WebApp:
         return datetime.now(timezone.utc).astimezone(self.cfg.office.tz).date()
 
     def csrf(self, request: Request) -> str:
-        token = request.cookies.get(CSRF_COOKIE)
-        if not token or len(token) > 64:
-            token = getattr(request.state, "new_csrf", None) or new_csrf_token()
-            request.state.new_csrf = token
-        return token
+        return csrf_token(request)
 
     def render(self, request: Request, name: str, status: int = 200, **ctx: Any) -> Response:
         lang = self.lang(request)
@@ -172,10 +168,7 @@ class WebApp:
         return response
 
     def _finish(self, request: Request, response: Response) -> None:
-        new = getattr(request.state, "new_csrf", None)
-        if new:
-            response.set_cookie(CSRF_COOKIE, new, httponly=True, samesite="strict", path="/",
-                                secure=request.url.scheme == "https")
+        set_csrf_cookie(request, response)
         response.headers["Cache-Control"] = "no-store"
 
     def _service_label(self, code: str, lang: str) -> str:
@@ -212,7 +205,7 @@ class WebApp:
             return None, self.message(request, "bad_form", 400)
         form = SubmittedForm((k, v) for k, v in data.items() if isinstance(v, str))
         form.files = {k: v for k, v in data.items() if isinstance(v, UploadFile)}
-        if not csrf_ok(request.cookies.get(CSRF_COOKIE), form.get("csrf")):
+        if not form_csrf_ok(request, form):
             log.warning("form without a valid CSRF token refused (%s)", request.url.path)
             return None, self.message(request, "bad_form", 403)
         return form, None

@@ -152,6 +152,29 @@ def csrf_ok(cookie: str | None, field: str | None) -> bool:
     return bool(cookie) and bool(field) and hmac.compare_digest(cookie.encode(), field.encode())
 
 
+def csrf_token(request) -> str:
+    """The token a page's forms carry (``<input name="csrf">``): the browser's own CSRF cookie, or a new one
+    that :func:`set_csrf_cookie` gives the browser with the page (Starlette's ``request.state``)."""
+    token = request.cookies.get(CSRF_COOKIE)
+    if not token or len(token) > 64:
+        token = getattr(request.state, "new_csrf", None) or new_csrf_token()
+        request.state.new_csrf = token
+    return token
+
+
+def set_csrf_cookie(request, response) -> None:
+    """Sets the cookie of a token :func:`csrf_token` made for this page, if it made one."""
+    new = getattr(request.state, "new_csrf", None)
+    if new:
+        response.set_cookie(CSRF_COOKIE, new, httponly=True, samesite="strict", path="/",
+                            secure=request.url.scheme == "https")
+
+
+def form_csrf_ok(request, form) -> bool:
+    """A submitted form's ``csrf`` field matches the browser's CSRF cookie."""
+    return csrf_ok(request.cookies.get(CSRF_COOKIE), form.get("csrf"))
+
+
 class RateLimiter:
     """At most ``limit`` hits per ``window`` seconds per key (an IP address), in memory.
 
