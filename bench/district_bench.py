@@ -68,19 +68,9 @@ def batched_inserts(url: str, n: int, batch: int = 2000) -> float:
     return rate
 
 
-def dashboard_times(url: str, names: list[str], days: int, per_day: int) -> dict:
-    """A year (``days``) of history for every office, written by SQL (generate_series), then the dashboard's
-    overview page through its Starlette app (HTTP, signed in), beside the bare SQL of a count of today's rows."""
-    import threading
-
-    import uvicorn
-
-    from antre.ops.devtools import free_port, port_open
-    from antre_web.district.app import Dashboard, add_staff
-    from zoneinfo import ZoneInfo
-    conn = district_store.connect(url)
-    today = datetime.now(ZoneInfo("Asia/Jakarta")).date()
-    t0 = time.perf_counter()
+def fill_history(conn, names: list[str], days: int, per_day: int, today) -> int:
+    """``days`` of history before ``today`` for every office in ``names`` (``per_day`` rows a day: issued,
+    called, completed and ratings), written by SQL (generate_series); the number of event rows after."""
     with conn.transaction():
         conn.execute("""
             INSERT INTO district_events (office_id, seq, kind, at, business_date, data)
@@ -98,6 +88,23 @@ def dashboard_times(url: str, names: list[str], days: int, per_day: int) -> dict
     conn.execute("ANALYZE district_events")
     conn.commit()
     rows = conn.execute("SELECT count(*) FROM district_events").fetchone()[0]
+    return rows
+
+
+def dashboard_times(url: str, names: list[str], days: int, per_day: int) -> dict:
+    """A year (``days``) of history for every office, written by SQL (generate_series), then the dashboard's
+    overview page through its Starlette app (HTTP, signed in), beside the bare SQL of a count of today's rows."""
+    import threading
+
+    import uvicorn
+
+    from antre.ops.devtools import free_port, port_open
+    from antre_web.district.app import Dashboard, add_staff
+    from zoneinfo import ZoneInfo
+    conn = district_store.connect(url)
+    today = datetime.now(ZoneInfo("Asia/Jakarta")).date()
+    t0 = time.perf_counter()
+    rows = fill_history(conn, names, days, per_day, today)
     fill_s = time.perf_counter() - t0
     add_staff(url, "bench", "bench", "bench password long")
     port = free_port()
