@@ -145,3 +145,27 @@ def test_codes_and_sessions_are_deleted_a_day_later(office, tmp_path):
     with sqlite3.connect(tmp_path / "a.db") as db:
         assert db.execute("select count(*) from phone_codes").fetchone() == (0,)
         assert db.execute("select count(*) from phone_sessions").fetchone() == (0,)
+
+
+def test_codes_from_many_addresses_cannot_spend_the_offices_sms_budget(tmp_path):
+    """Attack: one person with many addresses (mobile data reconnects, IPv6) asks codes for made-up numbers, 5 an
+    hour from each address. Without an office-wide cap every SMS of the day went to strangers' phones and the
+    queue's own messages were skipped as 'office_budget'. Login codes may take only their share of the budget."""
+    office = Office(tmp_path, daily_budget=40)
+    refused = sent = 0
+    for i in range(60):
+        try:
+            office.run("items_code", phone=f"0813{i:08d}", address=f"10.1.{i // 5}.{i % 5}")
+            sent += 1
+        except CommandError as exc:
+            assert exc.code == "too_many_attempts"
+            refused += 1
+    codes = office.outbox("kind = 'login_code' and state != 'skipped'")
+    assert len(codes) <= 40 * my_items.BUDGET_SHARE and refused == 60 - sent > 0
+    # The queue's own messages still go out.
+    office.run("issue_ticket", service="adminduk", channel="web", name="Siti", phone=MINE, notify=True)
+    [(_, _, _, _, state, reason, _)] = office.outbox("kind = 'created'")
+    assert (state, reason) == ("pending", None)
+    # A resident's own number still gets its code once the day has passed.
+    office.q.clock.advance(days=1, hours=1)
+    assert office.run("items_code", phone=OTHER, address="10.9.9.9")["sent"]

@@ -9,7 +9,10 @@ The flow (the website's ``/urusan``, web/my_items.py):
    opted-out number gets nothing until it texts MULAI). The answer is the same whether or not the number has
    items, is opted out, or reached its limit (``PER_NUMBER_HOUR`` codes an hour, ``PER_NUMBER_DAY`` a day: then
    no SMS, silently), so nothing can be learnt about a number from it. Only the browser's address is told it
-   asked too often (``PER_ADDRESS_HOUR`` codes an hour: ``too_many_attempts``). With SMS off: ``sms_off``.
+   asked too often (``PER_ADDRESS_HOUR`` codes an hour: ``too_many_attempts``). All addresses together send at
+   most ``BUDGET_SHARE`` of the office's daily SMS budget as codes in a day (then ``too_many_attempts`` for
+   everyone): someone with many addresses cannot spend the budget on codes to strangers and starve the
+   queue's own messages. With SMS off: ``sms_off``.
 2. ``items_confirm`` (``phone``, ``code``, ``session``, ``address``): the newest unused code of that number.
    A wrong code is a *result* (``{"confirmed": false}``), written with its attempt; the ``MAX_ATTEMPTS``-th wrong
    one burns the code; a used, burnt or expired code never confirms (no replay). Right: a session of
@@ -56,6 +59,7 @@ MAX_ATTEMPTS = 5           # wrong tries per code, then it is burnt
 PER_NUMBER_HOUR = 3        # codes sent to one number an hour (more: silently none)
 PER_NUMBER_DAY = 6         # ... and a day
 PER_ADDRESS_HOUR = 5       # codes one browser address may ask for an hour (more: too_many_attempts)
+BUDGET_SHARE = 0.25        # codes sent in a day, from all addresses, at most this share of [notify] daily_budget
 LETTERS_OPEN = ("belum_lengkap", "diperiksa", "menunggu_ttd", "siap_diambil")
 COMPLAINTS_OPEN = ("diterima", "diverifikasi", "diproses")
 
@@ -104,6 +108,9 @@ class MyItems:
 
         if count(PhoneCode.address_key == akey, PhoneCode.created_at > hour) >= PER_ADDRESS_HOUR:
             raise Forbidden("too_many_attempts", "too many codes asked from this address; try again in an hour")
+        if count(PhoneCode.code_hash != "-", PhoneCode.created_at > day) >= self._office_cap():
+            log.warning("items code refused: the day's share of the SMS budget for codes is spent")
+            raise Forbidden("too_many_attempts", "too many codes asked today; try again later")
         answer = {"sent": True, "minutes": CODE_MINUTES}
         if count(PhoneCode.phone_key == pkey, PhoneCode.created_at > hour) >= PER_NUMBER_HOUR or \
                 count(PhoneCode.phone_key == pkey, PhoneCode.created_at > day) >= PER_NUMBER_DAY:
@@ -123,6 +130,10 @@ class MyItems:
                            f"{office}: kode Anda {code}, berlaku {CODE_MINUTES} menit, untuk melihat urusan Anda di "
                            f"situs kantor. Jangan berikan kode ini kepada siapa pun.")
         return Outcome(answer, changed=False)
+
+    def _office_cap(self) -> int:
+        """Codes a day from all addresses: :data:`BUDGET_SHARE` of the office's SMS budget (at least one)."""
+        return max(1, int(self.q.cfg.notify.daily_budget * BUDGET_SHARE))
 
     # ------------------------------------------------------------------ 2. confirm
 
@@ -210,4 +221,4 @@ def handlers(q: "QueueService") -> dict[str, Callable[..., Outcome]]:
     return rules.handlers()
 
 
-__all__ = ["handlers", "MyItems", "CODE_MINUTES", "SESSION_MINUTES", "MAX_ATTEMPTS"]
+__all__ = ["handlers", "MyItems", "CODE_MINUTES", "SESSION_MINUTES", "MAX_ATTEMPTS", "BUDGET_SHARE"]
