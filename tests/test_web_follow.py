@@ -17,7 +17,7 @@ from antre.rules.complaint_codes import format_complaint_code, new_complaint_cod
 from antre.rules.letter_codes import new_tracking_code
 from antre_web.follow import read_code
 from antre_web.follow_texts import ft
-from tests.support import free_port
+from tests.support import free_port, wait_for
 from tests.test_letters import domisili
 from tests.test_web import CHROMIUM, AddrClient, Http, WebProcess, office_toml, shot, start_noon_office
 
@@ -147,3 +147,24 @@ def test_cek_and_booking_pages_at_phone_size(site):
             shot(page, site, "follow-unknown")
         finally:
             browser.close()
+
+
+def test_followed_codes_never_reach_the_access_log(site):
+    """The access log hides ``?kode=`` but /cek sends the resident on to a page with the code in its path
+    (/janji/kode/<booking>, /surat/status/<letter>, /pengaduan/<report>): the code is its holder's key (a booking
+    code checks in), so it must not be written there either."""
+    h = Http(site.web.url)
+    day, slot = _slot_soon(site)
+    code = site.client.ok("book", service="adminduk", date=day, slot=slot, name="Rina", phone="081234567003")["code"]
+    lc = site.client.ok("letter_request", type="domisili", fields=domisili(), channel="web")["code"]
+    cc = site.client.ok("complaint_submit", category="aspirasi", topic="pelayanan", text="Tambah kursi",
+                        anonymous=True, channel="web")["code"]
+    for typed, page in ((code, f"/janji/kode/{code}"), (lc, f"/surat/status/{lc}"), (cc, f"/pengaduan/{cc}")):
+        assert h.get(f"/cek?kode={typed}").url.endswith(page)
+        assert h.get(page).status == 200
+    wait_for(lambda: "/cek?kode=***" in site.web.output() and site.web.output().count("GET /janji/kode/") >= 3,
+             what="the access log lines")
+    log = site.web.output()
+    assert "GET /janji/kode/*** " in log and "GET /surat/status/*** " in log and "GET /pengaduan/*** " in log
+    for secret in (code, lc, cc):
+        assert secret not in log
