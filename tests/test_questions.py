@@ -88,6 +88,8 @@ def test_an_sms_question_lands_in_the_inbox_once_and_the_answer_goes_back_by_sms
     office.sms(P, "harga pupuk subsidi berapa sekarang", key="m1")
     assert "kami teruskan ke petugas" in office.last_reply()
     office.sms(P, "harga pupuk subsidi berapa sekarang", key="m1")        # the same SMS read again
+    office.sms(P, "\x01\x02 \x03 \x04\x05")                                  # nothing printable: not stored
+    assert "belum paham" in office.last_reply()
     office.sms(P, "apa kabar")                                             # chit-chat: not for the inbox
     assert "belum paham" in office.last_reply()
     inbox = office.run("question_list", **petugas)

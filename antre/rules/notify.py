@@ -784,8 +784,11 @@ class NotifyRules:
         book = self.q.plugins.get("questions")
         if book is not None and len(arg.split()) >= 3:   # not 'apa kabar', 'halo pak'
             # A question for a person: the staff inbox; the answer comes back by SMS (antre/rules/questions.py).
-            row = book.unanswered(s, now, who.channel, who.address, arg[:300],
-                                  source_key=f"{who.channel}:{message_key}")
+            try:
+                row = book.unanswered(s, now, who.channel, who.address, arg[:300],
+                                      source_key=f"{who.channel}:{message_key}")
+            except CommandError:
+                row = None   # nothing printable left of it: answered as any text not understood
             if row is not None:
                 how = "lewat SMS" if who.channel == SMS else "di percakapan ini"
                 return fit(f"Pertanyaan Anda kami teruskan ke petugas. Jawabannya akan dikirim {how}. Ketik "
