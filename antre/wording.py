@@ -69,9 +69,14 @@ def whatsapp_link(number: str, text: str) -> str:
     return f"https://wa.me/{number}?text={quote(text, safe='')}"
 
 
-def ask_about_ticket(office_name: str, number: str, day: date, code: str = "") -> str:
-    """The prefilled text of a click-to-chat link about one ticket (Indonesian: the office reads it):
-    ``Halo Kantor Desa Sukamaju, saya ingin bertanya tentang nomor antrean A-012 tanggal 7 Desember 2026.``
-    plus ``Kode: <code>`` (the ticket's link code, so a WhatsApp Cloud API number follows it too)."""
-    text = f"Halo {office_name}, saya ingin bertanya tentang nomor antrean {number} tanggal {day_month_year(day)}."
+def ask_about(office_name: str, what: str, code: str = "") -> str:
+    """The prefilled text of a click-to-chat link (Indonesian: the office reads it):
+    ``Halo Kantor Desa Sukamaju, saya ingin bertanya tentang <what>.`` plus ``Kode: <code>`` (the item's link
+    code, so a WhatsApp Cloud API number follows it too)."""
+    text = f"Halo {office_name}, saya ingin bertanya tentang {what}."
     return f"{text} Kode: {code}" if code else text
+
+
+def ask_about_ticket(office_name: str, number: str, day: date, code: str = "") -> str:
+    """:func:`ask_about` one ticket: ``... tentang nomor antrean A-012 tanggal 7 Desember 2026.``"""
+    return ask_about(office_name, f"nomor antrean {number} tanggal {day_month_year(day)}", code)

@@ -449,7 +449,7 @@ def test_the_status_page_links_telegram_and_whatsapp_and_the_deep_link_follows_t
         text = html_mod.unescape(page.text)
         tg = re.search(r'id="chat-telegram" href="([^"]+)"', text)[1]
         wa = re.search(r'id="chat-whatsapp" href="([^"]+)"', text)[1]
-        assert "Ikuti nomor ini di Telegram" in text and "Tanya lewat WhatsApp" in text
+        assert "Ikuti kabarnya di Telegram" in text and "Tanya lewat WhatsApp" in text
         code = tg.rsplit("start=", 1)[1]
         assert tg == f"https://t.me/SukamajuBot?start={code}" and re.fullmatch(r"t\d+-[a-z2-7]{8}", code)
         assert urlsplit(wa).netloc == "wa.me" and urlsplit(wa).path == "/6281100001111"
@@ -458,6 +458,24 @@ def test_the_status_page_links_telegram_and_whatsapp_and_the_deep_link_follows_t
         assert parse_qs(urlsplit(wa).query)["text"] == [
             f"Halo Kantor Desa Uji Coba, saya ingin bertanya tentang nomor antrean {t['number']} tanggal "
             f"{day_month_year(date.fromisoformat(t['business_date']))}."]   # no code: the Cloud API is off
+        # In Chromium on a phone: the chat section is on the page, its buttons within the screen.
+        from playwright.sync_api import expect, sync_playwright
+
+        from tests.test_web import CHROMIUM
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync"])
+            try:
+                pg = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True,
+                                         locale="id-ID").new_page()
+                pg.goto(f"{web.url}/status/{t['business_date']}/{t['number']}")
+                expect(pg.locator("#chat-telegram")).to_be_visible()
+                expect(pg.locator("#chat-whatsapp")).to_have_attribute("href", wa)
+                assert pg.evaluate("document.documentElement.scrollWidth") <= 390
+                pg.screenshot(path=str(tmp_path / "status-chat-phone.png"), full_page=True)
+            finally:
+                browser.close()
         # The resident presses Start in Telegram: the bot receives "/start <code>".
         apis.add_update(f"/start {code}", chat_id=4242)
         wait_for(lambda: any("nomor antrean A-002" in x for x in apis.texts("telegram")), what="the link answered")
@@ -466,6 +484,20 @@ def test_the_status_page_links_telegram_and_whatsapp_and_the_deep_link_follows_t
         c.ok("call_next", counter="loket-1")
         wait_for(lambda: any("A-002 dipanggil" in x for x in apis.texts("telegram")), what="'dipanggil'")
         assert {r["to"] for r in apis.sent("telegram")} == {4242} and apis.violations == []
+        # A letter request's and a complaint's pages carry their own deep links and click-to-chat text.
+        from tests.test_complaints import TEXT
+        from tests.test_letters import domisili
+        letter = c.ok("letter_request", type="domisili", fields=domisili(), channel="web")
+        complaint = c.ok("complaint_submit", category="pengaduan", topic="infrastruktur", text=TEXT,
+                         anonymous=True, channel="web")
+        for path, prefix, words in ((f"/surat/status/{letter['code']}", "letter", "permohonan surat"),
+                                    (f"/pengaduan/{complaint['code']}", "complaint", "laporan")):
+            text = html_mod.unescape(Http(web.url).get(path).text)
+            link = re.search(r'id="chat-telegram" href="https://t.me/SukamajuBot\?start=([^"]+)"', text)
+            assert link and re.fullmatch(rf"{prefix}\d+-[a-z2-7]{{8}}", link[1]), path
+            wa = re.search(r'id="chat-whatsapp" href="([^"]+)"', text)[1]
+            assert parse_qs(urlsplit(wa).query)["text"][0].startswith(
+                f"Halo Kantor Desa Uji Coba, saya ingin bertanya tentang {words} ")
     finally:
         web.stop()
         office.client.stop()

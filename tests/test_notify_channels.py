@@ -186,3 +186,28 @@ def test_smsdrc_asks_for_delivery_reports_only_when_the_office_wants_them():
     own = smsdrc(config.from_dict({"notify": {"sms": True, "delivery_reports": True,
                                               "smsd_log": "/var/log/gammu/smsd.log"}}), "/dev/ttyUSB0")
     assert "logfile = /var/log/gammu/smsd.log\n" in own
+
+
+def test_bookings_letters_and_complaints_answer_their_link_code_and_their_news_reaches_the_chat(office):
+    from tests.test_letters import domisili
+    from tests.test_complaints import TEXT
+    letter = office.run("letter_request", type="domisili", fields=domisili(), channel="web")   # no phone given
+    complaint = office.run("complaint_submit", category="pengaduan", topic="infrastruktur", text=TEXT,
+                           anonymous=True, channel="web")
+    slots = office.run("booking_slots", service="adminduk", date="2026-12-01")
+    booking = office.run("book", service="adminduk", date="2026-12-01", slot=slots["slots"][0]["time"],
+                         name="Siti", phone="081234567890")
+    codes = {"letter": office.run("letter_status", code=letter["code"])["link_code"],
+             "complaint": office.run("complaint_status", code=complaint["code"])["link_code"],
+             "b": office.run("booking_status", code=booking["code"])["link_code"]}
+    for prefix, code in codes.items():
+        assert code.startswith(f"{prefix}1-"), code
+        chat(office, "whatsapp", "6281299990000", f"Halo, kode saya {code}")
+        assert "akan dikirim ke sini" in body(office, rows(office)[-1][0])
+    # A letter's news goes to the chat that follows it, though the resident gave no number for SMS.
+    rules = office.q.plugins["notify"]
+    with office.q.sessions() as s, s.begin():
+        rules.notify(s, office.clock.now(), "letter1:siap_diambil:0", "letter_siap_diambil", None,
+                     "Surat Anda sudah siap diambil.")
+    assert [(r[1], r[2], r[3]) for r in rows(office, "kind = 'letter_siap_diambil'")] == [
+        ("letter_siap_diambil", "whatsapp", "6281299990000")]

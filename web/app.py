@@ -39,7 +39,7 @@ from antre.link import health
 from antre.config import Config
 from antre.link.mqtt import Reply
 from antre.link.protocol import normalize_name, normalize_phone
-from antre.wording import ask_about_ticket, whatsapp_link
+from antre.wording import ask_about, ask_about_ticket, whatsapp_link
 
 from . import complaints, complaints_console, complaints_texts, faq, follow, lapor, my_items, news, portal, letters, letters_console, notify_console, questions_console, residents, texts
 from .bridge import PING, TERMINAL, Bridge
@@ -435,18 +435,26 @@ class WebApp:
                            chat=self.chat_links(key[1], key[0], reply.result.get("link_code")))
 
     def chat_links(self, number: str, day: str, link_code: str | None) -> dict[str, str]:
-        """The status page's chat links (docs/channels.md): ``whatsapp``, a wa.me click-to-chat link to the
-        office's number (``[notify] whatsapp_number``) with the ticket typed in (and its link code when the
-        WhatsApp Cloud API is on, so that number follows the ticket); ``telegram``, the bot's deep link
-        ``https://t.me/<bot>?start=<link code>``."""
+        """A ticket's status page chat links: :meth:`item_chat_links` about the ticket."""
+        return self.item_chat_links(ask_about_ticket(self.cfg.office.name, number, date.fromisoformat(day)),
+                                    link_code)
+
+    def item_chat_links(self, text: str, link_code: str | None) -> dict[str, str]:
+        """The chat links of a page where a resident follows an item (docs/channels.md): ``whatsapp``, a wa.me
+        click-to-chat link to the office's number (``[notify] whatsapp_number``) with ``text`` typed in (and the
+        item's link code when the WhatsApp Cloud API is on, so that number follows the item); ``telegram``, the
+        bot's deep link ``https://t.me/<bot>?start=<link code>``."""
         n, links = self.cfg.notify, {}
         if n.whatsapp_number:
             code = link_code if (n.whatsapp.enabled and link_code) else ""
-            links["whatsapp"] = whatsapp_link(n.whatsapp_number, ask_about_ticket(
-                self.cfg.office.name, number, date.fromisoformat(day), code))
+            links["whatsapp"] = whatsapp_link(n.whatsapp_number, f"{text} Kode: {code}" if code else text)
         if n.telegram.enabled and n.telegram.bot_name and link_code:
             links["telegram"] = f"https://t.me/{n.telegram.bot_name}?start={link_code}"
         return links
+
+    def ask_text(self, what: str) -> str:
+        """``Halo <office>, saya ingin bertanya tentang <what>.``"""
+        return ask_about(self.cfg.office.name, what)
 
     async def status_events(self, request: Request) -> Response:
         """The live status stream: only for a ticket that exists, at most ``[web] streams_per_address``

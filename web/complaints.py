@@ -198,7 +198,9 @@ class ComplaintPages:
         q = request.query_params
         return self.w.render(request, "pengaduan_status.html", code=code, shown=format_complaint_code(code),
                            v=self.view(reply.result, lang), new=q.get("baru") == "1", added=q.get("tambah") == "1",
-                           problem=None, rid=uuid.uuid4().hex)
+                           problem=None, rid=uuid.uuid4().hex,
+                           chat=self.w.item_chat_links(self.w.ask_text(f"laporan {format_complaint_code(code)}"),
+                                                       reply.result.get("link_code")))
 
     async def _post(self, request: Request, command: str, args: dict[str, Any], flag: str) -> Response:
         code = request.path_params["code"]

@@ -127,7 +127,9 @@ class FollowPages:
                 return self.too_many(request)
             return self._page(request, 503, ft("cek_offline", lang), code)
         return self.w.render(request, "janji_status.html", b=self.booking_view(reply.result, lang),
-                             ft=self._ft(request))
+                             ft=self._ft(request),
+                             chat=self.w.item_chat_links(self.w.ask_text(f"janji temu {code}"),
+                                                         reply.result.get("link_code")))
 
     def booking_view(self, b: dict[str, Any], lang: str) -> dict[str, Any]:
         from .residents import hhmm

@@ -208,7 +208,9 @@ class LetterPages:
         return self.w.render(request, "surat_status.html", code=code, shown=format_tracking_code(code),
                            view=self.status_view(reply.result, lang), qr=qr_svg(code),
                            new=request.query_params.get("baru") == "1",
-                           cancelled=request.query_params.get("batal") == "1")
+                           cancelled=request.query_params.get("batal") == "1",
+                           chat=self.w.item_chat_links(self.w.ask_text(f"permohonan surat {format_tracking_code(code)}"),
+                                                       reply.result.get("link_code")))
 
     async def cancel(self, request: Request) -> Response:
         code = request.path_params["code"]

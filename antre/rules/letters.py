@@ -258,9 +258,10 @@ class LetterRules:
     def _sms(self, s: "Session", now: datetime, r: LetterRequest, status: str, reason: str | None) -> None:
         """News of the request by SMS, for a resident who asked (the request's ``phone``): incomplete (with the
         staff's reason), ready to collect, or cancelled by staff. Through the notify plug-in's outbox, in this
-        transaction; nothing when SMS is off."""
+        transaction; nothing when SMS is off. Chats that follow the request (its link code, docs/channels.md)
+        get the same news, whether or not a number was given (notify with no number writes theirs only)."""
         notify = self.q.plugins.get("notify")
-        if notify is None or not r.sms_phone or status not in (LETTER_INCOMPLETE, LETTER_READY, LETTER_CANCELLED):
+        if notify is None or status not in (LETTER_INCOMPLETE, LETTER_READY, LETTER_CANCELLED):
             return
         office = self.cfg.office.name
         kind = self._type_name(r.type_code)

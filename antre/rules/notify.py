@@ -119,6 +119,9 @@ class NotifyRules:
         self._inner_book = q.handlers["book"]
         self._inner_web_info = q.handlers["web_info"]
         self._inner_ticket_status = q.handlers["ticket_status"]
+        # Status commands of the other items a chat may follow (their plug-ins register before this one).
+        self._inner_status = {name: q.handlers[name] for name in ("booking_status", "letter_status",
+                                                                   "complaint_status") if name in q.handlers}
         self.web: "WebRules" = q.handlers["ticket_status"].__self__   # the appointments plug-in's rules
         #: Answers the FAQ assistant gives (``fn(question) -> answer or None``); see antre/rules/faq.py.
         self.faq: Callable[[str], str | None] = lambda question: None
@@ -126,7 +129,8 @@ class NotifyRules:
     def handlers(self) -> dict[str, Callable[..., Outcome]]:
         return {"issue_ticket": self.issue_ticket, "book": self.book, "sms_received": self.sms_received,
                 "message_received": self.message_received, "web_info": self.web_info, "ask": self.ask,
-                "ticket_status": self.ticket_status}
+                "ticket_status": self.ticket_status} | {
+                    name: self._with_link_code(name) for name in self._inner_status}
 
     def ask(self, s: "Session", now: datetime, question: str) -> Outcome:
         """The FAQ assistant for the website and the kiosk: ``{"answer": text or None}`` (None: not sure, or
@@ -155,6 +159,27 @@ class NotifyRules:
                                                Ticket.number == r["number"]))
         code = self.link_code(s, f"t{tid}") if tid is not None else None
         return Outcome(outcome.result | {"link_code": code}, changed=False)
+
+    def _with_link_code(self, name: str) -> Callable[..., Outcome]:
+        """``name`` (booking_status, letter_status, complaint_status) answering ``link_code`` too, as
+        :meth:`ticket_status` does. Only the holder of the item's own code (the resident) sees these answers."""
+        inner = self._inner_status[name]
+
+        def status(s: "Session", now: datetime, **args: Any) -> Outcome:
+            outcome = inner(s, now, **args)
+            if not any(self.channel_on(c) for c in INTERNET) or "code" not in outcome.result:
+                return outcome
+            from antre.storage.models import Complaint, LetterRequest
+            prefix, model = {"booking_status": ("b", Booking), "letter_status": ("letter", LetterRequest),
+                             "complaint_status": ("complaint", Complaint)}[name]
+            item_id = s.scalar(select(model.id).where(model.code == outcome.result["code"]))
+            code = self.link_code(s, f"{prefix}{item_id}") if item_id is not None else None
+            return Outcome(outcome.result | {"link_code": code}, outcome.events, changed=outcome.changed)
+
+        for attr in ("batch_safe",):
+            if hasattr(inner, attr):
+                setattr(status, attr, getattr(inner, attr))
+        return status
 
     # ------------------------------------------------------------------ channels
 
