@@ -106,6 +106,9 @@ def test_the_command_is_for_a_kasi_audited_and_kept_out_of_the_request_log(tmp_p
     assert error("complaint_export", month=month, session=staff["petugas"]["session"]) == "forbidden"
     assert error("complaint_export", month=month, session=staff["admin"]["session"]) == "forbidden"
     assert error("complaint_export", month="2026-13", session=staff["kasi"]["session"]) == "invalid_argument"
+    # Hostile months: other scripts' digits (Python's \\d takes them), and years a date cannot hold.
+    for hostile in ("\u0662\u0660\u0662\u0666-\u0661\u0662", "0000-01", "9999-12"):
+        assert error("complaint_export", month=hostile, session=staff["kasi"]["session"]) == "invalid_argument"
     out = run("complaint_export", month=month, session=staff["kasi"]["session"], address="10.0.0.8")
     by_code = {r["code"]: r for r in out["rows"]}
     assert by_code[named["code"]]["name"] == "Budi Santoso" and by_code[named["code"]]["phone"] == "081298761234"
@@ -170,6 +173,10 @@ def test_the_kasi_downloads_the_month_from_the_console(site):
     theirs = parse(files[f"laporan/{anon['code']}.xml"])
     assert theirs.find("laporan").get("anonim") == "1" and not theirs.find("pelapor/telpon").text
     assert {format_complaint_code(named["code"]), format_complaint_code(anon["code"])} <= {r["kode"] for r in table}
+    # A hostile month is a plain 400, never a server error.
+    for hostile in ("%D9%A2%D9%A0%D9%A2%D9%A6-%D9%A1%D9%A2", "0000-01", "9999-12", "2026-1%0d"):
+        status, headers, body = get_bytes(kasi, f"/staf/pengaduan/lapor?bulan={hostile}")
+        assert status == 400 and b"PK" not in body[:2], (hostile, status)
     # A petugas and an admin get no file; a stranger is sent to sign in.
     petugas = sign_in(site, "loket-satu", "127.0.0.52")
     assert get_bytes(petugas, f"/staf/pengaduan/lapor?bulan={month}")[0] == 403

@@ -36,8 +36,9 @@ class ComplaintExport:
 
     def export(self, s: "Session", now: datetime, month: str, session: str, address: str | None = None) -> Outcome:
         who = authenticate(s, now, session, EXPORTERS)
-        m = re.fullmatch(r"(\d{4})-(\d{2})", month)
-        if not m or not 1 <= int(m[2]) <= 12:
+        # ASCII digits only (\d would take other scripts' digits into a file name), years a date can hold.
+        m = re.fullmatch(r"([0-9]{4})-([0-9]{2})", month)
+        if not m or not 1 <= int(m[2]) <= 12 or not 1970 <= int(m[1]) <= 9998:
             raise CommandError("invalid_argument", "'month' must be YYYY-MM")
         first = date(int(m[1]), int(m[2]), 1)
         after = date(first.year + first.month // 12, first.month % 12 + 1, 1)
