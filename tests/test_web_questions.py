@@ -72,6 +72,9 @@ def test_a_question_goes_to_the_staff_and_its_answer_back_to_the_resident(site):
     hostile = send(other, XSS)
     assert "<script>alert(1)" not in hostile.text and "&lt;script&gt;" in hostile.text
     assert other.get("/tanya/T0000000000").status == 404 and other.get("/tanya/bukan-kode").status == 404
+    dashed = f"t-{code[1:6]}.{code[6:]}"                          # /cek takes a question code too, as typed
+    assert other.get(f"/cek?kode={dashed}").url.endswith(f"/tanya/{code}")
+    assert "salah ketik" in other.get(f"/cek?kode={code[:-1]}{(int(code[-1]) + 1) % 10}").text
     assert other.post("/tanya/kirim", {"q": "tanpa csrf"}).status == 403
 
     # A petugas sees the inbox (number masked, the script as text), may not edit the FAQ.

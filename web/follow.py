@@ -23,6 +23,7 @@ from antre.link.protocol import booking_code_ok
 from antre.rules.booking_code import BOOKING_CODE_DIGITS
 from antre.rules.complaint_codes import complaint_code_ok
 from antre.rules.letter_codes import tracking_code_ok
+from antre.rules.question_codes import clean_question_code
 from antre.wording import long_date
 
 from .follow_texts import TEXTS, ft
@@ -37,6 +38,7 @@ LOOKUPS = {
     "complaint": ("complaint_status", "complaint_not_found", "/pengaduan/{code}"),
     "letter": ("letter_status", "letter_not_found", "/surat/status/{code}"),
     "booking": ("booking_status", "booking_not_found", "/janji/kode/{code}"),
+    "question": ("question_status", "question_not_found", "/tanya/{code}"),   # a question left for the staff
 }
 NOT_FOUND = {v[1] for v in LOOKUPS.values()}
 #: How long the service refuses an address that missed too often (antre/service/server.py, CHECKIN_WINDOW).
@@ -58,6 +60,8 @@ def read_code(typed: str) -> tuple[str | None, str]:
         return None, clean
     if clean[0] == "P" and clean[1:].isdigit() and len(clean) == 13:
         return ("complaint" if complaint_code_ok(clean) else "typo"), clean
+    if clean[0] == "T" and clean[1:].isdigit() and len(clean) == 11:
+        return ("question" if clean_question_code(clean) else "typo"), clean
     m = _TICKET.fullmatch(clean)
     if m:
         return "ticket", clean
