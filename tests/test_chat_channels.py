@@ -502,3 +502,27 @@ def test_the_status_page_links_telegram_and_whatsapp_and_the_deep_link_follows_t
         web.stop()
         office.client.stop()
         office.service.stop()
+
+
+def test_a_bad_address_from_a_caller_is_refused_before_any_request(tmp_path, apis):
+    desk = Desk(tmp_path, apis)
+    rules = desk.q.plugins["notify"]
+    with desk.sessions() as s, s.begin():
+        rules.notify(s, desk.clock.now(), "x:1", "reply", "@someone", "Hai", channel="telegram")
+        rules.notify(s, desk.clock.now(), "x:2", "reply", "+62 812", "Hai", channel="whatsapp")
+    desk.deliver_all()
+    assert [r[3:5] for r in desk.rows()] == [("failed", "bad_address"), ("failed", "bad_address")]
+    assert apis.requests == [] and apis.violations == []
+
+
+def test_a_deeply_nested_or_odd_webhook_payload_is_refused_and_the_webhook_goes_on(hook):
+    desk, port = hook
+    nested = b"[" * 100000 + b"]" * 100000
+    assert post(port, nested[:200000], sign(nested[:200000]))[0] in (400, 413)
+    odd = json.dumps({"object": "whatsapp_business_account", "entry": [{"changes": [
+        {"field": "messages", "value": {"metadata": {"phone_number_id": WA_PHONE_ID}, "statuses": [
+            {"id": 5, "status": "read"}, "x"], "messages": "not a list"}}]}]}).encode()
+    assert post(port, odd, sign(odd))[0] in (200, 400)
+    body = wa_payload(messages=[wa_text("6281234567890", "jam")])
+    assert post(port, body, sign(body)) == (200, b"")                     # still serving
+    assert len(desk.rows()) == 1

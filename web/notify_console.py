@@ -49,7 +49,8 @@ REASONS = {"opted_out": ("warga minta STOP", "the resident sent STOP"),
            "token_invalid": ("token akses ditolak", "the access token was refused"),
            "template_missing": ("template WhatsApp tidak ada", "the WhatsApp template does not exist"),
            "spam_limit": ("dibatasi WhatsApp (laporan spam)", "limited by WhatsApp (spam reports)"),
-           "not_delivered_by_meta": ("tidak diantar oleh WhatsApp", "not delivered by WhatsApp")}
+           "not_delivered_by_meta": ("tidak diantar oleh WhatsApp", "not delivered by WhatsApp"),
+           "bad_address": ("alamat tujuan tidak sah", "not a valid address")}
 KINDS = {"created": ("nomor dari rumah", "number from home"), "near": ("sebentar lagi", "turn is near"),
          "called": ("dipanggil", "called"), "no_show": ("dilewati", "skipped"), "reply": ("balasan", "reply"),
          "reminder_day": ("pengingat H-1", "day-before reminder"),

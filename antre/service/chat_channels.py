@@ -292,9 +292,13 @@ class ChatWorker:
         self._wake.set()
         if self.webhook:
             self.webhook.stop()
-        for t in self._threads:
-            if t.is_alive():
-                t.join(timeout=self.n.request_timeout + 5)
+        # The delivery thread finishes a request under way (its answer is recorded, not left unknown); the
+        # polling thread may be inside a long poll and is not waited for (a daemon thread: nothing to save).
+        deliver, *poll = self._threads
+        if deliver.is_alive():
+            deliver.join(timeout=self.n.request_timeout + 5)
+        for t in poll:
+            t.join(timeout=1)
 
     # ------------------------------------------------------------------ crash recovery
 
@@ -348,6 +352,10 @@ class ChatWorker:
             if self._paused.get(row.channel, now) > now:
                 return 0
             channel, address, body, kind, attempt = row.channel, row.phone, row.body, row.kind, row.attempt + 1
+            if not re.fullmatch(r"-?[1-9]\d{0,15}" if channel == TELEGRAM else r"[1-9]\d{6,14}", address):
+                row.state, row.reason, row.done_at = FAILED, "bad_address", now
+                log.warning("outbox %s: %s is no %s address; not sent", row.key, mask(address), channel)
+                return 0
             template = False
             if channel == WHATSAPP and kind not in REPLIES:
                 contact = s.get(ChatContact, (WHATSAPP, address))
@@ -521,9 +529,13 @@ class WhatsAppWebhook:
                     return self._answer(403)
                 try:
                     data = json.loads(body)
-                except ValueError:
+                except (ValueError, RecursionError):
                     return self._answer(400)
-                status = hook.handle(data)
+                try:
+                    status = hook.handle(data)
+                except Exception:  # noqa: BLE001 - a malformed payload is refused, the server goes on
+                    log.exception("WhatsApp: a webhook payload could not be read")
+                    return self._answer(400)
                 # 503: Meta retries later (a message the writer could not take now is not lost).
                 return self._answer(503 if status == "later" else 200)
 
