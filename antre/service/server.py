@@ -66,6 +66,9 @@ PER_ADDRESS = frozenset({"letter_status", "complaint_status", "question_status",
 #: Unknown codes per browser address in CHECKIN_WINDOW: more than a kiosk's, as many residents can share one
 #: address (a mobile operator's NAT); a typo never counts (the check digit is checked first).
 ADDRESS_MISSES = 20
+#: Guessers remembered at most (each browser address is one): past it the ones with no miss in the window go,
+#: then the oldest half -- many addresses must not grow the service's memory for as long as it runs.
+MAX_GUESSERS = 10000
 #: Commands after which the devices' announcements are worked out again (antre/service/news_link.py).
 NEWS_COMMANDS = {"news_save", "news_withdraw", "news_slides"}
 BATCH_MAX = 64   # commands applied in one transaction at most (group commit under bursts)
@@ -459,6 +462,8 @@ class QueueServer:
         one that did not miss is taken back in :meth:`_answer`.
         """
         now = time.monotonic()
+        if sender not in self._checkins and len(self._checkins) >= MAX_GUESSERS:
+            self._forget_guessers(now)
         tries = self._checkins.setdefault(sender, collections.deque())
         while tries and tries[0] < now - CHECKIN_WINDOW:
             tries.popleft()
@@ -469,12 +474,25 @@ class QueueServer:
                                                     f"try again in {CHECKIN_WINDOW / 60:.0f} minutes")
         tries.append(now)
 
+    def _forget_guessers(self, now: float) -> None:
+        for k in [k for k, t in self._checkins.items() if not t or t[-1] < now - CHECKIN_WINDOW]:
+            del self._checkins[k]
+        if len(self._checkins) >= MAX_GUESSERS:   # a flood of addresses within the window: the oldest half goes
+            for k in list(self._checkins)[: max(1, MAX_GUESSERS // 2)]:
+                del self._checkins[k]
+
+    def _take_back(self, guesser: str) -> None:
+        """An attempt that was no miss: it does not count (and a guesser with nothing left is forgotten)."""
+        tries = self._checkins.get(guesser)
+        if tries:
+            tries.pop()
+        if not tries:
+            self._checkins.pop(guesser, None)
+
     def _answer(self, req: Request, result) -> bool:
         guesser = self._guessers.pop(id(req), None)
         if guesser is not None and not (isinstance(result, CommandError) and result.code == GUESSED[req.command]):
-            tries = self._checkins.get(guesser)
-            if tries:
-                tries.pop()   # not a miss: it does not count
+            self._take_back(guesser)
         if isinstance(result, CommandError):
             if result.code != "internal_error":
                 log.info("%s from %s refused: %s (%s)", req.command, req.sender.client_id, result.message,
@@ -520,8 +538,8 @@ class QueueServer:
             log.warning("%s %s from %s refused as stale: arrived %.0f s late; not applied", req.command,
                         req.request_id, req.sender.client_id, late)
             guesser = self._guessers.pop(id(req), None)
-            if guesser is not None and self._checkins.get(guesser):
-                self._checkins[guesser].pop()   # not answered at all: no miss
+            if guesser is not None:
+                self._take_back(guesser)   # not answered at all: no miss
             return None
         return req
 
