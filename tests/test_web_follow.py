@@ -168,3 +168,23 @@ def test_followed_codes_never_reach_the_access_log(site):
     assert "GET /janji/kode/*** " in log and "GET /surat/status/*** " in log and "GET /pengaduan/*** " in log
     for secret in (code, lc, cc):
         assert secret not in log
+
+
+def test_a_forged_forwarded_for_does_not_reset_the_budget(site):
+    """Only the reverse proxy on 127.0.0.1 is believed about X-Forwarded-For / X-Real-IP / Forwarded: a guesser
+    elsewhere naming a new address in every request is still counted as itself."""
+    import http.client
+
+    def get(path: str, n: int) -> int:
+        conn = http.client.HTTPConnection("127.0.0.1", site.port, timeout=30, source_address=("127.0.0.61", 0))
+        try:
+            conn.request("GET", path, headers={"X-Forwarded-For": f"203.0.113.{n}", "X-Real-IP": f"203.0.113.{n}",
+                                               "Forwarded": f"for=203.0.113.{n}"})
+            r = conn.getresponse()
+            r.read()
+            return r.status
+        finally:
+            conn.close()
+
+    statuses = [get(f"/cek?kode={new_booking_code()}", i) for i in range(ADDRESS_MISSES + 2)]
+    assert statuses[:ADDRESS_MISSES] == [404] * ADDRESS_MISSES and statuses[ADDRESS_MISSES:] == [429, 429]
