@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import http.client
 import io
+import json
 import sqlite3
 import zipfile
 from datetime import datetime, timezone
@@ -183,3 +184,53 @@ def test_the_kasi_downloads_the_month_from_the_console(site):
     stranger = AddrClient(site.port, "127.0.0.53")
     status, headers, body = get_bytes(stranger, f"/staf/pengaduan/lapor?bulan={month}")
     assert status != 200 and b"PK" not in body[:2]
+
+
+def test_a_full_month_passes_the_shipped_broker(tmp_path):
+    """The shipped mosquitto.conf drops a client that sends a packet over 64 KiB (max_packet_size): a month of
+    long complaints must still reach the kasi's download, and the service must stay connected."""
+    from tests.test_security import start_secure_office
+
+    office = start_secure_office(tmp_path)
+    try:
+        web = office.login("web-1")
+        staff = sign_in_staff(web.ok)
+        made = []
+        for i in range(50):
+            text = f"Laporan {i}: " + ("Jalan desa rusak parah dan berlubang di banyak tempat. " * 60)[:1900]
+            made.append(web.ok("complaint_submit", category="pengaduan", topic="pelayanan", channel="web",
+                               text=text, name="Siti Aminah", phone=f"0812987{i:05d}")["code"])
+        month = web.ok("complaint_status", code=made[0])["created_at"][:7]
+        rows, after, pages = [], None, 0
+        while True:   # as the website asks: page after page, each one MQTT message under the broker's limit
+            extra = {"after": after} if after else {}
+            reply = web.request("complaint_export", month=month, session=staff["kasi"]["session"], timeout=30, **extra)
+            assert reply.ok, (reply.code, office.service.output()[-3000:])
+            assert len(json.dumps(reply.result, ensure_ascii=False).encode()) < 60_000
+            rows, after, pages = rows + reply.result["rows"], reply.result["next"], pages + 1
+            if after is None:
+                break
+        assert pages > 1 and "lost the broker" not in office.service.output()
+        assert {r["code"] for r in rows} == set(made) and all(len(r["text"]) > 1800 for r in rows)
+        assert rows[7]["name"] == "Siti Aminah" and rows[7]["phone"] == "081298700007"
+        files, table = read_zip(build_zip(rows, month, str))
+        assert len(table) == 50 and all(f"laporan/{c}.xml" in files for c in made)
+        # The service is still there for everyone else.
+        assert web.ok("complaint_status", code=made[-1])["code"] == made[-1]
+    finally:
+        office.stop()
+
+
+def test_a_month_in_several_pages_is_one_download(site):
+    c = site.client
+    made = [c.ok("complaint_submit", category="aspirasi", topic="pelayanan", channel="web",
+                 text=f"Usul {i}: " + "Tambah kursi tunggu dan kipas angin di ruang pelayanan. " * 34,
+                 name="Budi Santoso", phone=f"0813555{i:05d}")["code"] for i in range(30)]
+    month = c.ok("complaint_status", code=made[0])["created_at"][:7]
+    kasi = sign_in(site, "bu-kasi", "127.0.0.54")
+    status, headers, data = get_bytes(kasi, f"/staf/pengaduan/lapor?bulan={month}")
+    assert status == 200
+    files, table = read_zip(data)
+    assert all(f"laporan/{code}.xml" in files for code in made)
+    assert {format_complaint_code(code) for code in made} <= {r["kode"] for r in table}
+    assert len({r["kode"] for r in table}) == len(table)   # no complaint twice across pages

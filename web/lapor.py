@@ -43,6 +43,7 @@ CLASSIFICATION = {"pengaduan": "Pengaduan", "aspirasi": "Aspirasi", "informasi":
 ACTION = {"diterima": "Belum Terverifikasi", "diverifikasi": "Verifikasi", "diproses": "Verifikasi",
           "selesai": "Verifikasi", "ditolak": "Arsipkan", "bukan_wewenang": "Bukan Wewenang"}
 ENDPOINT = "https://www.lapor.go.id/api/stream/addstream"
+MAX_PAGES = 1000   # pages of complaint_export asked for one month at most
 CSV_COLUMNS = ("kode", "tanggal", "klasifikasi", "kategori", "status_desa", "tindak_lanjut", "anonim", "rahasia",
                "tanggal_jawab", "berkas", "keterangan")
 # XML 1.0 allows tab, newline, carriage return and characters from U+0020 on (not the surrogates, not U+FFFE/F).
@@ -139,12 +140,22 @@ def routes(w) -> list:
         require_role(request, "kasi")
         lang = w.lang(request)
         month = (request.query_params.get("bulan") or w.today().strftime("%Y-%m"))[:7]
-        reply = await console_command(request, "complaint_export", {"month": month})
-        if not reply.ok:
-            text = ct("s_lapor_err", lang, detail=reply.code)
-            return w.render(request, "console/message.html", 400 if reply.code == "invalid_argument" else 503,
-                            text=text)
-        data = build_zip(reply.result["rows"], month, lambda t: topic_label(t, "id"))
+        rows: list[dict[str, Any]] = []
+        after: int | None = None
+        for _ in range(MAX_PAGES):   # the service answers a month in pages (one MQTT message each)
+            reply = await console_command(request, "complaint_export",
+                                          {"month": month} | ({"after": after} if after else {}))
+            if not reply.ok:
+                text = ct("s_lapor_err", lang, detail=reply.code)
+                return w.render(request, "console/message.html", 400 if reply.code == "invalid_argument" else 503,
+                                text=text)
+            rows += reply.result["rows"]
+            after = reply.result.get("next")
+            if not after:
+                break
+        else:
+            return w.render(request, "console/message.html", 503, text=ct("s_lapor_err", lang, detail="too_many"))
+        data = build_zip(rows, month, lambda t: topic_label(t, "id"))
         return Response(data, media_type="application/zip", headers={
             "Content-Disposition": f'attachment; filename="lapor-{month}.zip"', "Cache-Control": "no-store"})
 

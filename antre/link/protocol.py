@@ -330,7 +330,8 @@ COMMANDS: dict[str, dict[str, Arg]] = {
                         **_COMPLAINT_STAFF},
     "complaint_summary": {"month": Arg(_string(re.compile(r"[0-9]{4}-[0-9]{2}"), "a month YYYY-MM", 7)), **_COMPLAINT_STAFF},
     # The month's complaints with texts and contacts (never an anonymous one's) for LAPOR! (antre/rules/complaint_export.py).
-    "complaint_export": {"month": Arg(_string(re.compile(r"[0-9]{4}-[0-9]{2}"), "a month YYYY-MM", 7)), **_COMPLAINT_STAFF},
+    "complaint_export": {"month": Arg(_string(re.compile(r"[0-9]{4}-[0-9]{2}"), "a month YYYY-MM", 7)),
+                         "after": Arg(lambda n, v: _positive(n, v), False), **_COMPLAINT_STAFF},
     # "Semua urusan saya" (antre/rules/my_items.py): a phone number confirmed by an SMS code, then its open items.
     "items_code": {"phone": Arg(lambda n, v: _phone(n, v)), "address": Arg(_address, False)},
     "items_confirm": {"phone": Arg(lambda n, v: _phone(n, v)),
