@@ -69,6 +69,8 @@ ADDRESS_MISSES = 20
 #: Guessers remembered at most (each browser address is one): past it the ones with no miss in the window go,
 #: then the oldest half -- many addresses must not grow the service's memory for as long as it runs.
 MAX_GUESSERS = 10000
+#: A reply's payload at most: broker_config/antre.conf's max_packet_size (65536) less room for the topic.
+MAX_REPLY_BYTES = 65536 - 1024
 #: Commands after which the devices' announcements are worked out again (antre/service/news_link.py).
 NEWS_COMMANDS = {"news_save", "news_withdraw", "news_slides"}
 BATCH_MAX = 64   # commands applied in one transaction at most (group commit under bursts)
@@ -500,7 +502,14 @@ class QueueServer:
             self.link.publish(req.reply_to, encode(error_reply(req.request_id, result.code, result.message,
                                                                      getattr(result, "details", None))))
             return False
-        self.link.publish(req.reply_to, encode(ok_reply(req.request_id, result.result)))
+        data = encode(ok_reply(req.request_id, result.result))
+        if len(data) > MAX_REPLY_BYTES:
+            # The shipped broker drops a client whose packet is over 64 KiB: the whole service would go offline.
+            log.error("%s %s: the reply is %d bytes, over %d; answered reply_too_large", req.command, req.request_id,
+                      len(data), MAX_REPLY_BYTES)
+            data = encode(error_reply(req.request_id, "reply_too_large",
+                                      f"the answer is over {MAX_REPLY_BYTES} bytes; ask for less"))
+        self.link.publish(req.reply_to, data)
         for event, data in result.events:
             self.link.publish(self.topics.event(event), encode(data))
         return result.changed
