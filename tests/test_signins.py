@@ -117,3 +117,18 @@ def test_the_check_argument_cannot_be_sent_by_a_device(running):
     reply = c.request("staff_login", name="budi", password="x" * 12, session=secrets.token_urlsafe(32),
                       checked=["$argon2id$v=19$m=19456,t=2,p=1$x", True])
     assert not reply.ok and reply.code == "unknown_argument"
+
+
+def test_a_flood_of_sign_ins_waits_for_at_most_a_few_checks_and_the_rest_are_told_to_wait(running):
+    from antre.service.signins import PENDING_MAX
+    server, c, _ = running
+    gate = hold(server)
+    try:
+        queued = [login(c, "budi") for _ in range(PENDING_MAX)]
+        wait_for(lambda: server.signins.pending == PENDING_MAX, what="the checks to be queued")
+        over = c.raw_reply(login(c, "budi"))["result"]     # answered at once, unchecked, nothing counted
+        assert over == {"signed_in": False, "reason": "wait", "retry_after": 5}
+    finally:
+        gate.set()
+    assert all(c.raw_reply(rid)["result"]["signed_in"] for rid in queued)
+    assert server.signins.pending == 0
