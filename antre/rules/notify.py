@@ -293,7 +293,7 @@ class NotifyRules:
                 state, reason = SKIPPED, "number_budget"
         row = OutboxMessage(key=key, kind=kind, channel=channel, phone=address, phone_key=pkey, body=body,
                             parts=parts, business_date=today, state=state, reason=reason, attempt=0,
-                            next_attempt_at=now, created_at=now)
+                            next_attempt_at=now, created_at=self.q.recorded_time(now))   # (the held day's)
         s.add(row)
         s.flush()
         if state == SKIPPED:

@@ -8,7 +8,8 @@ test_clock.py do the same for tickets):
   off once, when the spool can be written again; no half-written file is left; staff are told in plain words
   (``sms_message``), and told again that all is well; no restart;
 - the service's clock a day ahead (libfaketime): letters and complaints made while it is doubted are written
-  down on the held business day, their due dates agree, and nothing is lost when it is corrected.
+  down on the held business day, their due dates agree, SMS of tickets taken meanwhile go out once each, and
+  nothing is lost when it is corrected.
 
 Mounts need root; libfaketime the Debian package faketime. Skipped otherwise.
 """
@@ -19,7 +20,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -244,15 +245,24 @@ def test_sms_wait_in_the_outbox_while_the_spool_is_full_or_read_only(tmp_path, b
 @pytest.mark.skipif(not LIBFAKETIME.exists(), reason="libfaketime is not installed (Debian: faketime)")
 def test_letters_and_complaints_while_the_clock_is_a_day_ahead(tmp_path, broker):
     fake = FakeClock(tmp_path / "faketime")
-    office = start(tmp_path, broker, tmp_path / "antre.db", env=fake.env)
+    spool = tmp_path / "spool"
+    spool_folders(spool)
+    notify = f'\n[notify]\nsms = true\nspool = "{spool}"\npoll_seconds = 0.2\n'
+    office = start(tmp_path, broker, tmp_path / "antre.db", env=fake.env, notify=notify)
+    phones = iter(f"0812345{i:05d}" for i in range(100))
     try:
         c = office.client
-        today = c.ok("issue_ticket", service="adminduk")["business_date"]
+
+        def web_ticket() -> dict:
+            return c.ok("issue_ticket", service="umum", channel="web", name="Siti", phone=next(phones), notify=True)
+
+        today = web_ticket()["business_date"]
         first = ask_complaint(c).result
         letters, complaints = {ask_letter(c).result["code"]}, {first["code"]}
         fake.set("+1d")
         assert wait_clock(office, "wrong")["business_date"] == today
         made = [ask_letter(c).result, ask_complaint(c).result]     # acknowledged while the clock is doubted
+        assert web_ticket()["business_date"] == today              # and a ticket whose SMS goes out meanwhile
         letters.add(made[0]["code"])
         complaints.add(made[1]["code"])
         for r in made:   # written down on the held day (the clock says tomorrow), due dates from that day
@@ -268,8 +278,15 @@ def test_letters_and_complaints_while_the_clock_is_a_day_ahead(tmp_path, broker)
         wait_clock(office, "ok")
         letters.add(ask_letter(c).result["code"])
         complaints.add(ask_complaint(c).result["code"])
+        web_ticket()
         assert codes_in(office.db_path) == (letters, complaints)
-        assert date.fromisoformat(today)   # (the day is a date)
+        wait_for(lambda: [s for _, s, _ in outbox_rows(office.db_path)] == ["handed_off"] * 3, 30,
+                 "the three tickets' SMS handed off")
+        rows = outbox_rows(office.db_path)                         # one each, none twice, none lost
+        assert sorted(h for _, _, h in rows) == handed_off(spool)
+        named = {datetime.strptime(h[4:19], "%Y%m%d_%H%M%S").replace(tzinfo=timezone.utc).astimezone(WIB)
+                 .date().isoformat() for _, _, h in rows}
+        assert named == {today}, rows   # stamped on the held day, not the clock's (gammu-smsd orders by name)
         print(f"\nclock +1 day: {len(letters)} letters and {len(complaints)} complaints, those made while doubted "
               f"dated {today} (the held day), none lost")
     finally:
