@@ -169,3 +169,20 @@ def test_codes_from_many_addresses_cannot_spend_the_offices_sms_budget(tmp_path)
     # A resident's own number still gets its code once the day has passed.
     office.q.clock.advance(days=1, hours=1)
     assert office.run("items_code", phone=OTHER, address="10.9.9.9")["sent"]
+
+
+def test_a_session_ends_at_its_minute_and_a_token_is_never_taken_twice(office):
+    """Expiry and fixation: a session opens nothing after SESSION_MINUTES, and a token already used (even one
+    the browser was handed by someone else) is never bound to another number's confirmation."""
+    office.run("items_code", phone=MINE, address="10.0.0.5")
+    session = token()
+    assert office.run("items_confirm", phone=MINE, code=sent_code(office, MINE), session=session)["confirmed"]
+    assert office.run("items_list", session=session)["items"] == []
+    office.run("items_code", phone=OTHER, address="10.0.0.6")
+    # The same token offered with another number's right code: refused, and MINE's session is untouched.
+    assert office.run("items_confirm", phone=OTHER, code=sent_code(office, OTHER), session=session) == \
+        {"confirmed": False}
+    office.q.clock.advance(minutes=my_items.SESSION_MINUTES - 1)
+    assert office.run("items_list", session=session)["items"] == []
+    office.q.clock.advance(minutes=1)
+    assert error(office, "items_list", session=session) == "not_signed_in"
