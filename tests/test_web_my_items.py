@@ -176,3 +176,29 @@ def test_without_sms_the_page_says_to_follow_items_by_code(tmp_path_factory, bro
         web.stop()
         office.client.stop()
         office.service.stop()
+
+
+def test_one_session_from_many_addresses_cannot_keep_the_service_busy(site):
+    """items_list reads every open item and hashes its number on the service's writer (which every device waits
+    for): one session's cookie replayed from many addresses (each under its own page limit) is held to
+    LIST_PER_MINUTE lists a minute; the page itself asks every 30 s."""
+    from antre_web.my_items import LIST_PER_MINUTE
+
+    phone = "081298760077"
+    c = AddrClient(site.port, "127.0.0.71")
+    form = c.request("GET", "/urusan")
+    c.request("POST", "/urusan", {"csrf": form.csrf(), "phone": phone, "rid": form.rid()})
+    ok = c.request("POST", "/urusan/masuk", {"csrf": form.csrf(), "phone": phone, "code": code_for(site, phone)})
+    assert ok.status == 303
+    cookie = {"antre_urusan": c.cookies["antre_urusan"]}
+    statuses = [AddrClient(site.port, f"127.0.1.{i}", cookie).request("GET", "/urusan/data" if i % 2 else "/urusan")
+                .status for i in range(LIST_PER_MINUTE + 3)]
+    assert statuses[:LIST_PER_MINUTE] == [200] * LIST_PER_MINUTE and set(statuses[LIST_PER_MINUTE:]) == {429}
+    # Another resident's session is not held up by it.
+    other = "081298760078"
+    d = AddrClient(site.port, "127.0.0.72")
+    form = d.request("GET", "/urusan")
+    d.request("POST", "/urusan", {"csrf": form.csrf(), "phone": other, "rid": form.rid()})
+    assert d.request("POST", "/urusan/masuk", {"csrf": form.csrf(), "phone": other,
+                                               "code": code_for(site, other)}).status == 303
+    assert d.request("GET", "/urusan/data").status == 200

@@ -11,6 +11,7 @@ plainly that items are followed one by one with their codes at ``/cek``. The num
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import uuid
@@ -30,17 +31,26 @@ from . import complaints_texts, texts
 from .letters import lt
 from .follow_texts import ft
 from .residents import hhmm
+from .security import RateLimiter
 
 if TYPE_CHECKING:
     from .app import WebApp
 
 log = logging.getLogger(__name__)
 COOKIE = "antre_urusan"
+#: Lists one session may ask for a minute (the page asks every 30 s): the service's items_list reads every open
+#: item and hashes its number, on the writer every device waits for, so one session replayed from many
+#: addresses must not keep it busy.
+LIST_PER_MINUTE = 10
 
 
 class MyItemsPages:
     def __init__(self, w: "WebApp"):
         self.w = w
+        self.list_limit = RateLimiter(LIST_PER_MINUTE, 60.0)   # per session (its token's hash), any address
+
+    def _list_allowed(self, token: str) -> bool:
+        return self.list_limit.allow(hashlib.sha256(token.encode()).hexdigest())
 
     def routes(self) -> list[Route]:
         return [Route("/urusan", self.page, methods=["GET", "POST"]),
@@ -71,6 +81,8 @@ class MyItemsPages:
         lang = self.w.lang(request)
         if request.method == "GET":
             token = self._token(request)
+            if token and not self._list_allowed(token):
+                return self.w.message(request, "too_many", 429)
             if token:
                 reply = await self.w.bridge.request("items_list", {"session": token})
                 if reply.ok:
@@ -143,6 +155,9 @@ class MyItemsPages:
         token = self._token(request)
         if token is None:
             return JSONResponse({"ended": True}, status_code=401, headers={"Cache-Control": "no-store"})
+        if not self._list_allowed(token):
+            return JSONResponse({"ended": False}, status_code=429,
+                                headers={"Cache-Control": "no-store", "Retry-After": "60"})
         reply = await self.w.bridge.request("items_list", {"session": token})
         if not reply.ok:
             return JSONResponse({"ended": reply.code == "not_signed_in"},
