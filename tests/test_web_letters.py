@@ -18,7 +18,7 @@ from antre import config
 from antre.documents.letter import render_letter_pdf, verify_url
 from antre.rules.letter_codes import new_tracking_code
 from tests.support import free_port
-from tests.test_letters import sign_in_staff
+from tests.test_letters import domisili, sign_in_staff
 from tests.test_web import (CHROMIUM, PASSWORD, Http, WebProcess, hash_pin, office_toml, shot,
                             start_noon_office)
 from antre_web.letters import lt
@@ -280,3 +280,35 @@ def test_live_pages_are_limited_per_address_and_given_back_when_closed(site):
         s.close()
         return head.startswith(b"HTTP/1.1 200")
     wait_for(a_fourth_is_admitted, what="the closed pages' places given back")
+
+
+def test_guessing_tracking_codes_from_one_address_is_stopped_in_plain_words_and_others_go_on(site):
+    """The status pages send the browser's address with letter_status / complaint_status: the service counts
+    unknown codes per address (ADDRESS_MISSES in 10 minutes), then that address is answered 429 in plain
+    words, on the letter and the complaint pages alike, while another address still finds its letter."""
+    import http.client
+
+    from antre.rules.complaint_codes import new_complaint_code
+    from antre.service.server import ADDRESS_MISSES
+
+    port = int(site.web.url.rsplit(":", 1)[1])
+
+    def get(source: str, path: str) -> tuple[int, str]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
+        try:
+            conn.request("GET", path)
+            reply = conn.getresponse()
+            return reply.status, reply.read().decode()
+        finally:
+            conn.close()
+
+    mine = site.client.ok("letter_request", type="domisili", fields=domisili(), channel="web")["code"]
+    guesser, resident = "127.0.8.1", "127.0.8.2"
+    for i in range(ADDRESS_MISSES):
+        code = new_tracking_code() if i % 2 else new_complaint_code()
+        assert get(guesser, f"/surat/status/{code}" if i % 2 else f"/pengaduan/{code}")[0] == 404
+    for path in (f"/surat/status/{mine}", f"/pengaduan/{new_complaint_code()}"):
+        status, body = get(guesser, path)
+        assert status == 429 and "Terlalu banyak kode yang salah" in body, (path, status)
+    status, body = get(resident, f"/surat/status/{mine}")
+    assert status == 200 and mine[:4] in body
