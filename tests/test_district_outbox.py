@@ -282,6 +282,7 @@ def test_the_sequence_is_read_once_then_kept_across_rollbacks_and_restarts(tmp_p
     again = QueueService(cfg, sessions, plugins=PLUGINS, clock=clock)
     assert again.plugins["district"].committed() is None
     again.execute("issue_ticket", "k1", {"service": "umum"})
+    assert again.plugins["district"].committed() == 13 and q.plugins["district"].committed() == 12
     rows = outbox(tmp_path)
     assert [seq for seq, _, _ in rows] == list(range(1, 14))
     assert [r[2]["number"] for r in rows][10:] == ["B-001", "B-002", "C-001"]

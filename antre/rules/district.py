@@ -46,7 +46,6 @@ KINDS = frozenset(TICKET_EVENTS.values()) | {RATING, LETTER, STATS}
 RESEND_MAX = 2000
 
 _TICKET_FIELDS = ("number", "service", "priority", "channel", "issued_at", "business_date")
-_PENDING = "district_seq"   # Session.info: the newest number written in the session's open transaction
 _LETTER_OPEN = ("belum_lengkap", "diperiksa", "menunggu_ttd", "siap_diambil")
 
 
@@ -95,6 +94,9 @@ class DistrictOutbox:
         self._last_stats: dict[str, Any] | None = None
         #: The newest committed number (None until first needed: then read once from the database).
         self._seq: int | None = None
+        # Session.info's key for the newest number written in the session's open transaction (one per outbox:
+        # two services' outboxes on one sessionmaker, as in tests, never take each other's numbers).
+        self._pending = f"district_seq:{id(self)}"
         event.listen(q.sessions, "after_commit", self._committed)
         event.listen(q.sessions, "after_transaction_end", self._ended)
 
@@ -104,7 +106,7 @@ class DistrictOutbox:
         """Appends one row in the caller's transaction, with the next number of the sequence."""
         if kind not in KINDS:
             raise ValueError(f"unknown district kind {kind!r}")
-        last = s.info.get(_PENDING)
+        last = s.info.get(self._pending)
         if last is None:
             if self._seq is None:
                 self._seq = head(s)   # once per process: the sequence survives restarts in the table itself
@@ -113,7 +115,7 @@ class DistrictOutbox:
                             data=json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True))
         s.add(row)
         s.flush()
-        s.info[_PENDING] = row.seq
+        s.info[self._pending] = row.seq
         return row
 
     def committed(self) -> int | None:
@@ -121,13 +123,13 @@ class DistrictOutbox:
         return self._seq
 
     def _committed(self, s: "Session") -> None:
-        pending = s.info.pop(_PENDING, None)
+        pending = s.info.pop(self._pending, None)
         if pending is not None:
             self._seq = pending
 
     def _ended(self, s: "Session", transaction) -> None:
         if transaction.parent is None:
-            s.info.pop(_PENDING, None)   # rolled back (or closed without a commit): its numbers are free again
+            s.info.pop(self._pending, None)   # rolled back (or closed without a commit): its numbers are free again
 
     def after_command(self, s: "Session", now: datetime, command: str, outcome: Outcome) -> None:
         for event, data in outcome.events:
