@@ -291,3 +291,46 @@ def test_letters_and_complaints_while_the_clock_is_a_day_ahead(tmp_path, broker)
               f"dated {today} (the held day), none lost")
     finally:
         stop(office)
+
+
+def test_staff_see_the_sms_trouble_on_their_page_in_plain_words(tmp_path, broker):
+    """No spool (gammu-smsd not set up, or its folder gone): the staff page's device list says why SMS wait;
+    once the folders are there the waiting message goes out and the alert is gone, without a restart."""
+    from tests.faults.test_device_health import alerts, keep
+    from tests.support import free_port
+    from tests.test_web import CHROMIUM, PASSWORD, Http, WebProcess, hash_pin
+    spool, port = tmp_path / "spool", free_port()
+    extra = (f'\n[web]\nport = {port}\nhost = "127.0.0.1"\nstaff_password_hash = "{hash_pin(PASSWORD)}"\n'
+             f'\n[notify]\nsms = true\nspool = "{spool}"\npoll_seconds = 0.2\n')
+    office = start(tmp_path, broker, tmp_path / "antre.db", notify=extra)
+    web = WebProcess(office.config_path, port, tmp_path / "web.log")
+    try:
+        web.wait_ready()
+        c = office.client
+        c.ok("issue_ticket", service="umum", channel="web", name="Siti", phone="081234567890", notify=True)
+        h = Http(web.url)
+        login = h.get("/staf")
+        assert h.post("/staf/masuk", {"csrf": login.csrf(), "password": PASSWORD}).status == 200
+        found = wait_for(lambda: [a for a in alerts(h.get("/staf").text) if "SMS tertunda" in a] or None, 60,
+                         "the SMS alert on the staff page")
+        assert found[0].startswith("Server antrean") and "folder gammu-smsd tidak ada" in found[0], found
+        from playwright.sync_api import sync_playwright
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            try:
+                page = browser.new_context(viewport={"width": 1000, "height": 700}, locale="id-ID").new_page()
+                page.goto(web.url + "/staf")
+                page.fill("input[name=password]", PASSWORD)
+                page.click("button[type=submit]")
+                page.wait_for_selector("#health")
+                page.screenshot(path=str(tmp_path / "staff-sms-trouble.png"))
+                keep(tmp_path / "staff-sms-trouble.png")
+            finally:
+                browser.close()
+        spool_folders(spool)
+        wait_for(lambda: len(handed_off(spool)) == 1, 30, "the waiting SMS handed off")
+        wait_for(lambda: not [a for a in alerts(h.get("/staf").text) if "SMS" in a], 60, "the SMS alert gone")
+    finally:
+        web.stop()
+        stop(office)
