@@ -44,7 +44,7 @@ from antre.link.mqtt import MqttLink, client_id_for
 from antre.link.protocol import Topics, read_object, read_presence
 
 from .board import BoardModel, CallView, format_clock, format_date
-from .slides import Slide, SlideShow
+from .slides import KIND_TEXT, Slide, SlideShow
 
 log = logging.getLogger("antre.display")
 
@@ -266,7 +266,7 @@ class DisplayApp(App):
         if slide is None:
             panel.opacity, panel.disabled = 0, True
         else:
-            panel.kind_text, panel.title, panel.text = slide.kind_text, slide.title, slide.text
+            panel.kind_text, panel.title, panel.text = KIND_TEXT.get(slide.kind, ""), slide.title, slide.text
             texture = self._texture(slide)
             panel.ids.picture.texture = texture
             panel.has_picture = texture is not None
@@ -402,7 +402,7 @@ class DisplayApp(App):
                     flashing=self._flash_ev is not None, window=list(Window.size),
                     connected=self.model.connected, logo=self.logo_path, frames=Clock.frames_displayed,
                     slide=None if self._slide is None else {
-                        "id": self._slide.id, "kind": self._slide.kind_text, "title": self._slide.title,
+                        "id": self._slide.id, "kind": self._slide.kind, "title": self._slide.title,
                         "text": self._slide.text, "picture": self._slide.picture is not None},
                     slides={"on": self.slides.on, "seconds": self.slides.seconds, "items": len(self.slides.items)},
                     calls=self._call_log, rects={name: _rect(self.root.ids[name]) for name in

@@ -19,6 +19,7 @@ Import this module only after Kivy's configuration is set (``antre_kiosk.cli`` d
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import logging
 import os
@@ -30,6 +31,7 @@ from typing import Any
 
 from kivy.app import App
 from kivy.clock import Clock
+from kivy.core.image import Image as CoreImage
 from kivy.core.window import Window
 from kivy.properties import (
     BooleanProperty,
@@ -57,6 +59,7 @@ from .flows.guidance import Guidance
 from .flows.letter_form import CHOICE, DATE, DIGITS, KEYBOARD, LetterFormFlow, slip
 from .flows.letters import LetterPickupFlow
 from .flows.home import can_issue, home, service_subtext
+from .flows.idle_news import IdleNews, may_show
 from .flows.issuing import IssuingFlow, print_state, rating_code, ticket_number, ticket_view
 from .flows.printer_status import PrinterStatus
 from .flows.rating import ASK_MORE, RATING_CODE_DIGITS, NumberKeypad, RatingFlow
@@ -338,6 +341,15 @@ class LetterTypesScreen(Screen):
     """Ajukan surat: the letters a resident may request (buttons filled by the app)."""
 
 
+class NewsIdleScreen(Screen):
+    """The village's announcements while nobody uses the kiosk (kiosk/flows/idle_news.py)."""
+    kind_text = StringProperty("")
+    title = StringProperty("")
+    text = StringProperty("")
+    position = StringProperty("")
+    has_picture = BooleanProperty(False)
+
+
 class LetterFormScreen(Screen):
     """Ajukan surat: one question of the form, its answer as typed, the problem, and the keys for it."""
     step = StringProperty("")
@@ -444,6 +456,10 @@ class KioskApp(App):
         self.has_bookings = bool(cfg.web.appointments) and not self.rating_mode
         self.has_letters = bool(cfg.letters.pickup_service) and not self.rating_mode
         self.has_letter_form = cfg.letters.kiosk_form and bool(self.letter_form.types) and not self.rating_mode
+        # The idle screen's announcements (kiosk/flows/idle_news.py), from the service's retained news topics.
+        self.idle_news = IdleNews()
+        self._news_textures: dict[str, Any] = {}
+        self._news_shown: tuple | None = None
 
     # ------------------------------------------------------------------ text
 
@@ -487,6 +503,10 @@ class KioskApp(App):
         self.link.subscribe(self.topics.service_statuses, self._on_status)
         if self.rating_mode:
             self.link.subscribe(self.topics.event("ticket_completed"), self._on_completed)
+        else:
+            self.link.subscribe(self.topics.news, lambda t, p: Clock.schedule_once(lambda dt: self._on_news(p)))
+            self.link.subscribe(self.topics.news_pictures,
+                                lambda t, p: Clock.schedule_once(lambda dt: self._on_news_picture(t, p)))
         self.link.on_connect(lambda: Clock.schedule_once(lambda dt: self._refresh()))
         self.link.on_disconnect(lambda: Clock.schedule_once(lambda dt: self._refresh()))
         self.printer_status.publish_current()
@@ -545,6 +565,15 @@ class KioskApp(App):
 
     def _touched(self, window, touch) -> bool:
         now = time.monotonic()
+        if self.sm.current == "news":
+            # Any touch on the announcements goes back to the start screen and nothing else: the touch
+            # stops here, and the rest of the gesture (or a second quick tap) is a late tap.
+            self._last_touch = now
+            self._late_tap_until = now + self.kcfg.late_tap_seconds
+            log.info("touch on the idle screen: back to the start screen")
+            self.sm.current = self.home_name
+            self._refresh()
+            return True
         if now < self._late_tap_until and self.sm.current == self.home_name:
             # A finger meant for the screen that just timed out (its "Selesai" button) must not land on
             # the start screen's buttons: swallowed.
@@ -697,6 +726,8 @@ class KioskApp(App):
         self.rateable = view.rateable
         self.home_title = view.title
         self._refresh_services()
+        if self.sm.current == "news" and (self.availability != logic.OK or self.busy):
+            self.sm.current = self.home_name   # the start screen's band has something to say
         if self.sm.current == "rate_pick":
             self._fill_rate_pick()
 
@@ -786,7 +817,7 @@ class KioskApp(App):
         now = datetime.now(timezone.utc).astimezone(self.cfg.office.tz)
         self.date_text = texts.long_date(now, self.lang)
         self.clock_text = clock_time(now, "id")   # 08.30 in both languages (EYD), as the TV does
-        if self.sm.current not in (self.home_name, "ticket", "pin") and \
+        if self.sm.current not in (self.home_name, "ticket", "pin", "news") and \
                 time.monotonic() - self._last_touch > self.kcfg.idle_seconds:
             log.info("idle for %.0fs on %s; back to the start screen", self.kcfg.idle_seconds, self.sm.current)
             self.go_home(idle=True)
@@ -798,6 +829,62 @@ class KioskApp(App):
             self.priority = ""
             if self.sm.current == self.home_name:
                 self._reset_language()
+        self._idle_news()
+
+    # ------------------------------------------------------------------ the idle screen's announcements
+
+    def _on_news(self, payload: bytes) -> None:
+        if self.idle_news.feed.apply_news(payload):
+            self._news_shown = None
+            self._idle_news()
+
+    def _on_news_picture(self, topic: str, payload: bytes) -> None:
+        item = self.topics.news_item_of(topic)
+        if item is not None:
+            self.idle_news.feed.apply_picture(item, payload)
+            self._news_shown = None
+            self._idle_news()
+
+    def _idle_news(self) -> None:
+        """Shows the idle screen, turns its page, or leaves it (kiosk/flows/idle_news.py says when)."""
+        if not hasattr(self, "sm"):
+            return
+        now = time.monotonic()
+        show = may_show(self.sm.current, self.home_name, self.availability, self.busy, now - self._last_touch,
+                        self.kcfg.idle_seconds, self.idle_news.has_items, self.rating_mode)
+        if not show:
+            if self.sm.current == "news":
+                self.sm.current = self.home_name
+            return
+        if self.sm.current != "news":
+            log.info("idle for %.0fs: showing the announcements", self.kcfg.idle_seconds)
+            self.idle_news.start(now)
+            self._news_shown = None
+            self._reset_language()
+            self.sm.current = "news"
+        item = self.idle_news.current(now)
+        key = (item, self.idle_news.position(now), self.lang)
+        if item is None or key == self._news_shown:
+            return
+        self._news_shown = key
+        scr: NewsIdleScreen = self.sm.get_screen("news")
+        scr.kind_text = self.t(f"news_kind_{item.kind}")
+        scr.title, scr.text = item.title, item.text
+        n = len(self.idle_news.feed.items)
+        scr.position = self.t("news_position", i=self.idle_news.position(now) + 1, n=n) if n > 1 else ""
+        texture = None
+        if item.picture is not None and item.digest is not None:
+            if item.digest not in self._news_textures:
+                try:
+                    self._news_textures[item.digest] = CoreImage(io.BytesIO(item.picture), ext="jpg").texture
+                except Exception:  # noqa: BLE001 - a picture Kivy cannot read: the item without it
+                    log.warning("news picture %s could not be shown", item.id)
+                    self._news_textures[item.digest] = None
+                if len(self._news_textures) > 20:
+                    self._news_textures.pop(next(iter(self._news_textures)))
+            texture = self._news_textures[item.digest]
+        scr.ids.picture.texture = texture
+        scr.has_picture = texture is not None
 
     def go_home(self, *_: Any, idle: bool = False) -> None:
         """Back to the start screen. ``idle`` (or a timer's call, which passes its delay): the resident has
@@ -1360,6 +1447,10 @@ class KioskApp(App):
             "availability": self.availability, "busy": self.busy,
             "banner": self.banner, "printer": self.printer.status, "rateable": list(self.rateable),
             "ignored_taps": self.ignored_taps, "speech": dict(self.speech),
+            # "idle_past": idle for longer than the idle timeout and a tick after it (the idle screen was
+            # due, if it may show).
+            "news": {"items": len(self.idle_news.feed.items),
+                     "idle_past": time.monotonic() - self._last_touch > self.kcfg.idle_seconds + 1.5},
             "window": {"width": Window.width, "height": Window.height,
                        "left": getattr(Window, "left", 0), "top": getattr(Window, "top", 0)},
             "widgets": widgets,

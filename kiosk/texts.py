@@ -163,6 +163,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     "checkin_err_booking_expired": ("Jam janji temu sudah lewat. Silakan ambil nomor biasa.",
                                     "Your appointment time has passed. Please take a regular number."),
     "checkin_err_booking_cancelled": ("Janji temu ini sudah dibatalkan.", "This appointment was cancelled."),
+    # The idle screen: the village's announcements (kiosk/flows/idle_news.py). Nobody has chosen a
+    # language yet, so its own words are in both at once.
+    "news_kind_pengumuman": ("Pengumuman", "Announcement"),
+    "news_kind_berita": ("Berita", "News"),
+    "news_touch": ("Sentuh layar untuk mulai  ·  Touch the screen to start",
+                   "Sentuh layar untuk mulai  ·  Touch the screen to start"),
+    "news_position": ("{i} dari {n}", "{i} of {n}"),
     # Staff
     "staff_pin": ("PIN petugas", "Staff PIN"),
     "pin_wrong": ("PIN salah", "Wrong PIN"),
