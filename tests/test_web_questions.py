@@ -3,7 +3,8 @@
 (and an SMS opt-in), a petugas answers it and the resident reads the answer on /tanya/{code} (and the SMS is in
 the outbox), another person cannot answer it again, the kasi makes it an FAQ entry and the assistant answers
 it at once; a petugas cannot edit the FAQ; scripts in questions and answers are shown as text or refused;
-one address cannot flood the inbox. Chromium at phone size for the resident, desktop for the console
+one address cannot flood the inbox (tests/test_web_questions_flood.py: an office of its own, as two services on
+one broker would share the service's MQTT client id). Chromium at phone size for the resident, desktop for the console
 (screenshots)."""
 
 from __future__ import annotations
@@ -136,19 +137,10 @@ def test_a_question_goes_to_the_staff_and_its_answer_back_to_the_resident(site):
     assert "pupuk subsidi" not in logs and "081311112222" not in logs and "hajatan" not in logs
 
 
-def test_one_address_cannot_flood_the_inbox(site):
-    with db(site) as c:
-        before = c.execute("select count(*) from resident_questions").fetchone()[0]
-    h = Http(site.web.url)
-    pages = [send(h, f"Pertanyaan banjir nomor {i} tentang irigasi sawah") for i in range(4 - before + 1)]
-    assert "Terlalu banyak pertanyaan dari sini hari ini" in pages[-1].text
-    with db(site) as c:
-        assert c.execute("select count(*) from resident_questions").fetchone()[0] == 4
-
-
 def test_the_pages_in_chromium(site):
     from playwright.sync_api import expect, sync_playwright
 
+    site.client.ok("question_submit", question=XSS, channel="web", address="10.9.9.9")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--headless", "--no-sandbox"])
         try:
@@ -159,11 +151,15 @@ def test_the_pages_in_chromium(site):
             expect(phone.locator("#to-staff")).to_be_visible()
             shot(phone, site, "tanya-unsure-phone")
             assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
+            phone.click("#send-to-staff")
+            expect(phone.locator("#code")).to_be_visible()
+            code = re.search(r"/tanya/(T\d{10})", phone.url)[1]
             with db(site) as c:
-                [(code, qid)] = c.execute("select code, id from resident_questions where channel = 'web' "
-                                          "and state = 'answered' order by id limit 1").fetchall()
+                [(qid,)] = c.execute("select id from resident_questions where code = ?", (code,)).fetchall()
+            site.client.ok("question_answer", question=qid, text="Belum ada lowongan.\nLihat papan pengumuman.",
+                           **site.staff["kasi"])
             phone.goto(site.web.url + f"/tanya/{code}")
-            expect(phone.locator("#answer")).to_be_visible()
+            expect(phone.locator("#answer")).to_contain_text("Belum ada lowongan.")
             shot(phone, site, "tanya-answer-phone")
             assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
 
@@ -178,8 +174,13 @@ def test_the_pages_in_chromium(site):
             # The script question is text on the page, and no dialog ever opens.
             dialogs = []
             desk.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-            expect(desk.locator(".question-text", has_text="<script>alert(1)</script>")).to_be_visible()
+            expect(desk.locator(".question-text", has_text="<script>alert(1)</script>").first).to_be_visible()
             shot(desk, site, "console-questions")
+            desk.set_viewport_size({"width": 390, "height": 844})      # a petugas on a phone
+            desk.reload()
+            shot(desk, site, "console-questions-phone")
+            assert desk.evaluate("() => document.documentElement.scrollWidth") <= 390
+            desk.set_viewport_size({"width": 1280, "height": 800})
             desk.click("#nav-faq")
             expect(desk.locator("#faq-form")).to_be_visible()
             desk.fill("#questions", "jadwal posyandu\nkapan posyandu balita")
