@@ -20,7 +20,7 @@ from PIL import Image
 from antre.rules.news import DEVICE_PICTURE_BYTES, picture_folder, plain_text, variant
 from antre_web.photos import PhotoRefused, clean_photo, fit_jpeg, store_photo
 from tests.support import wait_for
-from tests.test_letters import rules_office, sign_in_staff
+from tests.test_letters import rules_office, sign_in_again, sign_in_staff
 
 
 def photo_bytes(size=(2400, 1600), color=(30, 120, 200)) -> bytes:
@@ -110,6 +110,27 @@ def test_pictures_plain_text_expiry_and_a_doubted_clock(tmp_path):
     assert doc["business_date"] == "2026-12-09" and [i["id"] for i in doc["items"]] == [huge["id"]] and not pictures
 
 
+def test_withdrawn_items_pictures_leave_the_disk_at_a_new_day(tmp_path):
+    q, clock, run, error, st = rules_office(tmp_path, f'[news]\npicture_dir = "{tmp_path}/pics"\n')
+    folder = picture_folder(q.cfg)
+    name = write_picture(folder, photo_bytes())
+    item = dict(kind="pengumuman", body="Rabu.", publish_on="2026-12-07", picture=name)
+    a = run("news_save", title="Satu", **item, **st["kasi"])
+    b = run("news_save", title="Dua, gambar yang sama", **item, **st["kasi"])
+    files = sorted(p.name for p in folder.iterdir())
+    assert files == sorted([name, variant(name, "s"), variant(name, "tv")])
+    run("news_withdraw", item=a["id"], **st["kasi"])
+    q.tick()
+    clock.advance(days=1)
+    q.tick()                                            # a new day: b still shows the picture, it stays
+    assert sorted(p.name for p in folder.iterdir()) == files
+    st = sign_in_again(run)
+    run("news_withdraw", item=b["id"], **st["kasi"])
+    clock.advance(days=1)
+    q.tick()
+    assert list(folder.iterdir()) == []
+
+
 def test_the_broker_holds_news_and_pictures_and_forgets_withdrawn_ones(tmp_path, broker):
     from tests.conftest import start_office
     office = start_office(tmp_path, broker)
@@ -155,6 +176,11 @@ def test_the_broker_holds_news_and_pictures_and_forgets_withdrawn_ones(tmp_path,
         wait_for(lambda: again.topics.news in seen, what="the retained news document")
         assert again.topics.news_picture(a["id"]) not in seen    # the broker forgot the picture
         again.stop()
+        # A picture left retained on the broker for an item the service does not publish (from before a
+        # restart, or written by an admin tool) is cleared as soon as the service sees it.
+        office.client.link.publish(office.client.topics.news_picture(999), b"\xff\xd8junk",
+                                   retain=True).wait_for_publish(5)
+        wait_for(lambda: pictures.get(999) == b"", what="the stray retained picture cleared by the service")
         watcher.stop()
     finally:
         office.client.stop()

@@ -226,6 +226,27 @@ class NewsRules:
         audit(s, who.name, "news.slides", "tv", web_device(address), value, now=now)
         return Outcome(value, changed=False)
 
+    def forget_pictures(self, s: "Session", now: datetime) -> int:
+        """At a new business day: the picture files of withdrawn items that no item still shown or editable
+        names are deleted (all three copies), and those items forget the name. Returns how many."""
+        kept = {p for (p,) in s.execute(select(NewsItem.picture).where(NewsItem.withdrawn_at.is_(None),
+                                                                      NewsItem.picture.is_not(None)))}
+        rows = list(s.scalars(select(NewsItem).where(NewsItem.withdrawn_at.is_not(None),
+                                                     NewsItem.picture.is_not(None))))
+        names = {n.picture for n in rows} - kept
+        folder = picture_folder(self.q.cfg)
+        for name in sorted(names):
+            for path in (folder / name, folder / variant(name, "s"), folder / variant(name, "tv")):
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError as exc:
+                    log.warning("news picture %s not deleted: %s", path.name, exc)
+        for n in rows:
+            n.picture = None
+        if names:
+            audit(s, "system", "news.purge", "", "service", {"pictures": len(names)}, now=now)
+        return len(names)
+
     # ------------------------------------------------------------------ what the devices show
 
     def devices(self, s: "Session", now: datetime) -> tuple[dict[str, Any], dict[int, bytes]]:
@@ -262,6 +283,7 @@ def handlers(q: "QueueService") -> dict[str, Callable[..., Outcome]]:
     rules = NewsRules(q)
     q.read_only.update({"news_list", "news_public"})
     q.plugins["news"] = rules
+    q.new_day_hooks.append(rules.forget_pictures)   # withdrawn items' pictures leave the disk
     return rules.handlers()
 
 
