@@ -165,7 +165,7 @@ def test_many_numbers_from_one_address_and_hostile_input(site):
 def test_without_sms_the_page_says_to_follow_items_by_code(tmp_path_factory, broker):
     tmp = tmp_path_factory.mktemp("web-no-sms")
     port = free_port()
-    office = start_noon_office(tmp, broker, office_toml(f'port = {port}\nhost = "127.0.0.1"'))
+    office = start_noon_office(tmp, broker, office_toml(f'port = {port}\nhost = "127.0.0.1"\nclient_id = "web-no-sms"'))
     web = WebProcess(office.config_path, port, tmp / "web.log")
     try:
         web.wait_ready()
