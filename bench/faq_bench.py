@@ -10,7 +10,9 @@ own question variants.
 
 Correct means: the right entry for an answerable question, no answer for the others. The baseline, in the
 same run, is rapidfuzz alone (``WRatio`` of the lowered question against every variant, best entry at 70 or
-more). Time per answer is measured over ``--rounds`` passes and given as a ratio to the baseline's.
+more). ``before_fix`` is the assistant as it was before real words were kept from typo correction (every
+unknown word of 4 letters or more corrected toward the FAQ's words, so ``balik`` became ``balai``), measured
+in the same run. Time per answer is measured over ``--rounds`` passes and given as a ratio to the baseline's.
 """
 
 from __future__ import annotations
@@ -58,6 +60,13 @@ class Baseline:
         return best if score >= self.cutoff else None
 
 
+class BeforeFix(Assistant):
+    """The assistant before the fix: every word not in the FAQ's vocabulary may be "corrected", real or not."""
+
+    def is_word(self, word: str) -> bool:
+        return False
+
+
 def measure(pick, cases, rounds: int) -> tuple[float, float, list]:
     wrong = [(q, want, got) for q, want in cases if (got := pick(q)) != want]
     start = time.perf_counter()
@@ -82,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
     other = [c for c in cases if c[1] is None]
     pick = lambda q: assistant.match(q).index  # noqa: E731
     acc, per, wrong = measure(pick, cases, args.rounds)
+    before = BeforeFix(entries)
+    pick_before = lambda q: before.match(q).index  # noqa: E731
+    f_acc, f_per, f_wrong = measure(pick_before, cases, args.rounds)
     b_acc, b_per, b_wrong = measure(baseline.pick, cases, args.rounds)
     figures = {
         "questions": len(cases), "answerable": len(answerable), "not_answerable": len(other),
@@ -90,8 +102,12 @@ def main(argv: list[str] | None = None) -> int:
         "assistant_declined_correctly": round(measure(pick, other, 1)[0], 3),
         "baseline_answerable_correct": round(measure(baseline.pick, answerable, 1)[0], 3),
         "baseline_declined_correctly": round(measure(baseline.pick, other, 1)[0], 3),
+        "before_fix_correct": round(f_acc, 3),
+        "before_fix_answerable_correct": round(measure(pick_before, answerable, 1)[0], 3),
+        "before_fix_declined_correctly": round(measure(pick_before, other, 1)[0], 3),
         "assistant_ms_per_answer": round(per * 1000, 3), "baseline_ms_per_answer": round(b_per * 1000, 3),
         "time_ratio_to_baseline": round(per / b_per, 2),
+        "before_fix_ms_per_answer": round(f_per * 1000, 3), "time_ratio_to_before_fix": round(per / f_per, 2),
     }
     if args.json:
         print(json.dumps(figures, indent=2))
@@ -102,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
         for q, want, got in wrong:
             print(f"  {q!r}: {want} -> {got}")
         print(f"baseline's misses: {len(b_wrong)}")
+        print("answers that changed with the fix (question, expected, before, now):")
+        for q, want in cases:
+            if (was := pick_before(q)) != (now := pick(q)):
+                print(f"  {q!r}: {want}: {was} -> {now}")
     return 0
 
 

@@ -342,6 +342,38 @@ def test_the_assistant_normalises_shorthand_regional_words_and_typos():
     assert a.answer("jadwal posyandu") is None
 
 
+def test_real_words_are_never_corrected_into_an_faqs_word_but_typos_still_are():
+    """``balik`` (to return) once became ``balai`` and answered "pinjam balai desa": a real Indonesian word (a
+    root of Sastrawi's dictionary, or one that stems to one) is left as written; a typo is still corrected."""
+    import tomllib
+    from pathlib import Path
+    from antre.config import FaqEntry
+    from antre.rules.faq import Assistant
+    faq = tomllib.loads((Path(__file__).parent.parent / "bench" / "faq" / "faq.toml").read_text())["notify"]["faq"]
+    entries = [FaqEntry(**e) for e in faq] + [
+        FaqEntry(answer="Balai desa boleh dipinjam untuk hajatan: ajukan ke sekretaris desa 7 hari sebelumnya.",
+                 questions=["pinjam balai desa", "sewa balai desa untuk hajatan"]),
+        FaqEntry(answer="Posyandu tiap Rabu pertama di balai desa.", questions=["jadwal posyandu bulan ini"])]
+    a = Assistant(entries)
+    balai = len(entries) - 2
+    # Real words that are a letter or two from an FAQ word: not answered with that word's entry.
+    for question in ("kapan saya bisa balik ke desa", "urus balik nama motor di desa", "balik nama"):
+        assert "balai" not in a.normalise(question)
+        assert a.match(question).index != balai, question
+    assert a.answer("harga surat") is None                              # harga is not warga (the complaints entry)
+    assert "harga" in a.normalise("harga surat") and "warga" not in a.normalise("harga surat")
+    assert "mampu" not in a.normalise("lampu rumah mati")                # lampu is not mampu (SKTM)
+    assert "jalan" not in a.normalise("jualan online")                   # jualan stems to jual
+    assert "ulang" not in a.normalise("ktp jadi bulan depan")            # bulan is not ulang (cetak ulang)
+    assert a.is_word("balik") and a.is_word("persyaratannya") and not a.is_word("kelhiran")
+    # Typos, which are not words, are still corrected to the FAQ's words.
+    assert a.normalise("syarat akta kelhiran") == a.normalise("syarat akta kelahiran")
+    assert a.normalise("surat domisli") == a.normalise("surat domisili")
+    assert a.normalise("ngelamar kerja") == a.normalise("melamar kerja")
+    assert a.answer("syarat akta kelhiran anak").startswith("Akta kelahiran:")
+    assert a.answer("mau pinjam balai desa buat nikahan").startswith("Balai desa")
+
+
 def test_a_booking_with_opt_in_keeps_its_messages_after_check_in(office):
     p = "081234567890"
     b = office.run("book", service="adminduk", date="2026-11-30", slot="09:30", name="Siti", phone=p, notify=True)

@@ -6,7 +6,9 @@ No cloud and no model: each question is normalised the same way as the FAQ's own
 1. lower case, punctuation out; SMS shorthand and regional words (``gmn``, ``kumaha``, ``piye`` -> bagaimana;
    ``bikin`` -> buat; ``akte`` -> akta) to standard Indonesian (:data:`SHORTHAND`);
 2. a typo is corrected to the nearest word of the FAQ's vocabulary (rapidfuzz ratio >= 80, words of 4 letters
-   or more);
+   or more), but only a word that is not Indonesian: one that is a root word of Sastrawi's dictionary
+   (``kata-dasar.txt``, from Kateglo) or stems to one is left as written, so ``balik`` never becomes an entry's
+   ``balai`` (a wrong answer is worse than none); ``kelhiran`` still becomes ``kelahiran``;
 3. every word stemmed (PySastrawi: ``persyaratannya`` -> ``syarat``, ``kelahiran`` -> ``lahir``);
 4. common words dropped (Sastrawi's stop words, except question words that change the meaning: ``berapa``,
    ``kapan``, ``hilang`` ...).
@@ -72,11 +74,14 @@ class Match:
 
 @lru_cache(maxsize=1)
 def _sastrawi():
+    """The stemmer, the stop words, and the root words of the stemmer's own dictionary."""
     from Sastrawi.Stemmer.StemmerFactory import StemmerFactory
     from Sastrawi.StopWordRemover.StopWordRemoverFactory import StopWordRemoverFactory
 
     stops = frozenset(StopWordRemoverFactory().get_stop_words()) - KEEP
-    return StemmerFactory().create_stemmer(), stops
+    factory = StemmerFactory()
+    roots = frozenset(w.strip() for w in factory.get_words_from_file() if w.strip())
+    return factory.create_stemmer(), stops, roots
 
 
 def _words(text: str) -> list[str]:
@@ -92,7 +97,7 @@ class Assistant:
     def __init__(self, entries: Sequence[Entry], threshold: float = THRESHOLD, margin: float = MARGIN):
         self.entries = list(entries)
         self.threshold, self.margin = threshold, margin
-        self.stemmer, self.stops = _sastrawi()
+        self.stemmer, self.stops, self.roots = _sastrawi()
         raw = [(i, _words(q)) for i, e in enumerate(self.entries) for q in e.questions]
         self.vocabulary = sorted({w for _, ws in raw for w in ws if len(w) >= 4})
         self._known = set(self.vocabulary)
@@ -114,13 +119,18 @@ class Assistant:
             out.append(s)
         return out
 
+    def is_word(self, word: str) -> bool:
+        """True for an Indonesian word (a root of Sastrawi's dictionary, or a word that stems to one): never a
+        typo to correct, even when it looks like one of the FAQ's words."""
+        return word in self.roots or self.stemmer.stem(word) in self.roots
+
     def normalise(self, question: str) -> list[str]:
         """The question's terms: shorthand expanded, typos corrected, stemmed, common words out."""
         from rapidfuzz import fuzz, process
 
         words = []
         for w in _words(question):
-            if len(w) >= 4 and w not in self._known and self.vocabulary:
+            if len(w) >= 4 and w not in self._known and self.vocabulary and not self.is_word(w):
                 found = process.extractOne(w, self.vocabulary, scorer=fuzz.ratio, score_cutoff=TYPO_CUTOFF)
                 if found:
                     w = found[0]
