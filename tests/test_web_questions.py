@@ -195,3 +195,68 @@ def test_the_pages_in_chromium(site):
             expect(phone.locator("#answer")).to_contain_text("Rabu pertama tiap bulan")
         finally:
             browser.close()
+
+
+def test_deleting_an_faq_entry_asks_first_and_works_without_javascript(site):
+    """"Hapus" opens a confirmation page (the entry, what deleting means, "Ya, hapus" / "Batal"); only its form
+    deletes, and the deletion is audited. Chromium with JavaScript switched off."""
+    from playwright.sync_api import expect, sync_playwright
+
+    question, answer = "kapan pasar murah sembako", "Pasar murah: Sabtu kedua tiap bulan di lapangan desa."
+    entry = site.client.ok("faq_save", questions=[question, "jadwal pasar murah"], answer=answer,
+                           **site.staff["kasi"])["id"]
+    assert answer in ask(Http(site.web.url), question).text
+
+    def deletions():
+        with db(site) as c:
+            return c.execute("select actor from audit_log where action = 'faq.delete' and subject = ?",
+                             (f"faq {entry}",)).fetchall()
+
+    def exists():
+        with db(site) as c:
+            return c.execute("select count(*) from faq_entries where id = ?", (entry,)).fetchone()[0] == 1
+
+    kasi = http_sign_in(site, "bu-kasi")
+    listing = kasi.get("/staf/faq")
+    assert f'href="/staf/faq/{entry}/hapus"' in listing.text
+    assert f'action="/staf/faq/{entry}/hapus"' not in listing.text       # no one-click delete in the list
+    # A POST without the confirmation (an old page, a crafted form) deletes nothing: it shows the question.
+    unconfirmed = kasi.post(f"/staf/faq/{entry}/hapus", {"csrf": listing.csrf()})
+    assert unconfirmed.status == 200 and 'id="faq-delete-form"' in unconfirmed.text and exists()
+    assert kasi.post(f"/staf/faq/{entry}/hapus", {"csrf": "forged", "confirm": "1"}).status == 403 and exists()
+    loket = http_sign_in(site, "loket-satu")                              # a petugas may not edit the FAQ
+    assert loket.get(f"/staf/faq/{entry}/hapus").status == 403
+    assert loket.post(f"/staf/faq/{entry}/hapus", {"csrf": loket.get("/staf/tanya").csrf(),
+                                                   "confirm": "1"}).status == 403
+    assert exists() and deletions() == []
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--headless", "--no-sandbox"])
+        try:
+            desk = browser.new_context(viewport={"width": 1280, "height": 800}, java_script_enabled=False).new_page()
+            desk.goto(site.web.url + "/staf")
+            desk.fill("#name", "bu-kasi")
+            desk.fill("#password", PASSWORD)
+            desk.click("form.console-login button[type=submit]")
+            expect(desk.locator("#signed-in-as")).to_be_visible()
+            desk.goto(site.web.url + "/staf/faq")
+            desk.click(f"#faq-delete-{entry}")
+            expect(desk.locator("h1")).to_have_text("Hapus jawaban ini?")
+            expect(desk.locator("#faq-delete-entry")).to_contain_text(answer)
+            expect(desk.locator("#delete-warning")).to_contain_text("tidak bisa dibatalkan")
+            shot(desk, site, "console-faq-delete")
+            desk.click("#faq-delete-no")                                   # "Batal": nothing happens
+            expect(desk.locator(f"#faq-{entry}")).to_be_visible()
+            assert exists() and deletions() == []
+            desk.click(f"#faq-delete-{entry}")
+            desk.click("#faq-delete-yes")
+            expect(desk.locator("#deleted")).to_have_text("Jawaban dihapus.")
+            expect(desk.locator(f"#faq-{entry}")).to_have_count(0)
+        finally:
+            browser.close()
+    assert not exists() and deletions() == [("bu-kasi",)]                 # audited as before, once
+    gone = kasi.get(f"/staf/faq/{entry}/hapus")
+    assert gone.status == 404 and "sudah dihapus" in gone.text and 'id="faq-delete-form"' not in gone.text
+    again = kasi.post(f"/staf/faq/{entry}/hapus", {"csrf": listing.csrf(), "confirm": "1"})
+    assert again.status == 404 and deletions() == [("bu-kasi",)]
+    assert answer not in ask(Http(site.web.url), question).text           # the assistant forgot it at once

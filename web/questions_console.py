@@ -44,6 +44,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     "faq_active": ("Aktif (dipakai untuk menjawab)", "Active (used to answer)"),
     "faq_save": ("Simpan", "Save"),
     "faq_delete": ("Hapus", "Delete"),
+    "faq_delete_title": ("Hapus jawaban ini?", "Delete this answer?"),
+    "faq_delete_sub": ("Asisten tidak akan memakai jawaban ini lagi. Penghapusan tidak bisa dibatalkan; bila hanya "
+                       "ingin berhenti sementara, ubah jawaban dan hilangkan centang Aktif.",
+                       "The assistant will no longer use this answer. Deleting cannot be undone; to stop it for a "
+                       "while, edit it and untick Active instead."),
+    "faq_delete_yes": ("Ya, hapus", "Yes, delete"),
+    "faq_delete_no": ("Batal", "Cancel"),
+    "faq_deleted": ("Jawaban dihapus.", "The answer is deleted."),
+    "faq_not_found": ("Jawaban ini tidak ada (mungkin sudah dihapus).", "This answer does not exist (perhaps it was "
+                      "already deleted)."),
     "faq_saved": ("Tersimpan. Asisten sudah memakai jawaban ini.", "Saved. The assistant uses this answer now."),
     "faq_off": ("nonaktif", "off"),
     "faq_none": ("Belum ada jawaban.", "No answers yet."),
@@ -101,7 +111,7 @@ class QuestionConsole:
     def routes(self) -> list[Route]:
         return [
             Route("/staf/faq", self.faq, methods=["GET", "POST"]),
-            Route("/staf/faq/{id:int}/hapus", self.faq_delete, methods=["POST"]),
+            Route("/staf/faq/{id:int}/hapus", self.faq_delete, methods=["GET", "POST"]),
             Route("/staf/tanya", self.inbox),
             Route("/staf/tanya/{id:int}/{action}", self.act, methods=["POST"]),
         ]
@@ -168,15 +178,32 @@ class QuestionConsole:
                 prefill = got.result | {"code_text": format_question_code(got.result["code"])}
         return self._page(request, "console/faq.html", status, entries=entries, editing=editing, given=given,
                           prefill=prefill, problem=problem, done=request.query_params.get("ok"),
+                          deleted=request.query_params.get("hapus"),
                           rid=uuid.uuid4().hex)
 
     async def faq_delete(self, request: Request) -> Response:
+        """A confirmation page (GET) whose form (POST, ``confirm=1``) deletes: a plain form, no JavaScript. A POST
+        without ``confirm`` deletes nothing and shows the page."""
         require_role(request, *EDITORS)
-        form, refused = await self.w.form(request)
-        if refused:
-            return refused
-        await console_command(request, "faq_delete", {"entry": request.path_params["id"]})
-        return RedirectResponse("/staf/faq?ok=1", status_code=303)
+        lang = self.w.lang(request)
+        entry_id = request.path_params["id"]
+        if request.method == "POST":
+            form, refused = await self.w.form(request)
+            if refused:
+                return refused
+            if form.get("confirm") == "1":
+                reply = await console_command(request, "faq_delete", {"entry": entry_id})
+                if reply.ok:
+                    return RedirectResponse("/staf/faq?hapus=1", status_code=303)
+                if reply.code != "faq_not_found":
+                    return self._page(request, "console/faq_hapus.html", 400, entry=None,
+                                      problem=self._error(reply, lang))
+        reply = await console_command(request, "faq_list", {})
+        if not reply.ok:
+            return self.w.message(request, "err_offline", 503)
+        entry = next((e for e in reply.result["entries"] if e["id"] == entry_id), None)
+        return self._page(request, "console/faq_hapus.html", 200 if entry else 404, entry=entry,
+                          problem=None if entry else qt("faq_not_found", lang))
 
     # ------------------------------------------------------------------ the inbox
 
