@@ -372,6 +372,8 @@ def test_real_words_are_never_corrected_into_an_faqs_word_but_typos_still_are():
     assert a.normalise("ngelamar kerja") == a.normalise("melamar kerja")
     assert a.answer("syarat akta kelhiran anak").startswith("Akta kelahiran:")
     assert a.answer("mau pinjam balai desa buat nikahan").startswith("Balai desa")
+    # "sarat" is a word (laden), but in a question to the village office it is how many write "syarat".
+    assert a.normalise("sarat srt domisili") == a.normalise("syarat surat domisili")
 
 
 def test_a_booking_with_opt_in_keeps_its_messages_after_check_in(office):

@@ -44,7 +44,7 @@ SHORTHAND = {
     "udah": "sudah", "dah": "sudah", "blm": "belum", "lg": "lagi", "tp": "tapi", "dr": "dari", "dri": "dari",
     "tgl": "tanggal", "jd": "jadi", "jdi": "jadi", "sampe": "sampai", "ilang": "hilang", "akte": "akta",
     "knp": "kenapa", "napa": "kenapa", "dpt": "dapat", "dapet": "dapat", "pinjem": "pinjam", "aja": "saja",
-    "apa2": "apa", "syarat2": "syarat", "ktp-el": "ktp", "ektp": "ktp", "e-ktp": "ktp", "kartu": "kartu",
+    "apa2": "apa", "syarat2": "syarat", "sarat": "syarat", "syrat": "syarat", "srt": "surat", "ktp-el": "ktp", "ektp": "ktp", "e-ktp": "ktp", "kartu": "kartu",
     "nyieun": "buat", "bayi": "anak", "dtg": "datang", "org": "orang", "ortu": "orang tua", "bpk": "bapak",
     "kawin": "nikah", "antri": "antre", "antrian": "antre", "antrean": "antre", "hp": "hp",
     # regional (Sundanese, Javanese, Betawi) words residents write
