@@ -186,3 +186,16 @@ def test_a_session_ends_at_its_minute_and_a_token_is_never_taken_twice(office):
     assert office.run("items_list", session=session)["items"] == []
     office.q.clock.advance(minutes=1)
     assert error(office, "items_list", session=session) == "not_signed_in"
+
+
+def test_a_number_written_with_other_digits_is_not_another_number(office):
+    """'08１234560001' (a full-width digit) or Arabic-Indic digits passed Python's \\d: every such spelling of one
+    number was a number of its own, with its own code limits and SMS budget, so a resident's phone could be
+    flooded with codes. Only 0-9 make a number."""
+    fullwidth = {str(d): chr(0xFF10 + d) for d in range(10)}
+    arabic = {str(d): chr(0x0660 + d) for d in range(10)}
+    for i in range(2, len(MINE)):
+        for digits in (fullwidth, arabic):
+            odd = MINE[:i] + digits[MINE[i]] + MINE[i + 1:]
+            assert error(office, "items_code", phone=odd, address="10.0.0.5") == "invalid_argument", odd
+    assert office.outbox("kind = 'login_code'") == []

@@ -53,7 +53,7 @@ def msisdn(value: str) -> str | None:
         v = "0" + v[3:]
     elif v.startswith("62") and len(v) >= 11:
         v = "0" + v[2:]
-    return v if re.fullmatch(r"0[2-9]\d{7,11}", v) else None
+    return v if re.fullmatch(r"0[2-9][0-9]{7,11}", v) else None   # [0-9]: \d takes any script's digits
 
 
 def international(phone: str) -> str:
