@@ -59,8 +59,8 @@ WORDS = {"title": ("SMS ke warga", "SMS to residents"), "day": ("Tanggal", "Day"
          "time": ("Jam", "Time"), "kind": ("Jenis", "Kind"), "number": ("Nomor HP", "Phone"), "parts": ("SMS", "SMS"),
          "state": ("Status", "State"), "none": ("Belum ada SMS pada tanggal ini.", "No SMS on this day."),
          "channel": ("Saluran", "Channel"), "delivery": ("Laporan", "Report"),
-         "off": ("SMS belum dinyalakan ([notify] sms = true, lihat docs/sms.md).",
-                 "SMS is not switched on ([notify] sms = true, see docs/sms.md)."),
+         "off": ("SMS belum dinyalakan. Teknisi dapat menyalakannya di pengaturan ([notify] sms = true).",
+                 "SMS is not switched on. A technician can switch it on in the settings ([notify] sms = true)."),
          "unreadable": ("Database layanan tidak bisa dibaca dari sini.", "The service's database cannot be read here."),
          "offline": ("Sistem antrean tidak tersambung; halaman ini dicatat di log audit sebelum ditampilkan.",
                      "The queue system is not connected; this page is recorded in the audit log before it is shown.")}

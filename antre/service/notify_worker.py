@@ -161,7 +161,7 @@ def trouble_text(exc: BaseException) -> str:
     if code == errno.EROFS or "readonly" in str(orig).lower().replace("-", "").replace(" ", ""):
         return f"SMS tertunda: folder SMS tidak bisa ditulis (hanya-baca). Periksa kartu SD. {kept}"
     if isinstance(orig, FileNotFoundError):
-        return f"SMS tertunda: folder gammu-smsd tidak ada (lihat docs/sms.md). {kept}"
+        return f"SMS tertunda: folder gammu-smsd tidak ada; layanan SMS (modem) belum dipasang dengan benar. Hubungi teknisi. {kept}"
     return f"SMS tertunda karena gangguan; dicoba lagi terus. {kept}"
 
 
