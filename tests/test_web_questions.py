@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import free_port
+from tests.support import free_port, wait_for
 from tests.test_console_letters import http_sign_in
 from tests.test_letters import sign_in_staff
 from tests.test_web import CHROMIUM, PASSWORD, Http, WebProcess, office_toml, shot, start_noon_office
@@ -260,3 +260,20 @@ def test_deleting_an_faq_entry_asks_first_and_works_without_javascript(site):
     again = kasi.post(f"/staf/faq/{entry}/hapus", {"csrf": listing.csrf(), "confirm": "1"})
     assert again.status == 404 and deletions() == [("bu-kasi",)]
     assert answer not in ask(Http(site.web.url), question).text           # the assistant forgot it at once
+
+
+def test_question_codes_never_reach_the_access_log(site):
+    """Whoever holds a question's code reads the resident's question and the staff's answer on /tanya/{code}
+    (and /cek sends a typed code there): the code is that key, so the access log writes it as ``***`` like the
+    other followed codes -- the plain form and the dashed one a resident may type into the address."""
+    h = Http(site.web.url)
+    sent = send(h, "Kapan posyandu balita bulan depan dibuka?")
+    code = re.search(r"/tanya/(T\d{10})", sent.url)[1]
+    dashed = f"{code[0]}-{code[1:6]}-{code[6:]}"
+    assert h.get(f"/tanya/{code}").status == 200 and h.get(f"/tanya/{dashed.lower()}").status == 200
+    assert h.get(f"/cek?kode={code}").url.endswith(f"/tanya/{code}")
+    wait_for(lambda: site.web.output().count("GET /tanya/") >= 4, what="the access log lines")
+    log = site.web.output()
+    assert "GET /tanya/*** " in log and "POST /tanya/kirim " in log
+    for secret in (code, code[1:], dashed, dashed.lower(), code[1:6] + "-" + code[6:]):
+        assert secret not in log

@@ -77,15 +77,19 @@ def run(args: argparse.Namespace) -> int:
 _CODE_IN_LINK = re.compile(r"(?i)\b(kode=)[^&\s\"]*")
 #: Pages whose path carries a code (where /cek sends a resident): a booking's, a letter's, a report's.
 _CODE_IN_PATH = re.compile(r"(?i)^(/janji/kode/|/surat/status/|/pengaduan/)[Pp]?\d{6,}")
+#: A question's page, /tanya/<code> (its holder reads the question and the staff's answer): whatever follows
+#: /tanya/ but the form's own /tanya/kirim, as typed (T-12345-67890, t1234567890, with %20 for spaces).
+_QUESTION_IN_PATH = re.compile(r"(?i)^(/tanya/)(?!kirim(?:[?#]|$))[^?#\s]+")
 
 
 def _hide(text: str) -> str:
-    return _CODE_IN_PATH.sub(r"\1***", _CODE_IN_LINK.sub(r"\1***", text))
+    text = _CODE_IN_PATH.sub(r"\1***", _CODE_IN_LINK.sub(r"\1***", text))
+    return _QUESTION_IN_PATH.sub(r"\1***", text)
 
 
 def hide_codes(record: logging.LogRecord) -> bool:
     """An access log line with every ``kode=`` value in its path, and the code in the path of a booking's,
-    letter's or report's page, replaced by ``***``."""
+    letter's, report's or question's page, replaced by ``***``."""
     if isinstance(record.args, tuple):
         record.args = tuple(_hide(a) if isinstance(a, str) else a for a in record.args)
     return True
