@@ -204,3 +204,29 @@ def test_one_session_from_many_addresses_cannot_keep_the_service_busy(site):
     assert d.request("POST", "/urusan/masuk", {"csrf": form.csrf(), "phone": other,
                                                "code": code_for(site, other)}).status == 303
     assert d.request("GET", "/urusan/data").status == 200
+
+
+def test_wrong_codes_from_many_addresses_do_not_lock_every_resident_out(site):
+    """The website's cap on wrong codes from all addresses together (300 in 10 minutes) let 30 addresses, typing
+    any number with any code, stop every resident from confirming, again and again. Guessing is bounded by the
+    service (a code dies after 5 tries; codes cost SMS and are capped per number and office-wide), so the
+    website counts wrong codes per address only."""
+    from antre_web.security import GuessLimit
+
+    per_address = GuessLimit().per_address
+    for a in range(31):
+        g = AddrClient(site.port, f"127.0.2.{a}")
+        form = wait_for(lambda: (lambda p: p if 'name="csrf"' in p.text else None)(g.request("GET", "/urusan")),
+                        what="the /urusan form")
+        for i in range(per_address):
+            r = g.request("POST", "/urusan/masuk", {"csrf": form.csrf(), "phone": f"0857{a:02d}{i:06d}",
+                                                    "code": "000000"})
+            assert r.status == 400, (a, i, r.status)
+        assert g.request("POST", "/urusan/masuk", {"csrf": form.csrf(), "phone": "085700000001",
+                                                   "code": "000000"}).status == 429   # this address: stopped
+    phone = "081298760088"
+    c = AddrClient(site.port, "127.0.0.81")
+    form = c.request("GET", "/urusan")
+    c.request("POST", "/urusan", {"csrf": form.csrf(), "phone": phone, "rid": form.rid()})
+    ok = c.request("POST", "/urusan/masuk", {"csrf": form.csrf(), "phone": phone, "code": code_for(site, phone)})
+    assert ok.status == 303 and "antre_urusan" in c.cookies

@@ -116,7 +116,9 @@ class WebApp:
         self.service_limit = RateLimiter(self.web.web_tickets_per_minute, 60.0)
         self.login_throttle = LoginThrottle()
         # Wrong SMS codes per address (web/my_items.py); lookups by code are counted by the service.
-        self.guesses = GuessLimit()
+        # Wrong SMS codes of /urusan per address only: a code dies after 5 tries and codes are capped per number
+        # and office-wide by the service, while a cap on all addresses together let 30 addresses lock out everyone.
+        self.guesses = GuessLimit(total=None)
         self.sessions = SessionStore()   # the older shared password's sessions (until an admin account exists)
         self.console = ConsoleAuth(self)
         # The staff password; a short PIN of older configurations still works, with a warning.

@@ -216,7 +216,8 @@ class RateLimiter:
 class GuessLimit:
     """Wrong codes per client address (and from everyone together), in memory: "Semua urusan saya" asks
     :meth:`blocked` before it sends an SMS code to the service and reports a wrong one with :meth:`miss` (the
-    service burns a code after 5 wrong tries too; lookups by code are counted by the service itself).
+    service burns a code after 5 wrong tries too; lookups by code are counted by the service itself). ``total``
+    None: no cap on all addresses together (which anyone with a few addresses could fill to lock everyone out).
 
     >>> g = GuessLimit(per_address=2, window=600.0, total=100)
     >>> g.miss("1.2.3.4", now=0); g.miss("1.2.3.4", now=1); g.blocked("1.2.3.4", now=2), g.blocked("5.6.7.8", now=2)
@@ -225,7 +226,7 @@ class GuessLimit:
     False
     """
 
-    def __init__(self, per_address: int = 10, window: float = 600.0, total: int = 300):
+    def __init__(self, per_address: int = 10, window: float = 600.0, total: int | None = 300):
         self.per_address = per_address
         self.window = window
         self.total = total
@@ -241,7 +242,7 @@ class GuessLimit:
         now = time.monotonic() if now is None else now
         with self._lock:
             self._trim(now)
-            if len(self._all) >= self.total:
+            if self.total is not None and len(self._all) >= self.total:
                 return True
             hits = self._misses._hits.get(address)
             if not hits:
