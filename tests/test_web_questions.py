@@ -19,7 +19,7 @@ import pytest
 from tests.support import free_port, wait_for
 from tests.test_console_letters import http_sign_in
 from tests.test_letters import sign_in_staff
-from tests.test_web import CHROMIUM, PASSWORD, Http, WebProcess, office_toml, shot, start_noon_office
+from tests.test_web import CHROMIUM, PASSWORD, AddrClient, Http, WebProcess, office_toml, shot, start_noon_office
 
 FAQ = Path(__file__).parent.parent / "bench" / "faq" / "faq.toml"
 XSS = "<script>alert(1)</script> kapan bantuan bibit dibagi <img src=x onerror=alert(1)>"
@@ -55,6 +55,15 @@ def send(h: Http, q: str, **extra):
     page = ask(h, q)
     assert 'id="to-staff"' in page.text
     return h.post("/tanya/kirim", {"csrf": page.csrf(), "q": q} | extra)
+
+
+def send_from(c: AddrClient, q: str) -> str:
+    """``q`` sent to the staff from ``c``'s own address (the inbox counts per address): its code."""
+    page = c.request("POST", "/tanya", {"csrf": c.request("GET", "/tanya").csrf(), "q": q})
+    assert 'id="to-staff"' in page.text, (page.status, re.findall(r'id="(?:answer|problem)">([^<]*)', page.text))
+    sent = c.request("POST", "/tanya/kirim", {"csrf": page.csrf(), "q": q})
+    assert sent.status == 303, sent.status
+    return re.search(r"/tanya/(T\d{10})", sent.headers["Location"])[1]
 
 
 def db(site):
@@ -266,14 +275,36 @@ def test_question_codes_never_reach_the_access_log(site):
     """Whoever holds a question's code reads the resident's question and the staff's answer on /tanya/{code}
     (and /cek sends a typed code there): the code is that key, so the access log writes it as ``***`` like the
     other followed codes -- the plain form and the dashed one a resident may type into the address."""
-    h = Http(site.web.url)
-    sent = send(h, "Kapan posyandu balita bulan depan dibuka?")
-    code = re.search(r"/tanya/(T\d{10})", sent.url)[1]
+    h = AddrClient(site.web.port, "127.0.0.21")
+    code = send_from(h, "Kapan lomba burung merpati tingkat kecamatan digelar?")
     dashed = f"{code[0]}-{code[1:6]}-{code[6:]}"
-    assert h.get(f"/tanya/{code}").status == 200 and h.get(f"/tanya/{dashed.lower()}").status == 200
-    assert h.get(f"/cek?kode={code}").url.endswith(f"/tanya/{code}")
-    wait_for(lambda: site.web.output().count("GET /tanya/") >= 4, what="the access log lines")
+    assert h.request("GET", f"/tanya/{code}").status == 200
+    assert h.request("GET", f"/tanya/{dashed.lower()}").status == 200
+    assert h.request("GET", f"/cek?kode={code}").headers["Location"].endswith(f"/tanya/{code}")
+    wait_for(lambda: site.web.output().count("GET /tanya/") >= 3, what="the access log lines")
     log = site.web.output()
     assert "GET /tanya/*** " in log and "POST /tanya/kirim " in log
     for secret in (code, code[1:], dashed, dashed.lower(), code[1:6] + "-" + code[6:]):
         assert secret not in log
+
+
+def test_guessing_question_codes_shares_the_address_budget_and_is_told_plainly(site):
+    """Unknown question codes count against the browser address's one budget with the other codes (20 per
+    10 minutes); past it /tanya/{code} says so in plain words (429), not "code not found" -- a resident behind
+    the same NAT holding a real code must not be told it does not exist -- while another address still reads
+    its answer."""
+    from antre.rules.complaint_codes import new_complaint_code
+    from antre.rules.question_codes import new_question_code
+    from antre.service.server import ADDRESS_MISSES
+    from antre_web.follow_texts import ft as follow_ft
+
+    code = send_from(AddrClient(site.web.port, "127.0.0.22"), "Kapan lomba layang-layang di lapangan Cikoneng digelar?")
+    guesser = AddrClient(site.web.port, "127.0.0.23")
+    for i in range(ADDRESS_MISSES):
+        page = guesser.request("GET", f"/tanya/{new_question_code()}")
+        assert page.status == 404, (i, page.status)
+    refused = guesser.request("GET", f"/tanya/{code}")
+    assert refused.status == 429 and follow_ft("cek_too_many", minutes=10) in refused.text
+    assert "Cikoneng" not in refused.text and refused.headers.get("Retry-After") == "600"
+    assert guesser.request("GET", f"/pengaduan/{new_complaint_code()}").status == 429     # one budget for all
+    assert AddrClient(site.web.port, "127.0.0.24").request("GET", f"/tanya/{code}").status == 200

@@ -17,6 +17,9 @@ from starlette.routing import Route
 
 from antre.rules.question_codes import clean_question_code, format_question_code
 
+from .follow import GUESS_MINUTES
+from .follow_texts import ft as follow_ft
+
 if TYPE_CHECKING:
     from .app import WebApp
 
@@ -127,9 +130,16 @@ def routes(w: "WebApp") -> list[Route]:
         code = clean_question_code(request.path_params["code"][:24])
         reply = await w.bridge.request("question_status", {"code": code, "address": w.client_ip(request)}) \
             if code else None
+        if reply is not None and reply.code == "too_many_attempts":
+            # This address spent the code budget it shares with the other followed codes (not "not found": a
+            # resident behind the same NAT may hold this very code).
+            response = w.render(request, "tanya_status.html", 429, item=None,
+                                ft=lambda key, **v: ft(key, lang, **v),
+                                problem=follow_ft("cek_too_many", lang, minutes=GUESS_MINUTES))
+            response.headers["Retry-After"] = str(GUESS_MINUTES * 60)
+            return response
         if reply is None or not reply.ok:
-            status = 503 if reply is not None and reply.code not in ("question_not_found", "too_many_attempts") \
-                else 404
+            status = 503 if reply is not None and reply.code != "question_not_found" else 404
             return w.render(request, "tanya_status.html", status, item=None, ft=lambda key, **v: ft(key, lang, **v),
                             problem=ft("not_found" if status == 404 else "offline", lang))
         item = reply.result | {"code_text": format_question_code(reply.result["code"])}
