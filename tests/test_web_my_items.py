@@ -98,6 +98,12 @@ def test_a_resident_sees_all_open_items_after_the_sms_code(site):
             page.wait_for_selector("#problem")
             assert page.locator("#problem").inner_text() == ft("my_ended")
             assert not [k for k in ctx.cookies() if k["name"] == "antre_urusan"]
+            # The browser's Back button after signing out (a shared phone, an internet cafe): the list is not
+            # shown from the cache (no-store), the page is asked again and has nothing to show.
+            page.go_back()
+            page.wait_for_load_state()
+            assert page.url.endswith("/urusan") and page.locator("#items").count() == 0
+            assert ticket["number"] not in page.content()
             shot(page, site, "urusan-ended")
         finally:
             browser.close()
