@@ -589,6 +589,9 @@ class ComplaintsConfig:
                                   doc="days after a complaint is closed that the resident's contact and text are kept")
     sms_daily_limit: int = checked(3, check=in_range(1, 50),
                                    doc="complaints one phone number may file by SMS (ADUAN) a day")
+    message_office_daily: int = checked(100, check=in_range(1, 10000),
+                                        doc="complaints the office takes by message (SMS, Telegram, WhatsApp) a "
+                                            "day in all; past it senders are sent to the website or the office")
 
 
 def api_url(value: str) -> str | None:

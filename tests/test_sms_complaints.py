@@ -93,3 +93,49 @@ def test_aduan_by_sms_files_a_complaint_once_and_its_answer_goes_back_by_sms(tmp
 def sign_in_staff_again(office):
     from tests.test_letters import sign_in_again
     return sign_in_again(office.run)
+
+
+def test_complaints_by_message_stop_at_the_office_daily_limit(tmp_path):
+    """A flood from many numbers and chats, each under its own daily limit, would file without end (each a
+    complaint the kasi must verify within its working days, each answered by an SMS): ``[complaints]
+    message_office_daily`` complaints by message (SMS, Telegram, WhatsApp) a day in all; past it a sender is
+    told to use the website or come to the office, nothing is filed, and the website's form is not limited by it.
+    The next business day takes messages again."""
+    from antre import config
+    from antre.rules.queue import QueueService
+    from antre.service.server import PLUGINS
+    from antre.storage import open_database
+    from antre.clock import ManualClock
+    from tests.test_notify_rules import EVERY_DAY, MONDAY_9
+
+    cfg = config.from_dict({
+        "queue": {"enforce_hours": False}, "office": {"hours": EVERY_DAY},
+        "counters": [{"id": "loket-1", "name": "Loket 1", "services": ["adminduk", "surat", "umum"]}],
+        "web": {"public_url": "https://antre.sukamaju.desa.id"},
+        "notify": {"sms": True}, "complaints": {"message_office_daily": 4}})
+    office = Office.__new__(Office)
+    _, sessions = open_database(f"sqlite:///{tmp_path}/a.db")
+    office.clock = ManualClock(MONDAY_9)
+    office.q = QueueService(cfg, sessions, clock=office.clock, plugins=PLUGINS)
+    office.db = tmp_path / "a.db"
+    db = sqlite3.connect(office.db)
+    count = lambda: db.execute("select count(*) from complaints").fetchone()[0]   # noqa: E731
+    for i in range(3):
+        office.sms(f"08123456780{i}", f"ADUAN lampu jalan nomor {i} di RT 03 mati")
+    office.q.execute("message_received", "tg-1", {"channel": "telegram", "address": "5550001",
+                                                  "text": "ADUAN jembatan kecil di dusun dua retak",
+                                                  "message_key": "tg-1"})
+    assert count() == 4
+    office.sms("081234567809", "ADUAN selokan di depan masjid tersumbat sampah")
+    assert count() == 4
+    refused = office.last_reply()
+    assert "terlalu banyak" in refused and "https://antre.sukamaju.desa.id/pengaduan" in refused
+    assert "kode" not in refused
+    # The website's form is not a message: still filed.
+    office.run("complaint_submit", category="pengaduan", topic="lingkungan", text="Selokan tersumbat sampah",
+               anonymous=True, channel="web")
+    assert count() == 5
+    office.clock.advance(days=1)
+    office.sms("081234567809", "ADUAN selokan di depan masjid masih tersumbat")
+    assert count() == 6 and "laporan diterima" in office.last_reply()
+    db.close()

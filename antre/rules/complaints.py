@@ -96,6 +96,8 @@ TOPIC_WORDS: dict[str, tuple[str, ...]] = {
 GENERAL_TOPIC = "lainnya"
 #: An SMS complaint shorter than this (characters, or two words) is answered with an instruction instead.
 SMS_MIN_CHARS = 10
+#: Channels a complaint comes on by message (ADUAN): counted together against ``message_office_daily``.
+MESSAGE_CHANNELS = ("sms", "telegram", "whatsapp")
 
 
 def topic_of(text: str, topics: list[str]) -> str:
@@ -268,6 +270,17 @@ class ComplaintRules:
         if filed >= self.conf.sms_daily_limit:
             return (f"Anda sudah mengirim {filed} laporan hari ini. Laporan berikutnya bisa dikirim besok, "
                     f"atau datang ke {self.q.cfg.office.name}.")
+        # All senders together: a flood from many numbers or chats must not file without end (each complaint has
+        # its working-day deadlines, each is answered by a message). The website's form is not counted here.
+        by_message = s.scalar(select(func.count()).select_from(Complaint).where(
+            Complaint.channel.in_(MESSAGE_CHANNELS), Complaint.created_at >= self.q.day_start(today))) or 0
+        if by_message >= self.conf.message_office_daily:
+            log.info("complaint by %s from %s not filed: %d by message today ([complaints] message_office_daily)",
+                     who.channel, mask(who.address), by_message)
+            base = self.q.cfg.web.public_url.rstrip("/")
+            where = f"lewat {base}/pengaduan atau datang ke {self.q.cfg.office.name}" if base else \
+                f"datang ke {self.q.cfg.office.name}"
+            return f"Maaf, laporan lewat pesan hari ini sudah terlalu banyak. Silakan kirim {where}."
         topic = topic_of(cleaned, list(self.conf.topics))
         if sms:
             out = self.submit(s, now, category=category, topic=topic, text=cleaned, phone=who.address, notify=True,
