@@ -188,3 +188,17 @@ def test_a_forged_forwarded_for_does_not_reset_the_budget(site):
 
     statuses = [get(f"/cek?kode={new_booking_code()}", i) for i in range(ADDRESS_MISSES + 2)]
     assert statuses[:ADDRESS_MISSES] == [404] * ADDRESS_MISSES and statuses[ADDRESS_MISSES:] == [429, 429]
+
+
+def test_a_phone_number_typed_into_cek_stays_out_of_the_service_log(site):
+    """Residents type their phone number into 'Cek status'. A 10-digit number (0811-234-567x) has a booking
+    code's shape, and one in ten passes its check digit: it was asked as booking_status and the service logged
+    'no booking with code 08112345678' -- a phone number in a log. The refusal names no code."""
+    from antre.link.protocol import booking_code_ok
+
+    phone = next(p for p in (f"081123456{d}" for d in range(10)) if booking_code_ok(p))
+    h = Http(site.web.url)
+    assert h.get(f"/cek?kode={phone[:4]}-{phone[4:7]}-{phone[7:]}").status == 404
+    assert h.get(f"/janji/kode/{phone}").status == 404
+    wait_for(lambda: site.service.output().count("booking_status from") >= 2 or None, what="the refusals logged")
+    assert phone not in site.service.output() and phone not in site.web.output()

@@ -287,7 +287,7 @@ class WebRules:
     def _find_booking(self, s: "Session", code: str) -> Booking:
         b = s.scalars(select(Booking).where(Booking.code == code)).first()
         if b is None:
-            raise NotFound("booking_not_found", f"no booking with code {code}")
+            raise NotFound("booking_not_found", "no booking with this code")   # not the code: it may be a phone number
         return b
 
     def booking_status(self, s: "Session", now: datetime, code: str) -> "Outcome":
@@ -314,7 +314,7 @@ class WebRules:
     def cancel_booking(self, s: "Session", now: datetime, code: str, phone: str) -> "Outcome":
         b = self._find_booking(s, code)
         if b.phone is None or b.phone != phone:
-            raise NotFound("booking_not_found", f"no booking with code {code} for this phone number")
+            raise NotFound("booking_not_found", "no booking with this code for this phone number")
         svc = self.q.services.get(b.service_code) or self.q.service(b.service_code)  # refuse before writing
         if b.state == CANCELLED:
             # Cancelling again (another request, a reload) answers as the first time: it is cancelled.
@@ -333,7 +333,7 @@ class WebRules:
         today = self.q.business_date(now)
         if b.business_date != today:
             # Answered exactly as an unknown code: a guess must not learn that a code exists.
-            raise NotFound("booking_not_found", f"no booking with code {code}")
+            raise NotFound("booking_not_found", "no booking with this code")   # not the code: it may be a phone number
         svc = self.q.service(b.service_code)
         if b.state == CHECKED_IN:
             t = s.get(Ticket, b.ticket_id) if b.ticket_id else None
