@@ -100,7 +100,7 @@ def test_an_sms_question_lands_in_the_inbox_once_and_the_answer_goes_back_by_sms
     office.sms(P, "STOP")                                                  # no notices: but they asked this
     office.run("question_answer", question=q["id"], text="Harga eceran tertinggi urea Rp 2.250/kg.", **petugas)
     [(key, kind, phone, body, state, _, _)] = office.outbox("kind = 'question_answer'")
-    assert (key, phone, state) == (f"q{q['id']}:answer", P, "pending") and "Rp 2.250/kg" in body
+    assert (key, phone, state) == (f"q{q['id']}-{q['code']}:answer", P, "pending") and "Rp 2.250/kg" in body
     # Another session answering it again, or dismissing it: refused; the first answer stands.
     assert err(office, "question_answer", question=q["id"], text="lain", **kasi) == "already_answered"
     assert err(office, "question_dismiss", question=q["id"], **kasi) == "question_closed"
@@ -258,3 +258,24 @@ def test_who_may_send_the_question_commands_over_mqtt(tmp_path, broker):
             c.stop()
         office.client.stop()
         office.service.stop()
+
+
+def test_an_answer_after_the_inbox_was_emptied_by_retention_still_goes(office):
+    """Retention deletes old questions; when it empties the table SQLite numbers the next question from 1
+    again. Its answer must still reach its sender: the outbox is idempotent on its key, and a key made from the
+    question's id alone was the deleted question's, so the new answer was taken as already sent (the console
+    said "queued", the resident got nothing)."""
+    office.sms(P, "harga pupuk subsidi berapa sekarang")
+    [q] = office.run("question_list", **office.st["petugas"])["items"]
+    office.run("question_answer", question=q["id"], text="Rp 2.250/kg.", **office.st["petugas"])
+    office.clock.advance(days=61)
+    office.run("issue_ticket", service="adminduk")       # opens the day: retention deletes the question
+    assert rows(office, "select count(*) from resident_questions") == [(0,)]
+    other = "082233445566"
+    office.sms(other, "kapan lomba burung merpati tingkat kecamatan")
+    st = sign_in_again(office.run)
+    [q2] = office.run("question_list", **st["petugas"])["items"]
+    done = office.run("question_answer", question=q2["id"], text="Minggu depan di lapangan.", **st["petugas"])
+    assert done["reply"] == "queued"
+    sent = [(r[2], r[3], r[4]) for r in office.outbox("kind = 'question_answer'")]
+    assert sent[-1][0] == other and "Minggu depan di lapangan." in sent[-1][1] and sent[-1][2] == "pending"

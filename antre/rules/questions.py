@@ -368,7 +368,9 @@ class QuestionRules:
         r.reply_state = "page_only"
         if r.address and r.notify:
             channel = "sms" if r.channel in ("web", "kiosk") else r.channel
-            sent = self.notify.notify(s, now, f"q{r.id}:answer", "question_answer", r.address,
+            # The key names the question by id and code: retention deletes old questions and an emptied table
+            # numbers from 1 again, but the outbox (idempotent on the key) keeps its rows.
+            sent = self.notify.notify(s, now, f"q{r.id}-{r.code}:answer", "question_answer", r.address,
                                       self._reply_text(r, text), channel=channel)
             r.reply_state = "queued" if sent is not None and sent.state != "skipped" else \
                 (f"skipped:{sent.reason}" if sent is not None else f"no_{channel}")
