@@ -1,7 +1,7 @@
 """Counter commands during a burst of staff sign-ins: the password checks on the writer thread (before) and on
 a thread of their own (now, antre/service/signins.py), in the same run.
 
-    .venv/bin/python -m bench.signin_bench [--signers 8] [--rounds 60]
+    .venv/bin/python -m bench.signin_bench [--signers 8] [--rounds 60] [--burst signin|passwd|both]
 
 A private mosquitto and, for each way, a real service in its own process (``--serve``: a ``QueueServer``
 with ``signin_workers`` 0, the way before, or 1) on its own SQLite file. ``--signers`` clients sign in over
@@ -10,6 +10,11 @@ global wait cuts the checks short) while one counter device issues a ticket and 
 times. Reported per way: the median and 90th percentile round trip of the counter's commands with no
 sign-ins and during the burst, sign-ins answered per second, and the ratio of the burst medians
 (before / now).
+
+``--burst passwd``: the signers change their passwords over and over instead (``staff_passwd``: the
+current password checked and the new one hashed, two argon2 runs each, and every session of the account
+ended; each signer signs in again after each change). ``both`` (the default) runs both bursts, each before
+and now, in the same run.
 """
 
 from __future__ import annotations
@@ -54,10 +59,10 @@ def counter_round_trips(kiosk: Client, counter: Client, rounds: int) -> list[flo
     return trips
 
 
-def one_way(workdir: Path, broker: Mosquitto, workers: int, signers: int, rounds: int) -> dict:
+def one_way(workdir: Path, broker: Mosquitto, workers: int, signers: int, rounds: int, burst: str = "signin") -> dict:
     import subprocess
-    cfg, office_id = write_config(workdir / f"w{workers}.toml", mqtt_url=broker.url,
-                                  db_url=f"sqlite:///{workdir}/w{workers}.db")
+    cfg, office_id = write_config(workdir / f"{burst}{workers}.toml", mqtt_url=broker.url,
+                                  db_url=f"sqlite:///{workdir}/{burst}{workers}.db")
     proc = subprocess.Popen([sys.executable, "-m", "bench.signin_bench", "--serve", str(cfg), "--workers",
                              str(workers)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                             cwd=Path(__file__).resolve().parent.parent)
@@ -84,7 +89,18 @@ def one_way(workdir: Path, broker: Mosquitto, workers: int, signers: int, rounds
                 assert r["signed_in"], r
                 signed[0] += 1
 
-        threads = [threading.Thread(target=sign_in, args=(i,), daemon=True) for i in range(signers)]
+        def change_password(i: int) -> None:
+            passwords = [PASSWORD, f"{PASSWORD} baru"]
+            while not stop.is_set():
+                session = secrets.token_urlsafe(32)
+                web[i].ok("staff_login", name=f"kasi{i}", password=passwords[0], session=session)
+                r = web[i].ok("staff_passwd", session=session, password=passwords[0], new_password=passwords[1])
+                assert r["changed"], r
+                passwords.reverse()
+                signed[0] += 1
+
+        work = sign_in if burst == "signin" else change_password
+        threads = [threading.Thread(target=work, args=(i,), daemon=True) for i in range(signers)]
         for t in threads:
             t.start()
         wait_for(lambda: signed[0] >= signers, 60, "the sign-in burst to be under way")
@@ -97,7 +113,7 @@ def one_way(workdir: Path, broker: Mosquitto, workers: int, signers: int, rounds
         for c in [admin, counter, kiosk, *web]:
             c.stop()
         ms = lambda xs, p=None: round((statistics.median(xs) if p is None else percentile(xs, p)) * 1000, 1)  # noqa: E731
-        return {"workers": workers, "quiet_median_ms": ms(quiet), "quiet_p90_ms": ms(quiet, 90),
+        return {"burst": burst, "workers": workers, "quiet_median_ms": ms(quiet), "quiet_p90_ms": ms(quiet, 90),
                 "burst_median_ms": ms(burst), "burst_p90_ms": ms(burst, 90), "signins_per_s": round(rate, 1)}
     finally:
         proc.stdin.close()
@@ -110,27 +126,34 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--rounds", type=int, default=60)
     ap.add_argument("--serve")
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--burst", choices=("signin", "passwd", "both"), default="both")
     ap.add_argument("--json")
     args = ap.parse_args(argv)
     if args.serve:
         serve(args.serve, args.workers)
         return {}
+    bursts = ("signin", "passwd") if args.burst == "both" else (args.burst,)
+    out: dict = {"signers": args.signers, "rounds": args.rounds}
     with tempfile.TemporaryDirectory() as tmp:
         broker = Mosquitto(Path(tmp)).start()
         try:
-            before = one_way(Path(tmp), broker, 0, args.signers, args.rounds)
-            now = one_way(Path(tmp), broker, 1, args.signers, args.rounds)
+            for burst in bursts:
+                before = one_way(Path(tmp), broker, 0, args.signers, args.rounds, burst)
+                now = one_way(Path(tmp), broker, 1, args.signers, args.rounds, burst)
+                out[burst] = {"before": before, "now": now,
+                              "burst_median_ratio_before_over_now": round(before["burst_median_ms"]
+                                                                          / now["burst_median_ms"], 1),
+                              "burst_p90_ratio_before_over_now": round(before["burst_p90_ms"] / now["burst_p90_ms"], 1)}
         finally:
             broker.stop()
-    out = {"signers": args.signers, "rounds": args.rounds, "before": before, "now": now,
-           "burst_median_ratio_before_over_now": round(before["burst_median_ms"] / now["burst_median_ms"], 1),
-           "burst_p90_ratio_before_over_now": round(before["burst_p90_ms"] / now["burst_p90_ms"], 1)}
-    for name, r in (("before (checks on the writer)", before), ("now (checks on their own thread)", now)):
-        print(f"{name}: counter round trip median {r['quiet_median_ms']} ms quiet, {r['burst_median_ms']} ms during "
-              f"{args.signers} signers (p90 {r['quiet_p90_ms']} / {r['burst_p90_ms']} ms); "
-              f"{r['signins_per_s']} sign-ins/s")
-    print(f"burst median before/now: {out['burst_median_ratio_before_over_now']}x; "
-          f"p90: {out['burst_p90_ratio_before_over_now']}x")
+    for burst in bursts:
+        what = "sign-ins" if burst == "signin" else "password changes (each after a sign-in)"
+        for name, r in (("before (on the writer)", out[burst]["before"]), ("now (on their own thread)", out[burst]["now"])):
+            print(f"{burst} {name}: counter round trip median {r['quiet_median_ms']} ms quiet, {r['burst_median_ms']} "
+                  f"ms during {args.signers} signers (p90 {r['quiet_p90_ms']} / {r['burst_p90_ms']} ms); "
+                  f"{r['signins_per_s']} {what}/s")
+        print(f"{burst} burst median before/now: {out[burst]['burst_median_ratio_before_over_now']}x; "
+              f"p90: {out[burst]['burst_p90_ratio_before_over_now']}x")
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2))
     return out

@@ -26,7 +26,10 @@ about 17 ms per check on a PC, ~0.1 s on a Raspberry Pi 4. The service checks a 
 off its writer thread (:meth:`StaffRules.password_to_check` says what to check, before any hashing:
 nothing while a lock or the global wait holds; the check's verdict comes back as ``checked`` and is
 applied, with the failure count and the audit row, on the writer thread), so a burst of sign-ins
-does not hold up the counters and kiosks. A password change still checks on the writer. Sign-ins are limited per account (``[staff]
+does not hold up the counters and kiosks. The other commands that check or hash a password (``staff_passwd``,
+``staff_setup``, ``staff_add``, ``staff_update`` with a new password) are prepared the same way
+(:meth:`StaffRules.password_work`): everything that can refuse them is checked before any hashing and again
+when they are applied. Sign-ins are limited per account (``[staff]
 lockout_failures`` wrong passwords in a row lock it for ``lockout_minutes``) and globally (after
 ``GLOBAL_FREE`` wrong passwords a day from anywhere, each further attempt waits 15 s doubling to 10
 minutes, and is not even checked while waiting): rotating source addresses gain nothing.
@@ -272,14 +275,18 @@ def _check_role(role: str) -> str:
 
 
 def add_account(s: "Session", cfg: "Config", now: datetime, actor: str, device: str, name: str, role: str,
-                password: str, full_name: str = "", counters: list[str] | None = None) -> Account:
-    """Creates an account (audited as ``staff.add``). Raises ``name_taken``, ``weak_password``, ..."""
+                password: str, full_name: str = "", counters: list[str] | None = None,
+                hashed: str | None = None) -> Account:
+    """Creates an account (audited as ``staff.add``). Raises ``name_taken``, ``weak_password``, ...
+
+    ``hashed``: the password's hash made already (off the service's writer thread), else it is made here."""
     check_name(name)
     _check_role(role)
     counters_text = _counters_text(cfg, counters)
     if find_account(s, name) is not None:
         raise Conflict("name_taken", f"an account '{name}' exists already")
-    hashed = hash_password(password)
+    check_password(password)
+    hashed = hashed or hash_password(password)
     s.execute(insert(ACCOUNTS).values(name=name, full_name=(full_name or "")[:80], role=role, counters=counters_text,
                                       password_hash=hashed, disabled=0, failed_logins=0, locked_until=None,
                                       password_changed_at=now, created_at=now))
@@ -295,10 +302,12 @@ def revoke_sessions(s: "Session", account_id: int, now: datetime) -> int:
 
 def update_account(s: "Session", cfg: "Config", now: datetime, actor: str, device: str, name: str,
                    role: str | None = None, counters: list[str] | None = None, disabled: bool | None = None,
-                   password: str | None = None, full_name: str | None = None, end_sessions: bool = False) -> Account:
+                   password: str | None = None, full_name: str | None = None, end_sessions: bool = False,
+                   hashed: str | None = None) -> Account:
     """Changes an account (audited as ``staff.update``); a new password, a new role or disabling ends its
     sessions, and ``end_sessions`` ends them alone (a phone left signed in, a lost laptop). The last enabled
-    admin cannot be disabled or lose the role."""
+    admin cannot be disabled or lose the role. ``hashed``: the new password's hash made already (off the
+    service's writer thread), else it is made here."""
     row = find_account(s, check_name(name))
     if row is None:
         raise NotFound("unknown_account", f"no account '{name}'")
@@ -316,7 +325,8 @@ def update_account(s: "Session", cfg: "Config", now: datetime, actor: str, devic
     if full_name is not None and full_name[:80] != row.full_name:
         values["full_name"] = changes["full_name"] = full_name[:80]
     if password is not None:
-        values["password_hash"] = hash_password(password)
+        check_password(password)
+        values["password_hash"] = hashed or hash_password(password)
         values["password_changed_at"] = now
         values["failed_logins"], values["locked_until"] = 0, None
         changes["password"] = "changed"
@@ -414,6 +424,55 @@ class StaffRules:
             return None
         return row.password_hash
 
+    def password_work(self, s: "Session", now: datetime, command: str, args: dict[str, Any]
+                      ) -> "tuple[str | None, str | None] | None":
+        """What a command's passwords need before it is applied, read on the writer thread before any hashing
+        (the service does the work off that thread, then gives the handler ``checked`` and ``hashed``):
+        ``(hash that args["password"] is checked against or None, new password to hash or None)``. None: the
+        command is applied at once, with no work -- it has no password to check or hash, or it is refused
+        before any hashing (a lock or the global wait for a sign-in; an ended session, a wrong role, a taken
+        name, a weak password, a finished setup for the others; the handler refuses it again the same way)."""
+        if command == "staff_login":
+            stored = self.password_to_check(s, now, args["name"])
+            return None if stored is None else (stored, None)
+        try:
+            if command == "staff_passwd":
+                account = authenticate(s, now, args["session"])
+                check_password(args["new_password"])
+                return find_account(s, account.name).password_hash, args["new_password"]
+            if command == "staff_setup":
+                if admin_count(s) > 0:
+                    return None
+                self._new_name(s, args["name"], "admin", None)
+            elif command == "staff_add":
+                authenticate(s, now, args["session"], ("admin",))
+                self._new_name(s, args["name"], args["role"], args.get("counters"))
+            elif command == "staff_update" and args.get("password") is not None:
+                authenticate(s, now, args["session"], ("admin",))
+                if find_account(s, check_name(args["name"])) is None:
+                    return None
+            else:
+                return None
+            check_password(args["password"])
+            return None, args["password"]
+        except CommandError:
+            return None
+
+    def _new_name(self, s: "Session", name: str, role: str, counters: list[str] | None) -> None:
+        check_name(name)
+        _check_role(role)
+        _counters_text(self.cfg, counters)
+        if find_account(s, name) is not None:
+            raise Conflict("name_taken", f"an account '{name}' exists already")
+
+    @staticmethod
+    def _hashed(checked: "list | tuple | None", hashed: str | None) -> str | None:
+        """The new password's hash made off the writer thread (None: none made, it is made here). Raises
+        ``busy`` when too many password checks were waiting and this one was not made."""
+        if checked is not None and checked[1] is None:
+            raise Conflict("busy", "too many password checks are waiting: try again in a few seconds")
+        return hashed
+
     def _decoy(self) -> str:
         if self._dummy_hash is None:
             self._dummy_hash = _ph().hash("not a password of anyone here")
@@ -508,23 +567,34 @@ class StaffRules:
         return Outcome({"signed_out": True}, changed=False)
 
     def passwd(self, s: "Session", now: datetime, session: str, password: str, new_password: str,
-               address: str | None = None) -> Outcome:
-        """One's own new password: the current one is asked again; every session of the account ends."""
+               address: str | None = None, checked: "tuple[str, bool | None] | None" = None,
+               hashed: str | None = None) -> Outcome:
+        """One's own new password: the current one is asked again; every session of the account ends.
+
+        ``checked`` and ``hashed``: the current password's check and the new one's hash made off the writer
+        thread (:meth:`password_work`); the session is checked again here, and the check counts only for the
+        hash it was made against (not one changed meanwhile)."""
         account = authenticate(s, now, session)
         row = find_account(s, account.name)
-        if not verify_password(row.password_hash, password):
+        ok = self._verdict(row.password_hash, password, checked)
+        if ok is None:
+            self._hashed(checked, None)
+        if not ok:
             raise Forbidden("password_wrong", "the current password is wrong")
         check_password(new_password)
-        update_account(s, self.cfg, now, account.name, self.device(address), account.name, password=new_password)
+        update_account(s, self.cfg, now, account.name, self.device(address), account.name, password=new_password,
+                       hashed=hashed if checked is not None and checked[0] == row.password_hash else None)
         return Outcome({"changed": True, "signed_out": True}, changed=False)
 
     def setup(self, s: "Session", now: datetime, name: str, password: str, full_name: str | None = None,
-              session: str | None = None, address: str | None = None) -> Outcome:
-        """The first admin, from the one-time setup link; refused once an enabled admin exists."""
+              session: str | None = None, address: str | None = None, checked: "tuple | None" = None,
+              hashed: str | None = None) -> Outcome:
+        """The first admin, from the one-time setup link; refused once an enabled admin exists (checked again
+        here when the password was hashed off the writer thread: the first of two setups wins)."""
         if admin_count(s) > 0:
             raise Forbidden("setup_done", "an admin account exists already: ask an admin (or use 'antre staff add')")
         account = add_account(s, self.cfg, now, "setup", self.device(address), name, "admin", password,
-                              full_name or "")
+                              full_name or "", hashed=self._hashed(checked, hashed))
         result: dict[str, Any] = {"account": account.as_dict(), "signed_in": False}
         if session is not None:
             expires = now + timedelta(hours=self.staff.session_hours)
@@ -536,18 +606,21 @@ class StaffRules:
     # ------------------------------------------------------------------ accounts (admin)
 
     def add(self, s: "Session", now: datetime, session: str, name: str, role: str, password: str,
-            full_name: str | None = None, counters: list[str] | None = None, address: str | None = None) -> Outcome:
+            full_name: str | None = None, counters: list[str] | None = None, address: str | None = None,
+            checked: "tuple | None" = None, hashed: str | None = None) -> Outcome:
         admin = authenticate(s, now, session, ("admin",))
         account = add_account(s, self.cfg, now, admin.name, self.device(address), name, role, password,
-                              full_name or "", counters)
+                              full_name or "", counters, hashed=self._hashed(checked, hashed))
         return Outcome({"account": account.as_dict()}, changed=False)
 
     def update(self, s: "Session", now: datetime, session: str, name: str, role: str | None = None,
                counters: list[str] | None = None, disabled: bool | None = None, password: str | None = None,
-               full_name: str | None = None, end_sessions: bool | None = None, address: str | None = None) -> Outcome:
+               full_name: str | None = None, end_sessions: bool | None = None, address: str | None = None,
+               checked: "tuple | None" = None, hashed: str | None = None) -> Outcome:
         admin = authenticate(s, now, session, ("admin",))
         account = update_account(s, self.cfg, now, admin.name, self.device(address), name, role, counters, disabled,
-                                 password, full_name, end_sessions=bool(end_sessions))
+                                 password, full_name, end_sessions=bool(end_sessions),
+                                 hashed=self._hashed(checked, hashed))
         return Outcome({"account": account.as_dict() | {"disabled": account.disabled}}, changed=False)
 
     # ------------------------------------------------------------------ the audit log

@@ -193,7 +193,7 @@ def _new_password_problem(request: Request, form: dict[str, str], field: str = "
 def _error_text(request: Request, code: str | None) -> str:
     key = {"weak_password": "c_weak", "name_taken": "c_name_taken", "last_admin": "c_last_admin",
            "password_wrong": "c_password_wrong", "not_signed_in": "c_not_signed_in", "offline": "c_offline",
-           "timeout": "c_offline", "setup_done": "c_setup_bad"}.get(code or "")
+           "timeout": "c_offline", "setup_done": "c_setup_bad", "busy": "c_busy"}.get(code or "")
     return t(request, key) if key else f"{t(request, 'err_other')} ({code})"
 
 

@@ -71,6 +71,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "c_password_changed": ("Kata sandi diganti. Silakan masuk lagi dengan kata sandi baru.",
                            "Password changed. Please sign in again with the new password."),
     "c_password_wrong": ("Kata sandi sekarang salah.", "The current password is wrong."),
+    "c_busy": ("Sedang banyak permintaan kata sandi. Silakan coba lagi beberapa detik lagi.",
+               "Many password requests right now. Please try again in a few seconds."),
     "c_saved": ("Tersimpan.", "Saved."),
     "c_name_taken": ("Nama akun itu sudah dipakai.", "That account name is taken."),
     "c_last_admin": ("Ini admin aktif terakhir: buat admin lain dulu.",
