@@ -131,6 +131,34 @@ def test_withdrawn_items_pictures_leave_the_disk_at_a_new_day(tmp_path):
     assert list(folder.iterdir()) == []
 
 
+def test_a_replaced_or_removed_picture_leaves_the_disk_at_a_new_day(tmp_path):
+    """The kasi removes an item's picture ("Hapus gambar": it showed a resident, a KTP) or replaces it: the item
+    stays published, so the withdrawn items' purge never saw the old picture and its three copies stayed on the
+    disk for good. At the next business day they are deleted too -- unless another item still names it."""
+    q, clock, run, error, st = rules_office(tmp_path, f'[news]\npicture_dir = "{tmp_path}/pics"\n')
+    folder = picture_folder(q.cfg)
+    old = write_picture(folder, photo_bytes())
+    new = write_picture(folder, photo_bytes(color=(200, 40, 40)))
+    shared = write_picture(folder, photo_bytes(color=(40, 200, 40)))
+    item = dict(kind="pengumuman", body="Rabu.", publish_on="2026-12-07")
+    a = run("news_save", title="Satu", picture=old, **item, **st["kasi"])
+    b = run("news_save", title="Dua", picture=shared, **item, **st["kasi"])
+    c = run("news_save", title="Tiga", picture=shared, **item, **st["kasi"])
+    run("news_save", title="Satu", picture=new, item=a["id"], **item, **st["kasi"])      # replaced
+    run("news_save", title="Dua", picture="", item=b["id"], **item, **st["kasi"])        # removed; c keeps it
+    run("news_save", title="Tiga", item=c["id"], **item, **st["kasi"])                   # kept (no picture arg)
+    q.tick()
+    clock.advance(days=1)
+    q.tick()
+    copies = lambda name: sorted([name, variant(name, "s"), variant(name, "tv")])   # noqa: E731
+    assert sorted(p.name for p in folder.iterdir()) == sorted(copies(new) + copies(shared))
+    st = sign_in_again(run)
+    run("news_save", title="Tiga", picture="", item=c["id"], **item, **st["kasi"])
+    clock.advance(days=1)
+    q.tick()
+    assert sorted(p.name for p in folder.iterdir()) == copies(new)
+
+
 def test_the_broker_holds_news_and_pictures_and_forgets_withdrawn_ones(tmp_path, broker):
     from tests.conftest import start_office
     office = start_office(tmp_path, broker)

@@ -53,6 +53,10 @@ SLIDES_KEY = "news.slides"
 SLIDE_SECONDS = (5, 60)
 
 
+#: ``meta``: the names of pictures items stopped naming (replaced or removed), deleted at the next business day.
+FORGET_KEY = "news.pictures_to_forget"
+
+
 def picture_folder(cfg: Any) -> Path:
     """``[news] picture_dir``, or ``news-pictures`` next to the SQLite database (the website writes there, the
     service reads the devices' copy from there)."""
@@ -139,6 +143,8 @@ class NewsRules:
             s.add(n)
         n.kind, n.title, n.body, n.publish_on, n.expires_on, n.ticker = kind, title, body, start, end, int(bool(ticker))
         if picture is not None:
+            if n.picture and n.picture != (picture or None):
+                self._forget_later(s, n.picture)     # replaced or removed: off the disk at the next business day
             n.picture = picture or None
         n.updated_at = now
         s.flush()
@@ -227,13 +233,17 @@ class NewsRules:
         return Outcome(value, changed=False)
 
     def forget_pictures(self, s: "Session", now: datetime) -> int:
-        """At a new business day: the picture files of withdrawn items that no item still shown or editable
-        names are deleted (all three copies), and those items forget the name. Returns how many."""
+        """At a new business day: the picture files of withdrawn items, and the pictures items stopped naming
+        (replaced or removed), that no item still shown or editable names are deleted (all three copies), and
+        the withdrawn items forget the name. Returns how many."""
         kept = {p for (p,) in s.execute(select(NewsItem.picture).where(NewsItem.withdrawn_at.is_(None),
                                                                       NewsItem.picture.is_not(None)))}
         rows = list(s.scalars(select(NewsItem).where(NewsItem.withdrawn_at.is_not(None),
                                                      NewsItem.picture.is_not(None))))
-        names = {n.picture for n in rows} - kept
+        later = s.get(Meta, FORGET_KEY)
+        names = ({n.picture for n in rows} | set(json.loads(later.value) if later else ())) - kept
+        if later is not None:
+            s.delete(later)
         folder = picture_folder(self.q.cfg)
         for name in sorted(names):
             for path in (folder / name, folder / variant(name, "s"), folder / variant(name, "tv")):
@@ -246,6 +256,15 @@ class NewsRules:
         if names:
             audit(s, "system", "news.purge", "", "service", {"pictures": len(names)}, now=now)
         return len(names)
+
+    @staticmethod
+    def _forget_later(s: "Session", name: str) -> None:
+        """A picture an item no longer names (replaced, removed): :meth:`forget_pictures` deletes its files at
+        the next business day unless an item names it again by then."""
+        row = s.get(Meta, FORGET_KEY)
+        names = set(json.loads(row.value)) if row else set()
+        names.add(name)
+        s.merge(Meta(key=FORGET_KEY, value=json.dumps(sorted(names))))
 
     # ------------------------------------------------------------------ what the devices show
 
