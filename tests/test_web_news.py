@@ -181,3 +181,33 @@ def test_a_picture_through_the_console_to_the_portal_and_the_devices(site):
     assert resident.get_bytes(src)[0] == 404
     wait_for(lambda: pictures.get(item) == b"", what="the withdrawn item's picture cleared on the broker")
     watcher.stop()
+
+
+def test_a_picture_of_a_refused_form_does_not_stay_on_the_disk(site):
+    """The picture is stored before the service checks the rest of the form (it accepts the name only once the
+    files are there): when the service refuses the item (no title, the expiry before the publishing date) the
+    three files were left behind for good, named by no item -- a photo the kasi never published. They are
+    removed, unless an item already names the same picture."""
+    from pathlib import Path
+
+    from tests.test_news_devices import photo_bytes
+    from tests.test_web_complaints import multipart
+
+    folder = Path(site.db_path).parent / "news-pictures"
+    before = set(folder.iterdir()) if folder.exists() else set()
+    kasi = http_sign_in(site, "bu-kasi")
+    form = kasi.get("/staf/kabar")
+    today = re.search(r'id="publish_on" name="publish_on" type="date" value="([0-9-]+)"', form.text)[1]
+    fields = {"csrf": form.csrf(), "kind": "pengumuman", "title": "Kerja bakti", "body": "Minggu pagi.",
+              "publish_on": today, "expires_on": "2000-01-01"}
+    photo = ("kerja.jpg", photo_bytes(color=(90, 10, 160)), "image/jpeg")
+    page = multipart(kasi, "/staf/kabar", fields | {"rid": form.rid()}, {"picture": photo})
+    assert page.status == 400 and page.problem()
+    assert set(folder.iterdir()) == before
+    # The same picture saved with an item, then refused on another form: the item's files stay.
+    ok = multipart(kasi, "/staf/kabar", fields | {"rid": form.rid(), "expires_on": ""}, {"picture": photo})
+    assert ok.status == 200 and 'id="done"' in ok.text
+    kept = set(folder.iterdir()) - before
+    assert len(kept) == 3
+    again = multipart(kasi, "/staf/kabar", fields | {"rid": form.rid(), "title": ""}, {"picture": photo})
+    assert again.status == 400 and set(folder.iterdir()) - before == kept

@@ -177,9 +177,9 @@ class NewsPages:
                 args["item"] = int(form["item"])
             if form.get("remove_picture") == "1":
                 args["picture"] = ""
-            problem = None
+            problem, fresh = None, None
             if upload:
-                picture = await self._store_picture(upload, lang)
+                picture, fresh = await self._store_picture(upload, lang)
                 if picture.endswith(".jpg"):
                     args["picture"] = picture
                 else:
@@ -190,6 +190,10 @@ class NewsPages:
                     self._cache = None
                     return RedirectResponse("/staf/kabar?ok=1", status_code=303)
                 problem = nt("s_err", lang, detail=reply.message or reply.code)
+                if fresh is not None and reply.code not in ("timeout", "offline", "reply_too_large"):
+                    # Refused by the service (not a lost reply: the item might be saved): the files this form
+                    # wrote are named by no item (the kasi never published them).
+                    await run_in_threadpool(self._remove_picture, fresh)
             status, given = 400, form
         reply = await console_command(request, "news_list", {})
         items = [self.view(i, lang) | {"state_text": nt(f"st_{i['state']}", lang),
@@ -217,17 +221,27 @@ class NewsPages:
             return {}, b"", refused
         return form, await form.file_bytes("picture"), None
 
-    async def _store_picture(self, raw: bytes, lang: str) -> str:
-        """The picture checked, re-encoded and stored with its two copies: its name, or the problem in words."""
+    def _remove_picture(self, name: str) -> None:
+        folder = picture_folder(self.w.cfg)
+        for path in (folder / name, folder / variant(name, "s"), folder / variant(name, "tv")):
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as e:
+                log.warning("news picture %s not removed: %s", path.name, e.strerror or e)
+
+    async def _store_picture(self, raw: bytes, lang: str) -> tuple[str, str | None]:
+        """The picture checked, re-encoded and stored with its two copies: ``(its name, the name again when this
+        call wrote it -- no item can name it yet -- else None)``, or ``(the problem in words, None)``."""
         limit = int(self.w.cfg.news.max_picture_mb * 1024 * 1024)
         try:
             cleaned = await run_in_threadpool(clean_photo, raw, limit)
             small = await run_in_threadpool(fit_jpeg, cleaned, SMALL_SIDE, SMALL_BYTES)
             device = await run_in_threadpool(fit_jpeg, cleaned, DEVICE_SIDE, DEVICE_PICTURE_BYTES)
         except PhotoRefused as e:
-            return nt("s_not_image" if e.reason == "not_image" else "s_too_big", lang, mb=self._mb())
+            return nt("s_not_image" if e.reason == "not_image" else "s_too_big", lang, mb=self._mb()), None
         folder = picture_folder(self.w.cfg)
         name = hashlib.sha256(cleaned).hexdigest() + ".jpg"
+        existed = (folder / name).exists()     # an item (or the same picture before) has it: never removed here
         try:
             # The copies first: the service accepts the name only once the devices' copy is there.
             await run_in_threadpool(store_photo, folder, small, variant(name, "s"))
@@ -235,8 +249,8 @@ class NewsPages:
             await run_in_threadpool(store_photo, folder, cleaned, name)
         except OSError as e:   # a full or read-only disk: said on the form; nothing was sent
             log.error("a news picture could not be stored: %s", e.strerror or e)
-            return site_text("err_storage_full", lang)
-        return name
+            return site_text("err_storage_full", lang), None
+        return name, None if existed else name
 
     async def _public(self) -> list[dict[str, Any]] | None:
         """What residents may read now (cached ``CACHE_SECONDS``; a save or withdrawal here clears it)."""
