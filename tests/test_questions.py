@@ -279,3 +279,32 @@ def test_an_answer_after_the_inbox_was_emptied_by_retention_still_goes(office):
     assert done["reply"] == "queued"
     sent = [(r[2], r[3], r[4]) for r in office.outbox("kind = 'question_answer'")]
     assert sent[-1][0] == other and "Minggu depan di lapangan." in sent[-1][1] and sent[-1][2] == "pending"
+
+
+def test_a_full_inbox_still_fits_in_one_reply(tmp_path, broker):
+    """The office takes question_office_daily (300) questions a day; the inbox listed up to 200 whole rows in one
+    reply, which passed the service's reply limit (64 512 bytes, under the shipped broker's packet size) at
+    about 120 long questions: the staff got reply_too_large -- the inbox could not be shown, so the flood could
+    not even be dismissed. The list now stops before the limit and says how many more there are; answered ones
+    (with their answers) alike. With the real ``antre serve`` over MQTT."""
+    from tests.conftest import start_office
+    from tests.support import TestClient
+
+    office = start_office(tmp_path, broker)
+    kiosk = TestClient(broker.url, office.office_id, "kiosk-full", component="kiosk").start()
+    try:
+        st = sign_in_staff(office.client.ok)
+        words = "mohon penjelasan tentang jadwal pembagian bantuan pupuk dan bibit di dusun kami "
+        for i in range(200):
+            kiosk.ok("question_submit", question=f"{i} " + (words * 4)[:290], channel="kiosk")
+        first = office.client.ok("question_list", **st["petugas"])
+        assert first["counts"]["open"] == 200 and 0 < len(first["items"]) < 200 and first["more"] == 200 - len(first["items"])
+        assert [i["text"].split()[0] for i in first["items"]] == [str(i) for i in range(len(first["items"]))]
+        for item in first["items"][:5]:
+            office.client.ok("question_answer", question=item["id"], text="Jawaban panjang. " * 58, **st["petugas"])
+        answered = office.client.ok("question_list", state="answered", **st["petugas"])
+        assert len(answered["items"]) == 5 and answered["more"] == 0
+    finally:
+        kiosk.stop()
+        office.client.stop()
+        office.service.stop()

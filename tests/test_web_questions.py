@@ -308,3 +308,16 @@ def test_guessing_question_codes_shares_the_address_budget_and_is_told_plainly(s
     assert "Cikoneng" not in refused.text and refused.headers.get("Retry-After") == "600"
     assert guesser.request("GET", f"/pengaduan/{new_complaint_code()}").status == 429     # one budget for all
     assert AddrClient(site.web.port, "127.0.0.24").request("GET", f"/tanya/{code}").status == 200
+
+
+def test_a_flooded_inbox_still_opens_in_the_console(site):
+    """130 long open questions (the office takes 300 a day) passed the service's reply limit: /staf/tanya showed
+    "offline". It shows the oldest ones that fit and says how many more there are."""
+    words = "mohon penjelasan tentang jadwal pembagian bantuan pupuk dan bibit di dusun kami "
+    for i in range(130):
+        site.client.ok("question_submit", question=f"banjir {i} " + (words * 4)[:280], channel="web",
+                       address=f"10.77.{i}.1")
+    petugas = http_sign_in(site, "loket-satu")
+    page = petugas.get("/staf/tanya")
+    assert page.status == 200 and 'id="more"' in page.text and "pertanyaan lagi" in page.text
+    assert "banjir 0 " in page.text

@@ -72,6 +72,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "q_to_faq": ("Jadikan FAQ", "Make it an FAQ entry"),
     "q_is_faq": ("Sudah menjadi FAQ", "Already an FAQ entry"),
     "q_none": ("Tidak ada pertanyaan.", "No questions."),
+    "q_more": ("Masih ada {n} pertanyaan lagi. Jawab atau abaikan yang di atas untuk melihatnya.",
+               "{n} more questions. Answer or dismiss the ones above to see them."),
     "q_sent": ("Jawaban tersimpan dan dikirim.", "The answer is saved and sent."),
     "q_by": ("dijawab {who}, {when}", "answered by {who}, {when}"),
     "r_queued": ("terkirim lewat antrean pesan", "queued for sending"),
@@ -223,7 +225,8 @@ class QuestionConsole:
         problem = request.query_params.get("salah")
         problem = qt(f"err_{problem}", lang, detail="-") if problem and f"err_{problem}" in TEXTS else None
         return self._page(request, "console/tanya.html", items=items, counts=reply.result["counts"], state=state,
-                          can_faq=account.role in EDITORS, problem=problem, done=request.query_params.get("ok"))
+                          can_faq=account.role in EDITORS, problem=problem, done=request.query_params.get("ok"),
+                          more=reply.result.get("more", 0))
 
     async def act(self, request: Request) -> Response:
         require_role(request, *HANDLERS)

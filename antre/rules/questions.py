@@ -57,6 +57,9 @@ MAX_ANSWER = 1000
 MAX_VARIANTS = 30
 MAX_LINKS = 5
 LIST_LIMIT = 200
+#: The inbox's rows in one reply at most (JSON bytes): the service answers at most 64 512 bytes (the shipped broker
+#: drops a bigger packet), and 200 long questions with their answers are several times that.
+LIST_BYTES = 40_000
 _MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!?]|javascript:|data:text", re.IGNORECASE)
 _LINK = re.compile(r"https?://[A-Za-z0-9.-]+(?::\d{1,5})?(?:/[A-Za-z0-9._~%!$&'()*+,;=:@/?#-]*)?")
 
@@ -327,19 +330,28 @@ class QuestionRules:
 
     def list(self, s: "Session", now: datetime, session: str, state: str | None = None,
              address: str | None = None) -> Outcome:
-        """The inbox, open ones first (oldest first); numbers masked. Each showing is audited
+        """The inbox, open ones oldest first (the others newest first), as many as fit in :data:`LIST_BYTES`
+        (``more``: how many of that state are not shown); numbers masked. Each showing is audited
         (``question.list``): the texts are residents' words."""
         who = authenticate(s, now, session, HANDLERS)
         state = state or OPEN
         if state not in (OPEN, ANSWERED, DISMISSED):
             raise CommandError("invalid_argument", "state is open, answered or dismissed")
         order = ResidentQuestion.id if state == OPEN else ResidentQuestion.id.desc()
-        rows = list(s.scalars(select(ResidentQuestion).where(ResidentQuestion.state == state)
-                              .order_by(order).limit(LIST_LIMIT)))
+        items: list[dict[str, Any]] = []
+        size = 0
+        for r in s.scalars(select(ResidentQuestion).where(ResidentQuestion.state == state)
+                           .order_by(order).limit(LIST_LIMIT)):
+            row = self._row(r)
+            size += len(json.dumps(row, ensure_ascii=False).encode()) + 1
+            if size > LIST_BYTES:
+                break
+            items.append(row)
         counts = {st: n for st, n in s.execute(select(ResidentQuestion.state, func.count())
                                                .group_by(ResidentQuestion.state))}
-        audit(s, who.name, "question.list", state, web_device(address), {"shown": len(rows)}, now=now)
-        return Outcome({"items": [self._row(r) for r in rows], "counts": counts, "state": state}, changed=False)
+        audit(s, who.name, "question.list", state, web_device(address), {"shown": len(items)}, now=now)
+        return Outcome({"items": items, "counts": counts, "state": state,
+                        "more": counts.get(state, 0) - len(items)}, changed=False)
 
     def get(self, s: "Session", now: datetime, session: str, question: int, address: str | None = None) -> Outcome:
         who = authenticate(s, now, session, HANDLERS)
