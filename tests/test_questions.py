@@ -308,3 +308,37 @@ def test_a_full_inbox_still_fits_in_one_reply(tmp_path, broker):
         kiosk.stop()
         office.client.stop()
         office.service.stop()
+
+
+def test_the_faq_book_never_outgrows_one_reply(tmp_path, broker):
+    """faq_list answers the whole book in one reply, and every page of the console's FAQ (the list, editing,
+    the delete confirmation) asks for it: past the service's 64 512-byte reply limit (about 45 entries made
+    from long questions with "Jadikan FAQ") the kasi got reply_too_large and could no longer edit or delete
+    anything. A save that would make the book too big for one reply is refused (faq_full); the book stays
+    readable, and an entry can still be changed to something shorter. With the real ``antre serve``."""
+    from antre.service.server import MAX_REPLY_BYTES
+    from tests.conftest import start_office
+
+    office = start_office(tmp_path, broker)
+    try:
+        kasi = sign_in_staff(office.client.ok)["kasi"]
+        long = dict(questions=[f"pertanyaan panjang nomor {{}} tentang {'sawah ' * 25}".strip()],
+                    answer="Jawaban yang panjang sekali. " * 34)
+        saved = 0
+        for i in range(80):
+            reply = office.client.request("faq_save", questions=[long["questions"][0].format(i)],
+                                          answer=long["answer"], **kasi)
+            if not reply.ok:
+                assert reply.code == "faq_full", reply.code
+                break
+            saved += 1
+        assert 0 < saved < 80
+        book = office.client.request("faq_list", **kasi)
+        assert book.ok and len(book.result["entries"]) == saved
+        assert len(json.dumps(book.result, ensure_ascii=False).encode()) < MAX_REPLY_BYTES
+        first = book.result["entries"][0]
+        office.client.ok("faq_save", entry=first["id"], questions=first["questions"], answer="Singkat.", **kasi)
+        office.client.ok("faq_delete", entry=first["id"], **kasi)
+    finally:
+        office.client.stop()
+        office.service.stop()

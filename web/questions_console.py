@@ -89,6 +89,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "err_missing_questions": ("Isi paling sedikit satu cara warga bertanya.", "Give at least one way residents ask it."),
     "err_too_many_questions": ("Paling banyak 30 cara bertanya.", "At most 30 ways of asking."),
     "err_too_many_links": ("Paling banyak 5 tautan.", "At most 5 links."),
+    "err_faq_full": ("Daftar tanya jawab sudah penuh. Persingkat atau hapus jawaban yang tidak dipakai lagi.",
+                     "The FAQ is full. Shorten or delete answers no longer needed."),
     "err_invalid_argument": ("Isian tidak sah: {detail}", "Not valid: {detail}"),
     "err_other": ("Tidak dapat disimpan: {detail}", "Could not be saved: {detail}"),
 }

@@ -57,6 +57,9 @@ MAX_ANSWER = 1000
 MAX_VARIANTS = 30
 MAX_LINKS = 5
 LIST_LIMIT = 200
+#: The whole book's entries at most (JSON bytes): faq_list answers them in one reply, which the service keeps
+#: under 64 512 bytes (the shipped broker's packet limit), and every FAQ page of the console asks for it.
+FAQ_BYTES = 48_000
 #: The inbox's rows in one reply at most (JSON bytes): the service answers at most 64 512 bytes (the shipped broker
 #: drops a bigger packet), and 200 long questions with their answers are several times that.
 LIST_BYTES = 40_000
@@ -220,6 +223,11 @@ class QuestionRules:
         row.answer, row.links, row.active = answer, json.dumps(clean_links, ensure_ascii=False), int(bool(active))
         row.updated_at, row.updated_by = now, who.name
         s.flush()
+        size = sum(len(json.dumps(FaqRow.of(r).as_dict(), ensure_ascii=False).encode()) + 1
+                   for r in s.scalars(select(FaqItem)))
+        if size > FAQ_BYTES:   # (the transaction is rolled back: nothing is saved)
+            raise CommandError("faq_full", f"the FAQ would be {size} bytes, over {FAQ_BYTES}: shorten or delete "
+                                           "entries first (the console shows it whole)")
         if source is not None:
             source.faq_id = row.id
         audit(s, who.name, "faq.save", f"faq {row.id}", web_device(address),
