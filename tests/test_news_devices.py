@@ -213,3 +213,32 @@ def test_the_broker_holds_news_and_pictures_and_forgets_withdrawn_ones(tmp_path,
     finally:
         office.client.stop()
         office.service.stop()
+
+
+def test_long_news_still_fit_in_one_reply(tmp_path, broker):
+    """news_public (the portal's /kabar, its pictures, the home page) answered up to 30 whole items and
+    news_list (the kasi's console, also every expired item never withdrawn) up to 200, each text up to 4 000
+    characters: about 16 long items went over the service's 64 512-byte reply limit, the portal lost its news
+    and pictures and the console its list (nothing could be withdrawn any more). Both now answer the newest
+    items that fit and say how many more there are. With the real ``antre serve``."""
+    from antre.service.server import MAX_REPLY_BYTES
+    from tests.conftest import start_office
+
+    office = start_office(tmp_path, broker)
+    try:
+        kasi = sign_in_staff(office.client.ok)["kasi"]
+        body = ("Gotong royong membersihkan saluran air di setiap RT. " * 75)[:3990]
+        today = office.client.ok("news_list", **kasi)["today"]
+        for i in range(25):
+            office.client.ok("news_save", kind="pengumuman", title=f"Kerja bakti {i}", body=body, publish_on=today,
+                             **kasi)
+        for command, args in (("news_public", {}), ("news_list", kasi)):
+            reply = office.client.request(command, **args)
+            assert reply.ok, (command, reply.code)
+            items = reply.result["items"]
+            assert 0 < len(items) < 25 and reply.result["more"] == 25 - len(items)
+            assert items[0]["title"] == "Kerja bakti 24"                      # the newest first
+            assert len(json.dumps(reply.result, ensure_ascii=False).encode()) < MAX_REPLY_BYTES
+    finally:
+        office.client.stop()
+        office.service.stop()

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from sqlalchemy import or_, select
 
 from antre.errors import CommandError, NotFound
-from antre.rules.outcome import Outcome
+from antre.rules.outcome import Outcome, fit_rows
 from antre.rules.staff import audit, authenticate, web_device
 from antre.storage.models import Meta, NewsItem
 
@@ -165,13 +165,14 @@ class NewsRules:
     def list(self, s: "Session", now: datetime, session: str, address: str | None = None) -> Outcome:
         authenticate(s, now, session, WRITERS)
         today = self.q.business_date(now)
-        items = []
-        for n in s.scalars(select(NewsItem).where(NewsItem.withdrawn_at.is_(None))
-                           .order_by(NewsItem.publish_on.desc(), NewsItem.id.desc()).limit(200)):
-            state = ("scheduled" if n.publish_on > today else
-                     "expired" if n.expires_on is not None and n.expires_on < today else "published")
-            items.append(self.row(n) | {"state": state, "author": n.author})
-        return Outcome({"items": items, "today": today.isoformat(), "slides": self.slides(s)}, changed=False)
+        rows = list(s.scalars(select(NewsItem).where(NewsItem.withdrawn_at.is_(None))
+                              .order_by(NewsItem.publish_on.desc(), NewsItem.id.desc()).limit(200)))
+        # The newest that fit in one reply (texts are up to 4 000 characters each).
+        items = fit_rows(self.row(n) | {"state": "scheduled" if n.publish_on > today else
+                                        "expired" if n.expires_on is not None and n.expires_on < today
+                                        else "published", "author": n.author} for n in rows)
+        return Outcome({"items": items, "today": today.isoformat(), "slides": self.slides(s),
+                        "more": len(rows) - len(items)}, changed=False)
 
     def public(self, s: "Session", now: datetime, item: int | None = None) -> Outcome:
         """What residents read today: published, not expired, not withdrawn; newest first."""
@@ -185,7 +186,9 @@ class NewsRules:
             return Outcome({"items": [self.row(n)]}, changed=False)
         rows = list(s.scalars(query.order_by(NewsItem.publish_on.desc(), NewsItem.id.desc()).limit(PUBLIC_LIMIT)))
         ticker = " · ".join(n.title for n in rows if n.ticker)
-        return Outcome({"items": [self.row(n) for n in rows], "ticker": ticker, "today": today.isoformat()},
+        items = fit_rows(self.row(n) for n in rows)   # the newest that fit in one reply
+        return Outcome({"items": items, "ticker": ticker, "today": today.isoformat(),
+                        "more": len(rows) - len(items)},
                        changed=False)
 
 

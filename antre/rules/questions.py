@@ -34,7 +34,7 @@ from sqlalchemy import delete, event, func, select, update
 
 from antre.errors import CommandError, Conflict, NotFound
 from antre.rules.question_codes import clean_question_code, format_question_code, new_question_code
-from antre.rules.outcome import Outcome
+from antre.rules.outcome import Outcome, fit_rows
 from antre.rules.sms_text import mask, msisdn, phone_key
 from antre.rules.staff import audit, authenticate, web_device
 from antre.storage.models import FaqItem, Meta, ResidentQuestion
@@ -60,9 +60,6 @@ LIST_LIMIT = 200
 #: The whole book's entries at most (JSON bytes): faq_list answers them in one reply, which the service keeps
 #: under 64 512 bytes (the shipped broker's packet limit), and every FAQ page of the console asks for it.
 FAQ_BYTES = 48_000
-#: The inbox's rows in one reply at most (JSON bytes): the service answers at most 64 512 bytes (the shipped broker
-#: drops a bigger packet), and 200 long questions with their answers are several times that.
-LIST_BYTES = 40_000
 _MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!?]|javascript:|data:text", re.IGNORECASE)
 _LINK = re.compile(r"https?://[A-Za-z0-9.-]+(?::\d{1,5})?(?:/[A-Za-z0-9._~%!$&'()*+,;=:@/?#-]*)?")
 
@@ -338,7 +335,7 @@ class QuestionRules:
 
     def list(self, s: "Session", now: datetime, session: str, state: str | None = None,
              address: str | None = None) -> Outcome:
-        """The inbox, open ones oldest first (the others newest first), as many as fit in :data:`LIST_BYTES`
+        """The inbox, open ones oldest first (the others newest first), as many as fit in one reply (:func:`fit_rows`)
         (``more``: how many of that state are not shown); numbers masked. Each showing is audited
         (``question.list``): the texts are residents' words."""
         who = authenticate(s, now, session, HANDLERS)
@@ -346,15 +343,8 @@ class QuestionRules:
         if state not in (OPEN, ANSWERED, DISMISSED):
             raise CommandError("invalid_argument", "state is open, answered or dismissed")
         order = ResidentQuestion.id if state == OPEN else ResidentQuestion.id.desc()
-        items: list[dict[str, Any]] = []
-        size = 0
-        for r in s.scalars(select(ResidentQuestion).where(ResidentQuestion.state == state)
-                           .order_by(order).limit(LIST_LIMIT)):
-            row = self._row(r)
-            size += len(json.dumps(row, ensure_ascii=False).encode()) + 1
-            if size > LIST_BYTES:
-                break
-            items.append(row)
+        items = fit_rows(self._row(r) for r in s.scalars(select(ResidentQuestion).where(ResidentQuestion.state == state)
+                                                         .order_by(order).limit(LIST_LIMIT)))
         counts = {st: n for st, n in s.execute(select(ResidentQuestion.state, func.count())
                                                .group_by(ResidentQuestion.state))}
         audit(s, who.name, "question.list", state, web_device(address), {"shown": len(items)}, now=now)
