@@ -38,3 +38,36 @@ def test_an_oversized_reply_is_refused_and_the_service_stays_connected(running, 
     assert web.error("complaint_export", month=month, session=kasi) == "reply_too_large"
     assert web.ok("complaint_status", code=made[-1])["code"] == made[-1]
     assert server.link.connected.is_set()
+
+
+def test_a_flooded_complaints_inbox_still_answers_with_what_is_left(running):
+    """300 open complaints (a flood: the inbox showed up to 300 rows of ~450 bytes) went over the limit: the
+    whole inbox answered reply_too_large. Now it answers the oldest-due rows that fit and ``more``."""
+    server, web = running
+    kasi = sign_in_staff(web.ok)["kasi"]["session"]
+    for i in range(220):
+        web.ok("complaint_submit", category="pengaduan", topic="pelayanan", channel="web",
+               text=f"Laporan {i}: lampu jalan mati.", name="Siti Aminah Nurhayati Rahmawati",
+               phone=f"0812987{i:05d}")
+    reply = web.ok("complaint_list", session=kasi)
+    assert 0 < len(reply["items"]) < 220
+    assert reply["more"] == 220 - len(reply["items"])
+    assert reply["counts"]["diterima"] == 220
+    assert len(web.ok("complaint_list", session=kasi, status="selesai")["items"]) == 0
+
+
+def test_a_long_letters_work_list_answers_what_fits_and_how_many_more(running):
+    """Up to 200 open requests with their reasons (300 characters for 'belum lengkap') went over the limit at
+    about 100: the work list answered reply_too_large. Now the oldest-due rows that fit, and ``more``."""
+    from tests.test_letters import domisili
+
+    server, web = running
+    kasi = sign_in_staff(web.ok)["kasi"]["session"]
+    reason = "Kartu keluarga belum dilampirkan dan surat pengantar RT belum ditandatangani; " * 4
+    for rid in range(1, 131):   # a fresh database numbers the requests 1, 2, ...
+        web.ok("letter_request", type="domisili", fields=domisili(), channel="web")
+        web.ok("letter_set_status", request=rid, status="belum_lengkap", reason=reason[:300], session=kasi)
+    listed = web.ok("letter_list", session=kasi)
+    assert listed["counts"]["belum_lengkap"] == 130
+    assert 0 < len(listed["items"]) < 130 and listed["more"] == 130 - len(listed["items"])
+    assert listed["items"][0]["reason"] == reason[:300].strip()

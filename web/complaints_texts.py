@@ -113,6 +113,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "lacak_unknown": ("Kode tidak dikenal. Periksa lagi.", "Unknown code. Check it again."),
     # the console
     "s_title": ("Pengaduan masuk", "Complaints inbox"),
+    "s_more": ("Masih ada {n} laporan lagi yang tidak tampil. Selesaikan yang di atas atau pilih status/topik "
+               "untuk melihatnya.", "{n} more reports not shown. Deal with the ones above or choose a status "
+               "or topic to see them."),
     "s_all_open": ("Semua yang terbuka", "All open"),
     "s_overdue_n": ("{n} laporan melewati batas waktu.", "{n} report(s) past their deadline."),
     "s_verify_late": ("terlambat diverifikasi", "verification late"),

@@ -126,6 +126,9 @@ TEXTS: dict[str, tuple[str, str]] = {
 # The staff console's letter pages (web/letters_console.py)
 TEXTS.update({
     "s_title": ("Surat masuk", "Letter requests"),
+    "s_more": ("Masih ada {n} permohonan lagi yang tidak tampil. Selesaikan yang di atas atau pilih status/jenis "
+               "untuk melihatnya.", "{n} more requests not shown. Deal with the ones above or choose a status "
+               "or type to see them."),
     "s_nav": ("Surat", "Letters"),
     "s_all_open": ("Semua yang belum selesai", "All open"),
     "s_overdue_n": ("{n} lewat perkiraan", "{n} overdue"),

@@ -79,6 +79,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "s_to_tv": ("Tampilkan di TV", "Show on the TV"),
     "s_on_tv": ("Teks berjalan TV diganti.", "The TV's running text was changed."),
     "s_saved": ("Tersimpan.", "Saved."),
+    "s_more": ("Masih ada {n} kabar lama lagi yang tidak tampil. Tarik kabar yang sudah lewat untuk melihatnya.",
+               "{n} older items not shown. Withdraw the ones that are over to see them."),
     "st_published": ("Tayang", "Published"), "st_scheduled": ("Terjadwal", "Scheduled"),
     "st_expired": ("Kedaluwarsa", "Expired"),
     "s_err": ("Tidak dapat disimpan: {detail}", "Could not be saved: {detail}"),
@@ -206,7 +208,7 @@ class NewsPages:
         return self.w.render(request, "console/kabar.html", status, items=items, problem=problem, given=given,
                            editing=editing, today=self.w.today().isoformat(), rid=uuid.uuid4().hex,
                            done=request.query_params.get("ok"), on_tv=request.query_params.get("tv"),
-                           mb=self._mb(), slides=slides)
+                           mb=self._mb(), slides=slides, more=reply.result.get("more", 0) if reply.ok else 0)
 
     def _mb(self) -> str:
         return f"{self.w.cfg.news.max_picture_mb:g}".replace(".", ",")

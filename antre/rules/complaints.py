@@ -37,7 +37,7 @@ from antre.rules.complaint_codes import (
     complaint_ref, clean_complaint_code, format_complaint_code, new_complaint_code, photo_folder,
 )
 from antre.rules.letter_fields import mask_name
-from antre.rules.outcome import Outcome
+from antre.rules.outcome import Outcome, fit_rows
 from antre.rules.sms_text import mask
 from antre.rules.staff import Account, audit, audit_by, authenticate
 from antre.storage.models import ChatLink, Complaint, ComplaintMessage, StaffAccount
@@ -356,7 +356,8 @@ class ComplaintRules:
 
     def list(self, s: "Session", now: datetime, session: str, status: str | None = None, topic: str | None = None,
              mine: bool = False, address: str | None = None) -> Outcome:
-        """The inbox: no texts, no contacts (masked names), open ones by due date."""
+        """The inbox: no texts, no contacts (masked names), open ones by due date; as many as fit in one reply
+        (:func:`fit_rows`), ``more``: how many of the chosen ones are not shown."""
         who = self._handler(s, now, session)
         today = self._today(now)
         query = select(Complaint).where(Complaint.merged_into.is_(None))
@@ -371,14 +372,15 @@ class ComplaintRules:
         for st in STATUSES:
             counts[st] = s.scalar(select(func.count()).select_from(
                 base.where(Complaint.status == st).subquery())) or 0
-        items = [self._row(c, today) for c in rows]
+        items = fit_rows(self._row(c, today) for c in rows)
+        shown = s.scalar(select(func.count()).select_from(query.subquery())) or 0
         opened = list(s.scalars(base.where(Complaint.status.in_(OPEN))))
         overdue = sum(1 for c in opened if self._flags(c, today)["overdue"])
         people = [a.name for a in s.scalars(select(StaffAccount).where(StaffAccount.role.in_(HANDLERS),
                                                                       StaffAccount.disabled == 0)
                                            .order_by(StaffAccount.name))]
         return Outcome({"items": items, "counts": counts, "overdue": overdue, "today": today.isoformat(),
-                        "people": people}, changed=False)
+                        "people": people, "more": max(shown - len(items), 0)}, changed=False)
 
     def get(self, s: "Session", now: datetime, complaint: int, session: str, purpose: str = "view",
             address: str | None = None) -> Outcome:

@@ -35,7 +35,7 @@ from sqlalchemy import func, select, update
 from antre.config import WEEKDAYS, LetterTypeConfig
 from antre.errors import CommandError, Conflict, Forbidden, NotFound
 from antre.rules.letter_fields import check_fields, holder_name_field, holder_nik_field, mask_name
-from antre.rules.outcome import Outcome
+from antre.rules.outcome import Outcome, fit_rows
 from antre.rules.letter_codes import (
     LETTER_CANCELLED, LETTER_CHECKING, LETTER_COLLECTED, LETTER_INCOMPLETE, LETTER_READY, LETTER_SIGNING,
     LETTER_STATUSES, new_tracking_code, status_ref, tracking_code_ok,
@@ -370,12 +370,12 @@ class LetterRules:
                                                        LetterHistory.action == "pickup").order_by(LetterHistory.id)):
             if h.at.astimezone(self.q.tz).date() == today:
                 tickets[h.request_id] = h.reason   # the queue ticket the resident took today to collect it
-        items = []
-        for r in rows:
-            items.append({"id": r.id, "masked_name": r.masked_name, "pickup_ticket": tickets.get(r.id)}
-                         | self._summary(r, today))
+        items = fit_rows({"id": r.id, "masked_name": r.masked_name, "pickup_ticket": tickets.get(r.id)}
+                         | self._summary(r, today) for r in rows)
+        chosen = s.scalar(select(func.count()).select_from(query.subquery())) or 0
         return Outcome({"counts": {st: counts.get(st, 0) for st in LETTER_STATUSES}, "overdue": overdue,
-                        "items": items, "today": today.isoformat()}, changed=False)
+                        "items": items, "today": today.isoformat(), "more": max(chosen - len(items), 0)},
+                       changed=False)
 
     def get(self, s: "Session", now: datetime, request: int, session: str, purpose: str = "view",
             address: str | None = None) -> Outcome:
