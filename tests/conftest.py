@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import Mosquitto, ServiceProcess, TestClient, Xvfb, write_config
+from tests.support import Mosquitto, ServiceProcess, TestClient, Xvfb, service_takeovers, write_config
 
 
 @pytest.fixture(scope="session")
@@ -16,6 +16,27 @@ def broker(tmp_path_factory) -> Mosquitto:
     b = Mosquitto(tmp_path_factory.mktemp("mosquitto")).start()
     yield b
     b.stop()
+
+
+@pytest.fixture(autouse=True)
+def one_service_per_client_id(request):
+    """Fails a test on the session's broker during which one queue service's MQTT client id was taken over.
+
+    Every service the helpers start has a client id of its own (tests/support.py, ``service_client_id``);
+    two with the same id on one broker -- a service built another way, or a leftover of an earlier test --
+    would push each other off the broker again and again, and the test would fail at random, later, with a
+    timeout. This says so at once, with the id. The broker's log is read from where it stood at the start."""
+    if "broker" not in request.fixturenames:
+        yield
+        return
+    log_path = request.getfixturevalue("broker").log_path
+    start = log_path.stat().st_size if log_path.exists() else 0
+    yield
+    taken = service_takeovers(log_path, start)
+    if taken:
+        pytest.fail(f"two queue services with the client id(s) {', '.join(taken)} were on the test broker at "
+                    "once and took the id over from each other (start services with tests/support.py's "
+                    "ServiceProcess or service_config, or give such a test a broker of its own)", pytrace=False)
 
 
 @dataclass

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -68,22 +69,73 @@ enforce_hours = {str(enforce_hours).lower()}
     return path
 
 
+SERVICE_ID_PREFIX = "antre-service"
+
+
+def service_client_id() -> str:
+    """A queue service's own MQTT client id for one test (``antre-service-1a2b3c4d``).
+
+    Every service on a broker without logins (the session's :class:`Mosquitto`) must have its own: with the
+    default ``antre-service``, two services on one broker (two offices of one test, a module's website's
+    service and a test's own, a leftover of an earlier test) take the id over from each other, again and
+    again (mosquitto closes the older connection), and each test on them fails at random. On a broker with
+    the shipped configuration the service logs in (``ANTRE_MQTT_FILE``) and the broker names it after its
+    login: such tests start a broker of their own (tests/test_security.py, tests/test_district_bridge.py)."""
+    return f"{SERVICE_ID_PREFIX}-{uuid.uuid4().hex[:8]}"
+
+
+#: mosquitto's log line when a client connects with the id of one connected already (the older one is closed).
+TAKEOVER = re.compile(rb"Client (\S+) already connected, closing old connection")
+
+
+def service_takeovers(log_path: Path, start: int = 0) -> list[str]:
+    """The queue-service client ids (``antre-service...``) a broker's log says were taken over, from byte
+    ``start`` on."""
+    if not log_path.exists():
+        return []
+    with open(log_path, "rb") as fh:
+        fh.seek(start)
+        return sorted({i.decode(errors="replace") for i in TAKEOVER.findall(fh.read())
+                       if i.startswith(SERVICE_ID_PREFIX.encode())})
+
+
+def service_config(path: Path, **mqtt: Any):
+    """The configuration at ``path`` for an in-process ``QueueServer``, with a client id of its own
+    (:func:`service_client_id`); ``mqtt``: more ``[mqtt]`` fields to replace."""
+    import dataclasses
+
+    from antre import config
+    cfg = config.load(path)
+    return dataclasses.replace(cfg, mqtt=dataclasses.replace(cfg.mqtt, **({"client_id": service_client_id()}
+                                                                          | mqtt)))
+
+
 class ServiceProcess:
-    """``antre serve`` in a subprocess, exactly as systemd runs it."""
+    """``antre serve`` in a subprocess, exactly as systemd runs it.
+
+    Without a broker login in its environment (``ANTRE_MQTT_FILE``) it connects with a client id of its own
+    (:func:`service_client_id`, kept across restarts, as a real service keeps ``antre-service``), handed over
+    the way systemd hands a login over: an ``[mqtt]`` overlay file named by ``ANTRE_MQTT_FILE``."""
 
     def __init__(self, config_path: Path, log_path: Path, env: dict[str, str] | None = None):
         self.config_path = config_path
         self.log_path = log_path
         self.env = env or {}
         self.proc: subprocess.Popen | None = None
+        self.client_id = service_client_id()
 
     def start(self, env: dict[str, str] | None = None) -> "ServiceProcess":
         """``env``: extra environment, e.g. ``ANTRE_MQTT_FILE`` naming the service's broker login (added to
         the ``env`` given at construction, e.g. libfaketime's)."""
+        env = self.env | (env or {})
+        if "ANTRE_MQTT_FILE" not in env:
+            overlay = self.log_path.with_name(self.log_path.name + ".mqtt.toml")
+            overlay.write_text(f'[mqtt]\nclient_id = "{self.client_id}"\n')
+            env["ANTRE_MQTT_FILE"] = str(overlay)
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "antre", "serve", "--config", str(self.config_path)],
                                      stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT,
-                                     env=os.environ | self.env | (env or {}))
+                                     env=os.environ | env)
         return self
 
     def freeze(self) -> None:

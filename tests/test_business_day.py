@@ -10,10 +10,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from antre import config
 from antre.clock import ManualClock
 from antre.service.server import QueueServer
-from tests.support import TestClient, wait_for, write_config
+from tests.support import TestClient, service_config, wait_for, write_config
 
 WIB = timezone(timedelta(hours=7))
 
@@ -25,7 +24,7 @@ def running(tmp_path, broker):
     def start(clock, enforce_hours=False):
         path = write_config(tmp_path / "antre.toml", mqtt_url=broker.url, db_path=tmp_path / "antre.db",
                             enforce_hours=enforce_hours)
-        cfg = config.load(path)
+        cfg = service_config(path)
         server = QueueServer(cfg, clock=clock)
         server.start()
         client = TestClient(broker.url, cfg.office.id).start()

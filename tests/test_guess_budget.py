@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import pytest
 
-from antre import config
 from antre.rules.complaint_codes import new_complaint_code
 from antre.service import server as server_mod
 from antre.service.server import ADDRESS_MISSES, QueueServer
-from tests.support import TestClient, write_config
+from tests.support import TestClient, service_config, write_config
 
 
 @pytest.fixture
 def running(tmp_path, broker):
     path = write_config(tmp_path / "antre.toml", mqtt_url=broker.url, db_path=tmp_path / "antre.db")
-    server = QueueServer(config.load(path))
+    server = QueueServer(service_config(path))
     server.start()
     web = TestClient(broker.url, server.cfg.office.id, client_id="web-1", component="web").start()
     web.wait_state(lambda s: True)

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from antre import config
 from antre.rules import complaint_export
 from antre.service.server import QueueServer
-from tests.support import Mosquitto, TestClient, write_config
+from tests.support import Mosquitto, TestClient, service_config, write_config
 from tests.test_letters import sign_in_staff
 
 
@@ -17,7 +16,7 @@ from tests.test_letters import sign_in_staff
 def running(tmp_path):
     b = Mosquitto(tmp_path / "mosquitto", extra="max_packet_size 65536\n").start()
     path = write_config(tmp_path / "antre.toml", mqtt_url=b.url, db_path=tmp_path / "antre.db")
-    server = QueueServer(config.load(path))
+    server = QueueServer(service_config(path))
     server.start()
     web = TestClient(b.url, server.cfg.office.id, client_id="web-1", component="web").start()
     web.wait_state(lambda s: True)

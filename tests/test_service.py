@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from tests.conftest import start_office
-from tests.support import ALL_SERVICES, ROOT, TestClient, counters_toml, wait_for
+from tests.support import ALL_SERVICES, ROOT, Mosquitto, TestClient, counters_toml, wait_for
 
 TWO_COUNTERS = counters_toml({"loket-1": ALL_SERVICES, "loket-2": ALL_SERVICES})
 
@@ -54,7 +54,7 @@ def test_state_is_retained_and_seq_increases(office):
 def test_presence_online_and_last_will(office, tmp_path):
     seen = {}
     c = office.client
-    c.link.subscribe(c.topics.status("service", "antre-service"), lambda t, p: seen.update(json.loads(p)))
+    c.link.subscribe(c.topics.status("service", office.service.client_id), lambda t, p: seen.update(json.loads(p)))
     wait_for(lambda: seen.get("online") is True, what="service online")
     assert seen["component"] == "service"
     office.service.kill()
@@ -372,9 +372,13 @@ def test_two_counters_pressing_together_never_share_a_ticket(tmp_path, broker):
 
 # ---------------------------------------------------------------------------- no configuration at all
 
-def test_serve_runs_with_no_config(broker, tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "ANTRE_CONFIG"} | {"HOME": str(tmp_path),
-                                                                         "XDG_DATA_HOME": str(tmp_path / "data")}
+def test_serve_runs_with_no_config(tmp_path):
+    # Its own broker: with no configuration its client id is the default antre-service (tests/support.py's
+    # service_client_id says why no other test's service may share a broker with it).
+    (tmp_path / "mq").mkdir()
+    broker = Mosquitto(tmp_path / "mq").start()
+    env = {k: v for k, v in os.environ.items() if k not in ("ANTRE_CONFIG", "ANTRE_MQTT_FILE")} | {
+        "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data")}
     proc = subprocess.Popen([sys.executable, "-m", "antre", "serve", "--mqtt-url", broker.url], cwd=tmp_path,
                             env=env | {"PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     c = TestClient(broker.url, "sukamaju").start()
@@ -386,6 +390,7 @@ def test_serve_runs_with_no_config(broker, tmp_path):
         c.stop()
         proc.terminate()
         out = proc.communicate(timeout=15)[0].decode()
+        broker.stop()
     assert proc.returncode == 0, out
 
 

@@ -13,9 +13,8 @@ import uuid
 
 import pytest
 
-from antre import config
 from antre.service.server import QueueServer
-from tests.support import TestClient, wait_for, write_config
+from tests.support import TestClient, service_config, wait_for, write_config
 
 PASSWORD = "kopi manis pagi hari"
 
@@ -24,7 +23,7 @@ PASSWORD = "kopi manis pagi hari"
 def running(tmp_path, broker):
     path = write_config(tmp_path / "antre.toml", mqtt_url=broker.url, db_path=tmp_path / "antre.db",
                         extra="[staff]\nlockout_failures = 3\n")
-    server = QueueServer(config.load(path))
+    server = QueueServer(service_config(path))
     server.start()
     c = TestClient(broker.url, server.cfg.office.id).start()
     c.wait_state(lambda s: True)
@@ -227,7 +226,7 @@ def test_what_refuses_a_change_is_checked_before_the_hashing_and_again_when_it_i
 
 def test_of_two_setup_links_hashed_at_the_same_time_only_the_first_makes_an_admin(tmp_path, broker):
     path = write_config(tmp_path / "antre.toml", mqtt_url=broker.url, db_path=tmp_path / "antre.db")
-    server = QueueServer(config.load(path))
+    server = QueueServer(service_config(path))
     server.start()
     c = TestClient(broker.url, server.cfg.office.id).start()
     try:

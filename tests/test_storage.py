@@ -14,7 +14,7 @@ from antre import config
 from antre.storage.models import Base
 from antre.service.server import QueueServer
 from antre.storage import open_database, table_names
-from tests.support import Postgres, TestClient, write_config
+from tests.support import Postgres, TestClient, service_config, write_config
 
 
 def test_sqlite_connections_are_durable(tmp_path):
@@ -71,7 +71,7 @@ def postgres():
 @pytest.mark.postgres
 def test_the_queue_works_unchanged_on_postgresql(postgres, broker, tmp_path):
     path = write_config(tmp_path / "antre.toml", mqtt_url=broker.url, db_path=tmp_path / "unused.db")
-    cfg = config.load(path)
+    cfg = service_config(path)
     cfg = cfg.replace(database=config.DatabaseConfig(url=postgres.url))
     server = QueueServer(cfg)
     server.start()

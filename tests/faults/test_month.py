@@ -22,11 +22,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from antre import config as config_mod
 from antre.clock import ManualClock
 from antre.service.server import QueueServer
 from tests.faults.conftest import COUNTERS, COUNTER_IDS, SERVICE_CODES, SERVICES, check_histories, connect
-from tests.support import TestClient, write_config
+from tests.support import TestClient, service_config, write_config
 
 TZ = ZoneInfo("Asia/Jakarta")
 DAYS = 30
@@ -52,7 +51,7 @@ def test_thirty_business_days(tmp_path, broker):
     rng = random.Random(30)
     office_id = f"m{rng.getrandbits(32):08x}"
     db = tmp_path / "antre.db"
-    cfg = config_mod.load(write_config(tmp_path / "antre.toml", mqtt_url=broker.url, db_path=db,
+    cfg = service_config(write_config(tmp_path / "antre.toml", mqtt_url=broker.url, db_path=db,
                                        office_id=office_id, services=SERVICES, counters=COUNTERS))
     days = business_days(FIRST_DAY, DAYS)
     clock = ManualClock(at(days[0], 7, 30))
