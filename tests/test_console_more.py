@@ -63,3 +63,16 @@ def test_the_news_console_says_how_many_older_items_are_not_shown(site):
     page = http_sign_in(site, "bu-kasi").get("/staf/kabar")
     assert page.status == 200 and f"Masih ada {20 - shown} kabar lama lagi" in page.text
     assert "Kabar panjang 19" in page.text and "Kabar panjang 0<" not in page.text
+
+
+def test_the_register_page_and_its_csv_show_every_number_of_a_long_year(site):
+    ok, kasi = site.client.ok, site.staff["kasi"]["session"]
+    subject = ("Undangan rapat koordinasi penanggulangan banjir dan tanah longsor tingkat kecamatan " * 4)[:290]
+    made = [ok("letter_reserve_number", classification="005", subject=f"{i} {subject}", recipient="Camat Cibiru",
+               session=kasi)["number"] for i in range(250)]
+    year = made[0].rsplit("/", 1)[1]
+    h = http_sign_in(site, "bu-kasi")
+    page = h.get(f"/staf/surat/agenda?tahun={year}")
+    assert page.status == 200 and made[0] in page.text and made[-1] in page.text
+    csv = h.get(f"/staf/surat/agenda?tahun={year}&format=csv")
+    assert csv.status == 200 and all(n in csv.text for n in made)

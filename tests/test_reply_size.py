@@ -70,3 +70,25 @@ def test_a_long_letters_work_list_answers_what_fits_and_how_many_more(running):
     assert listed["counts"]["belum_lengkap"] == 130
     assert 0 < len(listed["items"]) < 130 and listed["more"] == 130 - len(listed["items"])
     assert listed["items"][0]["reason"] == reason[:300].strip()
+
+
+def test_a_year_of_letters_comes_in_pages_that_each_fit(running):
+    """The buku agenda of a year answered every number in one reply: ~300 letters with long subjects went over
+    the limit (a village office numbers thousands a year). Now pages of at most 40 000 bytes, ``next``."""
+    server, web = running
+    kasi = sign_in_staff(web.ok)["kasi"]["session"]
+    subject = ("Undangan rapat koordinasi penanggulangan banjir dan tanah longsor tingkat kecamatan " * 4)[:300]
+    made = [web.ok("letter_reserve_number", classification="005", subject=f"{i} {subject}"[:300],
+                   recipient="Camat Cibiru", session=kasi)["number"] for i in range(250)]
+    year = int(made[0].rsplit("/", 1)[1])
+    seen, after, pages = [], None, 0
+    while True:
+        page = web.ok("letter_register", year=year, session=kasi, **({"after": after} if after else {}))
+        pages += 1
+        assert page["rows"]
+        seen += [r["number"] for r in page["rows"]]
+        after = page["next"]
+        if after is None:
+            break
+    assert seen == made and pages > 1
+    assert web.error("letter_register", year=year - 1, after=after or 1, session=kasi) == "invalid_argument"

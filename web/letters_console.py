@@ -36,6 +36,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 NEW_FOR = ("kasi", "petugas")   # who may type a request in for a resident (the service checks it again)
+#: A year's register in pages of the service's replies (about 100 numbers each): 500 pages is ~50 000 letters.
+REGISTER_PAGES = 500
 
 
 class LetterConsole:
@@ -211,10 +213,18 @@ class LetterConsole:
         except ValueError:
             year = today.year
         year = min(max(year, 2000), 2200)
-        reply = await console_command(request, "letter_register", {"year": year})
-        if not reply.ok:
-            return self.w.render(request, "console/message.html", 503, text=self._error(reply, lang))
-        rows = reply.result["rows"]
+        rows: list[dict[str, Any]] = []
+        after: int | None = None
+        for _ in range(REGISTER_PAGES):   # the service answers a year in pages (one MQTT message each)
+            reply = await console_command(request, "letter_register", {"year": year} | ({"after": after} if after else {}))
+            if not reply.ok:
+                return self.w.render(request, "console/message.html", 503, text=self._error(reply, lang))
+            rows += reply.result["rows"]
+            after = reply.result.get("next")
+            if not after:
+                break
+        else:
+            return self.w.render(request, "console/message.html", 503, text=lt("s_register_too_long", lang))
         fmt = request.query_params.get("format")
         if fmt in ("csv", "pdf") and request.method == "GET":
             from antre.documents.register import register_csv, register_pdf

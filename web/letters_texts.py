@@ -126,6 +126,8 @@ TEXTS: dict[str, tuple[str, str]] = {
 # The staff console's letter pages (web/letters_console.py)
 TEXTS.update({
     "s_title": ("Surat masuk", "Letter requests"),
+    "s_register_too_long": ("Buku agenda tahun ini terlalu panjang untuk ditampilkan sekaligus. Hubungi operator.",
+                            "This year's register is too long to show at once. Call the operator."),
     "s_more": ("Masih ada {n} permohonan lagi yang tidak tampil. Selesaikan yang di atas atau pilih status/jenis "
                "untuk melihatnya.", "{n} more requests not shown. Deal with the ones above or choose a status "
                "or type to see them."),

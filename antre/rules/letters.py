@@ -30,7 +30,7 @@ import secrets
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Callable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from antre.config import WEEKDAYS, LetterTypeConfig
 from antre.errors import CommandError, Conflict, Forbidden, NotFound
@@ -534,24 +534,37 @@ class LetterRules:
         return Outcome({"number": row.number, "seq": row.seq, "sequence": key, "issued_on": row.issued_on.isoformat()},
                        changed=False)
 
-    def register(self, s: "Session", now: datetime, year: int, session: str, address: str | None = None) -> Outcome:
-        """The outgoing-letter register (buku agenda surat keluar) of a year: no personal data but masked names."""
+    def register(self, s: "Session", now: datetime, year: int, session: str, after: int | None = None,
+                 address: str | None = None) -> Outcome:
+        """The outgoing-letter register (buku agenda surat keluar) of a year: no personal data but masked names.
+        In pages of at most :data:`~antre.rules.outcome.LIST_BYTES` of rows (a year of letters is far over one
+        MQTT message): ``next`` is the ``after`` of the following page, null on the last one."""
         who = self._who(s, now, session, LISTERS)
-        audit(s, who.name, "letter.register", str(year), web_device(address), now=now)
+        audit(s, who.name, "letter.register", str(year), web_device(address), {"after": after or 0}, now=now)
         status = dict(s.execute(select(LetterRequest.id, LetterRequest.status)).all())
         revoked = {i for (i,) in s.execute(select(LetterRequest.id).where(LetterRequest.revoked_at.is_not(None)))}
-        rows = []
-        for n in s.scalars(select(LetterNumber).where(LetterNumber.year == year)
-                           .order_by(LetterNumber.issued_on, LetterNumber.id)):
+        query = select(LetterNumber).where(LetterNumber.year == year)
+        if after is not None:
+            last = s.get(LetterNumber, after)
+            if last is None or last.year != year:
+                raise CommandError("invalid_argument", "'after' is not a number of this year's register")
+            query = query.where(or_(LetterNumber.issued_on > last.issued_on,
+                                    and_(LetterNumber.issued_on == last.issued_on, LetterNumber.id > last.id)))
+        numbers = list(s.scalars(query.order_by(LetterNumber.issued_on, LetterNumber.id)))
+
+        def row(n: LetterNumber) -> dict[str, Any]:
             state = "manual" if n.request_id is None else status.get(n.request_id, "")
             if n.request_id in revoked:
                 state = "revoked"
-            rows.append({"number": n.number, "seq": n.seq, "sequence": n.sequence_key,
-                         "classification": n.classification, "issued_on": n.issued_on.isoformat(),
-                         "type": n.type_code, "type_name": self._type_name(n.type_code) if n.type_code else None,
-                         "subject": n.subject, "masked_name": n.masked_name, "manual": n.request_id is None,
-                         "status": state, "actor": n.actor})
-        return Outcome({"year": year, "rows": rows}, changed=False)
+            return {"number": n.number, "seq": n.seq, "sequence": n.sequence_key,
+                    "classification": n.classification, "issued_on": n.issued_on.isoformat(),
+                    "type": n.type_code, "type_name": self._type_name(n.type_code) if n.type_code else None,
+                    "subject": n.subject, "masked_name": n.masked_name, "manual": n.request_id is None,
+                    "status": state, "actor": n.actor}
+
+        rows = fit_rows(row(n) for n in numbers)
+        following = numbers[len(rows) - 1].id if 0 < len(rows) < len(numbers) else None
+        return Outcome({"year": year, "rows": rows, "next": following}, changed=False)
 
     def revoke(self, s: "Session", now: datetime, request: int, reason: str, session: str,
                address: str | None = None) -> Outcome:
