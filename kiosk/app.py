@@ -419,7 +419,7 @@ class KioskApp(App):
         self.letter_pickup = LetterPickupFlow(self.gate)
         self.letter_form = LetterFormFlow(self.gate, cfg.letters.types,
                                           today=lambda: datetime.now(timezone.utc).astimezone(cfg.office.tz).date())
-        self._letter_keys_for: tuple[str, int] | None = None
+        self._letter_keys_for: tuple[str, tuple[str, ...], str] | None = None
         self._code_flow: CheckinFlow | LetterPickupFlow = self.checkin   # whose code the keypad types
         self.rating = RatingFlow(self.gate)
         self.number_keypad = NumberKeypad()
@@ -1088,8 +1088,12 @@ class KioskApp(App):
         scr.shown = flow.shown
         scr.problem = self.t(flow.problem) if flow.problem else (f.hint or "")
         scr.next_text = self.t("lf_send" if flow.last else "lf_next")
-        if self._letter_keys_for != (f.name, flow.index):
-            self._letter_keys_for = (f.name, flow.index)
+        # The keys stay when the next question takes the same ones: rebuilt keys are not laid out until the
+        # next frame, and a quick resident's taps after Lanjut that reach a busy kiosk in the same frame
+        # would fall on them and be lost.
+        keys = ("pad" if flow.kind in (DIGITS, DATE) else flow.kind, tuple(f.choices), self.lang)
+        if self._letter_keys_for != keys:
+            self._letter_keys_for = keys
             self._letter_keys(scr.ids.keyarea, flow.kind, f.choices)
 
     def _letter_keys(self, box: Any, kind: str, choices: list[str]) -> None:

@@ -5,7 +5,9 @@ ticket printed on a TCP printer stand-in and called at the counter."""
 from __future__ import annotations
 
 import os
+import signal
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -259,5 +261,71 @@ def test_ajukan_surat_on_the_kiosk_screen_with_big_keys(tmp_path, broker, kiosks
         assert status["type"] == "kehilangan" and status["channel"] == "kiosk"
     finally:
         printer.close()
+        office.client.stop()
+        office.service.stop()
+
+
+@pytest.mark.gui
+def test_keys_typed_right_after_lanjut_go_to_the_next_question_none_lost(tmp_path, broker, kiosks):
+    """A quick resident presses Lanjut and types the next answer before the kiosk has drawn the next
+    question: on a busy kiosk the taps reach it together, in one frame. Every key lands in the next
+    field -- none lost on keys that are being rebuilt and not yet laid out. The kiosk is held (SIGSTOP)
+    while the taps are made, so they always come in one batch."""
+    office = start_office(tmp_path, broker, extra=f'\n[kiosk]\nclient_id = "kiosk-{os.urandom(3).hex()}"\n'
+                                                  f'\n[letters]\nkiosk_form = true\n')
+
+    def held(k):
+        """The kiosk's process stopped (every thread), then let go: taps made meanwhile wait in X."""
+        os.kill(k.proc.pid, signal.SIGSTOP)
+
+        def stopped() -> bool:
+            states = []
+            for task in Path(f"/proc/{k.proc.pid}/task").iterdir():
+                try:
+                    states.append((task / "stat").read_text().rsplit(")", 1)[1].split()[0])
+                except OSError:
+                    continue
+            return bool(states) and all(s in "TtZX" for s in states)
+        wait_for(stopped, what="the kiosk's threads to stop")
+        return lambda: os.kill(k.proc.pid, signal.SIGCONT)
+
+    try:
+        k = kiosks(office)
+        k.touch("letter_request")
+        k.touch("lettertype:kehilangan")
+        k.wait_screen("letterform")
+        for ch in "BUDI":
+            k.touch(f"kb:{ch}")
+        k.wait(lambda ui: ui["widgets"]["letterform:shown"]["text"] == "BUDI", "the name typed")
+        ui = k.wait(lambda ui: ui["settled"], "the name's keys drawn")
+        resume = held(k)
+        try:                                    # Lanjut, then the next answer at once, on the same keys
+            for uid in ("letterform:next", "kb:K", "kb:T", "kb:P"):
+                k.click(*k.centre(uid, ui))
+        finally:
+            resume()
+        ui = k.wait(lambda ui: ui["settled"] and "NIK" in ui["widgets"]["letterform:prompt"]["text"],
+                    "the NIK question")
+        # The letters were for a digit field (the keys under the finger changed with the question): not
+        # typed, and nothing else typed in their place.
+        assert ui["widgets"]["letterform:shown"]["text"] == ""
+        for d in "3204051403900002":
+            k.touch(f"lf:{d}")
+        k.touch("lf:ok")
+        ui = k.wait(lambda ui: ui["settled"] and "Alamat" in ui["widgets"]["letterform:prompt"]["text"],
+                    "the address question")
+        for ch in "RT 1":
+            k.touch(f"kb:{'space' if ch == ' ' else ch}")
+        ui = k.wait(lambda ui: ui["settled"] and ui["widgets"]["letterform:shown"]["text"] == "RT 1", "the address")
+        resume = held(k)
+        try:
+            for uid in ("letterform:next", "kb:K", "kb:T", "kb:P"):
+                k.click(*k.centre(uid, ui))
+        finally:
+            resume()
+        ui = k.wait(lambda ui: ui["settled"] and "Barang" in ui["widgets"]["letterform:prompt"]["text"],
+                    "the question after the address")
+        k.wait(lambda ui: ui["widgets"]["letterform:shown"]["text"] == "KTP", "KTP in the next field")
+    finally:
         office.client.stop()
         office.service.stop()
