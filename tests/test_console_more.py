@@ -76,3 +76,18 @@ def test_the_register_page_and_its_csv_show_every_number_of_a_long_year(site):
     assert page.status == 200 and made[0] in page.text and made[-1] in page.text
     csv = h.get(f"/staf/surat/agenda?tahun={year}&format=csv")
     assert csv.status == 200 and all(n in csv.text for n in made)
+
+
+def test_the_monthly_summary_csv_holds_every_complaint_of_a_flooded_month(site):
+    from antre.rules.complaint_codes import format_complaint_code
+
+    made = [site.client.ok("complaint_submit", category="pengaduan", topic="pelayanan", channel="web",
+                           text=f"Laporan {i}: lampu jalan mati.", name="Siti Aminah",
+                           phone=f"0812987{i:05d}")["code"] for i in range(420)]
+    month = site.client.ok("complaint_status", code=made[0])["created_at"][:7]
+    h = http_sign_in(site, "bu-kasi")
+    page = h.get(f"/staf/pengaduan/ringkasan?bulan={month}")
+    assert page.status == 200 and "420" in page.text
+    csv = h.get(f"/staf/pengaduan/ringkasan?bulan={month}&format=csv")
+    assert csv.status == 200 and csv.text.count("\n") == 421
+    assert all(format_complaint_code(c) in csv.text for c in made)

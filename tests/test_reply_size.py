@@ -92,3 +92,23 @@ def test_a_year_of_letters_comes_in_pages_that_each_fit(running):
             break
     assert seen == made and pages > 1
     assert web.error("letter_register", year=year - 1, after=after or 1, session=kasi) == "invalid_argument"
+
+
+def test_a_flooded_months_summary_comes_in_pages(running):
+    """complaint_summary's LAPOR! rows (one per complaint of the month, ~170 bytes) went over the limit at
+    about 380 complaints: the kasi's monthly summary and its CSV answered reply_too_large."""
+    server, web = running
+    kasi = sign_in_staff(web.ok)["kasi"]["session"]
+    made = [web.ok("complaint_submit", category="pengaduan", topic="pelayanan", channel="web",
+                   text=f"Laporan {i}: lampu jalan mati.", name="Siti Aminah", phone=f"0812987{i:05d}")["code"]
+            for i in range(420)]
+    month = web.ok("complaint_status", code=made[0])["created_at"][:7]
+    seen, after, pages = [], None, 0
+    while True:
+        page = web.ok("complaint_summary", month=month, session=kasi, **({"after": after} if after else {}))
+        assert page["total"] == 420 and page["per"]["status"]["diterima"] == 420
+        pages, after = pages + 1, page["next"]
+        seen += [r["code"] for r in page["rows"]]
+        if after is None:
+            break
+    assert seen == made and pages > 1

@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 HANDLERS = ("kasi", "petugas")
+#: A month's summary rows in pages of the service's replies (about 170 rows each): 200 pages, ~34 000 complaints.
+SUMMARY_PAGES = 200
 
 
 class ComplaintConsole:
@@ -179,12 +181,22 @@ class ComplaintConsole:
                                text=self._error(reply, lang))
         s = reply.result
         if request.query_params.get("format") == "csv":
+            rows, pages = list(s["rows"]), 1
+            while reply.result.get("next"):   # the month's rows come in pages (one MQTT message each)
+                if pages >= SUMMARY_PAGES:
+                    return self.w.render(request, "console/message.html", 503, text=ct("s_summary_too_long", lang))
+                reply = await console_command(request, "complaint_summary",
+                                              {"month": month[:7], "after": reply.result["next"]})
+                if not reply.ok:
+                    return self.w.render(request, "console/message.html", 503, text=self._error(reply, lang))
+                rows += reply.result["rows"]
+                pages += 1
             buf = io.StringIO()
             writer = csv.writer(buf)
             # Columns as a LAPOR! entry asks for them: no contact and no text (typed there from the console).
             writer.writerow(["kode", "tanggal", "kategori", "topik", "status", "kanal", "anonim", "tanggal_jawab",
                              "nilai"])
-            for r in s["rows"]:
+            for r in rows:
                 writer.writerow([format_complaint_code(r["code"]), r["date"], r["category"], r["topic"], r["status"],
                                  r["channel"], "ya" if r["anonymous"] else "tidak", r["answered_on"], r["rating"]])
             return Response(buf.getvalue(), media_type="text/csv; charset=utf-8", headers={

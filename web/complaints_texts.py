@@ -113,6 +113,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "lacak_unknown": ("Kode tidak dikenal. Periksa lagi.", "Unknown code. Check it again."),
     # the console
     "s_title": ("Pengaduan masuk", "Complaints inbox"),
+    "s_summary_too_long": ("Laporan bulan ini terlalu banyak untuk satu berkas. Hubungi operator.",
+                           "This month has too many reports for one file. Call the operator."),
     "s_more": ("Masih ada {n} laporan lagi yang tidak tampil. Selesaikan yang di atas atau pilih status/topik "
                "untuk melihatnya.", "{n} more reports not shown. Deal with the ones above or choose a status "
                "or topic to see them."),

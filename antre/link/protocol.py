@@ -329,7 +329,8 @@ COMMANDS: dict[str, dict[str, Arg]] = {
     "complaint_assign": {"complaint": Arg(lambda n, v: _positive(n, v)), "to": Arg(_staff_name), **_COMPLAINT_STAFF},
     "complaint_merge": {"complaint": Arg(lambda n, v: _positive(n, v)), "into": Arg(lambda n, v: _positive(n, v)),
                         **_COMPLAINT_STAFF},
-    "complaint_summary": {"month": Arg(_string(re.compile(r"[0-9]{4}-[0-9]{2}"), "a month YYYY-MM", 7)), **_COMPLAINT_STAFF},
+    "complaint_summary": {"month": Arg(_string(re.compile(r"[0-9]{4}-[0-9]{2}"), "a month YYYY-MM", 7)),
+                          "after": Arg(lambda n, v: _positive(n, v), False), **_COMPLAINT_STAFF},
     # The month's complaints with texts and contacts (never an anonymous one's) for LAPOR! (antre/rules/complaint_export.py).
     "complaint_export": {"month": Arg(_string(re.compile(r"[0-9]{4}-[0-9]{2}"), "a month YYYY-MM", 7)),
                          "after": Arg(lambda n, v: _positive(n, v), False), **_COMPLAINT_STAFF},

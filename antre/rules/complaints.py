@@ -515,20 +515,22 @@ class ComplaintRules:
         audit_by(s, now, who, "complaint.merge", _subject(c), address, {"into": main.id})
         return Outcome(self._row(c, self._today(now)), events=[self._event(c, now)], changed=False)
 
-    def summary(self, s: "Session", now: datetime, month: str, session: str, address: str | None = None) -> Outcome:
+    def summary(self, s: "Session", now: datetime, month: str, session: str, after: int | None = None,
+                address: str | None = None) -> Outcome:
         """A month's complaints (by submission date, office time): counts per category, topic and status,
         the median calendar days to the answer, the share answered within ``answer_days`` and
-        verified within ``verify_days``; and the rows for LAPOR! (no contact, no texts)."""
+        verified within ``verify_days``; and the rows for LAPOR! (no contact, no texts), in pages of at most
+        :data:`~antre.rules.outcome.LIST_BYTES` (``next``: the ``after`` of the following page, or None)."""
         who = authenticate(s, now, session, MANAGERS)
         m = re.fullmatch(r"(\d{4})-(\d{2})", month)
         if not m or not 1 <= int(m[2]) <= 12:
             raise CommandError("invalid_argument", "'month' must be YYYY-MM")
         first = date(int(m[1]), int(m[2]), 1)
-        after = date(first.year + first.month // 12, first.month % 12 + 1, 1)
-        start, end = self.q.day_start(first), self.q.day_start(after)
+        next_month = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        start, end = self.q.day_start(first), self.q.day_start(next_month)
         rows = list(s.scalars(select(Complaint).where(Complaint.created_at >= start, Complaint.created_at < end)
                               .order_by(Complaint.id)))
-        audit_by(s, now, who, "complaint.summary", "", address, {"month": month})
+        audit_by(s, now, who, "complaint.summary", "", address, {"month": month, "after": after or 0})
         tz = self.q.tz
         per: dict[str, dict[str, int]] = {"category": {}, "topic": {}, "status": {}}
         days, on_time, verified_on_time, answered = [], 0, 0, 0
@@ -550,11 +552,14 @@ class ComplaintRules:
                            "answered_on": c.answered_at.astimezone(tz).date().isoformat() if c.answered_at else "",
                            "rating": c.rating or ""})
         total = len(rows)
+        ids = [c.id for c in rows if c.id > (after or 0)]
+        export = fit_rows(e for c, e in zip(rows, export) if c.id > (after or 0))
+        following = ids[len(export) - 1] if 0 < len(export) < len(ids) else None
         return Outcome({"month": month, "total": total, "per": per, "answered": answered,
                         "median_days": round(statistics.median(days), 1) if days else None,
                         "answered_on_time": on_time, "verified_on_time": verified_on_time,
                         "share_on_time": round(on_time / answered, 3) if answered else None,
-                        "rows": export}, changed=False)
+                        "rows": export, "next": following}, changed=False)
 
     # ------------------------------------------------------------------ retention
 
