@@ -4,6 +4,7 @@ SMS keywords, forgiving of case, spacing and typos, answered in one SMS where po
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -402,3 +403,38 @@ def test_no_booking_reminder_goes_while_the_clock_is_doubtful(office):
     office.q.tick()
     assert office.q.clock_warning is None
     assert [r[0] for r in office.outbox()] == ["b1:hour"]
+
+
+def test_a_message_gammu_never_confirmed_is_given_up_wiped_and_its_spool_file_removed(tmp_path):
+    """Rows handed to gammu-smsd and never confirmed (the daemon stopped) stayed ``handed_off`` with their
+    number for good, and their file waited in the daemon's outbox/ (to be sent days late). Past retention they
+    are given up like pending ones, the number wiped, and the worker deletes the file: real spool folders."""
+    from antre.service.notify_worker import NotifyWorker
+
+    spool = tmp_path / "spool"
+    for sub in ("inbox", "outbox", "sent", "error"):
+        (spool / sub).mkdir(parents=True)
+    office = Office(tmp_path, retention_days=1, spool=str(spool))
+    office.sms("081234567890", "jam")
+    office.sms("081234567891", "jam")
+    worker = NotifyWorker(office.q.cfg, office.q.sessions, lambda *a: "done", clock=office.clock.now)
+    worker.spool.check()
+    worker.deliver()
+    waiting = sorted(p.name for p in (spool / "outbox").iterdir())
+    assert len(waiting) == 2 and [r[4] for r in office.outbox()] == ["handed_off", "handed_off"]
+    os.replace(spool / "outbox" / waiting[1], spool / "error" / waiting[1])   # one failed, never read back
+    office.clock.advance(days=1)
+    office.q.tick()
+    worker.clean()
+    assert [r[2] for r in office.outbox()] == ["081234567890", "081234567891"]   # within retention: kept
+    assert (spool / "outbox" / waiting[0]).exists() and (spool / "error" / waiting[1]).exists()
+    office.clock.advance(days=1)
+    office.q.tick()
+    assert [(r[2], r[4], r[5]) for r in office.outbox()] == [(None, "failed", "expired")] * 2
+    worker.clean()
+    assert not [*(spool / "outbox").iterdir(), *(spool / "error").iterdir()]
+    worker.deliver()
+    worker.confirm()                                           # nothing is handed again or read back
+    assert not list((spool / "outbox").iterdir()) and [r[4] for r in office.outbox()] == ["failed"] * 2
+    with sqlite3.connect(office.db) as db:
+        assert "1234567890" not in str(db.execute("select * from outbox").fetchall())

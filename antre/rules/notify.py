@@ -45,7 +45,7 @@ from antre.rules import keywords
 from antre.rules.outcome import Outcome
 from antre.rules.sms_text import mask, msisdn, phone_key, plain, sms_parts
 from antre.storage.models import (
-    BOOKED, CALLED, FAILED, PENDING, SENT, SKIPPED, WAITING, Booking, ChatContact, ChatLink, Meta,
+    BOOKED, CALLED, FAILED, HANDED_OFF, PENDING, SENT, SKIPPED, WAITING, Booking, ChatContact, ChatLink, Meta,
     NotifySubscription, OutboxMessage, SmsOptOut, Ticket,
 )
 
@@ -568,16 +568,20 @@ class NotifyRules:
 
     def purge(self, s: "Session", now: datetime) -> None:
         """Phone numbers past their retention: wiped from the outbox, subscriptions deleted (a new-day hook,
-        in the transaction that opens the day: ``QueueService.new_day_hooks``)."""
+        in the transaction that opens the day: ``QueueService.new_day_hooks``). A message still pending, or
+        handed to gammu-smsd and never confirmed (``handed_off``: the daemon was stopped, its folders lost), is
+        given up (``failed``, ``expired``) and wiped like the others; the SMS worker then deletes its file from
+        the daemon's folders (:meth:`antre.service.notify_worker.NotifyWorker.clean`)."""
         today = self.q.clock_date(now)   # the day being opened (a doubtful clock opens none)
         cutoff = today - timedelta(days=self.n.retention_days)
         expired = s.execute(update(OutboxMessage).where(OutboxMessage.business_date < cutoff,
-                                                        OutboxMessage.state == PENDING)
+                                                        OutboxMessage.state.in_((PENDING, HANDED_OFF)))
                             .values(state=FAILED, reason="expired", done_at=now)).rowcount
         wiped = s.execute(update(OutboxMessage).where(OutboxMessage.business_date < cutoff,
-                                                      OutboxMessage.phone.is_not(None),
+                                                      or_(OutboxMessage.phone.is_not(None),
+                                                          OutboxMessage.handle.is_not(None)),
                                                       OutboxMessage.state.in_((SENT, FAILED, SKIPPED)))
-                          .values(phone=None)).rowcount
+                          .values(phone=None, handle=None)).rowcount   # an SMS file's name holds the number
         gone = s.execute(delete(NotifySubscription).where(NotifySubscription.business_date < cutoff)).rowcount
         gone += s.execute(delete(ChatLink).where(ChatLink.business_date < cutoff)).rowcount
         gone += s.execute(delete(ChatContact).where(ChatContact.business_date < cutoff)).rowcount

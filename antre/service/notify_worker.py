@@ -357,16 +357,23 @@ class NotifyWorker:
         return recorded
 
     def clean(self) -> None:
-        """Deletes this office's files in ``sent/`` once their row's number is wiped (retention) or gone."""
-        for path in self.spool.sent.glob("OUT*.txt"):
-            mine = self.spool.ours(path.name)
-            if mine is None:
-                continue
-            with self.sessions() as s:
-                row = s.get(OutboxMessage, mine[0])
-                keep = row is not None and row.phone is not None
-            if not keep:
-                path.unlink(missing_ok=True)
+        """Deletes this office's files in ``sent/``, ``error/`` and ``outbox/`` once their row's number is wiped
+        (retention) or the row is gone: a message handed off and never confirmed is given up past retention
+        (:meth:`antre.rules.notify.NotifyRules.purge`), and its file, still waiting in the daemon's outbox,
+        holds the number (and would be sent days late if the daemon came back)."""
+        for folder in (self.spool.sent, self.spool.error, self.spool.outbox):
+            for path in folder.glob("OUT*.txt*"):
+                mine = self.spool.ours(path.name)
+                if mine is None:
+                    continue
+                with self.sessions() as s:
+                    row = s.get(OutboxMessage, mine[0])
+                    keep = row is not None and row.phone is not None
+                if not keep:
+                    path.unlink(missing_ok=True)
+                    if folder is self.spool.outbox:
+                        log.info("SMS: outbox row %s given up at retention; its file left gammu-smsd's outbox",
+                                 mine[0])
 
 
 __all__ = ["GammuSpool", "NotifyWorker", "Incoming", "trouble_text"]
