@@ -695,6 +695,9 @@ class NotifyConfig:
                                             "the staff a day")
     question_office_daily: int = checked(300, check=in_range(1, 100000),
                                          doc="questions the staff inbox takes a day from everyone together")
+    question_kiosk_daily: int = checked(100, check=in_range(1, 100000),
+                                        doc="questions one kiosk (its residents share the screen) may leave for "
+                                            "the staff a day, so one kiosk cannot use up question_office_daily")
     question_retention_days: int = checked(60, check=in_range(1, 730),
                                            doc="days a resident's question (text, number, answer) is kept")
     faq: list[FaqEntry] = field(default_factory=list)

@@ -229,7 +229,7 @@ def test_the_assistant_built_from_the_database_answers_as_the_one_from_the_confi
 def test_who_may_send_the_question_commands_over_mqtt(tmp_path, broker):
     """With a real broker and ``antre serve``: a kiosk leaves questions on channel kiosk only and reads its
     code's answer; a counter may not; the website may not claim the kiosk's channel; a kiosk's residents
-    share one screen, so only the office's daily limit applies to it."""
+    share one screen, so the per-sender limit does not apply to it (a per-kiosk limit does)."""
     from tests.conftest import start_office
     from tests.support import TestClient
 
@@ -255,6 +255,34 @@ def test_who_may_send_the_question_commands_over_mqtt(tmp_path, broker):
         assert "sawah" not in office.service.output()
     finally:
         for c in (kiosk, counter, web):
+            c.stop()
+        office.client.stop()
+        office.service.stop()
+
+
+def test_each_kiosk_has_a_daily_question_limit_of_its_own_over_mqtt(tmp_path, broker):
+    """A kiosk counted only against the office's limit (300 a day for everyone), so one kiosk could use up the
+    day's questions of the whole office. Each kiosk device now has ``question_kiosk_daily``, counted by the
+    client id of its topic (a kiosk cannot name another: the argument is set by the service only)."""
+    from tests.conftest import start_office
+    from tests.support import TestClient
+
+    office = start_office(tmp_path, broker, extra="\n[notify]\nquestion_kiosk_daily = 3\nquestion_office_daily = 5\n")
+    one = TestClient(broker.url, office.office_id, "kiosk-1", component="kiosk").start()
+    two = TestClient(broker.url, office.office_id, "kiosk-2", component="kiosk").start()
+    web = TestClient(broker.url, office.office_id, "web-k", component="web").start()
+    try:
+        for i in range(3):
+            one.ok("question_submit", question=f"pertanyaan kiosk satu nomor {i}", channel="kiosk")
+        assert one.error("question_submit", question="satu lagi dari kiosk satu", channel="kiosk") \
+            == "too_many_questions"
+        assert one.error("question_submit", question="menyamar", channel="kiosk", kiosk="kiosk-9") \
+            == "unknown_argument"
+        two.ok("question_submit", question="pertanyaan dari kiosk dua", channel="kiosk")   # its own count
+        web.ok("question_submit", question="pertanyaan dari situs", channel="web", address="10.1.1.2")
+        assert two.error("question_submit", question="kiosk dua lagi", channel="kiosk") == "too_many_questions"
+    finally:
+        for c in (one, two, web):
             c.stop()
         office.client.stop()
         office.service.stop()
@@ -290,7 +318,7 @@ def test_a_full_inbox_still_fits_in_one_reply(tmp_path, broker):
     from tests.conftest import start_office
     from tests.support import TestClient
 
-    office = start_office(tmp_path, broker)
+    office = start_office(tmp_path, broker, extra="\n[notify]\nquestion_kiosk_daily = 300\n")   # one kiosk fills it
     kiosk = TestClient(broker.url, office.office_id, "kiosk-full", component="kiosk").start()
     try:
         st = sign_in_staff(office.client.ok)

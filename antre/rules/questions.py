@@ -252,24 +252,25 @@ class QuestionRules:
     def _key(self, s: "Session", channel: str, address: str) -> str:
         return phone_key(self.notify.secret(s), f"{channel}:{address}")
 
-    def _over_limit(self, s: "Session", now: datetime, key: str | None) -> str | None:
+    def _over_limit(self, s: "Session", now: datetime, key: str | None, limit: int | None = None) -> str | None:
         today = self.q.business_date(now)
         if key is not None:
             mine = s.scalar(select(func.count()).select_from(ResidentQuestion).where(
                 ResidentQuestion.business_date == today, ResidentQuestion.address_key == key)) or 0
-            if mine >= self.n.question_daily_limit:
+            if mine >= (limit or self.n.question_daily_limit):
                 return "sender_limit"
         office = s.scalar(select(func.count()).select_from(ResidentQuestion).where(
             ResidentQuestion.business_date == today)) or 0
         return "office_limit" if office >= self.n.question_office_daily else None
 
     def unanswered(self, s: "Session", now: datetime, channel: str, address: str | None, text: str,
-                   source_key: str | None = None, notify: bool = True, sender: str | None = None
-                   ) -> ResidentQuestion | None:
+                   source_key: str | None = None, notify: bool = True, sender: str | None = None,
+                   kiosk: str | None = None) -> ResidentQuestion | None:
         """Stores a question for the staff, in the caller's transaction (the seam for every channel: SMS here,
         the Telegram and WhatsApp adapters' inbound messages alike). ``address``: where the answer goes on
         ``channel``; ``sender``: what the flood limit counts by when there is no address (the website's client
-        address). Returns the row (the existing one for a ``source_key`` already stored), or None when the
+        address); ``kiosk``: the kiosk device it was typed on (its residents share one screen: counted per
+        device against ``question_kiosk_daily``). Returns the row (the existing one for a ``source_key`` already stored), or None when the
         sender or the office is over the day's limit."""
         if channel not in CHANNELS:
             raise CommandError("invalid_argument", f"channel must be one of {', '.join(CHANNELS)}")
@@ -279,10 +280,10 @@ class QuestionRules:
                 return existing
         text = _plain(text, MAX_QUESTION, "question")
         # The flood limit counts per sender: the website's client address, else the reply address; a kiosk's
-        # residents share one screen, so only the office's limit applies to it.
-        who = f"from:{sender}" if sender else f"{channel}:{address}" if address else None
+        # residents share one screen, so it counts per kiosk device, with a limit of its own.
+        who = f"kiosk:{kiosk}" if kiosk else f"from:{sender}" if sender else f"{channel}:{address}" if address else None
         key = self._key(s, "sender", who or f"{channel}:shared")
-        over = self._over_limit(s, now, key if who else None)
+        over = self._over_limit(s, now, key if who else None, self.n.question_kiosk_daily if kiosk else None)
         if over is not None:
             log.info("question from %s on %s not stored: %s", mask(address) if address else "a resident", channel,
                      over)
@@ -299,8 +300,9 @@ class QuestionRules:
         return row
 
     def submit(self, s: "Session", now: datetime, question: str, channel: str, phone: str | None = None,
-               notify: bool = False, address: str | None = None) -> Outcome:
-        """The website's or kiosk's "send my question to a person": the code to read the answer with."""
+               notify: bool = False, address: str | None = None, kiosk: str | None = None) -> Outcome:
+        """The website's or kiosk's "send my question to a person": the code to read the answer with. ``kiosk``:
+        the sending kiosk device's client id, set by the service from the topic (never by the device)."""
         if channel not in ("web", "kiosk"):
             raise CommandError("invalid_argument", "question_submit is for channel web or kiosk")
         if phone is not None:
@@ -310,7 +312,7 @@ class QuestionRules:
         if notify and not phone:
             raise CommandError("missing_argument", "an SMS answer needs a phone number")
         row = self.unanswered(s, now, channel, phone if notify else None, question, notify=notify,
-                              sender=address if channel == "web" else None)
+                              sender=address if channel == "web" else None, kiosk=kiosk)
         if row is None:
             raise Conflict("too_many_questions", "the inbox takes no more questions from here today")
         return Outcome({"code": row.code, "sms": bool(row.notify)}, changed=False)

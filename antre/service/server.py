@@ -530,6 +530,8 @@ class QueueServer:
                 counter = self._rating_kiosks.get(req.sender.client_id)
                 if counter is not None:
                     req.args["rating_counter"] = counter
+            if req.command == "question_submit" and req.sender is not None and req.sender.role == "kiosk":
+                req.args["kiosk"] = req.sender.client_id   # counted per kiosk (question_kiosk_daily); set here only
         except CommandError as exc:
             rid = peek_request_id(payload) if len(payload) <= 1_000_000 else None
             log.warning("refused message on %s: %s (%s)", topic, exc.message, exc.code)
