@@ -575,13 +575,13 @@ class StaffRules:
         thread (:meth:`password_work`); the session is checked again here, and the check counts only for the
         hash it was made against (not one changed meanwhile)."""
         account = authenticate(s, now, session)
+        check_password(new_password)   # before any check: a weak new password costs no hashing here
         row = find_account(s, account.name)
         ok = self._verdict(row.password_hash, password, checked)
         if ok is None:
             self._hashed(checked, None)
         if not ok:
             raise Forbidden("password_wrong", "the current password is wrong")
-        check_password(new_password)
         update_account(s, self.cfg, now, account.name, self.device(address), account.name, password=new_password,
                        hashed=hashed if checked is not None and checked[0] == row.password_hash else None)
         return Outcome({"changed": True, "signed_out": True}, changed=False)
