@@ -57,7 +57,11 @@ from .flows import Message
 from .flows.checkin import MISTYPED, SEND, CheckinFlow
 from .flows.guidance import Guidance
 from .flows.letter_form import CHOICE, DATE, DIGITS, KEYBOARD, LetterFormFlow, slip
+from .flows.callback import CallbackFlow, ComplaintFlow
+from .flows.callback import slip as report_slip
+from .flows.faq import AskFlow, common_questions
 from .flows.letters import LetterPickupFlow
+from .flows.scan import BOOKING, LookupFlow, ScanReader, Scanned, read_code
 from .flows.home import can_issue, home, service_subtext
 from .flows.idle_news import IdleNews, may_show
 from .flows.issuing import IssuingFlow, print_state, rating_code, ticket_number, ticket_view
@@ -74,6 +78,13 @@ KV = Path(__file__).with_name("kiosk.kv")
 STAFF_HOLD_SECONDS = 3.0
 THANKS_SECONDS = 6.0
 MESSAGE_SECONDS = 12.0
+#: Screens on which a scan shows its code's status; elsewhere (a form half filled, the rating, a ticket being
+#: printed, the staff PIN) a scan is ignored.
+SCAN_SCREENS = ("home", "info", "message", "scan", "help", "faq", "answer", "checkin")
+SCAN_SECONDS = 30.0
+#: The on-screen keyboard's groups (:meth:`KioskApp._grouped_keys`): two touches a letter, each key 20 mm.
+KEY_GROUPS = {"ABCDE": "ABCDE", "FGHIJ": "FGHIJ", "KLMNO": "KLMNO", "PQRST": "PQRST", "UVWXYZ": "UVWXYZ",
+              "0-9": "1234567890", ".,?": ".,?-/"}
 REQUEST_TIMEOUT = 3.0
 
 
@@ -364,6 +375,43 @@ class EntryButton(BigButton):
     shown = BooleanProperty(True)
 
 
+class HelpScreen(Screen):
+    """Tanya & lapor: the FAQ, a complaint, or "minta petugas menghubungi saya", as three big buttons."""
+
+
+class ReportScreen(Screen):
+    """A complaint or a call-back request (:mod:`antre_kiosk.flows.callback`): one question, the answer as
+    typed, the problem, and the keys for it."""
+    step = StringProperty("")
+    prompt = StringProperty("")
+    shown = StringProperty("")
+    problem = StringProperty("")
+    next_text = StringProperty("")
+
+
+class FaqScreen(Screen):
+    """Tanya jawab: the office's most common questions as buttons (filled by the app), and *Tanya sendiri*."""
+
+
+class AnswerScreen(Screen):
+    """The assistant's answer, large; when it was not sure, the offer of a call back."""
+    question = StringProperty("")
+    answer = StringProperty("")
+    detail = StringProperty("")
+    unsure = BooleanProperty(False)
+
+
+class ScanScreen(Screen):
+    """The live status of a scanned (or typed-in) code, as the portal's ``/cek`` shows it, and the one thing
+    to do next: a booking's check-in, a ready letter's pickup ticket (``action``)."""
+    title = StringProperty("")
+    status = StringProperty("")
+    body = StringProperty("")
+    action = StringProperty("")
+    action_text = StringProperty("")
+    code = StringProperty("")
+
+
 class KioskRoot(BoxLayout):
     pass
 
@@ -397,6 +445,7 @@ class KioskApp(App):
     has_bookings = BooleanProperty(False)
     has_letters = BooleanProperty(False)
     has_letter_form = BooleanProperty(False)
+    has_help = BooleanProperty(False)    # "Tanya & lapor": questions, complaints, call back
     can_listen = BooleanProperty(True)   # the "Dengarkan" button ([kiosk] voice)
 
     def __init__(self, cfg: Config, printer: TicketPrinter | None = None, **kwargs: Any):
@@ -420,6 +469,16 @@ class KioskApp(App):
         self.letter_form = LetterFormFlow(self.gate, cfg.letters.types,
                                           today=lambda: datetime.now(timezone.utc).astimezone(cfg.office.tz).date())
         self._letter_keys_for: tuple[str, tuple[str, ...], str] | None = None
+        self.callback = CallbackFlow(self.gate, cfg.complaints.topics)
+        self.complaint = ComplaintFlow(self.gate, cfg.complaints.topics)
+        self._report: CallbackFlow | AskFlow = self.complaint     # the flow the report screen asks for
+        self._report_keys_for: tuple[str, int, str] | None = None
+        self._key_group = ""                            # the letter group open on the grouped keyboard
+        self.asking = AskFlow(self.gate)
+        self.scan_reader = ScanReader()
+        self.lookup = LookupFlow(self.gate)
+        self.scans = {"read": 0, "ignored": 0, "unknown": 0, "typed": 0}
+        self.faq_questions = common_questions(cfg.notify.faq)
         self._code_flow: CheckinFlow | LetterPickupFlow = self.checkin   # whose code the keypad types
         self.rating = RatingFlow(self.gate)
         self.number_keypad = NumberKeypad()
@@ -460,6 +519,7 @@ class KioskApp(App):
         self.idle_news = IdleNews()
         self._news_textures: dict[str, Any] = {}
         self._news_shown: tuple | None = None
+        self.has_help = not self.rating_mode
 
     # ------------------------------------------------------------------ text
 
@@ -475,6 +535,8 @@ class KioskApp(App):
         Window.bind(size=lambda *_: self._scale())
         Window.bind(on_touch_down=self._touched)
         Window.bind(on_request_close=self._request_close)
+        # The USB scanner types like a keyboard: characters arrive as text input, then Enter.
+        Window.bind(on_textinput=self._scan_text, on_key_down=self._scan_key)
         # kiosk.kv (next to this file) is loaded by Kivy itself: its name follows the class name KioskApp.
         root = KioskRoot()
         self.sm: ScreenManager = root.ids.sm
@@ -649,6 +711,19 @@ class KioskApp(App):
             return Guidance(t(scr.prompt_key), [scr.shown] if scr.typed else [], choices)
         if name == "pin":
             return Guidance(t("staff_pin"), [], choices)
+        if name == "scan":
+            return Guidance(scr.title, [d for d in (scr.status, scr.body) if d],
+                            ([scr.action_text] if scr.action else []) + [t("back")])
+        if name == "answer":
+            return Guidance(scr.answer, [scr.detail] if scr.detail else [],
+                            ([t("cb_title")] if scr.unsure else []) + [t("back")])
+        if name == "faq":
+            return Guidance(t("faq_title"), [], [*self.faq_questions, t("faq_type"), t("back")])
+        if name == "report":
+            flow = self._report
+            choices = [self._choice_label(flow.step, o) for o in flow.choices] if flow.kind == CHOICE else []
+            facts = [d for d in (scr.step, scr.shown, scr.problem) if d]
+            return Guidance(scr.prompt, facts, [*choices, scr.next_text, t("back")])
         return self._guidance_from(scr)
 
     def _choices(self, scr: Screen) -> list[str]:
@@ -895,6 +970,10 @@ class KioskApp(App):
             self.rating.send_quietly()
         self._cancel_timers()
         self.rating.reset()
+        self.callback.reset()      # what a resident typed is forgotten when they leave
+        self.complaint.reset()
+        self.asking.reset()
+        self._key_group = ""
         self.priority = ""
         if timed:
             self._late_tap_until = time.monotonic() + self.kcfg.late_tap_seconds
@@ -1163,6 +1242,254 @@ class KioskApp(App):
             self.printer.submit_blocks(slip(reply.result, self.cfg.office, public_url=self.cfg.web.public_url,
                                             lang=self.lang))
         self._show_refusal(message, seconds=max(MESSAGE_SECONDS, 30))
+
+    # ------------------------------------------------------------------ Tanya & lapor (kiosk/flows/callback.py)
+
+    def open_help(self) -> None:
+        if self.busy or not self.has_help:
+            return
+        self._cancel_timers()
+        self.sm.current = "help"
+
+    def open_faq(self) -> None:
+        """Tanya jawab: the common questions as buttons, and a button to type one's own."""
+        if self.busy or self.availability == logic.BROKER_DOWN:
+            return
+        self._cancel_timers()
+        grid = self.sm.get_screen("faq").ids.questions
+        grid.clear_widgets()
+        for i, q in enumerate(self.faq_questions):
+            b = BigButton(tag=f"faq:{i}", text=q, font_size=self.u * 28, halign="left", bg=SECONDARY,
+                          icon=asset("info.png"), icon_size=self.u * 44)
+            b.bind(on_release=lambda _b, q=q: self.ask_question(q))
+            grid.add_widget(b)
+        self.sm.current = "faq"
+
+    def open_ask_keys(self) -> None:
+        """Tanya sendiri: the question typed on the kiosk's keys (the report screen, one step)."""
+        if self.busy:
+            return
+        self._report = self.asking
+        self.asking.reset()
+        self._report_keys_for = None
+        self._key_group = ""
+        self._render_report()
+        self.sm.current = "report"
+
+    def ask_question(self, question: str) -> None:
+        if self.busy:
+            return
+        rid = self.asking.ask(question, lambda reply: Clock.schedule_once(lambda dt: self._asked(reply)))
+        if rid is not None:
+            self.busy = True
+
+    def _asked(self, reply: Reply) -> None:
+        self.busy = False
+        got = self.asking.answered(reply)
+        scr: AnswerScreen = self.sm.get_screen("answer")
+        self._cancel_timers()
+
+        def render() -> None:
+            scr.question = got.question
+            scr.unsure = got.text is None
+            if got.failed:
+                scr.answer, scr.detail = self.t("answer_failed"), ""
+            elif got.text is None:
+                scr.answer, scr.detail = self.t("answer_unsure"), self.t("answer_unsure_sub")
+            else:
+                scr.answer, scr.detail = got.text, ""
+        self._show("answer", render)
+
+    def open_report(self, which: str) -> None:
+        """The complaint form (``complaint``) or the call-back request (``callback``), first question."""
+        if self.availability != logic.OK or self.busy:
+            return
+        self._cancel_timers()
+        self._report = self.callback if which == "callback" else self.complaint
+        self._report.reset()
+        self._report_keys_for = None
+        self._render_report()
+        self.sm.current = "report"
+
+    def _report_label(self, step: str) -> str:
+        return {"category": "cb_category", "topic": "cb_topic", "name": "cb_name", "phone": "cb_phone",
+                "note": "cb_note", "text": "cp_text", "contact": "cp_contact", "question": "ask_prompt"}[step]
+
+    def _choice_label(self, step: str, option: str) -> str:
+        if step == "category":
+            return self.t(f"cb_cat_{option}")
+        if step == "contact":
+            return self.t(f"cp_contact_{option}")
+        return option.replace("_", " ").replace("-", " ").capitalize()
+
+    def _render_report(self) -> None:
+        flow = self._report
+        scr: ReportScreen = self.sm.get_screen("report")
+        title = self.t("cb_title" if flow is self.callback else "ask" if flow is self.asking else "cp_title")
+        scr.step = f"{title} \u00b7 {self.t('cb_step', n=flow.index + 1, total=len(flow.steps))}"
+        scr.prompt = self.t(self._report_label(flow.step))
+        scr.shown = self._choice_label(flow.step, flow.typed) if flow.kind == CHOICE and flow.typed else flow.shown
+        scr.problem = self.t(flow.problem) if flow.problem else ""
+        done_next = flow.last or (flow.step == "contact" and flow.typed == "anonim")
+        scr.next_text = self.t(("ask_send" if flow is self.asking else "cb_send") if done_next else "cb_next")
+        keys = (flow.step, flow.index, self._key_group)
+        if self._report_keys_for != keys:
+            self._report_keys_for = keys
+            self._report_keys(scr.ids.keyarea, flow)
+
+    def _report_keys(self, box: Any, flow: CallbackFlow | AskFlow) -> None:
+        box.clear_widgets()
+        if flow.kind == DIGITS:
+            pad = Keypad(uid_prefix="rk", spacing=self.u * 12)
+            pad.bind(on_key=lambda _p, k: self.report_next() if k == "ok" else self.report_key(k))
+            box.add_widget(pad)
+            return
+        if flow.kind == CHOICE:
+            options = flow.choices
+            rows = 3 if self.compact else 4
+            grid = GridLayout(cols=max(1 if len(options) <= rows else 2, -(-len(options) // rows)),
+                              spacing=self.u * 10)
+            for option in options:
+                b = BigButton(tag=f"rchoice:{option}", text=self._choice_label(flow.step, option),
+                              font_size=self.u * 30, halign="center", padding=(self.u * 8, self.u * 4),
+                              selected=flow.typed == option)
+                b.bind(on_release=lambda _b, o=option: self.report_choose(o))
+                grid.add_widget(b)
+            box.add_widget(grid)
+            return
+        box.add_widget(self._grouped_keys(lambda key: self.report_key(key)))
+
+    def _grouped_keys(self, on_key: Callable[[str], None]) -> GridLayout:
+        """The on-screen keyboard in two touches a letter, each key 20 mm on every panel: first a group
+        (``ABCDE`` ... ``0-9``), then the group's letters; after a letter the groups come back."""
+        group = self._key_group
+        grid = GridLayout(cols=3 if not group or len(KEY_GROUPS[group]) <= 6 else 4, spacing=self.u * 10)
+
+        def key(tag: str, text: str, action: Callable[[], None], bg: Any = None, size: float = 34) -> None:
+            b = BigButton(tag=f"tk:{tag}", text=text, font_size=self.u * size, halign="center",
+                          padding=(self.u * 6, self.u * 4), bg=bg or (0.08, 0.40, 0.75, 1))
+            b.bind(on_release=lambda _b: action())
+            grid.add_widget(b)
+
+        if not group:
+            for name in KEY_GROUPS:
+                key(name, name, lambda n=name: self._open_group(n, on_key), SECONDARY)
+            key("space", self.t("kb_space"), lambda: on_key("space"), size=28)
+            key("del", self.t("delete"), lambda: on_key("del"), (0.35, 0.38, 0.45, 1), size=28)
+            return grid
+        for ch in KEY_GROUPS[group]:
+            key(ch, ch, lambda c=ch: self._group_key(c, on_key), size=40)
+        key("groups", self.t("kb_back"), lambda: self._open_group("", on_key), (0.20, 0.36, 0.56, 1), size=24)
+        return grid
+
+    def _open_group(self, group: str, on_key: Callable[[str], None]) -> None:
+        self._key_group = group
+        on_key("")        # re-render with the group's keys (an empty key types nothing)
+
+    def _group_key(self, ch: str, on_key: Callable[[str], None]) -> None:
+        self._key_group = ""
+        on_key(ch)
+
+    def report_key(self, key: str) -> None:
+        if key:
+            self._report.key(key)
+        self._render_report()
+
+    def report_choose(self, option: str) -> None:
+        self._report.choose(option)
+        self._report_keys_for = None     # the chosen button is marked
+        self._render_report()
+
+    def report_next(self) -> None:
+        if self.busy:
+            return
+        flow = self._report
+        outcome = flow.next()
+        self._key_group = ""
+        if outcome == "done":
+            rid = flow.submit(lambda reply: Clock.schedule_once(lambda dt: self._report_sent(flow, reply)))
+            if rid is not None:
+                self.busy = True
+            return
+        self._render_report()
+
+    def report_back(self) -> None:
+        self._key_group = ""
+        if not self._report.back():
+            self.open_faq() if self._report is self.asking else self.open_help()
+            return
+        self._render_report()
+
+    def _report_sent(self, flow: CallbackFlow | AskFlow, reply: Reply) -> None:
+        if flow is self.asking:
+            self._asked(reply)
+            return
+        self.busy = False
+        message = flow.sent(reply)
+        if reply.ok:
+            self.printer.submit_blocks(report_slip(reply.result, self.cfg.office, public_url=self.cfg.web.public_url,
+                                                   lang=self.lang, note_key=flow.slip_note))
+        self._show_refusal(message, seconds=max(MESSAGE_SECONDS, 30))
+
+    # ------------------------------------------------------------------ the QR/barcode reader (kiosk/flows/scan.py)
+
+    def _scan_text(self, window: Any, text: str) -> None:
+        self.scan_reader.char(text, time.monotonic())
+
+    def _scan_key(self, window: Any, key: int, scancode: int, codepoint: str, modifiers: list[str]) -> bool:
+        if key not in (13, 271):          # Enter, keypad Enter
+            return False
+        payload = self.scan_reader.enter(time.monotonic())
+        if payload is None:
+            self.scans["typed"] += 1      # typed by hand (or nothing): not a scan
+            return True
+        self.scanned(payload)
+        return True
+
+    def scanned(self, payload: str) -> None:
+        """A scanner's payload: its code's live status, where a scan makes sense now."""
+        if self.rating_mode or self.busy or self.sm.current not in SCAN_SCREENS:
+            self.scans["ignored"] += 1
+            log.info("a scan ignored on the %s screen", self.sm.current)
+            return
+        self._last_touch = time.monotonic()
+        item = read_code(payload, office_id=self.cfg.office.id, public_url=self.cfg.web.public_url)
+        if item is None:
+            self.scans["unknown"] += 1
+            log.info("a scan that names nothing of this office's")
+            self._show_refusal(Message("warning.png", "scan_unknown", "scan_unknown_body"))
+            return
+        self.scans["read"] += 1
+        if item.kind == BOOKING:
+            self._show_status(item, None)
+            return
+        rid = self.lookup.look_up(item, lambda reply: Clock.schedule_once(lambda dt: self._looked_up(item, reply)))
+        if rid is not None:
+            self.busy = True
+
+    def _looked_up(self, item: Scanned, reply: Reply) -> None:
+        self.busy = False
+        self._show_status(item, reply)
+
+    def _show_status(self, item: Scanned, reply: Reply | None) -> None:
+        self._cancel_timers()
+        scr: ScanScreen = self.sm.get_screen("scan")
+
+        def render() -> None:
+            view = self.lookup.view(item, reply, self.lang, can_pick_up=self.has_letters)
+            scr.title, scr.status, scr.body = view.title, view.status, view.body
+            scr.action, scr.code = view.action or "", view.code
+            scr.action_text = self.t(view.action_key) if view.action_key else ""
+        self._show("scan", render)
+        self._message_timer = Clock.schedule_once(self.go_home, SCAN_SECONDS)
+
+    def scan_action(self) -> None:
+        """The status screen's green button: a booking's check-in, or a ready letter's pickup ticket."""
+        scr: ScanScreen = self.sm.get_screen("scan")
+        if scr.action == "check_in":
+            self.send_code(self.checkin, scr.code)
+        elif scr.action == "letter_pickup":
+            self.send_code(self.letter_pickup, scr.code)
 
     # ------------------------------------------------------------------ printer status
 
@@ -1450,7 +1777,7 @@ class KioskApp(App):
             "settled": len(self.sm.children) == 1 and not self.sm.transition.is_active and not BigButton.pending,
             "availability": self.availability, "busy": self.busy,
             "banner": self.banner, "printer": self.printer.status, "rateable": list(self.rateable),
-            "ignored_taps": self.ignored_taps, "speech": dict(self.speech),
+            "ignored_taps": self.ignored_taps, "speech": dict(self.speech), "scans": dict(self.scans),
             # "idle_past": idle for longer than the idle timeout and a tick after it (the idle screen was
             # due, if it may show).
             "news": {"items": len(self.idle_news.feed.items),

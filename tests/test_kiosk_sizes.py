@@ -27,9 +27,10 @@ def xvfb():
     x.stop()
 
 
-def check(k, name: str, size: str) -> dict:
-    """Screenshot of the screen ``name`` (its screen's name, with - for _), and its sizes checked."""
-    screen = name.replace("-", "_")
+def check(k, name: str, size: str, screen: str | None = None) -> dict:
+    """Screenshot of the screen ``name`` (its screen's name, with - for _, unless ``screen`` names it), and its
+    sizes checked."""
+    screen = screen or name.replace("-", "_")
     screen = {"rate_element": "rate_face", "home_closed": "home", "home_all_entries": "home", "rate_pick_many": "rate_pick",
               "rate_code": "rate_keypad", "rate_code_wrong": "message"}.get(screen, screen)
     ui = k.wait(lambda ui: ui["screen"] == screen and ui["settled"] and ui.get("sizes", {}).get("targets"),
@@ -224,3 +225,59 @@ def test_every_entry_on_still_fits_the_start_screen(offices, kiosks, size):
         assert w["checkin"]["y"] == w["letter_pickup"]["y"] and w["checkin"]["x"] < w["letter_pickup"]["x"]
     if size == "800x480":
         assert w["priority:lansia"]["x"] > w["service:adminduk"]["x"] + w["service:adminduk"]["w"]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_tanya_and_lapor_screens_have_big_targets(offices, kiosks, size):
+    """Tanya & lapor: the chooser, the report form's choices, topics, grouped letter keys (the groups and the
+    widest group, the digits), the phone keypad, the FAQ's questions and an unsure answer with its call back."""
+    from tests.test_kiosk_help import FAQ, type_text
+
+    office = offices(FAQ)
+    k = kiosks(office, size=size)
+    k.wait_widget("help")
+    k.touch("help")
+    check(k, "help", size)
+    k.touch("help:complaint")
+    k.wait(lambda ui: "rchoice:pengaduan" in ui["widgets"], "the kinds")
+    check(k, "report-kinds", size, "report")
+    k.touch("rchoice:pengaduan")
+    k.touch("report:next")
+    k.wait(lambda ui: "rchoice:lainnya" in ui["widgets"], "the topics")
+    check(k, "report-topics", size, "report")
+    k.touch("rchoice:lainnya")
+    k.touch("report:next")
+    k.wait(lambda ui: "tk:ABCDE" in ui["widgets"], "the letter groups")
+    type_text(k, "LAMPU MATI")
+    check(k, "report-letters", size, "report")
+    k.touch("tk:0-9")
+    k.wait(lambda ui: "tk:0" in ui["widgets"], "the digits group")
+    check(k, "report-digits-group", size, "report")
+    k.touch("tk:groups")
+    k.touch("report:next")
+    k.touch("rchoice:hp")
+    k.touch("report:next")
+    k.wait(lambda ui: "rk:1" in ui["widgets"], "the phone keypad")
+    k.touch("rk:0")
+    check(k, "report-phone", size, "report")
+    for prompt in ("cp_contact", "cp_text", "cb_topic", "cb_category"):     # Kembali, one question at a time
+        k.touch("report:back")
+        k.wait(lambda ui: ui["widgets"]["report:prompt"]["text"] == T(prompt), f"back to '{T(prompt)}'")
+    k.touch("report:back")
+    k.wait_screen("help")
+    k.touch("help:ask")
+    k.wait(lambda ui: "faq:1" in ui["widgets"], "the common questions")
+    check(k, "faq", size)
+    k.touch("faq:type")
+    k.wait(lambda ui: "tk:ABCDE" in ui["widgets"], "the question's keys")
+    type_text(k, "SAPI")
+    k.touch("report:next")
+    k.wait(lambda ui: ui["screen"] == "answer" and "answer:callback" in ui["widgets"], "the unsure answer")
+    check(k, "answer", size)
+    # The QR reader's status screen with its green button (a booking's check-in), scanned by real key events.
+    from antre.link.protocol import new_booking_code
+    from tests.test_kiosk_scan import scan
+
+    scan(k, new_booking_code())
+    k.wait(lambda ui: ui["screen"] == "scan" and "scan:action" in ui["widgets"], "the booking's status")
+    check(k, "scan", size)

@@ -621,7 +621,9 @@ ITEMS_COMMANDS = tuple(c for c in COMMANDS if c.startswith("items_"))
 #: (antre/ops/broker.py), and the service checks them again with the arguments (:func:`authorize`).
 ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
     "kiosk": ("issue_ticket", "check_in", "rate", "letter_request", "letter_status", "letter_pickup",
-              "letter_catalogue", "ask", "complaint_submit", "question_submit", "question_status"),
+              "letter_catalogue", "ask", "complaint_submit", "question_submit", "question_status",
+              # the QR/barcode reader's live status of a scanned code (read-only, as the portal's /cek)
+              "ticket_status", "complaint_status", "letter_verify"),
     "counter": COUNTER_COMMANDS,
     # The residents' website, and its staff page's service switches.
     # The residents' website with its letters, its staff console (accounts, sessions, the audit log) and

@@ -10,7 +10,11 @@ them to screens and hands their callbacks to Kivy's main thread.
 - :mod:`.checkin`: the booking code typed on the keypad, ``check_in``;
 - :mod:`.letters`: "Ambil surat", a ready letter's tracking code typed on the keypad, ``letter_pickup``;
 - :mod:`.letter_form`: "Ajukan surat", a letter's form one question at a time, ``letter_request``, the slip;
-- :mod:`.callback`: "Minta petugas menghubungi saya", a short report with a phone number, ``complaint_submit``;
+- :mod:`.callback`: "Minta petugas menghubungi saya", a short report with a phone number, and the short
+  complaint form (anonymous or a phone number), ``complaint_submit``, the slip;
+- :mod:`.faq`: *Tanya jawab*, the office's common questions and one's own, ``ask``;
+- :mod:`.scan`: the QR/barcode reader (a keyboard wedge): a scan told from typing, what a payload names, and
+  its live status (``ticket_status``, ``letter_status``, ``letter_verify``, ``complaint_status``);
 - :mod:`.rating`: the face scale, the nine IKM questions, ``rate``;
 - :mod:`.staff`: the staff PIN that leaves kiosk mode;
 - :mod:`.printer_status`: the printer's state in the kiosk's presence message, and when to check it again.

@@ -217,9 +217,10 @@ class LetterFormFlow:
 
 def slip(result: dict[str, Any], office: OfficeConfig, *, public_url: str = "", lang: str = "id",
          paper_width: int = 80) -> list[Block]:
-    """The printed receipt: the office, the letter, the tracking code large, and a QR of the status page."""
+    """The printed receipt: the office, the letter, the tracking code large, and a QR code of the status page
+    (the bare code without a public website: the kiosk's scanner reads either)."""
     t = lambda key: texts.text(key, lang)  # noqa: E731
-    qr = f"{public_url.rstrip('/')}/surat/status/{result['code']}" if public_url else ""
+    qr = f"{public_url.rstrip('/')}/surat/status/{result['code']}" if public_url else result["code"]
     return receipt(office.name, t("lf_slip_title"), t("lf_slip_code"), format_tracking_code(result["code"]),
                    t("lf_slip_note"), subtitle=result.get("type_name", ""), qr=qr, paper_width=paper_width)
 

@@ -1,0 +1,310 @@
+"""The kiosk's QR/barcode reader: a USB 2D scanner that types like a keyboard (an HID keyboard wedge).
+
+A scan arrives as key presses: the payload's characters in a fast burst, then Enter. :class:`ScanReader` tells a
+scan from a person typing on a keyboard by the pace (every gap under ``max_gap`` seconds, a few characters at
+least, Enter at the end); anything else is dropped. :func:`read_code` turns a payload into what it names, or
+None. It accepts only what the office itself prints or publishes:
+
+- a printed ticket's QR: the office's status page ``{public_url}/status/<date>/<number>`` or, without a public
+  website, ``ANTRE|<office>|<date>|<number>[|<rating code>]`` of *this* office;
+- a letter's verification QR ``{public_url}/surat/cek/<token>``, a slip's ``/surat/status/<code>`` or
+  ``/pengaduan/<code>``, the portal's ``/cek?nomor=`` and ``/lacak?kode=``;
+- a bare code (a slip's QR without a website, a barcode, or a code typed on a keyboard wedge): a complaint's
+  ``P``-code, a letter's 12 digits, a booking's 10 digits (each with its check digit) or a queue number.
+
+URLs of any other site, payloads with control characters or other than printable ASCII, and anything longer than :data:`MAX_PAYLOAD` are
+refused: a scanner is a keyboard anyone can hold a printed code to. What is found is looked up live
+(:class:`LookupFlow`) and shown like the portal's ``/cek``; a booking's code offers its check-in and a ready
+letter its pickup ticket. No payload is ever logged (codes are residents' keys).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from antre.link.mqtt import Reply
+from antre.link.protocol import BOOKING_CODE_DIGITS, booking_code_ok
+from antre.rules.complaint_codes import clean_complaint_code, complaint_code_ok, format_complaint_code
+from antre.rules.letter_codes import clean_tracking_code, format_tracking_code, tracking_code_ok
+
+from .. import logic, texts
+
+log = logging.getLogger(__name__)
+
+#: The longest payload read; a longer burst is dropped whole (a status URL is well under 200 characters).
+MAX_PAYLOAD = 512
+#: A scanner types a character every few milliseconds; a person takes a tenth of a second or more.
+MAX_GAP = 0.06
+MIN_LENGTH = 4
+
+TICKET, BOOKING, LETTER, COMPLAINT, LETTER_CHECK = "ticket", "booking", "letter", "complaint", "letter_check"
+_NUMBER = re.compile(r"([A-Za-z])-?0*(\d{1,6})")
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """What a payload names: ``kind`` (:data:`TICKET` ...), its ``code`` (a ticket's number ``A-012``, the
+    digits of a booking or letter, a complaint's ``P...``, a letter's verification token) and, for a ticket of
+    another day, its ``day``."""
+    kind: str
+    code: str
+    day: str | None = None
+
+
+class ScanReader:
+    """Key presses in, scans out: :meth:`char` for each character typed, :meth:`enter` for Enter (which returns
+    the payload when the presses were a scanner's burst). Times are seconds (``time.monotonic()``)."""
+
+    def __init__(self, max_gap: float = MAX_GAP, min_length: int = MIN_LENGTH, max_length: int = MAX_PAYLOAD):
+        self.max_gap, self.min_length, self.max_length = max_gap, min_length, max_length
+        self._buf: list[str] = []
+        self._last = 0.0
+        self._overflow = False
+
+    def char(self, text: str, now: float) -> None:
+        if self._buf and now - self._last > self.max_gap:
+            self.reset()           # a pause: what came before was a person typing, or another burst
+        self._last = now
+        if self._overflow:
+            return
+        self._buf.append(text)
+        if sum(map(len, self._buf)) > self.max_length:
+            self._overflow, self._buf = True, []
+
+    def enter(self, now: float) -> str | None:
+        """Enter pressed: the scan's payload, or None (typed by hand, too short, too long, or nothing)."""
+        payload = "".join(self._buf)
+        fast = bool(self._buf) and now - self._last <= self.max_gap
+        overflow = self._overflow
+        self.reset()
+        if overflow or not fast or len(payload) < self.min_length:
+            return None
+        return payload
+
+    def reset(self) -> None:
+        self._buf, self._overflow = [], False
+
+
+def read_code(payload: str, *, office_id: str, public_url: str = "") -> Scanned | None:
+    """What ``payload`` (a scan, or a code typed in) names, or None when it is nothing of this office's."""
+    if not isinstance(payload, str) or len(payload) > MAX_PAYLOAD:
+        return None
+    text = payload.strip(" \t\r\n")          # a scanner's suffix (Tab, CR, LF) is not part of the code
+    if not text or not all(" " <= c <= "~" for c in text):
+        return None                             # control characters, or anything but printable ASCII
+    if text.startswith("ANTRE|"):
+        parts = text.split("|")
+        if len(parts) not in (4, 5) or parts[1] != office_id or not _DATE.fullmatch(parts[2]):
+            return None
+        return _ticket(parts[3], parts[2])
+    if "://" in text:
+        return _from_url(text, public_url)
+    return _bare(text)
+
+
+def _ticket(number: str, day: str | None = None) -> Scanned | None:
+    m = _NUMBER.fullmatch(number)
+    if not m:
+        return None
+    if day is not None:
+        try:
+            date.fromisoformat(day)
+        except ValueError:
+            return None
+    return Scanned(TICKET, f"{m[1].upper()}-{int(m[2]):03d}" if len(m[2]) <= 3 else f"{m[1].upper()}-{m[2]}", day)
+
+
+def _bare(text: str) -> Scanned | None:
+    if len(text) > 40:
+        return None
+    complaint = clean_complaint_code(text)
+    if complaint_code_ok(complaint):
+        return Scanned(COMPLAINT, complaint)
+    digits = clean_tracking_code(text)
+    if digits.isascii() and digits.isdigit():
+        if tracking_code_ok(digits):
+            return Scanned(LETTER, digits)
+        if len(digits) == BOOKING_CODE_DIGITS and booking_code_ok(digits):
+            return Scanned(BOOKING, digits)
+        return None
+    return _ticket("".join(text.split()))
+
+
+def _from_url(text: str, public_url: str) -> Scanned | None:
+    """A URL of this office's public website only (same scheme-less host and port, under its path)."""
+    if not public_url:
+        return None
+    try:
+        url, home = urlsplit(text), urlsplit(public_url)
+        port, home_port = url.port, home.port
+    except ValueError:
+        return None
+    if url.scheme not in ("http", "https") or url.username or url.password:
+        return None
+    if (url.hostname or "").lower() != (home.hostname or "").lower() or port != home_port:
+        return None
+    prefix = home.path.rstrip("/")
+    path = unquote(url.path)
+    if prefix and not (path == prefix or path.startswith(prefix + "/")):
+        return None
+    parts = [p for p in path[len(prefix):].split("/") if p]
+    query = parse_qs(url.query, max_num_fields=5) if url.query else {}
+    match parts:
+        case ["status", day, number] if _DATE.fullmatch(day):
+            return _ticket(number, day)
+        case ["pengaduan", code]:
+            return Scanned(COMPLAINT, code) if complaint_code_ok(code) else None
+        case ["surat", "status", code]:
+            return Scanned(LETTER, code) if tracking_code_ok(code) else None
+        case ["surat", "cek", token]:
+            return Scanned(LETTER_CHECK, token) if _TOKEN.fullmatch(token) else None
+        case ["cek"] if query.get("nomor"):
+            return _bare(query["nomor"][0])
+        case ["lacak"] if query.get("kode"):
+            return _bare(query["kode"][0])
+    return None
+
+
+# ---------------------------------------------------------------------- the live status
+
+TEXTS: dict[str, tuple[str, str]] = {
+    "scan_ticket": ("Nomor antrean {number}", "Queue number {number}"),
+    "scan_waiting": ("Menunggu. {ahead} orang di depan Anda, perkiraan {minutes} menit.",
+                     "Waiting. {ahead} people ahead of you, about {minutes} minutes."),
+    "scan_waiting_next": ("Menunggu. Anda berikutnya.", "Waiting. You are next."),
+    "scan_called": ("Dipanggil! Silakan ke {counter}.", "Called! Please go to {counter}."),
+    "scan_done": ("Sudah dilayani. Terima kasih.", "Served. Thank you."),
+    "scan_no_show": ("Tidak hadir saat dipanggil. Silakan tanya petugas.",
+                     "Missed when called. Please ask the staff."),
+    "scan_expired": ("Nomor ini sudah tidak berlaku.", "This number is no longer valid."),
+    "scan_other_day": ("Nomor ini untuk hari lain ({day}).", "This number is for another day ({day})."),
+    "scan_booking": ("Kode janji temu {code}", "Booking code {code}"),
+    "scan_booking_body": ("Sentuh tombol hijau untuk mencetak nomor antrean Anda.",
+                          "Touch the green button to print your queue number."),
+    "scan_booking_action": ("Cetak nomor antrean", "Print my number"),
+    "scan_letter": ("Surat {code}", "Letter {code}"),
+    "scan_letter_belum_lengkap": ("Berkas belum lengkap. Silakan tanya petugas.",
+                                  "Documents missing. Please ask the staff."),
+    "scan_letter_diperiksa": ("Sedang diperiksa petugas.", "Being checked by the staff."),
+    "scan_letter_menunggu_ttd": ("Menunggu tanda tangan.", "Waiting for the signature."),
+    "scan_letter_siap_diambil": ("Surat siap diambil.", "The letter is ready."),
+    "scan_letter_sudah_diambil": ("Surat sudah diambil.", "The letter was collected."),
+    "scan_letter_dibatalkan": ("Permohonan dibatalkan.", "The request was cancelled."),
+    "scan_letter_action": ("Ambil nomor untuk mengambil surat", "Take a number to collect it"),
+    "scan_complaint": ("Laporan {code}", "Report {code}"),
+    "scan_complaint_diterima": ("Diterima. Menunggu diperiksa petugas.", "Received. Waiting to be checked."),
+    "scan_complaint_diverifikasi": ("Sudah diperiksa petugas.", "Checked by the staff."),
+    "scan_complaint_diproses": ("Sedang ditindaklanjuti.", "Being handled."),
+    "scan_complaint_selesai": ("Selesai. Jawaban petugas:", "Done. The staff's answer:"),
+    "scan_complaint_ditolak": ("Ditolak.", "Refused."),
+    "scan_complaint_bukan_wewenang": ("Bukan wewenang desa.", "Not the village's matter."),
+    "scan_check": ("Pemeriksaan surat", "Letter check"),
+    "scan_check_valid": ("Surat ini asli dan berlaku.", "This letter is genuine and valid."),
+    "scan_check_expired": ("Surat ini asli, tetapi masa berlakunya habis.", "This letter is genuine but expired."),
+    "scan_check_revoked": ("Surat ini sudah dicabut. Jangan dipakai.", "This letter was revoked. Do not use it."),
+    "scan_not_found": ("Kode tidak ditemukan.", "Code not found."),
+    "scan_not_found_body": ("Periksa kertasnya, atau tanyakan di loket.", "Check the slip, or ask at the counter."),
+    "scan_unknown": ("Kode ini tidak dikenal", "This code is not known here"),
+    "scan_unknown_body": ("Pindai tiket, tanda terima atau surat dari kantor desa ini.",
+                          "Scan a ticket, a receipt or a letter of this village office."),
+    "scan_failed": ("Status belum bisa dilihat", "The status cannot be shown now"),
+}
+texts.TEXTS.update(TEXTS)
+
+#: The command that looks each kind up.
+COMMANDS = {TICKET: "ticket_status", LETTER: "letter_status", COMPLAINT: "complaint_status",
+            LETTER_CHECK: "letter_verify"}
+
+
+@dataclass(frozen=True)
+class StatusView:
+    """What the status screen shows: a title, the status (large), more lines, and the one thing to do next
+    (``action``: ``check_in`` or ``letter_pickup``, with the code; None: only *Kembali*)."""
+    title: str
+    status: str
+    body: str = ""
+    action: str | None = None
+    action_key: str = ""
+    code: str = ""
+
+
+class LookupFlow:
+    """Looks a :class:`Scanned` item up live and words its status."""
+
+    def __init__(self, gate: logic.CommandGate):
+        self.gate = gate
+
+    def look_up(self, item: Scanned, on_reply: Callable[[Reply], None]) -> str | None:
+        """Sends the item's read-only command (None: nothing to ask, a booking; or a command in flight)."""
+        command = COMMANDS.get(item.kind)
+        if command is None:
+            return None
+        args: dict[str, Any] = {"token": item.code} if item.kind == LETTER_CHECK else (
+            {"number": item.code} if item.kind == TICKET else {"code": item.code})
+        if item.kind == TICKET and item.day:
+            args["date"] = item.day
+        rid = self.gate.send(command, args, on_reply)
+        if rid is not None:
+            log.info("%s %s for a scanned code", command, rid)   # never the code
+        return rid
+
+    @staticmethod
+    def view(item: Scanned, reply: Reply | None, lang: str, *, can_pick_up: bool = True) -> StatusView:
+        """The status screen for ``item`` (``reply``: the lookup's, None for a booking)."""
+        t = lambda key, **v: texts.text(key, lang, **v)  # noqa: E731
+        if item.kind == BOOKING:
+            code = f"{item.code[:3]} {item.code[3:6]} {item.code[6:]}"
+            return StatusView(t("scan_booking", code=code), t("scan_booking_body"), action="check_in",
+                              action_key="scan_booking_action", code=item.code)
+        assert reply is not None
+        if not reply.ok:
+            if (reply.code or "").endswith("not_found"):
+                return StatusView(t("scan_not_found"), t("scan_not_found_body"))
+            return StatusView(t("scan_failed"), t(texts.error_key(reply.code)))
+        r = reply.result or {}
+        if item.kind == TICKET:
+            title = t("scan_ticket", number=item.code)
+            if r.get("today") is False:
+                return StatusView(title, t("scan_other_day", day=r.get("business_date", item.day or "")))
+            state = r.get("state")
+            if state == "waiting":
+                ahead = int(r.get("ahead") or 0)
+                status = t("scan_waiting", ahead=ahead, minutes=int(r.get("estimated_wait_minutes") or 0)) \
+                    if ahead else t("scan_waiting_next")
+            elif state == "called":
+                counter = r.get("counter") or {}
+                status = t("scan_called", counter=counter.get("name") or counter.get("id") or "")
+            else:
+                status = t(f"scan_{state}") if f"scan_{state}" in texts.TEXTS else str(state)
+            return StatusView(title, status, r.get("service_name", ""))
+        if item.kind == LETTER:
+            status = r.get("status", "")
+            ready = status == "siap_diambil" and can_pick_up
+            return StatusView(t("scan_letter", code=format_tracking_code(item.code)),
+                              t(f"scan_letter_{status}") if f"scan_letter_{status}" in texts.TEXTS else status,
+                              r.get("type_name", ""), action="letter_pickup" if ready else None,
+                              action_key="scan_letter_action" if ready else "", code=item.code)
+        if item.kind == COMPLAINT:
+            status = r.get("status", "")
+            words = t(f"scan_complaint_{status}") if f"scan_complaint_{status}" in texts.TEXTS else status
+            replies = [m.get("text", "") for m in r.get("thread") or [] if m.get("kind") == "reply"]
+            body = (replies[-1][:300] if replies else "") if status in ("selesai", "diproses") else ""
+            if status in ("ditolak", "bukan_wewenang"):
+                body = " ".join(x for x in (r.get("reason") or "", r.get("refer_to") or "") if x)[:300]
+            return StatusView(t("scan_complaint", code=format_complaint_code(item.code)), words, body)
+        validity = r.get("validity", "")
+        body = " \u2022 ".join(x for x in (r.get("type_name"), r.get("number"), r.get("signed_on")) if x)
+        return StatusView(t("scan_check"), t(f"scan_check_{validity}") if f"scan_check_{validity}" in texts.TEXTS
+                          else validity, body)
+
+
+__all__ = ["ScanReader", "Scanned", "read_code", "LookupFlow", "StatusView", "MAX_PAYLOAD", "MAX_GAP", "TICKET",
+           "BOOKING", "LETTER", "COMPLAINT", "LETTER_CHECK", "TEXTS"]

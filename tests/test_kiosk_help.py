@@ -1,0 +1,156 @@
+"""Tanya & lapor on the kiosk's screen (kiosk/flows/callback.py, kiosk/flows/faq.py), by real pointer clicks
+under Xvfb against a real mosquitto and ``antre serve``: the short complaint form typed on the grouped keys
+(two touches a letter) and sent anonymously, the call-back request with a phone number, each with its slip
+on a TCP printer stand-in and its code on screen; the FAQ's common questions as buttons, an answer shown large,
+and a question the assistant is not sure of offering the call back."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from antre_kiosk import texts
+from antre_kiosk.app import KEY_GROUPS
+from antre_kiosk.flows import faq  # noqa: F401 (its words join antre_kiosk.texts)
+from tests.support import TcpPrinter
+from tests.test_kiosk_app import kiosks, offices  # noqa: F401 (fixtures)
+from tests.test_letters import sign_in_staff
+
+pytestmark = pytest.mark.gui
+T = texts.text
+ANSWER = "Syarat akta kelahiran: surat keterangan lahir, KK dan KTP orang tua. Gratis."
+FAQ = f'''
+[[notify.faq]]
+answer = "{ANSWER}"
+questions = ["Apa syarat membuat akta kelahiran?", "syarat akta lahir anak"]
+
+[[notify.faq]]
+answer = "Kantor desa buka Senin sampai Jumat pukul 08.00 sampai 15.00."
+questions = ["Jam berapa kantor desa buka?", "jam buka kantor"]
+'''
+
+
+def type_text(k, text: str) -> None:
+    """Types ``text`` on the grouped keys: the group, then the letter (a space is one key)."""
+    for ch in text:
+        if ch == " ":
+            k.touch("tk:space")
+            continue
+        group = next(g for g, letters in KEY_GROUPS.items() if ch in letters)
+        k.touch(f"tk:{group}")
+        k.touch(f"tk:{ch}")
+
+
+def shown(k, text: str) -> None:
+    k.wait(lambda ui: ui["widgets"]["report:shown"]["text"] == text, f"'{text}' shown")
+
+
+def test_a_complaint_typed_on_the_big_keys_is_sent_anonymously_and_its_slip_printed(offices, kiosks):
+    printer = TcpPrinter()
+    try:
+        office = offices(f'printer = "{printer.url}"\n')
+        k = kiosks(office)
+        k.touch("help")
+        k.wait_screen("help")
+        k.touch("help:complaint")
+        k.wait(lambda ui: ui["screen"] == "report" and "rchoice:pengaduan" in ui["widgets"], "the kinds")
+        k.touch("report:next")                                   # nothing chosen: said, not sent
+        k.wait(lambda ui: ui["widgets"].get("report:problem", {}).get("text") == T("cb_p_choice"), "choose one")
+        k.touch("rchoice:aspirasi")
+        k.touch("report:next")
+        k.wait(lambda ui: "rchoice:infrastruktur" in ui["widgets"], "the topics")
+        k.screenshot("complaint-topics")
+        k.touch("rchoice:infrastruktur")
+        k.touch("report:next")
+        k.wait(lambda ui: ui["widgets"]["report:prompt"]["text"] == T("cp_text"), "the text question")
+        k.touch("tk:ABCDE")
+        k.wait_widget("tk:groups")
+        k.screenshot("complaint-group-open")
+        k.touch("tk:groups")                                     # back to the groups without a letter
+        type_text(k, "JALAN RT 3 RUSAK")
+        shown(k, "JALAN RT 3 RUSAK")
+        k.touch("tk:del")
+        k.touch("tk:KLMNO")
+        k.touch("tk:K")
+        shown(k, "JALAN RT 3 RUSAK")
+        k.screenshot("complaint-text")
+        k.touch("report:next")
+        k.wait(lambda ui: "rchoice:anonim" in ui["widgets"], "anonymous or a phone")
+        k.touch("rchoice:anonim")
+        k.wait(lambda ui: ui["widgets"]["report:next"]["text"] == T("cb_send"), "Kirim")
+        k.touch("report:next")
+        ui = k.wait(lambda ui: ui["screen"] == "message", "the report sent")
+        assert ui["widgets"]["message:title"]["text"] == T("cp_sent")
+        code = re.search(r"P-\d{4}-\d{4}-\d{4}", ui["widgets"]["message:body"]["text"])[0]
+        printer.wait_for(code.encode())
+        k.screenshot("complaint-sent")
+        status = office.client.ok("complaint_status", code=code.replace("-", ""))
+        assert (status["category"], status["topic"], status["anonymous"]) == ("aspirasi", "infrastruktur", True)
+        assert status["thread"][0]["text"] == "JALAN RT 3 RUSAK"
+        assert "RUSAK" not in k.output() and "RUSAK" not in office.service.output()
+    finally:
+        printer.close()
+
+
+def test_the_faq_answers_large_and_an_unsure_answer_offers_the_call_back(offices, kiosks):
+    printer = TcpPrinter()
+    try:
+        office = offices(f'printer = "{printer.url}"\n{FAQ}')
+        k = kiosks(office)
+        k.touch("help")
+        k.touch("help:ask")
+        ui = k.wait(lambda ui: ui["screen"] == "faq" and "faq:1" in ui["widgets"], "the common questions")
+        assert ui["widgets"]["faq:0"]["text"] == "Apa syarat membuat akta kelahiran?"
+        k.screenshot("faq")
+        k.touch("faq:0")
+        ui = k.wait(lambda ui: ui["screen"] == "answer", "the answer")
+        assert ui["widgets"]["answer:title"]["text"] == ANSWER
+        assert "answer:callback" not in ui["widgets"]            # sure: no call back offered
+        k.screenshot("faq-answer")
+        k.touch("listen")
+        ui = k.wait(lambda ui: ui["speech"]["asked"] >= 1 and ui["speech"]["screen"] == "answer", "read aloud")
+        assert ANSWER.split(":")[0] in ui["speech"]["text"]
+        k.touch("answer:back")
+        k.touch("faq:type")
+        k.wait(lambda ui: ui["screen"] == "report" and ui["widgets"]["report:prompt"]["text"] == T("ask_prompt"),
+               "the question's keys")
+        type_text(k, "PAJAK SAPI")
+        shown(k, "PAJAK SAPI")
+        k.touch("report:next")
+        ui = k.wait(lambda ui: ui["screen"] == "answer" and ui["widgets"]["answer:title"]["text"]
+                    == T("answer_unsure"), "not sure")
+        assert not ui["widgets"]["answer:callback"]["disabled"]
+        k.screenshot("faq-unsure")
+        # The call back, offered instead of a guess: the whole request on the kiosk's keys.
+        k.touch("answer:callback")
+        k.wait(lambda ui: ui["screen"] == "report" and "rchoice:informasi" in ui["widgets"], "the call back")
+        k.touch("rchoice:informasi")
+        k.touch("report:next")
+        k.wait(lambda ui: "rchoice:bansos" in ui["widgets"], "the topics")
+        k.touch("rchoice:bansos")
+        k.touch("report:next")
+        k.wait(lambda ui: ui["widgets"]["report:prompt"]["text"] == T("cb_name"), "the name")
+        type_text(k, "SITI")
+        k.touch("report:next")
+        k.wait(lambda ui: "rk:1" in ui["widgets"], "the phone keypad")
+        for d in "081234567890":
+            k.touch(f"rk:{d}")
+        shown(k, "081234567890")
+        k.screenshot("callback-phone")
+        k.touch("rk:ok")
+        k.wait(lambda ui: ui["widgets"]["report:prompt"]["text"] == T("cb_note"), "the note")
+        k.touch("report:next")
+        ui = k.wait(lambda ui: ui["screen"] == "message", "the request sent")
+        assert ui["widgets"]["message:title"]["text"] == T("cb_sent")
+        code = re.search(r"P-\d{4}-\d{4}-\d{4}", ui["widgets"]["message:body"]["text"])[0]
+        data = printer.wait_for(code.encode())
+        assert b"SITI" not in data and b"34567890" not in data
+        staff = sign_in_staff(office.client.ok)
+        item = next(i for i in office.client.ok("complaint_list", **staff["kasi"])["items"]
+                    if i["code"] == code.replace("-", ""))
+        full = office.client.ok("complaint_get", complaint=item["id"], **staff["kasi"])
+        assert (full["contact_phone"], full["contact_name"], full["channel"]) == ("081234567890", "SITI", "kiosk")
+        assert "PAJAK" not in k.output() and "PAJAK" not in office.service.output()
+    finally:
+        printer.close()

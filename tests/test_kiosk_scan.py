@@ -1,0 +1,218 @@
+"""The kiosk's QR/barcode reader (kiosk/flows/scan.py).
+
+The parser as a pure function, fed what the office prints (ticket QR codes with and without a public website,
+slips, a letter's verification QR, the portal's /cek links, bare codes) and hostile payloads (very long,
+control characters, other sites' URLs, look-alike hosts, codes with a wrong check digit); the reader's pace
+rule (a scanner's burst ending in Enter against a person typing); the live lookups against a real broker and
+``antre serve`` with the kiosk's own login; and the real window under Xvfb receiving real X key events
+(``xdotool type``): a scan on the start screen shows the ticket's status, a booking's scan checks it in and
+prints, the same characters typed slowly do nothing, and a scan in the middle of a form is ignored."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from antre.link.protocol import new_booking_code
+from antre.rules.complaint_codes import new_complaint_code
+from antre.rules.letter_codes import new_tracking_code
+from antre_kiosk import texts
+from antre_kiosk.flows.scan import (BOOKING, COMPLAINT, LETTER, LETTER_CHECK, MAX_PAYLOAD, TICKET, LookupFlow,
+                                    ScanReader, Scanned, read_code)
+from tests.support import TcpPrinter
+from tests.test_kiosk_app import kiosks, offices  # noqa: F401 (fixtures)
+from tests.test_kiosk_flows import answer, kiosk_desk  # noqa: F401 (fixtures)
+from tests.test_letters import domisili, sign_in_staff
+
+T = texts.text
+SITE = "https://desa.example/antrean/"
+
+
+def read(payload: str, public_url: str = SITE) -> Scanned | None:
+    return read_code(payload, office_id="sukamaju", public_url=public_url)
+
+
+def test_what_the_office_prints_is_read():
+    letter, complaint, booking = new_tracking_code(), new_complaint_code(), new_booking_code()
+    assert read("ANTRE|sukamaju|2026-12-07|A-012|0387", "") == Scanned(TICKET, "A-012", "2026-12-07")
+    assert read("ANTRE|sukamaju|2026-12-07|B-7") == Scanned(TICKET, "B-007", "2026-12-07")
+    assert read(f"{SITE}status/2026-12-07/A-012?kode=0387") == Scanned(TICKET, "A-012", "2026-12-07")
+    assert read(f"HTTPS://DESA.example/antrean/pengaduan/{complaint}") == Scanned(COMPLAINT, complaint)
+    assert read(f"{SITE}surat/status/{letter}") == Scanned(LETTER, letter)
+    token = "AbC_dEf-0123456789xyZ"
+    assert read(f"{SITE}surat/cek/{token}") == Scanned(LETTER_CHECK, token)
+    assert read(f"{SITE}cek?nomor=a12") == Scanned(TICKET, "A-012")
+    assert read(f"{SITE}lacak?kode={letter[:4]}-{letter[4:8]}-{letter[8:]}") == Scanned(LETTER, letter)
+    # Bare codes, as a slip's QR without a website, a barcode, or typed on a keyboard wedge.
+    assert read(letter, "") == Scanned(LETTER, letter)
+    assert read(f" {complaint[0].lower()}-{complaint[1:5]} {complaint[5:]} \r\n", "") == Scanned(COMPLAINT, complaint)
+    assert read(booking, "") == Scanned(BOOKING, booking)
+    assert read("A-012", "") == Scanned(TICKET, "A-012") and read("c1234", "") == Scanned(TICKET, "C-1234")
+
+
+def test_hostile_and_foreign_payloads_are_refused():
+    letter, complaint, booking = new_tracking_code(), new_complaint_code(), new_booking_code()
+    bad_digit = lambda code: code[:-1] + str((int(code[-1]) + 1) % 10)  # noqa: E731
+    for payload in (
+        "", "   ", "A" * (MAX_PAYLOAD + 1), f"{SITE}status/2026-12-07/A-012" + "x" * MAX_PAYLOAD,
+        "ANTRE|other-office|2026-12-07|A-012",                 # another office's ticket
+        "ANTRE|sukamaju|2026-13-45|A-012", "ANTRE|sukamaju|2026-12-07|DROP TABLE", "ANTRE|sukamaju",
+        "ANTRE|sukamaju|2026-12-07|A-012|1|2|3",
+        f"https://evil.example/antrean/pengaduan/{complaint}",  # another site
+        f"https://desa.example.evil.example/antrean/surat/status/{letter}",
+        f"https://evil.example@desa.example/antrean/surat/status/{letter}",   # credentials in the URL
+        f"https://desa.example:8443/antrean/surat/status/{letter}",          # another port
+        f"https://desa.example/lain/surat/status/{letter}",                  # outside the site's path
+        f"https://desa.example/antrean-palsu/surat/status/{letter}",
+        f"javascript://desa.example/antrean/surat/status/{letter}", f"file:///antrean/surat/status/{letter}",
+        f"{SITE}surat/status/{bad_digit(letter)}", f"{SITE}pengaduan/{bad_digit(complaint)}",
+        f"{SITE}surat/cek/short", f"{SITE}surat/cek/{'a' * 20}%00", f"{SITE}admin", f"{SITE}cek?nomor=",
+        f"{SITE}status/kemarin/A-012", f"{SITE}status/2026-02-30/A-012",
+        "https://[::1", "http://desa.example:99999/antrean/cek?nomor=A1",
+        bad_digit(letter), bad_digit(booking), bad_digit(complaint), "12345",
+        f"A-012\x00", f"A-\x1b[2J012", f"{letter}\x07", "A-012\u2028", "A-\u0080012",
+        "\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669\u0660\u0661\u0662",   # Arabic-Indic digits
+        "<script>alert(1)</script>", "'; DROP TABLE tickets; --", "A-0123456789",
+    ):
+        assert read(payload) is None, payload
+    assert read(f"{SITE}surat/status/{letter}", "") is None      # without a website, no URL is ours
+    assert read(12345) is None                                    # not text at all
+
+
+def test_a_burst_ending_in_enter_is_a_scan_and_a_person_typing_is_not():
+    r = ScanReader(max_gap=0.06, min_length=4, max_length=40)
+    t = 100.0
+    for ch in "A-012":
+        r.char(ch, t)
+        t += 0.004
+    assert r.enter(t) == "A-012"
+    for ch in "A-012":                                          # a person: a quarter second a key
+        r.char(ch, t)
+        t += 0.25
+    assert r.enter(t) is None
+    r.char("Z", t)                                              # a stray key, then a burst: only the burst
+    t += 1.0
+    for ch in "B-007":
+        r.char(ch, t)
+        t += 0.003
+    assert r.enter(t) == "B-007"
+    for ch in "A-0":                                            # too short for a code
+        r.char(ch, t)
+    assert r.enter(t) is None
+    for i in range(100):                                        # too long: dropped whole, not cut
+        r.char("9", t + i * 0.001)
+    assert r.enter(t + 0.1) is None
+    assert r.enter(t + 0.2) is None                             # Enter alone
+    for ch in "A-012":                                          # Enter long after the burst: not the scanner's
+        r.char(ch, t)
+    assert r.enter(t + 0.5) is None
+
+
+def test_lookups_with_the_kiosks_own_login(kiosk_desk):
+    desk = kiosk_desk('\n[letters]\npickup_service = "surat"\n')
+    c, k = desk.office.client, desk.k
+    flow = LookupFlow(k.gate)
+    number = c.ok("issue_ticket", service="adminduk", channel="admin")["number"]
+    c.ok("issue_ticket", service="adminduk", channel="admin")
+    second = c.ok("issue_ticket", service="adminduk", channel="admin")["number"]
+
+    def look(item: Scanned):
+        reply = answer(lambda done: flow.look_up(item, done))
+        return reply, flow.view(item, reply, "id")
+
+    reply, view = look(Scanned(TICKET, second))
+    assert reply.ok and view.title == T("scan_ticket", number=second) and view.status.startswith("Menunggu. 2 orang")
+    c.ok("call_next", counter="loket-1")
+    _, view = look(Scanned(TICKET, number))
+    assert view.status.startswith("Dipanggil! Silakan ke ")
+    _, view = look(Scanned(TICKET, "Z-999"))
+    assert view.title == T("scan_not_found")
+    st = sign_in_staff(c.ok)
+    code = c.ok("letter_request", type="domisili", fields=domisili(), channel="web")["code"]
+    _, view = look(Scanned(LETTER, code))
+    assert view.status == T("scan_letter_diperiksa") and view.action is None
+    rid = next(i["id"] for i in c.ok("letter_list", **st["kasi"])["items"] if i["code"] == code)
+    c.ok("letter_assign_number", request=rid, **st["kasi"])
+    c.ok("letter_set_status", request=rid, status="menunggu_ttd", **st["kasi"])
+    c.ok("letter_set_status", request=rid, status="siap_diambil", **st["penandatangan"])
+    _, view = look(Scanned(LETTER, code))
+    assert view.status == T("scan_letter_siap_diambil") and (view.action, view.code) == ("letter_pickup", code)
+    token = c.ok("letter_get", request=rid, **st["kasi"])["verify_token"]
+    _, view = look(Scanned(LETTER_CHECK, token))
+    assert view.status == T("scan_check_valid")
+    complaint = c.ok("complaint_submit", category="pengaduan", topic="infrastruktur", text="Lampu jalan mati",
+                     anonymous=True, channel="admin")["code"]
+    _, view = look(Scanned(COMPLAINT, complaint))
+    assert view.status == T("scan_complaint_diterima") and "Lampu" not in view.body   # the resident's words stay off
+    booking = Scanned(BOOKING, new_booking_code())
+    assert flow.look_up(booking, lambda r: None) is None                               # nothing to ask
+    assert flow.view(booking, None, "id").action == "check_in"
+    # What the kiosk still may not ask.
+    refused = answer(lambda done: k.gate.send("call_next", {"counter": "loket-1"}, done))
+    assert not refused.ok and refused.code == "forbidden"
+
+
+def xdotool(k, *args: str) -> None:
+    subprocess.run(["xdotool", *args], env=os.environ | k.xvfb.env(), check=True, timeout=30)
+
+
+def scan(k, payload: str, delay_ms: int = 2) -> None:
+    """Real X key events into the kiosk's window, as a keyboard-wedge scanner types them."""
+    x, y = k.centre("listen")
+    k._move(x, y + 200)
+    xdotool(k, "type", "--delay", str(delay_ms), payload)
+    xdotool(k, "key", "Return")
+
+
+@pytest.mark.gui
+def test_scans_in_the_kiosk_window_show_the_status_check_in_and_are_ignored_mid_flow(tmp_path, broker, kiosks):
+    from tests.test_web import office_toml, phone, start_noon_office
+
+    printer = TcpPrinter()
+    office = start_noon_office(tmp_path, broker, office_toml() + f'\n[kiosk]\nclient_id = "kiosk-{os.urandom(3).hex()}"\n'
+                                                                 f'printer = "{printer.url}"\n')
+    try:
+        c = office.client
+        today = c.state()["business_date"]
+        slot = next(s["time"] for s in c.ok("booking_slots", service="adminduk", date=today)["slots"]
+                    if s["free"] and not s["past"])
+        booking = c.ok("book", service="adminduk", date=today, slot=slot, name="Dewi Lestari", phone=phone())["code"]
+        number = c.ok("issue_ticket", service="adminduk", channel="admin")["number"]
+        k = kiosks(office)
+        k.wait_widget("help")
+        scan(k, f"ANTRE|{office.office_id}|{c.state()['business_date']}|{number}|0000")
+        ui = k.wait(lambda ui: ui["screen"] == "scan", "the scanned ticket's status")
+        assert ui["widgets"]["scan:title"]["text"] == T("scan_ticket", number=number)
+        assert ui["widgets"]["scan:status"]["text"] == T("scan_waiting_next")
+        assert "scan:action" not in ui["widgets"]
+        k.screenshot("scan-ticket")
+        k.touch("scan:back")
+        k.wait_screen("home")
+        scan(k, number, delay_ms=300)                          # a person typing the same: nothing happens
+        ui = k.wait(lambda ui: ui["scans"]["typed"] == 1, "the typed Enter seen")
+        assert ui["screen"] == "home" and ui["scans"]["read"] == 1
+        scan(k, "https://evil.example/pengaduan/P123")         # another site's code: said plainly
+        ui = k.wait(lambda ui: ui["screen"] == "message", "an unknown code")
+        assert ui["widgets"]["message:title"]["text"] == T("scan_unknown")
+        k.touch("message:home")
+        scan(k, booking)
+        ui = k.wait(lambda ui: ui["screen"] == "scan" and "scan:action" in ui["widgets"], "the booking's check-in")
+        assert ui["widgets"]["scan:action"]["text"] == T("scan_booking_action")
+        k.screenshot("scan-booking")
+        k.touch("scan:action")
+        ui = k.wait(lambda ui: ui["screen"] == "ticket", "the booking's ticket")
+        printer.wait_for(ui["widgets"]["ticket:number"]["text"].encode())
+        k.touch("ticket:done")
+        # In the middle of a form a scan is ignored: the form stays as it was.
+        k.touch("help")
+        k.touch("help:complaint")
+        k.wait(lambda ui: ui["screen"] == "report" and "rchoice:pengaduan" in ui["widgets"], "the form")
+        scan(k, number)
+        ui = k.wait(lambda ui: ui["scans"]["ignored"] == 1, "the scan ignored")
+        assert ui["screen"] == "report"
+    finally:
+        printer.close()
+        office.client.stop()
+        office.service.stop()
