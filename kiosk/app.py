@@ -712,13 +712,11 @@ class KioskApp(App):
         if name == "pin":
             return Guidance(t("staff_pin"), [], choices)
         if name == "scan":
-            return Guidance(scr.title, [d for d in (scr.status, scr.body) if d],
-                            ([scr.action_text] if scr.action else []) + [t("back")])
+            return Guidance(scr.title, [d for d in (scr.status, scr.body) if d], choices)
         if name == "answer":
-            return Guidance(scr.answer, [scr.detail] if scr.detail else [],
-                            ([t("cb_title")] if scr.unsure else []) + [t("back")])
+            return Guidance(scr.answer, [scr.detail] if scr.detail else [], choices)
         if name == "faq":
-            return Guidance(t("faq_title"), [], [*self.faq_questions, t("faq_type"), t("back")])
+            return Guidance(t("faq_title"), [], choices)
         if name == "report":
             flow = self._report
             choices = [self._choice_label(flow.step, o) for o in flow.choices] if flow.kind == CHOICE else []
@@ -1236,11 +1234,15 @@ class KioskApp(App):
         self._render_letter_field()
 
     def _letter_sent(self, reply: Reply) -> None:
+        self._filed(reply, self.letter_form.sent(reply), lambda: slip(
+            reply.result, self.cfg.office, public_url=self.cfg.web.public_url, lang=self.lang))
+
+    def _filed(self, reply: Reply, message: Message, slip_blocks: Callable[[], list[Any]]) -> None:
+        """A form's answer (a letter request, a report): its slip printed when the service took it, and the
+        message with the code on screen long enough to note it."""
         self.busy = False
-        message = self.letter_form.sent(reply)
         if reply.ok:
-            self.printer.submit_blocks(slip(reply.result, self.cfg.office, public_url=self.cfg.web.public_url,
-                                            lang=self.lang))
+            self.printer.submit_blocks(slip_blocks())
         self._show_refusal(message, seconds=max(MESSAGE_SECONDS, 30))
 
     # ------------------------------------------------------------------ Tanya & lapor (kiosk/flows/callback.py)
@@ -1424,12 +1426,9 @@ class KioskApp(App):
         if flow is self.asking:
             self._asked(reply)
             return
-        self.busy = False
-        message = flow.sent(reply)
-        if reply.ok:
-            self.printer.submit_blocks(report_slip(reply.result, self.cfg.office, public_url=self.cfg.web.public_url,
-                                                   lang=self.lang, note_key=flow.slip_note))
-        self._show_refusal(message, seconds=max(MESSAGE_SECONDS, 30))
+        self._filed(reply, flow.sent(reply), lambda: report_slip(
+            reply.result, self.cfg.office, public_url=self.cfg.web.public_url, lang=self.lang,
+            note_key=flow.slip_note))
 
     # ------------------------------------------------------------------ the QR/barcode reader (kiosk/flows/scan.py)
 
@@ -1453,7 +1452,8 @@ class KioskApp(App):
             log.info("a scan ignored on the %s screen", self.sm.current)
             return
         self._last_touch = time.monotonic()
-        item = read_code(payload, office_id=self.cfg.office.id, public_url=self.cfg.web.public_url)
+        item = read_code(payload, office_id=self.cfg.office.id, public_url=self.cfg.web.public_url,
+                         width=self._width())
         if item is None:
             self.scans["unknown"] += 1
             log.info("a scan that names nothing of this office's")

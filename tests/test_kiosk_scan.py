@@ -22,7 +22,7 @@ from antre_kiosk import texts
 from antre_kiosk.flows.scan import (BOOKING, COMPLAINT, LETTER, LETTER_CHECK, MAX_PAYLOAD, TICKET, LookupFlow,
                                     ScanReader, Scanned, read_code)
 from tests.support import TcpPrinter
-from tests.test_kiosk_app import kiosks, offices  # noqa: F401 (fixtures)
+from tests.test_kiosk_app import kiosks  # noqa: F401 (fixture)
 from tests.test_kiosk_flows import answer, kiosk_desk  # noqa: F401 (fixtures)
 from tests.test_letters import domisili, sign_in_staff
 
@@ -50,6 +50,7 @@ def test_what_the_office_prints_is_read():
     assert read(f" {complaint[0].lower()}-{complaint[1:5]} {complaint[5:]} \r\n", "") == Scanned(COMPLAINT, complaint)
     assert read(booking, "") == Scanned(BOOKING, booking)
     assert read("A-012", "") == Scanned(TICKET, "A-012") and read("c1234", "") == Scanned(TICKET, "C-1234")
+    assert read_code("a12", office_id="sukamaju", width=4) == Scanned(TICKET, "A-0012")   # the office's width
 
 
 def test_hostile_and_foreign_payloads_are_refused():

@@ -44,7 +44,7 @@ MAX_GAP = 0.06
 MIN_LENGTH = 4
 
 TICKET, BOOKING, LETTER, COMPLAINT, LETTER_CHECK = "ticket", "booking", "letter", "complaint", "letter_check"
-_NUMBER = re.compile(r"([A-Za-z])-?0*(\d{1,6})")
+_NUMBER = re.compile(r"([A-Za-z])-?(\d{1,6})")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -93,8 +93,9 @@ class ScanReader:
         self._buf, self._overflow = [], False
 
 
-def read_code(payload: str, *, office_id: str, public_url: str = "") -> Scanned | None:
-    """What ``payload`` (a scan, or a code typed in) names, or None when it is nothing of this office's."""
+def read_code(payload: str, *, office_id: str, public_url: str = "", width: int = 3) -> Scanned | None:
+    """What ``payload`` (a scan, or a code typed in) names, or None when it is nothing of this office's.
+    ``width``: the digits of the office's queue numbers (``A12`` is ``A-012`` with 3)."""
     if not isinstance(payload, str) or len(payload) > MAX_PAYLOAD:
         return None
     text = payload.strip(" \t\r\n")          # a scanner's suffix (Tab, CR, LF) is not part of the code
@@ -104,13 +105,13 @@ def read_code(payload: str, *, office_id: str, public_url: str = "") -> Scanned 
         parts = text.split("|")
         if len(parts) not in (4, 5) or parts[1] != office_id or not _DATE.fullmatch(parts[2]):
             return None
-        return _ticket(parts[3], parts[2])
+        return _ticket(parts[3], parts[2], width)
     if "://" in text:
-        return _from_url(text, public_url)
-    return _bare(text)
+        return _from_url(text, public_url, width)
+    return _bare(text, width)
 
 
-def _ticket(number: str, day: str | None = None) -> Scanned | None:
+def _ticket(number: str, day: str | None = None, width: int = 3) -> Scanned | None:
     m = _NUMBER.fullmatch(number)
     if not m:
         return None
@@ -119,10 +120,10 @@ def _ticket(number: str, day: str | None = None) -> Scanned | None:
             date.fromisoformat(day)
         except ValueError:
             return None
-    return Scanned(TICKET, f"{m[1].upper()}-{int(m[2]):03d}" if len(m[2]) <= 3 else f"{m[1].upper()}-{m[2]}", day)
+    return Scanned(TICKET, f"{m[1].upper()}-{int(m[2]):0{width}d}", day)
 
 
-def _bare(text: str) -> Scanned | None:
+def _bare(text: str, width: int = 3) -> Scanned | None:
     if len(text) > 40:
         return None
     complaint = clean_complaint_code(text)
@@ -135,10 +136,10 @@ def _bare(text: str) -> Scanned | None:
         if len(digits) == BOOKING_CODE_DIGITS and booking_code_ok(digits):
             return Scanned(BOOKING, digits)
         return None
-    return _ticket("".join(text.split()))
+    return _ticket("".join(text.split()), width=width)
 
 
-def _from_url(text: str, public_url: str) -> Scanned | None:
+def _from_url(text: str, public_url: str, width: int = 3) -> Scanned | None:
     """A URL of this office's public website only (same scheme-less host and port, under its path)."""
     if not public_url:
         return None
@@ -159,7 +160,7 @@ def _from_url(text: str, public_url: str) -> Scanned | None:
     query = parse_qs(url.query, max_num_fields=5) if url.query else {}
     match parts:
         case ["status", day, number] if _DATE.fullmatch(day):
-            return _ticket(number, day)
+            return _ticket(number, day, width)
         case ["pengaduan", code]:
             return Scanned(COMPLAINT, code) if complaint_code_ok(code) else None
         case ["surat", "status", code]:
@@ -167,9 +168,9 @@ def _from_url(text: str, public_url: str) -> Scanned | None:
         case ["surat", "cek", token]:
             return Scanned(LETTER_CHECK, token) if _TOKEN.fullmatch(token) else None
         case ["cek"] if query.get("nomor"):
-            return _bare(query["nomor"][0])
+            return _bare(query["nomor"][0], width)
         case ["lacak"] if query.get("kode"):
-            return _bare(query["kode"][0])
+            return _bare(query["kode"][0], width)
     return None
 
 
