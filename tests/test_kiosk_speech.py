@@ -100,7 +100,7 @@ def test_listen_reads_each_screen_aloud(offices, kiosks, tmp_path):
     ui, text = ear.listen("info")
     w = ui["widgets"]
     assert parts(text)[0] == w["info:title"]["text"] and "KTP" in text
-    assert parts(text)[-2:] == [w["info:back"]["text"], w["info:take"]["text"]]
+    assert parts(text)[-3:] == [w["info:back"]["text"], w["info:ask"]["text"], w["info:take"]["text"]]
     k.touch("info:back")
 
     # Rating: pick, faces, more, an IKM question, keypad.
