@@ -845,6 +845,8 @@ class KioskApp(App):
         if not self.portrait and n > 1 and (self.tp * n + gap * (n - 1) > scroll.height > 1) \
                 and (scroll.width - gap) / 2 >= self.tp:
             cols = 2
+        if self.portrait and n > 4:
+            cols = 2          # five ways in, one under another, would push the services off a portrait panel
         self.entry_cols = cols
         self.entry_h = self.row_h if self.portrait else \
             self._row_height(scroll.height, -(-n // cols), gap, self.row_h if cols == 1 else self._most_row_height())
@@ -1328,7 +1330,8 @@ class KioskApp(App):
         flow = self._report
         scr: ReportScreen = self.sm.get_screen("report")
         title = self.t("cb_title" if flow is self.callback else "ask" if flow is self.asking else "cp_title")
-        scr.step = f"{title} \u00b7 {self.t('cb_step', n=flow.index + 1, total=len(flow.steps))}"
+        step = self.t("cb_step", n=flow.index + 1, total=len(flow.steps))
+        scr.step = step if self.compact else f"{title} \u00b7 {step}"     # the 7-inch panel: one line
         scr.prompt = self.t(self._report_label(flow.step))
         scr.shown = self._choice_label(flow.step, flow.typed) if flow.kind == CHOICE and flow.typed else flow.shown
         scr.problem = self.t(flow.problem) if flow.problem else ""

@@ -83,32 +83,36 @@ def test_hostile_and_foreign_payloads_are_refused():
 
 
 def test_a_burst_ending_in_enter_is_a_scan_and_a_person_typing_is_not():
-    r = ScanReader(max_gap=0.06, min_length=4, max_length=40)
+    r = ScanReader(max_gap=0.04, min_length=4, max_length=40, max_pause=1.0)
     t = 100.0
-    for ch in "A-012":
-        r.char(ch, t)
-        t += 0.004
+
+    def burst(text: str, gap: float) -> None:
+        nonlocal t
+        for ch in text:
+            r.char(ch, t)
+            t += gap
+
+    burst("A-012", 0.004)
     assert r.enter(t) == "A-012"
-    for ch in "A-012":                                          # a person: a quarter second a key
-        r.char(ch, t)
-        t += 0.25
+    burst("A-012", 0.25)                                        # a person: a quarter second a key
     assert r.enter(t) is None
-    r.char("Z", t)                                              # a stray key, then a burst: only the burst
-    t += 1.0
-    for ch in "B-007":
-        r.char(ch, t)
-        t += 0.003
+    burst("081234567890", 0.09)                                 # a fast typist: still a person
+    assert r.enter(t) is None
+    burst("P-1234-5678-90", 0.003)                              # a burst with one hiccup: a scan
+    t += 0.3
+    burst("12", 0.003)
+    assert r.enter(t) == "P-1234-5678-9012"
+    r.char("Z", t)                                              # a stray key, a pause, then a burst
+    t += 2.0
+    burst("B-007", 0.003)
     assert r.enter(t) == "B-007"
-    for ch in "A-0":                                            # too short for a code
-        r.char(ch, t)
+    burst("A-0", 0.001)                                         # too short for a code
     assert r.enter(t) is None
-    for i in range(100):                                        # too long: dropped whole, not cut
-        r.char("9", t + i * 0.001)
-    assert r.enter(t + 0.1) is None
-    assert r.enter(t + 0.2) is None                             # Enter alone
-    for ch in "A-012":                                          # Enter long after the burst: not the scanner's
-        r.char(ch, t)
-    assert r.enter(t + 0.5) is None
+    burst("9" * 100, 0.001)                                     # too long: dropped whole, not cut
+    assert r.enter(t) is None
+    assert r.enter(t + 0.1) is None                             # Enter alone
+    burst("A-012", 0.002)                                       # Enter long after the burst: not the scanner's
+    assert r.enter(t + 2.0) is None
 
 
 def test_lookups_with_the_kiosks_own_login(kiosk_desk):

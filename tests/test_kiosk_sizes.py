@@ -214,7 +214,7 @@ def test_every_entry_on_still_fits_the_start_screen(offices, kiosks, size):
     right, so all three service rows show whole (they showed two, the third cut by the scroll area's edge)."""
     office = offices(APPOINTMENTS + '\n[letters]\nkiosk_form = true\npickup_service = "surat"\n')
     k = kiosks(office, size=size)
-    entries = ("checkin", "letter_pickup", "letter_request", "rate")
+    entries = ("checkin", "letter_pickup", "letter_request", "rate", "help")
     k.wait(lambda ui: all(t in ui["widgets"] for t in entries + ("service:umum",)), "every entry and service")
     ui = check(k, "home-all-entries", size)
     drawn = {t["tag"]: t for t in ui["sizes"]["targets"]}

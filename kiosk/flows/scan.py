@@ -1,8 +1,8 @@
 """The kiosk's QR/barcode reader: a USB 2D scanner that types like a keyboard (an HID keyboard wedge).
 
 A scan arrives as key presses: the payload's characters in a fast burst, then Enter. :class:`ScanReader` tells a
-scan from a person typing on a keyboard by the pace (every gap under ``max_gap`` seconds, a few characters at
-least, Enter at the end); anything else is dropped. :func:`read_code` turns a payload into what it names, or
+scan from a person typing on a keyboard by the pace (40 ms a character or faster on average, a few characters
+at least, Enter at the end); anything else is dropped. :func:`read_code` turns a payload into what it names, or
 None. It accepts only what the office itself prints or publishes:
 
 - a printed ticket's QR: the office's status page ``{public_url}/status/<date>/<number>`` or, without a public
@@ -39,8 +39,11 @@ log = logging.getLogger(__name__)
 
 #: The longest payload read; a longer burst is dropped whole (a status URL is well under 200 characters).
 MAX_PAYLOAD = 512
-#: A scanner types a character every few milliseconds; a person takes a tenth of a second or more.
-MAX_GAP = 0.06
+#: A scanner types a character every few milliseconds; a person takes a tenth of a second or more (seconds,
+#: on average over the burst).
+MAX_GAP = 0.04
+#: A pause this long (seconds) ends what was typed before it.
+MAX_PAUSE = 1.0
 MIN_LENGTH = 4
 
 TICKET, BOOKING, LETTER, COMPLAINT, LETTER_CHECK = "ticket", "booking", "letter", "complaint", "letter_check"
@@ -61,17 +64,26 @@ class Scanned:
 
 class ScanReader:
     """Key presses in, scans out: :meth:`char` for each character typed, :meth:`enter` for Enter (which returns
-    the payload when the presses were a scanner's burst). Times are seconds (``time.monotonic()``)."""
+    the payload when the presses were a scanner's burst). Times are seconds (``time.monotonic()``).
 
-    def __init__(self, max_gap: float = MAX_GAP, min_length: int = MIN_LENGTH, max_length: int = MAX_PAYLOAD):
-        self.max_gap, self.min_length, self.max_length = max_gap, min_length, max_length
+    A scan: at least ``min_length`` characters at ``max_gap`` seconds a character or faster on average, and
+    Enter at once after the last. The average, not each gap, decides: a scanner's burst that the computer
+    receives with a hiccup in the middle is still a scan, while a person (a tenth of a second a key or slower,
+    even a fast typist) is not. A pause longer than ``max_pause`` starts afresh (a stray key earlier is no part
+    of the next scan)."""
+
+    def __init__(self, max_gap: float = MAX_GAP, min_length: int = MIN_LENGTH, max_length: int = MAX_PAYLOAD,
+                 max_pause: float = MAX_PAUSE):
+        self.max_gap, self.min_length, self.max_length, self.max_pause = max_gap, min_length, max_length, max_pause
         self._buf: list[str] = []
-        self._last = 0.0
+        self._first = self._last = 0.0
         self._overflow = False
 
     def char(self, text: str, now: float) -> None:
-        if self._buf and now - self._last > self.max_gap:
-            self.reset()           # a pause: what came before was a person typing, or another burst
+        if (self._buf or self._overflow) and now - self._last > self.max_pause:
+            self.reset()
+        if not self._buf and not self._overflow:
+            self._first = now
         self._last = now
         if self._overflow:
             return
@@ -82,11 +94,12 @@ class ScanReader:
     def enter(self, now: float) -> str | None:
         """Enter pressed: the scan's payload, or None (typed by hand, too short, too long, or nothing)."""
         payload = "".join(self._buf)
-        fast = bool(self._buf) and now - self._last <= self.max_gap
-        overflow = self._overflow
+        n, first, last, overflow = len(payload), self._first, self._last, self._overflow
         self.reset()
-        if overflow or not fast or len(payload) < self.min_length:
+        if overflow or n < self.min_length or now - last > self.max_pause:
             return None
+        if (last - first) / (n - 1) > self.max_gap:
+            return None           # a person's pace
         return payload
 
     def reset(self) -> None:
