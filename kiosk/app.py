@@ -80,7 +80,7 @@ THANKS_SECONDS = 6.0
 MESSAGE_SECONDS = 12.0
 #: Screens on which a scan shows its code's status; elsewhere (a form half filled, the rating, a ticket being
 #: printed, the staff PIN) a scan is ignored.
-SCAN_SCREENS = ("home", "info", "message", "scan", "help", "faq", "answer", "checkin")
+SCAN_SCREENS = ("home", "news", "info", "message", "scan", "help", "faq", "answer", "checkin")
 SCAN_SECONDS = 30.0
 #: The on-screen keyboard's groups (:meth:`KioskApp._grouped_keys`): two touches a letter, each key 20 mm.
 KEY_GROUPS = {"ABCDE": "ABCDE", "FGHIJ": "FGHIJ", "KLMNO": "KLMNO", "PQRST": "PQRST", "UVWXYZ": "UVWXYZ",
