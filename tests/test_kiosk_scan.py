@@ -19,8 +19,9 @@ from antre.link.protocol import new_booking_code
 from antre.rules.complaint_codes import new_complaint_code
 from antre.rules.letter_codes import new_tracking_code
 from antre_kiosk import texts
-from antre_kiosk.flows.scan import (BOOKING, COMPLAINT, LETTER, LETTER_CHECK, MAX_PAYLOAD, TICKET, LookupFlow,
-                                    ScanReader, Scanned, read_code)
+from antre.rules.question_codes import new_question_code
+from antre_kiosk.flows.scan import (BOOKING, COMPLAINT, LETTER, LETTER_CHECK, MAX_PAYLOAD, QUESTION, TICKET,
+                                    LookupFlow, ScanReader, Scanned, read_code)
 from tests.support import TcpPrinter
 from tests.test_kiosk_app import kiosks  # noqa: F401 (fixture)
 from tests.test_kiosk_flows import answer, kiosk_desk  # noqa: F401 (fixtures)
@@ -51,6 +52,12 @@ def test_what_the_office_prints_is_read():
     assert read(booking, "") == Scanned(BOOKING, booking)
     assert read("A-012", "") == Scanned(TICKET, "A-012") and read("c1234", "") == Scanned(TICKET, "C-1234")
     assert read_code("a12", office_id="sukamaju", width=4) == Scanned(TICKET, "A-0012")   # the office's width
+    question = new_question_code()
+    assert read(f"{question[0]}-{question[1:6]}-{question[6:]}", "") == Scanned(QUESTION, question)
+    assert read(f"{SITE}tanya/{question}") == Scanned(QUESTION, question)
+    assert read(question[:-1] + str((int(question[-1]) + 1) % 10), "") is None      # its check digit
+    assert read(f"{SITE}tanya/kirim") is None
+    assert read("T-012", "") == Scanned(TICKET, "T-012")                            # a service lettered T
 
 
 def test_hostile_and_foreign_payloads_are_refused():
@@ -151,6 +158,11 @@ def test_lookups_with_the_kiosks_own_login(kiosk_desk):
                      anonymous=True, channel="admin")["code"]
     _, view = look(Scanned(COMPLAINT, complaint))
     assert view.status == T("scan_complaint_diterima") and "Lampu" not in view.body   # the resident's words stay off
+    asked = answer(lambda done: k.gate.send("question_submit", {"question": "Kapan posyandu buka?",
+                                                                 "channel": "kiosk"}, done))
+    assert asked.ok, asked
+    _, view = look(Scanned(QUESTION, asked.result["code"]))
+    assert view.status == T("scan_question_open") and "posyandu" not in view.body + view.title
     booking = Scanned(BOOKING, new_booking_code())
     assert flow.look_up(booking, lambda r: None) is None                               # nothing to ask
     assert flow.view(booking, None, "id").action == "check_in"

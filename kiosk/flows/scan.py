@@ -9,8 +9,9 @@ None. It accepts only what the office itself prints or publishes:
   website, ``ANTRE|<office>|<date>|<number>[|<rating code>]`` of *this* office;
 - a letter's verification QR ``{public_url}/surat/cek/<token>``, a slip's ``/surat/status/<code>`` or
   ``/pengaduan/<code>``, the portal's ``/cek?nomor=`` and ``/lacak?kode=``;
+- a question's ``/tanya/<code>``;
 - a bare code (a slip's QR without a website, a barcode, or a code typed on a keyboard wedge): a complaint's
-  ``P``-code, a letter's 12 digits, a booking's 10 digits (each with its check digit) or a queue number.
+  ``P``-code, a question's ``T``-code, a letter's 12 digits, a booking's 10 digits (each with its check digit) or a queue number.
 
 URLs of any other site, payloads with control characters or other than printable ASCII, and anything longer than :data:`MAX_PAYLOAD` are
 refused: a scanner is a keyboard anyone can hold a printed code to. What is found is looked up live
@@ -32,6 +33,7 @@ from antre.link.mqtt import Reply
 from antre.link.protocol import BOOKING_CODE_DIGITS, booking_code_ok
 from antre.rules.complaint_codes import clean_complaint_code, complaint_code_ok, format_complaint_code
 from antre.rules.letter_codes import clean_tracking_code, format_tracking_code, tracking_code_ok
+from antre.rules.question_codes import clean_question_code, format_question_code
 
 from .. import logic, texts
 
@@ -47,6 +49,7 @@ MAX_PAUSE = 1.0
 MIN_LENGTH = 4
 
 TICKET, BOOKING, LETTER, COMPLAINT, LETTER_CHECK = "ticket", "booking", "letter", "complaint", "letter_check"
+QUESTION = "question"    # a question left for the staff (T-12345-67890), read at /tanya/<code>
 _NUMBER = re.compile(r"([A-Za-z])-?(\d{1,6})")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -142,6 +145,9 @@ def _bare(text: str, width: int = 3) -> Scanned | None:
     complaint = clean_complaint_code(text)
     if complaint_code_ok(complaint):
         return Scanned(COMPLAINT, complaint)
+    question = clean_question_code(text) if text[:1] in "Tt" else ""
+    if question:
+        return Scanned(QUESTION, question)
     digits = clean_tracking_code(text)
     if digits.isascii() and digits.isdigit():
         if tracking_code_ok(digits):
@@ -178,6 +184,8 @@ def _from_url(text: str, public_url: str, width: int = 3) -> Scanned | None:
             return Scanned(COMPLAINT, code) if complaint_code_ok(code) else None
         case ["surat", "status", code]:
             return Scanned(LETTER, code) if tracking_code_ok(code) else None
+        case ["tanya", code] if clean_question_code(code) == code:
+            return Scanned(QUESTION, code)
         case ["surat", "cek", token]:
             return Scanned(LETTER_CHECK, token) if _TOKEN.fullmatch(token) else None
         case ["cek"] if query.get("nomor"):
@@ -224,6 +232,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "scan_check_valid": ("Surat ini asli dan berlaku.", "This letter is genuine and valid."),
     "scan_check_expired": ("Surat ini asli, tetapi masa berlakunya habis.", "This letter is genuine but expired."),
     "scan_check_revoked": ("Surat ini sudah dicabut. Jangan dipakai.", "This letter was revoked. Do not use it."),
+    "scan_question": ("Pertanyaan {code}", "Question {code}"),
+    "scan_question_open": ("Belum dijawab. Petugas akan menjawab.", "Not answered yet. The staff will answer."),
+    "scan_question_answered": ("Sudah dijawab petugas:", "Answered by the staff:"),
+    "scan_question_dismissed": ("Pertanyaan ini ditutup petugas. Silakan tanya di loket.",
+                                "The staff closed this question. Please ask at the counter."),
     "scan_not_found": ("Kode tidak ditemukan.", "Code not found."),
     "scan_not_found_body": ("Periksa kertasnya, atau tanyakan di loket.", "Check the slip, or ask at the counter."),
     "scan_unknown": ("Kode ini tidak dikenal", "This code is not known here"),
@@ -235,7 +248,7 @@ texts.TEXTS.update(TEXTS)
 
 #: The command that looks each kind up.
 COMMANDS = {TICKET: "ticket_status", LETTER: "letter_status", COMPLAINT: "complaint_status",
-            LETTER_CHECK: "letter_verify"}
+            LETTER_CHECK: "letter_verify", QUESTION: "question_status"}
 
 
 @dataclass(frozen=True)
@@ -314,6 +327,12 @@ class LookupFlow:
             if status in ("ditolak", "bukan_wewenang"):
                 body = " ".join(x for x in (r.get("reason") or "", r.get("refer_to") or "") if x)[:300]
             return StatusView(t("scan_complaint", code=format_complaint_code(item.code)), words, body)
+        if item.kind == QUESTION:     # the staff's answer; never the resident's own question on this screen
+            state = r.get("state", "")
+            answer = r.get("answer") if state == "answered" and isinstance(r.get("answer"), str) else ""
+            return StatusView(t("scan_question", code=format_question_code(item.code)),
+                              t(f"scan_question_{state}") if f"scan_question_{state}" in texts.TEXTS else state,
+                              answer[:300])
         validity = r.get("validity", "")
         body = " \u2022 ".join(x for x in (r.get("type_name"), r.get("number"), r.get("signed_on")) if x)
         return StatusView(t("scan_check"), t(f"scan_check_{validity}") if f"scan_check_{validity}" in texts.TEXTS
@@ -321,4 +340,4 @@ class LookupFlow:
 
 
 __all__ = ["ScanReader", "Scanned", "read_code", "LookupFlow", "StatusView", "MAX_PAYLOAD", "MAX_GAP", "TICKET",
-           "BOOKING", "LETTER", "COMPLAINT", "LETTER_CHECK", "TEXTS"]
+           "BOOKING", "LETTER", "COMPLAINT", "LETTER_CHECK", "QUESTION", "TEXTS"]
