@@ -680,9 +680,9 @@ class NotifyConfig:
     retry_seconds: float = checked(60.0, check=in_range(0.1, 86400.0),
                                    doc="wait before the first retry (seconds); doubled after each failure")
     delivery_reports: bool = checked(False, doc="ask the network for SMS delivery reports (gammu-smsd's "
-                                                "DeliveryReport = log; Antre reads them from its log: smsd_log)")
-    smsd_log: str = checked("", doc="gammu-smsd's log file (its smsdrc 'logfile', debuglevel 1) that delivery "
-                                    "reports are read from; empty: smsd.log in the spool folder")
+                                                "DeliveryReport = sms: read from its inbox, then deleted)")
+    smsd_log: str = checked("", doc="no longer used: delivery reports are read from gammu-smsd's inbox, "
+                                    "not its log (kept so older settings files still load)")
     request_timeout: float = checked(20.0, check=in_range(1.0, 120.0),
                                      doc="an internet channel's HTTP request waits this long (seconds)")
     whatsapp_number: str = checked("", check=wa_number,

@@ -182,10 +182,8 @@ def test_smsdrc_asks_for_delivery_reports_only_when_the_office_wants_them():
     plain = smsdrc(config.from_dict({"notify": {"sms": True}}), "/dev/ttyUSB0")
     assert "logfile = syslog\ndebuglevel = 0\n" in plain and "deliveryreport" not in plain
     wanted = smsdrc(config.from_dict({"notify": {"sms": True, "delivery_reports": True}}), "/dev/ttyUSB0")
-    assert "logfile = /var/spool/gammu/smsd.log\ndebuglevel = 1\ndeliveryreport = log\n" in wanted
-    own = smsdrc(config.from_dict({"notify": {"sms": True, "delivery_reports": True,
-                                              "smsd_log": "/var/log/gammu/smsd.log"}}), "/dev/ttyUSB0")
-    assert "logfile = /var/log/gammu/smsd.log\n" in own
+    # Reports come into the inbox; the log stays at level 0 (no texts), where it is without reports.
+    assert "logfile = syslog\ndebuglevel = 0\ndeliveryreport = sms\n" in wanted and "deliveryreport = log" not in wanted
 
 
 def test_bookings_letters_and_complaints_answer_their_link_code_and_their_news_reaches_the_chat(office):

@@ -434,10 +434,11 @@ def test_a_question_the_assistant_cannot_answer_reaches_the_staff_and_the_answer
         office.client.stop()
         office.service.stop()
 class ReportingSmsd(GammuSmsd):
-    """gammu-smsd with ``DeliveryReport = log`` and one log file across restarts (as ``antre notify smsdrc``
-    writes it with ``[notify] delivery_reports``). ``report`` makes the network's status report for a number
-    arrive at the dummy phone (an SMS-STATUS-REPORT in Gammu's own backup format: the dummy driver reads it
-    like any received message, and the daemon logs it)."""
+    """gammu-smsd with ``DeliveryReport = sms`` at ``debuglevel = 0`` (as ``antre notify smsdrc`` writes it with
+    ``[notify] delivery_reports``; here into one log file across restarts instead of syslog, to be read).
+    ``report`` makes the network's status report for a number arrive at the dummy phone (an SMS-STATUS-REPORT
+    in Gammu's own backup format: the dummy driver reads it like any received message, and the files backend
+    writes it into the inbox as ``IN<date>_<time>_<serial>_<number>_00.txt`` holding the status word)."""
 
     def __init__(self, root: Path):
         super().__init__(root)
@@ -447,7 +448,7 @@ class ReportingSmsd(GammuSmsd):
         path = super()._config(phone, log)
         if phone == self.phone:
             text = path.read_text().replace(f"logfile = {log}", f"logfile = {self.fixed_log}")
-            path.write_text(text + "deliveryreport = log\n")
+            path.write_text(text.replace("debuglevel = 1", "debuglevel = 0") + "deliveryreport = sms\n")
         return path
 
     def start(self) -> "ReportingSmsd":
@@ -482,13 +483,30 @@ MessageReference = {reference}
         os.rename(staged, self.phone / "sms" / "1" / str(1000 + self._n))
 
 
+def holding(root: Path, *needles: str, skip: Path | None = None) -> list[str]:
+    """Files under ``root`` (names or contents, bytes as UTF-8 or UTF-16) that hold one of ``needles``."""
+    found = []
+    for path in root.rglob("*"):
+        if not path.is_file() or (skip and skip in path.parents):
+            continue
+        data = path.read_bytes()
+        texts = (path.name, data.decode("utf-8", errors="ignore"), data.decode("utf-16-be", errors="ignore"),
+                 data.decode("utf-16-le", errors="ignore"))
+        if any(n in t for n in needles for t in texts):
+            found.append(str(path.relative_to(root)))
+    return found
+
+
 def test_sms_delivery_reports_from_gammu_smsd_reach_the_outbox(tmp_path, broker):
     """``[notify] delivery_reports``: Antre's files ask for a report (``.txtd``), the dummy phone receives the
-    network's status report, gammu-smsd logs it, and Antre writes it on the message's row: delivered or failed
-    (the staff page says "sampai di HP warga" / "tidak sampai"); "Pending" is no news."""
+    network's status report, gammu-smsd writes it into its inbox, and Antre writes it on the message's row:
+    delivered or failed (the staff page says "sampai di HP warga" / "tidak sampai"); "Pending" is no news.
+    The report's inbox file is deleted once recorded and the daemon's log holds no text: nothing under the
+    spool but the sent messages themselves (kept until retention, as without reports) holds the number."""
     smsd = ReportingSmsd(tmp_path / "gammu")
     smsd.start()
-    office = sms_office(tmp_path, broker, smsd, delivery_reports="true", smsd_log=f'"{smsd.fixed_log}"')
+    office = sms_office(tmp_path, broker, smsd, delivery_reports="true")
+    inbox = smsd.spool / "inbox"
     try:
         smsd.receive(RESIDENT, "jam")
         wait_for(lambda: len(smsd.sent_to(RESIDENT)) == 1, what="the answer sent")
@@ -496,10 +514,15 @@ def test_sms_delivery_reports_from_gammu_smsd_reach_the_outbox(tmp_path, broker)
         assert name.endswith(".txtd")                                   # a report was asked for
         with sqlite3.connect(office.db_path) as db:
             delivery = lambda key: db.execute("select state, delivery from outbox where handle = ?", (key,)).fetchone()
+            rows = lambda: db.execute("select count(*) from outbox").fetchone()[0]
             wait_for(lambda: delivery(name) == ("sent", None), what="the row sent")
             smsd.report(RESIDENT, "Pending")
+            wait_for(lambda: "Delivery report IN" in smsd.fixed_log.read_text(errors="replace")
+                     and not list(inbox.iterdir()), what="the pending report read and its file deleted")
+            assert delivery(name) == ("sent", None)
             smsd.report(RESIDENT, "Delivered")
             wait_for(lambda: delivery(name) == ("sent", "delivered"), what="the delivery report recorded")
+            wait_for(lambda: not list(inbox.iterdir()), what="the report's inbox file deleted")
             # A second message, whose report says it failed; the first keeps its own report.
             smsd.receive(RESIDENT, "info")
             wait_for(lambda: len(smsd.sent_to(RESIDENT)) == 2, what="the second answer sent")
@@ -508,13 +531,22 @@ def test_sms_delivery_reports_from_gammu_smsd_reach_the_outbox(tmp_path, broker)
             smsd.report(RESIDENT, "Failed")
             wait_for(lambda: delivery(second) == ("sent", "failed"), what="the failure recorded")
             assert delivery(name) == ("sent", "delivered")
-            # A restart of the service reads the log again from its start: the same, nothing new.
-            office.service.kill()
+            # A report nothing waits for is dropped, never answered like a resident's SMS (no SMS loop).
+            before = rows()
+            smsd.report(RESIDENT, "Delivered")
+            wait_for(lambda: smsd.fixed_log.read_text(errors="replace").count("Delivery report IN") == 4
+                     and not list(inbox.iterdir()), what="the fourth report read and deleted")
+            office.service.kill()                                       # a restart: nothing read again
             office.client.wait_service(False)
             office.service.start()
             office.client.wait_service(True)
-            assert (delivery(name), delivery(second)) == (("sent", "delivered"), ("sent", "failed"))
-        assert "Delivery report: Delivered to" in smsd.fixed_log.read_text(errors="replace")
+            assert (delivery(name), delivery(second), rows()) == (("sent", "delivered"), ("sent", "failed"), before)
+        texts = ["jam", "info", *smsd.sent().values()]
+        log_text = smsd.fixed_log.read_text(errors="replace")
+        assert not [t for t in texts if t in log_text], "gammu-smsd's log holds a message text"
+        assert "Delivery report:" not in log_text and "Delivered" not in log_text
+        # Nothing under the spool holds the number or a text but the two sent messages (retention deletes them).
+        assert sorted(holding(smsd.spool, RESIDENT, RESIDENT[3:], *texts)) == sorted(f"sent/{n}" for n in (name, second))
     finally:
         office.client.stop()
         office.service.stop()

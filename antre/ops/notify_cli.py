@@ -78,12 +78,9 @@ def listing(cfg: config.Config, day: date, state: str | None = None) -> list[str
 
 def smsdrc(cfg: config.Config, device: str) -> str:
     spool = cfg.notify.spool.rstrip("/")
-    if cfg.notify.delivery_reports:
-        # Delivery reports: gammu-smsd logs each ("Delivery report: Delivered to ...") at debug level 1, next to
-        # the "Transmitted <file> ..." line that pairs it with Antre's file (docs/sms.md).
-        log = (f"logfile = {cfg.notify.smsd_log or spool + '/smsd.log'}\ndebuglevel = 1\ndeliveryreport = log")
-    else:
-        log = "logfile = syslog\ndebuglevel = 0"
+    # gammu-smsd names files (with the number in their names) at every debug level; at 0 it logs no texts.
+    # Delivery reports come into the inbox as files (DeliveryReport = sms): no log is read (docs/sms.md).
+    log = "logfile = syslog\ndebuglevel = 0" + ("\ndeliveryreport = sms" if cfg.notify.delivery_reports else "")
     return f"""# gammu-smsd for Antre ({cfg.office.name}); see docs/sms.md and gammu-smsdrc(5).
 [gammu]
 device = {device}

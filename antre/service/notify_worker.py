@@ -16,6 +16,10 @@ SMS it receives into ``inbox/`` as ``IN<date>_<time>_<serial>_<sender>_<part>.tx
 3. reads back what became of handed-off rows (``sent/``: sent; ``error/``: retried after
    ``retry_seconds`` doubling per attempt, failed after ``max_attempts``).
 
+With ``[notify] delivery_reports`` an inbox file whose whole text is one of Gammu's status words is a delivery
+report (gammu-smsd ``DeliveryReport = sms``), not a resident's SMS: it is written on the oldest message to
+that number still waiting for one, and deleted like any other inbox file (no log is read: docs/sms.md).
+
 The guarantee this gives (docs/sms.md): a kill -9 of the service at any point never makes a second file for
 the same message (the name is found again); a kill -9 of gammu-smsd never makes Antre hand a message over
 again. What is left is the daemon's own window between the modem accepting an SMS and its rename to
@@ -48,12 +52,10 @@ from antre.storage.models import FAILED, HANDED_OFF, PENDING, SENT, OutboxMessag
 log = logging.getLogger(__name__)
 
 INBOX_SETTLE_SECONDS = 1.0   # an inbox file this old is complete (gammu-smsd writes it in one go)
-# gammu-smsd's log lines (files backend, debuglevel 1) that pair a delivery report with the file it belongs to:
-# the message reference the network gave a transmitted file, and a report for that number and reference.
-_TRANSMITTED = re.compile(r"Transmitted (OUT\S+?\.txtd?) \(total: \d+\) to (\+?\d+), message reference 0x([0-9a-f]+)")
-_REPORT = re.compile(r"Delivery report: (\w+) to (\+?\d+), message reference 0x([0-9a-f]+)")
-REPORT_WORDS = {"delivered": "delivered", "failed": "failed"}   # gammu's words; "Pending" and others: no news
-MAX_LOG_READ = 1024 * 1024   # bytes of gammu-smsd's log read per round at most
+# A delivery report (gammu-smsd ``DeliveryReport = sms``): the files backend writes the network's status report
+# into the inbox like a received SMS, from the number the message went to, its whole text one of Gammu's words.
+STATUS_WORDS = {"Delivered": "delivered", "Failed": "failed", "Pending": None, "Unknown": None}   # None: no news
+REPORT_WAIT = timedelta(days=3)   # a report pairs with a message handed off at most this long before
 _IN = re.compile(r"^(IN\d{8}_\d{6}_\d{2}_(?P<sender>[^_]+))_(?P<part>\d{2})\.txt$")
 
 
@@ -194,9 +196,6 @@ class NotifyWorker:
         self.submit = submit
         self.now = clock or (lambda: datetime.now(timezone.utc))
         self.spool = GammuSpool(self.n.spool, cfg.office.id, reports=self.n.delivery_reports)
-        self.smsd_log = Path(self.n.smsd_log or Path(self.n.spool) / "smsd.log")
-        self._log_at = 0                                 # bytes of gammu-smsd's log already read
-        self._references: dict[tuple[str, int], str] = {}   # (number, message reference) -> file name
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="antre-notify", daemon=True)
         self._warned = False
@@ -232,8 +231,6 @@ class NotifyWorker:
         self.receive()
         self.deliver()
         self.confirm()
-        if self.n.delivery_reports:
-            self.delivery_reports()
         self._rounds += 1
         if self._rounds % 100 == 1:
             self.clean()
@@ -245,7 +242,9 @@ class NotifyWorker:
             if self._stop.is_set():
                 return
             phone = msisdn(sms.sender)
-            if phone is None:
+            if self.n.delivery_reports and sms.text.strip() in STATUS_WORDS:
+                self.delivery_report(phone, STATUS_WORDS[sms.text.strip()])
+            elif phone is None:
                 # An operator's notice or a foreign number: nothing to answer (no reply loops with short codes).
                 log.info("SMS from a sender that is not an Indonesian mobile number: ignored")
             else:
@@ -321,40 +320,27 @@ class NotifyWorker:
 
     # ------------------------------------------------------------------ 4. delivery reports
 
-    def delivery_reports(self) -> int:
-        """Reads gammu-smsd's new log lines: a ``Transmitted <file> ... to <number>, message reference 0xNN``
-        remembers which file got that reference; a later ``Delivery report: Delivered|Failed to <number>, message
-        reference 0xNN`` is written on that file's row (``delivery``). Reading again after a restart (from the
-        start of the log) writes the same again. Returns how many reports were recorded."""
-        try:
-            size = self.smsd_log.stat().st_size
-        except FileNotFoundError:
-            return 0
-        if size < self._log_at:
-            self._log_at = 0   # rotated
-        with open(self.smsd_log, "rb") as f:
-            f.seek(self._log_at)
-            data = f.read(MAX_LOG_READ)
-        end = data.rfind(b"\n") + 1   # whole lines only
-        self._log_at += end
-        recorded = 0
-        for line in data[:end].decode("utf-8", errors="replace").splitlines():
-            if m := _TRANSMITTED.search(line):
-                if self.spool.ours(m[1]):
-                    self._references[(msisdn(m[2]) or m[2], int(m[3], 16))] = m[1]
-            elif m := _REPORT.search(line):
-                name = self._references.get((msisdn(m[2]) or m[2], int(m[3], 16)))
-                word = REPORT_WORDS.get(m[1].lower())
-                mine = self.spool.ours(name) if name else None
-                if mine is None or word is None:
-                    continue
-                with self.sessions() as s, s.begin():
-                    row = s.get(OutboxMessage, mine[0])
-                    if row is not None and row.handle == name and row.delivery != word:
-                        row.delivery, row.delivery_at = word, self.now()
-                        recorded += 1
-                        log.info("outbox %s: delivery report: %s", row.key, word)
-        return recorded
+    def delivery_report(self, phone: str | None, word: str | None) -> bool:
+        """Writes a delivery report (``delivered``/``failed``; None: no news) on the oldest message to ``phone``
+        that asked for one (``.txtd``), was sent (the daemon moved it to ``sent/``) within :data:`REPORT_WAIT`
+        and has no report yet. Gammu's files backend does not keep the network's message reference, so reports
+        pair in the order the messages went out. Returns whether a row was written."""
+        if phone is None or word is None:
+            return False
+        since = self.now() - REPORT_WAIT
+        with self.sessions() as s, s.begin():
+            rows = s.scalars(select(OutboxMessage).where(
+                OutboxMessage.channel == "sms", OutboxMessage.phone == phone,
+                OutboxMessage.state.in_((SENT, HANDED_OFF)), OutboxMessage.delivery.is_(None),
+                OutboxMessage.handle.like("%.txtd"), OutboxMessage.handed_off_at >= since)
+                .order_by(OutboxMessage.handed_off_at, OutboxMessage.id)).all()
+            for row in rows:
+                if row.state == SENT or self.spool.where(row.handle) == "sent":
+                    row.delivery, row.delivery_at = word, self.now()
+                    log.info("outbox %s: delivery report: %s", row.key, word)
+                    return True
+        log.info("SMS delivery report for no message waiting for one: dropped")
+        return False
 
     def clean(self) -> None:
         """Deletes this office's files in ``sent/``, ``error/`` and ``outbox/`` once their row's number is wiped
