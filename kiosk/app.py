@@ -59,7 +59,7 @@ from .flows.guidance import Guidance
 from .flows.letter_form import CHOICE, DATE, DIGITS, KEYBOARD, LetterFormFlow, slip
 from .flows.callback import CallbackFlow, ComplaintFlow
 from .flows.callback import slip as report_slip
-from .flows.faq import AskFlow, common_questions
+from .flows.faq import MAX_BUTTONS, AskFlow, common_questions
 from .flows.letters import LetterPickupFlow
 from .flows.scan import BOOKING, LookupFlow, ScanReader, Scanned, read_code
 from .flows.home import can_issue, home, service_subtext
@@ -478,7 +478,9 @@ class KioskApp(App):
         self.scan_reader = ScanReader()
         self.lookup = LookupFlow(self.gate)
         self.scans = {"read": 0, "ignored": 0, "unknown": 0, "typed": 0}
-        self.faq_questions = common_questions(cfg.notify.faq)
+        self.faq_questions: list[str] = []   # the buttons, from the service each time the screen opens
+        self._faq_ask: str | None = None      # the latest faq_common's request id (older replies are dropped)
+        self.faq_replies = {"ok": 0, "failed": 0}   # faq_common replies (the tests wait on them)
         self._code_flow: CheckinFlow | LetterPickupFlow = self.checkin   # whose code the keypad types
         self.rating = RatingFlow(self.gate)
         self.number_keypad = NumberKeypad()
@@ -1260,14 +1262,29 @@ class KioskApp(App):
         if self.busy or self.availability == logic.BROKER_DOWN:
             return
         self._cancel_timers()
+        self._faq_buttons([])      # nothing until the service says (never an older list)
+        self.sm.current = "faq"
+        # Not through the gate: a lookup, so a touch on *Tanya sendiri* is never refused while it is out.
+        rid = self.requester.send("faq_common", {"limit": MAX_BUTTONS},
+                                  lambda reply: Clock.schedule_once(lambda dt: self._faq_common(reply)),
+                                  timeout=REQUEST_TIMEOUT)
+        self._faq_ask = rid
+
+    def _faq_common(self, reply: Reply) -> None:
+        self.faq_replies["ok" if reply.ok else "failed"] += 1
+        if reply.request_id != self._faq_ask or self.sm.current != "faq":
+            return          # the screen was left, or opened again since
+        self._faq_buttons(common_questions(reply))
+
+    def _faq_buttons(self, questions: list[str]) -> None:
+        self.faq_questions = questions
         grid = self.sm.get_screen("faq").ids.questions
         grid.clear_widgets()
-        for i, q in enumerate(self.faq_questions):
+        for i, q in enumerate(questions):
             b = BigButton(tag=f"faq:{i}", text=q, font_size=self.u * 28, halign="left", bg=SECONDARY,
                           icon=asset("info.png"), icon_size=self.u * 44)
             b.bind(on_release=lambda _b, q=q: self.ask_question(q))
             grid.add_widget(b)
-        self.sm.current = "faq"
 
     def open_ask_keys(self) -> None:
         """Tanya sendiri: the question typed on the kiosk's keys (the report screen, one step)."""
@@ -1781,6 +1798,7 @@ class KioskApp(App):
             "availability": self.availability, "busy": self.busy,
             "banner": self.banner, "printer": self.printer.status, "rateable": list(self.rateable),
             "ignored_taps": self.ignored_taps, "speech": dict(self.speech), "scans": dict(self.scans),
+            "faq_replies": dict(self.faq_replies),
             # "idle_past": idle for longer than the idle timeout and a tick after it (the idle screen was
             # due, if it may show).
             "news": {"items": len(self.idle_news.feed.items),

@@ -157,3 +157,49 @@ def test_the_faq_answers_large_and_an_unsure_answer_offers_the_call_back(offices
         assert "PAJAK" not in k.output() and "PAJAK" not in office.service.output()
     finally:
         printer.close()
+
+
+def _buttons(ui) -> list[str]:
+    return [ui["widgets"][f"faq:{i}"]["text"] for i in range(8) if f"faq:{i}" in ui["widgets"]]
+
+
+def test_the_common_questions_are_the_consoles_live_and_none_when_the_service_is_gone(offices, kiosks):
+    """The buttons come from the service (``faq_common``) each time the screen opens: an entry the kasi adds or
+    changes in the console shows, one switched off goes, and no service means no buttons (never the config's)."""
+    office = offices(FAQ)
+    k = kiosks(office)
+    kasi = sign_in_staff(office.client.ok)["kasi"]
+    k.touch("help")
+    k.touch("help:ask")
+    ui = k.wait(lambda ui: ui["screen"] == "faq" and "faq:1" in ui["widgets"], "the seeded questions")
+    assert _buttons(ui) == ["Apa syarat membuat akta kelahiran?", "Jam berapa kantor desa buka?"]
+    # The console (as web/questions_console.py sends it): a new entry, and the second one reworded.
+    akta, jam = office.client.ok("faq_list", **kasi)["entries"]
+    office.client.ok("faq_save", questions=["Kapan jadwal posyandu balita?"], answer="Rabu pertama tiap bulan, "
+                     "08.00 di balai desa.", **kasi)
+    office.client.ok("faq_save", entry=jam["id"], questions=["Jam buka kantor desa?", *jam["questions"]],
+                     answer=jam["answer"], **kasi)
+    k.touch("faq:back")
+    k.touch("help:ask")
+    ui = k.wait(lambda ui: ui["screen"] == "faq" and "faq:2" in ui["widgets"], "the new button")
+    assert _buttons(ui) == ["Apa syarat membuat akta kelahiran?", "Jam buka kantor desa?",
+                            "Kapan jadwal posyandu balita?"]
+    k.screenshot("faq-live")
+    k.touch("faq:2")
+    ui = k.wait(lambda ui: ui["screen"] == "answer", "the new entry's answer")
+    assert ui["widgets"]["answer:title"]["text"] == "Rabu pertama tiap bulan, 08.00 di balai desa."
+    # Switched off in the console: gone when the screen opens again (answer:back opens it).
+    office.client.ok("faq_save", entry=akta["id"], questions=akta["questions"], answer=akta["answer"], active=False,
+                     **kasi)
+    k.touch("answer:back")
+    ui = k.wait(lambda ui: ui["screen"] == "faq" and _buttons(ui) and "faq:2" not in ui["widgets"],
+                "the switched-off entry gone")
+    assert _buttons(ui) == ["Jam buka kantor desa?", "Kapan jadwal posyandu balita?"]
+    # The service gone: the screen opens with no buttons at all (Tanya sendiri stays), not the config's seed.
+    office.service.stop()
+    k.touch("faq:back")
+    failed = k.ui()["faq_replies"]["failed"]
+    k.touch("help:ask")
+    ui = k.wait(lambda ui: ui["faq_replies"]["failed"] > failed, "faq_common unanswered")
+    assert ui["screen"] == "faq" and _buttons(ui) == [] and "faq:type" in ui["widgets"]
+    k.screenshot("faq-service-gone")

@@ -370,3 +370,24 @@ def test_the_faq_book_never_outgrows_one_reply(tmp_path, broker):
     finally:
         office.client.stop()
         office.service.stop()
+
+
+def test_faq_common_gives_the_first_way_of_asking_of_the_switched_on_entries_in_the_consoles_order(office):
+    kasi = office.st["kasi"]
+    entries = office.run("faq_list", **kasi)["entries"]
+    first = [e["questions"][0] for e in entries if e["active"]]
+    assert office.run("faq_common") == {"questions": first[:4]}          # public: no session, no answers
+    assert office.run("faq_common", limit=2) == {"questions": first[:2]}
+    assert err(office, "faq_common", limit=9) == "invalid_argument"       # bounded: 8 at most
+    assert err(office, "faq_common", limit=0) == "invalid_argument"
+    e = entries[0]
+    office.run("faq_save", entry=e["id"], questions=["Syarat KTP baru?", *e["questions"]], answer=e["answer"],
+               links=e["links"], **kasi)
+    assert office.run("faq_common")["questions"][0] == "Syarat KTP baru?"   # a change: at once
+    office.run("faq_save", entry=e["id"], questions=["Syarat KTP baru?"], answer=e["answer"], active=False, **kasi)
+    assert office.run("faq_common") == {"questions": first[1:5]}            # switched off: gone
+    office.run("faq_delete", entry=entries[1]["id"], **kasi)
+    assert office.run("faq_common") == {"questions": first[2:6]}
+    for x in entries[2:]:
+        office.run("faq_delete", entry=x["id"], **kasi)
+    assert office.run("faq_common") == {"questions": []}

@@ -362,6 +362,8 @@ COMMANDS: dict[str, dict[str, Arg]] = {
                  "links": Arg(lambda n, v: _text_list(n, v, 5, 200, empty_ok=True), False),
                  "active": Arg(lambda n, v: _flag(n, v), False), "entry": Arg(lambda n, v: _positive(n, v), False),
                  "question": Arg(lambda n, v: _positive(n, v), False), "address": Arg(_address, False)},
+    # The common questions' buttons (kiosk, website): public, read-only, no answers.
+    "faq_common": {"limit": Arg(lambda n, v: _positive(n, v), False)},
     "faq_delete": {"session": Arg(_token), "entry": Arg(lambda n, v: _positive(n, v)), "address": Arg(_address, False)},
     "question_submit": {"question": Arg(_string(None, "a question of at most 300 characters", 300)),
                         "channel": Arg(_choice(("web", "kiosk"))), "phone": Arg(lambda n, v: _phone(n, v), False),
@@ -623,7 +625,9 @@ ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
     "kiosk": ("issue_ticket", "check_in", "rate", "letter_request", "letter_status", "letter_pickup",
               "letter_catalogue", "ask", "complaint_submit", "question_submit", "question_status",
               # the QR/barcode reader's live status of a scanned code (read-only, as the portal's /cek)
-              "ticket_status", "complaint_status", "letter_verify"),
+              "ticket_status", "complaint_status", "letter_verify",
+              # the Tanya jawab screen's buttons: the console's FAQ, live (read-only)
+              "faq_common"),
     "counter": COUNTER_COMMANDS,
     # The residents' website, and its staff page's service switches.
     # The residents' website with its letters, its staff console (accounts, sessions, the audit log) and

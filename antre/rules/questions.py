@@ -57,6 +57,8 @@ MAX_ANSWER = 1000
 MAX_VARIANTS = 30
 MAX_LINKS = 5
 LIST_LIMIT = 200
+#: faq_common: the kiosk's and the website's buttons; at most this many (each at most 200 characters).
+COMMON_DEFAULT, COMMON_MAX = 4, 8
 #: The whole book's entries at most (JSON bytes): faq_list answers them in one reply, which the service keeps
 #: under 64 512 bytes (the shipped broker's packet limit), and every FAQ page of the console asks for it.
 FAQ_BYTES = 48_000
@@ -121,7 +123,7 @@ class QuestionRules:
         self._assistant: "Assistant | None" = None
 
     def handlers(self) -> dict[str, Callable[..., Outcome]]:
-        return {"faq_list": self.faq_list, "faq_save": self.faq_save, "faq_delete": self.faq_delete,
+        return {"faq_list": self.faq_list, "faq_common": self.faq_common, "faq_save": self.faq_save, "faq_delete": self.faq_delete,
                 "question_submit": self.submit, "question_status": self.status, "question_list": self.list,
                 "question_get": self.get, "question_answer": self.answer_question,
                 "question_dismiss": self.dismiss}
@@ -177,6 +179,21 @@ class QuestionRules:
     def faq_list(self, s: "Session", now: datetime, session: str, address: str | None = None) -> Outcome:
         self._editor(s, now, session)
         return Outcome({"entries": [r.as_dict() for r in self._ensure(s)]}, changed=False)
+
+    def faq_common(self, s: "Session", now: datetime, limit: int | None = None) -> Outcome:
+        """The common questions for the buttons (public, read-only): the first way of asking of the first
+        ``limit`` switched-on entries, in the console's order; no answers (``ask`` gives those)."""
+        limit = COMMON_DEFAULT if limit is None else limit
+        if not 1 <= limit <= COMMON_MAX:
+            raise CommandError("invalid_argument", f"'limit' is 1 to {COMMON_MAX}")
+        out: list[str] = []
+        for row in self._ensure(s):
+            q = row.questions[0] if row.active and row.questions else ""
+            if q and q not in out:
+                out.append(q)
+            if len(out) == limit:
+                break
+        return Outcome({"questions": out}, changed=False)
 
     def faq_save(self, s: "Session", now: datetime, session: str, questions: list[str], answer: str,
                  links: list[str] | None = None, active: bool = True, entry: int | None = None,
@@ -428,7 +445,7 @@ def handlers(q: "QueueService") -> dict[str, Callable[..., Outcome]]:
     rules = QuestionRules(q)
     q.plugins["questions"] = rules
     q.new_day_hooks.append(rules.purge)
-    q.read_only.update({"faq_list", "question_status", "question_list", "question_get"})
+    q.read_only.update({"faq_list", "faq_common", "question_status", "question_list", "question_get"})
     return rules.handlers()
 
 

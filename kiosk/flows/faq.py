@@ -1,7 +1,7 @@
 """Tanya: the office's FAQ assistant at the kiosk (the read-only command ``ask``, antre/rules/faq.py).
 
 The Tanya & lapor screen shows the office's most common questions as big buttons (the first way of asking each
-entry of its FAQ, in the office's order) and a *Tanya* button to type a question on the kiosk's keys. The answer
+switched-on entry of the FAQ edited in the console, in its order: ``faq_common``, asked each time the screen opens) and a *Tanya* button to type a question on the kiosk's keys. The answer
 is shown large and *Dengarkan* reads it. When the assistant is not sure (``{"answer": null}``), the kiosk says so
 and offers "Minta petugas menghubungi saya" (:mod:`.callback`) instead of guessing. Questions are never logged.
 """
@@ -9,10 +9,8 @@ and offers "Minta petugas menghubungi saya" (:mod:`.callback`) instead of guessi
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
 from antre.link.mqtt import Reply
 
 from .. import logic, texts
@@ -47,11 +45,16 @@ TEXTS: dict[str, tuple[str, str]] = {
 texts.TEXTS.update(TEXTS)
 
 
-def common_questions(faq: Sequence[Any], limit: int = MAX_BUTTONS) -> list[str]:
-    """The questions for the buttons: each FAQ entry's first way of asking, in the office's order."""
+def common_questions(reply: Reply, limit: int = MAX_BUTTONS) -> list[str]:
+    """The questions for the buttons from the service's ``faq_common`` reply (the console's FAQ, live): none
+    when the service did not answer (never the configuration's seed, which the console may have changed)."""
+    if not reply.ok:
+        log.warning("faq_common: %s", reply.code)
+        return []
+    got = (reply.result or {}).get("questions")
     out: list[str] = []
-    for entry in faq:
-        q = next((q.strip() for q in getattr(entry, "questions", ()) if q and q.strip()), "")
+    for q in got if isinstance(got, list) else []:
+        q = " ".join(q.split())[:200] if isinstance(q, str) else ""
         if q and q not in out:
             out.append(q)
         if len(out) == limit:
