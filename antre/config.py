@@ -42,7 +42,8 @@ from typing import Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
 
 from antre import PROTOCOL_VERSION
-from antre.errors import ConfigError
+from antre.errors import CommandError, ConfigError
+from antre.faq_text import FAQ_BYTES, clean_entry, entry_bytes
 
 DEFAULT_PATH = Path("/etc/antre/antre.toml")
 ENV_VAR = "ANTRE_CONFIG"
@@ -972,6 +973,23 @@ def _check_channels(cfg: Config) -> None:
                               "app's WhatsApp settings in Meta's developer dashboard; docs/channels.md)")
 
 
+def _check_faq(cfg: Config) -> None:
+    """``[[notify.faq]]`` under the console's rules (antre/faq_text.py): what the kasi could not save there is
+    not seeded either, and the whole book fits faq_list's one reply."""
+    size = 0
+    for i, e in enumerate(cfg.notify.faq):
+        first = e.questions[0][:40] if e.questions and isinstance(e.questions[0], str) else ""
+        try:
+            variants, answer, links = clean_entry(list(e.questions), e.answer, list(e.links))
+        except CommandError as exc:
+            raise ConfigError(f"{cfg.source}: [[notify.faq]] #{i + 1} ('{first}'): {exc.message} ({exc.code}; the "
+                              "console would refuse it too)") from None
+        size += entry_bytes({"id": i + 1, "questions": variants, "answer": answer, "links": links, "active": True})
+    if size > FAQ_BYTES:
+        raise ConfigError(f"{cfg.source}: [[notify.faq]] is {size} bytes, over {FAQ_BYTES}: the console shows the "
+                          "FAQ in one piece; shorten or remove entries (or add them in the console later)")
+
+
 def _check_letters(cfg: Config) -> None:
     src, letters = cfg.source, cfg.letters
     seen: set[str] = set()
@@ -1006,6 +1024,7 @@ def from_dict(data: dict[str, Any], source: str = "<dict>") -> Config:
     cfg = dataclasses.replace(cfg, source=source)
     _cross_check(cfg)
     _check_letters(cfg)
+    _check_faq(cfg)
     return cfg
 
 

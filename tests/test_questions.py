@@ -391,3 +391,68 @@ def test_faq_common_gives_the_first_way_of_asking_of_the_switched_on_entries_in_
     for x in entries[2:]:
         office.run("faq_delete", entry=x["id"], **kasi)
     assert office.run("faq_common") == {"questions": []}
+
+
+def _faq_toml(entries: list[dict]) -> str:
+    import json as _json
+    return "".join("\n[[notify.faq]]\n" + "".join(f"{k} = {_json.dumps(v, ensure_ascii=False)}\n" for k, v in e.items())
+                   for e in entries)
+
+
+@pytest.mark.parametrize("entry, words", [
+    ({"questions": ["jam buka"], "answer": "<b>Buka</b> 08.00"}, "no HTML tags"),
+    ({"questions": ["jam buka"], "answer": "Lihat javascript:alert(1)"}, "no HTML tags or script links"),
+    ({"questions": ["jam <script>buka"], "answer": "08.00"}, "no HTML tags"),
+    ({"questions": ["jam buka"], "answer": "x" * 1001}, "at most 1000 characters"),
+    ({"questions": ["j" * 201], "answer": "08.00"}, "at most 200 characters"),
+    ({"questions": [f"tanya {i}" for i in range(31)], "answer": "08.00"}, "at most 30 question variants"),
+    ({"questions": ["jam buka"], "answer": "08.00", "links": ["javascript:alert(1)"]}, "http:// or https://"),
+    ({"questions": ["jam buka"], "answer": "08.00", "links": ["ftp://desa.id/a"]}, "http:// or https://"),
+    ({"questions": ["jam buka"], "answer": "08.00", "links": [f"https://desa.id/{i}" for i in range(6)]},
+     "at most 5 links"),
+])
+def test_config_check_refuses_a_seed_entry_the_console_would_refuse(tmp_path, entry, words):
+    """[[notify.faq]] was seeded unchecked: HTML, script links and texts of any length reached the FAQ (and the
+    resident's SMS and web page). ``antre config check`` now refuses what faq_save refuses, naming the entry."""
+    import subprocess
+    import sys
+
+    from tests.support import write_config
+
+    path = write_config(tmp_path / "antre.toml", mqtt_url="mqtt://127.0.0.1:1", db_path=tmp_path / "a.db",
+                        extra=_faq_toml([{"questions": ["kapan kantor buka"], "answer": "Senin-Jumat 08.00."}, entry]))
+    done = subprocess.run([sys.executable, "-m", "antre", "config", "check", str(path)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode != 0
+    assert "[[notify.faq]] #2" in done.stderr and words in done.stderr and "console would refuse" in done.stderr, \
+        done.stderr
+
+
+def test_a_seed_the_config_accepts_always_fits_faq_list_and_a_bigger_one_is_refused(tmp_path):
+    """The seeded book never breaks faq_list (one reply under the service's 64 512 bytes): the configuration
+    is refused past FAQ_BYTES, and everything it accepts lists whole."""
+    from antre import config
+    from antre.errors import ConfigError
+    from antre.faq_text import FAQ_BYTES
+
+    def book(n):
+        return [{"questions": [f"pertanyaan {i} varian {j} " + "tentang pelayanan kantor desa " * 5
+                               for j in range(3)],
+                 "answer": f"Jawaban {i}: " + "datang ke kantor desa membawa KTP dan KK asli. " * 18,
+                 "links": [f"https://sukamaju.desa.id/layanan/{i}"]} for i in range(n)]
+
+    base = {"queue": {"enforce_hours": False}, "notify": {"sms": True}}
+    n = 1
+    while n < 100:   # each entry is ~1.3 kB: refused at about 37
+        try:
+            config.from_dict(base | {"notify": {"sms": True, "faq": book(n + 1)}})
+        except ConfigError as exc:
+            assert f"over {FAQ_BYTES}" in str(exc)
+            break
+        n += 1
+    assert n < 100
+    office = Office(tmp_path, faq=book(n))
+    st = sign_in_staff(office.run)
+    listed = office.run("faq_list", **st["kasi"])
+    assert len(listed["entries"]) == n
+    assert len(json.dumps({"ok": True, "result": listed}, ensure_ascii=False).encode()) < 64_512

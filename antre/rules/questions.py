@@ -34,6 +34,9 @@ from sqlalchemy import delete, event, func, select, update
 
 from antre.errors import CommandError, Conflict, NotFound
 from antre.rules.question_codes import clean_question_code, format_question_code, new_question_code
+from antre.faq_text import FAQ_BYTES, MAX_ANSWER, clean_entry, entry_bytes
+from antre.faq_text import no_markup as _no_markup
+from antre.faq_text import plain as _plain
 from antre.rules.outcome import Outcome, fit_rows
 from antre.rules.sms_text import mask, msisdn, phone_key
 from antre.rules.staff import audit, authenticate, web_device
@@ -53,17 +56,9 @@ HANDLERS = ("kasi", "petugas")     # the inbox
 CHANNELS = ("sms", "web", "kiosk", "telegram", "whatsapp")
 OPEN, ANSWERED, DISMISSED = "open", "answered", "dismissed"
 MAX_QUESTION = 300
-MAX_ANSWER = 1000
-MAX_VARIANTS = 30
-MAX_LINKS = 5
 LIST_LIMIT = 200
 #: faq_common: the kiosk's and the website's buttons; at most this many (each at most 200 characters).
 COMMON_DEFAULT, COMMON_MAX = 4, 8
-#: The whole book's entries at most (JSON bytes): faq_list answers them in one reply, which the service keeps
-#: under 64 512 bytes (the shipped broker's packet limit), and every FAQ page of the console asks for it.
-FAQ_BYTES = 48_000
-_MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!?]|javascript:|data:text", re.IGNORECASE)
-_LINK = re.compile(r"https?://[A-Za-z0-9.-]+(?::\d{1,5})?(?:/[A-Za-z0-9._~%!$&'()*+,;=:@/?#-]*)?")
 
 
 def iso(dt: datetime | None) -> str | None:
@@ -88,29 +83,6 @@ class FaqRow:
     def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "questions": list(self.questions), "answer": self.answer, "links": list(self.links),
                 "active": self.active}
-
-
-def _plain(text: str, limit: int, what: str, lines: bool = False) -> str:
-    """A staff or resident text: control characters out, spaces folded, not empty, not too long, no markup."""
-    if not isinstance(text, str):
-        raise CommandError("invalid_argument", f"the {what} must be a text")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    keep = "\n" if lines else ""
-    text = "".join(c for c in text if c in keep or (ord(c) >= 32 and ord(c) != 127))
-    text = "\n".join(" ".join(line.split()) for line in text.split("\n")).strip() if lines else " ".join(text.split())
-    text = re.sub(r"\n{3,}", "\n\n", text)
-    if not text:
-        raise CommandError("empty_text", f"the {what} is empty")
-    if len(text) > limit:
-        raise CommandError("text_too_long", f"the {what} has at most {limit} characters")
-    return text
-
-
-def _no_markup(text: str, what: str) -> str:
-    if _MARKUP.search(text):
-        raise CommandError("markup_not_allowed", f"the {what} must be plain text: no HTML tags or script links "
-                                                 "(residents read it by SMS and on the website)")
-    return text
 
 
 class QuestionRules:
@@ -142,11 +114,14 @@ class QuestionRules:
         return self._rows or []
 
     def _seed(self, s: "Session") -> None:
-        """``[[notify.faq]]`` into the table, once per database."""
+        """``[[notify.faq]]`` into the table, once per database, cleaned as the console cleans an entry (the
+        configuration was refused at load when an entry or the whole book broke the console's rules:
+        antre/config.py ``_check_faq``)."""
         now = self.q.clock.now()
         for e in self.n.faq:
-            s.add(FaqItem(questions=json.dumps([" ".join(q.split()) for q in e.questions], ensure_ascii=False),
-                          answer=" ".join(e.answer.split()), links=json.dumps(list(e.links), ensure_ascii=False),
+            variants, answer, links = clean_entry(list(e.questions), e.answer, list(e.links))
+            s.add(FaqItem(questions=json.dumps(variants, ensure_ascii=False), answer=answer,
+                          links=json.dumps(links, ensure_ascii=False),
                           active=1, origin="config", created_at=now, updated_at=now, updated_by="setup"))
         s.add(Meta(key="faq.seeded", value=now.isoformat()))
         s.flush()
@@ -201,26 +176,7 @@ class QuestionRules:
         """Adds or changes an entry (``entry``); ``question``: made from that answered inbox question."""
         who = self._editor(s, now, session)
         self._ensure(s)
-        if not isinstance(questions, list) or not questions:
-            raise CommandError("missing_questions", "an entry needs at least one way residents ask it")
-        if len(questions) > MAX_VARIANTS:
-            raise CommandError("too_many_questions", f"at most {MAX_VARIANTS} question variants")
-        variants: list[str] = []
-        for v in questions:
-            v = _no_markup(_plain(v, 200, "question"), "question")
-            if v.lower() not in (x.lower() for x in variants):
-                variants.append(v)
-        answer = _no_markup(_plain(answer, MAX_ANSWER, "answer", lines=True), "answer")
-        links = links or []
-        if len(links) > MAX_LINKS:
-            raise CommandError("too_many_links", f"at most {MAX_LINKS} links")
-        clean_links = []
-        for link in links:
-            link = link.strip() if isinstance(link, str) else ""
-            if len(link) > 200 or not _LINK.fullmatch(link):
-                raise CommandError("invalid_link", "a link is an http:// or https:// address of at most 200 "
-                                                   "characters")
-            clean_links.append(link)
+        variants, answer, clean_links = clean_entry(questions, answer, links)
         source = None
         if question is not None:
             source = s.get(ResidentQuestion, question)
@@ -237,8 +193,7 @@ class QuestionRules:
         row.answer, row.links, row.active = answer, json.dumps(clean_links, ensure_ascii=False), int(bool(active))
         row.updated_at, row.updated_by = now, who.name
         s.flush()
-        size = sum(len(json.dumps(FaqRow.of(r).as_dict(), ensure_ascii=False).encode()) + 1
-                   for r in s.scalars(select(FaqItem)))
+        size = sum(entry_bytes(FaqRow.of(r).as_dict()) for r in s.scalars(select(FaqItem)))
         if size > FAQ_BYTES:   # (the transaction is rolled back: nothing is saved)
             raise CommandError("faq_full", f"the FAQ would be {size} bytes, over {FAQ_BYTES}: shorten or delete "
                                            "entries first (the console shows it whole)")
