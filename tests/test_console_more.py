@@ -91,3 +91,18 @@ def test_the_monthly_summary_csv_holds_every_complaint_of_a_flooded_month(site):
     csv = h.get(f"/staf/pengaduan/ringkasan?bulan={month}&format=csv")
     assert csv.status == 200 and csv.text.count("\n") == 421
     assert all(format_complaint_code(c) in csv.text for c in made)
+
+
+def test_a_complaint_with_a_flood_of_duplicates_opens_and_says_what_is_not_shown(site):
+    ok, kasi = site.client.ok, site.staff["kasi"]["session"]
+    long = ("Jalan desa di RT 03 rusak parah, berlubang dan tergenang air setiap hujan turun. " * 40)[:1990]
+    for i in range(35):   # a fresh database numbers them 1, 2, ...
+        ok("complaint_submit", category="pengaduan", topic="pelayanan", channel="web", text=f"{i} {long}"[:2000],
+           name="Siti Aminah", phone=f"0812987{i:05d}")
+    for i in range(2, 36):
+        ok("complaint_merge", complaint=i, into=1, session=kasi)
+    for i in range(18):
+        ok("complaint_note", complaint=1, text=f"catatan {i}: {long}"[:2000], session=kasi)
+    page = http_sign_in(site, "bu-kasi").get("/staf/pengaduan/1")
+    assert page.status == 200 and 'id="thread-more"' in page.text and "pesan lama tidak tampil" in page.text
+    assert 'id="duplicates-more"' in page.text and "catatan 17:" in page.text

@@ -112,3 +112,22 @@ def test_a_flooded_months_summary_comes_in_pages(running):
         if after is None:
             break
     assert seen == made and pages > 1
+
+
+def test_a_complaint_with_a_flood_of_duplicates_and_a_long_thread_still_opens(running):
+    """complaint_get answered the whole thread (notes and replies have no count limit, 2 000 characters each)
+    and every merged duplicate with its text: a flood of one report merged into one went over the limit and
+    the complaint could no longer be opened. Now the newest messages and the first duplicates that fit."""
+    server, web = running
+    kasi = sign_in_staff(web.ok)["kasi"]["session"]
+    long = ("Jalan desa di RT 03 rusak parah, berlubang dan tergenang air setiap hujan turun. " * 40)[:1990]
+    for i in range(35):   # a fresh database numbers them 1, 2, ...
+        web.ok("complaint_submit", category="pengaduan", topic="pelayanan", channel="web", text=f"{i} {long}"[:2000],
+               name="Siti Aminah", phone=f"0812987{i:05d}")
+    for i in range(2, 36):
+        web.ok("complaint_merge", complaint=i, into=1, session=kasi)
+    for i in range(18):
+        web.ok("complaint_note", complaint=1, text=f"catatan {i}: {long}"[:2000], session=kasi)
+    got = web.ok("complaint_get", complaint=1, session=kasi)
+    assert 0 < len(got["duplicates"]) < 34 and got["duplicates_more"] == 34 - len(got["duplicates"])
+    assert got["thread_more"] > 0 and got["thread"][-1]["text"].startswith("catatan 17:")

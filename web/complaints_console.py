@@ -117,7 +117,8 @@ class ComplaintConsole:
                            moves=[(m, ct(f"st_{m}", lang)) for m in c["moves"]], people=people,
                            is_kasi=account.role == "kasi", category=ct(f"cat_{c['category']}", lang),
                            rid=uuid.uuid4().hex,
-                           duplicates=[d | {"shown": format_complaint_code(d["code"])} for d in c["duplicates"]])
+                           duplicates=[d | {"shown": format_complaint_code(d["code"])} for d in c["duplicates"]],
+                           thread_more=c.get("thread_more", 0), duplicates_more=c.get("duplicates_more", 0))
 
     async def photo(self, request: Request) -> Response:
         require_role(request, *HANDLERS)

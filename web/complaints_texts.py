@@ -113,6 +113,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "lacak_unknown": ("Kode tidak dikenal. Periksa lagi.", "Unknown code. Check it again."),
     # the console
     "s_title": ("Pengaduan masuk", "Complaints inbox"),
+    "s_thread_more": ("{n} pesan lama tidak tampil (yang terbaru di bawah).",
+                      "{n} older messages not shown (the newest are below)."),
+    "s_duplicates_more": ("Masih ada {n} laporan serupa lagi yang digabung ke sini.",
+                          "{n} more similar reports merged into this one."),
     "s_summary_too_long": ("Laporan bulan ini terlalu banyak untuk satu berkas. Hubungi operator.",
                            "This month has too many reports for one file. Call the operator."),
     "s_more": ("Masih ada {n} laporan lagi yang tidak tampil. Selesaikan yang di atas atau pilih status/topik "

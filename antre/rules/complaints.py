@@ -63,6 +63,9 @@ HANDLERS = ("kasi", "petugas")    # the inbox; a petugas only what is assigned t
 MANAGERS = ("kasi",)              # assign, merge, the monthly summary
 MAX_RESIDENT_MESSAGES = 20
 LIST_LIMIT = 300
+#: complaint_get's thread (newest first kept) and duplicates at most (JSON bytes), with the complaint's own text
+#: (2 000 characters) under the service's 64 512-byte reply limit.
+THREAD_BYTES, DUPLICATES_BYTES = 30_000, 12_000
 
 
 def iso(dt: datetime | None) -> str | None:
@@ -399,8 +402,16 @@ class ComplaintRules:
                           "public": bool(m.public)}
                          for m in s.scalars(select(ComplaintMessage).where(ComplaintMessage.complaint_id == c.id)
                                             .order_by(ComplaintMessage.id))]
-        out["duplicates"] = [{"id": d.id, "code": d.code, "text": d.text, "created_at": iso(d.created_at)}
-                             for d in s.scalars(select(Complaint).where(Complaint.merged_into == c.id))]
+        # One reply must fit the broker's 64 KiB: the newest of a long thread (notes and replies have no count
+        # limit, up to 3 000 characters each) and the first duplicates (a flood merged into one, each with
+        # its text); ``thread_more`` / ``duplicates_more``: how many are not shown.
+        thread = out["thread"]
+        out["thread"] = fit_rows(reversed(thread), THREAD_BYTES)[::-1]
+        out["thread_more"] = len(thread) - len(out["thread"])
+        dups = [{"id": d.id, "code": d.code, "text": d.text, "created_at": iso(d.created_at)}
+                for d in s.scalars(select(Complaint).where(Complaint.merged_into == c.id).order_by(Complaint.id))]
+        out["duplicates"] = fit_rows(dups, DUPLICATES_BYTES)
+        out["duplicates_more"] = len(dups) - len(out["duplicates"])
         return Outcome(out, changed=False)
 
     def set_status(self, s: "Session", now: datetime, complaint: int, status: str, session: str,
