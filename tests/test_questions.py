@@ -456,3 +456,28 @@ def test_a_seed_the_config_accepts_always_fits_faq_list_and_a_bigger_one_is_refu
     listed = office.run("faq_list", **st["kasi"])
     assert len(listed["entries"]) == n
     assert len(json.dumps({"ok": True, "result": listed}, ensure_ascii=False).encode()) < 64_512
+
+
+def test_a_question_and_its_answer_take_the_held_day_while_the_clock_is_doubted(office):
+    """A clock far ahead (a Pi without a battery clock, or a wrong NTP answer) is doubted and the business day
+    is held: the question's created_at and its answered_at are the service's recorded time on the held day,
+    as letters', complaints' and the outbox's are. Stamped with the wrong clock, an answered question's number
+    would be wiped only a year after that wrong date (retention counts from answered_at)."""
+    office.run("issue_ticket", service="adminduk")   # the day is open
+    held = office.q.today.day
+    office.q.clock_doubt = lambda: "devices disagree"
+    office.clock.advance(days=400)
+    a = office.run("question_submit", question="Kapan posyandu balita bulan ini?", channel="web",
+                   phone="081377776666", notify=True, address="10.0.0.8")
+    assert office.q.clock_warning is not None and office.q.today.day == held
+    kasi = sign_in_again(office.run)["kasi"]
+    [qid] = [i["id"] for i in office.run("question_list", **kasi)["items"] if i["code"] == a["code"]]
+    office.run("question_answer", question=qid, text="Tanggal 10, di posyandu RW 2.", **kasi)
+    tz = office.q.tz
+    [(created, answered)] = rows(office, f"select created_at, answered_at from resident_questions where id = {qid}")
+    from datetime import datetime, timezone
+    for stamp in (created, answered):
+        at = datetime.fromisoformat(stamp).replace(tzinfo=timezone.utc)
+        assert at.astimezone(tz).date() == held, stamp
+    st = office.run("question_status", code=a["code"])
+    assert st["asked_at"][:10] == held.isoformat() and st["answered_at"] is not None

@@ -265,7 +265,8 @@ class QuestionRules:
             code = new_question_code()
         row = ResidentQuestion(code=code, channel=channel, address=address, address_key=key,
                                notify=int(bool(notify and address)), text=text, state=OPEN, source_key=source_key,
-                               business_date=self.q.business_date(now), created_at=now)
+                               business_date=self.q.business_date(now),
+                               created_at=self.q.recorded_time(now))   # the held day's while the clock is doubted
         s.add(row)
         s.flush()
         log.info("question %s on %s for the staff", row.id, channel)
@@ -348,7 +349,7 @@ class QuestionRules:
             raise Conflict("already_answered" if r.state == ANSWERED else "question_closed",
                            f"this question is already {r.state} (by {r.answered_by})")
         text = _no_markup(_plain(text, MAX_ANSWER, "answer", lines=True), "answer")
-        r.state, r.answer, r.answered_by, r.answered_at = ANSWERED, text, who.name, now
+        r.state, r.answer, r.answered_by, r.answered_at = ANSWERED, text, who.name, self.q.recorded_time(now)
         r.reply_state = "page_only"
         if r.address and r.notify:
             channel = "sms" if r.channel in ("web", "kiosk") else r.channel
@@ -372,7 +373,7 @@ class QuestionRules:
             raise NotFound("question_not_found", f"no question {question}")
         if r.state != OPEN:
             raise Conflict("question_closed", f"this question is already {r.state}")
-        r.state, r.answered_by, r.answered_at = DISMISSED, who.name, now
+        r.state, r.answered_by, r.answered_at = DISMISSED, who.name, self.q.recorded_time(now)
         audit(s, who.name, "question.dismiss", f"question {r.id}", web_device(address), now=now)
         return Outcome({"id": r.id, "state": r.state}, changed=False)
 
