@@ -199,3 +199,21 @@ def test_a_number_written_with_other_digits_is_not_another_number(office):
             odd = MINE[:i] + digits[MINE[i]] + MINE[i + 1:]
             assert error(office, "items_code", phone=odd, address="10.0.0.5") == "invalid_argument", odd
     assert office.outbox("kind = 'login_code'") == []
+
+
+def test_a_clock_set_back_does_not_stretch_a_code_or_a_session(office):
+    """A code or a session made while the clock was a day ahead (then set right, e.g. by NTP) lives no longer
+    than its minutes from then on: it was stamped to expire a day late, and a code would have opened the
+    items for a day and a session would have stayed open a day."""
+    clock = office.q.clock
+    clock.advance(days=1)                                   # the clock is a day ahead
+    office.run("items_code", phone=MINE, address="10.0.0.5")
+    code = sent_code(office, MINE)
+    office.run("items_code", phone=OTHER, address="10.0.0.6")
+    session = token()
+    assert office.run("items_confirm", phone=OTHER, code=sent_code(office, OTHER), session=session)["confirmed"]
+    clock.advance(days=-1)                                  # set right
+    clock.advance(minutes=my_items.CODE_MINUTES, seconds=1)
+    assert office.run("items_confirm", phone=MINE, code=code, session=token()) == {"confirmed": False}
+    clock.advance(minutes=my_items.SESSION_MINUTES - my_items.CODE_MINUTES)
+    assert error(office, "items_list", session=session) == "not_signed_in"

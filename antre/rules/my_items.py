@@ -64,6 +64,19 @@ LETTERS_OPEN = ("belum_lengkap", "diperiksa", "menunggu_ttd", "siap_diambil")
 COMPLAINTS_OPEN = ("diterima", "diverifikasi", "diproses")
 
 
+#: How far the clock may step back (an NTP correction) before a code or session made just before counts as
+#: expired: :func:`_alive`.
+CLOCK_SLACK = timedelta(minutes=2)
+
+
+def _alive(expires_at: datetime, now: datetime, minutes: int) -> bool:
+    """A code or session stamped to expire at ``expires_at`` is alive at ``now``: not yet expired, and with no
+    more than its ``minutes`` (and :data:`CLOCK_SLACK`) left. A clock that was ahead when it was made and has
+    been set back since would otherwise keep it alive that much longer (a day's jump: a day)."""
+    left = expires_at - now
+    return timedelta(0) < left <= timedelta(minutes=minutes) + CLOCK_SLACK
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -143,7 +156,7 @@ class MyItems:
         row = s.scalars(select(PhoneCode).where(PhoneCode.phone_key == pkey, PhoneCode.code_hash != "-")
                         .order_by(PhoneCode.id.desc()).limit(1)).first()
         refused = Outcome({"confirmed": False}, changed=False)
-        if row is None or row.used_at is not None or now >= row.expires_at:
+        if row is None or row.used_at is not None or not _alive(row.expires_at, now, CODE_MINUTES):
             return refused
         row.attempts += 1
         if not hmac.compare_digest(row.code_hash, self._code_hash(s, str(row.id), code)):
@@ -163,7 +176,7 @@ class MyItems:
 
     def _session(self, s: "Session", now: datetime, session: str) -> PhoneSession:
         row = s.get(PhoneSession, token_hash(session))
-        if row is None or row.ended_at is not None or now >= row.expires_at:
+        if row is None or row.ended_at is not None or not _alive(row.expires_at, now, SESSION_MINUTES):
             raise Forbidden("not_signed_in", "no confirmed phone number in this session (ended or expired)")
         return row
 
