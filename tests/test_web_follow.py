@@ -202,3 +202,47 @@ def test_a_phone_number_typed_into_cek_stays_out_of_the_service_log(site):
     assert h.get(f"/janji/kode/{phone}").status == 404
     wait_for(lambda: site.service.output().count("booking_status from") >= 2 or None, what="the refusals logged")
     assert phone not in site.service.output() and phone not in site.web.output()
+
+
+CHEAP_PHONE = {"width": 360, "height": 640}
+
+
+def test_every_kind_of_code_typed_into_cek_on_a_cheap_phone(site):
+    """A resident on a 360-px Android types each kind of code into /cek as printed (with its dashes): the
+    queue number, a booking, a letter, a report and a question each open their own page in Indonesian, with no
+    sideways scroll. Screenshots: follow-phone-<kind>.png."""
+    from playwright.sync_api import sync_playwright
+
+    from antre.rules.question_codes import format_question_code
+
+    t = site.client.ok("issue_ticket", service="adminduk")
+    day, slot = _slot_soon(site)
+    b = site.client.ok("book", service="adminduk", date=day, slot=slot, name="Rina Wati", phone="081234567009")
+    lc = site.client.ok("letter_request", type="domisili", fields=domisili(), channel="web")["code"]
+    c = site.client.ok("complaint_submit", category="pengaduan", topic="pelayanan", text="Lampu jalan mati",
+                       anonymous=True, channel="web")["code"]
+    q = site.client.ok("question_submit", question="Kapan posyandu buka bulan ini?", channel="web",
+                       address="10.9.9.9")["code"]
+    typed = {"ticket": (t["number"], f"/status/{t['business_date']}/{t['number']}"),
+             "booking": (f"{b['code'][:3]}-{b['code'][3:6]}-{b['code'][6:]}", f"/janji/kode/{b['code']}"),
+             "letter": (f"{lc[:4]}-{lc[4:8]}-{lc[8:]}", f"/surat/status/{lc}"),
+             "complaint": (format_complaint_code(c), f"/pengaduan/{c}"),
+             "question": (format_question_code(q), f"/tanya/{q}")}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--headless", "--no-sandbox"])
+        try:
+            ctx = browser.new_context(viewport=CHEAP_PHONE, device_scale_factor=1, is_mobile=True, has_touch=True,
+                                      locale="id-ID")
+            page = ctx.new_page()
+            for kind, (code, path) in typed.items():
+                page.goto(site.web.url + "/cek")
+                page.fill("#kode", code)
+                page.click("form button[type=submit]")
+                page.wait_for_url("**" + path)
+                assert page.evaluate("document.documentElement.lang") == "id", kind
+                assert page.evaluate("document.documentElement.scrollWidth") <= CHEAP_PHONE["width"], kind
+                assert page.locator("main").is_visible(), kind
+                shot(page, site, f"follow-phone-{kind}")
+            ctx.close()
+        finally:
+            browser.close()

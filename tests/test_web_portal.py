@@ -17,7 +17,7 @@ PHONE = {"width": 390, "height": 844}
 #: Bytes over the wire for one page with everything it loads (HTML, CSS, scripts, icons), first visit.
 PAGE_BUDGET = 40_000
 SLOW_3G = {"offline": False, "latency": 400, "downloadThroughput": 400 * 1024 // 8, "uploadThroughput": 400 * 1024 // 8}
-PAGES = ("/", "/ambil", "/janji", "/surat", "/pengaduan", "/kabar", "/lacak", "/cek", "/urusan")
+PAGES = ("/", "/ambil", "/janji", "/surat", "/pengaduan", "/kabar", "/lacak", "/cek", "/urusan", "/tanya")
 
 
 @pytest.fixture(scope="module")
