@@ -228,11 +228,14 @@ class Keypad(GridLayout):
         super().__init__(**kwargs)
         self.cols = 3
         self._ok: BigButton | None = None
-        Clock.schedule_once(self._build)
+        # Deferred for a Keypad declared in kiosk.kv (its rule's properties come after __init__); a pad made
+        # in code is built at once by place_keys(), which cancels this.
+        self._build_ev = Clock.schedule_once(self._build)
         self.bind(letters=lambda *_: self._build(0))
 
     def _build(self, dt: float) -> None:
         """Three rows of keys on a short (7-inch) screen, so each is 20 mm; four on a larger one."""
+        self._build_ev.cancel()
         app = App.get_running_app()
         self.clear_widgets()
         keys = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "del", "0", "ok")
@@ -277,6 +280,23 @@ class Keypad(GridLayout):
 
     def on_key(self, key: str) -> None:
         pass
+
+
+def place_keys(box: Any) -> None:
+    """Lays out ``box`` and everything in it now, before the kiosk returns to its event loop.
+
+    Kivy places a layout's new children only at its next frame (``do_layout`` runs from a trigger); touches
+    that reach the kiosk in the same batch as the one that rebuilt the keys would otherwise fall on keys
+    not yet placed -- lost, or pressing a fresh key still at (0, 0), the bottom-left corner where Kembali
+    is. The parents come first: each ``do_layout`` gives its children their final size and place."""
+    from kivy.uix.layout import Layout
+
+    for pad in [w for w in box.walk(restrict=True) if isinstance(w, Keypad)]:
+        if pad._build_ev.is_triggered:       # a pad made just now: its keys now, not a frame later
+            pad._build(0)
+    for widget in box.walk(restrict=True):     # depth-first, parents before their children
+        if isinstance(widget, Layout):
+            widget.do_layout()
 
 
 # ---------------------------------------------------------------------- screens
@@ -1176,6 +1196,7 @@ class KioskApp(App):
         if self._letter_keys_for != keys:
             self._letter_keys_for = keys
             self._letter_keys(scr.ids.keyarea, flow.kind, f.choices)
+            place_keys(scr.ids.keyarea)     # changed keys: placed before a tap can reach them
 
     def _letter_keys(self, box: Any, kind: str, choices: list[str]) -> None:
         box.clear_widgets()
@@ -1358,6 +1379,7 @@ class KioskApp(App):
         if self._report_keys_for != keys:
             self._report_keys_for = keys
             self._report_keys(scr.ids.keyarea, flow)
+            place_keys(scr.ids.keyarea)     # a group's keys change at each touch: placed before the next
 
     def _report_keys(self, box: Any, flow: CallbackFlow | AskFlow) -> None:
         box.clear_widgets()

@@ -15,6 +15,7 @@ from antre_kiosk.app import KEY_GROUPS
 from antre_kiosk.flows import faq  # noqa: F401 (its words join antre_kiosk.texts)
 from tests.support import TcpPrinter
 from tests.test_kiosk_app import kiosks, offices  # noqa: F401 (fixtures)
+from tests.test_kiosk_letters import corner, held, key_at
 from tests.test_letters import sign_in_staff
 
 pytestmark = pytest.mark.gui
@@ -91,6 +92,48 @@ def test_a_complaint_typed_on_the_big_keys_is_sent_anonymously_and_its_slip_prin
         assert "RUSAK" not in k.output() and "RUSAK" not in office.service.output()
     finally:
         printer.close()
+
+
+def test_taps_queued_while_a_key_group_opens_land_on_the_keys_shown_there(offices, kiosks):
+    """Each touch of a key group rebuilds the keys. On a busy kiosk (held with SIGSTOP while tapping) the
+    next taps arrive in the same frame: the group's new keys are already in place, so a second tap where
+    ABCDE was types the letter now there (A), and a tap at Kembali's place -- near the window's bottom-left
+    corner, where Kivy leaves a new key until it is laid out -- goes back instead of typing a letter."""
+    office = offices()
+    k = kiosks(office)
+    k.touch("help")
+    k.wait_screen("help")
+    k.touch("help:complaint")
+    k.touch("rchoice:aspirasi")
+    k.touch("report:next")
+    k.touch("rchoice:infrastruktur")
+    k.touch("report:next")
+    ui = k.wait(lambda ui: ui["settled"] and ui["widgets"]["report:prompt"]["text"] == T("cp_text")
+                and "tk:ABCDE" in ui["widgets"], "the text question")
+    group = k.centre("tk:ABCDE", ui)
+    resume = held(k)
+    try:
+        k.click(*group)
+        k.click(*group)
+    finally:
+        resume()
+    ui = k.wait(lambda ui: ui["settled"] and ui["widgets"]["report:shown"]["text"] == "A"
+                and "tk:ABCDE" in ui["widgets"], "A typed, the groups back")
+    k.touch("tk:ABCDE")
+    ui = k.wait(lambda ui: ui["settled"] and "tk:A" in ui["widgets"], "the group open")
+    assert key_at(ui, "tk:", group) == "A"                  # the key that the second tap pressed
+    k.touch("tk:groups")
+    ui = k.wait(lambda ui: ui["settled"] and "tk:FGHIJ" in ui["widgets"], "the groups")
+    back = corner(k, "report:back", ui)
+    resume = held(k)
+    try:
+        k.click(*k.centre("tk:FGHIJ", ui))
+        k.click(*back)
+    finally:
+        resume()
+    ui = k.wait(lambda ui: ui["settled"] and ui["widgets"]["report:prompt"]["text"] == T("cb_topic"),
+                "back to the topics")
+    assert "tk:F" not in ui["widgets"] and "rchoice:infrastruktur" in ui["widgets"]
 
 
 def test_the_faq_answers_large_and_an_unsure_answer_offers_the_call_back(offices, kiosks):

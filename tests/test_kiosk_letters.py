@@ -265,6 +265,42 @@ def test_ajukan_surat_on_the_kiosk_screen_with_big_keys(tmp_path, broker, kiosks
         office.service.stop()
 
 
+def held(k):
+    """The kiosk's process stopped (every thread), then let go: taps made meanwhile wait in X and reach
+    the kiosk together, in one frame."""
+    os.kill(k.proc.pid, signal.SIGSTOP)
+
+    def stopped() -> bool:
+        states = []
+        for task in Path(f"/proc/{k.proc.pid}/task").iterdir():
+            try:
+                states.append((task / "stat").read_text().rsplit(")", 1)[1].split()[0])
+            except OSError:
+                continue
+        return bool(states) and all(s in "TtZX" for s in states)
+    wait_for(stopped, what="the kiosk's threads to stop")
+    return lambda: os.kill(k.proc.pid, signal.SIGCONT)
+
+
+def corner(k, uid: str, ui: dict) -> tuple[int, int]:
+    """A point inside ``uid`` near its bottom-left corner, checked to lie in the window's bottom-left
+    100 x 100 px: where a new Kivy widget sits (size 100 x 100 at (0, 0)) until it is laid out."""
+    w, win = ui["widgets"][uid], ui["window"]
+    x, y = w["x"] + 8, w["y"] + w["h"] - 8
+    assert x < 100 and win["height"] - y < 100, (uid, w, win)
+    return win["left"] + x, win["top"] + y
+
+
+def key_at(ui: dict, prefix: str, point: tuple[int, int]) -> str | None:
+    """The key (``prefix:<key>``) whose rectangle holds the window point ``point``."""
+    win = ui["window"]
+    x, y = point[0] - win["left"], point[1] - win["top"]
+    for uid, w in ui["widgets"].items():
+        if uid.startswith(prefix) and w["x"] <= x < w["x"] + w["w"] and w["y"] <= y < w["y"] + w["h"]:
+            return uid[len(prefix):]
+    return None
+
+
 @pytest.mark.gui
 def test_keys_typed_right_after_lanjut_go_to_the_next_question_none_lost(tmp_path, broker, kiosks):
     """A quick resident presses Lanjut and types the next answer before the kiosk has drawn the next
@@ -273,21 +309,6 @@ def test_keys_typed_right_after_lanjut_go_to_the_next_question_none_lost(tmp_pat
     while the taps are made, so they always come in one batch."""
     office = start_office(tmp_path, broker, extra=f'\n[kiosk]\nclient_id = "kiosk-{os.urandom(3).hex()}"\n'
                                                   f'\n[letters]\nkiosk_form = true\n')
-
-    def held(k):
-        """The kiosk's process stopped (every thread), then let go: taps made meanwhile wait in X."""
-        os.kill(k.proc.pid, signal.SIGSTOP)
-
-        def stopped() -> bool:
-            states = []
-            for task in Path(f"/proc/{k.proc.pid}/task").iterdir():
-                try:
-                    states.append((task / "stat").read_text().rsplit(")", 1)[1].split()[0])
-                except OSError:
-                    continue
-            return bool(states) and all(s in "TtZX" for s in states)
-        wait_for(stopped, what="the kiosk's threads to stop")
-        return lambda: os.kill(k.proc.pid, signal.SIGCONT)
 
     try:
         k = kiosks(office)
@@ -299,16 +320,24 @@ def test_keys_typed_right_after_lanjut_go_to_the_next_question_none_lost(tmp_pat
         k.wait(lambda ui: ui["widgets"]["letterform:shown"]["text"] == "BUDI", "the name typed")
         ui = k.wait(lambda ui: ui["settled"], "the name's keys drawn")
         resume = held(k)
+        points = [k.centre(uid, ui) for uid in ("kb:K", "kb:T", "kb:P")]
         try:                                    # Lanjut, then the next answer at once, on the same keys
-            for uid in ("letterform:next", "kb:K", "kb:T", "kb:P"):
-                k.click(*k.centre(uid, ui))
+            k.click(*k.centre("letterform:next", ui))
+            for point in points:
+                k.click(*point)
         finally:
             resume()
         ui = k.wait(lambda ui: ui["settled"] and "NIK" in ui["widgets"]["letterform:prompt"]["text"],
                     "the NIK question")
-        # The letters were for a digit field (the keys under the finger changed with the question): not
-        # typed, and nothing else typed in their place.
-        assert ui["widgets"]["letterform:shown"]["text"] == ""
+        # The keys under the finger changed with the question (letters -> the digit pad): the new keys were
+        # placed before the taps were handled, so each tap pressed the pad's key at that spot -- the one the
+        # resident sees there -- or nothing where it fell between keys; no key still at the window's corner.
+        pressed = [key for key in (key_at(ui, "lf:", point) for point in points) if key is not None]
+        assert pressed and all(key.isdigit() for key in pressed), pressed
+        assert ui["widgets"]["letterform:shown"]["text"] == "".join(pressed)
+        for _ in pressed:
+            k.touch("lf:del")
+        k.wait(lambda ui: ui["widgets"]["letterform:shown"]["text"] == "", "the digits deleted")
         for d in "3204051403900002":
             k.touch(f"lf:{d}")
         k.touch("lf:ok")
@@ -326,6 +355,42 @@ def test_keys_typed_right_after_lanjut_go_to_the_next_question_none_lost(tmp_pat
         ui = k.wait(lambda ui: ui["settled"] and "Barang" in ui["widgets"]["letterform:prompt"]["text"],
                     "the question after the address")
         k.wait(lambda ui: ui["widgets"]["letterform:shown"]["text"] == "KTP", "KTP in the next field")
+    finally:
+        office.client.stop()
+        office.service.stop()
+
+
+@pytest.mark.gui
+def test_kembali_tapped_twice_while_the_keys_change_goes_back_twice(tmp_path, broker, kiosks):
+    """On the NIK question (the digit pad) Kembali is tapped twice, quickly, on a busy kiosk: the first goes
+    back to the name, whose letter keys replace the pad; the second, at Kembali's place near the window's
+    bottom-left corner, must go back again -- not press a new letter key not yet laid out (Kivy leaves
+    new widgets at (0, 0), 100 x 100 px, until the next frame) and change the name."""
+    office = start_office(tmp_path, broker, extra=f'\n[kiosk]\nclient_id = "kiosk-{os.urandom(3).hex()}"\n'
+                                                  f'\n[letters]\nkiosk_form = true\n')
+    try:
+        k = kiosks(office)
+        k.touch("letter_request")
+        k.touch("lettertype:kehilangan")
+        k.wait_screen("letterform")
+        for ch in "BUDI":
+            k.touch(f"kb:{ch}")
+        k.wait(lambda ui: ui["widgets"]["letterform:shown"]["text"] == "BUDI", "the name typed")
+        k.touch("letterform:next")
+        ui = k.wait(lambda ui: ui["settled"] and "NIK" in ui["widgets"]["letterform:prompt"]["text"]
+                    and "lf:ok" in ui["widgets"], "the NIK question and its pad")
+        back = corner(k, "letterform:back", ui)
+        resume = held(k)
+        try:
+            k.click(*k.centre("letterform:back", ui))
+            k.click(*back)
+        finally:
+            resume()
+        ui = k.wait(lambda ui: ui["settled"] and ui["screen"] == "lettertypes", "the letter types again")
+        k.touch("lettertype:kehilangan")
+        ui = k.wait(lambda ui: ui["settled"] and ui["screen"] == "letterform" and "kb:A" in ui["widgets"],
+                    "the form afresh")
+        assert ui["widgets"]["letterform:shown"]["text"] == ""
     finally:
         office.client.stop()
         office.service.stop()
