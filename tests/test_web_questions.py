@@ -76,9 +76,11 @@ def test_a_question_goes_to_the_staff_and_its_answer_back_to_the_resident(site):
     sent = send(resident, "Kapan pembagian pupuk subsidi musim ini?", phone="0813-1111-2222", sms="1")
     code = re.search(r"/tanya/(T\d{10})", sent.url)[1]
     assert sent.status == 200 and 'id="fresh"' in sent.text and "Belum dijawab" in sent.text
+    assert "Jawaban juga akan dikirim lewat SMS." in sent.text          # the opt-in is confirmed in words
     other = Http(site.web.url)
     plain = send(other, "Apakah balai desa bisa dipinjam untuk hajatan?")
     code2 = re.search(r"/tanya/(T\d{10})", plain.url)[1]
+    assert 'id="fresh"' in plain.text and "lewat SMS" not in plain.text
     hostile = send(other, XSS)
     assert "<script>alert(1)" not in hostile.text and "&lt;script&gt;" in hostile.text
     assert other.get("/tanya/T0000000000").status == 404 and other.get("/tanya/bukan-kode").status == 404

@@ -117,7 +117,9 @@ def routes(w: "WebApp") -> list[Route]:
                 args |= {"phone": phone, "notify": True}
             reply = await w.bridge.request("question_submit", args, request_id=w.request_id(form))
             if reply.ok:
-                return RedirectResponse(f"/tanya/{reply.result['code']}?baru=1", status_code=303)
+                # ?sms=1 only says the opt-in was taken (the page confirms it in words); it gives nothing away.
+                sms = "&sms=1" if reply.result.get("sms") else ""
+                return RedirectResponse(f"/tanya/{reply.result['code']}?baru=1{sms}", status_code=303)
             problem = {"too_many_questions": ft("too_many", lang), "invalid_argument": ft("bad_phone", lang),
                        "invalid_phone": ft("bad_phone", lang)}.get(reply.code, ft("offline", lang))
         return w.render(request, "tanya.html", 400, question=question, answer=ft("unsure", lang), problem=problem,
@@ -144,7 +146,8 @@ def routes(w: "WebApp") -> list[Route]:
                             problem=ft("not_found" if status == 404 else "offline", lang))
         item = reply.result | {"code_text": format_question_code(reply.result["code"])}
         return w.render(request, "tanya_status.html", item=item, ft=lambda key, **v: ft(key, lang, **v),
-                        fresh=request.query_params.get("baru"), problem=None)
+                        fresh=request.query_params.get("baru"), sms=request.query_params.get("sms") == "1",
+                        problem=None)
 
     return [Route("/tanya", tanya, methods=["GET", "POST"]), Route("/tanya/kirim", send, methods=["POST"]),
             Route("/tanya/{code}", status)]
