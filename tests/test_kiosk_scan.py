@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import os
 import subprocess
+from datetime import date
 
 import pytest
 
+from antre.link.mqtt import Reply
 from antre.link.protocol import new_booking_code
+from antre.wording import day_month_year
 from antre.rules.complaint_codes import new_complaint_code
 from antre.rules.letter_codes import new_tracking_code
 from antre_kiosk import texts
@@ -152,8 +155,11 @@ def test_lookups_with_the_kiosks_own_login(kiosk_desk):
     _, view = look(Scanned(LETTER, code))
     assert view.status == T("scan_letter_siap_diambil") and (view.action, view.code) == ("letter_pickup", code)
     token = c.ok("letter_get", request=rid, **st["kasi"])["verify_token"]
-    _, view = look(Scanned(LETTER_CHECK, token))
+    reply, view = look(Scanned(LETTER_CHECK, token))
     assert view.status == T("scan_check_valid")
+    # The date the letter was signed as residents read it (6 Desember 2026), not the protocol's 2026-12-06.
+    signed = reply.result["signed_on"]
+    assert signed not in view.body and day_month_year(date.fromisoformat(signed)) in view.body, view.body
     complaint = c.ok("complaint_submit", category="pengaduan", topic="infrastruktur", text="Lampu jalan mati",
                      anonymous=True, channel="admin")["code"]
     _, view = look(Scanned(COMPLAINT, complaint))
@@ -169,6 +175,15 @@ def test_lookups_with_the_kiosks_own_login(kiosk_desk):
     # What the kiosk still may not ask.
     refused = answer(lambda done: k.gate.send("call_next", {"counter": "loket-1"}, done))
     assert not refused.ok and refused.code == "forbidden"
+
+
+def test_a_ticket_of_another_day_names_the_day_in_words():
+    """A ticket's QR kept from another day: its day as residents read it, in both languages (ticket_status's
+    reply as the service words it: ``today`` false, ``business_date`` the ticket's day)."""
+    item = Scanned(TICKET, "A-012", "2026-12-06")
+    reply = Reply("r1", True, {"number": "A-012", "state": "done", "business_date": "2026-12-06", "today": False})
+    assert LookupFlow.view(item, reply, "id").status == "Nomor ini untuk hari lain (Minggu, 6 Desember 2026)."
+    assert LookupFlow.view(item, reply, "en").status == "This number is for another day (Sunday, 6 December 2026)."
 
 
 def xdotool(k, *args: str) -> None:

@@ -34,6 +34,7 @@ from antre.link.protocol import BOOKING_CODE_DIGITS, booking_code_ok
 from antre.rules.complaint_codes import clean_complaint_code, complaint_code_ok, format_complaint_code
 from antre.rules.letter_codes import clean_tracking_code, format_tracking_code, tracking_code_ok
 from antre.rules.question_codes import clean_question_code, format_question_code
+from antre.wording import day_month_year, long_date
 
 from .. import logic, texts
 
@@ -300,7 +301,8 @@ class LookupFlow:
         if item.kind == TICKET:
             title = t("scan_ticket", number=item.code)
             if r.get("today") is False:
-                return StatusView(title, t("scan_other_day", day=r.get("business_date", item.day or "")))
+                return StatusView(title, t("scan_other_day", day=_date_words(r.get("business_date") or item.day,
+                                                                              lang, long_date)))
             state = r.get("state")
             if state == "waiting":
                 ahead = int(r.get("ahead") or 0)
@@ -334,9 +336,18 @@ class LookupFlow:
                               t(f"scan_question_{state}") if f"scan_question_{state}" in texts.TEXTS else state,
                               answer[:300])
         validity = r.get("validity", "")
-        body = " \u2022 ".join(x for x in (r.get("type_name"), r.get("number"), r.get("signed_on")) if x)
+        signed = _date_words(r.get("signed_on"), lang, day_month_year)
+        body = " \u2022 ".join(x for x in (r.get("type_name"), r.get("number"), signed) if x)
         return StatusView(t("scan_check"), t(f"scan_check_{validity}") if f"scan_check_{validity}" in texts.TEXTS
                           else validity, body)
+
+
+def _date_words(iso: Any, lang: str, words: Callable[[date, str], str]) -> str:
+    """A protocol date (``2026-12-06``) as residents read it (``Minggu, 6 Desember 2026``); "" if not a date."""
+    try:
+        return words(date.fromisoformat(iso), lang) if isinstance(iso, str) else ""
+    except ValueError:
+        return ""
 
 
 __all__ = ["ScanReader", "Scanned", "read_code", "LookupFlow", "StatusView", "MAX_PAYLOAD", "MAX_GAP", "TICKET",
