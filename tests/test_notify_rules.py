@@ -438,3 +438,35 @@ def test_a_message_gammu_never_confirmed_is_given_up_wiped_and_its_spool_file_re
     assert not list((spool / "outbox").iterdir()) and [r[4] for r in office.outbox()] == ["failed"] * 2
     with sqlite3.connect(office.db) as db:
         assert "1234567890" not in str(db.execute("select * from outbox").fetchall())
+
+
+def test_a_spool_that_cannot_be_written_never_puts_the_number_in_the_log(tmp_path, caplog):
+    """gammu-smsd's file names hold the number (``..._00_+6281234567890_...``). An OSError writing one (a full or
+    read-only spool) named the file, and the worker logged the error with its traceback: every resident's number
+    waiting then went into the journal. The error staff and the log get names no file."""
+    import logging
+
+    from antre.service.notify_worker import NotifyWorker
+    from tests.support import wait_for
+
+    spool = tmp_path / "spool"
+    for sub in ("inbox", "outbox", "sent", "error"):
+        (spool / sub).mkdir(parents=True)
+    office = Office(tmp_path, spool=str(spool), poll_seconds=0.05)
+    office.sms("081234567890", "jam")
+    worker = NotifyWorker(office.q.cfg, office.q.sessions, lambda *a: "done", clock=office.clock.now)
+    worker.spool.check()
+    from antre.storage.models import OutboxMessage
+    with office.q.sessions() as s:
+        row = s.query(OutboxMessage).one()
+        name = worker.spool.name_for(row, row.attempt + 1)
+    assert "6281234567890" in name
+    (worker.spool.tmp / name).mkdir()       # the write fails with an OSError that names the file
+    caplog.set_level(logging.DEBUG)
+    worker.start()
+    try:
+        wait_for(lambda: worker.trouble is not None, 30, "the SMS trouble")
+    finally:
+        worker.stop()
+    assert "SMS" in caplog.text and "1234567890" not in caplog.text
+    assert [r[4] for r in office.outbox()] == ["pending"]

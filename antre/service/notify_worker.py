@@ -223,7 +223,13 @@ class NotifyWorker:
             except Exception as exc:  # noqa: BLE001 - the queue goes on; this is tried again next round
                 self.trouble = trouble_text(exc)
                 if not self._warned:
-                    log.exception("SMS: %s; trying again every %.0f s", exc, self.n.poll_seconds)
+                    if isinstance(exc, OSError) and (exc.filename or exc.filename2):
+                        # gammu-smsd's file names hold the resident's number: the error without them (and without
+                        # the traceback, which repeats them)
+                        log.error("SMS: %s (errno %s) in gammu-smsd's spool %s; trying again every %.0f s",
+                                  exc.strerror, exc.errno, self.spool.folder, self.n.poll_seconds)
+                    else:
+                        log.exception("SMS: %s; trying again every %.0f s", exc, self.n.poll_seconds)
                     self._warned = True
             self._stop.wait(self.n.poll_seconds)
 
