@@ -88,6 +88,8 @@ def test_a_question_goes_to_the_staff_and_its_answer_back_to_the_resident(site):
     assert other.get(f"/cek?kode={dashed}").url.endswith(f"/tanya/{code}")
     assert "salah ketik" in other.get(f"/cek?kode={code[:-1]}{(int(code[-1]) + 1) % 10}").text
     assert other.post("/tanya/kirim", {"q": "tanpa csrf"}).status == 403
+    empty = other.post("/tanya/kirim", {"csrf": other.get("/tanya").csrf(), "q": "   "})
+    assert empty.status == 400 and "Tulis pertanyaan Anda dulu." in empty.text and "terlalu panjang" not in empty.text
 
     # A petugas sees the inbox (number masked, the script as text), may not edit the FAQ.
     loket = http_sign_in(site, "loket-satu")

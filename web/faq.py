@@ -62,6 +62,7 @@ TEXTS = {
                  "Too many questions from here today. Please try tomorrow or come to the office."),
     "bad_phone": ("Nomor HP tidak sah. Tulis nomor seperti 0812xxxxxxxx.",
                   "Not a valid mobile number. Write it like 0812xxxxxxxx."),
+    "empty": ("Tulis pertanyaan Anda dulu.", "Write your question first."),
     "need_phone": ("Untuk jawaban lewat SMS, tulis nomor HP Anda.", "For an answer by SMS, write your number."),
 }
 
@@ -105,7 +106,12 @@ def routes(w: "WebApp") -> list[Route]:
         phone = "".join(ch for ch in form.get("phone", "") if ch.isdigit() or ch == "+")[:20]
         notify = form.get("sms") == "1" and bool(w.cfg.notify.sms)
         problem = None
-        if not question or len(question) > MAX_CHARS:
+        if not question:
+            # Nothing to send (the hidden field came back empty): the plain question form, no "not sure" answer.
+            return w.render(request, "tanya.html", 400, question="", answer=None, problem=ft("empty", lang),
+                            ft=lambda key, **v: ft(key, lang, **v), max_chars=MAX_CHARS, unsure=False,
+                            sms=bool(w.cfg.notify.sms))
+        if len(question) > MAX_CHARS:
             problem = ft("too_long", lang)
         elif notify and not phone:
             problem = ft("need_phone", lang)
