@@ -42,8 +42,8 @@ from typing import Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
 
 from antre import PROTOCOL_VERSION
-from antre.errors import CommandError, ConfigError
-from antre.faq_text import FAQ_BYTES, clean_entry, entry_bytes
+from antre.errors import ConfigError
+from antre.faq_text import seed_plan
 
 DEFAULT_PATH = Path("/etc/antre/antre.toml")
 ENV_VAR = "ANTRE_CONFIG"
@@ -557,9 +557,9 @@ def tables() -> tuple[_Table, ...]:
 @dataclass(frozen=True)
 class FaqEntry:
     """One answer of the office's FAQ: the ways residents ask it, and the answer (plain Indonesian)."""
-    answer: str = checked(check=non_empty)
-    questions: list[str] = checked(default_factory=list, check=lambda v: None if v and all(q.strip() for q in v)
-                                   else "must be a non-empty list of questions")
+    # Texts are checked by the seed, not here (antre/faq_text.py seed_plan): a bad entry is a warning.
+    answer: str = checked()
+    questions: list[str] = checked(default_factory=list)
     links: list[str] = field(default_factory=list)
 
 
@@ -973,21 +973,12 @@ def _check_channels(cfg: Config) -> None:
                               "app's WhatsApp settings in Meta's developer dashboard; docs/channels.md)")
 
 
-def _check_faq(cfg: Config) -> None:
-    """``[[notify.faq]]`` under the console's rules (antre/faq_text.py): what the kasi could not save there is
-    not seeded either, and the whole book fits faq_list's one reply."""
-    size = 0
-    for i, e in enumerate(cfg.notify.faq):
-        first = e.questions[0][:40] if e.questions and isinstance(e.questions[0], str) else ""
-        try:
-            variants, answer, links = clean_entry(list(e.questions), e.answer, list(e.links))
-        except CommandError as exc:
-            raise ConfigError(f"{cfg.source}: [[notify.faq]] #{i + 1} ('{first}'): {exc.message} ({exc.code}; the "
-                              "console would refuse it too)") from None
-        size += entry_bytes({"id": i + 1, "questions": variants, "answer": answer, "links": links, "active": True})
-    if size > FAQ_BYTES:
-        raise ConfigError(f"{cfg.source}: [[notify.faq]] is {size} bytes, over {FAQ_BYTES}: the console shows the "
-                          "FAQ in one piece; shorten or remove entries (or add them in the console later)")
+def faq_warnings(cfg: Config) -> list[str]:
+    """One sentence per ``[[notify.faq]]`` entry the first seed would leave out (the console's rules,
+    antre/faq_text.py): ``antre config check`` prints them as warnings. Never an error: the entries are read
+    once, and the queue must not stop over an FAQ text (docs/sms.md)."""
+    _taken, skipped = seed_plan((list(e.questions), e.answer, list(e.links)) for e in cfg.notify.faq)
+    return [s.sentence() for s in skipped]
 
 
 def _check_letters(cfg: Config) -> None:
@@ -1024,7 +1015,6 @@ def from_dict(data: dict[str, Any], source: str = "<dict>") -> Config:
     cfg = dataclasses.replace(cfg, source=source)
     _cross_check(cfg)
     _check_letters(cfg)
-    _check_faq(cfg)
     return cfg
 
 

@@ -1,13 +1,17 @@
 """What an FAQ entry may hold, one set of rules for the console's edits (``faq_save``,
-antre/rules/questions.py) and for the entries ``[[notify.faq]]`` seeds (checked when the configuration is
-loaded, so ``antre config check`` and ``antre serve`` refuse what the console would refuse): plain text of
-bounded length, no HTML or script links, http(s) links only, and a whole book that fits ``faq_list``'s one
-reply. Pure functions; errors are :class:`~antre.errors.CommandError` with the console's codes."""
+antre/rules/questions.py) and for the entries ``[[notify.faq]]`` seeds: plain text of bounded length, no
+HTML or script links, http(s) links only, and a whole book that fits ``faq_list``'s one reply.
+:func:`seed_plan` says which configuration entries the seed takes and why the others are left out (warnings of
+``antre config check``, log lines of the seed at ``antre serve`` start; never a refused configuration: the
+queue does not stop over an FAQ text). Pure functions; errors are :class:`~antre.errors.CommandError` with
+the console's codes."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from antre.errors import CommandError
@@ -79,5 +83,54 @@ def entry_bytes(entry: dict[str, Any]) -> int:
     return len(json.dumps(entry, ensure_ascii=False).encode()) + 1
 
 
-__all__ = ["plain", "no_markup", "clean_entry", "entry_bytes", "FAQ_BYTES", "MAX_ANSWER", "MAX_VARIANTS",
+@dataclass(frozen=True)
+class Skipped:
+    """A configuration entry the seed leaves out: its number (from 1), the first 40 characters of its first
+    way of asking (never more: it goes into logs), and the reason in plain words."""
+    number: int
+    start: str
+    reason: str
+
+    def sentence(self) -> str:
+        return f"[[notify.faq]] #{self.number} ('{self.start}'): {self.reason}"
+
+
+def _start(questions: Any) -> str:
+    first = questions[0] if isinstance(questions, list) and questions and isinstance(questions[0], str) else ""
+    return " ".join("".join(c if c.isprintable() else " " for c in first).split())[:40]
+
+
+def seed_plan(entries: Iterable[tuple[Any, Any, Any]]
+              ) -> tuple[list[tuple[list[str], str, list[str]]], list[Skipped]]:
+    """The configuration's entries ``(questions, answer, links)`` the seed takes, cleaned, in order: those the
+    console would accept, stopping before the book would exceed :data:`FAQ_BYTES` (every later entry is left
+    out too, so the book keeps the configuration's order). Returns ``(taken, skipped)``."""
+    taken: list[tuple[list[str], str, list[str]]] = []
+    skipped: list[Skipped] = []
+    size, full = 0, False
+    for number, (questions, answer, links) in enumerate(entries, start=1):
+        if full:
+            skipped.append(Skipped(number, _start(questions), f"not taken: the FAQ was already full ({FAQ_BYTES} "
+                                                              "bytes); add it in the console after shortening others"))
+            continue
+        try:
+            variants, text, clean_links = clean_entry(questions, answer, links)
+        except CommandError as exc:
+            skipped.append(Skipped(number, _start(questions), f"not taken: {exc.message} (the console would "
+                                                              "refuse it too)"))
+            continue
+        more = entry_bytes({"id": len(taken) + 1, "questions": variants, "answer": text, "links": clean_links,
+                            "active": True})
+        if size + more > FAQ_BYTES:
+            full = True
+            skipped.append(Skipped(number, _start(questions), f"not taken: the FAQ would be over {FAQ_BYTES} bytes "
+                                                              "(the console shows it in one piece); this entry and "
+                                                              "the ones after it are left out"))
+            continue
+        size += more
+        taken.append((variants, text, clean_links))
+    return taken, skipped
+
+
+__all__ = ["seed_plan", "Skipped", "plain", "no_markup", "clean_entry", "entry_bytes", "FAQ_BYTES", "MAX_ANSWER", "MAX_VARIANTS",
            "MAX_LINKS", "MAX_VARIANT", "MAX_LINK"]

@@ -1,4 +1,5 @@
-"""``antre config check [PATH]``: validate a file, print the effective settings and warn about weak secrets;
+"""``antre config check [PATH]``: validate a file, print the effective settings and warn about weak secrets
+and about ``[[notify.faq]]`` entries the first seed would leave out (the console's rules; never an error);
 ``antre config sample``; ``antre config secrets``: fresh secrets for a new installation."""
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from antre import config
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     check = sub.add_parser("check", help="validate a configuration file and print the effective config (secrets "
-                                         "masked); warn about default or weak secrets")
+                                         "masked); warn about default or weak secrets and FAQ entries that "
+                                         "would not be seeded")
     check.add_argument("path", nargs="?", help="file to check (default: the one 'antre serve' would read)")
     check.add_argument("--strict", action="store_true", help="exit with status 1 when there is a warning")
     sub.add_parser("sample", help="print the built-in sample configuration as TOML, a starting point to edit")
@@ -33,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from antre.secret_check import weak_secrets
 
     cfg = config.load(args.path or args.config)
-    warnings = weak_secrets(cfg)
+    warnings = weak_secrets(cfg) + config.faq_warnings(cfg)
     print(f"# {cfg.source}: OK" + (f", {len(warnings)} warning(s)" if warnings else ""))
     for w in warnings:
         print(f"antre config check: warning: {w}", file=sys.stderr)

@@ -4,9 +4,10 @@ A plug-in of :class:`~antre.rules.queue.QueueService`, registered after the noti
 ``NotifyRules.answer``).
 
 **The FAQ** (table ``faq_entries``): question variants, the answer, links, on/off. ``[[notify.faq]]`` in the
-configuration seeds the table once, the first time the service needs the FAQ on a database that has never
-had one (``meta`` ``faq.seeded``); after that the table is the truth and the configuration's entries are not
-read again (docs/sms.md, "Upgrading"). The kasi or an admin edits it (``faq_save``, ``faq_delete``, audited
+configuration seeds the table once, at ``antre serve`` start (:meth:`QuestionRules.at_start`) or else the
+first time the service needs the FAQ, on a database that has never had one (``meta`` ``faq.seeded``), with
+only the entries the console would accept (bad ones are logged and left out, never refused); after that the
+table is the truth and the configuration's entries are not read again (docs/sms.md, "Upgrading"). The kasi or an admin edits it (``faq_save``, ``faq_delete``, audited
 ``faq.save`` / ``faq.delete``); the assistant (:class:`antre.rules.faq.Assistant`) is rebuilt when the change
 is committed, without a restart.
 
@@ -34,7 +35,7 @@ from sqlalchemy import delete, event, func, select, update
 
 from antre.errors import CommandError, Conflict, NotFound
 from antre.rules.question_codes import clean_question_code, format_question_code, new_question_code
-from antre.faq_text import FAQ_BYTES, MAX_ANSWER, clean_entry, entry_bytes
+from antre.faq_text import FAQ_BYTES, MAX_ANSWER, clean_entry, entry_bytes, seed_plan
 from antre.faq_text import no_markup as _no_markup
 from antre.faq_text import plain as _plain
 from antre.rules.outcome import Outcome, fit_rows
@@ -114,20 +115,40 @@ class QuestionRules:
         return self._rows or []
 
     def _seed(self, s: "Session") -> None:
-        """``[[notify.faq]]`` into the table, once per database, cleaned as the console cleans an entry (the
-        configuration was refused at load when an entry or the whole book broke the console's rules:
-        antre/config.py ``_check_faq``)."""
+        """``[[notify.faq]]`` into the table, once per database: only the entries the console would accept,
+        cleaned as it cleans them, in order, stopping before the book would exceed FAQ_BYTES
+        (antre/faq_text.py ``seed_plan``). Each entry left out is logged (its number, the first 40 characters
+        of its first way of asking, the reason) and counted in the ``faq.seed`` audit row."""
         now = self.q.clock.now()
-        for e in self.n.faq:
-            variants, answer, links = clean_entry(list(e.questions), e.answer, list(e.links))
+        taken, skipped = seed_plan((list(e.questions), e.answer, list(e.links)) for e in self.n.faq)
+        for variants, answer, links in taken:
             s.add(FaqItem(questions=json.dumps(variants, ensure_ascii=False), answer=answer,
                           links=json.dumps(links, ensure_ascii=False),
                           active=1, origin="config", created_at=now, updated_at=now, updated_by="setup"))
         s.add(Meta(key="faq.seeded", value=now.isoformat()))
         s.flush()
         if self.n.faq:
-            audit(s, "setup", "faq.seed", "", "service", {"entries": len(self.n.faq)}, now=now)
-            log.info("FAQ: %d entries taken from the configuration into the database", len(self.n.faq))
+            audit(s, "setup", "faq.seed", "", "service",
+                  {"entries": len(taken), "skipped": len(skipped), "in_config": len(self.n.faq)}, now=now)
+            log.info("FAQ: %d of the configuration's %d entries taken into the database", len(taken),
+                     len(self.n.faq))
+            for sk in skipped:
+                log.warning("FAQ seed: %s", sk.sentence())
+
+    def at_start(self) -> None:
+        """At ``antre serve`` start: seeds the FAQ on a database that never had one (logging what it leaves
+        out, once), or says in one line that the configuration's ``[[notify.faq]]`` is no longer used. Never
+        stops the start: a failure is logged and the seed is tried again when the FAQ is first needed."""
+        try:
+            with self.q.sessions() as s, s.begin():
+                seeded = s.get(Meta, "faq.seeded")
+                if seeded is None:
+                    self._seed(s)
+                elif self.n.faq:
+                    log.info("FAQ: [[notify.faq]] (%d entries) is no longer used: the FAQ was taken into the "
+                             "database on %s and is edited in the console", len(self.n.faq), seeded.value[:10])
+        except Exception:   # the queue must not stop over the FAQ
+            log.exception("FAQ: could not check or seed the FAQ at start; trying again when it is needed")
 
     def _use(self, rows: list[FaqRow]) -> None:
         self._rows = rows

@@ -168,6 +168,9 @@ class QueueServer:
         except BaseException:
             self._db_lock.release()
             raise
+        # [[notify.faq]]: seeded now on a new database (what is left out is logged once), or one line saying
+        # it is no longer used; never a reason not to start (docs/sms.md).
+        self.queue.plugins["questions"].at_start()
         self._writer.start()
         self.link.start()
         if self.notify_worker is not None:
