@@ -95,3 +95,17 @@ def test_the_queue_works_unchanged_on_postgresql(postgres, broker, tmp_path):
     finally:
         c.stop()
         server.stop()
+
+
+def test_a_database_error_never_carries_the_rows_values(tmp_path):
+    """The service logs storage errors ('storage trouble (storage_full: ...)', internal errors with their
+    traceback): SQLAlchemy's message lists the statement's parameters, which are a resident's name, NIK, phone
+    or complaint text. The engine hides them: the log keeps the statement, never the values."""
+    import sqlalchemy.exc
+
+    engine, _ = open_database(f"sqlite:///{tmp_path}/a.db")
+    nik = "3201234567890001"
+    with pytest.raises(sqlalchemy.exc.StatementError) as exc:
+        with engine.begin() as conn:
+            conn.execute(text("insert into no_such_table (nik) values (:nik)"), {"nik": nik})
+    assert "no_such_table" in str(exc.value) and nik not in str(exc.value) and nik not in repr(exc.value)

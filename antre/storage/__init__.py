@@ -41,7 +41,8 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 
 def create_db_engine(url: str) -> Engine:
-    """An Engine for ``url`` with Antre's durability settings applied on every connection."""
+    """An Engine for ``url`` with Antre's durability settings applied on every connection. Its errors never
+    carry a statement's parameters (``hide_parameters``): they are residents' data, and errors get logged."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -51,10 +52,10 @@ def create_db_engine(url: str) -> Engine:
             folder = Path(parsed.database).parent
             if not folder.exists():
                 raise ConfigError(f"database folder {folder} does not exist (create it, or set database.url)")
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 5})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 5}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
     return engine
 
 
@@ -316,7 +317,7 @@ def open_readonly(url: str):
             if not Path(path).is_file():
                 raise DatabaseUnavailable(f"file database {path} tidak ada; periksa database.url atau --db-url "
                                   f"(database file does not exist)")
-            engine = create_engine(url, connect_args={"timeout": 5})
+            engine = create_engine(url, connect_args={"timeout": 5}, hide_parameters=True)
 
             @event.listens_for(engine, "connect")
             def _read_only(dbapi_conn, _record) -> None:
@@ -325,7 +326,7 @@ def open_readonly(url: str):
                 cur.execute("PRAGMA query_only=ON")
                 cur.close()
         else:
-            engine = create_engine(url, pool_pre_ping=True)
+            engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
         names = set(inspect(engine).get_table_names())
     except (DBAPIError, NoSuchModuleError, ImportError) as exc:
         reason = getattr(exc, "orig", None) or exc
