@@ -1368,12 +1368,13 @@ class KioskApp(App):
         flow = self._report
         scr: ReportScreen = self.sm.get_screen("report")
         title = self.t("cb_title" if flow is self.callback else "ask" if flow is self.asking else "cp_title")
-        step = self.t("cb_step", n=flow.index + 1, total=len(flow.steps))
+        done_next = flow.last or (flow.step == "contact" and flow.typed == "anonim")
+        # Anonymous ends the complaint form a question early: "Langkah 4 dari 4" beside Kirim, not "dari 5".
+        step = self.t("cb_step", n=flow.index + 1, total=flow.index + 1 if done_next else len(flow.steps))
         scr.step = step if self.compact else f"{title} \u00b7 {step}"     # the 7-inch panel: one line
         scr.prompt = self.t(self._report_label(flow.step))
         scr.shown = self._choice_label(flow.step, flow.typed) if flow.kind == CHOICE and flow.typed else flow.shown
         scr.problem = self.t(flow.problem) if flow.problem else ""
-        done_next = flow.last or (flow.step == "contact" and flow.typed == "anonim")
         scr.next_text = self.t(("ask_send" if flow is self.asking else "cb_send") if done_next else "cb_next")
         keys = (flow.step, flow.index, self._key_group)
         if self._report_keys_for != keys:

@@ -78,8 +78,11 @@ def test_a_complaint_typed_on_the_big_keys_is_sent_anonymously_and_its_slip_prin
         k.screenshot("complaint-text")
         k.touch("report:next")
         k.wait(lambda ui: "rchoice:anonim" in ui["widgets"], "anonymous or a phone")
+        assert T("cb_step", n=4, total=5) in k.ui()["widgets"]["report:step"]["text"]
         k.touch("rchoice:anonim")
-        k.wait(lambda ui: ui["widgets"]["report:next"]["text"] == T("cb_send"), "Kirim")
+        ui = k.wait(lambda ui: ui["widgets"]["report:next"]["text"] == T("cb_send"), "Kirim")
+        # Anonymous is the form's last question: the step line says so, as Kirim does.
+        assert T("cb_step", n=4, total=4) in ui["widgets"]["report:step"]["text"], ui["widgets"]["report:step"]
         k.touch("report:next")
         ui = k.wait(lambda ui: ui["screen"] == "message", "the report sent")
         assert ui["widgets"]["message:title"]["text"] == T("cp_sent")
