@@ -233,14 +233,20 @@ def test_booking_reminders_the_day_before_and_the_hour_before_and_batal(office):
     office.q.tick()
     office.q.tick()
     [day] = office.outbox()
-    assert day[0] == f"b1:day" and b["code"] in day[3] and "pukul 10.00" in day[3] and "Selasa 1/12" in day[3]
+    c = b["code"]
+    grouped = f"{c[:3]}-{c[3:6]}-{c[6:]}"                          # read aloud in 3-3-4, as a phone number
+    assert day[0] == f"b1:day" and f"Kode {grouped}," in day[3] and f"BATAL {c}" in day[3] and "pukul 10.00" in day[3] and "Selasa 1/12" in day[3]
     office.clock.set(datetime(2026, 12, 1, 2, 15, tzinfo=timezone.utc))   # 09:15 WIB
     office.q.tick()
     assert [r[0] for r in office.outbox()] == ["b1:day", "b1:hour"]
     office.sms("089999999999", f"BATAL {b['code']}")                # another number cannot cancel it
     assert "tidak ditemukan" in office.last_reply()
-    office.sms(p, f"batal {b['code']}")
-    assert "sudah dibatalkan" in office.last_reply()
+    office.sms(p, f"STATUS {grouped}")                             # the grouped form is read back as the code
+    assert office.last_reply().startswith(f"Janji {grouped}: 1/12 pukul 10.00, aktif")
+    office.sms(p, f"status {c[:3]} {c[3:6]} {c[6:]}")
+    assert "aktif" in office.last_reply()
+    office.sms(p, f"batal {grouped}")
+    assert f"Janji temu {grouped} sudah dibatalkan" in office.last_reply()
 
 
 def test_numbers_are_wiped_after_retention(tmp_path):

@@ -225,6 +225,16 @@ def shot(page, site, name: str) -> Path:
     return out
 
 
+def assert_button_look(locator) -> None:
+    """A link or button drawn as the portal's secondary button (style.css ``.button.secondary``, as "Batalkan
+    permohonan" on the letter page): a filled block a thumb can hit, not underlined text in a note."""
+    look = locator.evaluate("""e => { const s = getComputedStyle(e), r = e.getBoundingClientRect();
+        return {display: s.display, bg: s.backgroundColor, line: s.textDecorationLine, h: r.height,
+                note: !!e.closest('.note')}; }""")
+    assert look == {**look, "display": "inline-block", "bg": "rgb(227, 233, 242)", "line": "none", "note": False}, look
+    assert look["h"] >= 44, look
+
+
 # ---------------------------------------------------------------------- pure pieces
 
 
@@ -500,7 +510,7 @@ def test_booking_then_check_in_goes_ahead_of_walk_ins(site):
     booked = h.post("/janji", {"csrf": slots.csrf(), "rid": slots.rid(), "service": "adminduk",
                                "date": _today(site), "slot": slot, "name": "Dewi Lestari", "phone": who})
     assert booked.status == 200, booked.text[:1000]
-    code = re.search(r'id="code">(\d{10})<', booked.text)[1]
+    code = "".join(re.search(r'id="code">(\d{3})-(\d{3})-(\d{4})<', booked.text).groups())   # shown 3-3-4
     assert "<svg" in booked.text and slot.replace(":", ".") in booked.text   # written 08.30 (EYD)
 
     # The slot (capacity 1) is now full: booking it again says so.

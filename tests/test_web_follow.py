@@ -19,7 +19,7 @@ from antre_web.follow import read_code
 from antre_web.follow_texts import ft
 from tests.support import free_port, wait_for
 from tests.test_letters import domisili
-from tests.test_web import CHROMIUM, AddrClient, Http, WebProcess, office_toml, shot, start_noon_office
+from tests.test_web import CHROMIUM, AddrClient, Http, WebProcess, assert_button_look, office_toml, shot, start_noon_office
 
 PHONE_SIZE = {"width": 390, "height": 844}
 
@@ -139,9 +139,13 @@ def test_cek_and_booking_pages_at_phone_size(site):
             shot(page, site, "follow-cek")
             page.click("form button[type=submit]")
             page.wait_for_url("**/janji/kode/*")
-            assert page.locator("#code").inner_text() == b["code"]
+            c = b["code"]
+            assert page.locator("#code").inner_text() == f"{c[:3]}-{c[3:6]}-{c[6:]}"   # grouped for reading aloud
             assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_SIZE["width"]
             shot(page, site, "follow-booking")
+            cancel = page.locator("#cancel-link")                  # a button to the cancel form (GET, no change)
+            assert_button_look(cancel)
+            assert cancel.inner_text() == ft("bk_cancel") and cancel.get_attribute("href") == f"/janji/batal?kode={c}"
             page.goto(site.web.url + "/cek?kode=12345")
             assert page.locator("#problem").inner_text() == ft("cek_unknown")
             shot(page, site, "follow-unknown")

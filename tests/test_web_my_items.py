@@ -17,7 +17,7 @@ from antre.rules.complaint_codes import format_complaint_code
 from antre_web.follow_texts import ft
 from tests.support import free_port, wait_for
 from tests.test_sms_gammu import GammuSmsd
-from tests.test_web import CHROMIUM, AddrClient, Http, WebProcess, office_toml, shot, start_noon_office
+from tests.test_web import CHROMIUM, AddrClient, Http, WebProcess, assert_button_look, office_toml, shot, start_noon_office
 
 pytestmark = pytest.mark.skipif(not (shutil.which("gammu-smsd") and shutil.which("gammu")),
                                 reason="needs gammu-smsd and gammu (scripts/bootstrap test installs them)")
@@ -79,13 +79,16 @@ def test_a_resident_sees_all_open_items_after_the_sms_code(site):
             page.wait_for_selector("#code")
             assert "0812" not in page.locator("#sent").inner_text() or "*" in page.locator("#sent").inner_text()
             shot(page, site, "urusan-code")
+            assert_button_look(page.locator("#new-code"))
+            assert page.locator("#new-code").get_attribute("href") == "/urusan"
             page.fill("#code", code_for(site, MINE))
             page.click("form[action='/urusan/masuk'] button[type=submit]")
             page.wait_for_selector("#items")
             cookie = next(k for k in ctx.cookies() if k["name"] == "antre_urusan")
             assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/urusan"
             text = page.locator("#items").inner_text()
-            assert ticket["number"] in text and booking["code"] in text
+            bc = booking["code"]
+            assert ticket["number"] in text and f"{bc[:3]}-{bc[3:6]}-{bc[6:]}" in text and bc not in text
             assert format_complaint_code(complaint["code"]) in text
             assert format_complaint_code(secret["code"]) not in text and "Budi" not in text
             assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_SIZE["width"]

@@ -21,7 +21,7 @@ from antre import config, opening
 from antre.config import WEEKDAYS
 from tests.conftest import start_office
 from tests.support import free_port
-from tests.test_web import CHROMIUM, COUNTERS, SERVICES, Http, WebProcess, office_toml, phone, start_noon_office
+from tests.test_web import CHROMIUM, COUNTERS, SERVICES, Http, WebProcess, assert_button_look, office_toml, phone, start_noon_office
 from antre_web import texts
 
 T = texts.text
@@ -235,11 +235,12 @@ def test_a_resident_cancels_a_booking_on_the_site_and_the_slot_frees(open_site):
         page.fill("#name", "Dewi Lestari")
         page.fill("#phone", who)
         page.click("text=" + T("submit_book"))
-        expect(page.locator("#code")).to_have_text(re.compile(r"\d{10}"))
-        code = page.locator("#code").text_content()
+        expect(page.locator("#code")).to_have_text(re.compile(r"^\d{3}-\d{3}-\d{4}$"))   # grouped 3-3-4
+        code = page.locator("#code").text_content().replace("-", "")
         expect(page.locator(".when")).to_contain_text("pukul " + slot.replace(":", "."))
         assert ":" not in page.locator(".when").text_content()
         assert no_horizontal_scroll(page)                   # the 10-digit code fits a 390 px phone
+        assert_button_look(page.locator("#cancel-link"))
         shot(page, site, "web-booked")
         assert _free(h, day)[slot] == 2
 

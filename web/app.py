@@ -39,6 +39,7 @@ from antre.link import health
 from antre.config import Config
 from antre.link.mqtt import Reply
 from antre.link.protocol import normalize_name, normalize_phone
+from antre.rules.booking_code import format_booking_code
 from antre.wording import ask_about, ask_about_ticket, whatsapp_link
 
 from . import complaints, complaints_console, complaints_texts, faq, follow, lapor, my_items, news, portal, letters, letters_console, notify_console, questions_console, residents, texts
@@ -391,6 +392,7 @@ class WebApp:
     def _booked(self, request: Request, booking: dict[str, Any]) -> Response:
         lang = self.lang(request)
         return self.render(request, "janji_ok.html", booking=booking, qr=qr_svg(booking["code"]),
+                           shown=format_booking_code(booking["code"]),
                            when=texts.text("booked_when", lang, service=self._service_label(booking["service"], lang),
                                            date=texts.long_date(date.fromisoformat(booking["date"]), lang),
                                            slot=residents.hhmm(booking["slot"], lang)),

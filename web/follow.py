@@ -20,7 +20,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from antre.link.protocol import booking_code_ok
-from antre.rules.booking_code import BOOKING_CODE_DIGITS
+from antre.rules.booking_code import BOOKING_CODE_DIGITS, format_booking_code
 from antre.rules.complaint_codes import complaint_code_ok
 from antre.rules.letter_codes import tracking_code_ok
 from antre.rules.question_codes import clean_question_code
@@ -146,7 +146,7 @@ class FollowPages:
             text = ft("bk_booked", lang, start=hhmm(b["checkin_from"], lang), end=hhmm(b["checkin_until"], lang))
         else:
             text = ft(f"bk_{state}", lang) if f"bk_{state}" in TEXTS else state
-        return {"code": b["code"], "state": state, "text": text, "ticket": ticket,
+        return {"code": b["code"], "shown": format_booking_code(b["code"]), "state": state, "text": text, "ticket": ticket,
                 "when": ft("bk_when", lang, service=self.w._service_label(b["service"], lang),
                            date=long_date(date.fromisoformat(b["date"]), lang), slot=hhmm(b["slot"], lang)),
                 "live": state == "booked"}

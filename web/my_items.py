@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from antre.link.protocol import normalize_phone
 from antre.rules.complaint_codes import format_complaint_code
+from antre.rules.booking_code import format_booking_code
 from antre.rules.letter_codes import format_tracking_code
 from antre.rules.sms_text import mask
 
@@ -185,7 +186,7 @@ class MyItemsPages:
             elif kind == "booking":
                 status = ft("bk_when", lang, service="", date=texts.long_date(date.fromisoformat(i["date"]), lang),
                             slot=hhmm(i["slot"], lang)).lstrip(", ")
-                row = {"label": self.w._service_label(i["service"], lang), "shown": i["code"],
+                row = {"label": self.w._service_label(i["service"], lang), "shown": format_booking_code(i["code"]),
                        "link": f"/janji/kode/{i['code']}"}
             elif kind == "letter":
                 status = lt(f"st_{i['status']}", lang)

@@ -39,10 +39,19 @@ def booking_code_ok(code: str) -> bool:
     return checked_digits_ok(code, BOOKING_CODE_DIGITS)
 
 
+def format_booking_code(code: str) -> str:
+    """``"0147718409"`` -> ``"014-771-8409"`` (3-3-4, as a phone number is read aloud); anything that is not
+    a 10-digit code is returned as it is. Every input (web, SMS, kiosk) drops the dashes again."""
+    if len(code) != BOOKING_CODE_DIGITS or not code.isdigit():
+        return code
+    return f"{code[:3]}-{code[3:6]}-{code[6:]}"
+
+
 def new_booking_code() -> str:
     """A fresh random booking code (9 digits from :mod:`secrets` and the check digit)."""
     return new_checked_digits(BOOKING_CODE_DIGITS)
 
 
-__all__ = ["BOOKING_CODE_DIGITS", "booking_code_ok", "check_digit", "checked_digits_ok", "new_booking_code",
+__all__ = ["BOOKING_CODE_DIGITS", "booking_code_ok", "check_digit", "checked_digits_ok", "format_booking_code",
+           "new_booking_code",
            "new_checked_digits"]

@@ -42,6 +42,7 @@ from sqlalchemy.orm import aliased
 
 from antre.errors import CommandError
 from antre.rules import keywords
+from antre.rules.booking_code import format_booking_code
 from antre.rules.outcome import Outcome
 from antre.rules.sms_text import mask, msisdn, phone_key, plain, sms_parts
 from antre.storage.models import (
@@ -557,7 +558,7 @@ class NotifyRules:
             name = (svc.short_name or svc.name) if svc else b.service_code
             local = b.slot_at.astimezone(self.q.tz)
             day = f"{WEEKDAY_NAMES[local.weekday()]} {local.day}/{local.month}"
-            text = (f"{self._office()}: pengingat janji temu {name}, {day} pukul {local:%H.%M}. Kode {b.code}, "
+            text = (f"{self._office()}: pengingat janji temu {name}, {day} pukul {local:%H.%M}. Kode {format_booking_code(b.code)}, "
                     f"tunjukkan di kiosk. Batal: BATAL {b.code}")
             if self.n.reminder_hour_before and b.slot_at - timedelta(hours=1) <= now \
                     and b.created_at < b.slot_at - timedelta(hours=1):
@@ -702,7 +703,7 @@ class NotifyRules:
             local = b.slot_at.astimezone(self.q.tz)
             states = {"booked": "aktif", "checked_in": "sudah check-in", "cancelled": "dibatalkan",
                       "expired": "kedaluwarsa"}
-            return (f"Janji {b.code}: {local.day}/{local.month} pukul {local:%H.%M}, {states.get(b.state, b.state)}.")
+            return (f"Janji {format_booking_code(b.code)}: {local.day}/{local.month} pukul {local:%H.%M}, {states.get(b.state, b.state)}.")
         t = self._find_ticket(s, now, arg)
         if t is None:
             return "Nomor antrean tidak ditemukan hari ini. Ketik STATUS lalu nomor Anda, mis. STATUS A-012."
@@ -764,9 +765,9 @@ class NotifyRules:
             if exc.code == "booking_not_found":
                 return "Kode janji tidak ditemukan untuk nomor HP ini. Periksa lagi kodenya."
             if exc.code == "already_checked_in":
-                return f"Janji {code} sudah check-in, tidak bisa dibatalkan."
-            return f"Janji {code} tidak bisa dibatalkan (sudah tidak aktif)."
-        return f"Janji temu {code} sudah dibatalkan. Terima kasih."
+                return f"Janji {format_booking_code(code)} sudah check-in, tidak bisa dibatalkan."
+            return f"Janji {format_booking_code(code)} tidak bisa dibatalkan (sudah tidak aktif)."
+        return f"Janji temu {format_booking_code(code)} sudah dibatalkan. Terima kasih."
 
     def _kw_info(self, s: "Session", now: datetime, who: "Sender", arg: str) -> str:
         return f"{self._office()}, {self.cfg.office.address}. Layanan: {self._services_list()}. Ketik BANTUAN."
