@@ -136,14 +136,16 @@ class QuestionRules:
                 log.warning("FAQ seed: %s", sk.sentence())
 
     def at_start(self) -> None:
-        """At ``antre serve`` start: seeds the FAQ on a database that never had one (logging what it leaves
-        out, once), or says in one line that the configuration's ``[[notify.faq]]`` is no longer used. Never
-        stops the start: a failure is logged and the seed is tried again when the FAQ is first needed."""
+        """At ``antre serve`` start: seeds a non-empty ``[[notify.faq]]`` on a database that never had a FAQ
+        (logging what it leaves out, once), or says in one line that the configuration's ``[[notify.faq]]`` is
+        no longer used. Never stops the start: a failure is logged and the seed is tried again when the FAQ is
+        first needed."""
         try:
             with self.q.sessions() as s, s.begin():
                 seeded = s.get(Meta, "faq.seeded")
                 if seeded is None:
-                    self._seed(s)
+                    if self.n.faq:   # an empty section is left to the first need, as before (added later: seeded)
+                        self._seed(s)
                 elif self.n.faq:
                     log.info("FAQ: [[notify.faq]] (%d entries) is no longer used: the FAQ was taken into the "
                              "database on %s and is edited in the console", len(self.n.faq), seeded.value[:10])
