@@ -50,7 +50,10 @@ def test_kasi_writes_residents_read_safely_and_the_tv_gets_the_title(site):
 
     resident = Http(site.web.url)
     news = resident.get("/kabar")
-    assert news.status == 200 and "<strong>Rabu</strong>" in news.text and "<li>bawa buku KIA</li>" in news.text
+    assert news.status == 200 and "Posyandu balita hari Rabu pukul 08.00" in news.text   # the list: an excerpt
+    whole = resident.get(f"/kabar/{item}").text                                          # its page: the text
+    assert "<strong>Rabu</strong>" in whole and "<li>bawa buku KIA</li>" in whole
+    assert "<script>alert" not in whole and "<img src=x" not in whole and 'href="javascript' not in whole
     assert "<script>alert" not in news.text and "<img src=x" not in news.text and 'href="javascript' not in news.text
     assert "Posyandu &lt;b&gt;balita&lt;/b&gt;" in news.text
     wait_for(lambda: f'href="/kabar/{item}"' in resident.get("/").text, what="the home page to list the item")
@@ -86,11 +89,59 @@ def test_news_on_a_phone(site):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--headless", "--no-sandbox"])
         try:
-            page = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True).new_page()
+            page = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, locale="id-ID").new_page()
             page.goto(site.web.url + "/kabar")
             page.wait_for_selector("article.news")
             shot(page, site, "web-news")
             assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
+        finally:
+            browser.close()
+
+
+def test_the_news_list_is_paged_titles_and_excerpts_and_stays_small(site):
+    """30 long items (3800 characters each): /kabar shows 10 a page, each a title, a short excerpt and a link
+    to the whole text; the page stays under 40 KB of HTML and fits a 360 px phone."""
+    from playwright.sync_api import sync_playwright
+
+    kasi = http_sign_in(site, "bu-kasi")
+    form = kasi.get("/staf/kabar")
+    today = re.search(r'id="publish_on" name="publish_on" type="date" value="([0-9-]+)"', form.text)[1]
+    long = ("Gotong royong membersihkan saluran air di setiap RT, dimulai pukul 07.00. " * 60)[:3800]
+    for n in range(30):
+        form = kasi.get("/staf/kabar")
+        assert kasi.post("/staf/kabar", {"csrf": form.csrf(), "rid": form.rid(), "kind": "berita",
+                                         "title": f"Kabar nomor {n:02d} tentang kerja bakti dusun",
+                                         "body": f"Isi kabar {n:02d}. " + long, "publish_on": today}).status == 200
+    resident = Http(site.web.url)
+    pages, seen = [resident.get("/kabar")], []          # (other tests of this module published a few more)
+    while 'rel="next"' in pages[-1].text:
+        pages.append(resident.get(re.search(r'rel="next" href="([^"]+)"', pages[-1].text)[1].replace("&amp;", "&")))
+    assert len(pages) >= 3
+    for n, page in enumerate(pages):
+        assert page.status == 200 and len(page.text.encode()) < 40_000, len(page.text.encode())
+        articles = page.text.count('<article class="news"')
+        assert articles == 10 or (n == len(pages) - 1 and 1 <= articles <= 10)
+        seen += re.findall(r"Kabar nomor (\d\d) tentang", page.text)
+        assert long[:200] not in page.text                              # an excerpt, not the whole text
+    assert sorted(seen) == [f"{n:02d}" for n in range(30)] and seen[0] == "29"   # each once, newest first
+    assert 'rel="next" href="/kabar?hal=2"' in pages[0].text and 'rel="prev"' not in pages[0].text
+    assert 'rel="prev" href="/kabar"' in pages[1].text and f'Halaman 2 dari {len(pages)}' in pages[1].text
+    for wrong in ("99", "0", "-1", "x" * 300):
+        assert resident.get(f"/kabar?hal={wrong}").status == 200           # sent to the nearest page, no error
+    item = re.search(r'href="/kabar/(\d+)"', pages[0].text)[1]
+    assert long[:200] in resident.get(f"/kabar/{item}").text              # the whole text is on the item's page
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--headless", "--no-sandbox"])
+        try:
+            page = browser.new_context(viewport={"width": 360, "height": 800}, is_mobile=True,
+                                       locale="id-ID").new_page()
+            page.goto(site.web.url + "/kabar")
+            assert page.locator("article.news").count() == 10
+            assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
+            shot(page, site, "web-news-paged")
+            page.click("#pager a[rel=next]")
+            page.wait_for_url("**/kabar?hal=2")
+            assert page.locator("article.news").count() == 10
         finally:
             browser.close()
 
@@ -131,8 +182,8 @@ def test_a_picture_through_the_console_to_the_portal_and_the_devices(site):
     item = int(re.search(r'id="item-(\d+)"', page.text)[1])
     resident = Http(site.web.url)
     listing = resident.get("/kabar")
-    src = re.search(r'<img src="(/kabar/gambar/[0-9a-f]{64}\.jpg)" alt="Gambar: Vaksinasi[^"]*" class="news-picture" '
-                    r'loading="lazy" decoding="async">', listing.text)[1]
+    src = re.search(r'<img src="(/kabar/gambar/[0-9a-f]{64}\.jpg)" alt="Gambar: Vaksinasi[^"]*" class="news-thumb" '
+                    r'loading="lazy" decoding="async" width="96" height="72">', listing.text)[1]
     status, body, headers = resident.get_bytes(src)
     small = Image.open(io.BytesIO(body))
     assert status == 200 and headers["Content-Type"] == "image/jpeg" and len(body) <= 40_000 and max(small.size) <= 480
@@ -146,7 +197,7 @@ def test_a_picture_through_the_console_to_the_portal_and_the_devices(site):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--headless", "--no-sandbox"])
         try:
-            context = browser.new_context(viewport={"width": 360, "height": 640}, is_mobile=True)
+            context = browser.new_context(viewport={"width": 360, "height": 640}, is_mobile=True, locale="id-ID")
             page = context.new_page()
             cdp = context.new_cdp_session(page)
             cdp.send("Network.enable")

@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 CACHE_SECONDS = 30.0
 FORM_SLACK = 64 * 1024         # the form's text fields and multipart overhead on top of the picture
 SMALL_SIDE, SMALL_BYTES = 480, 40_000    # the portal's copy
+#: /kabar lists this many items a page (title, date, an excerpt of EXCERPT characters and a small picture);
+#: the whole text is on the item's own page. A phone on a slow link gets a short page.
+PAGE_ITEMS, EXCERPT = 10, 160
 DEVICE_SIDE = 800                         # the TV's and kiosk's copy (at most DEVICE_PICTURE_BYTES)
 _MD = MarkdownIt("zero", {"html": False, "linkify": False, "typographer": False}).enable(
     ["emphasis", "list", "link", "newline"])
@@ -56,6 +59,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "title": ("Kabar Desa", "Village news"),
     "sub": ("Pengumuman dan berita dari kantor desa.", "Announcements and news from the village office."),
     "none": ("Belum ada kabar.", "No news yet."),
+    "newer": ("‹ Kabar lebih baru", "‹ Newer news"),
+    "older": ("Kabar lebih lama ›", "Older news ›"),
+    "page": ("Halaman {n} dari {of}", "Page {n} of {of}"),
+    "read_more": ("Baca selengkapnya", "Read more"),
     "k_pengumuman": ("Pengumuman", "Announcement"),
     "k_berita": ("Berita", "News"),
     "until": ("berlaku sampai {d}", "until {d}"),
@@ -147,10 +154,18 @@ class NewsPages:
 
     async def index(self, request: Request) -> Response:
         lang = self.w.lang(request)
-        reply = await self.w.bridge.request("news_public", {})
+        reply = await self.w.bridge.request("news_public", {"excerpt": EXCERPT})   # 30 short ones fit a reply
         if not reply.ok:
             return self.w.message(request, "err_offline", 503)
-        return self.w.render(request, "kabar.html", items=[self.view(i, lang) for i in reply.result["items"]])
+        items = reply.result["items"]
+        pages = max(1, -(-len(items) // PAGE_ITEMS))
+        raw = request.query_params.get("hal", "1")[:6]
+        n = int(raw) if raw.isdigit() else 1
+        if not 1 <= n <= pages:
+            return RedirectResponse("/kabar" if pages == 1 else f"/kabar?hal={pages if n > pages else 1}", 303)
+        shown = [self.view(i, lang) | {"excerpt": i["body"]}
+                 for i in items[(n - 1) * PAGE_ITEMS:n * PAGE_ITEMS]]
+        return self.w.render(request, "kabar.html", items=shown, page=n, pages=pages)
 
     async def one(self, request: Request) -> Response:
         lang = self.w.lang(request)

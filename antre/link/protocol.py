@@ -353,7 +353,8 @@ COMMANDS: dict[str, dict[str, Arg]] = {
                     "seconds": Arg(lambda n, v: _positive(n, v), False), "address": Arg(_address, False)},
     "news_withdraw": {"session": Arg(_token), "item": Arg(lambda n, v: _positive(n, v)), "address": Arg(_address, False)},
     "news_list": {"session": Arg(_token), "address": Arg(_address, False)},
-    "news_public": {"item": Arg(lambda n, v: _positive(n, v), False)},
+    "news_public": {"item": Arg(lambda n, v: _positive(n, v), False),
+                    "excerpt": Arg(lambda n, v: _positive(n, v), False)},
     # The FAQ and the staff inbox of residents' questions (antre/rules/questions.py). Residents' words only in
     # question_submit's question and phone and in direct replies to staff's read-only questions.
     "faq_list": {"session": Arg(_token), "address": Arg(_address, False)},

@@ -42,6 +42,7 @@ WRITERS = ("kasi",)
 MAX_TITLE = 120
 MAX_BODY = 4000
 PUBLIC_LIMIT = 30
+EXCERPT_MAX = 500
 #: A news picture as the website names it (the SHA-256 of the cleaned JPEG).
 PICTURE_NAME = re.compile(r"[0-9a-f]{64}\.jpg")
 #: The devices' copy of a picture fits one MQTT message under the broker's max_packet_size (64 KiB).
@@ -174,8 +175,9 @@ class NewsRules:
         return Outcome({"items": items, "today": today.isoformat(), "slides": self.slides(s),
                         "more": len(rows) - len(items)}, changed=False)
 
-    def public(self, s: "Session", now: datetime, item: int | None = None) -> Outcome:
-        """What residents read today: published, not expired, not withdrawn; newest first."""
+    def public(self, s: "Session", now: datetime, item: int | None = None, excerpt: int | None = None) -> Outcome:
+        """What residents read today: published, not expired, not withdrawn; newest first. With ``excerpt``,
+        each body is its plain text cut at that many characters (the portal's list pages)."""
         today = self.q.business_date(now)
         query = select(NewsItem).where(NewsItem.withdrawn_at.is_(None), NewsItem.publish_on <= today,
                                        or_(NewsItem.expires_on.is_(None), NewsItem.expires_on >= today))
@@ -186,7 +188,9 @@ class NewsRules:
             return Outcome({"items": [self.row(n)]}, changed=False)
         rows = list(s.scalars(query.order_by(NewsItem.publish_on.desc(), NewsItem.id.desc()).limit(PUBLIC_LIMIT)))
         ticker = " · ".join(n.title for n in rows if n.ticker)
-        items = fit_rows(self.row(n) for n in rows)   # the newest that fit in one reply
+        cut = min(excerpt, EXCERPT_MAX) if excerpt else None
+        items = fit_rows((r | {"body": plain_text(r["body"], cut)}) if cut else r
+                         for r in map(self.row, rows))   # the newest that fit in one reply
         return Outcome({"items": items, "ticker": ticker, "today": today.isoformat(),
                         "more": len(rows) - len(items)},
                        changed=False)
