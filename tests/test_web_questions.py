@@ -77,6 +77,10 @@ def test_a_question_goes_to_the_staff_and_its_answer_back_to_the_resident(site):
     code = re.search(r"/tanya/(T\d{10})", sent.url)[1]
     assert sent.status == 200 and 'id="fresh"' in sent.text and "Belum dijawab" in sent.text
     assert "Jawaban juga akan dikirim lewat SMS." in sent.text          # the opt-in is confirmed in words
+    # While unanswered the page says what to do and reloads itself every minute (there is no question stream),
+    # to its plain address (not again the "keep your code" note of the first visit).
+    assert f'<meta http-equiv="refresh" content="60; url=/tanya/{code}">' in sent.text
+    assert "Halaman ini diperbarui otomatis. Jawaban muncul di sini. Buka lagi halaman ini nanti." in sent.text
     other = Http(site.web.url)
     plain = send(other, "Apakah balai desa bisa dipinjam untuk hajatan?")
     code2 = re.search(r"/tanya/(T\d{10})", plain.url)[1]
@@ -104,6 +108,7 @@ def test_a_question_goes_to_the_staff_and_its_answer_back_to_the_resident(site):
     assert answered.status == 200 and 'id="done"' in answered.text
     page = resident.get(f"/tanya/{code}")
     assert "Mulai 15 Desember di balai desa." in page.text and 'id="answer"' in page.text
+    assert 'http-equiv="refresh"' not in page.text and 'id="live"' not in page.text   # answered: nothing to wait for
     with db(site) as c:
         [(phone, body)] = c.execute("select phone, body from outbox where kind = 'question_answer'").fetchall()
     assert phone == "081311112222" and "Bawa kartu tani" in body

@@ -31,3 +31,17 @@ def test_every_part_says_a_date_the_same_way():
     assert web_texts.long_date(d, "en") == kiosk_texts.long_date(d, "en") == "Thursday, 31 December 2026"
     assert format_datetime(d, "id") == "Kamis, 31 Desember 2026 09.45" and format_clock(d) == "09.45"
     assert tanggal(d.date()) == "31 Desember 2026"
+
+
+def test_pages_that_update_themselves_say_so_in_one_wording():
+    """Ticket, booking, letter, complaint, question and /urusan pages: one sentence, not four variants."""
+    from antre_web import complaints_texts, faq, follow_texts, letters as letters_texts, texts as web_texts
+
+    said = {"ticket": web_texts.text("live", "id"), "letter": letters_texts.lt("live", "id"),
+            "complaint": complaints_texts.ct("live", "id"), "booking": follow_texts.ft("bk_updated", "id"),
+            "question": faq.ft("live", "id")}
+    assert set(said.values()) == {"Halaman ini diperbarui otomatis."}, said
+    assert follow_texts.ft("my_until", "id", time="10.30").endswith(" Halaman ini diperbarui otomatis.")
+    english = {web_texts.text("live", "en"), letters_texts.lt("live", "en"), complaints_texts.ct("live", "en"),
+               follow_texts.ft("bk_updated", "en"), faq.ft("live", "en")}
+    assert english == {"This page updates automatically."}

@@ -98,7 +98,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "rate_4": ("4", "4"), "rate_5": ("5 sangat puas", "5 very satisfied"),
     "photo_attached": ("Foto terlampir (hanya petugas yang melihat).", "Photo attached (staff only)."),
     "anon_shown": ("Dikirim tanpa nama.", "Sent anonymously."),
-    "live": ("Halaman ini diperbarui sendiri.", "This page updates itself."),
+    "live": ("Halaman ini diperbarui otomatis.", "This page updates automatically."),
     "live_lost": ("Sambungan terputus; muat ulang halaman.", "Connection lost; reload the page."),
     "sent_on": ("Dikirim", "Sent"),
     "err_complaint_not_found": ("Laporan dengan kode ini tidak ditemukan.", "No report with this code."),

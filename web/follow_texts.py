@@ -40,7 +40,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "bk_cancelled": ("Janji ini sudah dibatalkan.", "This booking was cancelled."),
     "bk_expired": ("Janji ini sudah lewat waktunya tanpa datang.", "This booking passed without a check-in."),
     "bk_cancel": ("Batalkan janji ini", "Cancel this booking"),
-    "bk_updated": ("Halaman ini diperbarui sendiri setiap menit.", "This page updates itself every minute."),
+    "bk_updated": ("Halaman ini diperbarui otomatis.", "This page updates automatically."),
     # /urusan: all my open items
     "my_title": ("Semua urusan saya", "All my open items"),
     "my_intro": ("Tulis nomor HP yang Anda pakai saat mengambil nomor, membuat janji, mengajukan surat atau "
@@ -72,8 +72,8 @@ TEXTS: dict[str, tuple[str, str]] = {
                  "You are signed out. Your items are no longer shown on this device."),
     "my_expired": ("Waktu melihat urusan sudah habis. Minta kode baru untuk melihatnya lagi.",
                    "Your viewing time ended. Ask for a new code to see them again."),
-    "my_until": ("Halaman ini terbuka sampai pukul {time}; status diperbarui sendiri.",
-                 "This page stays open until {time}; statuses update by themselves."),
+    "my_until": ("Daftar ini terbuka sampai pukul {time}. Halaman ini diperbarui otomatis.",
+                 "This list stays open until {time}. This page updates automatically."),
     "my_new_code": ("Minta kode baru", "Ask for a new code"),
     "my_optout_note": ("Nomor yang pernah membalas STOP tidak dikirimi kode. Kirim SMS MULAI ke nomor kantor bila "
                        "ingin menerimanya lagi.",

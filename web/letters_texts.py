@@ -60,7 +60,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "cancelled_ok": ("Permohonan dibatalkan.", "The request was cancelled."),
     "cannot_cancel": ("Permohonan sudah diproses petugas dan tidak bisa dibatalkan di sini. Silakan hubungi kantor.",
                       "Staff are processing the request; it cannot be cancelled here. Please contact the office."),
-    "live": ("Diperbarui otomatis", "Updates automatically"),
+    "live": ("Halaman ini diperbarui otomatis.", "This page updates automatically."),
     "live_lost": ("Sambungan terputus; muat ulang halaman.", "Connection lost; reload the page."),
     "reason": ("Keterangan petugas", "Note from staff"),
     # Statuses (OpenSID's names) and what each means for the resident

@@ -148,7 +148,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "estimate": ("Perkiraan waktu tunggu", "Estimated wait"),
     "minutes": ("± {m} menit", "about {m} min"),
     "soon": ("sebentar lagi", "soon"),
-    "live": ("Diperbarui otomatis", "Updates live"),
+    "live": ("Halaman ini diperbarui otomatis.", "This page updates automatically."),   # one wording on every page that updates itself
     "live_lost": ("Koneksi terputus, mencoba lagi ...", "Connection lost, retrying ..."),
     "reload": ("Muat ulang", "Reload"),
     "last_update": ("Terakhir diperbarui {time}", "Last updated {time}"),

@@ -23,7 +23,8 @@ window.antreLive = function (o) {
     if (v.error) { source.close(); return; }
     var extra = o.update(v, page);
     box.setAttribute(o.attr, v[o.key]);
-    live.textContent = live.getAttribute("data-live") + (extra ? " · " + extra : "");
+    live.textContent = extra ? live.getAttribute("data-live").replace(/\.$/, "") + " · " + extra
+                             : live.getAttribute("data-live");
     if (o.final[v[o.key]]) source.close();
   };
   source.onerror = function () {
