@@ -52,9 +52,38 @@ def test_manifest_service_worker_and_offline_page_are_served(site):
     page = h.get("/offline")
     assert page.status == 200 and "Tidak ada sambungan" in page.text
     home = h.get("/")
-    for link in ("/ambil", "/janji", "/surat", "/pengaduan", "/kabar", "/lacak"):
+    for link in ("/ambil", "/janji", "/surat", "/pengaduan", "/kabar", "/cek", "/tanya", "/urusan"):   # menu or cards
         assert f'href="{link}"' in home.text
+    assert 'href="/lacak"' not in home.text                       # "Lacak" and "Cek status" were one place twice
+    assert "/cek" in h.get("/lacak").url                            # the old address still leads there
     assert 'rel="manifest"' in home.text
+
+
+def test_the_top_menu_stays_on_two_lines_on_a_small_phone(site):
+    """The menu (with Tanya) wraps to at most two lines at 360 and 390 px, without a sideways scroll; the
+    footer names /cek once ("Cek status"), no second "Lacak". (With "Semua urusan saya" as well it took three
+    lines at 360 px, so that one stays on the home page's cards.)"""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = launch(p)
+        try:
+            for width in (360, 390):
+                page = browser.new_context(viewport={"width": width, "height": 800}, is_mobile=True,
+                                           locale="id-ID").new_page()
+                page.goto(site.web.url + "/")
+                tops = page.evaluate("[...document.querySelectorAll('nav.portal a')]"
+                                     ".map(a => Math.round(a.getBoundingClientRect().top))")
+                labels = page.locator("nav.portal a").all_inner_texts()
+                assert "Tanya" in labels
+                assert len(set(tops)) <= 2, (width, tops, labels)
+                assert page.evaluate("document.documentElement.scrollWidth") <= width
+                footer = page.locator("footer nav a").all_inner_texts()
+                assert "Cek status" in footer and "Lacak" not in footer
+                shot(page, site, f"web-menu-{width}")
+                page.context.close()
+        finally:
+            browser.close()
 
 
 def test_installable_offline_page_and_page_weight_on_slow_3g(site, tmp_path):
