@@ -87,12 +87,12 @@ def test_staff_process_a_request_with_roles_while_the_resident_watches(site, tmp
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--disable-sync"])
         try:
-            phone = browser.new_context(viewport={"width": 360, "height": 800}, is_mobile=True, has_touch=True)
+            phone = browser.new_context(viewport={"width": 360, "height": 800}, is_mobile=True, has_touch=True, locale="id-ID")
             resident = phone.new_page()
             resident.goto(site.web.url + f"/surat/status/{code}")
             expect(resident.locator("#live")).to_have_text(lt("live"))
 
-            desk = browser.new_context(viewport={"width": 1280, "height": 900})
+            desk = browser.new_context(viewport={"width": 1280, "height": 900}, locale="id-ID")
             kasi = desk.new_page()
             sign_in(kasi, site, "bu-kasi")
             kasi.click("#nav-letters")
@@ -134,7 +134,7 @@ def test_staff_process_a_request_with_roles_while_the_resident_watches(site, tmp
             kasi.click("#set-status button[type=submit]")
             expect(resident.locator("#status")).to_have_text(lt("st_menunggu_ttd"), timeout=20_000)
 
-            signer = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            signer = browser.new_context(viewport={"width": 1280, "height": 900}, locale="id-ID").new_page()
             sign_in(signer, site, "pak-kades")
             signer.goto(site.web.url + f"/staf/surat/{rid}")
             signer.select_option("#to", "siap_diambil")
@@ -155,7 +155,7 @@ def test_staff_process_a_request_with_roles_while_the_resident_watches(site, tmp
             expect(resident.locator("#verdict")).to_have_attribute("data-validity", "valid")
 
             # Counter staff hand it over from the list; they cannot open the request itself.
-            loket = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            loket = browser.new_context(viewport={"width": 1280, "height": 900}, locale="id-ID").new_page()
             sign_in(loket, site, "loket-satu")
             loket.goto(site.web.url + "/staf/surat?status=siap_diambil")
             row = loket.locator("#work-list tr", has_text=format_tracking_code(code))

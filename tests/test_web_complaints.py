@@ -271,7 +271,7 @@ def test_report_from_a_phone_answered_in_the_console_followed_live_and_rated(sit
             shot(page, site, "web-complaint-status-new")
             assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE_SIZE["width"]   # no sideways scroll
 
-            staff = browser.new_context(viewport={"width": 1024, "height": 900})
+            staff = browser.new_context(viewport={"width": 1024, "height": 900}, locale="id-ID")
             kasi = staff.new_page()
             sign_in(kasi, site, "bu-kasi")
             kasi.click("#nav-complaints")
@@ -307,12 +307,12 @@ def test_report_from_a_phone_answered_in_the_console_followed_live_and_rated(sit
             assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE_SIZE["width"]
 
             # The petugas sees nothing not assigned to them; the admin sees no complaints at all.
-            loket = browser.new_context().new_page()
+            loket = browser.new_context(locale="id-ID").new_page()
             sign_in(loket, site, "loket-satu")
             cid = db(site).execute("SELECT id FROM complaints WHERE code = ?", (code,)).fetchone()[0]
             assert loket.goto(site.web.url + f"/staf/pengaduan/{cid}").status == 403
             assert loket.context.request.get(site.web.url + f"/staf/pengaduan/{cid}/foto").status == 404
-            admin_ctx = browser.new_context()
+            admin_ctx = browser.new_context(locale="id-ID")
             admin = admin_ctx.new_page()
             sign_in(admin, site, "admin")
             assert admin.goto(site.web.url + "/staf/pengaduan").status == 403

@@ -133,8 +133,9 @@ def test_cek_and_booking_pages_at_phone_size(site):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--headless", "--no-sandbox"])
         try:
-            page = browser.new_page(viewport=PHONE_SIZE)
+            page = browser.new_page(viewport=PHONE_SIZE, locale="id-ID")
             page.goto(site.web.url + "/cek")
+            assert page.evaluate("navigator.language") == "id-ID"          # as an Indonesian phone would show it
             page.fill("#kode", f"{b['code'][:5]} {b['code'][5:]}")
             shot(page, site, "follow-cek")
             page.click("form button[type=submit]")

@@ -70,7 +70,7 @@ def test_a_resident_sees_all_open_items_after_the_sms_code(site):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--headless", "--no-sandbox"])
         try:
-            ctx = browser.new_context(viewport=PHONE_SIZE)
+            ctx = browser.new_context(viewport=PHONE_SIZE, locale="id-ID")
             page = ctx.new_page()
             page.goto(site.web.url + "/urusan")
             page.fill("#phone", "0812-9876-0001")

@@ -119,7 +119,7 @@ def test_installable_offline_page_and_page_weight_on_slow_3g(site, tmp_path):
             # Page weight on a throttled 3G link, first visit (no cache, no service worker yet).
             figures = []
             for path in PAGES:
-                fresh = browser.new_context(viewport=PHONE, is_mobile=True, service_workers="block")
+                fresh = browser.new_context(viewport=PHONE, is_mobile=True, service_workers="block", locale="id-ID")
                 pg = fresh.new_page()
                 s = fresh.new_cdp_session(pg)
                 s.send("Network.enable")

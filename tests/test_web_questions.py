@@ -162,7 +162,7 @@ def test_the_pages_in_chromium(site):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--headless", "--no-sandbox"])
         try:
-            phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True).new_page()
+            phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, locale="id-ID").new_page()
             phone.goto(site.web.url + "/tanya")
             phone.fill("#q", "Apakah ada lowongan kerja di pabrik dekat sini?")
             phone.click("form[action='/tanya'] button[type=submit]")
@@ -181,7 +181,7 @@ def test_the_pages_in_chromium(site):
             shot(phone, site, "tanya-answer-phone")
             assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
 
-            desk = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+            desk = browser.new_context(viewport={"width": 1280, "height": 800}, locale="id-ID").new_page()
             desk.goto(site.web.url + "/staf")
             desk.fill("#name", "bu-kasi")
             desk.fill("#password", PASSWORD)
@@ -251,7 +251,7 @@ def test_deleting_an_faq_entry_asks_first_and_works_without_javascript(site):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--headless", "--no-sandbox"])
         try:
-            desk = browser.new_context(viewport={"width": 1280, "height": 800}, java_script_enabled=False).new_page()
+            desk = browser.new_context(viewport={"width": 1280, "height": 800}, java_script_enabled=False, locale="id-ID").new_page()
             desk.goto(site.web.url + "/staf")
             desk.fill("#name", "bu-kasi")
             desk.fill("#password", PASSWORD)
