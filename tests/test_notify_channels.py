@@ -202,6 +202,8 @@ def test_bookings_letters_and_complaints_answer_their_link_code_and_their_news_r
         assert code.startswith(f"{prefix}1-"), code
         chat(office, "whatsapp", "6281299990000", f"Halo, kode saya {code}")
         assert "akan dikirim ke sini" in body(office, rows(office)[-1][0])
+    bc = booking["code"]                                            # the booking named as it is read aloud
+    assert f"kabar tentang janji temu {bc[:3]}-{bc[3:6]}-{bc[6:]} akan" in body(office, rows(office)[-1][0])
     # A letter's news goes to the chat that follows it, though the resident gave no number for SMS.
     rules = office.q.plugins["notify"]
     with office.q.sessions() as s, s.begin():

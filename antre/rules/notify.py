@@ -351,7 +351,7 @@ class NotifyRules:
             return (f"nomor antrean {t.number}", 0) if t is not None else (None, 0)
         if kind == "b":
             b = s.get(Booking, int(num))
-            return (f"janji temu {b.code}", max(0, (b.business_date - today).days)) if b else (None, 0)
+            return (f"janji temu {format_booking_code(b.code)}", max(0, (b.business_date - today).days)) if b else (None, 0)
         from antre.storage.models import Complaint, LetterRequest
         if kind == "letter":
             r = s.get(LetterRequest, int(num))
