@@ -74,6 +74,8 @@ def test_every_kind_of_code_reaches_its_live_page(site):
     assert page.status == 200 and page.url.endswith(f"/janji/kode/{code}")
     assert 'http-equiv="refresh"' in page.text and "Siti" not in page.text and "081234567001" not in page.text
     assert ft("bk_cancel") in page.text
+    grouped = f"{code[:3]}-{code[3:6]}-{code[6:]}"                 # shown so, and read back when typed so
+    assert f'id="code">{grouped}<' in page.text and h.get(f"/cek?kode={grouped}").url.endswith(f"/janji/kode/{code}")
     # A letter and a report, typed as residents type them.
     lc = site.client.ok("letter_request", type="domisili", fields=domisili(), channel="web")["code"]
     assert h.get(f"/cek?kode={lc[:4]}-{lc[4:8]}-{lc[8:]}").url.endswith(f"/surat/status/{lc}")
