@@ -171,6 +171,9 @@ def test_the_pages_in_chromium(site):
             assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
             phone.click("#send-to-staff")
             expect(phone.locator("#code")).to_be_visible()
+            from antre_web.faq import ft as qt
+            expect(phone.locator("#live")).to_have_text(qt("live", "id") + " " + qt("come_back", "id"))
+            shot(phone, site, "tanya-waiting-phone")
             code = re.search(r"/tanya/(T\d{10})", phone.url)[1]
             with db(site) as c:
                 [(qid,)] = c.execute("select id from resident_questions where code = ?", (code,)).fetchall()
