@@ -186,6 +186,21 @@ def test_a_ticket_of_another_day_names_the_day_in_words():
     assert LookupFlow.view(item, reply, "en").status == "This number is for another day (Sunday, 6 December 2026)."
 
 
+def test_a_waiting_ticket_without_an_estimate_says_no_minutes_and_a_booking_code_is_grouped_as_elsewhere():
+    """No estimate yet (estimated_wait_minutes 0 or missing): the people ahead only, never "perkiraan 0 menit";
+    a booking's code grouped 3-3-4 with dashes, as the web and SMS show it (format_booking_code)."""
+    item = Scanned(TICKET, "A-012", "2026-12-07")
+    for minutes in (0, None):
+        r = {"number": "A-012", "state": "waiting", "ahead": 3, "today": True, "estimated_wait_minutes": minutes}
+        assert LookupFlow.view(item, Reply("r1", True, r), "id").status == "Menunggu. 3 orang di depan Anda."
+        assert LookupFlow.view(item, Reply("r1", True, r), "en").status == "Waiting. 3 people ahead of you."
+    r = {"number": "A-012", "state": "waiting", "ahead": 3, "today": True, "estimated_wait_minutes": 12}
+    assert LookupFlow.view(item, Reply("r1", True, r), "id").status == \
+        "Menunggu. 3 orang di depan Anda, perkiraan 12 menit."
+    booking = Scanned(BOOKING, "0147718409")
+    assert LookupFlow.view(booking, None, "id").title == "Kode janji temu 014-771-8409"
+
+
 def xdotool(k, *args: str) -> None:
     subprocess.run(["xdotool", *args], env=os.environ | k.xvfb.env(), check=True, timeout=30)
 

@@ -31,6 +31,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from antre.link.mqtt import Reply
 from antre.link.protocol import BOOKING_CODE_DIGITS, booking_code_ok
+from antre.rules.booking_code import format_booking_code
 from antre.rules.complaint_codes import clean_complaint_code, complaint_code_ok, format_complaint_code
 from antre.rules.letter_codes import clean_tracking_code, format_tracking_code, tracking_code_ok
 from antre.rules.question_codes import clean_question_code, format_question_code
@@ -202,6 +203,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "scan_ticket": ("Nomor antrean {number}", "Queue number {number}"),
     "scan_waiting": ("Menunggu. {ahead} orang di depan Anda, perkiraan {minutes} menit.",
                      "Waiting. {ahead} people ahead of you, about {minutes} minutes."),
+    "scan_waiting_no_estimate": ("Menunggu. {ahead} orang di depan Anda.", "Waiting. {ahead} people ahead of you."),
     "scan_waiting_next": ("Menunggu. Anda berikutnya.", "Waiting. You are next."),
     "scan_called": ("Dipanggil! Silakan ke {counter}.", "Called! Please go to {counter}."),
     "scan_done": ("Sudah dilayani. Terima kasih.", "Served. Thank you."),
@@ -289,8 +291,7 @@ class LookupFlow:
         """The status screen for ``item`` (``reply``: the lookup's, None for a booking)."""
         t = lambda key, **v: texts.text(key, lang, **v)  # noqa: E731
         if item.kind == BOOKING:
-            code = f"{item.code[:3]} {item.code[3:6]} {item.code[6:]}"
-            return StatusView(t("scan_booking", code=code), t("scan_booking_body"), action="check_in",
+            return StatusView(t("scan_booking", code=format_booking_code(item.code)), t("scan_booking_body"), action="check_in",
                               action_key="scan_booking_action", code=item.code)
         assert reply is not None
         if not reply.ok:
@@ -306,8 +307,11 @@ class LookupFlow:
             state = r.get("state")
             if state == "waiting":
                 ahead = int(r.get("ahead") or 0)
-                status = t("scan_waiting", ahead=ahead, minutes=int(r.get("estimated_wait_minutes") or 0)) \
-                    if ahead else t("scan_waiting_next")
+                minutes = int(r.get("estimated_wait_minutes") or 0)
+                # No estimate yet (nobody served today): the people ahead only, no "0 minutes".
+                status = t("scan_waiting_next") if not ahead else \
+                    t("scan_waiting", ahead=ahead, minutes=minutes) if minutes > 0 else \
+                    t("scan_waiting_no_estimate", ahead=ahead)
             elif state == "called":
                 counter = r.get("counter") or {}
                 status = t("scan_called", counter=counter.get("name") or counter.get("id") or "")
