@@ -55,7 +55,7 @@ from . import logic, texts
 from .assets import ASSETS, ensure_assets
 from .flows import Message
 from .flows.checkin import MISTYPED, SEND, CheckinFlow
-from .flows.guidance import Guidance
+from .flows.guidance import Guidance, typed_number
 from .flows.letter_form import CHOICE, DATE, DIGITS, KEYBOARD, LetterFormFlow, slip
 from .flows.callback import CallbackFlow, ComplaintFlow
 from .flows.callback import slip as report_slip
@@ -221,6 +221,7 @@ class Keypad(GridLayout):
 
     uid_prefix = StringProperty("key")
     ok_enabled = BooleanProperty(True)
+    with_ok = BooleanProperty(True)   # False: no OK key (the screen's own Kirim / Lanjut does the same)
     letters = ListProperty([])   # ticket letters shown among the keys (the rating keypad on a short screen)
     __events__ = ("on_key",)
 
@@ -239,6 +240,8 @@ class Keypad(GridLayout):
         app = App.get_running_app()
         self.clear_widgets()
         keys = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "del", "0", "ok")
+        if not self.with_ok:
+            keys = keys[:-1]
         if self.letters:
             keys = (*self.letters, *keys)
         self.cols = -(-len(keys) // 3) if app.compact else 3
@@ -467,6 +470,7 @@ class KioskApp(App):
     has_letter_form = BooleanProperty(False)
     has_help = BooleanProperty(False)    # "Tanya & lapor": questions, complaints, call back
     can_listen = BooleanProperty(True)   # the "Dengarkan" button ([kiosk] voice)
+    idle_shown = BooleanProperty(False)  # the idle screen is up: no "Dengarkan" nor "English" (a touch only goes back)
 
     def __init__(self, cfg: Config, printer: TicketPrinter | None = None, **kwargs: Any):
         super().__init__(**kwargs)
@@ -508,7 +512,7 @@ class KioskApp(App):
         self.staff_pin = StaffPin(self.kcfg.staff_pin)
         self.speaker = Speaker(self.kcfg.voice, audio_player=self.kcfg.audio_player, volume=self.kcfg.volume)
         self.can_listen = self.speaker.enabled
-        self.speech = {"asked": 0, "done": 0, "text": "", "error": "", "screen": "", "lang": ""}
+        self.speech = {"asked": 0, "done": 0, "text": "", "error": "", "screen": "", "lang": "", "screens": {}}
         self._auto_speak = None
         self.printer_status = PrinterStatus(self.printer, self.link,
                                             check_seconds=self.kcfg.printer_check_seconds)
@@ -565,6 +569,7 @@ class KioskApp(App):
         self.sm.transition = NoTransition()
         self.home_name = "rate_wait" if self.rating_mode else "home"
         self.sm.current = self.home_name
+        self.sm.bind(current=lambda _sm, name: setattr(self, "idle_shown", name == "news"))
         self.bind(lang=lambda *_: self._refresh(), busy=lambda *_: self._refresh(),
                   priority=lambda *_: self._refresh())
         root.ids.corner.bind(on_long_press=lambda *_: self.open_pin())
@@ -683,6 +688,7 @@ class KioskApp(App):
         self.speech["asked"] += 1
         self.speech["text"] = guide.text()
         self.speech["screen"] = self.sm.current
+        self.speech["screens"][self.sm.current] = self.speech["screens"].get(self.sm.current, 0) + 1
         self.speech["lang"] = self.lang
         log.info("speaking the %s screen", self.sm.current)
         self.speaker.say(guide.phrases(self.lang), self.lang,
@@ -694,9 +700,13 @@ class KioskApp(App):
 
     def _speak_soon(self) -> None:
         # [kiosk] speak_screens: once the new screen's texts are filled in (same frame's callbacks first).
+        # Not the idle screen: nobody is there to hear it.
         if self._auto_speak is not None:
             self._auto_speak.cancel()
-        self._auto_speak = Clock.schedule_once(lambda dt: self.listen(), 0.3)
+            self._auto_speak = None
+        if self.sm.current == "news":
+            return
+        self._auto_speak = Clock.schedule_once(lambda dt: self.listen() if self.sm.current != "news" else None, 0.3)
 
     def guidance(self) -> Guidance:
         """The current screen's question, facts and choices, in the current language. The choices are the
@@ -742,9 +752,17 @@ class KioskApp(App):
         if name == "report":
             flow = self._report
             choices = [self._choice_label(flow.step, o) for o in flow.choices] if flow.kind == CHOICE else []
-            facts = [d for d in (scr.step, scr.shown, scr.problem) if d]
+            # A phone number is not read aloud in the waiting room: its length and last two digits.
+            shown = typed_number(flow.typed, self.lang) if flow.kind == DIGITS and flow.typed else scr.shown
+            facts = [d for d in (scr.step, shown, scr.problem) if d]
             return Guidance(scr.prompt, facts, [*choices, scr.next_text, t("back")])
-        return self._guidance_from(scr)
+        guide = self._guidance_from(scr)
+        if name == "letterform" and self.letter_form.type is not None and \
+                self.letter_form.field.type in ("nik", "kk", "phone") and self.letter_form.typed:
+            # A NIK, family card or phone number: not read aloud (see the report screen above).
+            said = typed_number(self.letter_form.typed, self.lang)
+            guide = Guidance(guide.question, [said if d == scr.shown else d for d in guide.details], guide.choices)
+        return guide
 
     def _choices(self, scr: Screen) -> list[str]:
         """The words of the buttons ``scr`` shows and that can be pressed, in the layout's order (kiosk.kv's:
@@ -995,6 +1013,7 @@ class KioskApp(App):
         self.callback.reset()      # what a resident typed is forgotten when they leave
         self.complaint.reset()
         self.asking.reset()
+        self.letter_form.reset()
         self._key_group = ""
         self.priority = ""
         if timed:
@@ -1223,7 +1242,7 @@ class KioskApp(App):
                 row.add_widget(b)
             rows.add_widget(row)
         last = BoxLayout(spacing=self.u * 8)
-        space = BigButton(tag="kb:space", text="spasi", font_size=self.u * 26, halign="center", size_hint_x=3)
+        space = BigButton(tag="kb:space", text=self.t("kb_space"), font_size=self.u * 26, halign="center", size_hint_x=3)
         space.bind(on_release=lambda _b: self.letter_key("space"))
         delete = BigButton(tag="kb:del", text=self.t("delete"), font_size=self.u * 24, halign="center",
                            bg=(0.35, 0.38, 0.45, 1))
@@ -1385,8 +1404,9 @@ class KioskApp(App):
     def _report_keys(self, box: Any, flow: CallbackFlow | AskFlow) -> None:
         box.clear_widgets()
         if flow.kind == DIGITS:
-            pad = Keypad(uid_prefix="rk", spacing=self.u * 12)
-            pad.bind(on_key=lambda _p, k: self.report_next() if k == "ok" else self.report_key(k))
+            # One way on: the screen's Kirim / Lanjut (a green OK beside it did the same).
+            pad = Keypad(uid_prefix="rk", spacing=self.u * 12, with_ok=False)
+            pad.bind(on_key=lambda _p, k: self.report_key(k))
             box.add_widget(pad)
             return
         if flow.kind == CHOICE:
@@ -1820,8 +1840,12 @@ class KioskApp(App):
             "settled": len(self.sm.children) == 1 and not self.sm.transition.is_active and not BigButton.pending,
             "availability": self.availability, "busy": self.busy,
             "banner": self.banner, "printer": self.printer.status, "rateable": list(self.rateable),
-            "ignored_taps": self.ignored_taps, "speech": dict(self.speech), "scans": dict(self.scans),
+            "ignored_taps": self.ignored_taps, "speech": dict(self.speech) | {"screens": dict(self.speech["screens"])}, "scans": dict(self.scans),
             "faq_replies": dict(self.faq_replies),
+            # Which forms still hold what a resident typed (never the words themselves).
+            "typed_held": sorted(name for name, flow in (("callback", self.callback), ("complaint", self.complaint),
+                                                         ("asking", self.asking), ("letter_form", self.letter_form))
+                                 if getattr(flow, "values", None) or flow.typed or getattr(flow, "question", "")),
             # "idle_past": idle for longer than the idle timeout and a tick after it (the idle screen was
             # due, if it may show).
             "news": {"items": len(self.idle_news.feed.items),

@@ -185,9 +185,18 @@ def test_the_faq_answers_large_and_an_unsure_answer_offers_the_call_back(offices
         k.wait(lambda ui: "rk:1" in ui["widgets"], "the phone keypad")
         for d in "081234567890":
             k.touch(f"rk:{d}")
-        shown(k, "081234567890")
+        ui = k.wait(lambda ui: ui["settled"] and ui["widgets"]["report:shown"]["text"] == "081234567890",
+                    "the number shown whole")
+        assert "rk:ok" not in ui["widgets"] and ui["widgets"]["report:next"]["text"] == T("cb_next")  # one way on
         k.screenshot("callback-phone")
-        k.touch("rk:ok")
+        # "Dengarkan" in the waiting room: how many digits and the last two, never the number.
+        asked = ui["speech"]["asked"]
+        k.touch("listen")
+        ui = k.wait(lambda ui: ui["speech"]["asked"] > asked and ui["speech"]["screen"] == "report", "read aloud")
+        said = ui["speech"]["text"]
+        assert "Nomor sudah diketik, 12 angka, berakhiran 9 0" in said, said
+        assert "081234567890" not in said and "0812" not in said and "567890" not in said, said
+        k.touch("report:next")
         k.wait(lambda ui: ui["widgets"]["report:prompt"]["text"] == T("cb_note"), "the note")
         k.touch("report:next")
         ui = k.wait(lambda ui: ui["screen"] == "message", "the request sent")

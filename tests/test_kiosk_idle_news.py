@@ -109,3 +109,28 @@ def test_a_closed_office_keeps_its_start_screen(offices, kiosks):   # noqa: F811
     k.wait(lambda ui: ui.get("availability") == "closed" and ui["news"]["items"] == 1
            and ui["news"]["idle_past"], "a closed office, idle, with news")
     assert k.ui()["screen"] == "home" and k.ui()["widgets"]["banner"]["text"] == T("closed_today")
+
+
+@pytest.mark.gui
+def test_the_idle_screen_is_not_spoken_and_offers_no_listen_or_language(offices, kiosks, tmp_path):   # noqa: F811
+    """With [kiosk] speak_screens, the announcements are not read aloud to an empty room, and the idle screen
+    shows no "Dengarkan" nor "English" (any touch there only goes back to the start screen)."""
+    wav = tmp_path / "said.wav"
+    office = offices(f'idle_seconds = 3.0\nlate_tap_seconds = 1.0\naudio_player = "cp {{}} {wav}"\n'
+                     "speak_screens = true\n", services=TWO_SERVICES, counters=ONE_COUNTER)
+    c = office.client
+    st = sign_in_staff(c.ok)
+    c.ok("news_save", kind="pengumuman", title="Posyandu hari Rabu", body="Di balai desa.",
+         publish_on=c.wait_state(lambda s: True)["business_date"], **st["kasi"])
+    k = kiosks(office)
+    home = k.wait(lambda ui: ui["screen"] == "home" and "service:adminduk" in ui["widgets"], "the start screen")
+    assert "listen" in home["widgets"] and "lang" in home["widgets"]
+    ui = k.wait(lambda ui: ui["screen"] == "news" and ui["settled"], "the announcements")
+    assert "listen" not in ui["widgets"] and "lang" not in ui["widgets"]
+    k.screenshot("kiosk-news-no-listen")
+    spoken = ui["speech"]["screens"].get("home", 0)
+    k.click(*k.centre("news:title"))
+    ui = k.wait(lambda ui: ui["screen"] == "home" and ui["speech"]["screens"].get("home", 0) == spoken + 1
+                and ui["speech"]["done"] == ui["speech"]["asked"], "the start screen spoken on the way back")
+    assert ui["speech"]["screens"].get("news", 0) == 0 and ui["speech"]["asked"] == spoken + 1
+    assert "listen" in ui["widgets"] and "lang" in ui["widgets"]

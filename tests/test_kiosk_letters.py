@@ -394,3 +394,40 @@ def test_kembali_tapped_twice_while_the_keys_change_goes_back_twice(tmp_path, br
     finally:
         office.client.stop()
         office.service.stop()
+
+
+@pytest.mark.gui
+def test_a_letter_form_left_half_typed_is_forgotten_and_its_nik_never_read_aloud(tmp_path, broker, kiosks):
+    """A resident who walks away from 'Ajukan surat' mid-form: after the idle timeout the kiosk is back on
+    the start screen and no form holds the name or NIK typed. "Dengarkan" on the NIK question says how many
+    digits and the last two, never the NIK (the screen shows it whole)."""
+    kiosk_id = f"kiosk-{os.urandom(3).hex()}"
+    office = start_office(tmp_path, broker, extra=f'\n[kiosk]\nclient_id = "{kiosk_id}"\nidle_seconds = 4.0\n'
+                                                  f'\n[letters]\nkiosk_form = true\npickup_service = "surat"\n')
+    try:
+        k = kiosks(office)
+        k.wait_widget("letter_request")
+        k.touch("letter_request")
+        k.wait_screen("lettertypes")
+        k.touch("lettertype:kehilangan")
+        k.wait_screen("letterform")
+        for ch in "BUDI":
+            k.touch(f"kb:{ch}")
+        k.touch("letterform:next")
+        k.wait(lambda ui: "NIK" in ui["widgets"]["letterform:prompt"]["text"], "the NIK question")
+        for d in "3204051403900002":
+            k.touch(f"lf:{d}")
+        ui = k.wait(lambda ui: ui["settled"] and ui["widgets"]["letterform:shown"]["text"] == "3204 0514 0390 0002",
+                    "the NIK shown whole")
+        assert ui["typed_held"] == ["letter_form"]
+        asked = ui["speech"]["asked"]
+        k.touch("listen")
+        ui = k.wait(lambda ui: ui["speech"]["asked"] > asked and ui["speech"]["screen"] == "letterform", "read aloud")
+        said = ui["speech"]["text"]
+        assert "Nomor sudah diketik, 16 angka, berakhiran 0 2" in said, said
+        assert "3204" not in said and "0002" not in said and "BUDI" not in said, said
+        ui = k.wait(lambda ui: ui["screen"] == "home", "back to the start screen after the idle timeout")
+        assert ui["typed_held"] == []                          # the name and NIK are forgotten
+    finally:
+        office.client.stop()
+        office.service.stop()

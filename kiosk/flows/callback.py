@@ -80,7 +80,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "cb_step": ("Langkah {n} dari {total}", "Step {n} of {total}"),
     "cb_next": ("Lanjut", "Next"),
     "cb_send": ("Kirim", "Send"),
-    "kb_back": ("Kembali ke huruf", "Back to the letters"),
+    "kb_back": ("Pilih kelompok huruf lain", "Choose another group of letters"),
     "kb_space": ("Spasi", "Space"),
     "kb_digits": ("Angka", "Digits"),
 }

@@ -61,3 +61,16 @@ def said(phrase: str, lang: str = "id") -> str:
     out = re.sub(r"\s+", " ", out).strip()
     out = re.sub(r"\s+,", ",", out)
     return out if out.endswith((".", "?", "!", ":")) else out + "."
+
+
+texts.TEXTS.update({
+    "typed_number": ("Nomor sudah diketik, {count} angka, berakhiran {last}",
+                     "Number typed, {count} digits, ending in {last}"),
+})
+
+
+def typed_number(typed: str, lang: str = "id") -> str:
+    """What "Dengarkan" says of a phone number or NIK being typed, in a waiting room others hear: how many
+    digits and the last two, never the number (the screen still shows it whole)."""
+    digits = "".join(ch for ch in typed if ch.isdigit())
+    return texts.text("typed_number", lang, count=len(digits), last=" ".join(digits[-2:]))
