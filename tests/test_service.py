@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
 import threading
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -59,6 +61,31 @@ def test_presence_online_and_last_will(office, tmp_path):
     assert seen["component"] == "service"
     office.service.kill()
     wait_for(lambda: seen.get("online") is False, what="last will: service offline")
+
+
+
+@pytest.mark.parametrize("thread", ["the main thread", "another thread"])
+def test_sigterm_stops_the_service_cleanly_whichever_thread_the_kernel_gives_it_to(office, thread):
+    """A SIGTERM sent to the process goes to any one of its threads that does not block it. CPython runs the
+    handler in the main thread only and does not wake that thread from a lock wait: taken by the writer or
+    paho's thread, it left ``antre serve`` waiting for good (systemd kills it after TimeoutStopSec, with no
+    'stopped' presence, and the next start waits for a service that is gone). Seen under libfaketime, where the
+    kernel often picks another thread. ``kill(tid)`` prefers the thread ``tid``: each one is tried."""
+    seen = {}
+    c = office.client
+    c.link.subscribe(c.topics.status("service", office.service.client_id), lambda t, p: seen.update(json.loads(p)))
+    wait_for(lambda: seen.get("online") is True, what="service online")
+    c.ok("issue_ticket", service="umum")
+    pid = office.service.proc.pid
+    tids = sorted(int(t.name) for t in (Path("/proc") / str(pid) / "task").iterdir())
+    assert len(tids) >= 3, tids   # main, the writer, paho's network thread
+    target = pid if thread == "the main thread" else next(t for t in tids if t != pid)
+    os.kill(target, signal.SIGTERM)   # a process-wide signal; the kernel tries the thread named first
+    code = wait_for(lambda: office.service.proc.poll() is not None and [office.service.proc.returncode], 30,
+                    f"the service to stop after SIGTERM to {thread}:\n{office.service.output()[-2000:]}")
+    assert code == [0]
+    assert "stopping" in office.service.output()
+    wait_for(lambda: seen.get("stopped") is True, what="the 'stopped' presence (a clean stop, not a last will)")
 
 
 # ---------------------------------------------------------------------------- calling

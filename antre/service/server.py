@@ -628,16 +628,27 @@ def run(args: argparse.Namespace) -> int:
         conflict.append(message)
         stop.set()
 
-    server = QueueServer(cfg, notify=notify, on_conflict=yield_to_older)
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    # SIGTERM/SIGINT go to the main thread only. A signal sent to the process is taken by any one of its
+    # threads that does not block it, and CPython runs the handler in the main thread only, without waking that
+    # thread from a lock wait: taken by the writer or paho's thread it left stop.wait() below waiting for good
+    # (systemd killed the service after TimeoutStopSec, with no 'stopped' presence, and the next start waited for
+    # a service that was gone). Blocked before any thread starts (threads inherit the mask), unblocked in the
+    # main thread once they run, so the kernel can only give them to it.
+    stop_signals = {signal.SIGTERM, signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
     try:
-        server.start()
-    except AlreadyRunning as exc:
-        log.error("%s", exc)
-        print(f"antre serve: {exc}", file=sys.stderr)
-        server.stop()
-        return EXIT_ALREADY_RUNNING
+        server = QueueServer(cfg, notify=notify, on_conflict=yield_to_older)
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        try:
+            server.start()
+        except AlreadyRunning as exc:
+            log.error("%s", exc)
+            print(f"antre serve: {exc}", file=sys.stderr)
+            server.stop()
+            return EXIT_ALREADY_RUNNING
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals)   # one that came meanwhile is handled now
     log.info("antre service for %s (%s) running; broker %s, database %s", cfg.office.name, cfg.office.id,
              cfg.mqtt.url, cfg.database.effective_url)
     if notify:
