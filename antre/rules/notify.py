@@ -294,7 +294,10 @@ class NotifyRules:
                 state, reason = SKIPPED, "number_budget"
         row = OutboxMessage(key=key, kind=kind, channel=channel, phone=address, phone_key=pkey, body=body,
                             parts=parts, business_date=today, state=state, reason=reason, attempt=0,
-                            next_attempt_at=now, created_at=self.q.recorded_time(now))   # (the held day's)
+                            # Due now by either clock: the clock's time may be a day ahead (doubted), and a
+                            # message not handed off before the clock is set right would wait that day.
+                            next_attempt_at=min(now, self.q.recorded_time(now)),
+                            created_at=self.q.recorded_time(now))   # (the held day's)
         s.add(row)
         s.flush()
         if state == SKIPPED:

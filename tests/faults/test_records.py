@@ -293,6 +293,32 @@ def test_letters_and_complaints_while_the_clock_is_a_day_ahead(tmp_path, broker)
         stop(office)
 
 
+
+@pytest.mark.skipif(not LIBFAKETIME.exists(), reason="libfaketime is not installed (Debian: faketime)")
+def test_an_sms_queued_while_the_clock_is_a_day_ahead_goes_once_the_clock_is_right(tmp_path, broker):
+    """A message queued while the clock is a day ahead and not handed off before the clock is set right (here:
+    gammu-smsd's folders are not there yet; in the test above: the worker was not quick enough under load) was
+    due at the wrong clock's time: it waited a day. It is due at once, by either clock."""
+    fake = FakeClock(tmp_path / "faketime")
+    spool = tmp_path / "spool"   # no folders yet: nothing can be handed off
+    notify = f'\n[notify]\nsms = true\nspool = "{spool}"\npoll_seconds = 0.2\n'
+    office = start(tmp_path, broker, tmp_path / "antre.db", env=fake.env, notify=notify)
+    try:
+        c = office.client
+        today = c.ok("issue_ticket", service="umum")["business_date"]
+        fake.set("+1d")
+        assert wait_clock(office, "wrong")["business_date"] == today
+        c.ok("issue_ticket", service="umum", channel="web", name="Siti", phone="081234500001", notify=True)
+        fake.set("+0")
+        wait_clock(office, "ok")
+        spool_folders(spool)
+        wait_for(lambda: [s for _, s, _ in outbox_rows(office.db_path)] == ["handed_off"], 30,
+                 f"the SMS handed off once the clock is right: {outbox_rows(office.db_path)}")
+        assert len(handed_off(spool)) == 1
+    finally:
+        stop(office)
+
+
 def test_staff_see_the_sms_trouble_on_their_page_in_plain_words(tmp_path, broker):
     """No spool (gammu-smsd not set up, or its folder gone): the staff page's device list says why SMS wait;
     once the folders are there the waiting message goes out and the alert is gone, without a restart."""
