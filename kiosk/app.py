@@ -43,6 +43,7 @@ from kivy.properties import (
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.gridlayout import GridLayout
+from kivy.uix.label import Label
 from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 from kivy.utils import escape_markup
 
@@ -94,6 +95,8 @@ def asset(name: str) -> str:
 
 # ---------------------------------------------------------------------- widgets
 
+#: A one-character key's font size as a share of the key's height: capitals about half the key's height.
+GLYPH = 0.62
 #: Background of secondary buttons (Info, priority): lighter than the panels, clearly touchable.
 SECONDARY = (0.16, 0.30, 0.48, 1)
 
@@ -105,6 +108,43 @@ def _word_width(word: str, size: float) -> float:
     probe = Label(text=word, bold=True, font_size=size)
     probe.texture_update()
     return probe.texture_size[0]
+
+
+class EllipsisLabel(Label):
+    """A wrapping label that ends with "…" where its text is cut at ``max_lines`` (Kivy's ``max_lines``
+    cuts silently, and its ``shorten`` works on one line only). Set ``full_text``; ``text`` is what fits:
+    the longest run of whole words that fits in ``max_lines`` lines at the label's width, then "…"."""
+
+    full_text = StringProperty("")
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._fit_ev = Clock.create_trigger(self._fit)
+        self.bind(full_text=self._fit_ev, width=self._fit_ev, max_lines=self._fit_ev, font_size=self._fit_ev)
+
+    def _lines(self, text: str) -> int:
+        from kivy.core.text import Label as CoreLabel
+
+        def height(t: str) -> float:
+            core = CoreLabel(text=t, font_size=self.font_size, font_name=self.font_name, bold=self.bold,
+                             halign=self.halign, padding=self.padding, text_size=(self.width, None))
+            return core.render()[1] - self.padding[1] - self.padding[3]
+        return round(height(text) / max(1.0, height("Ag")))
+
+    def _fit(self, *_: Any) -> None:
+        text, limit = self.full_text, self.max_lines
+        if not limit or self.width <= 1 or not text or self._lines(text) <= limit:
+            self.text = text
+            return
+        words = text.split(" ")
+        lo, hi = 0, len(words)          # words[:lo] + "…" fits; words[:hi] + "…" does not (hi = all)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if self._lines(" ".join(words[:mid]).rstrip() + "…") <= limit:
+                lo = mid
+            else:
+                hi = mid
+        self.text = " ".join(words[:lo]).rstrip(" ,.;:") + "…"
 
 
 class BigButton(ButtonBehavior, BoxLayout):
@@ -124,15 +164,24 @@ class BigButton(ButtonBehavior, BoxLayout):
     markup_text = StringProperty("")
     fit_size = NumericProperty(30)   # the font size the words are drawn at: shrunk to fit, never below min
     fits = BooleanProperty(True)     # False: even the smallest text overflows; the name (first) stays shown
+    #: A key of one character (a letter, a digit): its font size is this share of the key's height, so the
+    #: character is large on every panel (0: ``font_size`` as given). Still shrunk to fit a narrow key.
+    glyph = NumericProperty(0)
 
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
         self._fit_ev = None
+        self.bind(height=self._glyph_size, glyph=self._glyph_size)
+        self._glyph_size()
         self.bind(size=self._refit, font_size=self._refit, text=self._refit, subtext=self._refit,
                   sub_size=self._refit, icon_size=self._refit, icon=self._refit, padding=self._refit)
 
     #: Buttons whose words are still to be fitted (the UI is not settled until they are drawn).
     pending: "set[BigButton]" = set()
+
+    def _glyph_size(self, *_: Any) -> None:
+        if self.glyph:
+            self.font_size = self.height * self.glyph
 
     def _refit(self, *_: Any) -> None:
         if self._fit_ev is None:
@@ -247,7 +296,7 @@ class Keypad(GridLayout):
         self.cols = -(-len(keys) // 3) if app.compact else 3
         for key in keys:
             if key.isalpha() and len(key) == 1:
-                b = BigButton(tag=f"prefix:{key}", text=key, halign="center", font_size=app.u * 46,
+                b = BigButton(tag=f"prefix:{key}", text=key, halign="center", glyph=GLYPH,
                               bg=(0.16, 0.30, 0.48, 1))
                 b.bind(on_release=lambda _b, k=key: self.dispatch("on_key", k))
                 self.add_widget(b)
@@ -264,6 +313,7 @@ class Keypad(GridLayout):
                 self._ok = b
             else:
                 b.text = key
+                b.glyph = GLYPH
             b.bind(on_release=lambda _b, k=key: self.dispatch("on_key", k))
             self.add_widget(b)
         self._label(app)
@@ -1236,8 +1286,7 @@ class KioskApp(App):
         for line in KEYBOARD:
             row = BoxLayout(spacing=self.u * 8)
             for ch in line:
-                b = BigButton(tag=f"kb:{ch}", text=ch, font_size=self.u * 30, halign="center",
-                              padding=(0, 0), spacing=0)
+                b = BigButton(tag=f"kb:{ch}", text=ch, glyph=GLYPH, halign="center", padding=(0, 0), spacing=0)
                 b.bind(on_release=lambda _b, k=ch: self.letter_key(k))
                 row.add_widget(b)
             rows.add_widget(row)
@@ -1432,7 +1481,8 @@ class KioskApp(App):
 
         def key(tag: str, text: str, action: Callable[[], None], bg: Any = None, size: float = 34) -> None:
             b = BigButton(tag=f"tk:{tag}", text=text, font_size=self.u * size, halign="center",
-                          padding=(self.u * 6, self.u * 4), bg=bg or (0.08, 0.40, 0.75, 1))
+                          padding=(self.u * 6, self.u * 4), bg=bg or (0.08, 0.40, 0.75, 1),
+                          glyph=GLYPH if len(text) == 1 else 0)
             b.bind(on_release=lambda _b: action())
             grid.add_widget(b)
 
@@ -1647,7 +1697,7 @@ class KioskApp(App):
         # On a short screen the letters join the keypad (three rows of 20 mm keys); else a row of their own.
         scr.ids.keypad.letters = letters if self.compact else []
         for p in ([] if self.compact else letters):
-            b = BigButton(tag=f"prefix:{p}", text=p, halign="center", font_size=self.u * 46,
+            b = BigButton(tag=f"prefix:{p}", text=p, halign="center", glyph=GLYPH,
                           bg=(0.16, 0.30, 0.48, 1))
             b.bind(on_release=lambda _b, letter=p: self.type_key(letter))
             prefixes.add_widget(b)
@@ -1779,6 +1829,8 @@ class KioskApp(App):
                 top = Window.height - y - w.height
                 target = {"tag": getattr(w, "tag", "") or type(w).__name__, "x": round(x), "y": round(top),
                           "w": round(w.width), "h": round(w.height)}
+                if isinstance(w, BigButton) and len(w.text.strip()) == 1:
+                    target["char"] = round(w.fit_size / w.height, 2)     # drawn font size / key height
                 # In a list that scrolls, the part that is drawn (the rest is reached by scrolling).
                 clip = self._scroll_clip(w)
                 if clip is not None:

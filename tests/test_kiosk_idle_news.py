@@ -61,6 +61,9 @@ def test_announcements_when_idle_and_a_touch_only_goes_back(offices, kiosks, siz
     assert ui["widgets"]["news:touch"]["text"] == T("news_touch")
     assert ui["lang"] == "id" and ui["widgets"]["news:kind"]["text"] == "Pengumuman"
     assert "• bawa buku KIA" in ui["widgets"]["news:text"]["text"]
+    # The long text is cut where it stops fitting, and says so with "…" (whole words before it).
+    ui = k.wait(lambda ui: ui["widgets"]["news:text"]["text"].endswith("…"), "the long text ended with …")
+    assert ui["widgets"]["news:text"]["text"].rstrip("…").endswith(("Keterangan", "panjang"))
     win = ui["window"]
     for uid in ("news:title", "news:text", "news:picture", "news:touch"):
         w = ui["widgets"][uid]

@@ -59,6 +59,13 @@ def check(k, name: str, size: str, screen: str | None = None) -> dict:
                 and not _nested(a, b)]
     assert not overlaps, f"{size} {name}: overlapping targets {overlaps}"
     assert s["smallest_text"]["px"] >= m.min_font_px, f"{size} {name}: {s['smallest_text']}"
+    # A key of one character (letter, digit): the character is drawn large, its font size at least 55 % of
+    # the key's height (capitals about 40 % of it and more).
+    small_chars = [(t["tag"], t["char"]) for t in s["targets"] if "char" in t and t["char"] < 0.55]
+    assert not small_chars, f"{size} {name}: small characters on keys {small_chars}"
+    chars = [t["char"] for t in s["targets"] if "char" in t]
+    if chars:
+        print(f"{size} {name}: one-character keys' font / key height {min(chars)}..{max(chars)}")
     print(f"{size} {name}: smallest target {full_min} px (floor {m.target_px}), "
           f"smallest text {s['smallest_text']['px']} px (floor {m.min_font_px})")
     if size != "800x480":
