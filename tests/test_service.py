@@ -459,3 +459,49 @@ def test_ticket_status_read_from_the_state_equals_the_services_answer(office):
         assert (derived["counter"] or {}).get("name") == (told["counter"] or {}).get("name")
     last = max(int(n.split("-")[1]) for n in ix.open if n.startswith("A-"))
     assert ix.issued(f"A-{last:03d}") and not ix.issued(f"A-{last + 1:03d}") and not ix.issued("Z-001")
+
+
+# ---------------------------------------------------------------------------- staleness
+
+def test_a_command_that_arrives_on_time_is_applied_however_long_it_waits_behind_the_writer(tmp_path, broker):
+    """A command's age is measured when it arrives, not when the writer thread gets to it: under load the
+    service's own backlog must not make a command that came on time look stale ('refused as stale ... not
+    applied', and the device's press lost). The writer is held (a job of ours that blocks it) while a command
+    arrives on time, and let go only after ``max_command_age``: it must be applied. Fails before the fix."""
+    import time
+
+    from antre.service.server import QueueServer
+    from tests.support import service_config, write_config
+
+    path = write_config(tmp_path / "antre.toml", mqtt_url=broker.url, db_path=tmp_path / "antre.db",
+                        queue="max_command_age = 1")
+    server = QueueServer(service_config(path))
+    server.start()
+    c = TestClient(broker.url, server.cfg.office.id).start()
+    gate, held = threading.Event(), threading.Event()
+
+    class Hold:
+        """Stands for a local job's 'done' event: setting it keeps the writer thread until the gate opens."""
+        def set(self):
+            held.set()
+            gate.wait(60)
+
+    try:
+        c.wait_state(lambda s: True)
+        assert c.ok("issue_ticket", service="umum")["number"]   # learns the sender's clock offset
+        server._jobs.put(("local", "no_such_command", uuid.uuid4().hex, {}, Hold(), []))
+        wait_for(held.is_set, what="the writer to be held")
+        rid = uuid.uuid4().hex
+        c.publish_raw(c.command_topic("issue_ticket"),
+                      json.dumps({"request_id": rid, "sent_at": round(time.time(), 3), "service": "umum"}))
+        wait_for(lambda: server._jobs.qsize() >= 1, what="the command to reach the service while its writer is held")
+        since = time.monotonic()
+        wait_for(lambda: time.monotonic() - since > 2.0, what="more than max_command_age to pass")
+        gate.set()
+        reply = c.raw_reply(rid)
+        assert reply.get("ok") is True, reply
+        wait_for(lambda: len(c.events_of("ticket_issued")) == 2, what="the second ticket's event")
+    finally:
+        gate.set()
+        c.stop()
+        server.stop()

@@ -195,7 +195,9 @@ class QueueServer:
     # ------------------------------------------------------------------ paho thread
 
     def _received(self, topic: str, payload: bytes) -> None:
-        self._jobs.put((topic, payload))
+        # Its arrival time goes with it: its age is judged from when it came, not from when the writer gets to it
+        # (the service's own backlog under load must not make commands that came on time look stale).
+        self._jobs.put((topic, payload, time.monotonic()))   # monotonic: see _admit
 
     def _presence(self, topic: str, payload: bytes) -> None:
         # Handed to the writer in arrival order, so a counter's presence is known before its commands.
@@ -416,7 +418,7 @@ class QueueServer:
             log.error("%s speaks protocol 1 (topic %s); this service speaks protocol 2 and ignores it: "
                       "update that device (docs/protocol.md)", what, topic)
 
-    def _handle(self, messages: list[tuple[str, bytes]], checked: list[Request] = ()) -> bool:
+    def _handle(self, messages: list[tuple[str, bytes, float]], checked: list[Request] = ()) -> bool:
         """Validates and applies a burst of command messages; replies and events go out after the commit.
 
         Nothing one sender sends may affect another's commands: each message is admitted on its own,
@@ -424,9 +426,9 @@ class QueueServer:
         thread and comes back in ``checked`` (admitted already).
         """
         requests = list(checked)
-        for topic, payload in messages:
+        for topic, payload, received in messages:
             try:
-                req = self._admit(topic, payload)
+                req = self._admit(topic, payload, received)
             except Exception:  # noqa: BLE001 - a bug in validation: this message only
                 log.exception("could not read a message on %s; ignored", topic)
                 continue
@@ -517,8 +519,9 @@ class QueueServer:
             self.link.publish(self.topics.event(event), encode(data))
         return result.changed
 
-    def _admit(self, topic: str, payload: bytes) -> Request | None:
-        """The parsed, authorised request, or None after replying with why it was refused."""
+    def _admit(self, topic: str, payload: bytes, received: float) -> Request | None:
+        """The parsed, authorised request, or None after replying with why it was refused. ``received``: when
+        paho handed it over (monotonic), what its age is measured at."""
         max_bytes = self.cfg.queue.max_payload_bytes
         sender = self.topics.sender(topic)
         try:
@@ -543,8 +546,9 @@ class QueueServer:
             return None
         if req.sent_at is not None and self.clock_watch is not None:
             self.clock_watch.observe(req.sender.client_id, req.sent_at)
-        # Measured on the monotonic clock: setting the service's clock must not make commands look stale.
-        late = self._fresh.age(req.sender.client_id, req.sent_at, time.monotonic())
+        # Measured on the monotonic clock: setting the service's clock must not make commands look stale. At its
+        # arrival, not now: time it waited behind other jobs on this thread is the service's delay, not the network's.
+        late = self._fresh.age(req.sender.client_id, req.sent_at, received)
         if late is not None:
             # Dropped without a reply: its sender gave up long ago (and gave staff the error signal), and
             # a retry with the same request_id must get its own answer, not this one. Not the arguments
