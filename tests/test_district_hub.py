@@ -4,9 +4,11 @@ repaired, two instances at once (shared subscription), an instance killed -9 mid
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -189,3 +191,31 @@ def test_hostile_rows_are_refused():
                 b'{"seq": true, "kind": "issued", "at": "2026-11-30T01:00:00+00:00", "business_date": "2026-11-30", "data": {}}',
                 b'not json', b'{"seq": 1}', b'{"x": "' + b'a' * 20000 + b'"}'):
         assert read_row("sukamaju", bad) is None
+
+
+@pytest.mark.parametrize("thread", ["the main thread", "another thread"])
+def test_antre_hub_stops_on_sigterm_whichever_thread_the_kernel_gives_it_to(broker, pg, tmp_path, thread):
+    """Like ``antre serve`` (tests/test_service.py): a SIGTERM sent to the process goes to any one of its threads
+    that does not block it, and CPython runs the handler in the main thread only without waking it from
+    ``stop.wait()``: taken by the ingest or paho's thread, ``antre hub`` waited for good (systemd killed it after
+    TimeoutStopSec). ``kill(tid)`` prefers the thread ``tid``: each one is tried."""
+    name = f"hsig-{uuid.uuid4().hex[:6]}"
+    log = tmp_path / f"{name}.log"
+    proc = subprocess.Popen([sys.executable, "-m", "antre", "hub", "--mqtt-url", broker.url, "--db-url", pg.url,
+                             "--client-id", name, "--group", f"g{uuid.uuid4().hex[:6]}"], cwd=ROOT,
+                            env=os.environ | {"PYTHONUNBUFFERED": "1"}, stdout=open(log, "ab"),
+                            stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: "antre hub" in log.read_text(), what="the hub process to run")
+        tasks = Path("/proc") / str(proc.pid) / "task"
+        tids = wait_for(lambda: len(list(tasks.iterdir())) >= 3 and sorted(int(t.name) for t in tasks.iterdir()),
+                        what="the hub's threads (main, ingest, paho's network thread)")
+        target = proc.pid if thread == "the main thread" else next(t for t in tids if t != proc.pid)
+        os.kill(target, signal.SIGTERM)   # a process-wide signal; the kernel tries the thread named first
+        code = wait_for(lambda: proc.poll() is not None and [proc.returncode], 30,
+                        f"the hub to stop after SIGTERM to {thread}:\n{log.read_text()[-2000:]}")
+        assert code == [0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

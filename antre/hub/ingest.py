@@ -30,6 +30,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from antre.link.protocol import encode, read_object
+from antre.link.signals import stop_signals_to_main_thread
 from antre.storage import district_store
 from antre.storage.district_store import Row
 
@@ -236,12 +237,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    hub = Hub(args.mqtt_url, args.db_url, args.client_id, group=args.group, username=args.username,
-              password=os.environ.get("ANTRE_HUB_PASSWORD", ""), ca_file=args.ca_file)
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    hub.start()
+    # SIGTERM/SIGINT go to the main thread only (antre/link/signals.py): taken by the ingest or paho's thread
+    # they left stop.wait() below waiting for good (systemd killed the hub after TimeoutStopSec).
+    with stop_signals_to_main_thread():
+        hub = Hub(args.mqtt_url, args.db_url, args.client_id, group=args.group, username=args.username,
+                  password=os.environ.get("ANTRE_HUB_PASSWORD", ""), ca_file=args.ca_file)
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        hub.start()
     log.info("antre hub %s: broker %s, database %s", args.client_id, args.mqtt_url,
              district_store.plain_url(args.db_url).split("@")[-1])
     stop.wait()

@@ -29,6 +29,7 @@ from antre.errors import CommandError
 from antre.service.instance import AlreadyRunning, DatabaseLock, Instance, check_broker, describe
 from antre.service.signins import SignInChecks
 from antre.link.mqtt import MqttLink, client_id_for
+from antre.link.signals import stop_signals_to_main_thread
 from antre.link.protocol import (
     Freshness, Request, Topics, authorize, encode, error_reply, ok_reply, parse_request, peek_request_id,
     read_presence, status_payload,
@@ -632,15 +633,10 @@ def run(args: argparse.Namespace) -> int:
         conflict.append(message)
         stop.set()
 
-    # SIGTERM/SIGINT go to the main thread only. A signal sent to the process is taken by any one of its
-    # threads that does not block it, and CPython runs the handler in the main thread only, without waking that
-    # thread from a lock wait: taken by the writer or paho's thread it left stop.wait() below waiting for good
-    # (systemd killed the service after TimeoutStopSec, with no 'stopped' presence, and the next start waited for
-    # a service that was gone). Blocked before any thread starts (threads inherit the mask), unblocked in the
-    # main thread once they run, so the kernel can only give them to it.
-    stop_signals = {signal.SIGTERM, signal.SIGINT}
-    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
-    try:
+    # SIGTERM/SIGINT go to the main thread only (antre/link/signals.py): taken by the writer or paho's thread
+    # they left stop.wait() below waiting for good (no 'stopped' presence; the next start waited for a service
+    # that was gone).
+    with stop_signals_to_main_thread():
         server = QueueServer(cfg, notify=notify, on_conflict=yield_to_older)
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -651,8 +647,6 @@ def run(args: argparse.Namespace) -> int:
             print(f"antre serve: {exc}", file=sys.stderr)
             server.stop()
             return EXIT_ALREADY_RUNNING
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, stop_signals)   # one that came meanwhile is handled now
     log.info("antre service for %s (%s) running; broker %s, database %s", cfg.office.name, cfg.office.id,
              cfg.mqtt.url, cfg.database.effective_url)
     if notify:
