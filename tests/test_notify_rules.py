@@ -476,3 +476,32 @@ def test_a_spool_that_cannot_be_written_never_puts_the_number_in_the_log(tmp_pat
         worker.stop()
     assert "SMS" in caplog.text and "1234567890" not in caplog.text
     assert [r[4] for r in office.outbox()] == ["pending"]
+
+
+def test_an_incoming_sms_stamped_ahead_of_the_clock_is_still_read(tmp_path):
+    """An inbox file counts as complete once unchanged for a settle time. That was ``time.time() - mtime``: with
+    the clock behind the file's stamp (set back after gammu-smsd wrote it, or another process's clock) it stayed
+    below the settle time and the SMS was never read. Now measured on the monotonic clock from when the file was
+    first seen unchanged. A real spool folder; the file's stamp set a day ahead; fails before."""
+    import time
+
+    from antre.service.notify_worker import GammuSpool
+    from tests.support import wait_for
+
+    spool = GammuSpool(tmp_path / "spool", "t1")
+    inbox = spool.inbox
+    inbox.mkdir(parents=True)
+    path = inbox / "IN20261207_080000_00_+6281200000009_00.txt"
+    path.write_bytes("\ufeffjam".encode("utf-16-be"))
+    ahead = time.time() + 86400
+    os.utime(path, (ahead, ahead))
+    assert spool.incoming(settle=1.0) == []        # just seen: not settled yet
+    [sms] = wait_for(lambda: spool.incoming(settle=1.0), what="the SMS stamped a day ahead to be read")
+    assert sms.text == "jam" and sms.sender == "+6281200000009"
+    # One still being written (changed since last looked at) waits for its settle time again.
+    other = inbox / "IN20261207_080001_00_+6281200000008_00.txt"
+    other.write_bytes("\ufeffsya".encode("utf-16-be"))
+    spool.incoming(settle=1.0)
+    other.write_bytes("\ufeffsyarat".encode("utf-16-be"))
+    assert [s.sender for s in spool.incoming(settle=1.0)] == ["+6281200000009"]
+    wait_for(lambda: len(spool.incoming(settle=1.0)) == 2, what="the second SMS once unchanged")

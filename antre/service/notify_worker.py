@@ -84,6 +84,7 @@ class GammuSpool:
         self.note = _note(office_id)
         self.reports = reports   # file names end ".txtd": gammu-smsd asks the network for a delivery report
         self._mark = re.compile(rf"_{re.escape(self.note)}-(\d+)a(\d+)\.txtd?$")
+        self._inbox_seen: dict[Path, tuple[tuple[int, int], float]] = {}   # inbox file: (size, mtime), first seen so
 
     def check(self) -> None:
         missing = [str(p) for p in (self.inbox, self.outbox, self.sent, self.error) if not p.is_dir()]
@@ -131,18 +132,28 @@ class GammuSpool:
 
     def incoming(self, settle: float = INBOX_SETTLE_SECONDS) -> list[Incoming]:
         """Complete SMS in the inbox, oldest first (the parts of a long SMS joined)."""
+        # Settled: unchanged (size, mtime) for ``settle`` seconds of the monotonic clock since first seen so. Not
+        # time.time() - mtime: with the clock behind the file's stamp (set back, or another process's clock) that
+        # stayed below ``settle`` and the SMS was never read.
         groups: dict[str, list[tuple[int, Path]]] = {}
-        now = time.time()
+        now = time.monotonic()
+        seen = {}
         for path in sorted(self.inbox.glob("IN*.txt")):
             m = _IN.match(path.name)
             if m is None:
                 continue
             try:
-                if now - path.stat().st_mtime < settle:
-                    continue
+                st = path.stat()
             except FileNotFoundError:
                 continue
+            mark = (st.st_size, st.st_mtime_ns)
+            first = self._inbox_seen.get(path)
+            since = first[1] if first is not None and first[0] == mark else now
+            seen[path] = (mark, since)
+            if now - since < settle:
+                continue
             groups.setdefault(m[1], []).append((int(m["part"]), path))
+        self._inbox_seen = seen   # only files still there
         out = []
         for base, parts in groups.items():
             parts.sort()
