@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from antre.rules.complaint_codes import new_complaint_code
+from antre.rules.letter_codes import new_tracking_code
 from antre.service import server as server_mod
 from antre.service.server import ADDRESS_MISSES, QueueServer
 from tests.support import TestClient, service_config, write_config
@@ -33,11 +34,46 @@ def test_found_codes_leave_no_entry_and_the_budget_is_bounded(running, monkeypat
         assert web.ok("complaint_status", code=code, address=f"2001:db8::{i:x}")["code"] == code
     assert len(server._checkins) == 0
     monkeypatch.setattr(server_mod, "MAX_GUESSERS", 50)
-    for i in range(200):   # a guesser on 200 addresses: at most MAX_GUESSERS entries are kept
-        assert web.error("complaint_status", code=new_complaint_code(), address=f"2001:db8:1::{i:x}") == \
+    for i in range(200):   # a guesser on 200 networks: at most MAX_GUESSERS entries are kept
+        assert web.error("complaint_status", code=new_complaint_code(), address=f"2001:db8:1:{i:x}::1") == \
             "complaint_not_found"
         assert len(server._checkins) <= 50
     # The budget still holds for one address within its window.
     for _ in range(ADDRESS_MISSES):
         web.error("complaint_status", code=new_complaint_code(), address="203.0.113.5")
     assert web.error("complaint_status", code=code, address="203.0.113.5") == "too_many_attempts"
+
+
+def test_one_ipv6_prefix_is_one_address_for_the_budget(running):
+    """One phone on IPv6 privacy addresses (a new address every few hours or at each reconnection) or anyone
+    with a /64 got a fresh budget of unknown codes from every address: endless guesses. An IPv6 address counts by
+    its /64; an IPv4-mapped one as its IPv4 address."""
+    server, web = running
+    for i in range(ADDRESS_MISSES):   # each miss from another address of the same /64
+        assert web.error("complaint_status", code=new_complaint_code(),
+                         address=f"2001:db8:5:6:{i:x}:{i * 7:x}:9a:{i + 1:x}") == "complaint_not_found"
+    assert web.error("complaint_status", code=new_complaint_code(), address="2001:db8:5:6:ffff::1") == \
+        "too_many_attempts"
+    assert web.error("letter_status", code=new_tracking_code(), address="2001:db8:5:6::77") == "too_many_attempts"
+    # The next /64 is another network: its own budget.
+    assert web.error("complaint_status", code=new_complaint_code(), address="2001:db8:5:7::1") == \
+        "complaint_not_found"
+    # IPv4 counts by the whole address, written plainly or IPv4-mapped (a dual-stack socket's way).
+    for i in range(ADDRESS_MISSES):
+        address = "198.51.100.7" if i % 2 else "::ffff:198.51.100.7"
+        assert web.error("complaint_status", code=new_complaint_code(), address=address) == "complaint_not_found"
+    assert web.error("complaint_status", code=new_complaint_code(), address="::ffff:c633:6407") == \
+        "too_many_attempts"
+    assert web.error("complaint_status", code=new_complaint_code(), address="198.51.100.8") == \
+        "complaint_not_found"
+
+
+def test_what_a_limit_counts_an_address_by():
+    from antre.addresses import limit_key
+
+    assert limit_key("2001:db8:1:2:a1b2:c3d4:e5f6:789") == limit_key("2001:DB8:1:2::1") == "2001:db8:1:2::/64"
+    assert limit_key("2001:db8:1:3::1") != limit_key("2001:db8:1:2::1")
+    assert limit_key("::ffff:203.0.113.5") == limit_key("203.0.113.5") == "203.0.113.5"
+    assert limit_key("203.0.113.6") != limit_key("203.0.113.5")
+    assert limit_key("fe80::1%eth0") == "fe80::/64"
+    assert limit_key("?") == "?" and limit_key("testclient") == "testclient"

@@ -116,6 +116,22 @@ def test_codes_expire_burn_and_are_limited_without_telling_anything(office):
     assert run("items_code", phone="081234579999", address="10.0.0.99")["sent"]
 
 
+def test_one_ipv6_prefix_is_one_address_for_the_code_limit(office):
+    """A phone on IPv6 privacy addresses, or anyone with a /64, asked from a new address each time and never met
+    the per-address limit: codes for any number, without end. An IPv6 address counts by its /64, an
+    IPv4-mapped one as its IPv4 address."""
+    for i in range(my_items.PER_ADDRESS_HOUR):
+        office.run("items_code", phone=f"08123457{i:04d}", address=f"2001:db8:aa:bb:{i + 1:x}:1234:5678:9abc")
+    assert error(office, "items_code", phone="081234579999", address="2001:db8:aa:bb::42") == "too_many_attempts"
+    assert office.run("items_code", phone="081234579999", address="2001:db8:aa:bc::42")["sent"]   # the next /64
+    for i in range(my_items.PER_ADDRESS_HOUR):
+        address = "203.0.113.9" if i % 2 else "::ffff:203.0.113.9"
+        office.run("items_code", phone=f"08123458{i:04d}", address=address)
+    assert error(office, "items_code", phone="081234589999", address="::ffff:203.0.113.9") == "too_many_attempts"
+    assert error(office, "items_code", phone="081234589999", address="203.0.113.9") == "too_many_attempts"
+    assert office.run("items_code", phone="081234589999", address="203.0.113.10")["sent"]
+
+
 def test_an_opted_out_number_gets_no_code_and_the_answer_does_not_say_so(office):
     office.sms(MINE, "STOP")
     assert office.run("items_code", phone=MINE, address="10.0.0.5") == {"sent": True, "minutes": 10}

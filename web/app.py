@@ -35,6 +35,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from antre.addresses import limit_key
 from antre.link import health
 from antre.config import Config
 from antre.link.mqtt import Reply
@@ -193,12 +194,17 @@ class WebApp:
     def client_ip(self, request: Request) -> str:
         return request.client.host if request.client else "?"
 
+    def client_key(self, request: Request) -> str:
+        """What this site's per-address limits count the client by: an IPv6 address by its /64, as the
+        service does (antre/addresses.py); one phone on IPv6 privacy addresses is one client."""
+        return limit_key(self.client_ip(request))
+
     async def form(self, request: Request, body: BodyReader | None = None
                    ) -> tuple[SubmittedForm | None, Response | None]:
         """The submitted form after the rate limit and the CSRF check; or the refusal to send. ``body``
         reads the request's form (default: text fields only); one for a form with a file is
         :meth:`upload_reader`, and a reader may refuse with a page of its own (:class:`FormRefused`)."""
-        if not self.form_limit.allow(self.client_ip(request)):
+        if not self.form_limit.allow(self.client_key(request)):
             return None, self.message(request, "too_many", 429)
         try:
             data = await (body(request) if body is not None else request.form(max_files=0, max_fields=20))
@@ -466,7 +472,7 @@ class WebApp:
         key = self._ticket_key(request)
         if key is None:
             return Response(status_code=404)
-        ip = self.client_ip(request)
+        ip = self.client_key(request)
         if self.streams.get(ip, 0) >= self.web.streams_per_address or \
                 sum(self.streams.values()) >= self.web.streams_total:
             return Response(texts.text("too_many", "id"), status_code=429, headers={"Retry-After": "60"},
@@ -711,7 +717,7 @@ class Limits:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         client = scope.get("client") or ("?", 0)
-        if not scope["path"].startswith("/static/") and not self.web.page_limit.allow(client[0]):
+        if not scope["path"].startswith("/static/") and not self.web.page_limit.allow(limit_key(client[0])):
             lang = "id"
             body = texts.text("too_many", lang).encode()
             response = Response(body, status_code=429, media_type="text/plain; charset=utf-8",

@@ -52,7 +52,7 @@ class LiveStatus:
 
     def too_many(self, request: Request) -> Response | None:
         """The 429 answer when this address (or everyone) already holds the most streams allowed."""
-        ip = self.w.client_ip(request)
+        ip = self.w.client_key(request)
         web = self.w.cfg.web
         if self.streams.get(ip, 0) >= web.streams_per_address or sum(self.streams.values()) >= web.streams_total:
             return Response("terlalu banyak", status_code=429, headers={"Retry-After": "60"})
@@ -65,7 +65,7 @@ class LiveStatus:
         With ``reread_first`` the status is read once more after the stream is registered, so no change
         can fall between the first read and the registration.
         """
-        ip = self.w.client_ip(request)
+        ip = self.w.client_key(request)
 
         async def stream():
             # Counted and registered only once the response runs (a page that left before leaks nothing).

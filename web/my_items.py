@@ -121,8 +121,8 @@ class MyItemsPages:
         code = "".join(form.get("code", "")[:20].split())
         if phone is None:
             return self._render(request, 400, problem=ft("my_bad_phone", lang))
-        ip = self.w.client_ip(request)
-        if self.w.guesses.blocked(ip):
+        ip, key = self.w.client_ip(request), self.w.client_key(request)
+        if self.w.guesses.blocked(key):
             return self._render(request, 429, problem=ft("cek_too_many", lang, minutes=self.w.guesses.minutes))
         again = {"step": "code", "phone": phone, "shown_phone": mask(phone), "minutes": None}
         if not (code.isdigit() and len(code) == 6):
@@ -133,7 +133,7 @@ class MyItemsPages:
         if not reply.ok:
             return self._render(request, 503, problem=ft("cek_offline", lang), **again)
         if not reply.result.get("confirmed"):
-            self.w.guesses.miss(ip)
+            self.w.guesses.miss(key)
             return self._render(request, 400, problem=ft("my_wrong", lang), **again)
         response = RedirectResponse("/urusan", status_code=303)
         response.set_cookie(COOKIE, token, max_age=int(reply.result["minutes"]) * 60, path="/urusan", httponly=True,

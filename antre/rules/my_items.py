@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy import delete, func, select
 
+from antre.addresses import limit_key
 from antre.errors import BadRequest, CommandError, Forbidden
 from antre.rules.outcome import Outcome
 from antre.rules.sms_text import msisdn, phone_key
@@ -113,7 +114,7 @@ class MyItems:
             raise CommandError("sms_off", "SMS is switched off ([notify] sms): items are followed by their codes")
         phone = self._number(phone)
         pkey = self._key(s, phone)
-        akey = self._key(s, f"address:{address or '?'}")
+        akey = self._key(s, f"address:{limit_key(address or '?')}")   # an IPv6 address by its /64
         hour, day = now - timedelta(hours=1), now - timedelta(days=1)
 
         def count(*where) -> int:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy import delete, event, func, select, update
 
+from antre.addresses import limit_key
 from antre.errors import CommandError, Conflict, NotFound
 from antre.rules.question_codes import clean_question_code, format_question_code, new_question_code
 from antre.faq_text import FAQ_BYTES, MAX_ANSWER, clean_entry, entry_bytes, seed_plan
@@ -308,7 +309,7 @@ class QuestionRules:
         if notify and not phone:
             raise CommandError("missing_argument", "an SMS answer needs a phone number")
         row = self.unanswered(s, now, channel, phone if notify else None, question, notify=notify,
-                              sender=address if channel == "web" else None, kiosk=kiosk)
+                              sender=limit_key(address) if channel == "web" and address else None, kiosk=kiosk)
         if row is None:
             raise Conflict("too_many_questions", "the inbox takes no more questions from here today")
         return Outcome({"code": row.code, "sms": bool(row.notify)}, changed=False)

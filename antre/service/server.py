@@ -25,6 +25,7 @@ import time
 from typing import Any
 
 from antre import config as config_mod
+from antre.addresses import limit_key
 from antre.errors import CommandError
 from antre.service.instance import AlreadyRunning, DatabaseLock, Instance, check_broker, describe
 from antre.service.signins import SignInChecks
@@ -453,7 +454,8 @@ class QueueServer:
         if req.command not in GUESSED or req.sender is None:
             return None
         if req.sender.role == "web" and req.command in PER_ADDRESS:
-            return f"{req.sender.client_id} address {address}" if address else None
+            # One phone on IPv6 has a /64 of addresses: counted by its /64, not by each (antre/addresses.py).
+            return f"{req.sender.client_id} address {limit_key(address)}" if address else None
         return req.sender.client_id
 
     def _to_check(self, req: Request) -> bool:
