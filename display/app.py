@@ -20,7 +20,6 @@ it shows (every text, plus the window size) to that file whenever it changes.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import os
@@ -31,7 +30,6 @@ from typing import Any
 
 from kivy.app import App
 from kivy.clock import Clock
-from kivy.core.image import Image as CoreImage
 from kivy.core.window import Window
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
@@ -39,6 +37,7 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.stencilview import StencilView
 from kivy.uix.widget import Widget
 
+from antre.apps.pictures import PictureTextures
 from antre.config import Config
 from antre.link.mqtt import MqttLink, client_id_for
 from antre.link.protocol import Topics, read_object, read_presence
@@ -150,7 +149,7 @@ class DisplayApp(App):
         self._shown: dict[str, Any] = {"now": {}, "counters": [], "services": [], "last_calls": []}
         self.slides = SlideShow()
         self._slide: Slide | None = None
-        self._textures: dict[str, Any] = {}
+        self._textures = PictureTextures()
         self._call_log: list[dict[str, Any]] = []   # for the UI dump: what each call found and did
 
     # ------------------------------------------------------------------ Kivy life cycle
@@ -267,24 +266,11 @@ class DisplayApp(App):
             panel.opacity, panel.disabled = 0, True
         else:
             panel.kind_text, panel.title, panel.text = KIND_TEXT.get(slide.kind, ""), slide.title, slide.text
-            texture = self._texture(slide)
+            texture = self._textures.texture(slide)
             panel.ids.picture.texture = texture
             panel.has_picture = texture is not None
             panel.opacity, panel.disabled = 1, False
         self._dump()
-
-    def _texture(self, slide: Slide):
-        if slide.picture is None or slide.digest is None:
-            return None
-        if slide.digest not in self._textures:
-            try:
-                self._textures[slide.digest] = CoreImage(io.BytesIO(slide.picture), ext="jpg").texture
-            except Exception:  # noqa: BLE001 - a picture Kivy cannot read: the slide without it
-                log.warning("news picture %s could not be shown", slide.id)
-                self._textures[slide.digest] = None
-            if len(self._textures) > 20:
-                self._textures.pop(next(iter(self._textures)))
-        return self._textures[slide.digest]
 
     def _link_changed(self, connected: bool) -> None:
         self.model.set_connected(connected, self._now())

@@ -19,7 +19,6 @@ Import this module only after Kivy's configuration is set (``antre_kiosk.cli`` d
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import logging
 import os
@@ -31,7 +30,6 @@ from typing import Any
 
 from kivy.app import App
 from kivy.clock import Clock
-from kivy.core.image import Image as CoreImage
 from kivy.core.window import Window
 from kivy.properties import (
     BooleanProperty,
@@ -47,6 +45,7 @@ from kivy.uix.label import Label
 from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 from kivy.utils import escape_markup
 
+from antre.apps.pictures import PictureTextures
 from antre.config import Config
 from antre.link.mqtt import MqttLink, Reply, Requester, client_id_for
 from antre.link.protocol import Topics, read_object, read_presence
@@ -593,7 +592,7 @@ class KioskApp(App):
         self.has_letter_form = cfg.letters.kiosk_form and bool(self.letter_form.types) and not self.rating_mode
         # The idle screen's announcements (kiosk/flows/idle_news.py), from the service's retained news topics.
         self.idle_news = IdleNews()
-        self._news_textures: dict[str, Any] = {}
+        self._news_textures = PictureTextures()
         self._news_shown: tuple | None = None
         self.has_help = not self.rating_mode
 
@@ -1037,17 +1036,7 @@ class KioskApp(App):
         scr.title, scr.text = item.title, item.text
         n = len(self.idle_news.feed.items)
         scr.position = self.t("news_position", i=self.idle_news.position(now) + 1, n=n) if n > 1 else ""
-        texture = None
-        if item.picture is not None and item.digest is not None:
-            if item.digest not in self._news_textures:
-                try:
-                    self._news_textures[item.digest] = CoreImage(io.BytesIO(item.picture), ext="jpg").texture
-                except Exception:  # noqa: BLE001 - a picture Kivy cannot read: the item without it
-                    log.warning("news picture %s could not be shown", item.id)
-                    self._news_textures[item.digest] = None
-                if len(self._news_textures) > 20:
-                    self._news_textures.pop(next(iter(self._news_textures)))
-            texture = self._news_textures[item.digest]
+        texture = self._news_textures.texture(item)
         scr.ids.picture.texture = texture
         scr.has_picture = texture is not None
 
