@@ -61,7 +61,7 @@ from .flows.callback import CallbackFlow, ComplaintFlow
 from .flows.callback import slip as report_slip
 from .flows.faq import MAX_BUTTONS, AskFlow, common_questions
 from .flows.letters import LetterPickupFlow
-from .flows.scan import BOOKING, LookupFlow, ScanReader, Scanned, read_code
+from .flows.scan import LookupFlow, ScanReader, Scanned, read_code
 from .flows.home import can_issue, home, service_subtext
 from .flows.idle_news import IdleNews, may_show
 from .flows.issuing import IssuingFlow, print_state, rating_code, ticket_number, ticket_view
@@ -1562,9 +1562,6 @@ class KioskApp(App):
             self._show_refusal(Message("warning.png", "scan_unknown", "scan_unknown_body"))
             return
         self.scans["read"] += 1
-        if item.kind == BOOKING:
-            self._show_status(item, None)
-            return
         rid = self.lookup.look_up(item, lambda reply: Clock.schedule_once(lambda dt: self._looked_up(item, reply)))
         if rid is not None:
             self.busy = True
@@ -1573,12 +1570,13 @@ class KioskApp(App):
         self.busy = False
         self._show_status(item, reply)
 
-    def _show_status(self, item: Scanned, reply: Reply | None) -> None:
+    def _show_status(self, item: Scanned, reply: Reply) -> None:
         self._cancel_timers()
         scr: ScanScreen = self.sm.get_screen("scan")
 
         def render() -> None:
-            view = self.lookup.view(item, reply, self.lang, can_pick_up=self.has_letters)
+            view = self.lookup.view(item, reply, self.lang, can_pick_up=self.has_letters,
+                                    today=(self.state or {}).get("business_date"))
             scr.title, scr.status, scr.body = view.title, view.status, view.body
             scr.action, scr.code = view.action or "", view.code
             scr.action_text = self.t(view.action_key) if view.action_key else ""

@@ -70,7 +70,7 @@ ROLE_USER = {"service": "antre-service", "kiosk": "kiosk-1", "counter": "counter
 COUNTER_CMDS = ["call_next", "recall", "skip", "complete", "transfer", "pause", "resume", "bring_back", "call_number"]
 KIOSK_CMDS = ["issue_ticket", "check_in", "rate", "ask", "letter_request", "letter_status", "letter_pickup",
               "letter_catalogue", "complaint_submit", "question_submit", "question_status",
-              "ticket_status", "complaint_status", "letter_verify",   # the kiosk's QR reader (read-only)
+              "ticket_status", "complaint_status", "letter_verify", "booking_status",   # the kiosk's QR reader (read-only)
               "faq_common"]   # the Tanya jawab screen's buttons (read-only)
 # The letters', complaints' and news commands (docs/protocol.md); the website sends all of them but letter_pickup.
 LETTER_CMDS = ["letter_request", "letter_status", "letter_cancel", "letter_pickup", "letter_verify", "letter_list",
@@ -512,6 +512,7 @@ def test_acl_text_is_a_pure_function_of_the_devices():
         "topic write antre/v2/+/cmd/kiosk/kiosk-1/ticket_status",
         "topic write antre/v2/+/cmd/kiosk/kiosk-1/complaint_status",
         "topic write antre/v2/+/cmd/kiosk/kiosk-1/letter_verify",
+        "topic write antre/v2/+/cmd/kiosk/kiosk-1/booking_status",
         "topic write antre/v2/+/cmd/kiosk/kiosk-1/faq_common",
         "topic read antre/v2/+/reply/kiosk-1",
         "topic read antre/v2/+/state",

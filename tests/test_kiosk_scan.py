@@ -10,6 +10,7 @@ prints, the same characters typed slowly do nothing, and a scan in the middle of
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from datetime import date
@@ -18,7 +19,7 @@ import pytest
 
 from antre.link.mqtt import Reply
 from antre.link.protocol import new_booking_code
-from antre.wording import day_month_year
+from antre.wording import day_month_year, long_date
 from antre.rules.complaint_codes import new_complaint_code
 from antre.rules.letter_codes import new_tracking_code
 from antre_kiosk import texts
@@ -164,14 +165,15 @@ def test_lookups_with_the_kiosks_own_login(kiosk_desk):
                      anonymous=True, channel="admin")["code"]
     _, view = look(Scanned(COMPLAINT, complaint))
     assert view.status == T("scan_complaint_diterima") and "Lampu" not in view.body   # the resident's words stay off
+    assert view.body == "Pengaduan \u00b7 Infrastruktur"                             # which report it is
     asked = answer(lambda done: k.gate.send("question_submit", {"question": "Kapan posyandu buka?",
                                                                  "channel": "kiosk"}, done))
     assert asked.ok, asked
     _, view = look(Scanned(QUESTION, asked.result["code"]))
     assert view.status == T("scan_question_open") and "posyandu" not in view.body + view.title
-    booking = Scanned(BOOKING, new_booking_code())
-    assert flow.look_up(booking, lambda r: None) is None                               # nothing to ask
-    assert flow.view(booking, None, "id").action == "check_in"
+    # A booking is looked up too (booking_status, read-only): an unknown code is said plainly, not refused.
+    reply, view = look(Scanned(BOOKING, new_booking_code()))
+    assert reply.code == "booking_not_found" and view.title == T("scan_not_found") and view.action is None
     # What the kiosk still may not ask.
     refused = answer(lambda done: k.gate.send("call_next", {"counter": "loket-1"}, done))
     assert not refused.ok and refused.code == "forbidden"
@@ -198,7 +200,32 @@ def test_a_waiting_ticket_without_an_estimate_says_no_minutes_and_a_booking_code
     assert LookupFlow.view(item, Reply("r1", True, r), "id").status == \
         "Menunggu. 3 orang di depan Anda, perkiraan 12 menit."
     booking = Scanned(BOOKING, "0147718409")
-    assert LookupFlow.view(booking, None, "id").title == "Kode janji temu 014-771-8409"
+    assert LookupFlow.view(booking, Reply("r1", True, {"state": "booked"}), "id").title == \
+        "Kode janji temu 014-771-8409"
+
+
+def test_a_scanned_booking_names_its_service_day_and_slot_and_offers_check_in_only_when_it_can():
+    """booking_status's reply as the service words it: the service's name, the day in words and the slot as
+    08.30 (Indonesian first, English second), the check-in window; the green button only for a booking of
+    today still to be checked in. The reply carries no name or phone, and nothing else of it is shown."""
+    item = Scanned(BOOKING, "0147718409")
+    r = {"code": "0147718409", "service": "adminduk", "service_name": "Adminduk (KTP, KK)", "date": "2026-12-07",
+         "slot": "08:30", "state": "booked", "checkin_from": "08:15", "checkin_until": "08:45", "ticket": None}
+    view = LookupFlow.view(item, Reply("r1", True, r), "id", today="2026-12-07")
+    assert view.status == T("scan_booking_body") and (view.action, view.code) == ("check_in", "0147718409")
+    assert view.body == ("Adminduk (KTP, KK)\nSenin, 7 Desember 2026, pukul 08.30\n"
+                         "Nomor antrean bisa dicetak pukul 08.15 sampai 08.45.")
+    en = LookupFlow.view(item, Reply("r1", True, r), "en", today="2026-12-07")
+    assert en.body.startswith("Adminduk (KTP, KK)\nMonday, 7 December 2026, at 08.30\n")
+    other = LookupFlow.view(item, Reply("r1", True, r | {"date": "2026-12-09"}), "id", today="2026-12-07")
+    assert other.action is None and other.status == T("scan_booking_other_day")
+    assert other.body == "Adminduk (KTP, KK)\nRabu, 9 Desember 2026, pukul 08.30"
+    done = LookupFlow.view(item, Reply("r1", True, r | {"state": "checked_in", "ticket": {"number": "A-007"}}), "id",
+                           today="2026-12-07")
+    assert done.action is None and done.status == "Sudah dicetak. Nomor antrean Anda A-007."
+    for state in ("cancelled", "expired"):
+        view = LookupFlow.view(item, Reply("r1", True, r | {"state": state}), "id", today="2026-12-07")
+        assert view.action is None and view.status == T(f"scan_booking_{state}") and "08.30" in view.body
 
 
 def xdotool(k, *args: str) -> None:
@@ -247,6 +274,11 @@ def test_scans_in_the_kiosk_window_show_the_status_check_in_and_are_ignored_mid_
         scan(k, booking)
         ui = k.wait(lambda ui: ui["screen"] == "scan" and "scan:action" in ui["widgets"], "the booking's check-in")
         assert ui["widgets"]["scan:action"]["text"] == T("scan_booking_action")
+        # The booking's service, day and slot under its code (booking_status), never the name or phone.
+        body = ui["widgets"]["scan:body"]["text"]
+        day = date.fromisoformat(today)
+        assert "Administrasi Kependudukan" in body and long_date(day) in body and f"pukul {slot.replace(':', '.')}" in body, body
+        assert "Dewi" not in json.dumps(ui)
         k.screenshot("scan-booking")
         k.touch("scan:action")
         ui = k.wait(lambda ui: ui["screen"] == "ticket", "the booking's ticket")

@@ -626,7 +626,7 @@ ROLE_COMMANDS: dict[str, tuple[str, ...]] = {
     "kiosk": ("issue_ticket", "check_in", "rate", "letter_request", "letter_status", "letter_pickup",
               "letter_catalogue", "ask", "complaint_submit", "question_submit", "question_status",
               # the QR/barcode reader's live status of a scanned code (read-only, as the portal's /cek)
-              "ticket_status", "complaint_status", "letter_verify",
+              "ticket_status", "complaint_status", "letter_verify", "booking_status",
               # the Tanya jawab screen's buttons: the console's FAQ, live (read-only)
               "faq_common"),
     "counter": COUNTER_COMMANDS,

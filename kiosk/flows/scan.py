@@ -25,7 +25,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -35,7 +35,7 @@ from antre.rules.booking_code import format_booking_code
 from antre.rules.complaint_codes import clean_complaint_code, complaint_code_ok, format_complaint_code
 from antre.rules.letter_codes import clean_tracking_code, format_tracking_code, tracking_code_ok
 from antre.rules.question_codes import clean_question_code, format_question_code
-from antre.wording import day_month_year, long_date
+from antre.wording import clock_time, day_month_year, long_date
 
 from .. import logic, texts
 
@@ -215,6 +215,17 @@ TEXTS: dict[str, tuple[str, str]] = {
     "scan_booking_body": ("Sentuh tombol hijau untuk mencetak nomor antrean Anda.",
                           "Touch the green button to print your queue number."),
     "scan_booking_action": ("Cetak nomor antrean", "Print my number"),
+    # A scanned booking: its service, day and time slot as booking_status answers them (never a name or phone).
+    "scan_booking_when": ("{service}\n{day}, pukul {slot}", "{service}\n{day}, at {slot}"),
+    "scan_booking_window": ("Nomor antrean bisa dicetak pukul {start} sampai {end}.",
+                            "The queue number can be printed from {start} to {end}."),
+    "scan_booking_other_day": ("Janji temu ini bukan untuk hari ini. Silakan datang pada harinya.",
+                               "This booking is not for today. Please come on its day."),
+    "scan_booking_checked_in": ("Sudah dicetak. Nomor antrean Anda {number}.",
+                                "Already printed. Your queue number is {number}."),
+    "scan_booking_cancelled": ("Janji temu ini sudah dibatalkan.", "This booking was cancelled."),
+    "scan_booking_expired": ("Waktu janji temu ini sudah lewat. Silakan ambil nomor antrean biasa.",
+                             "This booking's time has passed. Please take an ordinary queue number."),
     "scan_letter": ("Surat {code}", "Letter {code}"),
     "scan_letter_belum_lengkap": ("Berkas belum lengkap. Silakan tanya petugas.",
                                   "Documents missing. Please ask the staff."),
@@ -224,6 +235,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "scan_letter_sudah_diambil": ("Surat sudah diambil.", "The letter was collected."),
     "scan_letter_dibatalkan": ("Permohonan dibatalkan.", "The request was cancelled."),
     "scan_letter_action": ("Ambil nomor untuk mengambil surat", "Take a number to collect it"),
+    "scan_letter_reason": ("Keterangan petugas: {reason}", "The staff's note: {reason}"),
     "scan_complaint": ("Laporan {code}", "Report {code}"),
     "scan_complaint_diterima": ("Diterima. Menunggu diperiksa petugas.", "Received. Waiting to be checked."),
     "scan_complaint_diverifikasi": ("Sudah diperiksa petugas.", "Checked by the staff."),
@@ -251,7 +263,7 @@ texts.TEXTS.update(TEXTS)
 
 #: The command that looks each kind up.
 COMMANDS = {TICKET: "ticket_status", LETTER: "letter_status", COMPLAINT: "complaint_status",
-            LETTER_CHECK: "letter_verify", QUESTION: "question_status"}
+            LETTER_CHECK: "letter_verify", QUESTION: "question_status", BOOKING: "booking_status"}
 
 
 @dataclass(frozen=True)
@@ -273,7 +285,7 @@ class LookupFlow:
         self.gate = gate
 
     def look_up(self, item: Scanned, on_reply: Callable[[Reply], None]) -> str | None:
-        """Sends the item's read-only command (None: nothing to ask, a booking; or a command in flight)."""
+        """Sends the item's read-only command (None: a command in flight)."""
         command = COMMANDS.get(item.kind)
         if command is None:
             return None
@@ -287,18 +299,18 @@ class LookupFlow:
         return rid
 
     @staticmethod
-    def view(item: Scanned, reply: Reply | None, lang: str, *, can_pick_up: bool = True) -> StatusView:
-        """The status screen for ``item`` (``reply``: the lookup's, None for a booking)."""
+    def view(item: Scanned, reply: Reply, lang: str, *, can_pick_up: bool = True,
+             today: str | None = None) -> StatusView:
+        """The status screen for ``item`` (``reply``: the lookup's; ``today``: the office's business day,
+        ISO, from its retained state: a booking of another day offers no check-in)."""
         t = lambda key, **v: texts.text(key, lang, **v)  # noqa: E731
-        if item.kind == BOOKING:
-            return StatusView(t("scan_booking", code=format_booking_code(item.code)), t("scan_booking_body"), action="check_in",
-                              action_key="scan_booking_action", code=item.code)
-        assert reply is not None
         if not reply.ok:
             if (reply.code or "").endswith("not_found"):
                 return StatusView(t("scan_not_found"), t("scan_not_found_body"))
             return StatusView(t("scan_failed"), t(texts.error_key(reply.code)))
         r = reply.result or {}
+        if item.kind == BOOKING:
+            return _booking_view(item, r, lang, today)
         if item.kind == TICKET:
             title = t("scan_ticket", number=item.code)
             if r.get("today") is False:
@@ -321,9 +333,14 @@ class LookupFlow:
         if item.kind == LETTER:
             status = r.get("status", "")
             ready = status == "siap_diambil" and can_pick_up
+            # The letter's type, and the staff's reason when it waits for documents or was cancelled (what
+            # the resident must bring or know; the website's status page shows the same).
+            reason = r.get("reason") if status in ("belum_lengkap", "dibatalkan") else ""
+            body = "\n".join(x for x in (r.get("type_name") or "",
+                                          t("scan_letter_reason", reason=reason[:200]) if reason else "") if x)
             return StatusView(t("scan_letter", code=format_tracking_code(item.code)),
                               t(f"scan_letter_{status}") if f"scan_letter_{status}" in texts.TEXTS else status,
-                              r.get("type_name", ""), action="letter_pickup" if ready else None,
+                              body, action="letter_pickup" if ready else None,
                               action_key="scan_letter_action" if ready else "", code=item.code)
         if item.kind == COMPLAINT:
             status = r.get("status", "")
@@ -332,7 +349,13 @@ class LookupFlow:
             body = (replies[-1][:300] if replies else "") if status in ("selesai", "diproses") else ""
             if status in ("ditolak", "bukan_wewenang"):
                 body = " ".join(x for x in (r.get("reason") or "", r.get("refer_to") or "") if x)[:300]
-            return StatusView(t("scan_complaint", code=format_complaint_code(item.code)), words, body)
+            # Which report it is: its kind and topic (never the resident's own words or contact).
+            category, topic = r.get("category") or "", r.get("topic") or ""
+            about = " \u00b7 ".join(x for x in (
+                t(f"cb_cat_{category}") if f"cb_cat_{category}" in texts.TEXTS else category.capitalize(),
+                topic.replace("_", " ").replace("-", " ").capitalize()) if x)
+            return StatusView(t("scan_complaint", code=format_complaint_code(item.code)), words,
+                              "\n".join(x for x in (about, body) if x))
         if item.kind == QUESTION:     # the staff's answer; never the resident's own question on this screen
             state = r.get("state", "")
             answer = r.get("answer") if state == "answered" and isinstance(r.get("answer"), str) else ""
@@ -344,6 +367,37 @@ class LookupFlow:
         body = " \u2022 ".join(x for x in (r.get("type_name"), r.get("number"), signed) if x)
         return StatusView(t("scan_check"), t(f"scan_check_{validity}") if f"scan_check_{validity}" in texts.TEXTS
                           else validity, body)
+
+
+def _booking_view(item: Scanned, r: dict[str, Any], lang: str, today: str | None) -> StatusView:
+    """A booking as ``booking_status`` answers it: the service, the day in words and the slot (08.30) under the
+    code, what its state means, and the check-in button only for a booking of today still to be checked in."""
+    t = lambda key, **v: texts.text(key, lang, **v)  # noqa: E731
+    title = t("scan_booking", code=format_booking_code(item.code))
+    day, slot = r.get("date"), r.get("slot")
+    when = t("scan_booking_when", service=r.get("service_name") or r.get("service") or "",
+             day=_date_words(day, lang, long_date), slot=_slot_words(slot, lang)) if day and slot else ""
+    state = r.get("state")
+    if state == "booked" and today is not None and day != today:
+        return StatusView(title, t("scan_booking_other_day"), when)
+    if state == "booked":
+        window = t("scan_booking_window", start=_slot_words(r.get("checkin_from"), lang),
+                   end=_slot_words(r.get("checkin_until"), lang)) if r.get("checkin_from") and r.get("checkin_until") else ""
+        return StatusView(title, t("scan_booking_body"), "\n".join(x for x in (when, window) if x),
+                          action="check_in", action_key="scan_booking_action", code=item.code)
+    if state == "checked_in":
+        number = (r.get("ticket") or {}).get("number") or ""
+        return StatusView(title, t("scan_booking_checked_in", number=number), when)
+    key = f"scan_booking_{state}"
+    return StatusView(title, t(key) if key in texts.TEXTS else str(state or ""), when)
+
+
+def _slot_words(slot: Any, lang: str) -> str:
+    """A protocol time (``08:30``) as residents read it: ``08.30`` in both languages, as the kiosk's clock."""
+    try:
+        return clock_time(time.fromisoformat(slot), "id") if isinstance(slot, str) else ""
+    except ValueError:
+        return ""
 
 
 def _date_words(iso: Any, lang: str, words: Callable[[date, str], str]) -> str:
