@@ -295,3 +295,16 @@ def test_scans_in_the_kiosk_window_show_the_status_check_in_and_are_ignored_mid_
         printer.close()
         office.client.stop()
         office.service.stop()
+
+
+def test_a_scanned_letter_names_its_type_and_the_staffs_reason_when_documents_are_missing():
+    """letter_status's summary: the letter's type under the status, and for belum_lengkap / dibatalkan the
+    staff's reason (what to bring); no reason shown for other states."""
+    item = Scanned(LETTER, "123456789012")
+    r = {"code": "123456789012", "type": "domisili", "type_name": "Surat Keterangan Domisili",
+         "status": "belum_lengkap", "reason": "Bawa fotokopi KK"}
+    view = LookupFlow.view(item, Reply("r1", True, r), "id")
+    assert view.status == T("scan_letter_belum_lengkap")
+    assert view.body == "Surat Keterangan Domisili\nKeterangan petugas: Bawa fotokopi KK"
+    view = LookupFlow.view(item, Reply("r1", True, r | {"status": "diperiksa"}), "id")
+    assert view.body == "Surat Keterangan Domisili"
