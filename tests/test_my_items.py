@@ -233,3 +233,26 @@ def test_a_clock_set_back_does_not_stretch_a_code_or_a_session(office):
     assert office.run("items_confirm", phone=MINE, code=code, session=token()) == {"confirmed": False}
     clock.advance(minutes=my_items.SESSION_MINUTES - my_items.CODE_MINUTES)
     assert error(office, "items_list", session=session) == "not_signed_in"
+
+
+def test_codes_stamped_while_the_clock_was_ahead_do_not_hold_the_limits(tmp_path):
+    """Codes asked while the clock was a day ahead are stamped a day late: once the clock was set right they
+    counted against the address's, the number's and the office's limits until real time caught up, so a
+    resident was locked out of their items for as long as the clock had been wrong. Codes made now still
+    count."""
+    office = Office(tmp_path, daily_budget=24)   # the office's cap: 6 codes a day
+    clock = office.q.clock
+    clock.advance(days=1)                                   # the clock is a day ahead
+    for i in range(my_items.PER_ADDRESS_HOUR):
+        office.run("items_code", phone=MINE if i < my_items.PER_NUMBER_HOUR else f"08123457{i:04d}",
+                   address="10.0.0.99")
+    office.run("items_code", phone=OTHER, address="10.0.0.98")
+    assert error(office, "items_code", phone=STRANGER, address="10.0.0.99") == "too_many_attempts"
+    assert error(office, "items_code", phone=STRANGER, address="10.0.0.97") == "too_many_attempts"   # office cap
+    clock.advance(days=-1, minutes=5)                       # set right (a few minutes later)
+    before = len(office.outbox(f"kind = 'login_code' and phone = '{MINE}'"))
+    assert office.run("items_code", phone=MINE, address="10.0.0.99")["sent"]
+    assert len(office.outbox(f"kind = 'login_code' and phone = '{MINE}'")) == before + 1   # a code went out
+    for i in range(1, my_items.PER_ADDRESS_HOUR):
+        office.run("items_code", phone=f"08123458{i:04d}", address="10.0.0.99")
+    assert error(office, "items_code", phone=STRANGER, address="10.0.0.99") == "too_many_attempts"   # now's count

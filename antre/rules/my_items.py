@@ -66,7 +66,7 @@ COMPLAINTS_OPEN = ("diterima", "diverifikasi", "diproses")
 
 
 #: How far the clock may step back (an NTP correction) before a code or session made just before counts as
-#: expired: :func:`_alive`.
+#: expired (:func:`_alive`), and before a code stamped later than now stops counting against the limits.
 CLOCK_SLACK = timedelta(minutes=2)
 
 
@@ -117,17 +117,21 @@ class MyItems:
         akey = self._key(s, f"address:{limit_key(address or '?')}")   # an IPv6 address by its /64
         hour, day = now - timedelta(hours=1), now - timedelta(days=1)
 
-        def count(*where) -> int:
-            return s.scalar(select(func.count()).select_from(PhoneCode).where(*where)) or 0
+        def count(since: datetime, *where) -> int:
+            # Codes made in the window up to now. One stamped later than now (beyond CLOCK_SLACK) was made while
+            # the clock was ahead and has been set back since: it is not counted, or it would hold the limit for
+            # as long as the clock was wrong (a day's jump: a resident locked out for a day).
+            return s.scalar(select(func.count()).select_from(PhoneCode).where(
+                PhoneCode.created_at > since, PhoneCode.created_at <= now + CLOCK_SLACK, *where)) or 0
 
-        if count(PhoneCode.address_key == akey, PhoneCode.created_at > hour) >= PER_ADDRESS_HOUR:
+        if count(hour, PhoneCode.address_key == akey) >= PER_ADDRESS_HOUR:
             raise Forbidden("too_many_attempts", "too many codes asked from this address; try again in an hour")
-        if count(PhoneCode.code_hash != "-", PhoneCode.created_at > day) >= self._office_cap():
+        if count(day, PhoneCode.code_hash != "-") >= self._office_cap():
             log.warning("items code refused: the day's share of the SMS budget for codes is spent")
             raise Forbidden("too_many_attempts", "too many codes asked today; try again later")
         answer = {"sent": True, "minutes": CODE_MINUTES}
-        if count(PhoneCode.phone_key == pkey, PhoneCode.created_at > hour) >= PER_NUMBER_HOUR or \
-                count(PhoneCode.phone_key == pkey, PhoneCode.created_at > day) >= PER_NUMBER_DAY:
+        if count(hour, PhoneCode.phone_key == pkey) >= PER_NUMBER_HOUR or \
+                count(day, PhoneCode.phone_key == pkey) >= PER_NUMBER_DAY:
             log.info("items code: the number's limit is reached; none sent")
             # Still counted against the address, so probing one number costs the prober.
             s.add(PhoneCode(phone_key=pkey, address_key=akey, code_hash="-", created_at=now, expires_at=now,
