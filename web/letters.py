@@ -62,6 +62,25 @@ def local_day(iso: str | None, tz) -> str:
     return day_month_year(datetime.fromisoformat(iso).astimezone(tz).date())
 
 
+async def catalogue_overrides(bridge, types: int) -> dict[str, dict[str, Any]] | None:
+    """The kasi's changes to the letter catalogue: every page of ``letter_catalogue`` (a page holds at least one
+    of the ``types`` configured types, so there are at most ``types`` pages). None when the service does not
+    answer one: then the configuration alone, never half of the changes (a type switched off would show)."""
+    out: dict[str, dict[str, Any]] = {}
+    args: dict[str, Any] = {}
+    for _ in range(types + 1):
+        reply = await bridge.request("letter_catalogue", args)
+        if not reply.ok:
+            return None
+        out |= reply.result.get("overrides", {})
+        following = reply.result.get("next")
+        if not following:
+            return out
+        args = {"after": following}
+    log.warning("letter_catalogue: more pages than letter types; the configuration alone is shown")
+    return None
+
+
 class LetterPages:
     """The letter routes of one :class:`~antre_web.app.WebApp` (its rendering, limits, CSRF and bridge)."""
 
@@ -87,8 +106,8 @@ class LetterPages:
     async def types(self) -> dict[str, LetterTypeConfig]:
         """The catalogue as residents see it now: the configuration with the kasi's changes
         (``letter_catalogue``), the active types only; the configuration alone when the service is away."""
-        reply = await self.w.bridge.request("letter_catalogue", {}) if self.w.bridge.available else None
-        overrides = reply.result.get("overrides", {}) if reply is not None and reply.ok else {}
+        overrides = (await catalogue_overrides(self.w.bridge, len(self.letters.types))
+                     if self.w.bridge.available else None) or {}
         out = {}
         for t in self.letters.types:
             try:

@@ -29,7 +29,7 @@ from antre.wording import day_month_year
 
 from . import letters_texts
 from .console import console_command, require_role
-from .letters import local_day, lt
+from .letters import catalogue_overrides, local_day, lt
 
 if TYPE_CHECKING:
     from .app import WebApp
@@ -310,8 +310,8 @@ class LetterConsole:
                     done = lt("s_done", lang)
                 else:
                     problem, status = self._error(reply, lang), 409
-        reply = await console_command(request, "letter_catalogue", {})
-        overrides = reply.result.get("overrides", {}) if reply.ok else {}
+        # Public and read-only: asked without the person's session (the command takes none), every page.
+        overrides = await catalogue_overrides(self.w.bridge, len(self.cfg.letters.types)) or {}
         types = []
         for t in self.cfg.letters.types:
             try:

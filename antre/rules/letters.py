@@ -146,8 +146,23 @@ class LetterRules:
             raise NotFound("unknown_letter_type", f"no active letter type '{code}'")
         return t
 
-    def catalogue(self, s: "Session", now: datetime) -> Outcome:
-        return Outcome({"overrides": self.overrides(s)}, changed=False)
+    def catalogue(self, s: "Session", now: datetime, after: str | None = None) -> Outcome:
+        """The kasi's changes to the catalogue (public: the website reads it for residents and the console),
+        per type in the configuration's order, in pages of at most :data:`~antre.rules.outcome.LIST_BYTES`:
+        an office has 20-30 letter types, and one type's changes may be ~27 000 bytes (a purpose of 500 and 20
+        requirements of 200 characters, a character up to 6 bytes of JSON), so all in one reply went over the
+        broker's packet limit at about a dozen. One type always fits a page. ``next``: the ``after`` of the
+        following page, null on the last."""
+        order = [t.code for t in self.letters.types]
+        if after is not None and after not in order:
+            raise CommandError("invalid_argument", f"'after' is not a letter type of the catalogue: {after}")
+        overrides = self.overrides(s)
+        rows = [{code: overrides[code]} for code in order[order.index(after) + 1 if after else 0:]
+                if code in overrides]
+        page = fit_rows(rows) or rows[:1]
+        following = next(iter(page[-1])) if len(page) < len(rows) else None
+        return Outcome({"overrides": {code: o for row in page for code, o in row.items()}, "next": following},
+                       changed=False)
 
     def type_update(self, s: "Session", now: datetime, type: str, session: str, active: bool | None = None,
                     purpose: str | None = None, requirements: list[str] | None = None, days: int | None = None,
