@@ -6,20 +6,30 @@ from __future__ import annotations
 
 import pytest
 
+import re
+import sqlite3
+
+from antre.link.protocol import encode, ok_reply
 from antre.rules import complaint_export
+from antre.service.server import MAX_REPLY_BYTES
 from antre.service.server import QueueServer
 from tests.support import Mosquitto, TestClient, service_config, write_config
 from tests.test_letters import sign_in_staff
 
 
-@pytest.fixture
-def running(tmp_path):
+def start_running(tmp_path, extra: str = ""):
     b = Mosquitto(tmp_path / "mosquitto", extra="max_packet_size 65536\n").start()
-    path = write_config(tmp_path / "antre.toml", mqtt_url=b.url, db_path=tmp_path / "antre.db")
+    path = write_config(tmp_path / "antre.toml", mqtt_url=b.url, db_path=tmp_path / "antre.db", extra=extra)
     server = QueueServer(service_config(path))
     server.start()
     web = TestClient(b.url, server.cfg.office.id, client_id="web-1", component="web").start()
     web.wait_state(lambda s: True)
+    return b, server, web
+
+
+@pytest.fixture
+def running(tmp_path):
+    b, server, web = start_running(tmp_path)
     yield server, web
     web.stop()
     server.stop()
@@ -131,3 +141,107 @@ def test_a_complaint_with_a_flood_of_duplicates_and_a_long_thread_still_opens(ru
     got = web.ok("complaint_get", complaint=1, session=kasi)
     assert 0 < len(got["duplicates"]) < 34 and got["duplicates_more"] == 34 - len(got["duplicates"])
     assert got["thread_more"] > 0 and got["thread"][-1]["text"].startswith("catatan 17:")
+
+
+def fits(reply: dict) -> bool:
+    return len(encode(ok_reply("r" * 64, reply))) <= MAX_REPLY_BYTES
+
+
+def test_a_number_with_hundreds_of_open_items_sees_those_that_fit(tmp_path):
+    """items_list ("semua urusan saya") answered every open item of the number: anyone may type a number on the
+    complaint and letter forms, and a few hundred went over the limit, so its owner could no longer see any.
+    Now the first that fit, and ``more``."""
+    spool = tmp_path / "spool"
+    for d in ("inbox", "outbox", "sent", "error"):
+        (spool / d).mkdir(parents=True)
+    b, server, web = start_running(tmp_path, f'\n[notify]\nsms = true\nspool = "{spool}"\ndaily_budget = 5000\n'
+                                             f'number_daily_limit = 1000\n')
+    try:
+        phone = "081298765432"
+        for i in range(700):
+            web.ok("complaint_submit", category="pengaduan", topic="pelayanan", channel="web",
+                   text=f"Laporan {i}: lampu jalan mati.", name="Siti Aminah", phone=phone)
+        web.ok("items_code", phone=phone, address="203.0.113.5")
+        with sqlite3.connect(tmp_path / "antre.db") as db:
+            body = db.execute("select body from outbox where kind = 'login_code'").fetchone()[0]
+        session = "s" * 43
+        assert web.ok("items_confirm", phone=phone, code=re.search(r"kode Anda (\d{6})", body)[1],
+                      session=session)["confirmed"]
+        listed = web.ok("items_list", session=session)
+        assert fits(listed) and 0 < len(listed["items"]) < 700 and listed["more"] == 700 - len(listed["items"])
+        assert {i["kind"] for i in listed["items"]} == {"complaint"}
+    finally:
+        web.stop()
+        server.stop()
+        b.stop()
+
+
+def test_the_fullest_news_fits(running):
+    """news_public (the portal, the kiosk), news_list (the console) and one item: 35 published items with the
+    longest title (120 characters of 4-byte letters, all on the ticker, which joins up to 30 titles besides the
+    items) and the longest body one command carries."""
+    server, web = running
+    kasi = sign_in_staff(web.ok)["kasi"]["session"]
+    today = web.ok("web_info")["business_date"]
+    body = ("Pengumuman: pelayanan KTP-el 🏠 dibuka kembali mulai Senin pukul 08.00 di balai desa. " * 60)[:4000]
+    for i in range(35):
+        last = web.ok("news_save", session=kasi, kind="pengumuman", title=f"{i:02d}" + "🏠" * 118, body=body,
+                      publish_on=today, ticker=True)["id"]
+    public = web.ok("news_public")
+    assert fits(public) and public["items"] and public["more"] == 30 - len(public["items"])
+    assert public["ticker"].count("🏠" * 118) == 30
+    assert fits(web.ok("news_public", excerpt=500))
+    listed = web.ok("news_list", session=kasi)
+    assert fits(listed) and listed["more"] == 35 - len(listed["items"])
+    assert web.ok("news_public", item=last)["items"][0]["body"] == body.strip()
+
+
+def test_a_full_faq_book_fits(running):
+    """faq_list answers the whole book, which faq_save keeps under FAQ_BYTES; faq_common its first questions."""
+    server, web = running
+    kasi = sign_in_staff(web.ok)["kasi"]["session"]
+    variant = ("Bagaimana cara mengurus surat keterangan domisili untuk keperluan bank dan sekolah 🏠? " * 3)[:200]
+    answer = ("Bawa KTP asli, Kartu Keluarga dan surat pengantar RT/RW ke loket pelayanan umum 🏠. " * 12)[:1000]
+    saved = 0
+    while True:
+        reply = web.request("faq_save", session=kasi, answer=answer, links=[f"https://desa.example/{saved}/" + "a" * 150],
+                            questions=[f"{saved:03d}.{n:02d} {variant}"[:200] for n in range(8)])
+        if not reply.ok:
+            assert reply.code == "faq_full"
+            break
+        saved += 1
+    assert saved > 3
+    book = web.ok("faq_list", session=kasi)
+    assert fits(book) and len(book["entries"]) >= saved
+    common = web.ok("faq_common", limit=8)
+    assert fits(common) and len(common["questions"]) == 8
+
+
+def test_a_day_of_five_minute_slots_fits(tmp_path):
+    """booking_slots: a whole day of slots, every 5 minutes (the shortest allowed) from 00:00, is one reply."""
+    b, server, web = start_running(tmp_path, """
+[office.hours]
+mon = "00:00-23:59"
+tue = "00:00-23:59"
+wed = "00:00-23:59"
+thu = "00:00-23:59"
+fri = "00:00-23:59"
+sat = "00:00-23:59"
+sun = "00:00-23:59"
+
+[[web.appointments]]
+service = "adminduk"
+days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+start = "00:00"
+end = "23:59"
+every_minutes = 5
+capacity = 100
+""")
+    try:
+        today = web.ok("web_info")["business_date"]
+        slots = web.ok("booking_slots", service="adminduk", date=today)
+        assert len(slots["slots"]) == 288 and fits(slots)
+    finally:
+        web.stop()
+        server.stop()
+        b.stop()

@@ -67,6 +67,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "my_limit": ("Terlalu banyak permintaan kode. Silakan coba lagi nanti.",
                  "Too many code requests. Please try again later."),
     "my_none": ("Tidak ada urusan yang masih berjalan untuk nomor ini.", "No open items for this number."),
+    "my_more": ("Ada {n} urusan lain yang tidak muat di halaman ini; tanyakan di kantor desa.",
+                "{n} more open items do not fit on this page; ask at the village office."),
     "my_logout": ("Keluar", "Sign out"),
     "my_ended": ("Anda sudah keluar. Data urusan tidak lagi ditampilkan di perangkat ini.",
                  "You are signed out. Your items are no longer shown on this device."),

@@ -64,8 +64,8 @@ class MyItemsPages:
         return lambda key, **v: ft(key, lang, **v)
 
     def _render(self, request: Request, status: int = 200, **ctx: Any) -> Response:
-        base = {"step": "phone", "problem": None, "phone": "", "shown_phone": "", "items": None, "until": "",
-                "sms": True, "rid": uuid.uuid4().hex}
+        base = {"step": "phone", "problem": None, "phone": "", "shown_phone": "", "items": None, "more": 0,
+                "until": "", "sms": True, "rid": uuid.uuid4().hex}
         return self.w.render(request, "urusan.html", status, ft=self._ft(request), **(base | ctx))
 
     async def _sms_on(self) -> bool:
@@ -88,6 +88,7 @@ class MyItemsPages:
                 reply = await self.w.bridge.request("items_list", {"session": token})
                 if reply.ok:
                     return self._render(request, step="list", items=self.view(reply.result["items"], lang),
+                                        more=reply.result.get("more", 0),
                                         until=self._until(reply.result["expires_at"]))
                 if reply.code == "not_signed_in":
                     response = self._render(request, problem=ft("my_expired", lang), sms=await self._sms_on())

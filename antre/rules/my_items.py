@@ -39,7 +39,7 @@ from sqlalchemy import delete, func, select
 
 from antre.addresses import limit_key
 from antre.errors import BadRequest, CommandError, Forbidden
-from antre.rules.outcome import Outcome
+from antre.rules.outcome import Outcome, fit_rows
 from antre.rules.sms_text import msisdn, phone_key
 from antre.storage.models import (
     BOOKED, CALLED, CHECKED_IN, WAITING, Booking, Complaint, LetterRequest, PhoneCode, PhoneSession,
@@ -214,7 +214,11 @@ class MyItems:
             if mine(c.contact_phone):
                 out.append({"kind": "complaint", "code": c.code, "category": c.category, "topic": c.topic,
                             "status": c.status, "date": c.created_at.astimezone(self.q.tz).date().isoformat()})
-        return Outcome({"items": out, "expires_at": row.expires_at.isoformat()}, changed=False)
+        # The first that fit in one reply, and how many more: a number may have any number of open letters and
+        # complaints (anyone may type it on a form), and all of them went over the broker's packet limit.
+        shown = fit_rows(out)
+        return Outcome({"items": shown, "more": len(out) - len(shown), "expires_at": row.expires_at.isoformat()},
+                       changed=False)
 
     # ------------------------------------------------------------------ 4. sign out, and clearing up
 
