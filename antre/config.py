@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
+import json
 import os
 import re
 import tomllib
@@ -928,6 +929,17 @@ def _convert(tp: Any, value: Any, key: str, source: str) -> Any:
     raise TypeError(f"unsupported config type {tp!r}")
 
 
+#: The requirements of all services together at most (JSON bytes, UTF-8): they go to every device in the retained
+#: state, and twice in ``office_settings`` (as the kasi set them and as in the file), each one MQTT message under
+#: the broker's 64 KiB (26 services of 20 lines of 200 characters were ~400 000 bytes).
+REQUIREMENTS_BYTES = 12_000
+
+
+def requirements_bytes(lists: typing.Iterable[typing.Iterable[str]]) -> int:
+    """What the services' requirements (one list per service) take in a reply, measured as :data:`REQUIREMENTS_BYTES`."""
+    return sum(len(json.dumps(list(r), ensure_ascii=False).encode()) for r in lists)
+
+
 def _cross_check(cfg: Config) -> None:
     src = cfg.source
     if not cfg.services:
@@ -941,6 +953,10 @@ def _cross_check(cfg: Config) -> None:
             if v in seen:
                 raise ConfigError(f"{src}: two services have {attr} '{v}'; each needs its own")
             seen.add(v)
+    size = requirements_bytes(s.requirements for s in cfg.services)
+    if size > REQUIREMENTS_BYTES:
+        raise ConfigError(f"{src}: the services' requirements are {size} bytes together; at most {REQUIREMENTS_BYTES} "
+                          f"(they go to every device in one message): shorten them")
     ids: set[str] = set()
     codes = [s.code for s in cfg.services]
     for c in cfg.counters:

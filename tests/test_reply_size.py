@@ -17,9 +17,9 @@ from tests.support import Mosquitto, TestClient, service_config, write_config
 from tests.test_letters import sign_in_staff
 
 
-def start_running(tmp_path, extra: str = ""):
+def start_running(tmp_path, extra: str = "", **tables: str):
     b = Mosquitto(tmp_path / "mosquitto", extra="max_packet_size 65536\n").start()
-    path = write_config(tmp_path / "antre.toml", mqtt_url=b.url, db_path=tmp_path / "antre.db", extra=extra)
+    path = write_config(tmp_path / "antre.toml", mqtt_url=b.url, db_path=tmp_path / "antre.db", extra=extra, **tables)
     server = QueueServer(service_config(path))
     server.start()
     web = TestClient(b.url, server.cfg.office.id, client_id="web-1", component="web").start()
@@ -245,3 +245,54 @@ capacity = 100
         web.stop()
         server.stop()
         b.stop()
+
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def many_services(requirements: str = '["KTP asli"]') -> str:
+    return "".join(f'\n[[services]]\ncode = "layanan-{p.lower()}"\nprefix = "{p}"\n'
+                   f'name = "Layanan {p}: Administrasi Kependudukan, Catatan Sipil dan Surat Keterangan Desa"\n'
+                   f'requirements = {requirements}\n' for p in LETTERS)
+
+
+def test_the_services_requirements_are_bounded_so_settings_and_state_fit(tmp_path):
+    """office_settings answered every service's requirements twice (as set and as in the file), and the retained
+    state carries them too: 26 services with 20 lines of 200 characters each were ~400 000 bytes. The
+    requirements of all services together are now at most REQUIREMENTS_BYTES, in the file and in the kasi's
+    changes, and with the most services and requirements allowed, both fit."""
+    from antre.config import REQUIREMENTS_BYTES, ConfigError, load
+
+    counters = f'\n[[counters]]\nid = "loket-1"\nname = "Loket 1"\nservices = {[f"layanan-{p.lower()}" for p in LETTERS]}\n'
+    counters = counters.replace("'", '"')
+    b, server, web = start_running(tmp_path, services=many_services(), counters=counters)
+    try:
+        kasi = sign_in_staff(web.ok)["kasi"]["session"]
+        line = "Fotokopi KTP dan Kartu Keluarga yang masih berlaku, surat pengantar RT/RW bermeterai, pas foto 3x4 " * 2
+        lines = [f"{n:02d} {line}"[:150] for n in range(20)]
+        refused = None
+        for p in LETTERS:
+            reply = web.request("office_set", session=kasi, service=f"layanan-{p.lower()}", requirements=lines)
+            if not reply.ok:
+                refused = p
+                assert reply.code == "invalid_settings" and str(REQUIREMENTS_BYTES) in reply.message.replace(" ", "")
+                break
+            assert fits(reply.result)
+        assert refused is not None and refused != "A"
+        settings = web.ok("office_settings")
+        assert fits(settings)
+        assert sum(s["requirements"] == lines for s in settings["services"]) == LETTERS.index(refused)
+        state = web.wait_state(lambda s: sum(x["requirements"] == lines for x in s["services"]) ==
+                               LETTERS.index(refused))
+        assert len(encode(state)) <= MAX_REPLY_BYTES
+        assert server.link.connected.is_set()
+    finally:
+        web.stop()
+        server.stop()
+        b.stop()
+    # The file may not hold more either: one message at start, naming the limit.
+    long = "[" + ", ".join(f'"{n:02d} {line}"' for n in range(20)) + "]"
+    path = write_config(tmp_path / "big.toml", mqtt_url="mqtt://127.0.0.1:1", db_path=tmp_path / "big.db",
+                        services=many_services(long), counters=counters)
+    with pytest.raises(ConfigError, match="requirements"):
+        load(path)

@@ -27,7 +27,8 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable
 
-from antre.config import ConfigError, OfficeConfig, ServiceConfig, validate_table
+from antre.config import (REQUIREMENTS_BYTES, ConfigError, OfficeConfig, ServiceConfig, requirements_bytes,
+                          validate_table)
 from antre.errors import BadRequest
 from antre.rules.outcome import Outcome
 from antre.rules.staff import OFFICE_ROLES, audit, authenticate, web_device
@@ -87,6 +88,12 @@ class OfficeRules:
                 services[code] = {k: getattr(checked, k) for k in ("active", "requirements") if k in change}
         except ConfigError as exc:
             raise BadRequest("invalid_settings", str(exc)) from None
+        size = requirements_bytes(services.get(f.code, {}).get("requirements", f.requirements)
+                                  for f in self.file_cfg.services)
+        if size > REQUIREMENTS_BYTES:
+            raise BadRequest("invalid_settings", f"the services' requirements would be {size} bytes together; at most "
+                                                 f"{REQUIREMENTS_BYTES} (they go to every device in one message): "
+                                                 f"shorten some")
         if len(holidays) > MAX_CLOSED_DAYS:
             raise BadRequest("invalid_settings", f"at most {MAX_CLOSED_DAYS} closing days")
         return {"holidays": holidays, "services": services}
