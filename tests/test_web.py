@@ -105,9 +105,9 @@ services = ["surat", "umum"]
 """
 
 
-def start_noon_office(tmp_path, broker, extra: str):
+def start_noon_office(tmp_path, broker, extra: str, services: str = SERVICES):
     """An office (service + admin client) whose time zone puts 'now' at about midday."""
-    office = start_office(tmp_path, broker, extra=extra, services=SERVICES, counters=COUNTERS)
+    office = start_office(tmp_path, broker, extra=extra, services=services, counters=COUNTERS)
     office.service.stop()
     for f in tmp_path.glob("antre.db*"):
         f.unlink()   # a fresh database: the first start opened a business day in another zone

@@ -242,9 +242,9 @@ def test_every_kind_of_code_typed_into_cek_on_a_cheap_phone(site):
                                       locale="id-ID")
             page = ctx.new_page()
             page.goto(site.web.url + "/cek")
-            # The menu's "Lacak" is this page, shown as the current one (not "Antrean"), reached without a detour.
+            # The menu's "Cek status" is this page, shown as the current one (not "Antrean"), reached without a detour.
             assert page.locator("nav.portal a[aria-current=page]").get_attribute("href") == "/cek"
-            assert page.locator("nav.portal a", has_text="Lacak").get_attribute("href") == "/cek"
+            assert page.locator("nav.portal a", has_text="Cek status").get_attribute("href") == "/cek"
             for kind, (code, path) in typed.items():
                 page.goto(site.web.url + "/cek")
                 page.fill("#kode", code)

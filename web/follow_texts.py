@@ -42,7 +42,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "bk_cancel": ("Batalkan janji ini", "Cancel this booking"),
     "bk_updated": ("Halaman ini diperbarui otomatis.", "This page updates automatically."),
     # /urusan: all my open items
-    "my_title": ("Semua urusan saya", "All my open items"),
+    "my_title": ("Urusan saya", "My open items"),
     "my_intro": ("Tulis nomor HP yang Anda pakai saat mengambil nomor, membuat janji, mengajukan surat atau "
                  "melapor. Kami kirim kode lewat SMS ke nomor itu.",
                  "Enter the phone number you used when taking a number, booking, requesting a letter or "

@@ -16,7 +16,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "nav_letters": ("Surat", "Letters"),
     "nav_complaints": ("Pengaduan", "Complaints"),
     "nav_news": ("Kabar", "News"),
-    "nav_track": ("Lacak", "Track"),
     "complaints_sub": ("Sampaikan keluhan, usulan atau pertanyaan, lalu pantau jawabannya.",
                        "Send a complaint, a suggestion or a question and follow the answer."),
     "track_sub": ("Ikuti nomor antrean, kode surat atau kode laporan.",
@@ -30,7 +29,6 @@ TEXTS: dict[str, tuple[str, str]] = {
                      "Your queue number and your letter's or report's code stay valid. Keep them."),
     "offline_retry": ("Coba lagi", "Try again"),
     "news_all": ("Semua kabar desa", "All village news"),
-    "lacak": ("Lacak", "Track"),
     "letters_sub": ("Ajukan surat dari rumah, pantau prosesnya, datang sekali untuk mengambil.",
                     "Request a letter from home, follow it, come once to collect it."),
     "site": ("Antrean {office}", "{office} queue"),
@@ -39,10 +37,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "take_sub": ("Datang saat giliran Anda hampir tiba.", "Come when your turn is near."),
     "book": ("Janji temu", "Book an appointment"),
     "book_sub": ("Pilih jam untuk hari lain atau hari ini.", "Pick a time slot today or on a coming day."),
-    "check": ("Cek status", "Check a status"),
+    "check": ("Cek status", "Check a status"),    # /cek: this name in the menu, footer, card and title
     "check_sub": ("Nomor antrean, kode janji, kode surat atau kode laporan: lihat statusnya sekarang.",
                   "A queue number, a booking, letter or report code: see where it stands now."),
-    "mine": ("Semua urusan saya", "All my open items"),
+    "mine": ("Urusan saya", "My open items"),     # /urusan: this name in the menu, footer, card and title
     "mine_sub": ("Pakai nomor HP Anda untuk melihat semua nomor, janji, surat dan laporan yang masih berjalan.",
                  "Use your phone number to see all your numbers, bookings, letters and reports still open."),
     "info": ("Info layanan", "Services"),
