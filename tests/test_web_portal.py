@@ -90,15 +90,16 @@ def test_the_top_menu_stays_on_two_lines_on_a_small_phone(site):
             for width in (360, 390):
                 page = browser.new_context(viewport={"width": width, "height": 800}, is_mobile=True,
                                            locale="id-ID").new_page()
-                page.goto(site.web.url + "/")
-                boxes = page.evaluate("[...document.querySelectorAll('nav.portal a')]"
-                                      ".map(a => a.getBoundingClientRect().toJSON())")
-                labels = page.locator("nav.portal a").all_inner_texts()
-                assert "Tanya" in labels and "Urusan saya" in labels and "Cek status" in labels, labels
-                assert len({round(b["top"]) for b in boxes}) <= 2, (width, boxes, labels)
-                assert all(b["height"] >= 44 and b["width"] >= 44 and b["right"] <= width for b in boxes), boxes
-                assert page.evaluate("document.documentElement.scrollWidth") <= width
-                shot(page, site, f"web-menu-{width}")
+                for path in ("/", "/ambil", "/janji", "/surat", "/pengaduan", "/kabar", "/cek", "/tanya", "/urusan"):
+                    page.goto(site.web.url + path)            # each item once marked as the current page
+                    boxes = page.evaluate("[...document.querySelectorAll('nav.portal a')]"
+                                          ".map(a => a.getBoundingClientRect().toJSON())")
+                    labels = page.locator("nav.portal a").all_inner_texts()
+                    assert "Tanya" in labels and "Urusan saya" in labels and "Cek status" in labels, labels
+                    assert len({round(b["top"]) for b in boxes}) <= 2, (width, path, boxes, labels)
+                    assert all(b["height"] >= 44 and b["width"] >= 44 and b["right"] <= width for b in boxes), boxes
+                    assert page.evaluate("document.documentElement.scrollWidth") <= width
+                    shot(page, site, f"web-menu-{width}" + path.replace("/", "-"))
                 page.context.close()
         finally:
             browser.close()
