@@ -13,7 +13,7 @@ import pytest
 
 from antre.link.protocol import encode, ok_reply
 from antre.service.server import MAX_REPLY_BYTES
-from tests.support import free_port
+from tests.support import TestClient, free_port
 from tests.test_console_letters import http_sign_in
 from tests.test_letters import sign_in_staff
 from tests.test_web import Http, WebProcess, office_toml, start_noon_office
@@ -116,3 +116,47 @@ def test_a_type_with_the_widest_characters_still_fits_a_page(site):
     first = c.ok("letter_catalogue")
     assert first["overrides"][code]["purpose"] == "\x01" * 500 and first["next"] is not None
     assert {k for p in pages(c) for k in p["overrides"]} == set(codes())
+
+
+def form_pages(client) -> list[dict]:
+    out, args = [], {"forms": True}
+    while True:
+        reply = client.request("letter_catalogue", **args)
+        assert reply.ok, f"{reply.code}: {reply.message}"
+        assert len(encode(ok_reply("x" * 64, reply.result))) <= MAX_REPLY_BYTES
+        out.append(reply.result)
+        if reply.result["next"] is None:
+            return out
+        args = {"forms": True, "after": reply.result["next"]}
+
+
+def test_a_kiosk_reads_the_forms_as_the_kasi_left_them(site):
+    """A kiosk's "Ajukan surat" asks the office's catalogue (``forms``): every active type with the kasi's
+    purpose and requirements and its form's fields, in pages; a type the kasi switched off is not offered;
+    nothing of the letters' numbering or template."""
+    c = site.client
+    kasi = site.staff["kasi"]["session"]
+    for i, code in enumerate(codes()):
+        c.ok("letter_type_update", type=code, active=True, purpose=purpose(i), requirements=requirements(i),
+             days=3, cost=0, session=kasi)
+    off = codes()[5]
+    c.ok("letter_type_update", type=off, active=False, session=kasi)
+    kiosk = TestClient(site.broker.url, site.office_id, "kiosk-1", "kiosk").start()
+    try:
+        got = form_pages(kiosk)
+        assert len(got) > 1
+        forms = [t for page in got for t in page["types"]]
+        assert [t["code"] for t in forms] == [code for code in codes() if code != off]
+        for t in forms:
+            i = codes().index(t["code"])
+            assert t["purpose"] == purpose(i) and t["requirements"] == requirements(i) and t["days"] == 3
+            assert [(f["name"], f["type"], f["required"]) for f in t["fields"]] == [
+                ("nama", "name", True), ("nik", "nik", True)]
+            assert set(t) == {"code", "name", "name_en", "purpose", "requirements", "days", "cost", "fields"}
+        assert kiosk.error("letter_catalogue", forms="yes") == "invalid_argument"
+        assert kiosk.error("letter_catalogue", forms=True, after="no-such-type") == "invalid_argument"
+        # Switched on again: offered again, in its place.
+        c.ok("letter_type_update", type=off, active=True, session=kasi)
+        assert [t["code"] for page in form_pages(kiosk) for t in page["types"]] == codes()
+    finally:
+        kiosk.stop()

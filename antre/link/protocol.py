@@ -293,7 +293,7 @@ COMMANDS: dict[str, dict[str, Arg]] = {
                               "type": Arg(_letter_type, False), **_LETTER_STAFF},
     "letter_register": {"year": Arg(lambda n, v: _year(n, v)), "after": Arg(lambda n, v: _positive(n, v), False),
                         **_LETTER_STAFF},
-    "letter_catalogue": {"after": Arg(_letter_type, False)},
+    "letter_catalogue": {"after": Arg(_letter_type, False), "forms": Arg(lambda n, v: _flag(n, v), False)},
     "letter_type_update": {"type": Arg(_letter_type), "active": Arg(lambda n, v: _flag(n, v), False),
                            "purpose": Arg(_string(None, "a text of at most 500 characters", 500), False),
                            "requirements": Arg(lambda n, v: _requirements(n, v), False),

@@ -146,17 +146,28 @@ class LetterRules:
             raise NotFound("unknown_letter_type", f"no active letter type '{code}'")
         return t
 
-    def catalogue(self, s: "Session", now: datetime, after: str | None = None) -> Outcome:
+    def catalogue(self, s: "Session", now: datetime, after: str | None = None, forms: bool = False) -> Outcome:
         """The kasi's changes to the catalogue (public: the website reads it for residents and the console),
         per type in the configuration's order, in pages of at most :data:`~antre.rules.outcome.LIST_BYTES`:
         an office has 20-30 letter types, and one type's changes may be ~27 000 bytes (a purpose of 500 and 20
         requirements of 200 characters, a character up to 6 bytes of JSON), so all in one reply went over the
         broker's packet limit at about a dozen. One type always fits a page. ``next``: the ``after`` of the
-        following page, null on the last."""
+        following page, null on the last.
+
+        ``forms``: instead, the active types as residents see them now (the configuration with the kasi's
+        changes), each with its form's fields, for a kiosk: it asks the office's own catalogue rather than
+        a copy in its configuration that may differ or still offer a type the kasi switched off."""
         order = [t.code for t in self.letters.types]
         if after is not None and after not in order:
             raise CommandError("invalid_argument", f"'after' is not a letter type of the catalogue: {after}")
         overrides = self.overrides(s)
+        if forms:
+            start = order.index(after) + 1 if after else 0
+            shown = [dataclasses.replace(t, **overrides.get(t.code, {})) for t in self.letters.types[start:]]
+            rows = [{"code": t.code, "form": _form(t)} for t in shown if t.active]
+            page = fit_rows(rows) or rows[:1]
+            following = page[-1]["code"] if len(page) < len(rows) else None
+            return Outcome({"types": [row["form"] for row in page], "next": following}, changed=False)
         rows = [{code: overrides[code]} for code in order[order.index(after) + 1 if after else 0:]
                 if code in overrides]
         page = fit_rows(rows) or rows[:1]
@@ -620,6 +631,17 @@ def handlers(q: "QueueService") -> dict[str, Callable[..., Outcome]]:
     q.letters = rules   # for tests and the reports
     return rules.handlers()
 
+
+
+FORM_KEYS = ("code", "name", "name_en", "purpose", "requirements", "days", "cost")
+
+
+def _form(t: LetterTypeConfig) -> dict[str, Any]:
+    """A letter type as a resident's form needs it (``letter_catalogue`` with ``forms``): what it is for,
+    what to bring, and the fields; not the numbering, template or body, which only staff's letters use."""
+    out = {key: getattr(t, key) for key in FORM_KEYS}
+    out["fields"] = [dataclasses.asdict(f) for f in t.fields]
+    return out
 
 __all__ = ["handlers", "LetterRules", "TRANSITIONS", "tracking_code_ok", "new_tracking_code", "status_ref",
            "format_number", "CANCELLABLE", "PROCESSORS", "SIGNERS", "READERS", "LISTERS"]
