@@ -51,3 +51,34 @@ def test_the_body_markup_is_limited_and_safe():
     assert '<a rel="nofollow noopener" href="https://desa.id">info</a>' in html
     assert "<script" not in html and "<img" not in html and 'href="javascript' not in html and 'href="data' not in html
     assert "&lt;script&gt;" in html
+
+
+def test_the_public_list_is_paged_by_the_service_so_every_item_is_reachable(tmp_path):
+    """35 published items: news_public answered the newest 30 only; with ``offset`` and ``limit`` every one is
+    on a page, ``total`` counts them all, and out-of-range pages are refused as bad arguments."""
+    q, clock, run, error, st = rules_office(tmp_path)   # Monday 7 December 2026
+    ids = [run("news_save", kind="berita", title=f"Kabar {n}", body="Isi.", publish_on="2026-12-07", **st["kasi"])["id"]
+           for n in range(35)]
+    run("news_save", kind="berita", title="Besok", body="Isi.", publish_on="2026-12-08", **st["kasi"])   # not yet
+    assert len(run("news_public")["items"]) == 30 and run("news_public")["total"] == 35
+    pages = [run("news_public", excerpt=20, offset=o, limit=10) for o in (0, 10, 20, 30)]
+    assert [len(p["items"]) for p in pages] == [10, 10, 10, 5] and {p["total"] for p in pages} == {35}
+    assert [i["id"] for p in pages for i in p["items"]] == ids[::-1]             # each once, newest first
+    assert run("news_public", offset=35, limit=10)["items"] == []
+    # The device contract refuses pages out of range (the website's own login sends them).
+    import json
+
+    import pytest
+
+    from antre.errors import CommandError
+    from antre.link.protocol import Topics, parse_request
+
+    topics = Topics("desa")
+    topic = topics.command("news_public", "web", "web-1")
+    assert parse_request(topic, json.dumps({"request_id": "a", "offset": 30, "limit": 10, "excerpt": 160}).encode(),
+                         topics, 65536).args == {"offset": 30, "limit": 10, "excerpt": 160}
+    for bad in ({"offset": -1}, {"limit": 0}, {"limit": 31}, {"offset": "5"}, {"limit": True}, {"offset": 10**6},
+                {"picture": "../antre.db"}, {"picture": "A" * 64 + ".jpg"}):
+        with pytest.raises(CommandError) as refused:
+            parse_request(topic, json.dumps({"request_id": "a"} | bad).encode(), topics, 65536)
+        assert refused.value.code == "invalid_argument", bad

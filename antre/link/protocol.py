@@ -354,7 +354,11 @@ COMMANDS: dict[str, dict[str, Arg]] = {
     "news_withdraw": {"session": Arg(_token), "item": Arg(lambda n, v: _positive(n, v)), "address": Arg(_address, False)},
     "news_list": {"session": Arg(_token), "address": Arg(_address, False)},
     "news_public": {"item": Arg(lambda n, v: _positive(n, v), False),
-                    "excerpt": Arg(lambda n, v: _positive(n, v), False)},
+                    "excerpt": Arg(lambda n, v: _positive(n, v), False),
+                    # a page of the list (the portal's /kabar?hal=): skip `offset`, then at most `limit` (1-30)
+                    "offset": Arg(lambda n, v: _small_int(n, v, 100_000), False),
+                    "limit": Arg(lambda n, v: _whole(n, v, 1, 30), False),
+                    "picture": Arg(_string(re.compile(r"[0-9a-f]{64}\.jpg"), "a picture name <sha256>.jpg", 68), False)},
     # The FAQ and the staff inbox of residents' questions (antre/rules/questions.py). Residents' words only in
     # question_submit's question and phone and in direct replies to staff's read-only questions.
     "faq_list": {"session": Arg(_token), "address": Arg(_address, False)},
@@ -468,6 +472,12 @@ def _requirements(name: str, value: Any) -> list[str]:
 def _small_int(name: str, value: Any, top: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
         raise BadRequest("invalid_argument", f"'{name}' must be a whole number from 0 to {top}")
+    return value
+
+
+def _whole(name: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise BadRequest("invalid_argument", f"'{name}' must be a whole number from {low} to {high}")
     return value
 
 

@@ -23,7 +23,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from antre.errors import CommandError, NotFound
 from antre.rules.outcome import Outcome, fit_rows
@@ -175,9 +175,12 @@ class NewsRules:
         return Outcome({"items": items, "today": today.isoformat(), "slides": self.slides(s),
                         "more": len(rows) - len(items)}, changed=False)
 
-    def public(self, s: "Session", now: datetime, item: int | None = None, excerpt: int | None = None) -> Outcome:
+    def public(self, s: "Session", now: datetime, item: int | None = None, excerpt: int | None = None,
+               offset: int = 0, limit: int = PUBLIC_LIMIT, picture: str | None = None) -> Outcome:
         """What residents read today: published, not expired, not withdrawn; newest first. With ``excerpt``,
-        each body is its plain text cut at that many characters (the portal's list pages)."""
+        each body is its plain text cut at that many characters (the portal's list pages). ``offset`` and
+        ``limit`` (at most ``PUBLIC_LIMIT``) give one page of them, ``total`` says how many there are in all
+        (so every item is reachable however many are published); ``picture`` only those showing that picture."""
         today = self.q.business_date(now)
         query = select(NewsItem).where(NewsItem.withdrawn_at.is_(None), NewsItem.publish_on <= today,
                                        or_(NewsItem.expires_on.is_(None), NewsItem.expires_on >= today))
@@ -186,15 +189,17 @@ class NewsRules:
             if n is None:
                 raise NotFound("news_not_found", "no such published news item")
             return Outcome({"items": [self.row(n)]}, changed=False)
-        rows = list(s.scalars(query.order_by(NewsItem.publish_on.desc(), NewsItem.id.desc()).limit(PUBLIC_LIMIT)))
+        if picture is not None:
+            query = query.where(NewsItem.picture == picture)
+        total = s.scalar(select(func.count()).select_from(query.subquery()))
+        rows = list(s.scalars(query.order_by(NewsItem.publish_on.desc(), NewsItem.id.desc())
+                              .offset(offset).limit(min(limit, PUBLIC_LIMIT))))
         ticker = " · ".join(n.title for n in rows if n.ticker)
         cut = min(excerpt, EXCERPT_MAX) if excerpt else None
         items = fit_rows((r | {"body": plain_text(r["body"], cut)}) if cut else r
                          for r in map(self.row, rows))   # the newest that fit in one reply
         return Outcome({"items": items, "ticker": ticker, "today": today.isoformat(),
-                        "more": len(rows) - len(items)},
-                       changed=False)
-
+                        "more": len(rows) - len(items), "total": total}, changed=False)
 
     def _check_picture(self, name: str) -> None:
         """The name must be one the website wrote, with the devices' copy beside it, small enough for MQTT."""
