@@ -804,7 +804,7 @@ class KioskApp(App):
             # A phone number is not read aloud in the waiting room: its length and last two digits.
             shown = typed_number(flow.typed, self.lang) if flow.kind == DIGITS and flow.typed else scr.shown
             facts = [d for d in (scr.step, shown, scr.problem) if d]
-            return Guidance(scr.prompt, facts, [*choices, scr.next_text, t("back")])
+            return Guidance(scr.prompt, facts, [*choices, *([scr.next_text] if scr.next_text else []), t("back")])
         guide = self._guidance_from(scr)
         if name == "letterform" and self.letter_form.type is not None and \
                 self.letter_form.field.type in ("nik", "kk", "phone") and self.letter_form.typed:
@@ -1246,7 +1246,9 @@ class KioskApp(App):
             ("" if f.required else f" ({self.t('lf_optional')})")
         scr.shown = flow.shown
         scr.problem = self.t(flow.problem) if flow.problem else (f.hint or "")
-        scr.next_text = self.t("lf_send" if flow.last else "lf_next")
+        # One way on at each step: on a choice the resident's tap goes on by itself (the last step's Kirim
+        # stays, so a tap never sends); the digit pad has no OK of its own beside Lanjut.
+        scr.next_text = self.t("lf_send") if flow.last else "" if flow.kind == CHOICE else self.t("lf_next")
         # The keys stay when the next question takes the same ones: rebuilt keys are not laid out until the
         # next frame, and a quick resident's taps after Lanjut that reach a busy kiosk in the same frame
         # would fall on them and be lost.
@@ -1255,12 +1257,17 @@ class KioskApp(App):
             self._letter_keys_for = keys
             self._letter_keys(scr.ids.keyarea, flow.kind, f.choices)
             place_keys(scr.ids.keyarea)     # changed keys: placed before a tap can reach them
+        if flow.kind == CHOICE:             # the answer given (coming back to it): marked
+            for b in scr.ids.keyarea.walk(restrict=True):
+                if isinstance(b, BigButton) and b.tag.startswith("choice:"):
+                    b.selected = b.tag == f"choice:{flow.typed}"
 
     def _letter_keys(self, box: Any, kind: str, choices: list[str]) -> None:
         box.clear_widgets()
         if kind in (DIGITS, DATE):
-            pad = Keypad(uid_prefix="lf", spacing=self.u * 12)
-            pad.bind(on_key=lambda _p, k: self.letter_next() if k == "ok" else self.letter_key(k))
+            # One way on: the screen's Lanjut / Kirim (a green OK on the pad beside it did the same).
+            pad = Keypad(uid_prefix="lf", spacing=self.u * 12, with_ok=False)
+            pad.bind(on_key=lambda _p, k: self.letter_key(k))
             box.add_widget(pad)
             return
         if kind == CHOICE:
@@ -1295,7 +1302,12 @@ class KioskApp(App):
         self._render_letter_field()
 
     def letter_choose(self, option: str) -> None:
+        """A choice: marked, and on to the next question at once (Kembali comes back to it, marked); on the
+        last question it is only marked, and Kirim sends."""
         self.letter_form.choose(option)
+        if not self.letter_form.last and self.letter_form.typed == option:
+            self.letter_next()
+            return
         self._render_letter_field()
 
     def letter_next(self) -> None:
@@ -1432,12 +1444,18 @@ class KioskApp(App):
         scr.prompt = self.t(self._report_label(flow.step))
         scr.shown = self._choice_label(flow.step, flow.typed) if flow.kind == CHOICE and flow.typed else flow.shown
         scr.problem = self.t(flow.problem) if flow.problem else ""
-        scr.next_text = self.t(("ask_send" if flow is self.asking else "cb_send") if done_next else "cb_next")
+        # A choice goes on by itself (report_choose); Kirim stays where the step ends the form.
+        scr.next_text = self.t(("ask_send" if flow is self.asking else "cb_send")) if done_next else \
+            "" if flow.kind == CHOICE else self.t("cb_next")
         keys = (flow.step, flow.index, self._key_group)
         if self._report_keys_for != keys:
             self._report_keys_for = keys
             self._report_keys(scr.ids.keyarea, flow)
             place_keys(scr.ids.keyarea)     # a group's keys change at each touch: placed before the next
+        if flow.kind == CHOICE:             # the chosen one marked in place (rebuilt keys draw a frame late)
+            for b in scr.ids.keyarea.walk(restrict=True):
+                if isinstance(b, BigButton) and b.tag.startswith("rchoice:"):
+                    b.selected = b.tag == f"rchoice:{flow.typed}"
 
     def _report_keys(self, box: Any, flow: CallbackFlow | AskFlow) -> None:
         box.clear_widgets()
@@ -1500,8 +1518,14 @@ class KioskApp(App):
         self._render_report()
 
     def report_choose(self, option: str) -> None:
-        self._report.choose(option)
-        self._report_keys_for = None     # the chosen button is marked
+        """A choice: on to the next question at once (Kembali comes back to it, marked). A choice that ends
+        the form (the last step, or *anonim*) is only marked: Kirim sends, never a tap on a choice."""
+        flow = self._report
+        flow.choose(option)
+        ends = flow.last or (flow.step == "contact" and flow.typed == "anonim")
+        if not ends and flow.typed == option:
+            self.report_next()
+            return
         self._render_report()
 
     def report_next(self) -> None:
@@ -1871,6 +1895,8 @@ class KioskApp(App):
                 "x": round(x), "y": round(Window.height - y - w.height), "w": round(w.width),
                 "h": round(w.height), "text": str(getattr(w, "text", "")), "disabled": bool(w.disabled),
             }
+            if getattr(w, "selected", False):
+                widgets[uid]["selected"] = True     # a choice made (marked)
             if getattr(w, "subtext", ""):
                 widgets[uid]["subtext"] = w.subtext
                 widgets[uid]["drawn"] = w.markup_text

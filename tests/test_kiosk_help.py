@@ -55,15 +55,19 @@ def test_a_complaint_typed_on_the_big_keys_is_sent_anonymously_and_its_slip_prin
         k.touch("help")
         k.wait_screen("help")
         k.touch("help:complaint")
-        k.wait(lambda ui: ui["screen"] == "report" and "rchoice:pengaduan" in ui["widgets"], "the kinds")
-        k.touch("report:next")                                   # nothing chosen: said, not sent
-        k.wait(lambda ui: ui["widgets"].get("report:problem", {}).get("text") == T("cb_p_choice"), "choose one")
-        k.touch("rchoice:aspirasi")
-        k.touch("report:next")
-        k.wait(lambda ui: "rchoice:infrastruktur" in ui["widgets"], "the topics")
+        ui = k.wait(lambda ui: ui["settled"] and ui["screen"] == "report" and "rchoice:pengaduan" in ui["widgets"],
+                    "the kinds")
+        assert "report:next" not in ui["widgets"]                # a choice goes on by itself: no Lanjut beside it
+        k.screenshot("complaint-kinds")
+        k.touch("rchoice:aspirasi")                              # one tap: on to the topics
+        k.wait(lambda ui: ui["settled"] and "rchoice:infrastruktur" in ui["widgets"], "the topics")
+        k.touch("report:back")                                   # back: the choice made is marked
+        ui = k.wait(lambda ui: ui["settled"] and "rchoice:aspirasi" in ui["widgets"], "the kinds again")
+        assert ui["widgets"]["rchoice:aspirasi"].get("selected") and not ui["widgets"]["rchoice:pengaduan"].get("selected")
+        k.touch("rchoice:aspirasi")                              # the same again: on, as before
+        k.wait(lambda ui: ui["settled"] and "rchoice:infrastruktur" in ui["widgets"], "the topics")
         k.screenshot("complaint-topics")
         k.touch("rchoice:infrastruktur")
-        k.touch("report:next")
         k.wait(lambda ui: ui["widgets"]["report:prompt"]["text"] == T("cp_text"), "the text question")
         k.touch("tk:ABCDE")
         k.wait_widget("tk:groups")
@@ -79,8 +83,9 @@ def test_a_complaint_typed_on_the_big_keys_is_sent_anonymously_and_its_slip_prin
         k.touch("report:next")
         k.wait(lambda ui: "rchoice:anonim" in ui["widgets"], "anonymous or a phone")
         assert T("cb_step", n=4, total=5) in k.ui()["widgets"]["report:step"]["text"]
-        k.touch("rchoice:anonim")
-        ui = k.wait(lambda ui: ui["widgets"]["report:next"]["text"] == T("cb_send"), "Kirim")
+        k.touch("rchoice:anonim")                                # ends the form: only marked, Kirim sends
+        ui = k.wait(lambda ui: ui["widgets"].get("report:next", {}).get("text") == T("cb_send"), "Kirim")
+        assert ui["screen"] == "report" and ui["widgets"]["rchoice:anonim"].get("selected")
         # Anonymous is the form's last question: the step line says so, as Kirim does.
         assert T("cb_step", n=4, total=4) in ui["widgets"]["report:step"]["text"], ui["widgets"]["report:step"]
         k.touch("report:next")
@@ -108,9 +113,8 @@ def test_taps_queued_while_a_key_group_opens_land_on_the_keys_shown_there(office
     k.wait_screen("help")
     k.touch("help:complaint")
     k.touch("rchoice:aspirasi")
-    k.touch("report:next")
+    k.wait(lambda ui: ui["settled"] and "rchoice:infrastruktur" in ui["widgets"], "the topics")
     k.touch("rchoice:infrastruktur")
-    k.touch("report:next")
     ui = k.wait(lambda ui: ui["settled"] and ui["widgets"]["report:prompt"]["text"] == T("cp_text")
                 and "tk:ABCDE" in ui["widgets"], "the text question")
     group = k.centre("tk:ABCDE", ui)
@@ -175,10 +179,8 @@ def test_the_faq_answers_large_and_an_unsure_answer_offers_the_call_back(offices
         k.touch("answer:callback")
         k.wait(lambda ui: ui["screen"] == "report" and "rchoice:informasi" in ui["widgets"], "the call back")
         k.touch("rchoice:informasi")
-        k.touch("report:next")
-        k.wait(lambda ui: "rchoice:bansos" in ui["widgets"], "the topics")
+        k.wait(lambda ui: ui["settled"] and "rchoice:bansos" in ui["widgets"], "the topics")
         k.touch("rchoice:bansos")
-        k.touch("report:next")
         k.wait(lambda ui: ui["widgets"]["report:prompt"]["text"] == T("cb_name"), "the name")
         type_text(k, "SITI")
         k.touch("report:next")

@@ -238,8 +238,12 @@ def test_ajukan_surat_on_the_kiosk_screen_with_big_keys(tmp_path, broker, kiosks
         k.wait(lambda ui: "NIK" in ui["widgets"]["letterform:prompt"]["text"], "the NIK question")
         type_in("3204051403900002", pad="lf")
         shown("3204 0514 0390 0002")
+        ui = k.wait(lambda ui: ui["settled"], "the NIK's pad drawn")
+        # One way on: the screen's Lanjut; the pad has no OK key of its own doing the same.
+        assert "lf:ok" not in ui["widgets"] and ui["widgets"]["letterform:next"]["text"] == texts.text("lf_next")
+        assert "lf:del" in ui["widgets"]
         k.screenshot("letter-form-nik")
-        k.touch("lf:ok")
+        k.touch("letterform:next")
         k.wait(lambda ui: "Alamat" in ui["widgets"]["letterform:prompt"]["text"], "the address question")
         type_in("RT 1 RW 2")
         k.touch("letterform:next")
@@ -248,7 +252,7 @@ def test_ajukan_surat_on_the_kiosk_screen_with_big_keys(tmp_path, broker, kiosks
         k.wait(lambda ui: "Tanggal hilang" in ui["widgets"]["letterform:prompt"]["text"], "the date question")
         type_in("01122026", pad="lf")
         shown("01-12-2026")
-        k.touch("lf:ok")
+        k.touch("letterform:next")
         k.wait(lambda ui: "Tempat hilang" in ui["widgets"]["letterform:prompt"]["text"], "the last question")
         type_in("PASAR")
         k.touch("letterform:next")
@@ -340,7 +344,7 @@ def test_keys_typed_right_after_lanjut_go_to_the_next_question_none_lost(tmp_pat
         k.wait(lambda ui: ui["widgets"]["letterform:shown"]["text"] == "", "the digits deleted")
         for d in "3204051403900002":
             k.touch(f"lf:{d}")
-        k.touch("lf:ok")
+        k.touch("letterform:next")
         ui = k.wait(lambda ui: ui["settled"] and "Alamat" in ui["widgets"]["letterform:prompt"]["text"],
                     "the address question")
         for ch in "RT 1":
@@ -355,6 +359,57 @@ def test_keys_typed_right_after_lanjut_go_to_the_next_question_none_lost(tmp_pat
         ui = k.wait(lambda ui: ui["settled"] and "Barang" in ui["widgets"]["letterform:prompt"]["text"],
                     "the question after the address")
         k.wait(lambda ui: ui["widgets"]["letterform:shown"]["text"] == "KTP", "KTP in the next field")
+    finally:
+        office.client.stop()
+        office.service.stop()
+
+
+@pytest.mark.gui
+def test_a_choice_goes_on_by_itself_and_kembali_shows_it_marked(tmp_path, broker, kiosks):
+    """Surat domisili's sex (Laki-laki / Perempuan, not the last question): one tap on a choice goes on to the
+    next question, no Lanjut beside the choices; Kembali comes back to it with the choice marked, and a tap on
+    another choice goes on with that one. Sent, the request holds the choice made last."""
+    office = start_office(tmp_path, broker, extra=f'\n[kiosk]\nclient_id = "kiosk-{os.urandom(3).hex()}"\n'
+                                                  f'\n[letters]\nkiosk_form = true\n')
+    try:
+        k = kiosks(office)
+        k.touch("letter_request")
+        k.touch("lettertype:domisili")
+        k.wait_screen("letterform")
+
+        def reply_with(text: str, prompt: str, pad: str = "kb") -> None:
+            k.wait(lambda ui: ui["settled"] and prompt in ui["widgets"]["letterform:prompt"]["text"], prompt)
+            for ch in text:
+                k.touch(f"{pad}:{'space' if ch == ' ' else ch}")
+            k.wait(lambda ui: ui["widgets"]["letterform:shown"]["text"].replace(" ", "").replace("-", "")
+                   == text.replace(" ", ""), f"'{text}' typed")
+            k.touch("letterform:next")
+
+        reply_with("SITI AMINAH", "Nama")
+        reply_with("3204055403900002", "NIK", pad="lf")
+        reply_with("BANDUNG", "Tempat lahir")
+        reply_with("14031990", "Tanggal lahir", pad="lf")
+        ui = k.wait(lambda ui: ui["settled"] and "choice:Perempuan" in ui["widgets"], "the sex question")
+        assert "letterform:next" not in ui["widgets"]           # the choice itself goes on
+        assert not any(w.get("selected") for uid, w in ui["widgets"].items() if uid.startswith("choice:"))
+        k.screenshot("letter-form-choice")
+        k.touch("choice:Laki-laki")                             # one tap: the next question
+        ui = k.wait(lambda ui: ui["settled"] and "Alamat" in ui["widgets"]["letterform:prompt"]["text"], "Alamat")
+        assert "choice:Laki-laki" not in ui["widgets"]
+        k.touch("letterform:back")
+        ui = k.wait(lambda ui: ui["settled"] and "choice:Laki-laki" in ui["widgets"], "back to the choice")
+        assert ui["widgets"]["choice:Laki-laki"].get("selected") and not ui["widgets"]["choice:Perempuan"].get("selected")
+        assert ui["widgets"]["letterform:shown"]["text"] == "Laki-laki"
+        k.screenshot("letter-form-choice-marked")
+        k.touch("choice:Perempuan")                             # changed: on again, with the new one
+        reply_with("RT 1 RW 2", "Alamat")
+        reply_with("MELAMAR KERJA", "keperluan")
+        ui = k.wait(lambda ui: ui["screen"] == "message", "the request sent")
+        assert ui["widgets"]["message:title"]["text"] == texts.text("lf_sent")
+        code = ui["widgets"]["message:body"]["text"].split(": ", 1)[1][:14].replace("-", "")
+        st = sign_in_staff(office.client.ok)
+        rid = next(i["id"] for i in office.client.ok("letter_list", **st["kasi"])["items"] if i["code"] == code)
+        assert office.client.ok("letter_get", request=rid, **st["kasi"])["fields"]["jenis_kelamin"] == "Perempuan"
     finally:
         office.client.stop()
         office.service.stop()
@@ -378,7 +433,7 @@ def test_kembali_tapped_twice_while_the_keys_change_goes_back_twice(tmp_path, br
         k.wait(lambda ui: ui["widgets"]["letterform:shown"]["text"] == "BUDI", "the name typed")
         k.touch("letterform:next")
         ui = k.wait(lambda ui: ui["settled"] and "NIK" in ui["widgets"]["letterform:prompt"]["text"]
-                    and "lf:ok" in ui["widgets"], "the NIK question and its pad")
+                    and "lf:0" in ui["widgets"], "the NIK question and its pad")
         back = corner(k, "letterform:back", ui)
         resume = held(k)
         try:
