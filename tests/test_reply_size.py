@@ -296,3 +296,24 @@ def test_the_services_requirements_are_bounded_so_settings_and_state_fit(tmp_pat
                         services=many_services(long), counters=counters)
     with pytest.raises(ConfigError, match="requirements"):
         load(path)
+
+
+def test_a_letter_with_a_long_history_still_opens(running):
+    """letter_status and letter_get answered the whole history, which has no count limit: a request sent back
+    and forth between 'belum lengkap' and 'diperiksa' with reasons of 300 characters went over the limit (160 rounds
+    here), and neither the resident nor the staff could open it. Now the newest entries that fit."""
+    from tests.test_letters import domisili
+
+    server, web = running
+    kasi = sign_in_staff(web.ok)["kasi"]["session"]
+    code = web.ok("letter_request", type="domisili", fields=domisili(), channel="web")["code"]
+    reason = ("Kartu keluarga belum dilampirkan dan surat pengantar RT belum ditandatangani; " * 4)[:300].strip()
+    for i in range(160):   # a fresh database: request 1
+        web.ok("letter_set_status", request=1, status="belum_lengkap", reason=f"{i:03d} {reason}"[:300], session=kasi)
+        web.ok("letter_set_status", request=1, status="diperiksa", session=kasi)
+    public = web.ok("letter_status", code=code)
+    staff = web.ok("letter_get", request=1, session=kasi)
+    for got in (public, staff):
+        assert fits(got) and got["history_more"] > 0
+        assert len(got["history"]) + got["history_more"] == 321
+        assert got["history"][-1]["status"] == "diperiksa" and got["history"][-2]["reason"].startswith("159 ")

@@ -212,6 +212,7 @@ class LetterPages:
             "history": [{"status": lt(f"st_{h['status']}", lang), "at": local_day(h["at"], tz),
                          "time": datetime.fromisoformat(h["at"]).astimezone(tz).strftime("%H.%M"),
                          "reason": h.get("reason") or ""} for h in data.get("history", [])],
+            "history_more": data.get("history_more", 0),
             "requirements": t.requirements if t else [],
         }
 

@@ -54,6 +54,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "requested_on": ("Diajukan", "Requested"),
     "letter_number": ("Nomor surat", "Letter number"),
     "history": ("Riwayat", "History"),
+    "history_more": ("{n} catatan lama tidak ditampilkan; yang terbaru di bawah ini.",
+                     "{n} older entries are not shown; the newest are below."),
     "cancel": ("Batalkan permohonan", "Cancel the request"),
     "cancel_note": ("Bisa dibatalkan selama petugas belum memprosesnya.",
                     "It can be cancelled while staff have not processed it yet."),

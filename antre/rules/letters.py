@@ -73,6 +73,9 @@ ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII
 NUMBER_WIDTH = 3
 OVERRIDE = "letters.type."   # meta keys of the kasi's catalogue changes
 LIST_LIMIT = 200
+#: A request's history in one reply at most (JSON bytes), the newest: it has no count limit (statuses back and
+#: forth with reasons of 300 characters, pickups, edits), and letter_status and letter_get must stay one message.
+HISTORY_BYTES = 30_000
 
 
 def iso(dt: datetime | None) -> str | None:
@@ -83,6 +86,13 @@ def format_number(pattern: str, *, classification: str, seq: int, village_code: 
     values = {"kode": classification, "nomor": f"{seq:0{NUMBER_WIDTH}d}", "kode_desa": village_code,
               "bulan_romawi": ROMAN[on.month - 1], "bulan": f"{on.month:02d}", "tahun": str(on.year)}
     return pattern.format(**values)
+
+
+def _newest_history(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """``history``: the newest rows that fit in :data:`HISTORY_BYTES`, oldest first; ``history_more``: how many
+    older ones are left out."""
+    shown = fit_rows(reversed(rows), HISTORY_BYTES)[::-1]
+    return {"history": shown, "history_more": len(rows) - len(shown)}
 
 
 def _subject(r: LetterRequest | None) -> str:
@@ -316,7 +326,7 @@ class LetterRules:
         r = self._by_code(s, code)
         out = self._summary(r, self._today(now))
         rows = s.scalars(select(LetterHistory).where(LetterHistory.request_id == r.id).order_by(LetterHistory.id))
-        out["history"] = [{"status": h.to_status, "at": iso(h.at), "reason": h.reason} for h in rows]
+        out |= _newest_history([{"status": h.to_status, "at": iso(h.at), "reason": h.reason} for h in rows])
         return Outcome(out, changed=False)
 
     def cancel(self, s: "Session", now: datetime, code: str) -> Outcome:
@@ -421,8 +431,8 @@ class LetterRules:
                 "revoked_at": iso(r.revoked_at), "classification": t.classification if t else None,
                 "allowed": {to: sorted(roles) for to, roles in TRANSITIONS[r.status].items()}}
         rows = s.scalars(select(LetterHistory).where(LetterHistory.request_id == r.id).order_by(LetterHistory.id))
-        out["history"] = [{"action": h.action, "from": h.from_status, "status": h.to_status, "at": iso(h.at),
-                           "reason": h.reason, "actor": h.actor} for h in rows]
+        out |= _newest_history([{"action": h.action, "from": h.from_status, "status": h.to_status, "at": iso(h.at),
+                                 "reason": h.reason, "actor": h.actor} for h in rows])
         return Outcome(out, changed=False)
 
     def set_status(self, s: "Session", now: datetime, request: int, status: str, session: str,
