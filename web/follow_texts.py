@@ -7,7 +7,7 @@ from typing import Any
 
 TEXTS: dict[str, tuple[str, str]] = {
     # /cek: any code
-    "cek_title": ("Cek status", "Check a status"),
+    "cek_title": ("Cek status", "Check status"),
     "cek_label": ("Nomor antrean atau kode", "Queue number or code"),
     "cek_hint": ("Nomor antrean (A-012), kode janji (10 angka), kode surat (12 angka) atau kode laporan "
                  "(P-1234-5678-9012). Spasi dan tanda hubung boleh.",
@@ -42,7 +42,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "bk_cancel": ("Batalkan janji ini", "Cancel this booking"),
     "bk_updated": ("Halaman ini diperbarui otomatis.", "This page updates automatically."),
     # /urusan: all my open items
-    "my_title": ("Urusan saya", "My open items"),
+    "my_title": ("Urusan saya", "My items"),
     "my_intro": ("Tulis nomor HP yang Anda pakai saat mengambil nomor, membuat janji, mengajukan surat atau "
                  "melapor. Kami kirim kode lewat SMS ke nomor itu.",
                  "Enter the phone number you used when taking a number, booking, requesting a letter or "
@@ -55,7 +55,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "my_sms_off": ("Layanan SMS kantor belum aktif, jadi kode tidak bisa dikirim. Sementara itu, ikuti setiap "
                    "urusan satu per satu dengan kodenya di halaman Cek status.",
                    "The office's SMS service is not switched on yet, so no code can be sent. Meanwhile, follow "
-                   "each item on its own with its code on the Check a status page."),
+                   "each item on its own with its code on the Check status page."),
     "my_sent": ("Bila nomor {phone} bisa menerima SMS dari kantor, kodenya sudah dikirim. Kode berlaku {minutes} "
                 "menit. Tulis kode itu di bawah.",
                 "If {phone} can receive SMS from the office, the code is on its way. It is valid for {minutes} "

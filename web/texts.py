@@ -37,10 +37,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "take_sub": ("Datang saat giliran Anda hampir tiba.", "Come when your turn is near."),
     "book": ("Janji temu", "Book an appointment"),
     "book_sub": ("Pilih jam untuk hari lain atau hari ini.", "Pick a time slot today or on a coming day."),
-    "check": ("Cek status", "Check a status"),    # /cek: this name in the menu, footer, card and title
+    "check": ("Cek status", "Check status"),    # /cek: this name in the menu, footer, card and title
     "check_sub": ("Nomor antrean, kode janji, kode surat atau kode laporan: lihat statusnya sekarang.",
                   "A queue number, a booking, letter or report code: see where it stands now."),
-    "mine": ("Urusan saya", "My open items"),     # /urusan: this name in the menu, footer, card and title
+    "mine": ("Urusan saya", "My items"),     # /urusan: this name in the menu, footer, card and title
     "mine_sub": ("Pakai nomor HP Anda untuk melihat semua nomor, janji, surat dan laporan yang masih berjalan.",
                  "Use your phone number to see all your numbers, bookings, letters and reports still open."),
     "info": ("Info layanan", "Services"),
