@@ -239,3 +239,23 @@ def test_wrong_codes_from_many_addresses_do_not_lock_every_resident_out(site):
     c.request("POST", "/urusan", {"csrf": form.csrf(), "phone": phone, "rid": form.rid()})
     ok = c.request("POST", "/urusan/masuk", {"csrf": form.csrf(), "phone": phone, "code": code_for(site, phone)})
     assert ok.status == 303 and "antre_urusan" in c.cookies
+
+
+def test_a_number_with_more_items_than_fit_is_told_how_many_more(site):
+    """items_list answers the items that fit in one message and how many more (anyone may type a number on the
+    forms): the page lists those and says how many are not shown, instead of failing."""
+    phone = "081298760099"
+    for i in range(700):
+        site.client.ok("complaint_submit", category="pengaduan", topic="pelayanan", channel="web",
+                       text=f"Laporan {i}: lampu jalan mati.", name="Siti Aminah", phone=phone)
+    c = AddrClient(site.port, "127.0.0.91")
+    form = wait_for(lambda: (lambda p: p if 'name="csrf"' in p.text else None)(c.request("GET", "/urusan")),
+                    what="the /urusan form")
+    c.request("POST", "/urusan", {"csrf": form.csrf(), "phone": phone, "rid": form.rid()})
+    ok = c.request("POST", "/urusan/masuk", {"csrf": form.csrf(), "phone": phone, "code": code_for(site, phone)})
+    assert ok.status == 303
+    page = c.request("GET", "/urusan")
+    assert page.status == 200 and 'id="items"' in page.text
+    shown = page.text.count('class="card"')
+    more = re.search(r'id="items-more">Ada (\d+) urusan lain', page.text)
+    assert more and 0 < shown < 700 and int(more[1]) == 700 - shown
