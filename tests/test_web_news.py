@@ -13,6 +13,7 @@ from tests.support import free_port, wait_for
 from tests.test_console_letters import http_sign_in
 from tests.test_letters import sign_in_staff
 from tests.test_web import CHROMIUM, Http, WebProcess, office_toml, shot, start_noon_office
+from tests.test_web_portal import PROBLEMS_JS
 
 
 @pytest.fixture(scope="module")
@@ -142,12 +143,19 @@ def test_the_news_list_is_paged_titles_and_excerpts_and_stays_small(site):
             page.goto(site.web.url + "/kabar")
             assert page.locator("article.news").count() == 10
             assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
+            assert page.evaluate(PROBLEMS_JS, 360) == []          # nothing cut or too small to tap
             shot(page, site, "web-news-paged")
             page.click("#pager a[rel=next]")
             page.wait_for_url("**/kabar?hal=2")
             assert page.locator("article.news").count() == 10
+            assert page.evaluate(PROBLEMS_JS, 360) == []
+            shot(page, site, "web-news-paged-2")
             box = page.locator("#pager a[rel=next]").bounding_box()            # a thumb-sized target
             assert box["height"] >= 44 and box["width"] >= 44, box
+            page.click("article.news h2 a")
+            page.wait_for_url("**/kabar/*")
+            assert page.evaluate(PROBLEMS_JS, 360) == []
+            shot(page, site, "web-news-item")
         finally:
             browser.close()
 
