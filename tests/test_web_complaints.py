@@ -21,6 +21,7 @@ from antre.rules.letter_codes import new_tracking_code
 from tests.support import free_port, wait_for
 from tests.test_letters import PASSWORD, sign_in_staff
 from tests.test_web import CHROMIUM, Http, Page, WebProcess, office_toml, shot, start_noon_office
+from tests.test_web_portal import PROBLEMS_JS
 from antre_web.complaints_texts import ct
 from antre_web.follow_texts import ft
 
@@ -262,6 +263,7 @@ def test_report_from_a_phone_answered_in_the_console_followed_live_and_rated(sit
             page.fill("#f-name", "Siti Aminah")
             page.fill("#f-phone", "0812 3456 7890")
             shot(page, site, "web-complaint-form")
+            assert page.evaluate(PROBLEMS_JS, PHONE_SIZE["width"]) == []   # nothing cut, targets of 44 px
             page.click("#complaint-form button[type=submit]")
             page.wait_for_url(re.compile(r".*/pengaduan/P\d{12}\?baru=1$"))
             code = page.url.split("/")[-1].split("?")[0]
@@ -269,6 +271,7 @@ def test_report_from_a_phone_answered_in_the_console_followed_live_and_rated(sit
             expect(page.locator("#status")).to_have_text(ct("st_diterima"))
             expect(page.locator("#live")).to_have_text(ct("live"))
             shot(page, site, "web-complaint-status-new")
+            assert page.evaluate(PROBLEMS_JS, PHONE_SIZE["width"]) == []   # nothing cut, targets of 44 px
             assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE_SIZE["width"]   # no sideways scroll
 
             staff = browser.new_context(viewport={"width": 1024, "height": 900}, locale="id-ID")
@@ -304,6 +307,7 @@ def test_report_from_a_phone_answered_in_the_console_followed_live_and_rated(sit
             expect(page.locator("#rated")).to_contain_text("4")
             assert "RAHASIA" not in page.content() and "bu-kasi" not in page.content()
             shot(page, site, "web-complaint-answered")
+            assert page.evaluate(PROBLEMS_JS, PHONE_SIZE["width"]) == []   # nothing cut, targets of 44 px
             assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE_SIZE["width"]
 
             # The petugas sees nothing not assigned to them; the admin sees no complaints at all.

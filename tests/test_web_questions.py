@@ -20,6 +20,7 @@ from tests.support import free_port, wait_for
 from tests.test_console_letters import http_sign_in
 from tests.test_letters import sign_in_staff
 from tests.test_web import CHROMIUM, PASSWORD, AddrClient, Http, WebProcess, office_toml, shot, start_noon_office
+from tests.test_web_portal import PROBLEMS_JS
 
 FAQ = Path(__file__).parent.parent / "bench" / "faq" / "faq.toml"
 XSS = "<script>alert(1)</script> kapan bantuan bibit dibagi <img src=x onerror=alert(1)>"
@@ -168,12 +169,14 @@ def test_the_pages_in_chromium(site):
             phone.click("form[action='/tanya'] button[type=submit]")
             expect(phone.locator("#to-staff")).to_be_visible()
             shot(phone, site, "tanya-unsure-phone")
+            assert phone.evaluate(PROBLEMS_JS, 390) == []   # nothing cut, targets of 44 px
             assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
             phone.click("#send-to-staff")
             expect(phone.locator("#code")).to_be_visible()
             from antre_web.faq import ft as qt
             expect(phone.locator("#live")).to_have_text(qt("live", "id") + " " + qt("come_back", "id"))
             shot(phone, site, "tanya-waiting-phone")
+            assert phone.evaluate(PROBLEMS_JS, 390) == []   # nothing cut, targets of 44 px
             code = re.search(r"/tanya/(T\d{10})", phone.url)[1]
             with db(site) as c:
                 [(qid,)] = c.execute("select id from resident_questions where code = ?", (code,)).fetchall()
@@ -182,6 +185,7 @@ def test_the_pages_in_chromium(site):
             phone.goto(site.web.url + f"/tanya/{code}")
             expect(phone.locator("#answer")).to_contain_text("Belum ada lowongan.")
             shot(phone, site, "tanya-answer-phone")
+            assert phone.evaluate(PROBLEMS_JS, 390) == []   # nothing cut, targets of 44 px
             assert phone.evaluate("() => document.documentElement.scrollWidth") <= 390
 
             desk = browser.new_context(viewport={"width": 1280, "height": 800}, locale="id-ID").new_page()
