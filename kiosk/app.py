@@ -56,7 +56,7 @@ from .assets import ASSETS, ensure_assets
 from .flows import Message
 from .flows.checkin import MISTYPED, SEND, CheckinFlow
 from .flows.guidance import Guidance, typed_number
-from .flows.letter_form import CHOICE, DATE, DIGITS, KEYBOARD, LetterFormFlow, slip
+from .flows.letter_form import CHOICE, DATE, DIGITS, KEYBOARD, CatalogueRead, LetterFormFlow, slip
 from .flows.callback import CallbackFlow, ComplaintFlow
 from .flows.callback import slip as report_slip
 from .flows.faq import MAX_BUTTONS, AskFlow, common_questions
@@ -554,6 +554,8 @@ class KioskApp(App):
         self.faq_questions: list[str] = []   # the buttons, from the service each time the screen opens
         self._faq_ask: str | None = None      # the latest faq_common's request id (older replies are dropped)
         self.faq_replies = {"ok": 0, "failed": 0}   # faq_common replies (the tests wait on them)
+        self._catalogue_ask: object | None = None   # the latest letter_catalogue read (older ones are dropped)
+        self.catalogue_reads = {"ok": 0, "failed": 0}   # whole catalogue reads (the tests wait on them)
         self._code_flow: CheckinFlow | LetterPickupFlow = self.checkin   # whose code the keypad types
         self.rating = RatingFlow(self.gate)
         self.number_keypad = NumberKeypad()
@@ -1220,6 +1222,26 @@ class KioskApp(App):
             return
         self._cancel_timers()
         self.letter_form.reset()
+        self._letter_type_buttons()
+        self.sm.current = "lettertypes"
+        # The kasi's changes to the catalogue (a type switched off is not offered), every page; the types
+        # last known until they come. Not through the gate: a lookup.
+        token = self._catalogue_ask = object()
+        CatalogueRead(lambda command, args, on_reply: self.requester.send(command, args, on_reply,
+                                                                          timeout=REQUEST_TIMEOUT),
+                      len(self.letter_form.configured),
+                      lambda overrides: Clock.schedule_once(lambda dt: self._letter_catalogue(token, overrides))
+                      ).start()
+
+    def _letter_catalogue(self, token: object, overrides: dict | None) -> None:
+        self.catalogue_reads["ok" if overrides is not None else "failed"] += 1
+        if token is not self._catalogue_ask or overrides is None:
+            return      # an older read, or the service did not say: the types last known stay
+        self.letter_form.use_catalogue(overrides)
+        if self.sm.current == "lettertypes":
+            self._letter_type_buttons()
+
+    def _letter_type_buttons(self) -> None:
         grid = self.sm.get_screen("lettertypes").ids.grid
         grid.clear_widgets()
         for t in self.letter_form.types:
@@ -1227,7 +1249,6 @@ class KioskApp(App):
                           font_size=self.u * 24, halign="left")
             b.bind(on_release=lambda _b, c=t.code: self.choose_letter(c))
             grid.add_widget(b)
-        self.sm.current = "lettertypes"
 
     def choose_letter(self, code: str) -> None:
         self.letter_form.start(code)
@@ -1907,6 +1928,7 @@ class KioskApp(App):
             "banner": self.banner, "printer": self.printer.status, "rateable": list(self.rateable),
             "ignored_taps": self.ignored_taps, "speech": dict(self.speech) | {"screens": dict(self.speech["screens"])}, "scans": dict(self.scans),
             "faq_replies": dict(self.faq_replies),
+            "catalogue_reads": dict(self.catalogue_reads),
             # Which forms still hold what a resident typed (never the words themselves).
             "typed_held": sorted(name for name, flow in (("callback", self.callback), ("complaint", self.complaint),
                                                          ("asking", self.asking), ("letter_form", self.letter_form))

@@ -486,3 +486,35 @@ def test_a_letter_form_left_half_typed_is_forgotten_and_its_nik_never_read_aloud
     finally:
         office.client.stop()
         office.service.stop()
+
+
+@pytest.mark.gui
+def test_the_kiosk_offers_the_catalogue_as_the_kasi_keeps_it(tmp_path, broker, kiosks):
+    """The kiosk offered every configured type, also one the kasi switched off (the resident typed the whole
+    form to be refused). It now reads ``letter_catalogue``, every page: here the kasi's long requirements on
+    every type make more than one, and the type switched off is the last."""
+    kiosk_id = f"kiosk-{os.urandom(3).hex()}"
+    office = start_office(tmp_path, broker, extra=f'\n[kiosk]\nclient_id = "{kiosk_id}"\n'
+                                                  f'\n[letters]\nkiosk_form = true\npickup_service = "surat"\n')
+    try:
+        c = office.client
+        kasi = sign_in_staff(c.ok)["kasi"]["session"]
+        line = ("KTP asli " + "é" * 11) * 10   # 1.55 bytes a character: 20 lines are one command's most
+        codes = ["domisili", "usaha", "sktm", "skck", "nikah", "kelahiran", "kematian",
+                 "pindah", "kehilangan"]
+        for code in codes:
+            c.ok("letter_type_update", type=code, requirements=[f"{n:02d} {line}"[:200] for n in range(20)],
+                 session=kasi)
+        c.ok("letter_type_update", type="kehilangan", active=False, session=kasi)
+        assert c.ok("letter_catalogue")["next"] is not None        # more than one page
+        k = kiosks(office)
+        k.wait_widget("letter_request")
+        k.touch("letter_request")
+        k.wait_screen("lettertypes")
+        ui = k.wait(lambda ui: ui["catalogue_reads"]["ok"] >= 1 and ui["settled"]
+                    and "lettertype:pindah" in ui["widgets"], "the catalogue read and drawn")
+        assert "lettertype:kehilangan" not in ui["widgets"]
+        k.screenshot("letter-types-kasi-catalogue")
+    finally:
+        office.client.stop()
+        office.service.stop()

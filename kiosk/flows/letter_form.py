@@ -11,6 +11,7 @@ slip with the tracking code is printed: the resident needs it to follow the requ
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import date
@@ -83,14 +84,61 @@ def kind_of(f: LetterFieldConfig) -> str:
     return LETTERS
 
 
+class CatalogueRead:
+    """The kasi's changes to the letter catalogue: every page of ``letter_catalogue``, asked one after the other
+    through ``send(command, args, on_reply)``; ``done(overrides)`` once the last came, ``done(None)`` when one
+    did not (a half-read catalogue could offer a type that is switched off). A page holds at least one type, so
+    there are at most ``types`` pages."""
+
+    def __init__(self, send: Callable[[str, dict[str, Any], Callable[[Reply], None]], Any], types: int,
+                 done: Callable[[dict[str, dict[str, Any]] | None], None]):
+        self.send, self.left, self.done = send, types + 1, done
+        self.overrides: dict[str, dict[str, Any]] = {}
+
+    def start(self) -> None:
+        self._ask({})
+
+    def _ask(self, args: dict[str, Any]) -> None:
+        self.left -= 1
+        self.send("letter_catalogue", args, self._page)
+
+    def _page(self, reply: Reply) -> None:
+        if not reply.ok or not isinstance(reply.result.get("overrides"), dict):
+            self.done(None)
+            return
+        self.overrides |= reply.result["overrides"]
+        following = reply.result.get("next")
+        if not following:
+            self.done(self.overrides)
+        elif self.left <= 0:
+            log.warning("letter_catalogue: more pages than letter types; the configuration's catalogue is used")
+            self.done(None)
+        else:
+            self._ask({"after": following})
+
+
 class LetterFormFlow:
     """One letter request typed at the kiosk: the chosen type, the current field, what was typed."""
 
     def __init__(self, gate: logic.CommandGate, types: list[LetterTypeConfig], today: Callable[[], date]):
         self.gate = gate
+        self.configured = list(types)
         self.types = [t for t in types if t.active]
         self.today = today
         self.reset()
+
+    def use_catalogue(self, overrides: dict[str, dict[str, Any]] | None) -> None:
+        """The types offered: the configuration with the kasi's changes (``letter_catalogue``: a type switched
+        off is not offered), or the configuration's alone (``None``: the service did not say)."""
+        types = []
+        for t in self.configured:
+            try:
+                t = dataclasses.replace(t, **(overrides or {}).get(t.code, {}))
+            except TypeError:   # a key this version does not know: the configuration's type
+                pass
+            if t.active:
+                types.append(t)
+        self.types = types
 
     def reset(self) -> None:
         self.type: LetterTypeConfig | None = None
