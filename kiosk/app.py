@@ -349,6 +349,12 @@ def place_keys(box: Any) -> None:
     for widget in box.walk(restrict=True):     # depth-first, parents before their children
         if isinstance(widget, Layout):
             widget.do_layout()
+    # Their words too: a new button's are fitted a frame after it is drawn (BigButton._refit), so the first
+    # frame would show it empty -- or, for a button given another text, the old words.
+    for widget in box.walk(restrict=True):
+        if isinstance(widget, BigButton) and widget._fit_ev is not None:
+            widget._fit_ev.cancel()
+            widget._fit()
 
 
 # ---------------------------------------------------------------------- screens
@@ -552,6 +558,7 @@ class KioskApp(App):
         self.lookup = LookupFlow(self.gate)
         self.scans = {"read": 0, "ignored": 0, "unknown": 0, "typed": 0}
         self.faq_questions: list[str] = []   # the buttons, from the service each time the screen opens
+        self._faq_pool: list[BigButton] = []  # the question buttons, kept (see _faq_buttons)
         self._faq_ask: str | None = None      # the latest faq_common's request id (older replies are dropped)
         self.faq_replies = {"ok": 0, "failed": 0}   # faq_common replies (the tests wait on them)
         self._catalogue_ask: object | None = None   # the latest letter_catalogue read (older ones are dropped)
@@ -580,6 +587,7 @@ class KioskApp(App):
         self._leaving = False
         self._sound = None
         self._dump_path = os.environ.get("ANTRE_UI_DUMP", "")
+        self.unfinished_frames: dict[str, int] = {}     # see _check_drawn (tests only)
         self._late_tap_until = 0.0       # touches on the start screen are ignored until then (monotonic)
         self.ignored_taps = 0
         self._last_dump = ""
@@ -656,6 +664,7 @@ class KioskApp(App):
         Clock.schedule_interval(self._tick, 1.0)
         if self._dump_path:
             Clock.schedule_interval(lambda dt: self.dump_ui(), 0.2)
+            Window.bind(on_draw=self._check_drawn)
         self._refresh()
         log.info("kiosk %s started (%s mode, printer %s)", self.client_id, self.kcfg.mode, self.kcfg.printer)
 
@@ -1223,7 +1232,7 @@ class KioskApp(App):
         self._cancel_timers()
         self.letter_form.reset()
         self._letter_type_buttons()
-        self.sm.current = "lettertypes"
+        self._open_now("lettertypes")
         # The kasi's changes to the catalogue (a type switched off is not offered), every page; the types
         # last known until they come. Not through the gate: a lookup.
         token = self._catalogue_ask = object()
@@ -1243,18 +1252,34 @@ class KioskApp(App):
 
     def _letter_type_buttons(self) -> None:
         grid = self.sm.get_screen("lettertypes").ids.grid
-        grid.clear_widgets()
-        for t in self.letter_form.types:
-            b = BigButton(tag=f"lettertype:{t.code}", text=t.name_en if self.lang == "en" and t.name_en else t.name,
-                          font_size=self.u * 24, halign="left")
-            b.bind(on_release=lambda _b, c=t.code: self.choose_letter(c))
-            grid.add_widget(b)
+        # As the start screen's service rows: the buttons are made once and kept (rebuilt only if the letters
+        # change), their words changed in place; then laid out and fitted before the first frame.
+        codes = [t.code for t in self.letter_form.types]
+        if [b.tag for b in reversed(grid.children)] != [f"lettertype:{c}" for c in codes]:
+            grid.clear_widgets()
+            for t in self.letter_form.types:
+                b = BigButton(tag=f"lettertype:{t.code}", halign="left")
+                b.bind(on_release=lambda _b, c=t.code: self.choose_letter(c))
+                grid.add_widget(b)
+        for t, b in zip(self.letter_form.types, reversed(grid.children)):
+            b.text = t.name_en if self.lang == "en" and t.name_en else t.name
+            b.font_size = self.u * 24
+        if self.sm.current == "lettertypes":      # the catalogue's answer: the new words whole at once
+            place_keys(self.sm.get_screen("lettertypes"))
+
+    def _open_now(self, name: str) -> None:
+        """Shows screen ``name`` with everything on it laid out and its buttons' words fitted now, so its
+        first frame is whole (a screen never shown yet has no size of its own until the next layout pass)."""
+        self.sm.current = name
+        self.sm.do_layout()
+        place_keys(self.sm.get_screen(name))
 
     def choose_letter(self, code: str) -> None:
         self.letter_form.start(code)
         self._letter_keys_for = None
+        self.sm.current = "letterform"      # first: its keys are laid out in the screen's own size
         self._render_letter_field()
-        self.sm.current = "letterform"
+        self._open_now("letterform")
 
     def _render_letter_field(self) -> None:
         flow = self.letter_form
@@ -1374,7 +1399,7 @@ class KioskApp(App):
             return
         self._cancel_timers()
         self._faq_buttons([])      # nothing until the service says (never an older list)
-        self.sm.current = "faq"
+        self._open_now("faq")
         # Not through the gate: a lookup, so a touch on *Tanya sendiri* is never refused while it is out.
         rid = self.requester.send("faq_common", {"limit": MAX_BUTTONS},
                                   lambda reply: Clock.schedule_once(lambda dt: self._faq_common(reply)),
@@ -1388,14 +1413,24 @@ class KioskApp(App):
         self._faq_buttons(common_questions(reply))
 
     def _faq_buttons(self, questions: list[str]) -> None:
+        """The common questions as buttons. As the start screen's: kept (one per place, made when first
+        needed) and given the new words in place; laid out and fitted before the frame that shows them."""
         self.faq_questions = questions
         grid = self.sm.get_screen("faq").ids.questions
-        grid.clear_widgets()
-        for i, q in enumerate(questions):
-            b = BigButton(tag=f"faq:{i}", text=q, font_size=self.u * 28, halign="left", bg=SECONDARY,
-                          icon=asset("info.png"), icon_size=self.u * 44)
-            b.bind(on_release=lambda _b, q=q: self.ask_question(q))
-            grid.add_widget(b)
+        while len(self._faq_pool) < len(questions):
+            i = len(self._faq_pool)
+            b = BigButton(tag=f"faq:{i}", halign="left", bg=SECONDARY, icon=asset("info.png"))
+            b.bind(on_release=lambda _b, i=i: self.ask_question(self.faq_questions[i]))
+            self._faq_pool.append(b)
+        shown = self._faq_pool[:len(questions)]
+        if list(reversed(grid.children)) != shown:
+            grid.clear_widgets()
+            for b in shown:
+                grid.add_widget(b)
+        for b, q in zip(shown, questions):
+            b.text, b.font_size, b.icon_size = q, self.u * 28, self.u * 44
+        if self.sm.current == "faq":
+            place_keys(self.sm.get_screen("faq"))
 
     def open_ask_keys(self) -> None:
         """Tanya sendiri: the question typed on the kiosk's keys (the report screen, one step)."""
@@ -1405,8 +1440,9 @@ class KioskApp(App):
         self.asking.reset()
         self._report_keys_for = None
         self._key_group = ""
+        self.sm.current = "report"          # first: its keys are laid out in the screen's own size
         self._render_report()
-        self.sm.current = "report"
+        self._open_now("report")
 
     def ask_question(self, question: str) -> None:
         if self.busy:
@@ -1440,8 +1476,9 @@ class KioskApp(App):
         self._report = self.callback if which == "callback" else self.complaint
         self._report.reset()
         self._report_keys_for = None
+        self.sm.current = "report"          # first: its keys are laid out in the screen's own size
         self._render_report()
-        self.sm.current = "report"
+        self._open_now("report")
 
     def _report_label(self, step: str) -> str:
         return {"category": "cb_category", "topic": "cb_topic", "name": "cb_name", "phone": "cb_phone",
@@ -1903,6 +1940,21 @@ class KioskApp(App):
             w = w.parent
         return True
 
+    def _check_drawn(self, *_: Any) -> None:
+        """For tests (with ``$ANTRE_UI_DUMP``): counts, per screen, the frames drawn while a button shown
+        there had no words or another text's words (its words fitted a frame late), or still sat where Kivy
+        puts a new widget before its layout (100 x 100 at (0, 0)). A screen whose buttons are rebuilt must
+        show them whole from its first frame: an empty or half-drawn frame flickers."""
+        scr = self.sm.current_screen
+        if scr is None:
+            return
+        for w in scr.walk(restrict=True):
+            if not isinstance(w, BigButton) or not w.text or not self._shown(w):
+                continue
+            if escape_markup(w.text) not in w.markup_text or (tuple(w.size) == (100, 100) and tuple(w.pos) == (0, 0)):
+                self.unfinished_frames[scr.name] = self.unfinished_frames.get(scr.name, 0) + 1
+                return
+
     def dump_ui(self) -> None:
         """Writes named widgets' rectangles (top-left origin, window pixels) to ``$ANTRE_UI_DUMP`` (called
         every 0.2 s; a screen still being laid out is not written)."""
@@ -1929,6 +1981,7 @@ class KioskApp(App):
             "ignored_taps": self.ignored_taps, "speech": dict(self.speech) | {"screens": dict(self.speech["screens"])}, "scans": dict(self.scans),
             "faq_replies": dict(self.faq_replies),
             "catalogue_reads": dict(self.catalogue_reads),
+            "unfinished_frames": dict(self.unfinished_frames),
             # Which forms still hold what a resident typed (never the words themselves).
             "typed_held": sorted(name for name, flow in (("callback", self.callback), ("complaint", self.complaint),
                                                          ("asking", self.asking), ("letter_form", self.letter_form))

@@ -260,3 +260,51 @@ def test_the_common_questions_are_the_consoles_live_and_none_when_the_service_is
     ui = k.wait(lambda ui: ui["faq_replies"]["failed"] > failed, "faq_common unanswered")
     assert ui["screen"] == "faq" and _buttons(ui) == [] and "faq:type" in ui["widgets"]
     k.screenshot("faq-service-gone")
+
+
+def test_rebuilt_buttons_are_drawn_whole_from_their_first_frame(offices, kiosks):
+    """The letter types, the FAQ's questions and the forms' keys are buttons made afresh when their screen
+    opens (the FAQ's when the service answers). The kiosk counts every frame it draws while a button shown
+    has no words yet, another text's words, or still sits where Kivy puts a new widget before its layout:
+    none, on first opening, opening again, after a language change and on the forms' changing keys (the
+    start screen's buttons have always been kept and changed in place)."""
+    office = offices(f'\n{FAQ}\n[letters]\nkiosk_form = true\n')
+    k = kiosks(office)
+    for lang_round in range(2):
+        k.touch("letter_request")
+        k.wait(lambda ui: ui["settled"] and ui["screen"] == "lettertypes", "the letter types")
+        k.touch("lettertypes:back")
+        k.touch("letter_request")
+        k.wait(lambda ui: ui["settled"] and ui["screen"] == "lettertypes", "the letter types again")
+        k.touch("lettertype:domisili")
+        k.wait(lambda ui: ui["settled"] and "kb:A" in ui["widgets"], "the name's keys")
+        for ch in "SITI":
+            k.touch(f"kb:{ch}")
+        k.wait(lambda ui: ui["widgets"]["letterform:shown"]["text"] == "SITI", "the name typed")
+        k.touch("letterform:next")
+        k.wait(lambda ui: ui["settled"] and "lf:0" in ui["widgets"], "the NIK's pad")
+        k.touch("letterform:back")
+        k.wait(lambda ui: ui["settled"] and "kb:A" in ui["widgets"], "the name's keys again")
+        k.touch("letterform:back")
+        k.touch("lettertypes:back")
+        k.touch("help")
+        k.touch("help:ask")
+        k.wait(lambda ui: ui["settled"] and ui["screen"] == "faq" and "faq:1" in ui["widgets"], "the questions")
+        k.touch("faq:back")
+        k.touch("help:ask")
+        ui = k.wait(lambda ui: ui["settled"] and ui["screen"] == "faq" and "faq:1" in ui["widgets"]
+                    and ui["faq_replies"]["ok"] == 2 * lang_round + 2, "the questions again")
+        k.touch("faq:back")
+        k.touch("help:complaint")
+        k.wait(lambda ui: ui["settled"] and "rchoice:aspirasi" in ui["widgets"], "the kinds")
+        k.touch("rchoice:aspirasi")
+        k.wait(lambda ui: ui["settled"] and "rchoice:infrastruktur" in ui["widgets"], "the topics")
+        k.touch("report:back")
+        k.touch("report:back")
+        k.touch("help:back")
+        ui = k.wait(lambda ui: ui["settled"] and ui["screen"] == "home", "the start screen")
+        if lang_round == 0:
+            k.touch("lang")
+            k.wait(lambda ui: ui["settled"] and ui["lang"] == "en", "English")
+    unfinished = {s: n for s, n in ui["unfinished_frames"].items() if s in ("lettertypes", "letterform", "faq", "report")}
+    assert unfinished == {}, ui["unfinished_frames"]
