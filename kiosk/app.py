@@ -590,6 +590,7 @@ class KioskApp(App):
         self.unfinished_frames: dict[str, int] = {}     # see _check_drawn (tests only)
         self._late_tap_until = 0.0       # touches on the start screen are ignored until then (monotonic)
         self.ignored_taps = 0
+        self._after_choice = False       # the last tap was a choice that went on by itself (see _touched)
         self._last_dump = ""
         self._seen_dump = ""
         self.rating_mode = self.kcfg.mode == "rating"
@@ -722,6 +723,13 @@ class KioskApp(App):
             log.info("touch on the idle screen: back to the start screen")
             self.sm.current = self.home_name
             self._refresh()
+            return True
+        after_choice, self._after_choice = self._after_choice, False
+        if after_choice and getattr(touch, "is_double_tap", False) and self.sm.current in ("letterform", "report"):
+            # The second tap of a double tap on a choice that went on by itself: it would press what the
+            # next question put under the finger (a topic, a letter). Swallowed.
+            self.ignored_taps += 1
+            log.info("the second tap of a double tap on a choice ignored")
             return True
         if now < self._late_tap_until and self.sm.current == self.home_name:
             # A finger meant for the screen that just timed out (its "Selesai" button) must not land on
@@ -1353,6 +1361,7 @@ class KioskApp(App):
         self.letter_form.choose(option)
         if not self.letter_form.last and self.letter_form.typed == option:
             self.letter_next()
+            self._after_choice = True
             return
         self._render_letter_field()
 
@@ -1583,6 +1592,7 @@ class KioskApp(App):
         ends = flow.last or (flow.step == "contact" and flow.typed == "anonim")
         if not ends and flow.typed == option:
             self.report_next()
+            self._after_choice = True
             return
         self._render_report()
 

@@ -308,3 +308,24 @@ def test_rebuilt_buttons_are_drawn_whole_from_their_first_frame(offices, kiosks)
             k.wait(lambda ui: ui["settled"] and ui["lang"] == "en", "English")
     unfinished = {s: n for s, n in ui["unfinished_frames"].items() if s in ("lettertypes", "letterform", "faq", "report")}
     assert unfinished == {}, ui["unfinished_frames"]
+
+
+def test_a_double_tap_on_a_choice_goes_on_once(offices, kiosks):
+    """A choice goes on by itself, so an impatient double tap's second touch would press what the next
+    question put under the finger (here a topic). It is swallowed: the topics are shown, none chosen."""
+    office = offices()
+    k = kiosks(office)
+    k.touch("help")
+    k.touch("help:complaint")
+    ui = k.wait(lambda ui: ui["settled"] and "rchoice:pengaduan" in ui["widgets"], "the kinds")
+    ignored = ui["ignored_taps"]
+    x, y = k.centre("rchoice:pengaduan", ui)
+    spot = (x - ui["widgets"]["rchoice:pengaduan"]["w"] // 4, y)      # where a topic button will be
+    k.click(*spot, times=2)
+    ui = k.wait(lambda ui: ui["settled"] and "rchoice:lainnya" in ui["widgets"] and ui["ignored_taps"] > ignored,
+                "the topics, the second tap ignored")
+    assert key_at(ui, "rchoice:", spot) is not None                  # a topic is where the second tap fell
+    assert ui["widgets"]["report:prompt"]["text"] == T("cb_topic")
+    assert not any(w.get("selected") for uid, w in ui["widgets"].items() if uid.startswith("rchoice:"))
+    k.touch("report:back")                                            # the kind was chosen once
+    ui = k.wait(lambda ui: ui["settled"] and ui["widgets"].get("rchoice:pengaduan", {}).get("selected"), "back")
