@@ -56,7 +56,7 @@ from .assets import ASSETS, ensure_assets
 from .flows import Message
 from .flows.checkin import MISTYPED, SEND, CheckinFlow
 from .flows.guidance import Guidance, typed_number
-from .flows.letter_form import CHOICE, DATE, DIGITS, KEYBOARD, CatalogueRead, LetterFormFlow, slip
+from .flows.letter_form import CHOICE, DATE, DIGITS, KEYBOARD, CatalogueReader, LetterFormFlow, slip
 from .flows.callback import CallbackFlow, ComplaintFlow
 from .flows.callback import slip as report_slip
 from .flows.faq import MAX_BUTTONS, AskFlow, common_questions
@@ -86,6 +86,8 @@ SCAN_SECONDS = 30.0
 KEY_GROUPS = {"ABCDE": "ABCDE", "FGHIJ": "FGHIJ", "KLMNO": "KLMNO", "PQRST": "PQRST", "UVWXYZ": "UVWXYZ",
               "0-9": "1234567890", ".,?": ".,?-/"}
 REQUEST_TIMEOUT = 3.0
+#: The letter catalogue (kiosk_form) is read again from the service at most this often while the kiosk is idle.
+CATALOGUE_SECONDS = 60.0
 
 
 def asset(name: str) -> str:
@@ -545,8 +547,13 @@ class KioskApp(App):
                                    whatsapp_number=cfg.notify.whatsapp_number, office_name=cfg.office.name)
         self.checkin = CheckinFlow(self.gate)
         self.letter_pickup = LetterPickupFlow(self.gate)
-        self.letter_form = LetterFormFlow(self.gate, cfg.letters.types,
+        # The letter types come from the service (the office's catalogue with the kasi's changes), not from
+        # this kiosk's configuration file: read when the service comes online and again between residents.
+        self.letter_form = LetterFormFlow(self.gate, [],
                                           today=lambda: datetime.now(timezone.utc).astimezone(cfg.office.tz).date())
+        self.catalogue = CatalogueReader(self.requester, timeout=REQUEST_TIMEOUT)
+        self._catalogue_asked_at: float | None = None   # monotonic time the last reading began
+        self._letter_types_asked: object | None = None  # the latest "Ajukan surat" tap awaiting the list
         self._letter_keys_for: tuple[str, tuple[str, ...], str] | None = None
         self.callback = CallbackFlow(self.gate, cfg.complaints.topics)
         self.complaint = ComplaintFlow(self.gate, cfg.complaints.topics)
@@ -561,7 +568,6 @@ class KioskApp(App):
         self._faq_pool: list[BigButton] = []  # the question buttons, kept (see _faq_buttons)
         self._faq_ask: str | None = None      # the latest faq_common's request id (older replies are dropped)
         self.faq_replies = {"ok": 0, "failed": 0}   # faq_common replies (the tests wait on them)
-        self._catalogue_ask: object | None = None   # the latest letter_catalogue read (older ones are dropped)
         self.catalogue_reads = {"ok": 0, "failed": 0}   # whole catalogue reads (the tests wait on them)
         self._code_flow: CheckinFlow | LetterPickupFlow = self.checkin   # whose code the keypad types
         self.rating = RatingFlow(self.gate)
@@ -600,7 +606,7 @@ class KioskApp(App):
         # "Saya sudah daftar" is offered when the office takes appointments (antre web).
         self.has_bookings = bool(cfg.web.appointments) and not self.rating_mode
         self.has_letters = bool(cfg.letters.pickup_service) and not self.rating_mode
-        self.has_letter_form = cfg.letters.kiosk_form and bool(self.letter_form.types) and not self.rating_mode
+        self.has_letter_form = False    # until the service's catalogue is read (_read_catalogue)
         # The idle screen's announcements (kiosk/flows/idle_news.py), from the service's retained news topics.
         self.idle_news = IdleNews()
         self._news_textures = PictureTextures()
@@ -890,8 +896,32 @@ class KioskApp(App):
         self._refresh()
 
     def _set_service_online(self, online: bool) -> None:
+        came_back = online and not self.service_online
         self.service_online = online
         self._refresh()
+        if came_back:
+            self._read_catalogue()
+
+    def _read_catalogue(self, older_than: float = 0.0, then: Callable[[], None] | None = None) -> None:
+        """Reads the office's letter types for "Ajukan surat" (kiosk_form), unless the last reading began
+        less than ``older_than`` seconds ago. The button shows while there is at least one type. ``then``
+        runs on Kivy's thread once the reading is over, whether it succeeded or not."""
+        if not self.cfg.letters.kiosk_form or self.rating_mode:
+            return
+        now = time.monotonic()
+        if then is None and older_than and self._catalogue_asked_at is not None and \
+                now - self._catalogue_asked_at < older_than:
+            return
+        self._catalogue_asked_at = now
+        self.catalogue.read(lambda types: Clock.schedule_once(lambda dt: self._catalogue_arrived(types, then)))
+
+    def _catalogue_arrived(self, types: list | None, then: Callable[[], None] | None) -> None:
+        self.catalogue_reads["ok" if types is not None else "failed"] += 1
+        if types is not None:   # None: the service did not answer; the last list stays, asked again later
+            self.letter_form.set_types(types)
+            self.has_letter_form = bool(self.letter_form.types)
+        if then is not None:
+            then()
 
     def _refresh(self) -> None:
         """Recomputes availability, the banner and the home screen from what is known now."""
@@ -1012,6 +1042,8 @@ class KioskApp(App):
             self.priority = ""
             if self.sm.current == self.home_name:
                 self._reset_language()
+        if self.sm.current in (self.home_name, "news") and self.service_online:
+            self._read_catalogue(older_than=CATALOGUE_SECONDS)   # the kasi's changes, while nobody is here
         self._idle_news()
 
     # ------------------------------------------------------------------ the idle screen's announcements
@@ -1235,28 +1267,28 @@ class KioskApp(App):
     # ------------------------------------------------------------------ Ajukan surat (kiosk/flows/letter_form.py)
 
     def open_letter_form(self) -> None:
-        if self.availability != logic.OK or self.busy or not self.has_letter_form:
+        if self.availability != logic.OK or self.busy:
+            return
+        if not self.has_letter_form:
+            if self.sm.current != self.home_name:
+                self.go_home()   # the form's Kembali after every type was switched off
             return
         self._cancel_timers()
+        # The list as the office has it this minute (a type the kasi just switched off is not offered),
+        # read afresh; shown when it is in, or the last list if the service does not answer in time.
+        token = self._letter_types_asked = object()
+        origin = self.sm.current      # the start screen, or the form's first question (its Kembali)
+        self._read_catalogue(then=lambda: self._show_letter_types(token, origin))
+
+    def _show_letter_types(self, token: object, origin: str) -> None:
+        if token is not self._letter_types_asked or self.sm.current != origin or self.busy:
+            return      # the resident has gone on (or tapped again): this answer is old
+        if not self.letter_form.types:
+            self.go_home()   # every type switched off meanwhile: the start screen, where the button has gone
+            return
         self.letter_form.reset()
         self._letter_type_buttons()
         self._open_now("lettertypes")
-        # The kasi's changes to the catalogue (a type switched off is not offered), every page; the types
-        # last known until they come. Not through the gate: a lookup.
-        token = self._catalogue_ask = object()
-        CatalogueRead(lambda command, args, on_reply: self.requester.send(command, args, on_reply,
-                                                                          timeout=REQUEST_TIMEOUT),
-                      len(self.letter_form.configured),
-                      lambda overrides: Clock.schedule_once(lambda dt: self._letter_catalogue(token, overrides))
-                      ).start()
-
-    def _letter_catalogue(self, token: object, overrides: dict | None) -> None:
-        self.catalogue_reads["ok" if overrides is not None else "failed"] += 1
-        if token is not self._catalogue_ask or overrides is None:
-            return      # an older read, or the service did not say: the types last known stay
-        self.letter_form.use_catalogue(overrides)
-        if self.sm.current == "lettertypes":
-            self._letter_type_buttons()
 
     def _letter_type_buttons(self) -> None:
         grid = self.sm.get_screen("lettertypes").ids.grid

@@ -518,3 +518,64 @@ def test_the_kiosk_offers_the_catalogue_as_the_kasi_keeps_it(tmp_path, broker, k
     finally:
         office.client.stop()
         office.service.stop()
+
+
+FARM_TYPES = '''
+[[letters.types]]
+code = "keterangan-tani"
+name = "Surat Keterangan Petani"
+purpose = "Untuk pupuk bersubsidi."
+fields = [{name = "nama", label = "Nama petani", type = "name"}, {name = "nik", label = "NIK petani", type = "nik"}]
+
+[[letters.types]]
+code = "keterangan-nelayan"
+name = "Surat Keterangan Nelayan"
+fields = [{name = "nama", label = "Nama nelayan", type = "name"}, {name = "nik", label = "NIK", type = "nik"}]
+'''
+
+
+@pytest.mark.gui
+def test_ajukan_surat_offers_the_offices_catalogue_not_the_kiosks_file(tmp_path, broker, kiosks):
+    """A kiosk on its own Pi has its own configuration file, here without the office's letter types (so the
+    built-in sample set: kehilangan, domisili, ...). "Ajukan surat" offers the office's types with their
+    forms as the service has them, and a type the kasi switches off in the console is gone the next time
+    a resident opens the list, without restarting the kiosk."""
+    kiosk_id = f"kiosk-{os.urandom(3).hex()}"
+    office = start_office(tmp_path, broker, extra=f'\n[kiosk]\nclient_id = "{kiosk_id}"\n'
+                                                  f'\n[letters]\nkiosk_form = true\n' + FARM_TYPES)
+    try:
+        kiosk_config = tmp_path / "kiosk.toml"
+        kiosk_config.write_text(office.config_path.read_text().replace(FARM_TYPES, "\n"))
+        assert "keterangan-tani" not in kiosk_config.read_text() and "kiosk_form = true" in kiosk_config.read_text()
+
+        class KioskPi:
+            config_path = kiosk_config
+        k = kiosks(KioskPi)
+        k.touch("letter_request")
+        ui = k.wait_screen("lettertypes")
+        shown = sorted(uid for uid in ui["widgets"] if uid.startswith("lettertype:"))
+        assert shown == ["lettertype:keterangan-nelayan", "lettertype:keterangan-tani"], shown
+        k.screenshot("letter-types-from-the-office")
+        k.touch("lettertype:keterangan-tani")
+        k.wait(lambda ui: ui["screen"] == "letterform" and "Nama petani" in ui["widgets"]["letterform:prompt"]["text"],
+               "the office's own question")
+        k.touch("letterform:back")       # the first question's Kembali: back to the list
+        k.wait_screen("lettertypes")
+        st = sign_in_staff(office.client.ok)
+        office.client.ok("letter_type_update", type="keterangan-nelayan", active=False, **st["kasi"])
+        k.touch("lettertypes:back")
+        k.wait_screen("home")
+        k.touch("letter_request")
+        ui = k.wait(lambda ui: ui["screen"] == "lettertypes" and ui["settled"], "the list again")
+        shown = sorted(uid for uid in ui["widgets"] if uid.startswith("lettertype:"))
+        assert shown == ["lettertype:keterangan-tani"], shown
+        # Switched off too: the start screen no longer offers "Ajukan surat" (read again while idle, or at the tap).
+        office.client.ok("letter_type_update", type="keterangan-tani", active=False, **st["kasi"])
+        k.touch("lettertypes:back")
+        k.wait_screen("home")
+        k.touch("letter_request")
+        ui = k.wait(lambda ui: ui["settled"] and "letter_request" not in ui["widgets"], "Ajukan surat gone")
+        assert ui["screen"] == "home"
+    finally:
+        office.client.stop()
+        office.service.stop()

@@ -11,13 +11,13 @@ slip with the tracking code is printed: the resident needs it to follow the requ
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from antre.config import LetterFieldConfig, LetterTypeConfig, OfficeConfig
+from antre.config import LetterFieldConfig, LetterTypeConfig, OfficeConfig, validate_table
+from antre.errors import ConfigError
 from antre.link.mqtt import Reply
 from antre.rules.letter_codes import format_tracking_code
 from antre.rules.letter_fields import check_field, check_fields
@@ -84,61 +84,18 @@ def kind_of(f: LetterFieldConfig) -> str:
     return LETTERS
 
 
-class CatalogueRead:
-    """The kasi's changes to the letter catalogue: every page of ``letter_catalogue``, asked one after the other
-    through ``send(command, args, on_reply)``; ``done(overrides)`` once the last came, ``done(None)`` when one
-    did not (a half-read catalogue could offer a type that is switched off). A page holds at least one type, so
-    there are at most ``types`` pages."""
-
-    def __init__(self, send: Callable[[str, dict[str, Any], Callable[[Reply], None]], Any], types: int,
-                 done: Callable[[dict[str, dict[str, Any]] | None], None]):
-        self.send, self.left, self.done = send, types + 1, done
-        self.overrides: dict[str, dict[str, Any]] = {}
-
-    def start(self) -> None:
-        self._ask({})
-
-    def _ask(self, args: dict[str, Any]) -> None:
-        self.left -= 1
-        self.send("letter_catalogue", args, self._page)
-
-    def _page(self, reply: Reply) -> None:
-        if not reply.ok or not isinstance(reply.result.get("overrides"), dict):
-            self.done(None)
-            return
-        self.overrides |= reply.result["overrides"]
-        following = reply.result.get("next")
-        if not following:
-            self.done(self.overrides)
-        elif self.left <= 0:
-            log.warning("letter_catalogue: more pages than letter types; the configuration's catalogue is used")
-            self.done(None)
-        else:
-            self._ask({"after": following})
-
-
 class LetterFormFlow:
     """One letter request typed at the kiosk: the chosen type, the current field, what was typed."""
 
     def __init__(self, gate: logic.CommandGate, types: list[LetterTypeConfig], today: Callable[[], date]):
         self.gate = gate
-        self.configured = list(types)
         self.types = [t for t in types if t.active]
         self.today = today
         self.reset()
 
-    def use_catalogue(self, overrides: dict[str, dict[str, Any]] | None) -> None:
-        """The types offered: the configuration with the kasi's changes (``letter_catalogue``: a type switched
-        off is not offered), or the configuration's alone (``None``: the service did not say)."""
-        types = []
-        for t in self.configured:
-            try:
-                t = dataclasses.replace(t, **(overrides or {}).get(t.code, {}))
-            except TypeError:   # a key this version does not know: the configuration's type
-                pass
-            if t.active:
-                types.append(t)
-        self.types = types
+    def set_types(self, types: list[LetterTypeConfig]) -> None:
+        """The office's catalogue as last read (:class:`CatalogueReader`). A form being filled keeps its type."""
+        self.types = [t for t in types if t.active]
 
     def reset(self) -> None:
         self.type: LetterTypeConfig | None = None
@@ -274,3 +231,51 @@ def slip(result: dict[str, Any], office: OfficeConfig, *, public_url: str = "", 
 
 
 __all__ = ["LetterFormFlow", "slip", "kind_of", "KEYBOARD", "LETTERS", "DIGITS", "DATE", "CHOICE", "TEXTS"]
+
+
+class CatalogueReader:
+    """The office's letter types with their forms, as residents see them now: ``letter_catalogue`` with
+    ``forms``, page after page, from the service. The kiosk offers these, never its own configuration
+    file's copy, which on a kiosk Pi may differ from the office's and does not know what the kasi switched
+    off. ``read(done)``: ``done`` gets the whole list, or None when a page failed (the last list stays)."""
+
+    def __init__(self, requester: Any, timeout: float):
+        self.requester = requester
+        self.timeout = timeout
+        self._waiting: list[Callable[[list[LetterTypeConfig] | None], None]] = []
+
+    @property
+    def reading(self) -> bool:
+        return bool(self._waiting)
+
+    def read(self, done: Callable[[list[LetterTypeConfig] | None], None]) -> None:
+        """Starts a reading, or joins the one under way. ``done`` runs on the link's thread."""
+        self._waiting.append(done)
+        if len(self._waiting) == 1:
+            self._page([], None)
+
+    def _page(self, got: list[LetterTypeConfig], after: str | None) -> None:
+        args: dict[str, Any] = {"forms": True} if after is None else {"forms": True, "after": after}
+
+        def answered(reply: Reply) -> None:
+            result = reply.result if reply.ok and isinstance(reply.result, dict) else None
+            if result is None or not isinstance(result.get("types"), list):
+                log.warning("letter catalogue not read: %s", reply.code or "malformed reply")
+                return self._end(None)
+            for data in result["types"]:
+                try:
+                    got.append(validate_table(LetterTypeConfig, data, "letter_catalogue", "layanan"))
+                except ConfigError as exc:   # a type this kiosk's version cannot ask: the others still
+                    log.warning("letter type left out of the kiosk's form: %s", exc)
+            following = result.get("next")
+            if isinstance(following, str) and following:
+                self._page(got, following)
+            else:
+                self._end(got)
+
+        self.requester.send("letter_catalogue", args, answered, timeout=self.timeout)
+
+    def _end(self, types: list[LetterTypeConfig] | None) -> None:
+        waiting, self._waiting = self._waiting, []
+        for done in waiting:
+            done(types)
