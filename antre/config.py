@@ -933,6 +933,11 @@ def _convert(tp: Any, value: Any, key: str, source: str) -> Any:
 #: state, and twice in ``office_settings`` (as the kasi set them and as in the file), each one MQTT message under
 #: the broker's 64 KiB (26 services of 20 lines of 200 characters were ~400 000 bytes).
 REQUIREMENTS_BYTES = 12_000
+#: Lines of requirements a service may have (the kasi's office_set, the console's form) and a letter type may have
+#: (letter_type_update, the catalogue form), each line at most :data:`REQUIREMENT_CHARS` characters.
+SERVICE_REQUIREMENTS = 30
+LETTER_REQUIREMENTS = 20
+REQUIREMENT_CHARS = 200
 
 
 def requirements_bytes(lists: typing.Iterable[typing.Iterable[str]]) -> int:

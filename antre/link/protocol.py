@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from antre import PROTOCOL_VERSION
+from antre.config import LETTER_REQUIREMENTS, REQUIREMENT_CHARS, SERVICE_REQUIREMENTS
 from antre.errors import BadRequest, CommandError, Forbidden
 # The booking code's format is the rules' own; named here too, for the devices that check one before sending.
 from antre.rules.booking_code import BOOKING_CODE_DIGITS, booking_code_ok, check_digit, new_booking_code
@@ -217,10 +218,6 @@ def _holidays(name: str, value: Any) -> list[str]:
     return value
 
 
-def _requirements(name: str, value: Any) -> list[str]:
-    if not isinstance(value, list) or len(value) > 30 or not all(isinstance(r, str) and len(r) <= 200 for r in value):
-        raise BadRequest("invalid_argument", f"'{name}' must be a list of at most 30 texts of up to 200 characters")
-    return value
 _address = _string(None, "a network address", 64)
 _full_name = _string(None, "a name of at most 80 characters", 80)
 #: The console's session and the browser's address, optional on every counter command: a counter
@@ -296,7 +293,7 @@ COMMANDS: dict[str, dict[str, Arg]] = {
     "letter_catalogue": {"after": Arg(_letter_type, False), "forms": Arg(lambda n, v: _flag(n, v), False)},
     "letter_type_update": {"type": Arg(_letter_type), "active": Arg(lambda n, v: _flag(n, v), False),
                            "purpose": Arg(_string(None, "a text of at most 500 characters", 500), False),
-                           "requirements": Arg(lambda n, v: _requirements(n, v), False),
+                           "requirements": Arg(lambda n, v: _requirements(n, v, LETTER_REQUIREMENTS, blank_ok=False), False),
                            "days": Arg(lambda n, v: _small_int(n, v, 60), False),
                            "cost": Arg(lambda n, v: _small_int(n, v, 10_000_000), False), **_LETTER_STAFF},
     "letter_revoke": {"request": Arg(lambda n, v: _positive(n, v)), "reason": Arg(lambda n, v: _reason(n, v)),
@@ -385,7 +382,8 @@ COMMANDS: dict[str, dict[str, Arg]] = {
     # The office's weekly settings, by a kasi in the staff console (antre/rules/office.py)
     "office_set": {"session": Arg(_token), "holidays": Arg(lambda n, v: _holidays(n, v), False),
                    "service": Arg(_service, False), "active": Arg(lambda n, v: _flag(n, v), False),
-                   "requirements": Arg(lambda n, v: _requirements(n, v), False), "address": Arg(_address, False)},
+                   "requirements": Arg(lambda n, v: _requirements(n, v, SERVICE_REQUIREMENTS, blank_ok=True), False),
+                   "address": Arg(_address, False)},
     "office_settings": {},
     # The staff console (antre web): accounts, sessions, the audit log (antre/rules/staff.py)
     "staff_login": {"name": Arg(_staff_name), "password": Arg(_secret), "session": Arg(_token),
@@ -462,11 +460,16 @@ def _letter_fields(name: str, value: Any) -> dict[str, str]:
     return value
 
 
-def _requirements(name: str, value: Any) -> list[str]:
-    if (not isinstance(value, list) or len(value) > 20
-            or not all(isinstance(v, str) and v.strip() and len(v) <= 200 for v in value)):
-        raise BadRequest("invalid_argument", f"'{name}' must be a list of at most 20 texts of 1-200 characters")
-    return [" ".join(v.split()) for v in value]
+def _requirements(name: str, value: Any, top: int, blank_ok: bool) -> list[str]:
+    """A list of at most ``top`` requirement lines of 1-REQUIREMENT_CHARS characters, spaces collapsed: a
+    service's (office_set: SERVICE_REQUIREMENTS, blank lines left out as the console's form does) or a letter
+    type's (letter_type_update: LETTER_REQUIREMENTS, a blank line refused). One definition: a second one
+    further down once won for both commands and refused a service's lines 21-30 the rules and form allow."""
+    if (not isinstance(value, list) or len(value) > top
+            or not all(isinstance(v, str) and (blank_ok or v.strip()) and len(v) <= REQUIREMENT_CHARS for v in value)):
+        raise BadRequest("invalid_argument", f"'{name}' must be a list of at most {top} texts of 1-"
+                                             f"{REQUIREMENT_CHARS} characters")
+    return [" ".join(v.split()) for v in value if v.strip()]
 
 
 def _small_int(name: str, value: Any, top: int) -> int:

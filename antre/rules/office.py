@@ -27,8 +27,8 @@ import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable
 
-from antre.config import (REQUIREMENTS_BYTES, ConfigError, OfficeConfig, ServiceConfig, requirements_bytes,
-                          validate_table)
+from antre.config import (REQUIREMENT_CHARS, REQUIREMENTS_BYTES, SERVICE_REQUIREMENTS, ConfigError, OfficeConfig,
+                          ServiceConfig, requirements_bytes, validate_table)
 from antre.errors import BadRequest
 from antre.rules.outcome import Outcome
 from antre.rules.staff import OFFICE_ROLES, audit, authenticate, web_device
@@ -43,8 +43,8 @@ log = logging.getLogger(__name__)
 
 META_KEY = "office.settings"
 MAX_CLOSED_DAYS = 200
-MAX_REQUIREMENTS = 30
-MAX_REQUIREMENT_CHARS = 200
+MAX_REQUIREMENTS = SERVICE_REQUIREMENTS
+MAX_REQUIREMENT_CHARS = REQUIREMENT_CHARS
 
 
 class OfficeRules:
