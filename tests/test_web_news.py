@@ -130,7 +130,10 @@ def test_the_news_list_is_paged_titles_and_excerpts_and_stays_small(site):
     assert f'Halaman {len(pages)} dari {len(pages)}' in pages[-1].text and 'rel="next"' not in pages[-1].text
     assert 'rel="next" href="/kabar?hal=2"' in pages[0].text and 'rel="prev"' not in pages[0].text
     assert 'rel="prev" href="/kabar"' in pages[1].text and f'Halaman 2 dari {len(pages)}' in pages[1].text
-    for wrong, nearest in (("99", len(pages)), ("0", 1), ("-1", 1), ("x" * 300, 1), ("04", 4), ("1", 1)):
+    for wrong, nearest in (("99", len(pages)), ("0", 1), ("-1", 1), ("x" * 300, 1), ("04", 4), ("1", 1),
+                           # past the service's largest offset (was 503 'offline'); digits int() does not take
+                           # (was a 500) or of another script
+                           ("999999", len(pages)), ("10002", len(pages)), ("%C2%B2", 1), ("%D9%A3", 1), ("%EF%BC%92", 1)):
         page = resident.get(f"/kabar?hal={wrong}")                          # sent to the nearest page, no error
         assert page.status == 200 and page.url.endswith("/kabar" if nearest == 1 else f"/kabar?hal={nearest}")
     item = re.search(r'href="/kabar/(\d+)"', pages[0].text)[1]

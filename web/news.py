@@ -51,6 +51,8 @@ SMALL_SIDE, SMALL_BYTES = 480, 40_000    # the portal's copy
 #: /kabar lists this many items a page (title, date, an excerpt of EXCERPT characters and a small picture);
 #: the whole text is on the item's own page. A phone on a slow link gets a short page.
 PAGE_ITEMS, EXCERPT = 10, 160
+#: The largest ``offset`` news_public takes (antre/link/protocol.py).
+PUBLIC_OFFSET_MAX = 100_000
 DEVICE_SIDE = 800                         # the TV's and kiosk's copy (at most DEVICE_PICTURE_BYTES)
 _MD = MarkdownIt("zero", {"html": False, "linkify": False, "typographer": False}).enable(
     ["emphasis", "list", "link", "newline"])
@@ -155,11 +157,13 @@ class NewsPages:
     async def index(self, request: Request) -> Response:
         lang = self.w.lang(request)
         raw = request.query_params.get("hal", "1")[:6]
-        n = int(raw) if raw.isdigit() else 0
+        # ASCII digits only: str.isdigit() is also true of '²' (int() raised: a 500) and of other scripts' digits
+        n = int(raw) if raw.isascii() and raw.isdigit() else 0
         # One page from the service (it says how many there are in all): the oldest item published is as
-        # reachable as the newest, however many there are.
-        reply = await self.w.bridge.request("news_public", {"excerpt": EXCERPT, "offset": max(n - 1, 0) * PAGE_ITEMS,
-                                                            "limit": PAGE_ITEMS})
+        # reachable as the newest, however many there are. The offset within what news_public takes (a page
+        # past it, ?hal=999999, was refused as invalid_argument and shown as 'offline', not sent to the last).
+        offset = min(max(n - 1, 0) * PAGE_ITEMS, PUBLIC_OFFSET_MAX)
+        reply = await self.w.bridge.request("news_public", {"excerpt": EXCERPT, "offset": offset, "limit": PAGE_ITEMS})
         if not reply.ok:
             return self.w.message(request, "err_offline", 503)
         pages = max(1, -(-reply.result["total"] // PAGE_ITEMS))
