@@ -233,6 +233,11 @@ def slip(result: dict[str, Any], office: OfficeConfig, *, public_url: str = "", 
 __all__ = ["LetterFormFlow", "slip", "kind_of", "KEYBOARD", "LETTERS", "DIGITS", "DATE", "CHOICE", "TEXTS"]
 
 
+#: Pages of the catalogue read at most (a page holds at least one type; an office has 20-30): past it, or at a
+#: ``next`` already asked, the reading stops as if the service had not answered.
+MAX_CATALOGUE_PAGES = 200
+
+
 class CatalogueReader:
     """The office's letter types with their forms, as residents see them now: ``letter_catalogue`` with
     ``forms``, page after page, from the service. The kiosk offers these, never its own configuration
@@ -254,7 +259,7 @@ class CatalogueReader:
         if len(self._waiting) == 1:
             self._page([], None)
 
-    def _page(self, got: list[LetterTypeConfig], after: str | None) -> None:
+    def _page(self, got: list[LetterTypeConfig], after: str | None, asked: tuple[str | None, ...] = ()) -> None:
         args: dict[str, Any] = {"forms": True} if after is None else {"forms": True, "after": after}
 
         def answered(reply: Reply) -> None:
@@ -264,14 +269,22 @@ class CatalogueReader:
                 return self._end(None)
             for data in result["types"]:
                 try:
-                    got.append(validate_table(LetterTypeConfig, data, "letter_catalogue", "layanan"))
+                    t = validate_table(LetterTypeConfig, data, "letter_catalogue", "layanan")
                 except ConfigError as exc:   # a type this kiosk's version cannot ask: the others still
                     log.warning("letter type left out of the kiosk's form: %s", exc)
+                    continue
+                if all(t.code != g.code for g in got):   # a type once, however the pages came
+                    got.append(t)
             following = result.get("next")
-            if isinstance(following, str) and following:
-                self._page(got, following)
-            else:
-                self._end(got)
+            if not (isinstance(following, str) and following):
+                return self._end(got)
+            read = asked + (after,)   # every page's 'after' so far, this one's too (the first's: None)
+            if following in read or len(read) >= MAX_CATALOGUE_PAGES:
+                # a 'next' that comes back to a page already read (or no end): the reading would never end
+                # and the kiosk would ask the service for ever; the last list stays
+                log.warning("letter catalogue not read: its pages do not end (next %r again)", following)
+                return self._end(None)
+            self._page(got, following, read)
 
         self.requester.send("letter_catalogue", args, answered, timeout=self.timeout)
 

@@ -1,0 +1,92 @@
+"""The kiosk's reading of the letter catalogue (kiosk/flows/letter_form.py CatalogueReader) over a real mosquitto:
+it follows ``next`` page after page, so a ``next`` that comes back to a page already read (a service's bug, or
+a catalogue changed between pages) kept the kiosk asking for ever and the list never came. A scripted service
+peer on the real broker gives such pages; the real service gives the office's types, each once."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+from antre.link.protocol import ok_reply
+from kiosk.flows.letter_form import MAX_CATALOGUE_PAGES, CatalogueReader
+from tests.support import TestClient, wait_for
+from tests.test_reply_size import start_running
+
+OFFICE = "katalog"
+
+
+def form(code: str) -> dict:
+    return {"code": code, "name": f"Surat {code}", "purpose": "", "requirements": ["KTP"], "days": 1, "cost": 0,
+            "fields": [{"name": "nama", "label": "Nama", "type": "name"}, {"name": "nik", "label": "NIK", "type": "nik"}]}
+
+
+def answering(broker, pages) -> tuple[TestClient, list]:
+    """A peer on the broker answering the kiosk's letter_catalogue: ``pages(after)`` gives (types, next)."""
+    service = TestClient(broker.url, OFFICE, client_id="scripted-service", component="service")
+    asked: list = []
+
+    def answer(topic: str, payload: bytes) -> None:
+        msg = json.loads(payload)
+        asked.append(msg.get("after"))
+        types, following = pages(msg.get("after"))
+        service.link.publish(service.topics.reply(topic.split("/")[-2]),
+                             ok_reply(msg["request_id"], {"types": [form(c) for c in types], "next": following}))
+
+    service.link.subscribe(service.topics.command("letter_catalogue", "kiosk", "+"), answer)
+    return service.start(), asked
+
+
+def read(reader: CatalogueReader):
+    box: list = []
+    done = threading.Event()
+    reader.read(lambda types: (box.append(types), done.set()))
+    wait_for(done.is_set, what="the catalogue's reading to end")
+    return box[0]
+
+
+def test_a_next_that_comes_back_ends_the_reading(broker):
+    kiosk = TestClient(broker.url, OFFICE, client_id="kiosk-1", component="kiosk").start()
+    try:
+        # 'b' points back to 'a': a -> b -> a -> b ... (was: asked for ever, the list never came)
+        service, asked = answering(broker, lambda after: ({None: (["a"], "a"), "a": (["b"], "b"),
+                                                           "b": (["a"], "a")}[after]))
+        try:
+            assert read(CatalogueReader(kiosk.requester, timeout=5)) is None
+            assert asked == [None, "a", "b"]
+        finally:
+            service.stop()
+        # A 'next' equal to the page just asked, and pages that never end: stopped, bounded
+        service, asked = answering(broker, lambda after: (["a"], "a"))
+        try:
+            assert read(CatalogueReader(kiosk.requester, timeout=5)) is None and asked == [None, "a"]
+        finally:
+            service.stop()
+        service, asked = answering(broker, lambda after: ([f"t{int((after or 't0')[1:]) + 1}"],
+                                                          f"t{int((after or 't0')[1:]) + 1}"))
+        try:
+            assert read(CatalogueReader(kiosk.requester, timeout=5)) is None
+            assert len(asked) == MAX_CATALOGUE_PAGES
+        finally:
+            service.stop()
+        # A type given twice (the catalogue changed between pages) is offered once
+        service, asked = answering(broker, lambda after: {None: (["a", "b"], "b"), "b": (["b", "c"], None)}[after])
+        try:
+            assert [t.code for t in read(CatalogueReader(kiosk.requester, timeout=5))] == ["a", "b", "c"]
+        finally:
+            service.stop()
+    finally:
+        kiosk.stop()
+
+
+def test_the_real_service_gives_every_active_type_once(tmp_path):
+    b, server, web = start_running(tmp_path)
+    kiosk = TestClient(b.url, server.cfg.office.id, client_id="kiosk-1", component="kiosk").start()
+    try:
+        types = read(CatalogueReader(kiosk.requester, timeout=5))
+        assert [t.code for t in types] == [t.code for t in server.cfg.letters.types if t.active]
+    finally:
+        kiosk.stop()
+        web.stop()
+        server.stop()
+        b.stop()
