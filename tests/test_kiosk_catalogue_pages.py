@@ -1,4 +1,4 @@
-"""The kiosk's reading of the letter catalogue (kiosk/flows/letter_form.py CatalogueReader) over a real mosquitto:
+"""The kiosk's reading of the letter catalogue (antre_kiosk.flows.letter_form CatalogueReader) over a real mosquitto:
 it follows ``next`` page after page, so a ``next`` that comes back to a page already read (a service's bug, or
 a catalogue changed between pages) kept the kiosk asking for ever and the list never came. A scripted service
 peer on the real broker gives such pages; the real service gives the office's types, each once."""
@@ -9,7 +9,7 @@ import json
 import threading
 
 from antre.link.protocol import ok_reply
-from kiosk.flows.letter_form import MAX_CATALOGUE_PAGES, CatalogueReader
+from antre_kiosk.flows.letter_form import MAX_CATALOGUE_PAGES, CatalogueReader
 from tests.support import TestClient, wait_for
 from tests.test_reply_size import start_running
 
