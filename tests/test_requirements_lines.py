@@ -42,3 +42,26 @@ def test_each_command_takes_the_lines_its_rules_and_form_allow(tmp_path):
         web.stop()
         server.stop()
         b.stop()
+
+
+def test_text_that_is_not_unicode_is_refused_clearly(tmp_path):
+    """A lone surrogate (JSON's \\ud800, which UTF-8 cannot hold) in a requirement or a purpose passed the
+    protocol's text checks and failed in SQLite: the kasi's console got internal_error. Now invalid_argument,
+    naming the argument; nothing is stored and the service goes on."""
+    b, server, web = start_running(tmp_path)
+    try:
+        kasi = sign_in_staff(web.ok)["kasi"]["session"]
+        service = web.ok("office_settings")["services"][0]["code"]
+        letter = web.ok("letter_catalogue", forms=True)["types"][0]["code"]
+        for command, args in (("office_set", {"service": service, "requirements": ["KTP \ud800"]}),
+                              ("letter_type_update", {"type": letter, "requirements": ["KK", "x\udfff"]}),
+                              ("letter_type_update", {"type": letter, "purpose": "Untuk \udc80 apa saja"})):
+            reply = web.request(command, session=kasi, **args)
+            assert (reply.code, "surrogate" in (reply.message or "")) == ("invalid_argument", True), reply
+        assert web.ok("letter_catalogue")["overrides"] == {}
+        assert web.ok("office_set", session=kasi, service=service, requirements=["KTP 🏠 é"])   # real Unicode is fine
+        assert server.link.connected.is_set()
+    finally:
+        web.stop()
+        server.stop()
+        b.stop()

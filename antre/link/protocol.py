@@ -620,8 +620,29 @@ def parse_request(topic: str, payload: bytes, topics: Topics, max_bytes: int) ->
             if arg.required:
                 raise BadRequest("missing_argument", f"'{command}' needs '{name}'")
             continue
+        if _has_surrogate(data[name]):
+            raise BadRequest("invalid_argument", f"'{name}' holds text that is not Unicode (a lone surrogate): "
+                                                 f"it could be neither stored nor sent back")
         args[name] = arg.check(name, data[name])
     return Request(command, rid, own_reply, args, None if sent_at is None else float(sent_at), sender)
+
+
+def _has_surrogate(value: Any) -> bool:
+    """A lone UTF-16 surrogate anywhere in ``value`` (JSON carries one as ``\\ud800``, UTF-8 cannot): such a text
+    passed the checks of free text (a reason, requirements, a purpose) and then failed in SQLite or in sizing
+    a reply, answered ``internal_error``."""
+    todo = [value]   # a walk, not recursion: a nesting as deep as JSON allows must not raise RecursionError
+    while todo:
+        v = todo.pop()
+        if isinstance(v, str):
+            if not v.isascii() and any("\ud800" <= c <= "\udfff" for c in v):
+                return True
+        elif isinstance(v, list):
+            todo.extend(v)
+        elif isinstance(v, dict):
+            todo.extend(v)
+            todo.extend(v.values())
+    return False
 
 
 # ---------------------------------------------------------------------- who may send what
