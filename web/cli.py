@@ -70,9 +70,14 @@ def run(args: argparse.Namespace) -> int:
     # and no code from a link (?kode=: a ticket's rating code from its QR, a booking code).
     logging.getLogger("uvicorn.access").addFilter(hide_codes)
     uvicorn.run(app, host=host, port=port, log_config=None, timeout_graceful_shutdown=3,
-                proxy_headers=True, forwarded_allow_ips="127.0.0.1", server_header=False)
+                proxy_headers=True, forwarded_allow_ips=LOCAL_PROXY, server_header=False)
     return 0
 
+
+#: Whose X-Forwarded-For is believed: a reverse proxy on this machine, over IPv4 or IPv6 loopback (on Debian
+#: ``localhost`` is both, and nginx's ``proxy_pass http://localhost:PORT`` takes turns; believing 127.0.0.1
+#: alone made every resident who came over ::1 one address). Nobody else may name an address.
+LOCAL_PROXY = ["127.0.0.1", "::1"]
 
 _CODE_IN_LINK = re.compile(r"(?i)\b(kode=)[^&\s\"]*")
 #: Pages whose path carries a code (where /cek sends a resident): a booking's, a letter's, a report's.
