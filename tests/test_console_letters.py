@@ -255,6 +255,30 @@ def test_the_kasi_keeps_the_catalogue_residents_see(site):
     assert ("bu-kasi", "letter.catalogue", "domisili") in audit(site)
 
 
+def test_the_catalogue_form_says_what_it_cannot_keep(site):
+    """Requirements past the 20th line, or a line past 200 characters, were dropped without a word (the kasi's
+    lines 21-25 were gone); '²' or 5 000 digits as the days or the fee was a 500. Now each is said, nothing is
+    stored, and 20 lines of 200 characters are kept whole."""
+    kasi = http_sign_in(site, "bu-kasi")
+    page = kasi.get("/staf/surat/jenis")
+    before = site.client.ok("letter_catalogue")["overrides"].get("kehilangan", {})
+    base = {"csrf": page.csrf(), "type": "kehilangan", "active": "1", "purpose": "Laporan kehilangan barang.",
+            "days": "1", "cost": "0"}
+    lines = [f"{n:02d} " + "Fotokopi KTP dan KK yang masih berlaku " * 6 for n in range(1, 26)]
+    lines = [line[:200] for line in lines]
+    for wrong in ({"requirements": "\n".join(lines)},                                  # 25 lines
+                  {"requirements": "\n".join(lines[:3] + [lines[3] + " lagi"])},      # a line of 205
+                  {"requirements": "KTP", "days": "\u00b2"}, {"requirements": "KTP", "cost": "9" * 5000}):
+        refused = kasi.post("/staf/surat/jenis", base | wrong | {"rid": uuid.uuid4().hex})
+        assert refused.status == 400 and 'id="done"' not in refused.text, refused.status
+        assert "20 baris" in refused.text or "Isian tidak valid" in refused.text
+    assert site.client.ok("letter_catalogue")["overrides"].get("kehilangan", {}) == before
+    kept = kasi.post("/staf/surat/jenis", base | {"rid": uuid.uuid4().hex, "requirements": "\n".join(lines[:20])})
+    assert 'id="done"' in kept.text
+    assert site.client.ok("letter_catalogue")["overrides"]["kehilangan"]["requirements"] == \
+        [" ".join(line.split()) for line in lines[:20]]
+
+
 def test_staff_type_a_request_in_for_a_resident_without_a_phone(site):
     from tests.support import TestClient
 

@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from antre.config import LETTER_REQUIREMENTS, REQUIREMENT_CHARS
 from antre.rules.letter_codes import LETTER_STATUSES, format_tracking_code
 from antre.rules.letters import LISTERS, PROCESSORS, READERS, SIGNERS, TRANSITIONS
 from antre.wording import day_month_year
@@ -293,14 +294,17 @@ class LetterConsole:
             form, refused = await self.w.form(request)
             if refused:
                 return refused
+            lines = [" ".join(line.split()) for line in form.get("requirements", "")[:20_000].splitlines()
+                     if line.strip()]
             args: dict[str, Any] = {"type": form.get("type", "")[:32], "active": form.get("active") == "1",
                                     "purpose": " ".join(form.get("purpose", "").split())[:500],
-                                    "requirements": [" ".join(line.split())[:200]
-                                                     for line in form.get("requirements", "").splitlines()
-                                                     if line.strip()][:20]}
-            for key in ("days", "cost"):
+                                    "requirements": lines}
+            if len(lines) > LETTER_REQUIREMENTS or any(len(line) > REQUIREMENT_CHARS for line in lines):
+                # Said, not cut: lines past the 20th, and a line's end past 200 characters, were dropped unseen
+                problem, status = lt("s_err_requirements", lang), 400
+            for key in ("days", "cost") if problem is None else ():
                 raw = form.get(key, "").replace(".", "").strip()
-                if not raw.isdigit():
+                if not (raw.isascii() and raw.isdigit() and len(raw) <= 12):   # '²' and 5 000 digits: int() raised
                     problem, status = lt("s_err_invalid_argument", lang), 400
                     break
                 args[key] = int(raw)

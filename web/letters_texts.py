@@ -199,4 +199,7 @@ TEXTS.update({
     "s_err_not_signed_in": ("Sesi Anda berakhir. Silakan masuk lagi.", "Your session ended. Please sign in again."),
     "s_err_letter_not_found": ("Permohonan tidak ditemukan.", "Request not found."),
     "s_err_invalid_argument": ("Isian tidak valid.", "Invalid input."),
+    "s_err_requirements": ("Persyaratan paling banyak 20 baris, tiap baris paling panjang 200 huruf. "
+                           "Tidak ada yang disimpan.",
+                           "At most 20 lines of requirements, each of at most 200 characters. Nothing was saved."),
 })
