@@ -77,3 +77,30 @@ def test_what_a_limit_counts_an_address_by():
     assert limit_key("203.0.113.6") != limit_key("203.0.113.5")
     assert limit_key("fe80::1%eth0") == "fe80::/64"
     assert limit_key("?") == "?" and limit_key("testclient") == "testclient"
+
+
+def test_a_flood_of_addresses_does_not_give_a_kiosk_or_a_held_address_a_fresh_budget(running, monkeypatch):
+    """Past MAX_GUESSERS the oldest half of the entries went, whatever they held: a flood of new browser
+    addresses (each one miss) forgot a kiosk that had used its budget, and an address held at its own, so both
+    could guess again at once. Now the addresses with the fewest misses go first, devices last."""
+    from antre.service.server import CHECKIN_MISSES
+
+    server, web = running
+    kiosk = TestClient(server.cfg.mqtt.url, server.cfg.office.id, client_id="kiosk-1",
+                       component="kiosk").start()
+    try:
+        monkeypatch.setattr(server_mod, "MAX_GUESSERS", 50)
+        for _ in range(CHECKIN_MISSES):
+            assert kiosk.error("letter_status", code=new_tracking_code()) == "letter_not_found"
+        for _ in range(ADDRESS_MISSES):
+            assert web.error("complaint_status", code=new_complaint_code(), address="203.0.113.9") == \
+                "complaint_not_found"
+        for i in range(200):   # someone else on 200 networks, one miss each
+            assert web.error("complaint_status", code=new_complaint_code(), address=f"2001:db8:1:{i:x}::1") == \
+                "complaint_not_found"
+            assert len(server._checkins) <= 50
+        assert kiosk.error("letter_status", code=new_tracking_code()) == "too_many_attempts"
+        assert web.error("complaint_status", code=new_complaint_code(), address="203.0.113.9") == \
+            "too_many_attempts"
+    finally:
+        kiosk.stop()

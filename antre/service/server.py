@@ -487,8 +487,13 @@ class QueueServer:
     def _forget_guessers(self, now: float) -> None:
         for k in [k for k, t in self._checkins.items() if not t or t[-1] < now - CHECKIN_WINDOW]:
             del self._checkins[k]
-        if len(self._checkins) >= MAX_GUESSERS:   # a flood of addresses within the window: the oldest half goes
-            for k in list(self._checkins)[: max(1, MAX_GUESSERS // 2)]:
+        if len(self._checkins) >= MAX_GUESSERS:
+            # A flood of addresses within the window: half go, browser addresses before devices and the fewest
+            # misses first (the oldest among equals). The oldest half went whatever they held, so a flood of
+            # new addresses gave a kiosk, or an address held at its budget, a fresh budget at once.
+            def keep(k: str) -> tuple[int, int]:
+                return (0 if " address " in k else 1, len(self._checkins[k]))
+            for k in sorted(self._checkins, key=keep)[: max(1, MAX_GUESSERS // 2)]:
                 del self._checkins[k]
 
     def _take_back(self, guesser: str) -> None:
