@@ -283,6 +283,24 @@ def test_rate_limiter_counts_per_address_in_a_sliding_window():
     assert r.allow("10.0.0.1", now=60.5)     # the first hit left the window
 
 
+def test_a_flood_of_addresses_does_not_free_an_address_held_at_its_limit():
+    """Past max_keys the oldest half of the addresses was forgotten whatever it held: one at its limit, then a
+    flood of new ones (one hit each), and it could go on at once. The fewest hits go first now."""
+    from antre_web.security import GuessLimit
+
+    r = RateLimiter(3, 60.0, max_keys=10)
+    assert [r.allow("198.51.100.1", now=0) for _ in range(4)] == [True, True, True, False]
+    assert all(r.allow(f"2001:db8:{i:x}::/64", now=1) for i in range(50))
+    assert len(r._hits) <= 10 and not r.allow("198.51.100.1", now=2)
+    g = GuessLimit(per_address=2, window=600.0, total=None)
+    g._misses.max_keys = 10
+    g.miss("198.51.100.1", now=0)
+    g.miss("198.51.100.1", now=0)
+    for i in range(50):
+        g.miss(f"2001:db8:{i:x}::/64", now=1)
+    assert g.blocked("198.51.100.1", now=2)
+
+
 def test_hash_password_command_prints_a_config_line_and_refuses_short_ones():
     def run(*args, secret):
         return subprocess.run([sys.executable, "-m", "antre", "web", *args], input=secret + "\n", text=True,

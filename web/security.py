@@ -208,8 +208,10 @@ class RateLimiter:
     def _forget(self, now: float) -> None:
         for k in [k for k, h in self._hits.items() if not h or h[-1] <= now - self.window]:
             del self._hits[k]
-        if len(self._hits) >= self.max_keys:  # under a flood, forget the oldest half
-            for k in list(self._hits)[: self.max_keys // 2]:
+        if len(self._hits) >= self.max_keys:
+            # Under a flood, forget half: the fewest hits first (the oldest among equals). The oldest half went
+            # whatever it held, so a flood of new addresses gave an address held at its limit a fresh one.
+            for k in sorted(self._hits, key=lambda k: len(self._hits[k]))[: max(1, self.max_keys // 2)]:
                 del self._hits[k]
 
 
