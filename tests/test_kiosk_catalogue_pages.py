@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import threading
 
-from antre.link.protocol import ok_reply
+from antre.link.protocol import error_reply, ok_reply
 from antre_kiosk.flows.letter_form import MAX_CATALOGUE_PAGES, CatalogueReader
 from tests.support import TestClient, wait_for
 from tests.test_reply_size import start_running
@@ -21,19 +21,27 @@ def form(code: str) -> dict:
             "fields": [{"name": "nama", "label": "Nama", "type": "name"}, {"name": "nik", "label": "NIK", "type": "nik"}]}
 
 
-def answering(broker, pages) -> tuple[TestClient, list]:
-    """A peer on the broker answering the kiosk's letter_catalogue: ``pages(after)`` gives (types, next)."""
+def answering(broker, pages, role: str = "kiosk") -> tuple[TestClient, list]:
+    """A peer on the broker answering ``role``'s letter_catalogue: ``pages(after)`` gives (types, next), or None
+    for the service's answer to an ``after`` that is no type of its catalogue (invalid_argument)."""
     service = TestClient(broker.url, OFFICE, client_id="scripted-service", component="service")
     asked: list = []
 
     def answer(topic: str, payload: bytes) -> None:
         msg = json.loads(payload)
         asked.append(msg.get("after"))
-        types, following = pages(msg.get("after"))
-        service.link.publish(service.topics.reply(topic.split("/")[-2]),
-                             ok_reply(msg["request_id"], {"types": [form(c) for c in types], "next": following}))
+        page = pages(msg.get("after"))
+        if page is None:
+            data = error_reply(msg["request_id"], "invalid_argument",
+                               f"'after' is not a letter type of the catalogue: {msg.get('after')}")
+        elif role == "kiosk":
+            data = ok_reply(msg["request_id"], {"types": [form(c) for c in page[0]], "next": page[1]})
+        else:
+            data = ok_reply(msg["request_id"], {"overrides": {c: {"active": False} for c in page[0]},
+                                                "next": page[1]})
+        service.link.publish(service.topics.reply(topic.split("/")[-2]), data)
 
-    service.link.subscribe(service.topics.command("letter_catalogue", "kiosk", "+"), answer)
+    service.link.subscribe(service.topics.command("letter_catalogue", role, "+"), answer)
     return service.start(), asked
 
 
@@ -77,6 +85,59 @@ def test_a_next_that_comes_back_ends_the_reading(broker):
             service.stop()
     finally:
         kiosk.stop()
+
+
+def test_a_catalogue_changed_between_pages_is_read_again_from_the_start(broker, tmp_path):
+    """The service restarted between two pages with a configuration without the type the first page ended at:
+    it refuses that 'after'. The kiosk kept its last list (a type since taken out stayed on offer) and the
+    website showed its configuration alone (a type the kasi switched off was offered); both read again from the
+    first page, once."""
+    import asyncio
+
+    from antre.config import load
+    from antre_web.bridge import Bridge
+    from antre_web.letters import catalogue_overrides
+    from tests.support import write_config
+
+    changed = {"done": False}
+
+    def pages(after):
+        if not changed["done"]:   # the first page of the old catalogue; then the service 'restarts'
+            changed["done"] = True
+            return ["a", "gone"], "gone"
+        return None if after == "gone" else (["a", "c"], None)
+
+    kiosk = TestClient(broker.url, OFFICE, client_id="kiosk-1", component="kiosk").start()
+    service, asked = answering(broker, pages)
+    try:
+        assert [t.code for t in read(CatalogueReader(kiosk.requester, timeout=5))] == ["a", "c"]
+        assert asked == [None, "gone", None]
+        changed["done"] = False   # a catalogue that keeps changing: read again once, then given up
+        service.stop()
+        service, asked = answering(broker, lambda after: (["a", "gone"], "gone") if after is None else None)
+        assert read(CatalogueReader(kiosk.requester, timeout=5)) is None and asked == [None, "gone", None, "gone"]
+    finally:
+        service.stop()
+        kiosk.stop()
+
+    cfg = load(write_config(tmp_path / "antre.toml", mqtt_url=broker.url, db_path=tmp_path / "antre.db",
+                            office_id=OFFICE))
+
+    async def website(pages) -> tuple:
+        service, asked = answering(broker, pages, role="web")
+        bridge = Bridge(cfg)
+        bridge.start(asyncio.get_running_loop())
+        try:
+            await asyncio.to_thread(wait_for, bridge.link.connected.is_set)
+            return await catalogue_overrides(bridge, 10), asked
+        finally:
+            bridge.stop()
+            service.stop()
+
+    changed["done"] = False
+    assert asyncio.run(website(pages)) == ({"a": {"active": False}, "c": {"active": False}}, [None, "gone", None])
+    assert asyncio.run(website(lambda after: (["a", "gone"], "gone") if after is None else None)) == \
+        (None, [None, "gone", None, "gone"])
 
 
 def test_the_real_service_gives_every_active_type_once(tmp_path):

@@ -66,18 +66,25 @@ async def catalogue_overrides(bridge, types: int) -> dict[str, dict[str, Any]] |
     """The kasi's changes to the letter catalogue: every page of ``letter_catalogue`` (a page holds at least one
     of the ``types`` configured types, so there are at most ``types`` pages). None when the service does not
     answer one: then the configuration alone, never half of the changes (a type switched off would show)."""
-    out: dict[str, dict[str, Any]] = {}
-    args: dict[str, Any] = {}
-    for _ in range(types + 1):
-        reply = await bridge.request("letter_catalogue", args)
-        if not reply.ok:
+    for attempt in range(2):
+        out: dict[str, dict[str, Any]] = {}
+        args: dict[str, Any] = {}
+        for _ in range(types + 1):
+            reply = await bridge.request("letter_catalogue", args)
+            if not reply.ok:
+                if reply.code == "invalid_argument" and args and attempt == 0:
+                    # The catalogue changed between pages (the service restarted with a configuration without
+                    # the type a page ended at): read it again from the first page, once.
+                    break
+                return None
+            out |= reply.result.get("overrides", {})
+            following = reply.result.get("next")
+            if not following:
+                return out
+            args = {"after": following}
+        else:
+            log.warning("letter_catalogue: more pages than letter types; the configuration alone is shown")
             return None
-        out |= reply.result.get("overrides", {})
-        following = reply.result.get("next")
-        if not following:
-            return out
-        args = {"after": following}
-    log.warning("letter_catalogue: more pages than letter types; the configuration alone is shown")
     return None
 
 

@@ -259,10 +259,15 @@ class CatalogueReader:
         if len(self._waiting) == 1:
             self._page([], None)
 
-    def _page(self, got: list[LetterTypeConfig], after: str | None, asked: tuple[str | None, ...] = ()) -> None:
+    def _page(self, got: list[LetterTypeConfig], after: str | None, asked: tuple[str | None, ...] = (),
+              again: bool = False) -> None:
         args: dict[str, Any] = {"forms": True} if after is None else {"forms": True, "after": after}
 
         def answered(reply: Reply) -> None:
+            if not reply.ok and reply.code == "invalid_argument" and after is not None and not again:
+                # The catalogue changed between pages (the service restarted with a configuration without the
+                # type a page ended at): read it again from the first page, once.
+                return self._page([], None, (), again=True)
             result = reply.result if reply.ok and isinstance(reply.result, dict) else None
             if result is None or not isinstance(result.get("types"), list):
                 log.warning("letter catalogue not read: %s", reply.code or "malformed reply")
@@ -284,7 +289,7 @@ class CatalogueReader:
                 # and the kiosk would ask the service for ever; the last list stays
                 log.warning("letter catalogue not read: its pages do not end (next %r again)", following)
                 return self._end(None)
-            self._page(got, following, read)
+            self._page(got, following, read, again)
 
         self.requester.send("letter_catalogue", args, answered, timeout=self.timeout)
 
