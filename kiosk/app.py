@@ -1334,6 +1334,7 @@ class KioskApp(App):
         scr.problem = self.t(flow.problem) if flow.problem else (f.hint or "")
         # One way on at each step: on a choice the resident's tap goes on by itself (the last step's Kirim
         # stays, so a tap never sends); the digit pad has no OK of its own beside Lanjut.
+        next_text = scr.next_text
         scr.next_text = self.t("lf_send") if flow.last else "" if flow.kind == CHOICE else self.t("lf_next")
         # The keys stay when the next question takes the same ones: rebuilt keys are not laid out until the
         # next frame, and a quick resident's taps after Lanjut that reach a busy kiosk in the same frame
@@ -1343,6 +1344,8 @@ class KioskApp(App):
             self._letter_keys_for = keys
             self._letter_keys(scr.ids.keyarea, flow.kind, f.choices)
             place_keys(scr.ids.keyarea)     # changed keys: placed before a tap can reach them
+        if scr.next_text != next_text:      # Lanjut back after a choice, or Kirim: its words at once, not a
+            place_keys(scr)                 # frame late (an empty green key, or Lanjut where Kirim is)
         if flow.kind == CHOICE:             # the answer given (coming back to it): marked
             for b in scr.ids.keyarea.walk(restrict=True):
                 if isinstance(b, BigButton) and b.tag.startswith("choice:"):
@@ -1544,6 +1547,7 @@ class KioskApp(App):
         scr.shown = self._choice_label(flow.step, flow.typed) if flow.kind == CHOICE and flow.typed else flow.shown
         scr.problem = self.t(flow.problem) if flow.problem else ""
         # A choice goes on by itself (report_choose); Kirim stays where the step ends the form.
+        next_text = scr.next_text
         scr.next_text = self.t(("ask_send" if flow is self.asking else "cb_send")) if done_next else \
             "" if flow.kind == CHOICE else self.t("cb_next")
         keys = (flow.step, flow.index, self._key_group)
@@ -1551,6 +1555,8 @@ class KioskApp(App):
             self._report_keys_for = keys
             self._report_keys(scr.ids.keyarea, flow)
             place_keys(scr.ids.keyarea)     # a group's keys change at each touch: placed before the next
+        if scr.next_text != next_text:      # Lanjut / Kirim come or change: their words at once
+            place_keys(scr)
         if flow.kind == CHOICE:             # the chosen one marked in place (rebuilt keys draw a frame late)
             for b in scr.ids.keyarea.walk(restrict=True):
                 if isinstance(b, BigButton) and b.tag.startswith("rchoice:"):

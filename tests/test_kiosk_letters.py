@@ -579,3 +579,70 @@ def test_ajukan_surat_offers_the_offices_catalogue_not_the_kiosks_file(tmp_path,
     finally:
         office.client.stop()
         office.service.stop()
+
+
+@pytest.mark.gui
+def test_lanjut_and_kirim_are_drawn_whole_when_they_come_and_change(tmp_path, broker, kiosks):
+    """The form's green button is hidden beside choices and comes back after one (Lanjut), and turns into
+    Kirim on the last question: no frame is drawn with it empty or with its old words (it showed for a frame
+    after the sex question, after Kembali to it and a new choice, and on the last question; the kiosk counts
+    such frames under ANTRE_UI_DUMP)."""
+    office = start_office(tmp_path, broker, extra=f'\n[kiosk]\nclient_id = "kiosk-{os.urandom(3).hex()}"\n'
+                                                  f'\n[letters]\nkiosk_form = true\n')
+    try:
+        k = kiosks(office)
+        k.touch("letter_request")
+        k.touch("lettertype:domisili")
+
+        def at(prompt: str) -> dict:
+            return k.wait(lambda ui: ui["settled"] and prompt in ui["widgets"].get("letterform:prompt", {})
+                          .get("text", ""), prompt)
+
+        def reply_with(text: str, prompt: str, pad: str = "kb") -> None:
+            at(prompt)
+            for ch in text:
+                k.touch(f"{pad}:{'space' if ch == ' ' else ch}")
+            k.wait(lambda ui: ui["widgets"]["letterform:shown"]["text"].replace(" ", "").replace("-", "")
+                   == text.replace(" ", ""), f"'{text}' typed")
+            k.touch("letterform:next")
+
+        reply_with("SITI AMINAH", "Nama")
+        reply_with("3204055403900002", "NIK", pad="lf")
+        reply_with("BANDUNG", "Tempat lahir")
+        reply_with("14031990", "Tanggal lahir", pad="lf")
+        k.wait(lambda ui: ui["settled"] and "choice:Perempuan" in ui["widgets"], "the sex question")
+        k.touch("choice:Laki-laki")
+        at("Alamat")
+        k.touch("letterform:back")
+        k.wait(lambda ui: ui["settled"] and "choice:Laki-laki" in ui["widgets"], "back to the choice")
+        k.touch("choice:Perempuan")
+        reply_with("RT 1 RW 2", "Alamat")
+        ui = at("keperluan")
+        assert ui["widgets"]["letterform:next"]["text"] == texts.text("lf_send")
+        assert ui["unfinished_frames"].get("letterform", 0) == 0, ui["unfinished_frames"]
+        # The complaint form the same: its button comes back after the kind and topic, and after the contact.
+        from tests.test_kiosk_help import type_text
+        k.touch("letterform:back")
+        k.wait(lambda ui: ui["settled"] and "Alamat" in ui["widgets"]["letterform:prompt"]["text"], "back")
+        for _ in range(6):
+            k.touch("letterform:back")
+            k.wait(lambda ui: ui["settled"], "one question back")
+        k.wait_screen("lettertypes")
+        k.touch("lettertypes:back")
+        k.touch("help")
+        k.touch("help:complaint")
+        k.wait(lambda ui: ui["settled"] and "rchoice:pengaduan" in ui["widgets"], "the kinds")
+        k.touch("rchoice:pengaduan")
+        k.wait(lambda ui: ui["settled"] and "rchoice:lainnya" in ui["widgets"], "the topics")
+        k.touch("rchoice:lainnya")
+        k.wait(lambda ui: ui["settled"] and "tk:ABCDE" in ui["widgets"], "the letter groups")
+        type_text(k, "LAMPU")
+        k.touch("report:next")
+        k.wait(lambda ui: ui["settled"] and "rchoice:hp" in ui["widgets"], "the contact")
+        k.touch("rchoice:hp")
+        ui = k.wait(lambda ui: ui["settled"] and "rk:1" in ui["widgets"], "the phone keypad")
+        assert ui["widgets"]["report:next"]["text"]
+        assert ui["unfinished_frames"].get("report", 0) == 0, ui["unfinished_frames"]
+    finally:
+        office.client.stop()
+        office.service.stop()
