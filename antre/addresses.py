@@ -13,6 +13,9 @@ import ipaddress
 
 #: An IPv6 address counts as its prefix of this many bits.
 IPV6_PREFIX = 64
+#: ... and, for the service's code budget, also as part of its site's prefix of this many bits: a /48 (a site's
+#: usual allocation, free from tunnel brokers) holds 65 536 /64s, each a fresh budget otherwise.
+IPV6_SITE_PREFIX = 48
 
 
 def limit_key(address: str) -> str:
@@ -37,4 +40,21 @@ def limit_key(address: str) -> str:
     return str(ip)
 
 
-__all__ = ["IPV6_PREFIX", "limit_key"]
+def site_key(address: str) -> str | None:
+    """The IPv6 site (/48) ``address`` is in, ``"2001:db8:1::/48"``; None for IPv4 (counted whole: a mobile
+    operator's NAT already puts many residents behind one) and for text that is no IP address.
+
+    >>> site_key("2001:db8:1:2:a1b2::1"), site_key("::ffff:203.0.113.5"), site_key("?")
+    ('2001:db8:1::/48', None, None)
+    """
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return None
+    if not isinstance(ip, ipaddress.IPv6Address) or ip.ipv4_mapped is not None:
+        return None
+    shift = 128 - IPV6_SITE_PREFIX
+    return str(ipaddress.IPv6Network((int(ip) >> shift << shift, IPV6_SITE_PREFIX)))
+
+
+__all__ = ["IPV6_PREFIX", "IPV6_SITE_PREFIX", "limit_key", "site_key"]

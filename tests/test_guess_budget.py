@@ -34,8 +34,8 @@ def test_found_codes_leave_no_entry_and_the_budget_is_bounded(running, monkeypat
         assert web.ok("complaint_status", code=code, address=f"2001:db8::{i:x}")["code"] == code
     assert len(server._checkins) == 0
     monkeypatch.setattr(server_mod, "MAX_GUESSERS", 50)
-    for i in range(200):   # a guesser on 200 networks: at most MAX_GUESSERS entries are kept
-        assert web.error("complaint_status", code=new_complaint_code(), address=f"2001:db8:1:{i:x}::1") == \
+    for i in range(200):   # a guesser on 200 networks (sites): at most MAX_GUESSERS entries are kept
+        assert web.error("complaint_status", code=new_complaint_code(), address=f"2001:{i + 1:x}:1::1") == \
             "complaint_not_found"
         assert len(server._checkins) <= 50
     # The budget still holds for one address within its window.
@@ -95,8 +95,8 @@ def test_a_flood_of_addresses_does_not_give_a_kiosk_or_a_held_address_a_fresh_bu
         for _ in range(ADDRESS_MISSES):
             assert web.error("complaint_status", code=new_complaint_code(), address="203.0.113.9") == \
                 "complaint_not_found"
-        for i in range(200):   # someone else on 200 networks, one miss each
-            assert web.error("complaint_status", code=new_complaint_code(), address=f"2001:db8:1:{i:x}::1") == \
+        for i in range(200):   # someone else on 200 networks (sites), one miss each
+            assert web.error("complaint_status", code=new_complaint_code(), address=f"2001:{i + 1:x}:1::1") == \
                 "complaint_not_found"
             assert len(server._checkins) <= 50
         assert kiosk.error("letter_status", code=new_tracking_code()) == "too_many_attempts"
@@ -104,3 +104,23 @@ def test_a_flood_of_addresses_does_not_give_a_kiosk_or_a_held_address_a_fresh_bu
             "too_many_attempts"
     finally:
         kiosk.stop()
+
+
+def test_an_ipv6_site_is_one_budget_too(running):
+    """A /48 (a site's usual allocation, free from a tunnel broker) holds 65 536 /64s, each its own budget of
+    ADDRESS_MISSES: about 1.3 million guesses in ten minutes. The site has a budget too (SITE_MISSES), so one
+    holder of a /48 cannot go past it by moving to the next /64; another site, or IPv4, is not held up."""
+    from antre.service.server import SITE_MISSES
+
+    server, web = running
+    per_net = ADDRESS_MISSES // 2
+    for i in range(SITE_MISSES):   # half a /64's budget each, from ever new /64s of one /48
+        assert web.error("complaint_status", code=new_complaint_code(),
+                         address=f"2001:db8:77:{i // per_net:x}::{i % per_net + 1:x}") == "complaint_not_found"
+    assert web.error("complaint_status", code=new_complaint_code(), address="2001:db8:77:ffff::1") == \
+        "too_many_attempts"
+    assert web.error("letter_status", code=new_tracking_code(), address="2001:db8:77:fffe::1") == "too_many_attempts"
+    assert web.error("complaint_status", code=new_complaint_code(), address="2001:db8:78::1") == "complaint_not_found"
+    assert web.error("complaint_status", code=new_complaint_code(), address="203.0.113.77") == "complaint_not_found"
+    # A refused guess left no empty entry behind
+    assert all(server._checkins.values())

@@ -25,7 +25,7 @@ import time
 from typing import Any
 
 from antre import config as config_mod
-from antre.addresses import limit_key
+from antre.addresses import limit_key, site_key
 from antre.errors import CommandError
 from antre.service.instance import AlreadyRunning, DatabaseLock, Instance, check_broker, describe
 from antre.service.signins import SignInChecks
@@ -68,6 +68,8 @@ PER_ADDRESS = frozenset({"letter_status", "complaint_status", "question_status",
 #: Unknown codes per browser address in CHECKIN_WINDOW: more than a kiosk's, as many residents can share one
 #: address (a mobile operator's NAT); a typo never counts (the check digit is checked first).
 ADDRESS_MISSES = 20
+#: ... and per IPv6 site (/48) of browser addresses: its 65 536 /64s were each a fresh budget of ADDRESS_MISSES.
+SITE_MISSES = 5 * ADDRESS_MISSES
 #: Guessers remembered at most (each browser address is one): past it the ones with no miss in the window go,
 #: then the oldest half -- many addresses must not grow the service's memory for as long as it runs.
 MAX_GUESSERS = 10000
@@ -148,7 +150,7 @@ class QueueServer:
         self._rating_kiosks = {c.rating_kiosk: c.id for c in cfg.counters if c.rating_kiosk}
         self._declared: dict[str, set[str]] = {}
         self._checkins: dict[str, collections.deque[float]] = {}   # guesser -> times of unanswered or missed codes
-        self._guessers: dict[int, str] = {}   # id(request) -> its guesser, from admission to answer
+        self._guessers: dict[int, tuple[str, ...]] = {}   # id(request) -> its guessers, from admission to answer
         self._legacy_seen: set[str] = set()
         # SMS (docs/sms.md): a thread of this service hands the outbox to gammu-smsd and reads residents' SMS.
         self.notify_worker = None
@@ -448,15 +450,21 @@ class QueueServer:
         return changed
 
     @staticmethod
-    def _guesser(req: Request) -> str | None:
-        """Whom a code-taking command counts against: its device, or the website's browser address."""
+    def _guesser(req: Request) -> tuple[str, ...] | None:
+        """Whom a code-taking command counts against: its device, or the website's browser address (and an IPv6
+        address's site too)."""
         address = req.args.pop("address", None) if req.command in PER_ADDRESS else None
         if req.command not in GUESSED or req.sender is None:
             return None
         if req.sender.role == "web" and req.command in PER_ADDRESS:
-            # One phone on IPv6 has a /64 of addresses: counted by its /64, not by each (antre/addresses.py).
-            return f"{req.sender.client_id} address {limit_key(address)}" if address else None
-        return req.sender.client_id
+            if not address:
+                return None
+            # One phone on IPv6 has a /64 of addresses: counted by its /64, not by each (antre/addresses.py);
+            # and its /48 has 65 536 of those: the site has a budget too (SITE_MISSES).
+            site = site_key(address)
+            return (f"{req.sender.client_id} address {limit_key(address)}",) + \
+                ((f"{req.sender.client_id} site {site}",) if site else ())
+        return (req.sender.client_id,)
 
     def _to_check(self, req: Request) -> bool:
         try:
@@ -465,44 +473,52 @@ class QueueServer:
             log.exception("could not prepare the password check of a sign-in; checked on the writer")
             return False
 
-    def _count_checkin(self, sender: str) -> None:
-        """Counts a code attempt against its guesser; refuses it when the guesser missed too often lately.
+    def _count_checkin(self, guessers: tuple[str, ...]) -> None:
+        """Counts a code attempt against its guessers; refuses it when one of them missed too often lately.
 
         Every attempt counts until its answer is known (a burst is admitted before any is answered);
         one that did not miss is taken back in :meth:`_answer`.
         """
         now = time.monotonic()
-        if sender not in self._checkins and len(self._checkins) >= MAX_GUESSERS:
-            self._forget_guessers(now)
-        tries = self._checkins.setdefault(sender, collections.deque())
-        while tries and tries[0] < now - CHECKIN_WINDOW:
-            tries.popleft()
-        if len(tries) >= (ADDRESS_MISSES if " address " in sender else CHECKIN_MISSES):
-            log.warning("code from %s refused: %d unknown codes in %.0f minutes", sender, len(tries),
-                        CHECKIN_WINDOW / 60)
-            raise CommandError("too_many_attempts", f"too many unknown codes from this device; "
-                                                    f"try again in {CHECKIN_WINDOW / 60:.0f} minutes")
-        tries.append(now)
+        new = sum(sender not in self._checkins for sender in guessers)
+        if new and len(self._checkins) + new > MAX_GUESSERS:
+            self._forget_guessers(now, new)
+        for sender in guessers:
+            tries = self._checkins.setdefault(sender, collections.deque())
+            while tries and tries[0] < now - CHECKIN_WINDOW:
+                tries.popleft()
+            budget = SITE_MISSES if " site " in sender else ADDRESS_MISSES if " address " in sender else CHECKIN_MISSES
+            if len(tries) >= budget:
+                log.warning("code from %s refused: %d unknown codes in %.0f minutes", sender, len(tries),
+                            CHECKIN_WINDOW / 60)
+                for k in guessers:   # an entry made just now and left empty is not kept
+                    if not self._checkins.get(k, True):
+                        del self._checkins[k]
+                raise CommandError("too_many_attempts", f"too many unknown codes from this device; "
+                                                        f"try again in {CHECKIN_WINDOW / 60:.0f} minutes")
+        for sender in guessers:
+            self._checkins[sender].append(now)
 
-    def _forget_guessers(self, now: float) -> None:
+    def _forget_guessers(self, now: float, room: int = 1) -> None:
         for k in [k for k, t in self._checkins.items() if not t or t[-1] < now - CHECKIN_WINDOW]:
             del self._checkins[k]
-        if len(self._checkins) >= MAX_GUESSERS:
+        if len(self._checkins) + room > MAX_GUESSERS:
             # A flood of addresses within the window: half go, browser addresses before devices and the fewest
             # misses first (the oldest among equals). The oldest half went whatever they held, so a flood of
             # new addresses gave a kiosk, or an address held at its budget, a fresh budget at once.
             def keep(k: str) -> tuple[int, int]:
-                return (0 if " address " in k else 1, len(self._checkins[k]))
+                return (0 if " address " in k or " site " in k else 1, len(self._checkins[k]))
             for k in sorted(self._checkins, key=keep)[: max(1, MAX_GUESSERS // 2)]:
                 del self._checkins[k]
 
-    def _take_back(self, guesser: str) -> None:
+    def _take_back(self, guessers: tuple[str, ...]) -> None:
         """An attempt that was no miss: it does not count (and a guesser with nothing left is forgotten)."""
-        tries = self._checkins.get(guesser)
-        if tries:
-            tries.pop()
-        if not tries:
-            self._checkins.pop(guesser, None)
+        for guesser in guessers:
+            tries = self._checkins.get(guesser)
+            if tries:
+                tries.pop()
+            if not tries:
+                self._checkins.pop(guesser, None)
 
     def _answer(self, req: Request, result) -> bool:
         guesser = self._guessers.pop(id(req), None)
