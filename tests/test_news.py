@@ -82,3 +82,21 @@ def test_the_public_list_is_paged_by_the_service_so_every_item_is_reachable(tmp_
         with pytest.raises(CommandError) as refused:
             parse_request(topic, json.dumps({"request_id": "a"} | bad).encode(), topics, 65536)
         assert refused.value.code == "invalid_argument", bad
+
+
+def test_a_cut_text_ends_on_a_whole_word_never_in_a_time_or_number():
+    """An excerpt (the portal's /kabar, the TV, the kiosk) is cut after a whole word: "pukul 07.0…" read as
+    a wrong time, "saluran a…" as another word."""
+    from antre.rules.news import plain_text
+
+    body = "Gotong royong membersihkan saluran air di setiap RT, dimulai pukul 07.00. Bawa cangkul sendiri."
+    for limit in range(20, len(body)):
+        cut = plain_text(body, limit)
+        assert len(cut) <= limit and cut.endswith("…"), (limit, cut)
+        kept = cut[:-1].rstrip()
+        assert body.startswith(kept) and body[len(kept)] in " ,.;:", (limit, cut)   # whole words only
+        assert not kept.endswith((",", ".", ";", ":")), (limit, cut)
+    assert plain_text(body, 72) == "Gotong royong membersihkan saluran air di setiap RT, dimulai pukul…"
+    assert plain_text(body, len(body)) == body                                # fits: untouched
+    one = "A" * 50                                                            # one long word: cut inside it
+    assert plain_text(one, 20) == "A" * 19 + "…"

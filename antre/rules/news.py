@@ -82,7 +82,11 @@ def plain_text(body: str, limit: int = DEVICE_TEXT) -> str:
     text = re.sub(r"(?m)^\s*[-+*]\s+", "• ", text)
     text = re.sub(r"\n{2,}", "\n", text).strip()
     if len(text) > limit:
-        text = text[:limit - 1].rstrip() + "…"
+        head = text[:limit - 1]
+        space = max(head.rfind(" "), head.rfind("\n"))
+        if not text[limit - 1].isspace() and space > limit // 3:
+            head = head[:space]     # after a whole word: "pukul 07.0…" read as a wrong time
+        text = head.rstrip().rstrip(",.;:").rstrip() + "…"
     return text
 
 
