@@ -1326,7 +1326,7 @@ class KioskApp(App):
         scr: LetterFormScreen = self.sm.get_screen("letterform")
         f = flow.field
         n, total = flow.step
-        name = flow.type.name if flow.type else ""
+        name = (flow.type.name_en if self.lang == "en" and flow.type.name_en else flow.type.name) if flow.type else ""
         scr.step = f"{name} · {self.t('lf_step', n=n, total=total)}"
         scr.prompt = (f.label_en if self.lang == "en" and f.label_en else f.label) + \
             ("" if f.required else f" ({self.t('lf_optional')})")
@@ -1705,8 +1705,11 @@ class KioskApp(App):
         scr: ScanScreen = self.sm.get_screen("scan")
 
         def render() -> None:
+            names = {row.code: row.label(self.lang) for row in logic.service_rows(self.state, self.cfg.services)}
+            names |= {f"letter:{t.code}": t.name_en if self.lang == "en" and t.name_en else t.name
+                      for t in self.letter_form.types}
             view = self.lookup.view(item, reply, self.lang, can_pick_up=self.has_letters,
-                                    today=(self.state or {}).get("business_date"))
+                                    today=(self.state or {}).get("business_date"), names=names)
             scr.title, scr.status, scr.body = view.title, view.status, view.body
             scr.action, scr.code = view.action or "", view.code
             scr.action_text = self.t(view.action_key) if view.action_key else ""

@@ -646,3 +646,26 @@ def test_lanjut_and_kirim_are_drawn_whole_when_they_come_and_change(tmp_path, br
     finally:
         office.client.stop()
         office.service.stop()
+
+
+@pytest.mark.gui
+def test_the_letter_form_in_english_names_the_letter_in_english(tmp_path, broker, kiosks):
+    """The list says 'Certificate of residence'; the form's step line then named it 'Surat Keterangan
+    Domisili'."""
+    office = start_office(tmp_path, broker, extra=f'\n[kiosk]\nclient_id = "kiosk-{os.urandom(3).hex()}"\n'
+                                                  f'\n[letters]\nkiosk_form = true\n')
+    try:
+        k = kiosks(office)
+        k.wait_widget("letter_request")
+        k.touch("lang")
+        k.wait(lambda ui: ui["lang"] == "en" and ui["settled"], "English")
+        k.touch("letter_request")
+        ui = k.wait(lambda ui: ui["screen"] == "lettertypes" and "lettertype:domisili" in ui["widgets"], "the list")
+        name = ui["widgets"]["lettertype:domisili"]["text"]
+        assert name and "Surat" not in name, name
+        k.touch("lettertype:domisili")
+        ui = k.wait(lambda ui: ui["screen"] == "letterform" and ui["settled"], "the form")
+        assert ui["widgets"]["letterform:step"]["text"] == f"{name} · {texts.text('lf_step', 'en', n=1, total=7)}"
+    finally:
+        office.client.stop()
+        office.service.stop()

@@ -217,6 +217,18 @@ def test_a_scanned_booking_names_its_service_day_and_slot_and_offers_check_in_on
                          "Nomor antrean bisa dicetak pukul 08.15 sampai 08.45.")
     en = LookupFlow.view(item, Reply("r1", True, r), "en", today="2026-12-07")
     assert en.body.startswith("Adminduk (KTP, KK)\nMonday, 7 December 2026, at 08.30\n")
+    # The service as the kiosk names it in the resident's language (the reply names it in Indonesian only).
+    en = LookupFlow.view(item, Reply("r1", True, r), "en", today="2026-12-07",
+                         names={"adminduk": "Population records", "umum": "Other"})
+    assert en.body.startswith("Population records\nMonday, 7 December 2026, at 08.30\n")
+    ticket = LookupFlow.view(Scanned(TICKET, "A-012"), Reply("r2", True, {
+        "number": "A-012", "service": "adminduk", "service_name": "Adminduk (KTP, KK)", "state": "waiting",
+        "ahead": 0, "today": True}), "en", names={"adminduk": "Population records"})
+    assert ticket.body == "Population records"
+    letter = LookupFlow.view(Scanned(LETTER, "578825931614"), Reply("r3", True, {
+        "code": "578825931614", "type": "domisili", "type_name": "Surat Keterangan Domisili", "status": "diproses"}),
+        "en", names={"letter:domisili": "Certificate of residence"})
+    assert letter.body == "Certificate of residence"
     other = LookupFlow.view(item, Reply("r1", True, r | {"date": "2026-12-09"}), "id", today="2026-12-07")
     assert other.action is None and other.status == T("scan_booking_other_day")
     assert other.body == "Adminduk (KTP, KK)\nRabu, 9 Desember 2026, pukul 08.30"
@@ -280,6 +292,15 @@ def test_scans_in_the_kiosk_window_show_the_status_check_in_and_are_ignored_mid_
         assert "Administrasi Kependudukan" in body and long_date(day) in body and f"pukul {slot.replace(':', '.')}" in body, body
         assert "Dewi" not in json.dumps(ui)
         k.screenshot("scan-booking")
+        # In English the service is named in English, as on the start screen (the reply's name is Indonesian).
+        k.touch("scan:back")
+        k.wait_screen("home")
+        k.touch("lang")
+        k.wait(lambda ui: ui["lang"] == "en" and ui["settled"], "English")
+        scan(k, booking)
+        ui = k.wait(lambda ui: ui["screen"] == "scan" and "scan:action" in ui["widgets"], "the booking in English")
+        body = ui["widgets"]["scan:body"]["text"]
+        assert body.startswith("Population records\n") and f"at {slot.replace(':', '.')}" in body, body
         k.touch("scan:action")
         ui = k.wait(lambda ui: ui["screen"] == "ticket", "the booking's ticket")
         printer.wait_for(ui["widgets"]["ticket:number"]["text"].encode())

@@ -300,9 +300,12 @@ class LookupFlow:
 
     @staticmethod
     def view(item: Scanned, reply: Reply, lang: str, *, can_pick_up: bool = True,
-             today: str | None = None) -> StatusView:
+             today: str | None = None, names: dict[str, str] | None = None) -> StatusView:
         """The status screen for ``item`` (``reply``: the lookup's; ``today``: the office's business day,
-        ISO, from its retained state: a booking of another day offers no check-in)."""
+        ISO, from its retained state: a booking of another day offers no check-in; ``names``: the services'
+        and letter types' names by code in the resident's language, as the kiosk shows them: the replies
+        name them in Indonesian only)."""
+        names = names or {}
         t = lambda key, **v: texts.text(key, lang, **v)  # noqa: E731
         if not reply.ok:
             if (reply.code or "").endswith("not_found"):
@@ -310,7 +313,7 @@ class LookupFlow:
             return StatusView(t("scan_failed"), t(texts.error_key(reply.code)))
         r = reply.result or {}
         if item.kind == BOOKING:
-            return _booking_view(item, r, lang, today)
+            return _booking_view(item, r, lang, today, names)
         if item.kind == TICKET:
             title = t("scan_ticket", number=item.code)
             if r.get("today") is False:
@@ -329,14 +332,14 @@ class LookupFlow:
                 status = t("scan_called", counter=counter.get("name") or counter.get("id") or "")
             else:
                 status = t(f"scan_{state}") if f"scan_{state}" in texts.TEXTS else str(state)
-            return StatusView(title, status, r.get("service_name", ""))
+            return StatusView(title, status, names.get(r.get("service") or "") or r.get("service_name", ""))
         if item.kind == LETTER:
             status = r.get("status", "")
             ready = status == "siap_diambil" and can_pick_up
             # The letter's type, and the staff's reason when it waits for documents or was cancelled (what
             # the resident must bring or know; the website's status page shows the same).
             reason = r.get("reason") if status in ("belum_lengkap", "dibatalkan") else ""
-            body = "\n".join(x for x in (r.get("type_name") or "",
+            body = "\n".join(x for x in (names.get(f"letter:{r.get('type') or ''}") or r.get("type_name") or "",
                                           t("scan_letter_reason", reason=reason[:200]) if reason else "") if x)
             return StatusView(t("scan_letter", code=format_tracking_code(item.code)),
                               t(f"scan_letter_{status}") if f"scan_letter_{status}" in texts.TEXTS else status,
@@ -369,13 +372,15 @@ class LookupFlow:
                           else validity, body)
 
 
-def _booking_view(item: Scanned, r: dict[str, Any], lang: str, today: str | None) -> StatusView:
+def _booking_view(item: Scanned, r: dict[str, Any], lang: str, today: str | None,
+                  names: dict[str, str]) -> StatusView:
     """A booking as ``booking_status`` answers it: the service, the day in words and the slot (08.30) under the
     code, what its state means, and the check-in button only for a booking of today still to be checked in."""
     t = lambda key, **v: texts.text(key, lang, **v)  # noqa: E731
     title = t("scan_booking", code=format_booking_code(item.code))
     day, slot = r.get("date"), r.get("slot")
-    when = t("scan_booking_when", service=r.get("service_name") or r.get("service") or "",
+    when = t("scan_booking_when", service=names.get(r.get("service") or "") or r.get("service_name")
+             or r.get("service") or "",
              day=_date_words(day, lang, long_date), slot=_slot_words(slot, lang)) if day and slot else ""
     state = r.get("state")
     if state == "booked" and today is not None and day != today:
