@@ -447,6 +447,7 @@ class LetterFormScreen(Screen):
     prompt = StringProperty("")
     shown = StringProperty("")
     problem = StringProperty("")
+    hint = BooleanProperty(False)       # ``problem`` holds the question's example, not a problem: not in red
     next_text = StringProperty("")
 
 
@@ -1332,6 +1333,7 @@ class KioskApp(App):
             ("" if f.required else f" ({self.t('lf_optional')})")
         scr.shown = flow.shown
         scr.problem = self.t(flow.problem) if flow.problem else (f.hint or "")
+        scr.hint = not flow.problem
         # One way on at each step: on a choice the resident's tap goes on by itself (the last step's Kirim
         # stays, so a tap never sends); the digit pad has no OK of its own beside Lanjut.
         next_text = scr.next_text
@@ -2021,6 +2023,8 @@ class KioskApp(App):
             }
             if getattr(w, "selected", False):
                 widgets[uid]["selected"] = True     # a choice made (marked)
+            if isinstance(w, Label):
+                widgets[uid]["color"] = [round(c, 2) for c in w.color]
             if getattr(w, "subtext", ""):
                 widgets[uid]["subtext"] = w.subtext
                 widgets[uid]["drawn"] = w.markup_text

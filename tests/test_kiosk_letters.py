@@ -669,3 +669,36 @@ def test_the_letter_form_in_english_names_the_letter_in_english(tmp_path, broker
     finally:
         office.client.stop()
         office.service.stop()
+
+
+@pytest.mark.gui
+def test_a_questions_example_is_grey_and_only_a_problem_is_red(tmp_path, broker, kiosks):
+    """Under the answer the form shows what is wrong with it (red) or the question's example ("misalnya:
+    anak kandung"): the example was red too, and read as a mistake before anything was typed."""
+    office = start_office(tmp_path, broker, extra=f'\n[kiosk]\nclient_id = "kiosk-{os.urandom(3).hex()}"\n'
+                                                  f'\n[letters]\nkiosk_form = true\n')
+    red = [1.0, 0.55, 0.5, 1.0]
+    try:
+        k = kiosks(office)
+        k.touch("letter_request")
+        k.touch("lettertype:kematian")
+        k.wait(lambda ui: ui["settled"] and "kb:A" in ui["widgets"], "the name's keys")
+        for ch in "BUDI 5":
+            k.touch(f"kb:{'space' if ch == ' ' else ch}")
+        k.touch("letterform:next")
+        ui = k.wait(lambda ui: ui["widgets"]["letterform:problem"]["text"] == texts.text("lf_p_name"), "the problem")
+        assert ui["widgets"]["letterform:problem"]["color"] == red
+        k.touch("kb:del")
+        k.touch("kb:del")
+        k.touch("letterform:next")
+        k.wait(lambda ui: ui["settled"] and "lf:1" in ui["widgets"], "the NIK's pad")
+        for ch in "3204051403900002":
+            k.touch(f"lf:{ch}")
+        k.touch("letterform:next")
+        ui = k.wait(lambda ui: ui["settled"] and "Hubungan" in ui["widgets"]["letterform:prompt"]["text"], "Hubungan")
+        problem = ui["widgets"]["letterform:problem"]
+        assert problem["text"] == "misalnya: anak kandung" and problem["color"] != red, problem
+        k.screenshot("letter-form-example")
+    finally:
+        office.client.stop()
+        office.service.stop()
