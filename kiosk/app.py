@@ -1328,7 +1328,8 @@ class KioskApp(App):
         f = flow.field
         n, total = flow.step
         name = (flow.type.name_en if self.lang == "en" and flow.type.name_en else flow.type.name) if flow.type else ""
-        scr.step = f"{name} · {self.t('lf_step', n=n, total=total)}"
+        step = self.t('lf_step', n=n, total=total)
+        scr.step = step if self.compact else f"{name} · {step}"     # the 7-inch panel: one line, as the report form
         scr.prompt = (f.label_en if self.lang == "en" and f.label_en else f.label) + \
             ("" if f.required else f" ({self.t('lf_optional')})")
         scr.shown = flow.shown
@@ -1374,6 +1375,7 @@ class KioskApp(App):
             row = BoxLayout(spacing=self.u * 8)
             for ch in line:
                 b = BigButton(tag=f"kb:{ch}", text=ch, glyph=GLYPH, halign="center", padding=(0, 0), spacing=0)
+                b.padding = (0, 0)      # BigButton's kv rule (app.u * 12) overrides the argument
                 b.bind(on_release=lambda _b, k=ch: self.letter_key(k))
                 row.add_widget(b)
             rows.add_widget(row)

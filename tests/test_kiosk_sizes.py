@@ -315,6 +315,14 @@ def test_ajukan_surat_screens_have_big_targets(offices, kiosks, size):
     assert ui["sizes"]["smallest_text"]["px"] >= m.min_font_px, (size, ui["sizes"]["smallest_text"])
     for tag in ("letterform:back", "letterform:next"):
         assert min(w[tag]["w"], w[tag]["h"]) >= m.target_px, (size, tag, w[tag])
+    # The step line: the letter's name too where there is room; on the 7-inch panel the step alone (at the
+    # panel's smallest text the name took three lines in a box for two, its first and last cut).
+    # Every letter as large as the others (W and M were drawn at 44 % of the key's height, the rest at 62 %:
+    # the keys' padding of BigButton's kv rule overrode the keyboard's none, and the widest letters shrank).
+    small_chars = [(t["tag"], t["char"]) for t in ui["sizes"]["targets"] if "char" in t and t["char"] < 0.55]
+    assert not small_chars, (size, small_chars)
+    step = "Langkah 1 dari 7"
+    assert w["letterform:step"]["text"] == (step if m.compact else f"Surat Keterangan Domisili · {step}")
     if m.portrait:
         keys = [t for t in ui["sizes"]["targets"] if t["tag"].startswith("kb:")]
         assert min(min(t["w"], t["h"]) for t in keys) >= m.target_px, (size, keys)
