@@ -18,6 +18,21 @@ IPV6_PREFIX = 64
 IPV6_SITE_PREFIX = 48
 
 
+def _ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address as IPv4 (an IPv4-mapped IPv6 address too), IPv6, or None for text that is no IP address."""
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
+
+
+def _prefix(ip: ipaddress.IPv6Address, bits: int) -> str:
+    return str(ipaddress.IPv6Network((ip, bits), strict=False))
+
+
 def limit_key(address: str) -> str:
     """What a per-address limit counts ``address`` by: ``"2001:db8:1:2::/64"`` for any address in that /64,
     ``"203.0.113.5"`` for that IPv4 address (or ``::ffff:203.0.113.5``). Text that is no IP address (``"?"``, a
@@ -28,16 +43,10 @@ def limit_key(address: str) -> str:
     >>> limit_key("fe80::1%eth0"), limit_key("?")
     ('fe80::/64', '?')
     """
-    try:
-        ip = ipaddress.ip_address(address.strip())
-    except ValueError:
+    ip = _ip(address)
+    if ip is None:
         return address
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        shift = 128 - IPV6_PREFIX
-        return str(ipaddress.IPv6Network((int(ip) >> shift << shift, IPV6_PREFIX)))
-    return str(ip)
+    return _prefix(ip, IPV6_PREFIX) if isinstance(ip, ipaddress.IPv6Address) else str(ip)
 
 
 def site_key(address: str) -> str | None:
@@ -47,14 +56,8 @@ def site_key(address: str) -> str | None:
     >>> site_key("2001:db8:1:2:a1b2::1"), site_key("::ffff:203.0.113.5"), site_key("?")
     ('2001:db8:1::/48', None, None)
     """
-    try:
-        ip = ipaddress.ip_address(address.strip())
-    except ValueError:
-        return None
-    if not isinstance(ip, ipaddress.IPv6Address) or ip.ipv4_mapped is not None:
-        return None
-    shift = 128 - IPV6_SITE_PREFIX
-    return str(ipaddress.IPv6Network((int(ip) >> shift << shift, IPV6_SITE_PREFIX)))
+    ip = _ip(address)
+    return _prefix(ip, IPV6_SITE_PREFIX) if isinstance(ip, ipaddress.IPv6Address) else None
 
 
 __all__ = ["IPV6_PREFIX", "IPV6_SITE_PREFIX", "limit_key", "site_key"]

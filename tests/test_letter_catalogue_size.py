@@ -63,6 +63,7 @@ def site(tmp_path_factory, broker):
 
 
 def pages(client, **first) -> list[dict]:
+    """Every page of ``letter_catalogue``, each asked with ``first`` (``forms``) and the previous page's ``next``."""
     out, args = [], dict(first)
     while True:
         reply = client.request("letter_catalogue", **args)
@@ -71,7 +72,7 @@ def pages(client, **first) -> list[dict]:
         out.append(reply.result)
         if reply.result["next"] is None:
             return out
-        args = {"after": reply.result["next"]}
+        args = dict(first, after=reply.result["next"])
 
 
 def test_forty_full_letter_types_reach_residents_and_the_console(site):
@@ -118,18 +119,6 @@ def test_a_type_with_the_widest_characters_still_fits_a_page(site):
     assert {k for p in pages(c) for k in p["overrides"]} == set(codes())
 
 
-def form_pages(client) -> list[dict]:
-    out, args = [], {"forms": True}
-    while True:
-        reply = client.request("letter_catalogue", **args)
-        assert reply.ok, f"{reply.code}: {reply.message}"
-        assert len(encode(ok_reply("x" * 64, reply.result))) <= MAX_REPLY_BYTES
-        out.append(reply.result)
-        if reply.result["next"] is None:
-            return out
-        args = {"forms": True, "after": reply.result["next"]}
-
-
 def test_a_kiosk_reads_the_forms_as_the_kasi_left_them(site):
     """A kiosk's "Ajukan surat" asks the office's catalogue (``forms``): every active type with the kasi's
     purpose and requirements and its form's fields, in pages; a type the kasi switched off is not offered;
@@ -143,7 +132,7 @@ def test_a_kiosk_reads_the_forms_as_the_kasi_left_them(site):
     c.ok("letter_type_update", type=off, active=False, session=kasi)
     kiosk = TestClient(site.broker.url, site.office_id, "kiosk-1", "kiosk").start()
     try:
-        got = form_pages(kiosk)
+        got = pages(kiosk, forms=True)
         assert len(got) > 1
         forms = [t for page in got for t in page["types"]]
         assert [t["code"] for t in forms] == [code for code in codes() if code != off]
@@ -157,6 +146,6 @@ def test_a_kiosk_reads_the_forms_as_the_kasi_left_them(site):
         assert kiosk.error("letter_catalogue", forms=True, after="no-such-type") == "invalid_argument"
         # Switched on again: offered again, in its place.
         c.ok("letter_type_update", type=off, active=True, session=kasi)
-        assert [t["code"] for page in form_pages(kiosk) for t in page["types"]] == codes()
+        assert [t["code"] for page in pages(kiosk, forms=True) for t in page["types"]] == codes()
     finally:
         kiosk.stop()
